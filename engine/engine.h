@@ -1,0 +1,245 @@
+/* thermabench reference inference engine: Llama-architecture models from
+ * llama2.c checkpoints, GGUF files or seeded synthetic presets; a tokenizer;
+ * a batched forward pass (prefill as matrix-matrix work, decode one token per
+ * sequence per step); a sampler; and a registry of named kernel variants.
+ *
+ * Errors are returned, never printed: functions that can fail take an
+ * engine_error and return 0 on success, -1 on failure with err->msg filled
+ * (file, byte offset or field, what was expected). err->kind tells an input
+ * error (a bad file or argument: exit code 2) from a system error.
+ *
+ * The engine knows nothing of the harness or the probes; it reports phase
+ * boundaries through an optional callback so a caller can mark them. */
+#ifndef THERMABENCH_ENGINE_H
+#define THERMABENCH_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum engine_error_kind {
+    ENGINE_ERR_NONE = 0,
+    ENGINE_ERR_INPUT,    /* malformed file, bad argument, unknown name: exit 2 */
+    ENGINE_ERR_SYSTEM,   /* out of memory, I/O failure, device failure */
+    ENGINE_ERR_UNSUPPORTED /* valid request this machine cannot run (CPU feature, no OpenCL) */
+} engine_error_kind;
+
+typedef struct engine_error {
+    engine_error_kind kind;
+    char msg[1024];
+} engine_error;
+
+/* ---- weights ---------------------------------------------------------- */
+
+typedef enum engine_dtype {
+    ENGINE_DTYPE_F32 = 0,
+    ENGINE_DTYPE_F16,
+    ENGINE_DTYPE_BF16,
+    ENGINE_DTYPE_Q8_0,   /* ggml block: f16 scale + 32 int8 */
+    ENGINE_DTYPE_Q4_0,   /* ggml block: f16 scale + 16 bytes of 4-bit pairs */
+    ENGINE_DTYPE_COUNT
+} engine_dtype;
+
+const char *engine_dtype_name(engine_dtype t);               /* "f32", "q8_0", ... */
+int engine_dtype_parse(const char *name, engine_dtype *out); /* 0 or -1 */
+/* Bytes for n elements of type t (n a multiple of the block size for quantized types). */
+size_t engine_dtype_bytes(engine_dtype t, int64_t n);
+
+/* A 2-D weight matrix, row-major: `rows` output features of `cols` inputs.
+ * Quantized rows are whole blocks along cols. `data` may point into a mapping. */
+typedef struct engine_tensor {
+    engine_dtype type;
+    int64_t rows, cols;
+    const void *data;
+} engine_tensor;
+
+typedef struct engine_config {
+    int dim;          /* model width */
+    int hidden_dim;   /* feed-forward width */
+    int n_layers;
+    int n_heads;
+    int n_kv_heads;   /* divides n_heads (grouped-query attention) */
+    int vocab_size;
+    int seq_len;      /* maximum context */
+    float rope_theta; /* 10000 unless the file says otherwise */
+    float norm_eps;   /* RMSNorm epsilon, 1e-5 unless the file says otherwise */
+    bool shared_classifier; /* output projection tied to the token embedding */
+} engine_config;
+
+typedef struct engine_layer {
+    const float *rms_att, *rms_ffn;   /* [dim], always f32 */
+    engine_tensor wq, wk, wv, wo;     /* dim x dim, kv_dim x dim, kv_dim x dim, dim x dim */
+    engine_tensor w1, w2, w3;         /* hidden x dim, dim x hidden, hidden x dim */
+} engine_layer;
+
+typedef struct engine_tokenizer engine_tokenizer;
+
+typedef struct engine_model {
+    engine_config cfg;
+    char format[16];        /* "llama2c-v0", "llama2c-v1", "gguf", "synthetic" */
+    char source[512];       /* path or "preset:110M/q8_0/seed=1" */
+    engine_tensor tok_embeddings;  /* vocab x dim */
+    engine_layer *layers;          /* n_layers */
+    const float *rms_final;        /* [dim] */
+    engine_tensor classifier;      /* vocab x dim; same data as tok_embeddings when shared */
+    engine_tokenizer *tokenizer;   /* embedded vocabulary (GGUF, synthetic) or NULL */
+    uint64_t weight_bytes;         /* bytes of all matrices: what decode reads per token */
+    void *impl;                    /* loader-owned storage (mapping, buffers) */
+} engine_model;
+
+/* Loads a llama2.c checkpoint (v0 or v1) or a GGUF file, detected by content.
+ * Files are memory-mapped where the layout allows. */
+int engine_model_load(const char *path, engine_model **out, engine_error *err);
+
+/* Seeded synthetic model. Presets: tiny, 15M, 42M, 110M, 1B (see
+ * engine_preset_names). `shared_classifier` < 0 keeps the preset's default. */
+int engine_model_synth(const char *preset, engine_dtype dtype, uint64_t seed,
+                       int shared_classifier, engine_model **out, engine_error *err);
+const char *const *engine_preset_names(void);  /* NULL-terminated */
+
+/* Writes a model (weights in their types, config, embedded vocabulary) as GGUF v3. */
+int engine_gguf_write(const engine_model *m, const char *path, engine_error *err);
+void engine_model_free(engine_model *m);
+
+/* ---- tokenizer -------------------------------------------------------- */
+
+/* llama2.c tokenizer.bin; vocab_size must match the model's. */
+int engine_tokenizer_load(const char *path, int vocab_size, engine_tokenizer **out, engine_error *err);
+void engine_tokenizer_free(engine_tokenizer *t);
+int engine_tokenizer_vocab_size(const engine_tokenizer *t);
+int engine_tokenizer_bos(const engine_tokenizer *t);
+int engine_tokenizer_eos(const engine_tokenizer *t);
+/* SentencePiece-style BPE with dummy leading space and byte fallback.
+ * Writes at most `max` ids to `ids`, sets *n. */
+int engine_tokenizer_encode(const engine_tokenizer *t, const char *text, bool bos, bool eos,
+                            int *ids, int max, int *n, engine_error *err);
+/* The bytes to print for `token` following `prev` (README decoding rules):
+ * leading space dropped after BOS, <0xXX> becomes a raw byte. Sets *len. */
+const char *engine_tokenizer_piece(const engine_tokenizer *t, int prev, int token, size_t *len);
+
+/* ---- kernel registry -------------------------------------------------- */
+
+typedef enum engine_op {
+    ENGINE_OP_MATMUL = 0,   /* y = W x for n tokens (n == 1: matvec) */
+    ENGINE_OP_ATTENTION,
+    ENGINE_OP_RMSNORM,
+    ENGINE_OP_ROPE,
+    ENGINE_OP_SWIGLU,
+    ENGINE_OP_COUNT
+} engine_op;
+
+const char *engine_op_name(engine_op op);
+
+typedef struct engine_kernel_info {
+    engine_op op;
+    const char *name;        /* e.g. "scalar", "avx512", "q8_vnni", "cl_rowgroup" */
+    const char *backend;     /* "cpu" or "opencl" */
+    const char *requires;    /* human-readable needs: "", "avx2 fma", "avx512f avx512vnni" */
+    const char *description;
+    bool available;          /* this machine can run it */
+} engine_kernel_info;
+
+/* Every registered variant, in registry order. */
+size_t engine_kernel_count(void);
+const engine_kernel_info *engine_kernel_at(size_t i);
+/* The variant picked by default for `op` on this machine and backend. */
+const char *engine_kernel_default(engine_op op, const char *backend);
+
+/* ---- sessions and the forward pass ----------------------------------- */
+
+#define ENGINE_MAX_KERNEL_CHOICES 16
+
+typedef struct engine_kernel_choice {
+    char op[32];       /* engine_op_name */
+    char variant[64];
+} engine_kernel_choice;
+
+typedef void (*engine_phase_fn)(void *ctx, const char *phase, bool begin);
+
+typedef struct engine_options {
+    int threads;             /* 0: all online CPUs */
+    int max_batch;           /* sequences per session (KV caches), >= 1 */
+    int max_seq_len;         /* 0: the model's seq_len */
+    char backend[16];        /* "cpu" (default) or "opencl" */
+    char opencl_device[128]; /* "", "P:D" indices, or a name substring */
+    bool opencl_profile;     /* per-kernel profiling events */
+    int n_kernel_choices;
+    engine_kernel_choice kernel_choices[ENGINE_MAX_KERNEL_CHOICES];
+} engine_options;
+
+void engine_options_default(engine_options *o);
+/* Parses "op=variant" into o->kernel_choices (error names the unknown op or variant). */
+int engine_options_add_kernel(engine_options *o, const char *op_eq_variant, engine_error *err);
+
+typedef struct engine_session engine_session;
+
+int engine_session_create(const engine_model *m, const engine_options *o,
+                          engine_session **out, engine_error *err);
+void engine_session_free(engine_session *s);
+/* The kernel variant in use for each op, as "matmul=avx512 attention=fused ...". */
+const char *engine_session_kernels(const engine_session *s);
+/* Clears the KV cache of one sequence (seq < 0: all). */
+void engine_session_reset(engine_session *s, int seq);
+
+/* One forward step over n tokens, each belonging to a sequence at a position
+ * (as llama.cpp's llama_batch). Tokens of one sequence must be in increasing
+ * position order; attention is causal within each sequence. Logits (vocab
+ * floats each) are written for the tokens with want_logits set, in order. */
+typedef struct engine_batch {
+    int n;
+    const int *token;
+    const int *seq;
+    const int *pos;
+    const bool *want_logits; /* NULL: only the last token of each sequence */
+} engine_batch;
+
+int engine_forward(engine_session *s, const engine_batch *b, float *logits, engine_error *err);
+
+/* ---- sampler ---------------------------------------------------------- */
+
+typedef struct engine_sampler {
+    float temperature;   /* 0: greedy (argmax) */
+    float top_p;         /* 1: off */
+    uint64_t rng_state;  /* explicit seed */
+} engine_sampler;
+
+void engine_sampler_init(engine_sampler *s, float temperature, float top_p, uint64_t seed);
+int engine_sample(engine_sampler *s, const float *logits, int vocab_size);
+
+/* ---- generation and the bench_one_batch measurement ------------------- */
+
+/* Greedy or sampled generation by the README rules: `steps` counts positions,
+ * prompt included; stops early on BOS. `emit` receives each piece to print. */
+typedef void (*engine_emit_fn)(void *ctx, const char *bytes, size_t len);
+int engine_generate(engine_session *s, const engine_tokenizer *t, const char *prompt,
+                    int steps, engine_sampler *sampler, engine_emit_fn emit, void *emit_ctx,
+                    int *tokens_out, int tokens_max, int *n_tokens_out, engine_error *err);
+
+typedef struct engine_bench_params {
+    int batch_size;      /* sequences decoded together */
+    int input_len;       /* prompt tokens per sequence */
+    int output_len;      /* decode steps (tokens generated per sequence) */
+    int warmup;          /* warm-up passes before the measured one (bench_one_batch: 1) */
+    uint64_t seed;       /* synthetic prompt tokens */
+    engine_phase_fn on_phase;  /* "prefill" / "decode" begin and end; may be NULL */
+    void *phase_ctx;
+} engine_bench_params;
+
+typedef struct engine_bench_result {
+    double prefill_ms, prefill_tokens_per_s;
+    double decode_ms, decode_tokens_per_s;       /* all decode steps */
+    double decode_step_median_ms;
+    double *decode_step_ms;                      /* output_len entries, owned by the result */
+    double total_ms, total_tokens_per_s;
+    uint64_t peak_rss_bytes;
+    double decode_gb_per_s;      /* weight bytes read per step / step time */
+    double prefill_gflop_per_s;  /* 2 * params * tokens / prefill time */
+    int *output_tokens;          /* batch_size x output_len greedy ids (for output agreement) */
+    int n_output_tokens;
+} engine_bench_result;
+
+int engine_bench(engine_session *s, const engine_bench_params *p,
+                 engine_bench_result *r, engine_error *err);
+void engine_bench_result_free(engine_bench_result *r);
+
+#endif

@@ -1,0 +1,54 @@
+/* thermabench: one binary, git-style subcommands (one file each). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run, "run an experiment from a config (default: the built-in A/B)"},
+    {"bench", cmd_bench, "measure prefill and decode throughput once (bench_one_batch)"},
+    {"generate", cmd_generate, "generate text from a model"},
+    {"model", cmd_model, "synthesise a model (synth) or describe one (info)"},
+    {"kernels", cmd_kernels, "list kernel variants and OpenCL devices"},
+    {"roofline", cmd_roofline, "measure this machine's memory bandwidth and FMA peak"},
+    {"probe", cmd_probe, "show every telemetry source and its readings"},
+    {"compare", cmd_compare, "compare variants from results files"},
+    {"gate", cmd_gate, "CI gate: baseline against candidate, with exit codes"},
+    {"report", cmd_report, "write report.md / report.html with plots from results"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: thermabench <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'thermabench <command> --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return TB_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return TB_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("thermabench %s (%s)\n", THERMABENCH_VERSION, THERMABENCH_GIT_COMMIT);
+        return TB_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "thermabench: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return TB_EXIT_USAGE;
+}

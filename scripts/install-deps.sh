@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages thermabench needs, only those missing.
+# Idempotent: with everything present it only runs dpkg-query (about a second).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libcjson-dev            # config and result files
+  libsensors-dev          # hwmon through lm-sensors
+  libpfm4-dev             # perf event names -> perf_event_attr
+  ocl-icd-opencl-dev opencl-headers  # OpenCL ICD loader and headers
+  pocl-opencl-icd         # OpenCL on the CPU (tests, CI)
+  gnuplot-nox             # plots in reports (run time)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "thermabench: missing Debian packages: ${missing[*]}" >&2
+  echo "run as root:  $cmd" >&2
+  exit 1
+fi
+echo "thermabench: installing ${missing[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,99 @@
+/* The kernel registry: a table of tables. Each kernel file exports one
+ * variant table ending with an entry whose info.name is NULL; adding a
+ * file's variants is one line in KERNEL_TABLES below. */
+#include <pthread.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define KERNEL_TABLES(X) \
+    X(kernel_variants_scalar)
+
+#define DECLARE_TABLE(t) extern const kernel_variant t[];
+KERNEL_TABLES(DECLARE_TABLE)
+#define LIST_TABLE(t) t,
+static const kernel_variant *const tables[] = {KERNEL_TABLES(LIST_TABLE) NULL};
+
+#define MAX_VARIANTS 256
+
+/* Flattened once, with info.available filled in for this machine. */
+static const kernel_variant *variants[MAX_VARIANTS];
+static engine_kernel_info infos[MAX_VARIANTS];
+static size_t n_variants;
+static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+
+static void registry_init(void)
+{
+    for (size_t t = 0; tables[t]; t++)
+        for (const kernel_variant *v = tables[t]; v->info.name && n_variants < MAX_VARIANTS; v++) {
+            variants[n_variants] = v;
+            infos[n_variants] = v->info;
+            infos[n_variants].available = v->supported ? v->supported() : true;
+            n_variants++;
+        }
+}
+
+static void registry_ready(void) { pthread_once(&registry_once, registry_init); }
+
+static const char *const op_names[ENGINE_OP_COUNT] = {
+    [ENGINE_OP_MATMUL] = "matmul",
+    [ENGINE_OP_ATTENTION] = "attention",
+    [ENGINE_OP_RMSNORM] = "rmsnorm",
+    [ENGINE_OP_ROPE] = "rope",
+    [ENGINE_OP_SWIGLU] = "swiglu",
+};
+
+const char *engine_op_name(engine_op op)
+{
+    return (unsigned)op < ENGINE_OP_COUNT ? op_names[op] : "unknown";
+}
+
+size_t engine_kernel_count(void)
+{
+    registry_ready();
+    return n_variants;
+}
+
+const engine_kernel_info *engine_kernel_at(size_t i)
+{
+    registry_ready();
+    return i < n_variants ? &infos[i] : NULL;
+}
+
+const kernel_variant *kernel_find(engine_op op, const char *name)
+{
+    registry_ready();
+    for (size_t i = 0; i < n_variants; i++)
+        if (variants[i]->info.op == op && !strcmp(variants[i]->info.name, name))
+            return variants[i];
+    return NULL;
+}
+
+/* Highest-priority available variant of `op` on `backend`; for matmul, one
+ * that handles `dtype`. */
+static const kernel_variant *pick(engine_op op, const char *backend, engine_dtype dtype)
+{
+    registry_ready();
+    const kernel_variant *best = NULL;
+    for (size_t i = 0; i < n_variants; i++) {
+        const kernel_variant *v = variants[i];
+        if (v->info.op != op || !infos[i].available || strcmp(v->info.backend, backend))
+            continue;
+        if (op == ENGINE_OP_MATMUL && !(v->dtypes & (1u << dtype)))
+            continue;
+        if (!best || v->priority > best->priority)
+            best = v;
+    }
+    return best;
+}
+
+const kernel_variant *kernel_pick(engine_op op, engine_dtype dtype)
+{
+    return pick(op, "cpu", dtype);
+}
+
+const char *engine_kernel_default(engine_op op, const char *backend)
+{
+    const kernel_variant *v = pick(op, backend ? backend : "cpu", ENGINE_DTYPE_F32);
+    return v ? v->info.name : NULL;
+}

@@ -1,5 +1,252 @@
 /* thermabench reports: statistics, comparison and gate verdicts, result
- * files and plots. (Filled in by the statistics issue.) */
+ * files (Markdown, HTML, CSV, JUnit) and plots through gnuplot.
+ *
+ * Statistics take plain arrays (const double *x, size_t n) and never modify
+ * them; NAN means "not defined for this input" (n too small, zero spread). */
 #ifndef THERMABENCH_REPORTS_H
 #define THERMABENCH_REPORTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct report_error {
+    char msg[512];
+} report_error;
+
+/* ---- distributions ---- */
+double report_normal_cdf(double z);
+double report_normal_quantile(double p);
+/* Regularized incomplete beta I_x(a, b). */
+double report_betainc(double a, double b, double x);
+double report_t_cdf(double t, double df);
+double report_t_quantile(double p, double df);
+
+/* ---- descriptive ---- */
+double report_mean(const double *x, size_t n);
+double report_sd(const double *x, size_t n);           /* sample sd (n - 1) */
+double report_median(const double *x, size_t n);
+/* Quantile with linear interpolation between order statistics (Hyndman-Fan
+ * type 7, the default of R, numpy and Python's statistics 'inclusive'). */
+double report_quantile(const double *x, size_t n, double p);
+double report_mad(const double *x, size_t n);          /* raw median absolute deviation */
+
+/* Half-width of the two-sided CI of the mean (Student t): t(1-(1-level)/2, n-1) * sd / sqrt(n).
+ * level is e.g. 0.95. NAN when n < 2. (The harness's adaptive stop rule uses it.) */
+double report_mean_ci_half_width(const double *x, size_t n, double level);
+
+typedef struct report_summary {
+    size_t n;
+    double mean, sd, cv, median, mad, min, max, q1, q3;
+    double mean_ci_lo, mean_ci_hi;       /* 95 %, Student t */
+    double median_ci_lo, median_ci_hi;   /* ~95 %, distribution-free order statistics */
+    size_t outliers_mild, outliers_severe, outliers_robust_z;
+} report_summary;
+
+void report_summarize(const double *x, size_t n, report_summary *out);
+
+/* CI of the median from order statistics (binomial); achieved coverage >= level
+ * when n is large enough, else the full range. */
+void report_median_ci(const double *x, size_t n, double level, double *lo, double *hi);
+
+/* Outlier classes: flagged, never dropped. */
+enum { REPORT_OUTLIER_NONE = 0, REPORT_OUTLIER_MILD = 1, REPORT_OUTLIER_SEVERE = 2 };
+/* Tukey fences: mild beyond 1.5 IQR of the quartiles, severe beyond 3 IQR. */
+void report_outliers_tukey(const double *x, size_t n, int *cls);
+/* Robust z = 0.6745 (x - median) / MAD (Iglewicz-Hoaglin); |z| > 3.5 is an outlier. */
+void report_robust_z(const double *x, size_t n, double *z);
+
+/* ---- two-sample tests and effects (a = baseline, b = candidate) ---- */
+typedef struct report_welch {
+    double diff;            /* mean(b) - mean(a) */
+    double t, df, p;        /* two-sided */
+    double ci_lo, ci_hi;    /* 95 % CI of diff */
+} report_welch;
+void report_welch_test(const double *a, size_t na, const double *b, size_t nb, report_welch *out);
+
+typedef struct report_mwu {
+    double u;       /* U of sample a: #(a_i > b_j) + 0.5 #(a_i == b_j) */
+    double p;       /* two-sided */
+    double z;       /* normal approximation (NAN when exact) */
+    bool exact;
+} report_mwu;
+/* Exact when there are no ties and na, nb <= 20; else the normal
+ * approximation with tie correction and continuity correction. */
+void report_mann_whitney(const double *a, size_t na, const double *b, size_t nb, report_mwu *out);
+
+/* Hodges-Lehmann shift: median of all b_j - a_i. */
+double report_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb);
+/* Cliff's delta: P(b > a) - P(b < a), in [-1, 1]. */
+double report_cliffs_delta(const double *a, size_t na, const double *b, size_t nb);
+
+/* Ratio mean(b) / mean(a) with a CI. Fieller's theorem for two independent
+ * samples (Welch-Satterthwaite df); returns -1 when the CI is unbounded
+ * (mean(a) not significantly different from 0). */
+typedef struct report_ratio {
+    double ratio, lo, hi;
+} report_ratio;
+int report_ratio_fieller(const double *a, size_t na, const double *b, size_t nb, double level,
+                         report_ratio *out);
+/* Percentile bootstrap of the ratio of means, seeded (deterministic). */
+int report_ratio_bootstrap(const double *a, size_t na, const double *b, size_t nb, double level,
+                           int resamples, uint64_t seed, report_ratio *out);
+
+/* ---- trend and regression ---- */
+typedef struct report_mann_kendall {
+    double s, var_s, z, p, tau;     /* p two-sided (normal approx., tie-corrected) */
+} report_mann_kendall;
+void report_mann_kendall_test(const double *x, size_t n, report_mann_kendall *out);
+
+/* Ordinary least squares y = b0 + b1 x1 + ... with up to REPORT_OLS_MAX
+ * coefficients (including the intercept). cols[k][i] is regressor k at row i. */
+#define REPORT_OLS_MAX 6
+typedef struct report_ols {
+    int k;                          /* coefficients, intercept first */
+    double coef[REPORT_OLS_MAX], se[REPORT_OLS_MAX];
+    double r2, sigma;               /* residual standard deviation */
+    double df;                      /* n - k */
+} report_ols;
+int report_ols_fit(const double *y, const double *const *cols, int ncols, size_t n, report_ols *out);
+
+/* Throughput on temperature: slope as % of the mean per degree C, with R^2. */
+typedef struct report_sensitivity {
+    double pct_per_c, pct_per_c_lo, pct_per_c_hi, r2;
+    size_t n;
+} report_sensitivity;
+int report_thermal_sensitivity(const double *y, const double *temp_c, size_t n, report_sensitivity *out);
+
+/* A/B effect adjusted for temperature (and clock when clock_mhz != NULL):
+ * y = b0 + b1 [is b] + b2 temp (+ b3 clock). Effect as % of mean(a), 95 % CI. */
+typedef struct report_adjusted {
+    double pct, pct_lo, pct_hi, p;
+    bool with_clock;
+} report_adjusted;
+int report_adjusted_effect(const double *y, const int *is_b, const double *temp_c,
+                           const double *clock_mhz, size_t n, report_adjusted *out);
+
+/* Runs per variant needed to detect a relative change `change` (0.03 = 3 %)
+ * with a two-sided test at alpha and the given power, at coefficient of
+ * variation cv (normal approximation with a t correction). */
+int report_runs_needed(double cv, double change, double alpha, double power);
+/* Smallest relative change detectable with n runs per variant (inverse). */
+double report_min_detectable(double cv, size_t n_per_variant, double alpha, double power);
+
+/* Holm step-down adjusted p-values (adj may alias p). */
+void report_holm(const double *p, size_t m, double *adj);
+
+/* Seeded generator used by bootstraps and the Monte Carlo tests (splitmix64). */
+uint64_t report_rng_next(uint64_t *state);
+double report_rng_uniform(uint64_t *state);     /* (0, 1) */
+double report_rng_normal(uint64_t *state);
+
+/* ---- results files (docs/RESULTS.md) ---- */
+#define REPORT_NAME_MAX 64
+
+typedef struct report_run {
+    int index;
+    char variant[REPORT_NAME_MAX];
+    bool warmup, ok;
+    double started_s, wall_ms;
+    double metric;                  /* primary metric, NAN if missing */
+    double temp_start_c, temp_end_c, temp_peak_c;
+    double power_mean_w, energy_j, energy_per_token_j;
+    double clock_mean_mhz, clock_min_mhz, mem_psi_some_us;
+    char throttle[16];              /* "yes" | "no" | "unknown" */
+} report_run;
+
+typedef struct report_results {
+    char path[512];
+    char name[128];
+    char status[32];
+    char metric_name[64], metric_unit[32];
+    bool higher_is_better;
+    char cpu_model[128], kernel[128], compiler[64], git_commit[64];
+    int cpus_online;                /* -1 unknown */
+    int nvariants;
+    char variants[16][REPORT_NAME_MAX];
+    char variant_config[16][256];   /* engine_kernels + workload threads, for env checks */
+    int nruns;
+    report_run *runs;
+    int npreflight;
+    char preflight[32][256];        /* "check: status: detail", non-ok ones */
+    void *json;                     /* the parsed cJSON document */
+} report_results;
+
+int report_results_load(const char *path, report_results *out, report_error *err);
+void report_results_free(report_results *r);
+/* Values of the primary metric for a variant (non-warm-up ok runs, in run
+ * order); returns how many were written (at most max). */
+size_t report_variant_values(const report_results *r, const char *variant, double *out, size_t max);
+
+/* ---- comparison and gate ---- */
+typedef struct report_variant_stats {
+    char name[REPORT_NAME_MAX];
+    report_summary s;
+    double temp_start_c, temp_peak_c, power_mean_w, energy_per_token_j;  /* NAN unknown */
+    int throttled_runs, unknown_throttle_runs, failed_runs;
+    report_mann_kendall trend;
+} report_variant_stats;
+
+typedef struct report_comparison {
+    report_variant_stats a, b;
+    bool higher_is_better;
+    report_ratio fieller, boot;     /* mean(b)/mean(a) */
+    bool fieller_ok;
+    report_welch welch;
+    report_mwu mwu;
+    double hodges_lehmann, cliffs_delta;
+    double effect_pct, effect_lo_pct, effect_hi_pct;    /* (ratio - 1) * 100 from Fieller */
+    report_adjusted adjusted;
+    bool adjusted_ok;
+    double min_detectable_pct;      /* at the observed noise, alpha 0.05, power 0.8 */
+    int runs_needed_3pct;           /* per variant, to detect a 3 % change */
+    char verdict[32];               /* "faster" | "slower" | "no detectable difference" */
+    char sentence[512];             /* the one-line verdict */
+} report_comparison;
+
+/* Compares variant vb against va. The variants may live in different results
+ * files (ra, rb); for one file pass the same pointer twice. */
+int report_compare(const report_results *ra, const char *va, const report_results *rb, const char *vb,
+                   report_comparison *out, report_error *err);
+
+typedef enum report_gate_verdict {
+    REPORT_GATE_PASS = 0,
+    REPORT_GATE_REGRESSION,
+    REPORT_GATE_IMPROVEMENT,
+    REPORT_GATE_INCONCLUSIVE
+} report_gate_verdict;
+
+typedef struct report_gate_options {
+    double max_regression;      /* relative, 0.03 = 3 % */
+    double confidence;          /* CI level, default 0.95 */
+    double max_cv;              /* above: unstable -> inconclusive; default 0.10 */
+    bool allow_env_mismatch;
+    bool allow_throttle;
+} report_gate_options;
+
+typedef struct report_gate_result {
+    report_gate_verdict verdict;
+    report_comparison cmp;
+    double ratio, lo, hi;       /* oriented: < 1 is worse, whatever the metric's direction */
+    bool env_mismatch;
+    char env_detail[512];
+    char reason[512];
+} report_gate_result;
+
+void report_gate_defaults(report_gate_options *o);
+const char *report_gate_verdict_name(report_gate_verdict v);
+/* The verdict from two samples alone (no telemetry or environment): the
+ * core the Monte Carlo tests exercise. base and cand in metric units. */
+report_gate_verdict report_gate_samples(const double *base, size_t nb, const double *cand, size_t nc,
+                                        bool higher_is_better, const report_gate_options *o,
+                                        double *ratio, double *lo, double *hi, char *reason, size_t reason_len);
+int report_gate(const report_results *base, const report_results *cand, const char *variant,
+                const report_gate_options *o, report_gate_result *out, report_error *err);
+
+/* ---- outputs ---- */
+/* Writes report.md, report.html (plots inline as SVG through gnuplot when it
+ * is installed) and runs.csv into out_dir (created if missing). 0 or -1. */
+int report_generate(const char *results_json_path, const char *out_dir, report_error *err);
+int report_write_csv(const report_results *r, const char *path, report_error *err);
+
 #endif

@@ -1,0 +1,237 @@
+/* Two-sample tests and effect sizes: Welch, Mann-Whitney U, Hodges-Lehmann,
+ * Cliff's delta, ratio of means (Fieller, bootstrap), Holm, sample sizes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports.h"
+#include "stats_internal.h"
+
+void report_welch_test(const double *a, size_t na, const double *b, size_t nb, report_welch *o)
+{
+    o->diff = o->t = o->df = o->p = o->ci_lo = o->ci_hi = NAN;
+    if (na < 2 || nb < 2)
+        return;
+    double ma = report_mean(a, na), mb = report_mean(b, nb);
+    double va = pow(report_sd(a, na), 2) / (double)na, vb = pow(report_sd(b, nb), 2) / (double)nb;
+    double se = sqrt(va + vb);
+    o->diff = mb - ma;
+    if (!(se > 0))
+        return;
+    o->t = o->diff / se;
+    o->df = (va + vb) * (va + vb) / (va * va / (double)(na - 1) + vb * vb / (double)(nb - 1));
+    o->p = 2 * report_t_cdf(-fabs(o->t), o->df);
+    double q = report_t_quantile(0.975, o->df);
+    o->ci_lo = o->diff - q * se;
+    o->ci_hi = o->diff + q * se;
+}
+
+/* Number of subsets of size m of the ranks 1..N with each rank sum: the
+ * exact null distribution of U when there are no ties. Returns P(U <= u). */
+static double mwu_exact_cdf(size_t m, size_t n, double u)
+{
+    size_t N = m + n, maxu = m * n;
+    /* dp[k][s]: subsets of size k with U-sum s, built rank by rank. */
+    double *dp = calloc((m + 1) * (maxu + 1), sizeof *dp);
+    if (!dp)
+        return NAN;
+    dp[0] = 1;
+    for (size_t r = 0; r < N; r++) {
+        /* Adding the element of rank r (0-based) to a subset of size k makes
+         * it contribute r - k to U (elements of the other sample below it). */
+        size_t kmax = r + 1 < m ? r + 1 : m;
+        for (size_t k = kmax; k >= 1; k--) {
+            size_t add = r - (k - 1);
+            if (add > n)
+                continue;
+            for (long s = (long)maxu; s >= (long)add; s--)
+                dp[k * (maxu + 1) + (size_t)s] += dp[(k - 1) * (maxu + 1) + (size_t)s - add];
+        }
+    }
+    double total = 0, below = 0;
+    for (size_t s = 0; s <= maxu; s++) {
+        total += dp[m * (maxu + 1) + s];
+        if ((double)s <= u + 1e-9)
+            below += dp[m * (maxu + 1) + s];
+    }
+    free(dp);
+    return below / total;
+}
+
+void report_mann_whitney(const double *a, size_t na, const double *b, size_t nb, report_mwu *o)
+{
+    o->u = o->p = o->z = NAN;
+    o->exact = false;
+    if (na == 0 || nb == 0)
+        return;
+    double u = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            u += a[i] > b[j] ? 1 : a[i] == b[j] ? 0.5 : 0;
+    o->u = u;
+    /* Tie groups over the pooled sample, for the variance correction. */
+    size_t N = na + nb;
+    double *pool = malloc(N * sizeof *pool);
+    if (!pool)
+        return;
+    memcpy(pool, a, na * sizeof *pool);
+    memcpy(pool + na, b, nb * sizeof *pool);
+    stats_sort(pool, N);
+    double ties = 0;
+    for (size_t i = 0; i < N;) {
+        size_t j = i;
+        while (j < N && pool[j] == pool[i])
+            j++;
+        double t = (double)(j - i);
+        ties += t * t * t - t;
+        i = j;
+    }
+    free(pool);
+    double mn = (double)na * (double)nb, mu = mn / 2;
+    if (ties == 0 && na <= 20 && nb <= 20) {
+        double lo = u < mn - u ? u : mn - u;
+        o->p = fmin(1, 2 * mwu_exact_cdf(na, nb, lo));
+        o->exact = true;
+        return;
+    }
+    double var = mn / 12 * (((double)N + 1) - ties / ((double)N * (double)(N - 1)));
+    if (!(var > 0)) {
+        o->p = 1;
+        return;
+    }
+    double d = fabs(u - mu) - 0.5;          /* continuity correction */
+    o->z = (d > 0 ? d : 0) / sqrt(var) * (u >= mu ? 1 : -1);
+    o->p = fmin(1, 2 * report_normal_cdf(-fabs(o->z)));
+}
+
+double report_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb)
+{
+    if (na == 0 || nb == 0)
+        return NAN;
+    double *d = malloc(na * nb * sizeof *d);
+    if (!d)
+        return NAN;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            d[i * nb + j] = b[j] - a[i];
+    stats_sort(d, na * nb);
+    double hl = stats_quantile_sorted(d, na * nb, 0.5);
+    free(d);
+    return hl;
+}
+
+double report_cliffs_delta(const double *a, size_t na, const double *b, size_t nb)
+{
+    if (na == 0 || nb == 0)
+        return NAN;
+    double s = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            s += (b[j] > a[i]) - (b[j] < a[i]);
+    return s / ((double)na * (double)nb);
+}
+
+int report_ratio_fieller(const double *a, size_t na, const double *b, size_t nb, double level,
+                         report_ratio *o)
+{
+    o->ratio = o->lo = o->hi = NAN;
+    if (na < 2 || nb < 2)
+        return -1;
+    double ma = report_mean(a, na), mb = report_mean(b, nb);
+    double va = pow(report_sd(a, na), 2) / (double)na, vb = pow(report_sd(b, nb), 2) / (double)nb;
+    double r = mb / ma;
+    o->ratio = r;
+    /* Welch-Satterthwaite df of mb - r ma at the point estimate. */
+    double v = vb + r * r * va;
+    double dfden = vb * vb / (double)(nb - 1) + pow(r * r * va, 2) / (double)(na - 1);
+    double df = dfden > 0 ? v * v / dfden : 1e9;
+    double t = report_t_quantile(1 - (1 - level) / 2, df), t2 = t * t;
+    /* (mb - rho ma)^2 <= t^2 (vb + rho^2 va): a quadratic in rho. */
+    double qa = ma * ma - t2 * va;
+    if (!(qa > 0))
+        return -1;          /* denominator not away from 0: unbounded */
+    double disc = t2 * (ma * ma * vb + mb * mb * va) - t2 * t2 * va * vb;
+    if (disc < 0)
+        disc = 0;
+    o->lo = (ma * mb - sqrt(disc)) / qa;
+    o->hi = (ma * mb + sqrt(disc)) / qa;
+    return 0;
+}
+
+int report_ratio_bootstrap(const double *a, size_t na, const double *b, size_t nb, double level,
+                           int resamples, uint64_t seed, report_ratio *o)
+{
+    o->ratio = o->lo = o->hi = NAN;
+    if (na == 0 || nb == 0 || resamples < 10)
+        return -1;
+    o->ratio = report_mean(b, nb) / report_mean(a, na);
+    double *r = malloc((size_t)resamples * sizeof *r);
+    if (!r)
+        return -1;
+    uint64_t st = seed;
+    for (int k = 0; k < resamples; k++) {
+        double sa = 0, sb = 0;
+        for (size_t i = 0; i < na; i++)
+            sa += a[report_rng_next(&st) % na];
+        for (size_t j = 0; j < nb; j++)
+            sb += b[report_rng_next(&st) % nb];
+        r[k] = (sb / (double)nb) / (sa / (double)na);
+    }
+    stats_sort(r, (size_t)resamples);
+    o->lo = stats_quantile_sorted(r, (size_t)resamples, (1 - level) / 2);
+    o->hi = stats_quantile_sorted(r, (size_t)resamples, 1 - (1 - level) / 2);
+    free(r);
+    return 0;
+}
+
+void report_holm(const double *p, size_t m, double *adj)
+{
+    size_t *idx = malloc(m * sizeof *idx);
+    double *pv = malloc(m * sizeof *pv);
+    if (!idx || !pv) {
+        free(idx);
+        free(pv);
+        return;
+    }
+    memcpy(pv, p, m * sizeof *pv);
+    for (size_t i = 0; i < m; i++)
+        idx[i] = i;
+    for (size_t i = 1; i < m; i++)          /* insertion sort by p: m is small */
+        for (size_t j = i; j > 0 && pv[idx[j]] < pv[idx[j - 1]]; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    double running = 0;
+    for (size_t k = 0; k < m; k++) {
+        double v = fmin(1, (double)(m - k) * pv[idx[k]]);
+        if (v > running)
+            running = v;
+        adj[idx[k]] = running;
+    }
+    free(idx);
+    free(pv);
+}
+
+double report_min_detectable(double cv, size_t n, double alpha, double power)
+{
+    if (n < 2 || !(cv >= 0))
+        return NAN;
+    double df = 2.0 * (double)n - 2;
+    return (report_t_quantile(1 - alpha / 2, df) + report_t_quantile(power, df)) * cv *
+           sqrt(2.0 / (double)n);
+}
+
+int report_runs_needed(double cv, double change, double alpha, double power)
+{
+    if (!(change > 0) || !(cv >= 0))
+        return -1;
+    /* Start just below the normal-approximation answer; the t terms only add. */
+    double z = report_normal_quantile(1 - alpha / 2) + report_normal_quantile(power);
+    double n0 = 2 * pow(z * cv / change, 2);
+    int start = n0 > 3 ? (int)n0 - 1 : 2;
+    for (int n = start; n <= 1000000; n++)
+        if (report_min_detectable(cv, (size_t)n, alpha, power) <= change)
+            return n;
+    return -1;
+}

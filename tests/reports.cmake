@@ -1,0 +1,2 @@
+# reports: statistics, compare, gate, report outputs.
+tb_add_test(NAME test_reports_stats SOURCES test_reports_stats.c LIBS thermabench_reports LABELS reports unit)

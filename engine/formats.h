@@ -1,0 +1,73 @@
+/* Internal to engine/: what the model loaders (llama2c.c, gguf.c, synth.c)
+ * and the tokenizer share: the storage behind an engine_model, error
+ * helpers, and building a tokenizer from an in-memory vocabulary. */
+#ifndef THERMABENCH_ENGINE_FORMATS_H
+#define THERMABENCH_ENGINE_FORMATS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+/* Loader-owned storage behind engine_model.impl: one read-only mapping of the
+ * file (tensors point into it) and a list of heap buffers (converted norms,
+ * synthetic weights). engine_model_free releases all of it. */
+typedef struct formats_store {
+    void *map;
+    size_t map_len;
+    void **owned;
+    int n_owned, cap_owned;
+} formats_store;
+
+/* A zeroed model with n_layers layers and an empty store; NULL when out of memory. */
+engine_model *formats_model_new(int n_layers);
+/* Replaces m->layers with n zeroed layers (loaders learn n from the file). */
+int formats_model_layers(engine_model *m, int n, engine_error *err);
+/* malloc tracked by the model's store (freed with the model); NULL on failure. */
+void *formats_model_alloc(engine_model *m, size_t bytes);
+/* Maps a whole file read-only. Sets *data and *len; the mapping is kept in
+ * the model's store. */
+int formats_map_file(engine_model *m, const char *path, const uint8_t **data, size_t *len,
+                     engine_error *err);
+
+/* Fills err (kind and printf-style message) and returns -1. */
+int formats_error(engine_error *err, engine_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Checks the config for sane, consistent values (name: file or preset for
+ * messages). */
+int formats_check_config(const engine_config *c, const char *name, engine_error *err);
+/* Sum of bytes of all matrices: what decode reads per token. */
+uint64_t formats_weight_bytes(const engine_model *m);
+
+/* Loaders; each fills a model created by engine_model_load. */
+int formats_load_llama2c(engine_model *m, const char *path, const uint8_t *data, size_t len,
+                         engine_error *err);
+int formats_load_gguf(engine_model *m, const char *path, const uint8_t *data, size_t len,
+                      engine_error *err);
+
+/* ---- tokenizer -------------------------------------------------------- */
+
+/* A vocabulary in memory. Pieces are copied. With `spm_escaped`, U+2581
+ * ("▁") in pieces stands for a space (SentencePiece, GGUF) and is turned
+ * into ' ' so that all vocabularies share one representation. `types` may be
+ * NULL (GGUF token_type: 1 normal, 2 unknown, 3 control, 6 byte). */
+typedef struct formats_vocab {
+    int n;
+    const char *const *pieces;
+    const uint32_t *lens;
+    const float *scores;
+    const int32_t *types;
+    int bos, eos;
+    bool spm_escaped;
+} formats_vocab;
+
+int formats_tokenizer_build(const formats_vocab *v, engine_tokenizer **out, engine_error *err);
+/* Piece bytes exactly as stored in the vocabulary (spaces as ' '), for writers. */
+const char *formats_tokenizer_raw(const engine_tokenizer *t, int id, uint32_t *len);
+float formats_tokenizer_score(const engine_tokenizer *t, int id);
+int32_t formats_tokenizer_type(const engine_tokenizer *t, int id);
+
+#endif

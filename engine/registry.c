@@ -7,7 +7,8 @@
 #include "kernels.h"
 
 #define KERNEL_TABLES(X) \
-    X(kernel_variants_scalar)
+    X(kernel_variants_scalar) \
+    X(kernel_variants_avx512)
 
 #define DECLARE_TABLE(t) extern const kernel_variant t[];
 KERNEL_TABLES(DECLARE_TABLE)

@@ -1,29 +1,176 @@
-/* Placeholder pool: runs every task inline on the caller. The CPU-speed issue
- * replaces it with persistent workers; the interface stays (kernels.h). */
+/* A persistent thread pool. Workers are created once per session; between
+ * runs they spin briefly (ops follow each other within microseconds during a
+ * forward pass) and then sleep on a futex, so an idle session costs nothing.
+ *
+ * One 64-bit word publishes a run: generation | task count | next task.
+ * Claiming a task is a CAS on that word, so a worker that wakes late can
+ * never claim a task of a newer run with the state of an older one. */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "kernels.h"
 
+#define TASK_BITS 24
+#define TASK_MASK ((1ull << TASK_BITS) - 1)
+#define GEN_SHIFT (2 * TASK_BITS)
+#define SPIN_NS 200000   /* spin this long before sleeping */
+
 struct engine_pool {
     int threads;
+    pthread_t *workers;          /* threads - 1 of them; the caller is the last */
+    _Atomic uint64_t word;       /* gen << 48 | n_tasks << 24 | next */
+    _Atomic uint32_t wake_seq;   /* futex word: bumped on every run and on stop */
+    _Atomic int sleepers;
+    _Atomic int done;            /* tasks finished in the current run */
+    _Atomic int stop;
+    engine_task_fn fn;
+    void *ctx;
 };
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Claims and runs tasks of the run published as generation `gen`. */
+static void pool_work(engine_pool *p, uint64_t gen)
+{
+    uint64_t w = atomic_load_explicit(&p->word, memory_order_acquire);
+    for (;;) {
+        uint64_t next = w & TASK_MASK, n = (w >> TASK_BITS) & TASK_MASK;
+        if ((w >> GEN_SHIFT) != gen || next >= n)
+            return;
+        if (!atomic_compare_exchange_weak_explicit(&p->word, &w, w + 1,
+                                                   memory_order_acq_rel, memory_order_acquire))
+            continue;
+        p->fn(p->ctx, (int)next, (int)n);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        w = atomic_load_explicit(&p->word, memory_order_acquire);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    engine_pool *p = arg;
+    uint32_t seen = atomic_load(&p->wake_seq);
+    for (;;) {
+        uint64_t t0 = 0;
+        unsigned spins = 0;
+        uint32_t seq;
+        while ((seq = atomic_load_explicit(&p->wake_seq, memory_order_acquire)) == seen) {
+            cpu_relax();
+            if ((++spins & 1023) == 0) {
+                uint64_t t = now_ns();
+                if (!t0)
+                    t0 = t;
+                else if (t - t0 > SPIN_NS) {
+                    atomic_fetch_add(&p->sleepers, 1);
+                    futex_wait(&p->wake_seq, seen);
+                    atomic_fetch_sub(&p->sleepers, 1);
+                    t0 = 0;
+                }
+            }
+        }
+        seen = seq;
+        if (atomic_load(&p->stop))
+            return NULL;
+        uint64_t w = atomic_load_explicit(&p->word, memory_order_acquire);
+        pool_work(p, w >> GEN_SHIFT);
+    }
+}
 
 engine_pool *engine_pool_create(int threads)
 {
     engine_pool *p = calloc(1, sizeof *p);
-    if (p)
-        p->threads = 1;
-    (void)threads;
+    if (!p)
+        return NULL;
+    if (threads < 1)
+        threads = 1;
+    p->threads = 1;
+    if (threads > 1) {
+        p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
+        if (!p->workers) {
+            free(p);
+            return NULL;
+        }
+        for (int i = 0; i < threads - 1; i++) {
+            if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) {
+                engine_pool_free(p);
+                return NULL;
+            }
+            p->threads++;
+        }
+    }
     return p;
 }
 
-void engine_pool_free(engine_pool *p) { free(p); }
+void engine_pool_free(engine_pool *p)
+{
+    if (!p)
+        return;
+    atomic_store(&p->stop, 1);
+    atomic_fetch_add(&p->wake_seq, 1);
+    futex_wake_all(&p->wake_seq);
+    for (int i = 0; i < p->threads - 1; i++)
+        pthread_join(p->workers[i], NULL);
+    free(p->workers);
+    free(p);
+}
 
 int engine_pool_threads(const engine_pool *p) { return p ? p->threads : 1; }
 
 void engine_pool_run(engine_pool *p, engine_task_fn fn, void *ctx, int n_tasks)
 {
-    (void)p;
-    for (int t = 0; t < n_tasks; t++)
-        fn(ctx, t, n_tasks);
+    if (n_tasks <= 0)
+        return;
+    if (!p || p->threads == 1 || n_tasks == 1 || (uint64_t)n_tasks > TASK_MASK) {
+        for (int t = 0; t < n_tasks; t++)
+            fn(ctx, t, n_tasks);
+        return;
+    }
+    uint64_t gen = (atomic_load_explicit(&p->word, memory_order_relaxed) >> GEN_SHIFT) + 1;
+    gen &= (1ull << (64 - GEN_SHIFT)) - 1;
+    p->fn = fn;
+    p->ctx = ctx;
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->word, gen << GEN_SHIFT | (uint64_t)n_tasks << TASK_BITS,
+                          memory_order_release);
+    atomic_fetch_add_explicit(&p->wake_seq, 1, memory_order_release);
+    if (atomic_load(&p->sleepers) > 0)
+        futex_wake_all(&p->wake_seq);
+    pool_work(p, gen);
+    /* Wait for tasks other threads claimed; yield if they were descheduled. */
+    unsigned spins = 0;
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks) {
+        cpu_relax();
+        if ((++spins & 4095) == 0)
+            sched_yield();
+    }
 }

@@ -1,0 +1,638 @@
+/* AVX-512 kernels. Each function carries its own target attribute, so the
+ * library stays baseline x86-64 and these run only where supported() says.
+ *
+ * matmul: decode (few tokens) streams each weight row once, several rows at
+ * a time, rows split over the pool; prefill is a register-blocked GEMM
+ * (12 rows x 32 tokens of accumulators) over activations packed
+ * token-minor, cache-tiled along the inputs, with non-f32 weights
+ * dequantized one 12-row panel at a time and reused for every token.
+ * q8_0/q4_0 decode: integer dot products with AVX512-VNNI against
+ * activations quantized per block ("avx512"), or dequantization to f32 and
+ * FMA ("avx512_dequant"). */
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "kernels_cpu.h"
+#include "quant.h"
+
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+#define MR 12          /* GEMM rows per microkernel */
+#define NT 32          /* GEMM tokens per microkernel (2 vectors) */
+#define KC 512         /* GEMM inputs per cache block */
+#define NCHUNK 256     /* GEMM tokens per pass over a row panel */
+#define GEMM_MIN_TOKENS 6
+
+static bool avx512_supported(void)
+{
+    const cpu_features *f = cpu_features_get();
+    return f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->fma && f->f16c && f->avx2;
+}
+
+/* ---- loading 16 weights as f32 -------------------------------------- */
+
+T512 static inline __m512 load16(engine_dtype t, const void *row, int64_t i)
+{
+    switch (t) {
+    case ENGINE_DTYPE_F16:
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i)));
+    case ENGINE_DTYPE_BF16:
+        return _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i))), 16));
+    default:
+        return _mm512_loadu_ps((const float *)row + i);
+    }
+}
+
+T512 static inline __m512 load16_mask(engine_dtype t, const void *row, int64_t i, __mmask16 m)
+{
+    switch (t) {
+    case ENGINE_DTYPE_F16:
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i));
+    case ENGINE_DTYPE_BF16:
+        return _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i)), 16));
+    default:
+        return _mm512_maskz_loadu_ps(m, (const float *)row + i);
+    }
+}
+
+/* Dequantizes a q8_0/q4_0 block (32 weights) into two vectors. */
+T512 static inline void load_block(engine_dtype t, const void *row, int64_t b, __m512 *lo, __m512 *hi)
+{
+    if (t == ENGINE_DTYPE_Q8_0) {
+        const block_q8_0 *blk = (const block_q8_0 *)row + b;
+        __m512 d = _mm512_set1_ps(_cvtsh_ss(blk->d));
+        __m128i q0 = _mm_loadu_si128((const __m128i *)blk->qs);
+        __m128i q1 = _mm_loadu_si128((const __m128i *)(blk->qs + 16));
+        *lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)));
+        *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)));
+    } else {
+        const block_q4_0 *blk = (const block_q4_0 *)row + b;
+        __m512 d = _mm512_set1_ps(_cvtsh_ss(blk->d));
+        __m128i q = _mm_loadu_si128((const __m128i *)blk->qs);
+        __m128i m = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
+        __m128i l = _mm_sub_epi8(_mm_and_si128(q, m), eight);
+        __m128i h = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m), eight);
+        *lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(l)));
+        *hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(h)));
+    }
+}
+
+static bool is_quant(engine_dtype t) { return t == ENGINE_DTYPE_Q8_0 || t == ENGINE_DTYPE_Q4_0; }
+
+/* ---- decode: float dot products, 4 rows at a time --------------------- */
+
+/* out[r] = W[r] . x for rows [r0, r1): 4 rows share each load of x. */
+T512 static void rows_dot_float(float *out, const float *x, const engine_tensor *w, int64_t r0, int64_t r1)
+{
+    const engine_dtype t = w->type;
+    const int64_t cols = w->cols;
+    const size_t rb = engine_dtype_bytes(t, cols);
+    const char *base = w->data;
+    const int64_t cv = cols & ~(int64_t)15;
+    const __mmask16 tail = (__mmask16)((1u << (cols - cv)) - 1);
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        const char *w0 = base + r * rb, *w1 = w0 + rb, *w2 = w1 + rb, *w3 = w2 + rb;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t i = 0; i < cv; i += 16) {
+            __m512 xv = _mm512_loadu_ps(x + i);
+            a0 = _mm512_fmadd_ps(load16(t, w0, i), xv, a0);
+            a1 = _mm512_fmadd_ps(load16(t, w1, i), xv, a1);
+            a2 = _mm512_fmadd_ps(load16(t, w2, i), xv, a2);
+            a3 = _mm512_fmadd_ps(load16(t, w3, i), xv, a3);
+        }
+        if (tail) {
+            __m512 xv = _mm512_maskz_loadu_ps(tail, x + cv);
+            a0 = _mm512_fmadd_ps(load16_mask(t, w0, cv, tail), xv, a0);
+            a1 = _mm512_fmadd_ps(load16_mask(t, w1, cv, tail), xv, a1);
+            a2 = _mm512_fmadd_ps(load16_mask(t, w2, cv, tail), xv, a2);
+            a3 = _mm512_fmadd_ps(load16_mask(t, w3, cv, tail), xv, a3);
+        }
+        out[r] = _mm512_reduce_add_ps(a0);
+        out[r + 1] = _mm512_reduce_add_ps(a1);
+        out[r + 2] = _mm512_reduce_add_ps(a2);
+        out[r + 3] = _mm512_reduce_add_ps(a3);
+    }
+    for (; r < r1; r++) {
+        const char *w0 = base + r * rb;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        int64_t i = 0;
+        for (; i + 32 <= cv; i += 32) {
+            a0 = _mm512_fmadd_ps(load16(t, w0, i), _mm512_loadu_ps(x + i), a0);
+            a1 = _mm512_fmadd_ps(load16(t, w0, i + 16), _mm512_loadu_ps(x + i + 16), a1);
+        }
+        for (; i < cv; i += 16)
+            a0 = _mm512_fmadd_ps(load16(t, w0, i), _mm512_loadu_ps(x + i), a0);
+        if (tail)
+            a1 = _mm512_fmadd_ps(load16_mask(t, w0, cv, tail), _mm512_maskz_loadu_ps(tail, x + cv), a1);
+        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+}
+
+/* q8_0/q4_0 rows dequantized to f32 on the fly, 2 rows per load of x. */
+T512 static void rows_dot_dequant(float *out, const float *x, const engine_tensor *w, int64_t r0, int64_t r1)
+{
+    const engine_dtype t = w->type;
+    const int64_t nb = w->cols / 32;
+    const size_t rb = engine_dtype_bytes(t, w->cols);
+    const char *base = w->data;
+    int64_t r = r0;
+    for (; r + 2 <= r1; r += 2) {
+        const char *w0 = base + r * rb, *w1 = w0 + rb;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+        for (int64_t b = 0; b < nb; b++) {
+            __m512 x0 = _mm512_loadu_ps(x + b * 32), x1 = _mm512_loadu_ps(x + b * 32 + 16), lo, hi;
+            load_block(t, w0, b, &lo, &hi);
+            a0 = _mm512_fmadd_ps(lo, x0, a0);
+            c0 = _mm512_fmadd_ps(hi, x1, c0);
+            load_block(t, w1, b, &lo, &hi);
+            a1 = _mm512_fmadd_ps(lo, x0, a1);
+            c1 = _mm512_fmadd_ps(hi, x1, c1);
+        }
+        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0, c0));
+        out[r + 1] = _mm512_reduce_add_ps(_mm512_add_ps(a1, c1));
+    }
+    for (; r < r1; r++) {
+        const char *w0 = base + r * rb;
+        __m512 a0 = _mm512_setzero_ps(), c0 = a0, lo, hi;
+        for (int64_t b = 0; b < nb; b++) {
+            load_block(t, w0, b, &lo, &hi);
+            a0 = _mm512_fmadd_ps(lo, _mm512_loadu_ps(x + b * 32), a0);
+            c0 = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + b * 32 + 16), c0);
+        }
+        out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a0, c0));
+    }
+}
+
+/* Two weight blocks as 64 unsigned bytes for VPDPBUSD: q8_0 offset by 128,
+ * q4_0 nibbles as they are (0..15); the offsets are undone by xq->corr. */
+T512 static inline __m512i load_pair_u8(engine_dtype t, const char *row, int64_t b, float *d0, float *d1)
+{
+    if (t == ENGINE_DTYPE_Q8_0) {
+        const block_q8_0 *p = (const block_q8_0 *)row + b;
+        *d0 = _cvtsh_ss(p[0].d);
+        *d1 = _cvtsh_ss(p[1].d);
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p[0].qs)),
+                                       _mm256_loadu_si256((const __m256i *)p[1].qs), 1);
+        return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+    }
+    const block_q4_0 *p = (const block_q4_0 *)row + b;
+    *d0 = _cvtsh_ss(p[0].d);
+    *d1 = _cvtsh_ss(p[1].d);
+    __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p[0].qs)),
+                                        _mm_loadu_si128((const __m128i *)p[1].qs), 1);
+    __m256i m = _mm256_set1_epi8(0x0f);
+    __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m)),
+                                   _mm256_and_si256(_mm256_srli_epi16(q, 4), m), 1);
+    /* [b0 lo, b1 lo, b0 hi, b1 hi] -> [b0 lo, b0 hi, b1 lo, b1 hi] */
+    return _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+T512 static inline __m512 pair_scale(float s0, float s1)
+{
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(s0))),
+                                               _mm256_castps_pd(_mm256_set1_ps(s1)), 1));
+}
+
+/* One row against quantized activations of one token; nb blocks (the odd
+ * last block, if any, pairs with a zero activation block). */
+T512 static float row_dot_vnni(engine_dtype t, const char *row, int64_t nb, const int8_t *xqs,
+                               const float *xd, const int32_t *corr)
+{
+    __m512 acc = _mm512_setzero_ps(), acc2 = acc;
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        float d0, d1;
+        __m512i u = load_pair_u8(t, row, b, &d0, &d1);
+        __m512i c = _mm512_load_si512((const void *)(corr + b * 8));
+        __m512i s = _mm512_dpbusd_epi32(c, u, _mm512_loadu_si512((const void *)(xqs + b * 32)));
+        __m512 sc = pair_scale(d0 * xd[b], d1 * xd[b + 1]);
+        if (b & 2)
+            acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc2);
+        else
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc, acc2));
+    if (b < nb) { /* odd block count: the last block on its own, scalar */
+        int32_t isum = 0;
+        if (t == ENGINE_DTYPE_Q8_0) {
+            const block_q8_0 *p = (const block_q8_0 *)row + b;
+            for (int j = 0; j < 32; j++)
+                isum += p->qs[j] * xqs[b * 32 + j];
+            sum += _cvtsh_ss(p->d) * xd[b] * (float)isum;
+        } else {
+            const block_q4_0 *p = (const block_q4_0 *)row + b;
+            for (int j = 0; j < 16; j++)
+                isum += ((p->qs[j] & 15) - 8) * xqs[b * 32 + j] + ((p->qs[j] >> 4) - 8) * xqs[b * 32 + 16 + j];
+            sum += _cvtsh_ss(p->d) * xd[b] * (float)isum;
+        }
+    }
+    return sum;
+}
+
+/* ---- prefill: the GEMM ------------------------------------------------ */
+
+/* c[r][0..32) += sum_k wp[r*ldw + k] * xp[k*32 + 0..32) for r < 12. */
+T512 static void gemm_12x32(float *c, const float *wp, int64_t ldw, const float *xp, int kc)
+{
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++)
+        acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m512 x0 = _mm512_load_ps(xp + k * NT), x1 = _mm512_load_ps(xp + k * NT + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            __m512 b = _mm512_set1_ps(wp[r * ldw + k]);
+            acc[r][0] = _mm512_fmadd_ps(b, x0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(b, x1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < MR; r++) {
+        _mm512_store_ps(c + r * NT, _mm512_add_ps(_mm512_load_ps(c + r * NT), acc[r][0]));
+        _mm512_store_ps(c + r * NT + 16, _mm512_add_ps(_mm512_load_ps(c + r * NT + 16), acc[r][1]));
+    }
+}
+
+typedef struct mm_ctx {
+    float *out;
+    const float *x;
+    const engine_tensor *w;
+    int n;
+    int64_t rows_per_task;
+    bool dequant;       /* q8_0/q4_0 decode through f32 instead of VNNI */
+    float *xp;          /* GEMM: packed activations, tile-major, k, 32 tokens */
+    int64_t kpad;       /* packed k extent */
+    kcpu_xq xq;         /* decode: quantized activations */
+} mm_ctx;
+
+/* Packs tokens [32*tile, 32*tile + 32) of x, zero padded, as xp[tile][k][32]. */
+static void pack_task(void *arg, int tile, int n_tiles)
+{
+    mm_ctx *c = arg;
+    const int64_t cols = c->w->cols;
+    float *dst = c->xp + (size_t)tile * c->kpad * NT;
+    for (int t = 0; t < NT; t++) {
+        int tok = tile * NT + t;
+        if (tok < c->n) {
+            const float *src = c->x + (size_t)tok * cols;
+            for (int64_t k = 0; k < cols; k++)
+                dst[k * NT + t] = src[k];
+            for (int64_t k = cols; k < c->kpad; k++)
+                dst[k * NT + t] = 0.0f;
+        } else {
+            for (int64_t k = 0; k < c->kpad; k++)
+                dst[k * NT + t] = 0.0f;
+        }
+    }
+}
+
+/* 12 rows (zero padded past `rows`) of inputs [k0, k0+kc) as f32. */
+T512 static void panel_f32(float *dst, const engine_tensor *w, int64_t r0, int64_t k0, int kc)
+{
+    const size_t rb = engine_dtype_bytes(w->type, w->cols);
+    for (int r = 0; r < MR; r++) {
+        float *d = dst + r * KC;
+        if (r0 + r >= w->rows) {
+            memset(d, 0, kc * sizeof *d);
+            continue;
+        }
+        const char *row = (const char *)w->data + (r0 + r) * rb;
+        if (is_quant(w->type)) {
+            for (int k = 0; k < kc; k += 32) {
+                __m512 lo, hi;
+                load_block(w->type, row, (k0 + k) / 32, &lo, &hi);
+                _mm512_store_ps(d + k, lo);
+                _mm512_store_ps(d + k + 16, hi);
+            }
+        } else {
+            int k = 0;
+            for (; k + 16 <= kc; k += 16)
+                _mm512_store_ps(d + k, load16(w->type, row, k0 + k));
+            if (k < kc) {
+                __mmask16 m = (__mmask16)((1u << (kc - k)) - 1);
+                _mm512_storeu_ps(d + k, load16_mask(w->type, row, k0 + k, m));
+            }
+        }
+    }
+}
+
+T512 static void gemm_task(void *arg, int task, int n_tasks)
+{
+    mm_ctx *c = arg;
+    const engine_tensor *w = c->w;
+    const int64_t rows = w->rows, cols = w->cols;
+    int64_t p0 = task * c->rows_per_task, p1 = p0 + c->rows_per_task;
+    if (p1 > rows)
+        p1 = rows;
+    _Alignas(64) float panel[MR * KC];
+    _Alignas(64) float ct[(NCHUNK / NT) * MR * NT];
+    for (int64_t r0 = p0; r0 < p1; r0 += MR) {
+        const bool direct = w->type == ENGINE_DTYPE_F32 && r0 + MR <= rows;
+        for (int t0 = 0; t0 < c->n; t0 += NCHUNK) {
+            int nt = c->n - t0 < NCHUNK ? c->n - t0 : NCHUNK;
+            int tiles = (nt + NT - 1) / NT;
+            memset(ct, 0, (size_t)tiles * MR * NT * sizeof(float));
+            for (int64_t k0 = 0; k0 < cols; k0 += KC) {
+                int kc = cols - k0 < KC ? (int)(cols - k0) : KC;
+                const float *wp;
+                int64_t ldw;
+                if (direct) {
+                    wp = (const float *)w->data + r0 * cols + k0;
+                    ldw = cols;
+                } else {
+                    panel_f32(panel, w, r0, k0, kc);
+                    wp = panel;
+                    ldw = KC;
+                }
+                for (int tl = 0; tl < tiles; tl++) {
+                    const float *xp = c->xp + ((size_t)(t0 / NT + tl) * c->kpad + k0) * NT;
+                    gemm_12x32(ct + tl * MR * NT, wp, ldw, xp, kc);
+                }
+            }
+            int nr = rows - r0 < MR ? (int)(rows - r0) : MR;
+            for (int t = 0; t < nt; t++) {
+                const float *src = ct + (t / NT) * MR * NT + (t % NT);
+                float *dst = c->out + (size_t)(t0 + t) * rows + r0;
+                for (int r = 0; r < nr; r++)
+                    dst[r] = src[r * NT];
+            }
+        }
+    }
+}
+
+/* Decode: rows [task*rpt, ...) for every token. */
+T512 static void matvec_task(void *arg, int task, int n_tasks)
+{
+    mm_ctx *c = arg;
+    const engine_tensor *w = c->w;
+    int64_t r0 = task * c->rows_per_task, r1 = r0 + c->rows_per_task;
+    if (r1 > w->rows)
+        r1 = w->rows;
+    for (int t = 0; t < c->n; t++) {
+        float *out = c->out + (size_t)t * w->rows;
+        const float *x = c->x + (size_t)t * w->cols;
+        if (!is_quant(w->type)) {
+            rows_dot_float(out, x, w, r0, r1);
+        } else if (c->dequant) {
+            rows_dot_dequant(out, x, w, r0, r1);
+        } else {
+            const size_t rb = engine_dtype_bytes(w->type, w->cols);
+            const int64_t nb = w->cols / 32, xb = c->xq.blocks;
+            const int8_t *xqs = c->xq.qs + (size_t)t * xb * 32;
+            const float *xd = c->xq.d + (size_t)t * xb;
+            const int32_t *corr = c->xq.corr + (size_t)t * (xb / 2) * 16;
+            for (int64_t r = r0; r < r1; r++)
+                out[r] = row_dot_vnni(w->type, (const char *)w->data + r * rb, nb, xqs, xd, corr);
+        }
+    }
+}
+
+static void matmul_run(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool,
+                       bool dequant)
+{
+    const int threads = engine_pool_threads(pool);
+    mm_ctx c = {.out = out, .x = x, .w = w, .n = n, .dequant = dequant};
+    if (n >= GEMM_MIN_TOKENS) {
+        int tiles = (n + NT - 1) / NT;
+        c.kpad = w->cols;
+        c.xp = kcpu_scratch(0, (size_t)tiles * c.kpad * NT * sizeof(float));
+        if (c.xp) {
+            engine_pool_run(pool, pack_task, &c, tiles);
+            c.rows_per_task = kcpu_rows_per_task(w->rows, threads, MR);
+            int tasks = (int)((w->rows + c.rows_per_task - 1) / c.rows_per_task);
+            engine_pool_run(pool, gemm_task, &c, tasks);
+            return;
+        }
+    }
+    if (is_quant(w->type) && !dequant) {
+        int offset = w->type == ENGINE_DTYPE_Q8_0 ? 128 : 8;
+        if (kcpu_quantize_x(&c.xq, x, n, w->cols, offset) != 0)
+            c.dequant = true;  /* out of memory: the path that needs no buffer */
+    }
+    c.rows_per_task = kcpu_rows_per_task(w->rows, threads, 4);
+    int tasks = (int)((w->rows + c.rows_per_task - 1) / c.rows_per_task);
+    engine_pool_run(pool, matvec_task, &c, tasks);
+}
+
+static void matmul_avx512(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool)
+{
+    matmul_run(out, x, w, n, pool, false);
+}
+
+static void matmul_avx512_dequant(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool)
+{
+    matmul_run(out, x, w, n, pool, true);
+}
+
+/* ---- RMSNorm, RoPE, SwiGLU ------------------------------------------ */
+
+T512 static void rmsnorm_avx512(float *out, const float *x, const float *weight, int n, int dim, float eps)
+{
+    const int dv = dim & ~15;
+    const __mmask16 tail = (__mmask16)((1u << (dim - dv)) - 1);
+    for (int t = 0; t < n; t++) {
+        const float *xt = x + (size_t)t * dim;
+        float *ot = out + (size_t)t * dim;
+        __m512 ss = _mm512_setzero_ps();
+        for (int j = 0; j < dv; j += 16) {
+            __m512 v = _mm512_loadu_ps(xt + j);
+            ss = _mm512_fmadd_ps(v, v, ss);
+        }
+        __m512 v = _mm512_maskz_loadu_ps(tail, xt + dv);
+        ss = _mm512_fmadd_ps(v, v, ss);
+        float s = _mm512_reduce_add_ps(ss);
+        s /= dim;
+        s += eps;
+        s = 1.0f / sqrtf(s);
+        __m512 sv = _mm512_set1_ps(s);
+        for (int j = 0; j < dv; j += 16)
+            _mm512_storeu_ps(ot + j, _mm512_mul_ps(_mm512_loadu_ps(weight + j),
+                                                  _mm512_mul_ps(sv, _mm512_loadu_ps(xt + j))));
+        _mm512_mask_storeu_ps(ot + dv, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, weight + dv),
+                                                          _mm512_mul_ps(sv, _mm512_maskz_loadu_ps(tail, xt + dv))));
+    }
+}
+
+/* The same formulas as the reference (powf, cosf, sinf, mul then sub, no
+ * FMA), but each frequency's cos/sin once per token instead of per head:
+ * bit-identical results. */
+#define ROPE_MAX_HALF 512
+T512 static void rope_avx512(float *q, float *k, int n, const int *pos, int q_dim, int k_dim,
+                             int head_dim, float theta)
+{
+    if (head_dim > 2 * ROPE_MAX_HALF || head_dim & 1 || q_dim % head_dim || k_dim % head_dim) {
+        kernel_find(ENGINE_OP_ROPE, "scalar")->fn.rope(q, k, n, pos, q_dim, k_dim, head_dim, theta);
+        return;
+    }
+    const int half = head_dim / 2;
+    float freq[ROPE_MAX_HALF];
+    _Alignas(64) float cs[2 * ROPE_MAX_HALF], sn[2 * ROPE_MAX_HALF];
+    for (int i = 0; i < half; i++)
+        freq[i] = 1.0f / powf(theta, (2 * i) / (float)head_dim);
+    for (int t = 0; t < n; t++) {
+        for (int i = 0; i < half; i++) {
+            float val = pos[t] * freq[i];
+            cs[2 * i] = cs[2 * i + 1] = cosf(val);
+            sn[2 * i] = sn[2 * i + 1] = sinf(val);
+        }
+        float *vecs[2] = {q + (size_t)t * q_dim, k + (size_t)t * k_dim};
+        int dims[2] = {q_dim, k_dim};
+        for (int which = 0; which < 2; which++) {
+            for (int h0 = 0; h0 < dims[which]; h0 += head_dim) {
+                float *v = vecs[which] + h0;
+                for (int i = 0; i < head_dim; i += 16) {
+                    int left = head_dim - i;
+                    __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+                    __m512 a = _mm512_maskz_loadu_ps(m, v + i);
+                    /* swapped pairs (v1, v0) and signs (-, +) */
+                    __m512 sw = _mm512_permute_ps(a, _MM_SHUFFLE(2, 3, 0, 1));
+                    __m512 c = _mm512_maskz_loadu_ps(m, cs + i), s = _mm512_maskz_loadu_ps(m, sn + i);
+                    __m512 p = _mm512_mul_ps(a, c), qq = _mm512_mul_ps(sw, s);
+                    __m512 r = _mm512_mask_add_ps(_mm512_sub_ps(p, qq), 0xaaaa, qq, p);
+                    _mm512_mask_storeu_ps(v + i, m, r);
+                }
+            }
+        }
+    }
+}
+
+/* exp(x) for x <= 0 ... any finite x: 2^(x log2 e) split into integer and
+ * fraction, degree-6 polynomial on the fraction (relative error ~2e-7). */
+T512 static inline __m512 exp512(__m512 x)
+{
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-87.0f));
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
+    __m512 fl = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(t, fl);
+    /* 2^f on [-0.5, 0.5] */
+    __m512 p = _mm512_set1_ps(1.535336188319500e-4f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.339887440266574e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618437357674640e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550332471162809e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402264791363012e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931472028550421e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, fl);
+}
+
+T512 static void swiglu_avx512(float *gate, const float *up, size_t len)
+{
+    size_t i = 0;
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (; i < len; i += 16) {
+        size_t left = len - i;
+        __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), g));
+        __m512 s = _mm512_mul_ps(g, _mm512_div_ps(one, _mm512_add_ps(one, e)));
+        _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, up + i)));
+    }
+}
+
+/* ---- attention: fused single pass, online softmax --------------------- */
+
+typedef struct attn_ctx {
+    const kernel_attention_args *a;
+} attn_ctx;
+
+#define ATT_MAX_HEAD 512
+#define ATT_BLOCK 32
+
+/* One (token, head): scores of a block of positions, then one rescale of
+ * the running output per block (max and sum carried across blocks). */
+T512 static void attn_task(void *arg, int task, int n_tasks)
+{
+    const kernel_attention_args *a = ((attn_ctx *)arg)->a;
+    const int t = task / a->n_heads, h = task % a->n_heads, hd = a->head_dim;
+    const int q_dim = a->n_heads * hd, kv_off = (h / (a->n_heads / a->n_kv_heads)) * hd;
+    const int nv = (hd + 15) / 16;
+    const float *q = a->q + (size_t)t * q_dim + h * hd;
+    const float scale = 1.0f / sqrtf((float)hd);
+    __m512 acc[ATT_MAX_HEAD / 16], qv[ATT_MAX_HEAD / 16];
+    __mmask16 mk[ATT_MAX_HEAD / 16];
+    for (int j = 0; j < nv; j++) {
+        int left = hd - j * 16;
+        mk[j] = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        qv[j] = _mm512_maskz_loadu_ps(mk[j], q + j * 16);
+        acc[j] = _mm512_setzero_ps();
+    }
+    float m = -INFINITY, l = 0.0f, s[ATT_BLOCK];
+    const int np = a->pos[t] + 1;
+    for (int p0 = 0; p0 < np; p0 += ATT_BLOCK) {
+        int nb = np - p0 < ATT_BLOCK ? np - p0 : ATT_BLOCK;
+        float bmax = -INFINITY;
+        for (int i = 0; i < nb; i++) {
+            const float *kp = a->k_cache + (size_t)(p0 + i) * a->kv_stride + kv_off;
+            __m512 d = _mm512_setzero_ps();
+            for (int j = 0; j < nv; j++)
+                d = _mm512_fmadd_ps(qv[j], _mm512_maskz_loadu_ps(mk[j], kp + j * 16), d);
+            s[i] = _mm512_reduce_add_ps(d) * scale;
+            if (s[i] > bmax)
+                bmax = s[i];
+        }
+        if (bmax > m) {
+            float r = expf(m - bmax);
+            __m512 rv = _mm512_set1_ps(r);
+            for (int j = 0; j < nv; j++)
+                acc[j] = _mm512_mul_ps(acc[j], rv);
+            l *= r;
+            m = bmax;
+        }
+        for (int i = 0; i < nb; i++) {
+            float e = expf(s[i] - m);
+            l += e;
+            const float *vp = a->v_cache + (size_t)(p0 + i) * a->kv_stride + kv_off;
+            __m512 ev = _mm512_set1_ps(e);
+            for (int j = 0; j < nv; j++)
+                acc[j] = _mm512_fmadd_ps(ev, _mm512_maskz_loadu_ps(mk[j], vp + j * 16), acc[j]);
+        }
+    }
+    float *out = a->out + (size_t)t * q_dim + h * hd;
+    __m512 inv = _mm512_set1_ps(1.0f / l);
+    for (int j = 0; j < nv; j++)
+        _mm512_mask_storeu_ps(out + j * 16, mk[j], _mm512_mul_ps(acc[j], inv));
+}
+
+static void attention_fused_avx512(const kernel_attention_args *a, engine_pool *pool)
+{
+    if (a->head_dim > ATT_MAX_HEAD) {
+        kernel_find(ENGINE_OP_ATTENTION, "scalar")->fn.attention(a, pool);
+        return;
+    }
+    attn_ctx c = {a};
+    engine_pool_run(pool, attn_task, &c, a->n * a->n_heads);
+}
+
+#define ALL_DTYPES ((1u << ENGINE_DTYPE_COUNT) - 1)
+#define NEEDS "avx512f avx512bw avx512vl avx512vnni fma f16c"
+
+const kernel_variant kernel_variants_avx512[] = {
+    {.info = {ENGINE_OP_MATMUL, "avx512", "cpu", NEEDS,
+              "threaded; decode: row dot products (q8_0/q4_0: VNNI integer dots on q8 activations); "
+              "prefill: 12x32 register-blocked GEMM"},
+     .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 30, .fn.matmul = matmul_avx512},
+    {.info = {ENGINE_OP_MATMUL, "avx512_dequant", "cpu", NEEDS,
+              "as avx512, but q8_0/q4_0 decode dequantizes to f32 and uses FMA"},
+     .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 29, .fn.matmul = matmul_avx512_dequant},
+    {.info = {ENGINE_OP_ATTENTION, "fused_avx512", "cpu", NEEDS,
+              "single pass with online softmax, threaded over tokens x heads"},
+     .supported = avx512_supported, .priority = 30, .fn.attention = attention_fused_avx512},
+    {.info = {ENGINE_OP_RMSNORM, "avx512", "cpu", NEEDS, "vectorized sum of squares and scaling"},
+     .supported = avx512_supported, .priority = 30, .fn.rmsnorm = rmsnorm_avx512},
+    {.info = {ENGINE_OP_ROPE, "avx512", "cpu", NEEDS,
+              "cos/sin once per frequency and token, vectorized rotation (bit-identical to scalar)"},
+     .supported = avx512_supported, .priority = 30, .fn.rope = rope_avx512},
+    {.info = {ENGINE_OP_SWIGLU, "avx512", "cpu", NEEDS, "vectorized exp polynomial (rel. error ~2e-7)"},
+     .supported = avx512_supported, .priority = 30, .fn.swiglu = swiglu_avx512},
+    {.info = {.name = NULL}},
+};
+
+#else /* not x86-64: no variants */
+#include "kernels.h"
+const kernel_variant kernel_variants_avx512[] = {{.info = {.name = NULL}}};
+#endif

@@ -1,0 +1,5 @@
+# CPU kernel variants (SIMD, quantized, threaded) and the thread pool.
+tb_add_test(NAME test_engine_kernels SOURCES test_engine_kernels.c
+            LIBS thermabench_engine LABELS engine kernels)
+tb_add_test(NAME test_engine_kernels_pool SOURCES test_engine_kernels_pool.c
+            LIBS thermabench_engine LABELS engine kernels)

@@ -1,10 +1,283 @@
-/* thermabench bench: placeholder until its issue lands; replaced, not extended. */
+/* thermabench bench: one bench_one_batch measurement (warm-up, prefill of
+ * batch x input tokens, output_len decode steps) on a model file or a
+ * seeded synthetic preset; text for people or --json for programs. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "engine.h"
+
+static const char usage_text[] =
+    "usage: thermabench bench (--model FILE | --preset P --dtype D [--seed S] [--tied|--untied])\n"
+    "                         [--batch-size B] [--input-len I] [--output-len O] [--warmup N]\n"
+    "                         [--threads N] [--kernel op=variant ...] [--backend cpu|opencl] [--json]\n"
+    "\n"
+    "  --model FILE        llama2.c checkpoint or GGUF file\n"
+    "  --preset P          synthetic model: tiny, 15M, 42M, 110M, 1B\n"
+    "  --dtype D           synthetic weights: f32, f16, bf16, q8_0, q4_0 (default f32)\n"
+    "  --seed S            synthetic weights and prompt tokens (default 1)\n"
+    "  --tied, --untied    classifier shares the embedding or not (default: the preset's)\n"
+    "  --batch-size B      sequences decoded together (default 1)\n"
+    "  --input-len I       prompt tokens per sequence (default 128)\n"
+    "  --output-len O      decode steps (default 32)\n"
+    "  --warmup N          shorter warm-up passes first (default 1)\n"
+    "  --threads N         worker threads, 0 = all online CPUs (default 0)\n"
+    "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable\n"
+    "  --backend B         cpu (default) or opencl\n"
+    "  --json              print one JSON object with every figure and the configuration\n";
+
+typedef struct bench_args {
+    const char *model, *preset, *dtype;
+    unsigned long long seed;
+    int tied;  /* -1: preset default */
+    long batch, input, output, warmup;
+    bool json;
+    engine_options opt;
+} bench_args;
+
+static const char *const flags[] = {"--json", "--tied", "--untied", "--help", "-h", NULL};
+
+static bool is_flag(const char *o)
+{
+    for (int i = 0; flags[i]; i++)
+        if (!strcmp(o, flags[i]))
+            return true;
+    return false;
+}
+
+static int parse_value(bench_args *a, const char *o, const char *v)
+{
+    const char *cmd = "bench";
+    long l;
+    engine_error err;
+    if (!strcmp(o, "--model"))
+        a->model = v;
+    else if (!strcmp(o, "--preset"))
+        a->preset = v;
+    else if (!strcmp(o, "--dtype"))
+        a->dtype = v;
+    else if (!strcmp(o, "--seed"))
+        return cli_parse_u64(cmd, o, v, &a->seed);
+    else if (!strcmp(o, "--batch-size"))
+        return cli_parse_long(cmd, o, v, 1, 4096, &a->batch);
+    else if (!strcmp(o, "--input-len"))
+        return cli_parse_long(cmd, o, v, 1, 1L << 20, &a->input);
+    else if (!strcmp(o, "--output-len"))
+        return cli_parse_long(cmd, o, v, 1, 1L << 20, &a->output);
+    else if (!strcmp(o, "--warmup"))
+        return cli_parse_long(cmd, o, v, 0, 100, &a->warmup);
+    else if (!strcmp(o, "--threads")) {
+        if (cli_parse_long(cmd, o, v, 0, 4096, &l))
+            return -1;
+        a->opt.threads = (int)l;
+    } else if (!strcmp(o, "--kernel")) {
+        if (engine_options_add_kernel(&a->opt, v, &err))
+            return cli_usage_error(cmd, "--kernel: %s", err.msg);
+    } else if (!strcmp(o, "--backend")) {
+        if (strcmp(v, "cpu") && strcmp(v, "opencl"))
+            return cli_usage_error(cmd, "--backend: unknown backend '%s' (expected cpu or opencl)", v);
+        snprintf(a->opt.backend, sizeof a->opt.backend, "%s", v);
+    } else
+        return cli_usage_error(cmd, "unknown option '%s'", o);
+    return 0;
+}
+
+/* 1: --help shown; 0: parsed; -1: usage error (already printed). */
+static int parse_args(int argc, char **argv, bench_args *a)
+{
+    const char *cmd = "bench";
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (is_flag(o)) {
+            if (!strcmp(o, "--json"))
+                a->json = true;
+            else
+                a->tied = !strcmp(o, "--tied");
+            continue;
+        }
+        if (strncmp(o, "--", 2))
+            return cli_usage_error(cmd, "unexpected argument '%s'", o);
+        if (i + 1 >= argc)
+            return cli_usage_error(cmd, "%s: missing value", o);
+        if (parse_value(a, o, argv[++i]))
+            return -1;
+    }
+    if (!a->model == !a->preset)
+        return cli_usage_error(cmd, "give exactly one of --model FILE or --preset P");
+    if (a->model && (a->dtype || a->tied >= 0))
+        return cli_usage_error(cmd, "--dtype, --tied and --untied apply to --preset only");
+    return 0;
+}
+
+static int load_model(const bench_args *a, engine_model **m, engine_error *err)
+{
+    if (a->model)
+        return engine_model_load(a->model, m, err);
+    engine_dtype dt = ENGINE_DTYPE_F32;
+    if (a->dtype && engine_dtype_parse(a->dtype, &dt)) {
+        err->kind = ENGINE_ERR_INPUT;
+        snprintf(err->msg, sizeof err->msg, "--dtype: unknown type '%s' (expected f32, f16, bf16, q8_0, q4_0)",
+                 a->dtype);
+        return -1;
+    }
+    return engine_model_synth(a->preset, dt, a->seed, a->tied, m, err);
+}
+
+/* fnv1a64 over the ids as little-endian int32, as results.json records it. */
+static uint64_t hash_tokens(const int *ids, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < 4; b++) {
+            h ^= ((uint32_t)ids[i] >> (8 * b)) & 0xff;
+            h *= 0x100000001b3ull;
+        }
+    return h;
+}
+
+static void print_text(const bench_args *a, const engine_model *m, const char *kernels, int threads,
+                       const engine_bench_result *r)
+{
+    const engine_config *c = &m->cfg;
+    printf("model     %s (%s): dim %d, hidden %d, %d layers, %d heads (%d kv), vocab %d, %s, %.3f GB of weights\n",
+           m->source, m->format, c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
+           engine_dtype_name(m->layers[0].wq.type), m->weight_bytes / 1e9);
+    printf("run       batch %ld, input %ld, output %ld, warm-up %ld; backend %s, %d threads\n", a->batch,
+           a->input, a->output, a->warmup, a->opt.backend, threads);
+    printf("kernels   %s\n", kernels);
+    printf("prefill   %10.2f ms  %10.1f tokens/s  %8.2f GFLOP/s\n", r->prefill_ms, r->prefill_tokens_per_s,
+           r->prefill_gflop_per_s);
+    printf("decode    %10.2f ms  %10.1f tokens/s  median step %.3f ms  %.2f GB/s\n", r->decode_ms,
+           r->decode_tokens_per_s, r->decode_step_median_ms, r->decode_gb_per_s);
+    printf("total     %10.2f ms  %10.1f tokens/s\n", r->total_ms, r->total_tokens_per_s);
+    printf("peak RSS  %.1f MiB\n", r->peak_rss_bytes / 1048576.0);
+    printf("output    %016llx (fnv1a64 of %d greedy ids)\n",
+           (unsigned long long)hash_tokens(r->output_tokens, r->n_output_tokens), r->n_output_tokens);
+}
+
+static cJSON *json_model(const bench_args *a, const engine_model *m)
+{
+    const engine_config *c = &m->cfg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "source", m->source);
+    cJSON_AddStringToObject(o, "format", m->format);
+    if (a->preset) {
+        cJSON_AddStringToObject(o, "preset", a->preset);
+        cJSON_AddNumberToObject(o, "seed", (double)a->seed);
+    }
+    cJSON_AddStringToObject(o, "dtype", engine_dtype_name(m->layers[0].wq.type));
+    cJSON_AddNumberToObject(o, "dim", c->dim);
+    cJSON_AddNumberToObject(o, "hidden_dim", c->hidden_dim);
+    cJSON_AddNumberToObject(o, "n_layers", c->n_layers);
+    cJSON_AddNumberToObject(o, "n_heads", c->n_heads);
+    cJSON_AddNumberToObject(o, "n_kv_heads", c->n_kv_heads);
+    cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(o, "seq_len", c->seq_len);
+    cJSON_AddBoolToObject(o, "shared_classifier", c->shared_classifier);
+    cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
+    return o;
+}
+
+static cJSON *json_config(const bench_args *a, const char *kernels, int threads)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "batch_size", a->batch);
+    cJSON_AddNumberToObject(o, "input_len", a->input);
+    cJSON_AddNumberToObject(o, "output_len", a->output);
+    cJSON_AddNumberToObject(o, "warmup", a->warmup);
+    cJSON_AddNumberToObject(o, "threads", threads);
+    cJSON_AddStringToObject(o, "backend", a->opt.backend);
+    cJSON_AddStringToObject(o, "kernels", kernels);
+    cJSON_AddNumberToObject(o, "prompt_seed", (double)a->seed);
+    return o;
+}
+
+static int print_json(const bench_args *a, const engine_model *m, const char *kernels, int threads,
+                      const engine_bench_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "command", "bench");
+    cJSON_AddItemToObject(o, "model", json_model(a, m));
+    cJSON_AddItemToObject(o, "config", json_config(a, kernels, threads));
+    cJSON_AddNumberToObject(o, "prefill_ms", r->prefill_ms);
+    cJSON_AddNumberToObject(o, "prefill_tokens_per_s", r->prefill_tokens_per_s);
+    cJSON_AddNumberToObject(o, "prefill_gflop_per_s", r->prefill_gflop_per_s);
+    cJSON_AddNumberToObject(o, "decode_ms", r->decode_ms);
+    cJSON_AddNumberToObject(o, "decode_tokens_per_s", r->decode_tokens_per_s);
+    cJSON_AddNumberToObject(o, "decode_step_median_ms", r->decode_step_median_ms);
+    cJSON_AddNumberToObject(o, "decode_gb_per_s", r->decode_gb_per_s);
+    cJSON_AddNumberToObject(o, "total_ms", r->total_ms);
+    cJSON_AddNumberToObject(o, "total_tokens_per_s", r->total_tokens_per_s);
+    cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)r->peak_rss_bytes);
+    cJSON_AddItemToObject(o, "decode_step_ms", cJSON_CreateDoubleArray(r->decode_step_ms, (int)a->output));
+    cJSON_AddItemToObject(o, "output_tokens", cJSON_CreateIntArray(r->output_tokens, r->n_output_tokens));
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)hash_tokens(r->output_tokens, r->n_output_tokens));
+    cJSON_AddStringToObject(o, "output_tokens_hash", hash);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text)
+        return -1;
+    puts(text);
+    free(text);
+    return 0;
+}
 
 int cmd_bench(int argc, char **argv)
 {
-    fprintf(stderr, "thermabench bench: not built yet\n");
-    return TB_EXIT_USAGE;
+    bench_args a = {.seed = 1, .tied = -1, .batch = 1, .input = 128, .output = 32, .warmup = 1};
+    engine_options_default(&a.opt);
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc > 0 ? TB_EXIT_OK : TB_EXIT_USAGE;
+
+    engine_error err = {0};
+    engine_model *m = NULL;
+    engine_session *s = NULL;
+    engine_bench_result r = {0};
+    int status = TB_EXIT_OK;
+    if (load_model(&a, &m, &err))
+        goto fail;
+    if (a.input + a.output > m->cfg.seq_len) {
+        cli_usage_error("bench", "--input-len %ld + --output-len %ld exceeds the model's context length %d",
+                        a.input, a.output, m->cfg.seq_len);
+        status = TB_EXIT_USAGE;
+        goto out;
+    }
+    a.opt.max_batch = (int)a.batch;
+    a.opt.max_seq_len = (int)(a.input + a.output);
+    if (engine_session_create(m, &a.opt, &s, &err))
+        goto fail;
+    int threads = a.opt.threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    engine_bench_params p = {.batch_size = (int)a.batch, .input_len = (int)a.input, .output_len = (int)a.output,
+                             .warmup = (int)a.warmup, .seed = a.seed};
+    if (engine_bench(s, &p, &r, &err))
+        goto fail;
+    if (a.json) {
+        if (print_json(&a, m, engine_session_kernels(s), threads, &r)) {
+            fprintf(stderr, "thermabench bench: out of memory writing JSON\n");
+            status = TB_EXIT_FAIL;
+        }
+    } else
+        print_text(&a, m, engine_session_kernels(s), threads, &r);
+    goto out;
+fail:
+    fprintf(stderr, "thermabench bench: %s\n", err.msg);
+    status = err.kind == ENGINE_ERR_SYSTEM ? TB_EXIT_FAIL : TB_EXIT_USAGE;
+out:
+    engine_bench_result_free(&r);
+    engine_session_free(s);
+    engine_model_free(m);
+    return status;
 }

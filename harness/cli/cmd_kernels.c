@@ -1,10 +1,41 @@
-/* thermabench kernels: placeholder until its issue lands; replaced, not extended. */
+/* thermabench kernels: every registered kernel variant, what it needs,
+ * whether this machine can run it, and which one is picked by default. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "engine.h"
+
+static void print_op(engine_op op)
+{
+    printf("%s\n", engine_op_name(op));
+    for (size_t i = 0; i < engine_kernel_count(); i++) {
+        const engine_kernel_info *k = engine_kernel_at(i);
+        if (k->op != op)
+            continue;
+        const char *def = engine_kernel_default(op, k->backend);
+        bool is_default = def && !strcmp(def, k->name);
+        printf("  %c %-16s %-7s %-4s %-26s %s\n", is_default ? '*' : ' ', k->name, k->backend,
+               k->available ? "yes" : "no", k->requires[0] ? k->requires : "-", k->description);
+    }
+}
 
 int cmd_kernels(int argc, char **argv)
 {
-    fprintf(stderr, "thermabench kernels: not built yet\n");
-    return TB_EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: thermabench kernels\n\nLists each op's kernel variants: backend, whether this machine "
+                   "can run it,\nwhat it requires; '*' marks the default for its backend (for matmul: on f32 weights).\n"
+                   "Choose one with --kernel op=variant in generate, bench or a config.\n");
+            return TB_EXIT_OK;
+        }
+        cli_usage_error("kernels", "unexpected argument '%s'", argv[i]);
+        return TB_EXIT_USAGE;
+    }
+    printf("    %-16s %-7s %-4s %-26s %s\n", "variant", "backend", "runs", "requires", "description");
+    for (int op = 0; op < ENGINE_OP_COUNT; op++)
+        print_op((engine_op)op);
+    /* OpenCL devices: the opencl helper adds a section here (a function of
+     * the OpenCL backend that prints platforms and devices). */
+    return TB_EXIT_OK;
 }

@@ -242,4 +242,23 @@ int engine_bench(engine_session *s, const engine_bench_params *p,
                  engine_bench_result *r, engine_error *err);
 void engine_bench_result_free(engine_bench_result *r);
 
+/* ---- OpenCL devices --------------------------------------------------- */
+
+typedef struct engine_opencl_device {
+    int platform, device;          /* indices, as in --opencl-device P:D */
+    char platform_name[128];
+    char device_name[128];
+    char device_version[128];      /* "OpenCL 3.0 CUDA" */
+    char driver_version[64];
+    char type[8];                  /* "gpu", "cpu", "accel", "other" */
+    uint64_t global_mem_bytes;
+    int compute_units;
+    int max_clock_mhz;
+} engine_opencl_device;
+
+/* Lists every OpenCL device of every platform (at most `max` into `out`);
+ * returns how many there are, or -1 with err set: ENGINE_ERR_UNSUPPORTED
+ * when the build has no OpenCL or the ICD loader finds no platform. */
+int engine_opencl_devices(engine_opencl_device *out, int max, engine_error *err);
+
 #endif

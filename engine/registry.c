@@ -8,7 +8,8 @@
 
 #define KERNEL_TABLES(X) \
     X(kernel_variants_scalar) \
-    X(kernel_variants_avx512)
+    X(kernel_variants_avx512) \
+    X(kernel_variants_opencl)
 
 #define DECLARE_TABLE(t) extern const kernel_variant t[];
 KERNEL_TABLES(DECLARE_TABLE)

@@ -1,0 +1,201 @@
+/* Matrix kernels for one weight type, chosen when the program is built:
+ * -DWT_F32, -DWT_F16 or -DWT_Q8 (q8_0 repacked on upload: int8 rows, then
+ * one half scale per 32 weights in a separate buffer `d`, so rows stay
+ * 16-byte aligned for wide loads). out[t * out_stride + r] = W[r] . x[t],
+ * plus the old value when `add` is set (the residual connection). */
+
+#if defined(WT_F32)
+#define VEC 4
+typedef float wtype;
+inline float wget(__global const wtype *w, __global const half *d, size_t i) { return w[i]; }
+inline float wdot(__global const wtype *w, __global const half *d, size_t i, __global const float *x)
+{
+    float4 a = *(__global const float4 *)(w + i), b = *(__global const float4 *)x;
+    float4 p = a * b;
+    return (p.s0 + p.s1) + (p.s2 + p.s3);
+}
+#elif defined(WT_F16)
+#define VEC 8
+typedef half wtype;
+inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
+inline float wdot(__global const wtype *w, __global const half *d, size_t i, __global const float *x)
+{
+    /* One 16-byte load; the halves are widened from registers. */
+    uint4 u = *(__global const uint4 *)(w + i);
+    float8 a = vload_half8(0, (__private const half *)&u);
+    float8 p = a * *(__global const float8 *)x;
+    return ((p.s0 + p.s1) + (p.s2 + p.s3)) + ((p.s4 + p.s5) + (p.s6 + p.s7));
+}
+#elif defined(WT_Q8)
+#define VEC 16
+typedef char wtype;
+inline float wget(__global const wtype *w, __global const half *d, size_t i)
+{
+    return (float)w[i] * vload_half(i / 32, d);
+}
+inline float wdot(__global const wtype *w, __global const half *d, size_t i, __global const float *x)
+{
+    float16 p = convert_float16(*(__global const char16 *)(w + i)) * *(__global const float16 *)x;
+    float8 s8 = p.lo + p.hi;
+    float4 s4 = s8.lo + s8.hi;
+    return ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * vload_half(i / 32, d);
+}
+#else
+#error "build with -DWT_F32, -DWT_F16 or -DWT_Q8"
+#endif
+
+/* Partial dot product of row `base` with x: this lane's share of the columns
+ * (lanes work-items interleave; vectors when the row allows them). */
+inline float row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
+                     __global const float *x, int lane, int lanes)
+{
+    float acc = 0.0f;
+    if (cols % VEC == 0) {
+        for (int c = lane * VEC; c < cols; c += lanes * VEC)
+            acc += wdot(w, d, base + c, x + c);
+    } else {
+        for (int c = lane; c < cols; c += lanes)
+            acc += wget(w, d, base + c) * x[c];
+    }
+    return acc;
+}
+
+inline void store(__global float *o, float v, int add) { *o = add ? *o + v : v; }
+
+/* llama2.c's SwiGLU: silu(g) * u, in the same operation order. */
+inline float swiglu(float g, float u)
+{
+    g *= (1.0f / (1.0f + exp(-g)));
+    return g * u;
+}
+
+/* Decode variant "cl_rowgroup": RG_ROWS rows per work-group, RG_LANES
+ * work-items per row reading adjacent vectors (coalesced), then a tree
+ * reduction in local memory. */
+inline float rg_reduce(__local float *red, float v, int lane)
+{
+    red[lane] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = RG_LANES / 2; s > 0; s >>= 1) {
+        if (lane < s)
+            red[lane] += red[lane + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+__kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
+void matvec_rowgroup(__global const wtype *w, __global const half *d, __global const float *x,
+                     __global float *out, int rows, int cols, int n, int out_stride, int add)
+{
+    __local float red[RG_ROWS][RG_LANES];
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr;
+    for (int t = 0; t < n; t++) {
+        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols, lane, RG_LANES) : 0.0f;
+        acc = rg_reduce(red[lr], acc, lane);
+        if (lane == 0 && r < rows)
+            store(out + (size_t)t * out_stride + r, acc, add);
+    }
+}
+
+/* The gate and up projections together, writing silu(W1 x) * (W3 x). */
+__kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
+void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
+                            __global const wtype *w3, __global const half *d3,
+                            __global const float *x, __global float *out, int rows, int cols, int n)
+{
+    __local float red[RG_ROWS][RG_LANES];
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr;
+    for (int t = 0; t < n; t++) {
+        __global const float *xt = x + (size_t)t * cols;
+        float g = r < rows ? row_dot(w1, d1, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
+        float u = r < rows ? row_dot(w3, d3, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
+        g = rg_reduce(red[lr], g, lane);
+        u = rg_reduce(red[lr], u, lane);
+        if (lane == 0 && r < rows)
+            out[(size_t)t * rows + r] = swiglu(g, u);
+    }
+}
+
+/* Decode variant "cl_rowitem": one work-item per row, walking it with wide
+ * vector loads; no reduction, but neighbouring work-items read far apart. */
+__kernel void matvec_rowitem(__global const wtype *w, __global const half *d, __global const float *x,
+                             __global float *out, int rows, int cols, int n, int out_stride, int add)
+{
+    int r = get_global_id(0);
+    if (r >= rows)
+        return;
+    for (int t = 0; t < n; t++)
+        store(out + (size_t)t * out_stride + r, row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols, 0, 1), add);
+}
+
+__kernel void matvec_rowitem_swiglu(__global const wtype *w1, __global const half *d1,
+                                    __global const wtype *w3, __global const half *d3,
+                                    __global const float *x, __global float *out, int rows, int cols, int n)
+{
+    int r = get_global_id(0);
+    if (r >= rows)
+        return;
+    for (int t = 0; t < n; t++) {
+        __global const float *xt = x + (size_t)t * cols;
+        float g = row_dot(w1, d1, (size_t)r * cols, cols, xt, 0, 1);
+        float u = row_dot(w3, d3, (size_t)r * cols, cols, xt, 0, 1);
+        out[(size_t)t * rows + r] = swiglu(g, u);
+    }
+}
+
+/* Prefill variant "cl_tiled": 64 rows x 64 tokens per work-group of 16x16,
+ * each work-item 4x4 outputs; weights are widened to f32 into local memory. */
+#define TS 64
+#define TK 16
+__kernel __attribute__((reqd_work_group_size(16, 16, 1)))
+void matmul_tiled(__global const wtype *w, __global const half *d, __global const float *x,
+                  __global float *out, int rows, int cols, int n, int out_stride, int add)
+{
+    __local float ws[TK][TS + 1], xs[TK][TS + 1];
+    int tx = get_local_id(0), ty = get_local_id(1), l = ty * 16 + tx;
+    int r0 = get_group_id(0) * TS, t0 = get_group_id(1) * TS;
+    float acc[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++)
+            acc[i][j] = 0.0f;
+    for (int k0 = 0; k0 < cols; k0 += TK) {
+        for (int i = 0; i < 4; i++) {
+            int e = l + 256 * i, rr = e / TK, kk = e % TK, k = k0 + kk;
+            int r = r0 + rr, t = t0 + rr;
+            ws[kk][rr] = (r < rows && k < cols) ? wget(w, d, (size_t)r * cols + k) : 0.0f;
+            xs[kk][rr] = (t < n && k < cols) ? x[(size_t)t * cols + k] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < TK; kk++) {
+            float a[4], b[4];
+            for (int i = 0; i < 4; i++) {
+                a[i] = ws[kk][tx + 16 * i];
+                b[i] = xs[kk][ty + 16 * i];
+            }
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    acc[i][j] += a[i] * b[j];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            int r = r0 + tx + 16 * i, t = t0 + ty + 16 * j;
+            if (r < rows && t < n)
+                store(out + (size_t)t * out_stride + r, acc[i][j], add);
+        }
+}
+
+/* x[t] = embedding row tok[t], widened to f32. Global size (dim, n). */
+__kernel void embed(__global const wtype *w, __global const half *d, __global const int *tok,
+                    __global float *x, int dim)
+{
+    int i = get_global_id(0), t = get_global_id(1);
+    if (i < dim)
+        x[(size_t)t * dim + i] = wget(w, d, (size_t)tok[t] * dim + i);
+}

@@ -1,0 +1,138 @@
+/* Element-wise and per-token kernels of the forward pass. Operation order
+ * follows llama2.c's run.c so results stay close to the CPU reference;
+ * contraction into fma is off for the same reason. */
+#pragma OPENCL FP_CONTRACT OFF
+
+/* Tree reductions over a work-group of WG work-items (a power of two). */
+inline float wg_sum(__local float *red, float v, int lid, int wg)
+{
+    red[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = wg / 2; s > 0; s >>= 1) {
+        if (lid < s)
+            red[lid] += red[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+inline float wg_max(__local float *red, float v, int lid, int wg)
+{
+    red[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = wg / 2; s > 0; s >>= 1) {
+        if (lid < s)
+            red[lid] = fmax(red[lid], red[lid + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+/* out[k] = rmsnorm(x[idx[k]]) * weight, one work-group per output row;
+ * idx NULL-equivalent (use_idx 0) means row k itself. */
+__kernel __attribute__((reqd_work_group_size(NORM_WG, 1, 1)))
+void rmsnorm(__global const float *x, __global const float *weight, __global float *out,
+             __global const int *idx, int use_idx, int dim, float eps)
+{
+    __local float red[NORM_WG];
+    int k = get_group_id(0), lid = get_local_id(0);
+    __global const float *xr = x + (size_t)(use_idx ? idx[k] : k) * dim;
+    float ss = 0.0f;
+    for (int i = lid; i < dim; i += NORM_WG)
+        ss += xr[i] * xr[i];
+    ss = wg_sum(red, ss, lid, NORM_WG);
+    ss /= dim;
+    ss += eps;
+    ss = 1.0f / sqrt(ss);
+    for (int i = lid; i < dim; i += NORM_WG)
+        out[(size_t)k * dim + i] = weight[i] * (ss * xr[i]);
+}
+
+/* Rotates q and k of each token by its position (adjacent pairs; cos and
+ * sin come from a host-computed table [seq_len][head_dim/2]) and stores k
+ * and v in the cache of the token's sequence. qkv rows are [q | k | v].
+ * Global size (max(dim, kv_dim) / 2, n). */
+__kernel void rope_store_kv(__global float *qkv, __global const float2 *cs,
+                            __global float *kcache, __global float *vcache,
+                            __global const int *tok_seq, __global const int *tok_pos,
+                            int layer, int n_layers, int dim, int kv_dim, int head_dim, int seq_len)
+{
+    int i = 2 * get_global_id(0), t = get_global_id(1);
+    int qkv_stride = dim + 2 * kv_dim, pos = tok_pos[t];
+    __global float *q = qkv + (size_t)t * qkv_stride, *k = q + dim, *v = k + kv_dim;
+    float2 c = cs[(size_t)pos * (head_dim / 2) + (i % head_dim) / 2];
+    float fcr = c.x, fci = c.y;
+    if (i < dim) {
+        float v0 = q[i], v1 = q[i + 1];
+        q[i] = v0 * fcr - v1 * fci;
+        q[i + 1] = v0 * fci + v1 * fcr;
+    }
+    if (i < kv_dim) {
+        size_t at = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + pos) * kv_dim + i;
+        float v0 = k[i], v1 = k[i + 1];
+        kcache[at] = v0 * fcr - v1 * fci;
+        kcache[at + 1] = v0 * fci + v1 * fcr;
+        vcache[at] = v[i];
+        vcache[at + 1] = v[i + 1];
+    }
+}
+
+/* Causal attention, one work-group per (head, token): scores for positions
+ * 0..pos in `att` (scratch, seq_len floats per head and token), softmax with
+ * the max subtracted, then the weighted sum of values. out rows are dim wide. */
+__kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
+void attention(__global const float *qkv, __global const float *kcache, __global const float *vcache,
+               __global float *att, __global float *out,
+               __global const int *tok_seq, __global const int *tok_pos,
+               int layer, int n_layers, int n_heads, int n_kv_heads, int head_dim, int seq_len)
+{
+    __local float red[ATT_WG];
+    int h = get_group_id(0), t = get_group_id(1), lid = get_local_id(0);
+    int dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
+    int pos = tok_pos[t], kvh = h / (n_heads / n_kv_heads);
+    __global const float *q = qkv + (size_t)t * (dim + 2 * kv_dim) + h * head_dim;
+    size_t c0 = ((size_t)tok_seq[t] * n_layers + layer) * seq_len * kv_dim + kvh * head_dim;
+    __global float *a = att + ((size_t)t * n_heads + h) * seq_len;
+    float scale = sqrt((float)head_dim), m = -INFINITY;
+    for (int p = lid; p <= pos; p += ATT_WG) {
+        __global const float *k = kcache + c0 + (size_t)p * kv_dim;
+        float s = 0.0f;
+        for (int i = 0; i < head_dim; i++)
+            s += q[i] * k[i];
+        s /= scale;
+        a[p] = s;
+        m = fmax(m, s);
+    }
+    m = wg_max(red, m, lid, ATT_WG);
+    float sum = 0.0f;
+    for (int p = lid; p <= pos; p += ATT_WG) {
+        float e = exp(a[p] - m);
+        a[p] = e;
+        sum += e;
+    }
+    sum = wg_sum(red, sum, lid, ATT_WG);
+    for (int p = lid; p <= pos; p += ATT_WG)
+        a[p] /= sum;
+    barrier(CLK_GLOBAL_MEM_FENCE);  /* every weight visible to the whole group */
+    for (int i = lid; i < head_dim; i += ATT_WG) {
+        float acc = 0.0f;
+        for (int p = 0; p <= pos; p++)
+            acc += a[p] * vcache[c0 + (size_t)p * kv_dim + i];
+        out[(size_t)t * dim + h * head_dim + i] = acc;
+    }
+}
+
+/* g[i] = silu(g[i]) * u[i] (prefill; decode fuses it into the matvec). */
+__kernel void swiglu(__global float *g, __global const float *u, int len)
+{
+    int i = get_global_id(0);
+    if (i < len) {
+        float v = g[i];
+        v *= (1.0f / (1.0f + exp(-v)));
+        g[i] = v * u[i];
+    }
+}

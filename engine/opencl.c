@@ -1,0 +1,730 @@
+/* The OpenCL backend: weights, KV caches and activations live on the
+ * device and the whole forward pass runs there; only the logits of the
+ * tokens that want them are read back. One in-order queue per session; the
+ * forward pass ends with a blocking read or clFinish, so a caller's clock
+ * stopped after it measures finished work. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_opencl.h"
+#include "kernels.h"
+
+#define ALL_CL_DTYPES ((1u << ENGINE_DTYPE_F32) | (1u << ENGINE_DTYPE_F16) | (1u << ENGINE_DTYPE_Q8_0))
+
+/* Variants in the registry: the backend reads the choice by name. Their
+ * function pointers are unused (the work is enqueued, not called). */
+const kernel_variant kernel_variants_opencl[] = {
+    {.info = {ENGINE_OP_MATMUL, "cl_rowgroup", "opencl", "OpenCL device",
+              "decode matvec: 4 rows per work-group, 32 work-items per row (coalesced loads), local-memory "
+              "reduction; prefill (> 4 tokens) uses cl_tiled"},
+     .dtypes = ALL_CL_DTYPES, .priority = 20},
+    {.info = {ENGINE_OP_MATMUL, "cl_rowitem", "opencl", "OpenCL device",
+              "decode matvec: one work-item per row with 16-byte vector loads, no reduction; prefill "
+              "(> 4 tokens) uses cl_tiled"},
+     .dtypes = ALL_CL_DTYPES, .priority = 10},
+    {.info = {ENGINE_OP_MATMUL, "cl_tiled", "opencl", "OpenCL device",
+              "64x64 output tiles through local memory, for decode and prefill alike"},
+     .dtypes = ALL_CL_DTYPES, .priority = 5},
+    {.info = {ENGINE_OP_ATTENTION, "cl_attention", "opencl", "OpenCL device",
+              "a work-group per head and token: scores, softmax, weighted sum over the device KV cache"},
+     .priority = 10},
+    {.info = {ENGINE_OP_RMSNORM, "cl_rmsnorm", "opencl", "OpenCL device", "a work-group per token, tree reduction"},
+     .priority = 10},
+    {.info = {ENGINE_OP_ROPE, "cl_rope_table", "opencl", "OpenCL device",
+              "adjacent-pair RoPE from a host-computed cos/sin table, fused with the KV-cache store"},
+     .priority = 10},
+    {.info = {ENGINE_OP_SWIGLU, "cl_swiglu", "opencl", "OpenCL device",
+              "SiLU(gate) * up; fused into the gate/up matvec when decoding"},
+     .priority = 10},
+    {.info = {.name = NULL}},
+};
+
+#ifndef THERMABENCH_HAVE_OPENCL
+
+int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend **out, engine_error *err)
+{
+    *out = NULL;
+    err->kind = ENGINE_ERR_UNSUPPORTED;
+    snprintf(err->msg, sizeof err->msg, "backend opencl: this build has no OpenCL support "
+             "(configure with -DTHERMABENCH_OPENCL=ON and the OpenCL headers installed)");
+    return -1;
+}
+int cl_backend_forward(cl_backend *b, const engine_batch *batch, float *logits, engine_error *err) { return -1; }
+void cl_backend_reset(cl_backend *b, int seq) {}
+const char *cl_backend_kernels(const cl_backend *b) { return ""; }
+void cl_backend_free(cl_backend *b) {}
+int cl_backend_profile(const cl_backend *b, cl_kernel_profile *out, int max) { return 0; }
+const char *cl_backend_device_name(const cl_backend *b) { return ""; }
+
+#else
+
+#include "opencl_internal.h"
+#include "quant.h"
+
+#define MATVEC_MAX_N 4        /* more tokens than this: the tiled matmul */
+#define CHUNK_TOKENS 512      /* tokens per pass through the layers */
+
+enum { MV_ROWGROUP, MV_ROWITEM, MV_TILED };
+static const char *const mv_names[] = {"cl_rowgroup", "cl_rowitem", "cl_tiled"};
+
+typedef struct clb_weight {
+    int prog;           /* CLB_PROG_F32 / F16 / Q8 */
+    int rows, cols;
+    cl_mem w, d;        /* d: q8 scales, NULL otherwise */
+} clb_weight;
+
+typedef struct clb_layer {
+    cl_mem rms_att, rms_ffn;
+    clb_weight wqkv, wo, w1, w3, w2;   /* wqkv: wq, wk, wv rows stacked */
+} clb_layer;
+
+typedef struct clb_mm_kernels {
+    cl_kernel rowgroup, rowgroup_swiglu, rowitem, rowitem_swiglu, tiled, embed;
+} clb_mm_kernels;
+
+struct cl_backend {
+    engine_config cfg;
+    int head_dim, kv_dim, qkv_dim, max_batch, seq_len;
+    clb_device *dev;
+    cl_command_queue queue;
+    clb_layer *layers;
+    clb_weight emb, cls;
+    cl_mem rms_final, rope_cs, kcache, vcache;
+    bool cls_is_emb;
+    clb_mm_kernels mm[CLB_PROG_COUNT];
+    cl_kernel k_rmsnorm, k_rope, k_attention, k_swiglu;
+    int matvec;                      /* MV_* */
+    /* activations for up to cap tokens */
+    int cap;
+    cl_mem x, xb, qkv, hb, hb2, att, logits, tok, seq, pos, idx;
+    int *h_idx, *cache_len, *next, *last;
+    /* profiling */
+    bool profile;
+    cl_event *events;
+    const char **event_names;
+    int n_events, cap_events;
+    cl_kernel_profile prof[16];
+    int n_prof;
+    char kernels_desc[256];
+};
+
+static int cl_check(cl_int rc, engine_error *err, const char *what)
+{
+    if (rc == CL_SUCCESS)
+        return 0;
+    return clb_fail(err, rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES ||
+                    rc == CL_OUT_OF_HOST_MEMORY ? ENGINE_ERR_SYSTEM : ENGINE_ERR_SYSTEM,
+                    "OpenCL: %s: %s", what, clb_strerror(rc));
+}
+
+static cl_mem dev_alloc(cl_backend *b, size_t bytes, cl_mem_flags flags, engine_error *err, const char *what)
+{
+    cl_int rc;
+    if (bytes > b->dev->max_alloc_bytes) {
+        clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL: %s needs %zu bytes in one buffer; %s allows at most %llu",
+                 what, bytes, b->dev->info.device_name, (unsigned long long)b->dev->max_alloc_bytes);
+        return NULL;
+    }
+    cl_mem m = clCreateBuffer(b->dev->context, flags, bytes ? bytes : 4, NULL, &rc);
+    if (!m)
+        clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: allocating %zu bytes for %s on %s: %s", bytes, what,
+                 b->dev->info.device_name, clb_strerror(rc));
+    return m;
+}
+
+static int write_buf(cl_backend *b, cl_mem m, size_t off, size_t bytes, const void *src, engine_error *err)
+{
+    return cl_check(clEnqueueWriteBuffer(b->queue, m, CL_TRUE, off, bytes, src, 0, NULL, NULL), err,
+                    "writing a buffer");
+}
+
+static cl_mem upload(cl_backend *b, const void *src, size_t bytes, engine_error *err, const char *what)
+{
+    cl_mem m = dev_alloc(b, bytes, CL_MEM_READ_ONLY, err, what);
+    if (m && write_buf(b, m, 0, bytes, src, err)) {
+        clReleaseMemObject(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int prog_for(engine_dtype t)
+{
+    return t == ENGINE_DTYPE_F32 ? CLB_PROG_F32 : t == ENGINE_DTYPE_F16 ? CLB_PROG_F16
+         : t == ENGINE_DTYPE_Q8_0 ? CLB_PROG_Q8 : -1;
+}
+
+/* Uploads matrices stacked by rows (same type and width). q8_0 blocks are
+ * split into int8 rows and a scale array so rows stay 16-byte aligned. */
+static int upload_weight(cl_backend *b, const engine_tensor *const *parts, int n_parts, const char *what,
+                         clb_weight *out, engine_error *err)
+{
+    const engine_tensor *p0 = parts[0];
+    int64_t rows = 0;
+    for (int i = 0; i < n_parts; i++) {
+        if (parts[i]->type != p0->type || parts[i]->cols != p0->cols)
+            return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s mixes element types or widths", what);
+        rows += parts[i]->rows;
+    }
+    out->prog = prog_for(p0->type);
+    if (out->prog < 0)
+        return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s is %s; the OpenCL kernels handle f32, "
+                        "f16 and q8_0 weights", what, engine_dtype_name(p0->type));
+    if (rows > INT32_MAX || p0->cols > INT32_MAX)
+        return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s is too large", what);
+    out->rows = (int)rows;
+    out->cols = (int)p0->cols;
+    size_t n = (size_t)rows * (size_t)p0->cols;
+    if (out->prog != CLB_PROG_Q8) {
+        size_t es = out->prog == CLB_PROG_F32 ? 4 : 2, off = 0;
+        if (!(out->w = dev_alloc(b, n * es, CL_MEM_READ_ONLY, err, what)))
+            return -1;
+        for (int i = 0; i < n_parts; i++) {
+            size_t bytes = (size_t)parts[i]->rows * parts[i]->cols * es;
+            if (write_buf(b, out->w, off, bytes, parts[i]->data, err))
+                return -1;
+            off += bytes;
+        }
+        return 0;
+    }
+    size_t blocks = n / QK8_0;
+    int8_t *qs = malloc(n);
+    uint16_t *d = malloc(blocks * sizeof *d);
+    size_t at = 0;
+    for (int i = 0; i < n_parts && qs && d; i++) {
+        const block_q8_0 *blk = parts[i]->data;
+        size_t nb = (size_t)parts[i]->rows * parts[i]->cols / QK8_0;
+        for (size_t j = 0; j < nb; j++, at++) {
+            d[at] = blk[j].d;
+            memcpy(qs + at * QK8_0, blk[j].qs, QK8_0);
+        }
+    }
+    int rc = -1;
+    if (!qs || !d)
+        clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory repacking %s", what);
+    else if ((out->w = upload(b, qs, n, err, what)) && (out->d = upload(b, d, blocks * 2, err, what)))
+        rc = 0;
+    free(qs);
+    free(d);
+    return rc;
+}
+
+static void release_weight(clb_weight *w)
+{
+    if (w->w)
+        clReleaseMemObject(w->w);
+    if (w->d)
+        clReleaseMemObject(w->d);
+    w->w = w->d = NULL;
+}
+
+/* cos and sin of pos * theta^(-2j/head_dim), computed as the CPU reference does. */
+static int upload_rope_table(cl_backend *b, engine_error *err)
+{
+    int half = b->head_dim / 2;
+    float *cs = malloc((size_t)b->seq_len * half * 2 * sizeof *cs);
+    if (!cs)
+        return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for the RoPE table");
+    for (int p = 0; p < b->seq_len; p++)
+        for (int j = 0; j < half; j++) {
+            float freq = 1.0f / powf(b->cfg.rope_theta, (2 * j) / (float)b->head_dim);
+            float val = p * freq;
+            cs[((size_t)p * half + j) * 2] = cosf(val);
+            cs[((size_t)p * half + j) * 2 + 1] = sinf(val);
+        }
+    b->rope_cs = upload(b, cs, (size_t)b->seq_len * half * 2 * sizeof *cs, err, "the RoPE table");
+    free(cs);
+    return b->rope_cs ? 0 : -1;
+}
+
+static int make_kernel(cl_program p, const char *name, cl_kernel *out, engine_error *err)
+{
+    cl_int rc;
+    *out = clCreateKernel(p, name, &rc);
+    return *out ? 0 : clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: kernel %s: %s", name, clb_strerror(rc));
+}
+
+/* The matrix kernels of one weight type, created the first time a weight needs them. */
+static int need_mm(cl_backend *b, int prog, engine_error *err)
+{
+    clb_mm_kernels *k = &b->mm[prog];
+    if (k->tiled)
+        return 0;
+    cl_program p;
+    if (clb_program_get(b->dev, prog, &p, err))
+        return -1;
+    return make_kernel(p, "matvec_rowgroup", &k->rowgroup, err) ||
+           make_kernel(p, "matvec_rowgroup_swiglu", &k->rowgroup_swiglu, err) ||
+           make_kernel(p, "matvec_rowitem", &k->rowitem, err) ||
+           make_kernel(p, "matvec_rowitem_swiglu", &k->rowitem_swiglu, err) ||
+           make_kernel(p, "embed", &k->embed, err) ||
+           make_kernel(p, "matmul_tiled", &k->tiled, err) ? -1 : 0;
+}
+
+static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
+{
+    const engine_config *c = &m->cfg;
+    char what[64];
+    b->layers = calloc(c->n_layers, sizeof *b->layers);
+    if (!b->layers)
+        return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for the OpenCL layers");
+    for (int l = 0; l < c->n_layers; l++) {
+        const engine_layer *L = &m->layers[l];
+        clb_layer *D = &b->layers[l];
+        const engine_tensor *qkv[] = {&L->wq, &L->wk, &L->wv};
+        snprintf(what, sizeof what, "layer %d wq/wk/wv", l);
+        if (upload_weight(b, qkv, 3, what, &D->wqkv, err))
+            return -1;
+        const engine_tensor *wo[] = {&L->wo}, *w1[] = {&L->w1}, *w2[] = {&L->w2}, *w3[] = {&L->w3};
+        snprintf(what, sizeof what, "layer %d wo", l);
+        if (upload_weight(b, wo, 1, what, &D->wo, err))
+            return -1;
+        snprintf(what, sizeof what, "layer %d w1", l);
+        if (upload_weight(b, w1, 1, what, &D->w1, err))
+            return -1;
+        snprintf(what, sizeof what, "layer %d w2", l);
+        if (upload_weight(b, w2, 1, what, &D->w2, err))
+            return -1;
+        snprintf(what, sizeof what, "layer %d w3", l);
+        if (upload_weight(b, w3, 1, what, &D->w3, err))
+            return -1;
+        if (D->w1.prog != D->w3.prog)
+            return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: layer %d w1 and w3 differ in type", l);
+        if (!(D->rms_att = upload(b, L->rms_att, c->dim * sizeof(float), err, "rms_att")) ||
+            !(D->rms_ffn = upload(b, L->rms_ffn, c->dim * sizeof(float), err, "rms_ffn")))
+            return -1;
+        int progs[] = {D->wqkv.prog, D->wo.prog, D->w1.prog, D->w2.prog};
+        for (int i = 0; i < 4; i++)
+            if (need_mm(b, progs[i], err))
+                return -1;
+    }
+    const engine_tensor *emb[] = {&m->tok_embeddings}, *cls[] = {&m->classifier};
+    if (upload_weight(b, emb, 1, "tok_embeddings", &b->emb, err) || need_mm(b, b->emb.prog, err))
+        return -1;
+    b->cls_is_emb = m->classifier.data == m->tok_embeddings.data && m->classifier.type == m->tok_embeddings.type;
+    if (b->cls_is_emb)
+        b->cls = b->emb;
+    else if (upload_weight(b, cls, 1, "classifier", &b->cls, err) || need_mm(b, b->cls.prog, err))
+        return -1;
+    if (!(b->rms_final = upload(b, m->rms_final, c->dim * sizeof(float), err, "rms_final")))
+        return -1;
+    size_t cache = (size_t)b->max_batch * c->n_layers * b->seq_len * b->kv_dim * sizeof(float);
+    if (!(b->kcache = dev_alloc(b, cache, CL_MEM_READ_WRITE, err, "the key cache")) ||
+        !(b->vcache = dev_alloc(b, cache, CL_MEM_READ_WRITE, err, "the value cache")))
+        return -1;
+    return upload_rope_table(b, err);
+}
+
+static void release_acts(cl_backend *b)
+{
+    cl_mem *bufs[] = {&b->x, &b->xb, &b->qkv, &b->hb, &b->hb2, &b->att, &b->logits, &b->tok, &b->seq, &b->pos, &b->idx};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        if (*bufs[i]) {
+            clReleaseMemObject(*bufs[i]);
+            *bufs[i] = NULL;
+        }
+    free(b->h_idx);
+    b->h_idx = NULL;
+    b->cap = 0;
+}
+
+/* Activation buffers for n tokens per pass (grown, never shrunk). */
+static int ensure_cap(cl_backend *b, int n, engine_error *err)
+{
+    if (n <= b->cap)
+        return 0;
+    int cap = b->cap ? b->cap : 1;
+    while (cap < n)
+        cap *= 2;
+    if (cap > CHUNK_TOKENS)
+        cap = CHUNK_TOKENS;
+    release_acts(b);
+    const engine_config *c = &b->cfg;
+    size_t f = sizeof(float), rw = CL_MEM_READ_WRITE;
+    if (!(b->x = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
+        !(b->xb = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
+        !(b->qkv = dev_alloc(b, cap * b->qkv_dim * f, rw, err, "q/k/v")) ||
+        !(b->hb = dev_alloc(b, cap * c->hidden_dim * f, rw, err, "feed-forward activations")) ||
+        !(b->hb2 = dev_alloc(b, cap * c->hidden_dim * f, rw, err, "feed-forward activations")) ||
+        !(b->att = dev_alloc(b, (size_t)cap * c->n_heads * b->seq_len * f, rw, err, "attention scores")) ||
+        !(b->logits = dev_alloc(b, (size_t)cap * c->vocab_size * f, rw, err, "logits")) ||
+        !(b->tok = dev_alloc(b, cap * sizeof(int), rw, err, "token ids")) ||
+        !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||
+        !(b->pos = dev_alloc(b, cap * sizeof(int), rw, err, "positions")) ||
+        !(b->idx = dev_alloc(b, cap * sizeof(int), rw, err, "logit rows")) ||
+        !(b->h_idx = malloc(cap * sizeof(int)))) {
+        release_acts(b);
+        return err->msg[0] ? -1 : clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for OpenCL staging");
+    }
+    b->cap = cap;
+    return 0;
+}
+
+/* ---- enqueueing ------------------------------------------------------- */
+
+static int enqueue(cl_backend *b, cl_kernel k, const char *name, cl_uint dims, const size_t *global,
+                   const size_t *local, engine_error *err)
+{
+    cl_event ev = NULL;
+    cl_int rc = clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, local, 0, NULL, b->profile ? &ev : NULL);
+    if (rc != CL_SUCCESS)
+        return clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: enqueueing %s: %s", name, clb_strerror(rc));
+    if (ev) {
+        if (b->n_events == b->cap_events) {
+            int cap = b->cap_events ? 2 * b->cap_events : 256;
+            cl_event *e = realloc(b->events, cap * sizeof *e);
+            const char **nm = e ? realloc(b->event_names, cap * sizeof *nm) : NULL;
+            if (e)
+                b->events = e;
+            if (!e || !nm) {
+                clReleaseEvent(ev);
+                return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for profiling events");
+            }
+            b->event_names = nm;
+            b->cap_events = cap;
+        }
+        b->events[b->n_events] = ev;
+        b->event_names[b->n_events++] = name;
+    }
+    return 0;
+}
+
+/* Adds the finished events' device times to the per-kernel totals. */
+static void collect_profile(cl_backend *b)
+{
+    for (int i = 0; i < b->n_events; i++) {
+        cl_ulong t0 = 0, t1 = 0;
+        clGetEventProfilingInfo(b->events[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        clGetEventProfilingInfo(b->events[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        clReleaseEvent(b->events[i]);
+        int j = 0;
+        while (j < b->n_prof && strcmp(b->prof[j].name, b->event_names[i]))
+            j++;
+        if (j == b->n_prof) {
+            if (j == (int)(sizeof b->prof / sizeof *b->prof))
+                continue;
+            b->prof[j].name = b->event_names[i];
+            b->n_prof++;
+        }
+        b->prof[j].calls++;
+        b->prof[j].total_ms += t1 > t0 ? (double)(t1 - t0) / 1e6 : 0.0;
+    }
+    b->n_events = 0;
+}
+
+#define SETARG(k, i, v) clSetKernelArg((k), (i), sizeof(v), &(v))
+
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+/* out[t * out_stride + r] (+)= W[r] . x[t] for n tokens. */
+static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem out, int n, int out_stride, int add,
+                  engine_error *err)
+{
+    const clb_mm_kernels *k = &b->mm[w->prog];
+    cl_kernel kk;
+    const char *name;
+    size_t g[2], l[2];
+    cl_uint dims = 1;
+    if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
+        kk = k->tiled, name = "matmul_tiled", dims = 2;
+        g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
+    } else if (b->matvec == MV_ROWGROUP) {
+        kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
+        g[0] = round_up(w->rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
+        l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
+    } else {
+        kk = k->rowitem, name = "matvec_rowitem";
+        g[0] = round_up(w->rows, 64), l[0] = 64;
+    }
+    cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
+                SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
+                SETARG(kk, 8, add);
+    if (rc != CL_SUCCESS)
+        return cl_check(rc, err, name);
+    return enqueue(b, kk, name, dims, g, l, err);
+}
+
+/* hb = silu(W1 xb) * (W3 xb): fused when decoding, three kernels otherwise. */
+static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
+{
+    if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
+        int len = n * b->cfg.hidden_dim;
+        size_t g = round_up(len, 64);
+        if (matmul(b, &L->w1, b->xb, b->hb, n, L->w1.rows, 0, err) ||
+            matmul(b, &L->w3, b->xb, b->hb2, n, L->w3.rows, 0, err))
+            return -1;
+        cl_kernel k = b->k_swiglu;
+        cl_int rc = SETARG(k, 0, b->hb) | SETARG(k, 1, b->hb2) | SETARG(k, 2, len);
+        return rc != CL_SUCCESS ? cl_check(rc, err, "swiglu") : enqueue(b, k, "swiglu", 1, &g, NULL, err);
+    }
+    const clb_mm_kernels *mk = &b->mm[L->w1.prog];
+    bool rg = b->matvec == MV_ROWGROUP;
+    cl_kernel k = rg ? mk->rowgroup_swiglu : mk->rowitem_swiglu;
+    const char *name = rg ? "matvec_rowgroup_swiglu" : "matvec_rowitem_swiglu";
+    size_t g[2], l[2];
+    if (rg) {
+        g[0] = round_up(L->w1.rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
+        l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
+    } else {
+        g[0] = round_up(L->w1.rows, 64), l[0] = 64;
+    }
+    cl_int rc = SETARG(k, 0, L->w1.w) | SETARG(k, 1, L->w1.d) | SETARG(k, 2, L->w3.w) | SETARG(k, 3, L->w3.d) |
+                SETARG(k, 4, b->xb) | SETARG(k, 5, b->hb) | SETARG(k, 6, L->w1.rows) | SETARG(k, 7, L->w1.cols) |
+                SETARG(k, 8, n);
+    return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
+}
+
+static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int use_idx, engine_error *err)
+{
+    cl_kernel k = b->k_rmsnorm;
+    size_t g = (size_t)rows * CLB_NORM_WG, l = CLB_NORM_WG;
+    cl_int rc = SETARG(k, 0, x) | SETARG(k, 1, w) | SETARG(k, 2, out) | SETARG(k, 3, b->idx) |
+                SETARG(k, 4, use_idx) | SETARG(k, 5, b->cfg.dim) | SETARG(k, 6, b->cfg.norm_eps);
+    return rc != CL_SUCCESS ? cl_check(rc, err, "rmsnorm") : enqueue(b, k, "rmsnorm", 1, &g, &l, err);
+}
+
+static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
+{
+    const engine_config *c = &b->cfg;
+    const clb_layer *L = &b->layers[l];
+    if (rmsnorm(b, b->x, L->rms_att, b->xb, n, 0, err) ||
+        matmul(b, &L->wqkv, b->xb, b->qkv, n, b->qkv_dim, 0, err))
+        return -1;
+    cl_kernel k = b->k_rope;
+    int half = (c->dim > b->kv_dim ? c->dim : b->kv_dim) / 2;
+    size_t g[2] = {half, n};
+    cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->rope_cs) | SETARG(k, 2, b->kcache) |
+                SETARG(k, 3, b->vcache) | SETARG(k, 4, b->seq) | SETARG(k, 5, b->pos) | SETARG(k, 6, l) |
+                SETARG(k, 7, c->n_layers) | SETARG(k, 8, c->dim) | SETARG(k, 9, b->kv_dim) |
+                SETARG(k, 10, b->head_dim) | SETARG(k, 11, b->seq_len);
+    if (rc != CL_SUCCESS || enqueue(b, k, "rope_store_kv", 2, g, NULL, err))
+        return rc != CL_SUCCESS ? cl_check(rc, err, "rope_store_kv") : -1;
+    k = b->k_attention;
+    size_t ga[2] = {(size_t)c->n_heads * CLB_ATT_WG, n}, la[2] = {CLB_ATT_WG, 1};
+    rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) | SETARG(k, 3, b->att) |
+         SETARG(k, 4, b->xb) | SETARG(k, 5, b->seq) | SETARG(k, 6, b->pos) | SETARG(k, 7, l) |
+         SETARG(k, 8, c->n_layers) | SETARG(k, 9, c->n_heads) | SETARG(k, 10, c->n_kv_heads) |
+         SETARG(k, 11, b->head_dim) | SETARG(k, 12, b->seq_len);
+    if (rc != CL_SUCCESS || enqueue(b, k, "attention", 2, ga, la, err))
+        return rc != CL_SUCCESS ? cl_check(rc, err, "attention") : -1;
+    return matmul(b, &L->wo, b->xb, b->x, n, c->dim, 1, err) ||
+           rmsnorm(b, b->x, L->rms_ffn, b->xb, n, 0, err) ||
+           ffn_in(b, L, n, err) ||
+           matmul(b, &L->w2, b->hb, b->x, n, c->dim, 1, err) ? -1 : 0;
+}
+
+/* ---- the backend's public face --------------------------------------- */
+
+/* The CPU session's rules: ids in range, and each sequence's positions
+ * increase from its cache length with no gap. */
+static int check_batch(cl_backend *b, const engine_batch *bt, engine_error *err)
+{
+    if (bt->n < 0 || (bt->n > 0 && (!bt->token || !bt->seq || !bt->pos)))
+        return clb_fail(err, ENGINE_ERR_INPUT, "batch: n = %d with missing token/seq/pos arrays", bt->n);
+    for (int i = 0; i < b->max_batch; i++)
+        b->next[i] = b->cache_len[i], b->last[i] = -1;
+    for (int t = 0; t < bt->n; t++) {
+        int tok = bt->token[t], sq = bt->seq[t], p = bt->pos[t];
+        if (tok < 0 || tok >= b->cfg.vocab_size)
+            return clb_fail(err, ENGINE_ERR_INPUT, "batch token %d: id %d outside the vocabulary [0, %d)", t, tok,
+                            b->cfg.vocab_size);
+        if (sq < 0 || sq >= b->max_batch)
+            return clb_fail(err, ENGINE_ERR_INPUT, "batch token %d: sequence %d outside [0, max_batch %d)", t, sq,
+                            b->max_batch);
+        if (p < 0 || p >= b->seq_len)
+            return clb_fail(err, ENGINE_ERR_INPUT, "batch token %d: position %d outside [0, max_seq_len %d)", t,
+                            p, b->seq_len);
+        if (p != b->next[sq] && !(p < b->next[sq] && b->last[sq] < 0))
+            return clb_fail(err, ENGINE_ERR_INPUT, "batch token %d: position %d of sequence %d is out of order "
+                            "(next position is %d)", t, p, sq, b->next[sq]);
+        b->next[sq] = p + 1;
+        b->last[sq] = t;
+    }
+    return 0;
+}
+
+static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, float *logits, int *n_logits,
+                         engine_error *err)
+{
+    const engine_config *c = &b->cfg;
+    if (ensure_cap(b, n, err))
+        return -1;
+    size_t ib = (size_t)n * sizeof(int);
+    if (write_buf(b, b->tok, 0, ib, bt->token + c0, err) || write_buf(b, b->seq, 0, ib, bt->seq + c0, err) ||
+        write_buf(b, b->pos, 0, ib, bt->pos + c0, err))
+        return -1;
+    cl_kernel k = b->mm[b->emb.prog].embed;
+    size_t g[2] = {c->dim, n};
+    cl_int rc = SETARG(k, 0, b->emb.w) | SETARG(k, 1, b->emb.d) | SETARG(k, 2, b->tok) | SETARG(k, 3, b->x) |
+                SETARG(k, 4, c->dim);
+    if (rc != CL_SUCCESS || enqueue(b, k, "embed", 2, g, NULL, err))
+        return rc != CL_SUCCESS ? cl_check(rc, err, "embed") : -1;
+    for (int l = 0; l < c->n_layers; l++)
+        if (layer_forward(b, l, n, err))
+            return -1;
+    int n_want = 0;
+    for (int t = 0; t < n; t++)
+        if (bt->want_logits ? bt->want_logits[c0 + t] : b->last[bt->seq[c0 + t]] == c0 + t)
+            b->h_idx[n_want++] = t;
+    if (!n_want || !logits)
+        return cl_check(clFinish(b->queue), err, "finishing the forward pass");
+    if (write_buf(b, b->idx, 0, n_want * sizeof(int), b->h_idx, err) ||
+        rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
+        matmul(b, &b->cls, b->xb, b->logits, n_want, c->vocab_size, 0, err))
+        return -1;
+    size_t bytes = (size_t)n_want * c->vocab_size * sizeof(float);
+    float *dst = logits + (size_t)*n_logits * c->vocab_size;
+    *n_logits += n_want;
+    return cl_check(clEnqueueReadBuffer(b->queue, b->logits, CL_TRUE, 0, bytes, dst, 0, NULL, NULL), err,
+                    "reading the logits");
+}
+
+int cl_backend_forward(cl_backend *b, const engine_batch *bt, float *logits, engine_error *err)
+{
+    if (check_batch(b, bt, err))
+        return -1;
+    int n_logits = 0, rc = 0;
+    for (int c0 = 0; c0 < bt->n && !rc; c0 += CHUNK_TOKENS)
+        rc = forward_chunk(b, bt, c0, bt->n - c0 < CHUNK_TOKENS ? bt->n - c0 : CHUNK_TOKENS, logits, &n_logits, err);
+    if (rc)
+        clFinish(b->queue);   /* nothing may still use the buffers */
+    else
+        for (int t = 0; t < bt->n; t++)
+            b->cache_len[bt->seq[t]] = bt->pos[t] + 1;
+    if (b->profile)
+        collect_profile(b);
+    return rc;
+}
+
+void cl_backend_reset(cl_backend *b, int seq)
+{
+    for (int i = 0; i < b->max_batch; i++)
+        if (seq < 0 || seq == i)
+            b->cache_len[i] = 0;
+}
+
+const char *cl_backend_kernels(const cl_backend *b) { return b->kernels_desc; }
+const char *cl_backend_device_name(const cl_backend *b) { return b->dev->info.device_name; }
+
+int cl_backend_profile(const cl_backend *b, cl_kernel_profile *out, int max)
+{
+    for (int i = 0; i < b->n_prof && i < max; i++)
+        out[i] = b->prof[i];
+    return b->n_prof;
+}
+
+void cl_backend_free(cl_backend *b)
+{
+    if (!b)
+        return;
+    if (b->queue)
+        clFinish(b->queue);
+    for (int l = 0; b->layers && l < b->cfg.n_layers; l++) {
+        clb_layer *L = &b->layers[l];
+        release_weight(&L->wqkv), release_weight(&L->wo), release_weight(&L->w1);
+        release_weight(&L->w2), release_weight(&L->w3);
+        if (L->rms_att)
+            clReleaseMemObject(L->rms_att);
+        if (L->rms_ffn)
+            clReleaseMemObject(L->rms_ffn);
+    }
+    free(b->layers);
+    if (!b->cls_is_emb)
+        release_weight(&b->cls);
+    release_weight(&b->emb);
+    cl_mem ms[] = {b->rms_final, b->rope_cs, b->kcache, b->vcache};
+    for (int i = 0; i < 4; i++)
+        if (ms[i])
+            clReleaseMemObject(ms[i]);
+    release_acts(b);
+    for (int p = 0; p < CLB_PROG_COUNT; p++) {
+        cl_kernel ks[] = {b->mm[p].rowgroup, b->mm[p].rowgroup_swiglu, b->mm[p].rowitem,
+                          b->mm[p].rowitem_swiglu, b->mm[p].tiled, b->mm[p].embed};
+        for (int i = 0; i < 6; i++)
+            if (ks[i])
+                clReleaseKernel(ks[i]);
+    }
+    cl_kernel ops[] = {b->k_rmsnorm, b->k_rope, b->k_attention, b->k_swiglu};
+    for (int i = 0; i < 4; i++)
+        if (ops[i])
+            clReleaseKernel(ops[i]);
+    for (int i = 0; i < b->n_events; i++)
+        clReleaseEvent(b->events[i]);
+    free(b->events);
+    free(b->event_names);
+    if (b->queue)
+        clReleaseCommandQueue(b->queue);
+    free(b->cache_len);
+    free(b->next);
+    free(b->last);
+    free(b);
+}
+
+/* Applies --kernel choices: matmul picks the decode variant; the other ops
+ * have one OpenCL variant each, named to keep A/B configs explicit. */
+static int apply_choices(cl_backend *b, const engine_options *o, engine_error *err)
+{
+    b->matvec = !strcmp(b->dev->info.type, "gpu") ? MV_ROWGROUP : MV_ROWITEM;
+    for (int i = 0; i < o->n_kernel_choices; i++) {
+        const engine_kernel_choice *ch = &o->kernel_choices[i];
+        bool ok = false;
+        for (const kernel_variant *v = kernel_variants_opencl; v->info.name; v++)
+            if (!strcmp(engine_op_name(v->info.op), ch->op) && !strcmp(v->info.name, ch->variant))
+                ok = true;
+        if (!ok)
+            return clb_fail(err, ENGINE_ERR_INPUT, "kernel choice %s=%s: not an OpenCL variant (`thermabench "
+                            "kernels` lists those of backend opencl)", ch->op, ch->variant);
+        for (int m = 0; m < 3; m++)
+            if (!strcmp(ch->op, "matmul") && !strcmp(ch->variant, mv_names[m]))
+                b->matvec = m;
+    }
+    snprintf(b->kernels_desc, sizeof b->kernels_desc,
+             "matmul=%s attention=cl_attention rmsnorm=cl_rmsnorm rope=cl_rope_table swiglu=cl_swiglu",
+             mv_names[b->matvec]);
+    return 0;
+}
+
+int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend **out, engine_error *err)
+{
+    *out = NULL;
+    const engine_config *c = &m->cfg;
+    if (c->n_heads <= 0 || c->dim % c->n_heads || (c->dim / c->n_heads) % 2)
+        return clb_fail(err, ENGINE_ERR_INPUT, "OpenCL backend: dim %d is not n_heads %d times an even head size",
+                        c->dim, c->n_heads);
+    cl_backend *b = calloc(1, sizeof *b);
+    if (!b)
+        return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for the OpenCL backend");
+    b->cfg = *c;
+    b->head_dim = c->dim / c->n_heads;
+    b->kv_dim = b->head_dim * c->n_kv_heads;
+    b->qkv_dim = c->dim + 2 * b->kv_dim;
+    b->max_batch = o->max_batch > 0 ? o->max_batch : 1;
+    b->seq_len = o->max_seq_len > 0 && o->max_seq_len < c->seq_len ? o->max_seq_len : c->seq_len;
+    b->profile = o->opencl_profile;
+    b->cache_len = calloc(b->max_batch, sizeof(int));
+    b->next = calloc(b->max_batch, sizeof(int));
+    b->last = calloc(b->max_batch, sizeof(int));
+    cl_program ops;
+    cl_int rc = CL_SUCCESS;
+    if (!b->cache_len || !b->next || !b->last)
+        clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for the OpenCL backend");
+    else if (!clb_device_get(o->opencl_device, &b->dev, err) && !apply_choices(b, o, err) &&
+             (b->queue = clCreateCommandQueue(b->dev->context, b->dev->device,
+                                              b->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &rc)) &&
+             !clb_program_get(b->dev, CLB_PROG_OPS, &ops, err) &&
+             !make_kernel(ops, "rmsnorm", &b->k_rmsnorm, err) && !make_kernel(ops, "rope_store_kv", &b->k_rope, err) &&
+             !make_kernel(ops, "attention", &b->k_attention, err) && !make_kernel(ops, "swiglu", &b->k_swiglu, err) &&
+             !upload_model(b, m, err)) {
+        *out = b;
+        return 0;
+    }
+    if (b->dev && !b->queue)
+        cl_check(rc, err, "creating a command queue");
+    cl_backend_free(b);
+    return -1;
+}
+
+#endif

@@ -64,6 +64,8 @@ typedef struct formats_vocab {
     bool spm_escaped;
 } formats_vocab;
 
+/* The SentencePiece vocabulary embedded in a GGUF file (vocab-only files too). */
+int formats_tokenizer_load_gguf(const char *path, int vocab_size, engine_tokenizer **out, engine_error *err);
 int formats_tokenizer_build(const formats_vocab *v, engine_tokenizer **out, engine_error *err);
 /* Piece bytes exactly as stored in the vocabulary (spaces as ' '), for writers. */
 const char *formats_tokenizer_raw(const engine_tokenizer *t, int id, uint32_t *len);

@@ -1,10 +1,676 @@
-/* GGUF reader and writer (in progress). */
+/* GGUF v2/v3 reader (architecture "llama") and v3 writer.
+ *
+ * Layout (ggml docs/gguf.md): "GGUF", uint32 version, uint64 tensor count,
+ * uint64 metadata count; metadata as (string key, uint32 type, value);
+ * tensor infos as (string name, uint32 n_dims, uint64 ne[n_dims], uint32
+ * ggml type, uint64 offset); then the data section at the next multiple of
+ * general.alignment (default 32), each tensor at its offset from there.
+ * Strings are uint64 length + bytes. ne[0] is the row length.
+ *
+ * The reader checks every read against the end of the file and every count
+ * against what the remaining bytes could hold, so a truncated or hostile
+ * file gives an error naming the byte offset or key, never a crash. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "engine.h"
 #include "formats.h"
+#include "quant.h"
 
-int formats_load_gguf(engine_model *m, const char *path, const uint8_t *data, size_t len,
-                      engine_error *err)
+enum gguf_type {
+    GGUF_U8 = 0, GGUF_I8, GGUF_U16, GGUF_I16, GGUF_U32, GGUF_I32, GGUF_F32, GGUF_BOOL,
+    GGUF_STRING, GGUF_ARRAY, GGUF_U64, GGUF_I64, GGUF_F64, GGUF_TYPE_COUNT
+};
+
+static const size_t gguf_type_size[GGUF_TYPE_COUNT] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+
+/* ggml_type numbers of the element types this engine runs. */
+enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_BF16 = 30 };
+
+#define GGUF_MAX_TENSORS 65536
+#define GGUF_MAX_KV 65536
+#define GGUF_MAX_NAME 256
+#define GGUF_DEFAULT_ALIGNMENT 32
+
+typedef struct gguf_kv {
+    const char *key;
+    size_t key_len;
+    uint32_t type;
+    size_t value_off;     /* file offset of the value */
+    uint32_t arr_type;    /* arrays: element type, count, offset of the first element */
+    uint64_t arr_n;
+    size_t arr_off;
+} gguf_kv;
+
+typedef struct gguf_tensor {
+    char name[GGUF_MAX_NAME + 1];
+    size_t info_off;      /* file offset of the info record, for messages */
+    uint32_t n_dims;
+    uint64_t ne[4];
+    uint32_t ggml_type;
+    engine_dtype type;
+    uint64_t offset;      /* from the data section start */
+    uint64_t bytes;
+    const uint8_t *data;
+} gguf_tensor;
+
+typedef struct gguf_file {
+    const char *path;
+    const uint8_t *data;
+    size_t len, pos;
+    engine_error *err;
+    uint32_t version;
+    uint64_t n_tensors, n_kv;
+    gguf_kv *kv;
+    gguf_tensor *tensors;
+    size_t alignment, data_start;
+} gguf_file;
+
+/* ---- bounds-checked reads --------------------------------------------- */
+
+static int need(gguf_file *g, size_t n, const char *what)
 {
-    (void)m; (void)data; (void)len;
-    return formats_error(err, ENGINE_ERR_UNSUPPORTED, "%s: GGUF reader not built yet", path);
+    if (g->len - g->pos < n)
+        return formats_error(g->err, ENGINE_ERR_INPUT,
+                             "%s: truncated at byte %zu: expected %s (%zu bytes), %zu bytes left",
+                             g->path, g->pos, what, n, g->len - g->pos);
+    return 0;
+}
+
+static int rd_u32(gguf_file *g, uint32_t *v, const char *what)
+{
+    if (need(g, 4, what))
+        return -1;
+    memcpy(v, g->data + g->pos, 4);
+    g->pos += 4;
+    return 0;
+}
+
+static int rd_u64(gguf_file *g, uint64_t *v, const char *what)
+{
+    if (need(g, 8, what))
+        return -1;
+    memcpy(v, g->data + g->pos, 8);
+    g->pos += 8;
+    return 0;
+}
+
+static int rd_str(gguf_file *g, const char **s, size_t *len, uint64_t max, const char *what)
+{
+    uint64_t n;
+    size_t at = g->pos;
+    if (rd_u64(g, &n, what))
+        return -1;
+    if (n > max || n > g->len - g->pos)
+        return formats_error(g->err, ENGINE_ERR_INPUT,
+                             "%s: byte %zu: %s has length %llu, expected at most %llu (%zu bytes left)",
+                             g->path, at, what, (unsigned long long)n, (unsigned long long)max,
+                             g->len - g->pos);
+    *s = (const char *)g->data + g->pos;
+    *len = (size_t)n;
+    g->pos += (size_t)n;
+    return 0;
+}
+
+/* Skips one value of `type`; arrays recurse once (arrays of arrays are legal GGUF). */
+static int skip_value(gguf_file *g, uint32_t type, int depth, const char *key)
+{
+    if (type >= GGUF_TYPE_COUNT)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: byte %zu: key %s has unknown value type %u",
+                             g->path, g->pos, key, type);
+    if (type == GGUF_STRING) {
+        const char *s;
+        size_t n;
+        return rd_str(g, &s, &n, UINT64_MAX, key);
+    }
+    if (type != GGUF_ARRAY)
+        return need(g, gguf_type_size[type], key) ? -1 : (g->pos += gguf_type_size[type], 0);
+    uint32_t et;
+    uint64_t n;
+    size_t at = g->pos;
+    if (depth > 2)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: byte %zu: key %s nests arrays too deep",
+                             g->path, at, key);
+    if (rd_u32(g, &et, key) || rd_u64(g, &n, key))
+        return -1;
+    if (et >= GGUF_TYPE_COUNT)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: byte %zu: key %s: unknown array element type %u",
+                             g->path, at, key, et);
+    if (et != GGUF_STRING && et != GGUF_ARRAY) {
+        if (n > (g->len - g->pos) / gguf_type_size[et])
+            return formats_error(g->err, ENGINE_ERR_INPUT,
+                                 "%s: byte %zu: key %s: array of %llu elements does not fit in the %zu bytes left",
+                                 g->path, at, key, (unsigned long long)n, g->len - g->pos);
+        g->pos += (size_t)n * gguf_type_size[et];
+        return 0;
+    }
+    /* Each string or array needs at least 8 bytes, which bounds the count. */
+    if (n > (g->len - g->pos) / 8)
+        return formats_error(g->err, ENGINE_ERR_INPUT,
+                             "%s: byte %zu: key %s: array of %llu elements does not fit in the %zu bytes left",
+                             g->path, at, key, (unsigned long long)n, g->len - g->pos);
+    for (uint64_t i = 0; i < n; i++)
+        if (skip_value(g, et, depth + 1, key))
+            return -1;
+    return 0;
+}
+
+/* ---- header, metadata, tensor infos ----------------------------------- */
+
+static const gguf_kv *find_kv(const gguf_file *g, const char *key)
+{
+    size_t n = strlen(key);
+    for (uint64_t i = 0; i < g->n_kv; i++)
+        if (g->kv[i].key_len == n && !memcmp(g->kv[i].key, key, n))
+            return &g->kv[i];
+    return NULL;
+}
+
+/* Integer metadata of any integer type; 1 found, 0 absent, -1 bad. */
+static int kv_int(gguf_file *g, const char *key, int64_t *out)
+{
+    const gguf_kv *kv = find_kv(g, key);
+    if (!kv)
+        return 0;
+    const uint8_t *p = g->data + kv->value_off;
+    switch (kv->type) {
+    case GGUF_U8: *out = *p; return 1;
+    case GGUF_I8: *out = (int8_t)*p; return 1;
+    case GGUF_U16: { uint16_t v; memcpy(&v, p, 2); *out = v; return 1; }
+    case GGUF_I16: { int16_t v; memcpy(&v, p, 2); *out = v; return 1; }
+    case GGUF_U32: { uint32_t v; memcpy(&v, p, 4); *out = v; return 1; }
+    case GGUF_I32: { int32_t v; memcpy(&v, p, 4); *out = v; return 1; }
+    case GGUF_U64: { uint64_t v; memcpy(&v, p, 8); *out = v > INT64_MAX ? INT64_MAX : (int64_t)v; return 1; }
+    case GGUF_I64: { int64_t v; memcpy(&v, p, 8); *out = v; return 1; }
+    default:
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s: value type %u, expected an integer",
+                             g->path, key, kv->type);
+    }
+}
+
+static int kv_float(gguf_file *g, const char *key, double *out)
+{
+    const gguf_kv *kv = find_kv(g, key);
+    if (!kv)
+        return 0;
+    const uint8_t *p = g->data + kv->value_off;
+    if (kv->type == GGUF_F32) {
+        float v;
+        memcpy(&v, p, 4);
+        *out = v;
+        return 1;
+    }
+    if (kv->type == GGUF_F64) {
+        memcpy(out, p, 8);
+        return 1;
+    }
+    int64_t i;
+    int rc = kv_int(g, key, &i);
+    if (rc == 1)
+        *out = (double)i;
+    return rc;
+}
+
+/* String metadata: 1 found (s, len point into the file), 0 absent, -1 bad. */
+static int kv_str(gguf_file *g, const char *key, const char **s, size_t *len)
+{
+    const gguf_kv *kv = find_kv(g, key);
+    if (!kv)
+        return 0;
+    if (kv->type != GGUF_STRING)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s: value type %u, expected a string",
+                             g->path, key, kv->type);
+    uint64_t n;
+    memcpy(&n, g->data + kv->value_off, 8);
+    *s = (const char *)g->data + kv->value_off + 8;
+    *len = (size_t)n;
+    return 1;
+}
+
+static int parse_kvs(gguf_file *g)
+{
+    g->kv = calloc(g->n_kv ? (size_t)g->n_kv : 1, sizeof *g->kv);
+    if (!g->kv)
+        return formats_error(g->err, ENGINE_ERR_SYSTEM, "out of memory");
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        gguf_kv *kv = &g->kv[i];
+        char what[64];
+        snprintf(what, sizeof what, "the key of metadata entry %llu", (unsigned long long)i);
+        if (rd_str(g, &kv->key, &kv->key_len, 65535, what))
+            return -1;
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(kv->key_len < 100 ? kv->key_len : 100), kv->key);
+        if (rd_u32(g, &kv->type, key))
+            return -1;
+        kv->value_off = g->pos;
+        if (kv->type == GGUF_ARRAY && g->len - g->pos >= 12) {
+            memcpy(&kv->arr_type, g->data + g->pos, 4);
+            memcpy(&kv->arr_n, g->data + g->pos + 4, 8);
+            kv->arr_off = g->pos + 12;
+        }
+        if (skip_value(g, kv->type, 0, key))
+            return -1;
+    }
+    return 0;
+}
+
+static int ggml_to_dtype(uint32_t t, engine_dtype *out)
+{
+    switch (t) {
+    case GGML_F32: *out = ENGINE_DTYPE_F32; return 0;
+    case GGML_F16: *out = ENGINE_DTYPE_F16; return 0;
+    case GGML_BF16: *out = ENGINE_DTYPE_BF16; return 0;
+    case GGML_Q8_0: *out = ENGINE_DTYPE_Q8_0; return 0;
+    case GGML_Q4_0: *out = ENGINE_DTYPE_Q4_0; return 0;
+    default: return -1;
+    }
+}
+
+static uint32_t dtype_to_ggml(engine_dtype t)
+{
+    static const uint32_t map[ENGINE_DTYPE_COUNT] = {GGML_F32, GGML_F16, GGML_BF16, GGML_Q8_0, GGML_Q4_0};
+    return map[t];
+}
+
+static int parse_tensor_info(gguf_file *g, gguf_tensor *t, uint64_t i)
+{
+    const char *name;
+    size_t name_len;
+    char what[64];
+    t->info_off = g->pos;
+    snprintf(what, sizeof what, "the name of tensor %llu", (unsigned long long)i);
+    if (rd_str(g, &name, &name_len, GGUF_MAX_NAME, what))
+        return -1;
+    memcpy(t->name, name, name_len);
+    t->name[name_len] = 0;
+    size_t at = g->pos;
+    if (rd_u32(g, &t->n_dims, t->name))
+        return -1;
+    if (t->n_dims < 1 || t->n_dims > 4)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: byte %zu: tensor %s has %u dimensions, expected 1..4",
+                             g->path, at, t->name, t->n_dims);
+    uint64_t count = 1;
+    for (uint32_t d = 0; d < 4; d++) {
+        t->ne[d] = 1;
+        if (d >= t->n_dims)
+            continue;
+        at = g->pos;
+        if (rd_u64(g, &t->ne[d], t->name))
+            return -1;
+        if (t->ne[d] < 1 || t->ne[d] > (1ull << 40) || count > (1ull << 44) / t->ne[d])
+            return formats_error(g->err, ENGINE_ERR_INPUT,
+                                 "%s: byte %zu: tensor %s: ne[%u] = %llu, expected 1..2^40 with at most 2^44 elements",
+                                 g->path, at, t->name, d, (unsigned long long)t->ne[d]);
+        count *= t->ne[d];
+    }
+    at = g->pos;
+    if (rd_u32(g, &t->ggml_type, t->name) || rd_u64(g, &t->offset, t->name))
+        return -1;
+    if (ggml_to_dtype(t->ggml_type, &t->type))
+        return formats_error(g->err, ENGINE_ERR_INPUT,
+                             "%s: byte %zu: tensor %s has ggml type %u, expected F32 (0), F16 (1), BF16 (30), "
+                             "Q8_0 (8) or Q4_0 (2)", g->path, at, t->name, t->ggml_type);
+    int block = engine_dtype_block(t->type);
+    if (t->ne[0] % (uint64_t)block)
+        return formats_error(g->err, ENGINE_ERR_INPUT,
+                             "%s: tensor %s: row length ne[0] = %llu is not a multiple of the %s block (%d)",
+                             g->path, t->name, (unsigned long long)t->ne[0], engine_dtype_name(t->type), block);
+    t->bytes = engine_dtype_bytes(t->type, (int64_t)count);
+    return 0;
+}
+
+static void gguf_close(gguf_file *g)
+{
+    free(g->kv);
+    free(g->tensors);
+    g->kv = NULL;
+    g->tensors = NULL;
+}
+
+/* Parses everything but the meaning: header, metadata, tensor infos, and
+ * checks that every tensor lies inside the file. */
+static int gguf_parse(gguf_file *g, const char *path, const uint8_t *data, size_t len, engine_error *err)
+{
+    memset(g, 0, sizeof *g);
+    g->path = path;
+    g->data = data;
+    g->len = len;
+    g->err = err;
+    if (len < 4 || memcmp(data, "GGUF", 4))
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: byte 0: expected the magic \"GGUF\"", path);
+    g->pos = 4;
+    if (rd_u32(g, &g->version, "the version"))
+        return -1;
+    if (g->version != 2 && g->version != 3)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: byte 4: GGUF version %u, expected 2 or 3", path, g->version);
+    if (rd_u64(g, &g->n_tensors, "the tensor count") || rd_u64(g, &g->n_kv, "the metadata count"))
+        return -1;
+    if (g->n_tensors > GGUF_MAX_TENSORS || g->n_tensors > len / 24)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: byte 8: tensor count %llu, expected at most %d",
+                             path, (unsigned long long)g->n_tensors, GGUF_MAX_TENSORS);
+    if (g->n_kv > GGUF_MAX_KV || g->n_kv > len / 12)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: byte 16: metadata count %llu, expected at most %d",
+                             path, (unsigned long long)g->n_kv, GGUF_MAX_KV);
+    if (parse_kvs(g))
+        return -1;
+    int64_t align = GGUF_DEFAULT_ALIGNMENT;
+    int rc = kv_int(g, "general.alignment", &align);
+    if (rc < 0)
+        return -1;
+    if (align < 1 || align > (1 << 20) || (align & (align - 1)))
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: key general.alignment = %lld, expected a power of two",
+                             path, (long long)align);
+    g->alignment = (size_t)align;
+    g->tensors = calloc(g->n_tensors ? (size_t)g->n_tensors : 1, sizeof *g->tensors);
+    if (!g->tensors)
+        return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory");
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (parse_tensor_info(g, &g->tensors[i], i))
+            return -1;
+    g->data_start = (g->pos + g->alignment - 1) / g->alignment * g->alignment;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        gguf_tensor *t = &g->tensors[i];
+        if (t->offset % g->alignment)
+            return formats_error(err, ENGINE_ERR_INPUT, "%s: byte %zu: tensor %s: offset %llu is not a multiple of "
+                                 "the alignment %zu", path, t->info_off, t->name,
+                                 (unsigned long long)t->offset, g->alignment);
+        if (g->data_start > len || t->offset > len - g->data_start || t->bytes > len - g->data_start - t->offset)
+            return formats_error(err, ENGINE_ERR_INPUT,
+                                 "%s: tensor %s (info at byte %zu): data at bytes %llu..%llu lies past the end "
+                                 "of the file (%zu bytes)", path, t->name, t->info_off,
+                                 (unsigned long long)(g->data_start + t->offset),
+                                 (unsigned long long)(g->data_start + t->offset + t->bytes), len);
+        t->data = data + g->data_start + t->offset;
+    }
+    return 0;
+}
+
+/* ---- vocabulary --------------------------------------------------------- */
+
+/* Reads tokenizer.ggml.* into a tokenizer; *out stays NULL when the file has
+ * no vocabulary, or one of a kind this tokenizer does not implement. */
+static int gguf_vocab(gguf_file *g, engine_tokenizer **out)
+{
+    *out = NULL;
+    const char *model = NULL;
+    size_t model_len = 0;
+    int rc = kv_str(g, "tokenizer.ggml.model", &model, &model_len);
+    if (rc <= 0)
+        return rc;
+    if (model_len != 5 || memcmp(model, "llama", 5))
+        return 0;    /* BPE (gpt2) and others: not implemented, the model runs without text */
+    const gguf_kv *toks = find_kv(g, "tokenizer.ggml.tokens");
+    if (!toks || toks->type != GGUF_ARRAY || toks->arr_type != GGUF_STRING)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.tokens: expected an array of strings",
+                             g->path);
+    int n = (int)(toks->arr_n < (1u << 24) ? toks->arr_n : (1u << 24));
+    if ((uint64_t)n != toks->arr_n)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.tokens: %llu tokens, expected at most %d",
+                             g->path, (unsigned long long)toks->arr_n, 1 << 24);
+    const gguf_kv *sc = find_kv(g, "tokenizer.ggml.scores");
+    const gguf_kv *ty = find_kv(g, "tokenizer.ggml.token_type");
+    if (sc && (sc->type != GGUF_ARRAY || sc->arr_type != GGUF_F32 || sc->arr_n != toks->arr_n))
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.scores: expected %d float32",
+                             g->path, n);
+    if (ty && (ty->type != GGUF_ARRAY || ty->arr_type != GGUF_I32 || ty->arr_n != toks->arr_n))
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.token_type: expected %d int32",
+                             g->path, n);
+    const char **pieces = malloc((size_t)n * sizeof *pieces);
+    uint32_t *lens = malloc((size_t)n * sizeof *lens);
+    float *scores = sc ? malloc((size_t)n * sizeof *scores) : NULL;
+    int32_t *types = ty ? malloc((size_t)n * sizeof *types) : NULL;
+    rc = -1;
+    if (!pieces || !lens || (sc && !scores) || (ty && !types)) {
+        formats_error(g->err, ENGINE_ERR_SYSTEM, "out of memory");
+        goto done;
+    }
+    /* The strings were bounds-checked by parse_kvs. */
+    size_t off = toks->arr_off;
+    for (int i = 0; i < n; i++) {
+        uint64_t l;
+        memcpy(&l, g->data + off, 8);
+        if (l > 65535) {
+            formats_error(g->err, ENGINE_ERR_INPUT, "%s: byte %zu: token %d has length %llu, expected < 65536",
+                          g->path, off, i, (unsigned long long)l);
+            goto done;
+        }
+        pieces[i] = (const char *)g->data + off + 8;
+        lens[i] = (uint32_t)l;
+        off += 8 + (size_t)l;
+    }
+    if (sc)
+        memcpy(scores, g->data + sc->arr_off, (size_t)n * 4);
+    if (ty)
+        memcpy(types, g->data + ty->arr_off, (size_t)n * 4);
+    int64_t bos = 1, eos = 2;
+    if (kv_int(g, "tokenizer.ggml.bos_token_id", &bos) < 0 || kv_int(g, "tokenizer.ggml.eos_token_id", &eos) < 0)
+        goto done;
+    if (bos < 0 || bos >= n || eos < 0 || eos >= n) {
+        formats_error(g->err, ENGINE_ERR_INPUT, "%s: tokenizer.ggml.bos_token_id %lld / eos_token_id %lld outside "
+                      "the %d-token vocabulary", g->path, (long long)bos, (long long)eos, n);
+        goto done;
+    }
+    formats_vocab v = {.n = n, .pieces = pieces, .lens = lens, .scores = scores, .types = types,
+                       .bos = (int)bos, .eos = (int)eos, .spm_escaped = true};
+    rc = formats_tokenizer_build(&v, out, g->err);
+done:
+    free(pieces);
+    free(lens);
+    free(scores);
+    free(types);
+    return rc;
+}
+
+int formats_tokenizer_load_gguf(const char *path, int vocab_size, engine_tokenizer **out, engine_error *err)
+{
+    *out = NULL;
+    engine_model *holder = formats_model_new(1);   /* owns the mapping until we are done */
+    if (!holder)
+        return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory");
+    const uint8_t *data;
+    size_t len;
+    gguf_file g = {0};
+    int rc = formats_map_file(holder, path, &data, &len, err);
+    if (rc == 0)
+        rc = gguf_parse(&g, path, data, len, err);
+    if (rc == 0)
+        rc = gguf_vocab(&g, out);
+    if (rc == 0 && !*out)
+        rc = formats_error(err, ENGINE_ERR_INPUT, "%s: no SentencePiece vocabulary (tokenizer.ggml.model "
+                           "\"llama\" with tokenizer.ggml.tokens)", path);
+    if (rc == 0 && engine_tokenizer_vocab_size(*out) != vocab_size)
+        rc = formats_error(err, ENGINE_ERR_INPUT, "%s: holds %d tokens, the model's vocab_size is %d", path,
+                           engine_tokenizer_vocab_size(*out), vocab_size);
+    if (rc) {
+        engine_tokenizer_free(*out);
+        *out = NULL;
+    }
+    gguf_close(&g);
+    engine_model_free(holder);
+    return rc;
+}
+
+/* ---- the model ------------------------------------------------------- */
+
+static const gguf_tensor *find_tensor(const gguf_file *g, const char *name)
+{
+    for (uint64_t i = 0; i < g->n_tensors; i++)
+        if (!strcmp(g->tensors[i].name, name))
+            return &g->tensors[i];
+    return NULL;
+}
+
+/* A tensor of ne0 x ne1 (ne1 = 0: a vector of ne0). */
+static const gguf_tensor *get_tensor(gguf_file *g, const char *name, uint64_t ne0, uint64_t ne1, bool optional)
+{
+    const gguf_tensor *t = find_tensor(g, name);
+    if (!t) {
+        if (!optional)
+            formats_error(g->err, ENGINE_ERR_INPUT, "%s: missing tensor %s", g->path, name);
+        return NULL;
+    }
+    uint64_t want1 = ne1 ? ne1 : 1;
+    if (t->ne[0] != ne0 || t->ne[1] != want1 || t->ne[2] != 1 || t->ne[3] != 1) {
+        formats_error(g->err, ENGINE_ERR_INPUT,
+                      "%s: tensor %s (info at byte %zu) has shape [%llu, %llu, %llu, %llu], expected [%llu, %llu]",
+                      g->path, name, t->info_off, (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
+                      (unsigned long long)t->ne[2], (unsigned long long)t->ne[3], (unsigned long long)ne0,
+                      (unsigned long long)want1);
+        return NULL;
+    }
+    return t;
+}
+
+static int get_matrix(gguf_file *g, const char *name, int64_t rows, int64_t cols, engine_tensor *out)
+{
+    const gguf_tensor *t = get_tensor(g, name, (uint64_t)cols, (uint64_t)rows, false);
+    if (!t)
+        return -1;
+    *out = (engine_tensor){.type = t->type, .rows = rows, .cols = cols, .data = t->data};
+    return 0;
+}
+
+/* Norm vectors end as f32: pointed at when stored so, converted otherwise. */
+static int get_norm(gguf_file *g, engine_model *m, const char *name, const float **out)
+{
+    int dim = m->cfg.dim;
+    const gguf_tensor *t = get_tensor(g, name, (uint64_t)dim, 0, false);
+    if (!t)
+        return -1;
+    if (t->type == ENGINE_DTYPE_F32 && ((uintptr_t)t->data & 3) == 0) {
+        *out = (const float *)t->data;
+        return 0;
+    }
+    float *f = formats_model_alloc(m, (size_t)dim * sizeof *f);
+    if (!f)
+        return formats_error(g->err, ENGINE_ERR_SYSTEM, "out of memory");
+    engine_dequantize_row(t->type, t->data, f, dim);
+    *out = f;
+    return 0;
+}
+
+static int read_config(gguf_file *g, engine_config *c)
+{
+    const char *arch = NULL;
+    size_t arch_len = 0;
+    int rc = kv_str(g, "general.architecture", &arch, &arch_len);
+    if (rc < 0)
+        return -1;
+    if (rc == 0 || arch_len != 5 || memcmp(arch, "llama", 5))
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key general.architecture is \"%.*s\", expected \"llama\"",
+                             g->path, rc ? (int)(arch_len < 64 ? arch_len : 64) : 0, rc ? arch : "");
+    struct { const char *key; int *field; bool required; } ints[] = {
+        {"llama.embedding_length", &c->dim, true},
+        {"llama.feed_forward_length", &c->hidden_dim, true},
+        {"llama.block_count", &c->n_layers, true},
+        {"llama.attention.head_count", &c->n_heads, true},
+        {"llama.attention.head_count_kv", &c->n_kv_heads, false},
+        {"llama.context_length", &c->seq_len, true},
+    };
+    c->n_kv_heads = 0;
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        int64_t v;
+        rc = kv_int(g, ints[i].key, &v);
+        if (rc < 0)
+            return -1;
+        if (rc == 0 && ints[i].required)
+            return formats_error(g->err, ENGINE_ERR_INPUT, "%s: missing key %s", g->path, ints[i].key);
+        if (rc == 1 && (v < 1 || v > (1 << 22)))
+            return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s = %lld, expected 1..%d", g->path,
+                                 ints[i].key, (long long)v, 1 << 22);
+        if (rc == 1)
+            *ints[i].field = (int)v;
+    }
+    if (c->n_kv_heads == 0)
+        c->n_kv_heads = c->n_heads;
+    double v;
+    if ((rc = kv_float(g, "llama.rope.freq_base", &v)) < 0)
+        return -1;
+    if (rc)
+        c->rope_theta = (float)v;
+    if ((rc = kv_float(g, "llama.attention.layer_norm_rms_epsilon", &v)) < 0)
+        return -1;
+    if (rc)
+        c->norm_eps = (float)v;
+    return 0;
+}
+
+static int read_layers(gguf_file *g, engine_model *m)
+{
+    const engine_config *c = &m->cfg;
+    int64_t dim = c->dim, kv_dim = (int64_t)c->dim / c->n_heads * c->n_kv_heads, hid = c->hidden_dim;
+    char name[96];
+    for (int l = 0; l < c->n_layers; l++) {
+        engine_layer *L = &m->layers[l];
+#define MATRIX(field, suffix, rows, cols) \
+        snprintf(name, sizeof name, "blk.%d." suffix ".weight", l); \
+        if (get_matrix(g, name, rows, cols, &L->field)) return -1;
+#define NORM(field, suffix) \
+        snprintf(name, sizeof name, "blk.%d." suffix ".weight", l); \
+        if (get_norm(g, m, name, &L->field)) return -1;
+        NORM(rms_att, "attn_norm")
+        NORM(rms_ffn, "ffn_norm")
+        MATRIX(wq, "attn_q", dim, dim)
+        MATRIX(wk, "attn_k", kv_dim, dim)
+        MATRIX(wv, "attn_v", kv_dim, dim)
+        MATRIX(wo, "attn_output", dim, dim)
+        MATRIX(w1, "ffn_gate", hid, dim)
+        MATRIX(w2, "ffn_down", dim, hid)
+        MATRIX(w3, "ffn_up", hid, dim)
+#undef MATRIX
+#undef NORM
+    }
+    return 0;
+}
+
+int formats_load_gguf(engine_model *m, const char *path, const uint8_t *data, size_t len, engine_error *err)
+{
+    gguf_file g;
+    int rc = -1;
+    if (gguf_parse(&g, path, data, len, err) || read_config(&g, &m->cfg))
+        goto done;
+    snprintf(m->format, sizeof m->format, "gguf");
+    engine_config *c = &m->cfg;
+    const gguf_tensor *emb = find_tensor(&g, "token_embd.weight");
+    if (!emb) {
+        formats_error(err, ENGINE_ERR_INPUT, "%s: missing tensor token_embd.weight", path);
+        goto done;
+    }
+    if (emb->ne[1] > (1u << 22)) {
+        formats_error(err, ENGINE_ERR_INPUT, "%s: tensor token_embd.weight: %llu rows, expected a vocabulary of at "
+                      "most %d", path, (unsigned long long)emb->ne[1], 1 << 22);
+        goto done;
+    }
+    c->vocab_size = (int)emb->ne[1];
+    if (formats_check_config(c, path, err) || formats_model_layers(m, c->n_layers, err))
+        goto done;
+    if (get_matrix(&g, "token_embd.weight", c->vocab_size, c->dim, &m->tok_embeddings) ||
+        get_norm(&g, m, "output_norm.weight", &m->rms_final) || read_layers(&g, m))
+        goto done;
+    /* No output tensor means a tied classifier; so does one that is a byte
+     * copy of the embedding (llama.cpp's llama2.c converter writes both). */
+    const gguf_tensor *out = get_tensor(&g, "output.weight", (uint64_t)c->dim, (uint64_t)c->vocab_size, true);
+    if (!out && find_tensor(&g, "output.weight"))
+        goto done;
+    c->shared_classifier = !out || (out->type == emb->type && !memcmp(out->data, emb->data, emb->bytes));
+    m->classifier = m->tok_embeddings;
+    if (!c->shared_classifier)
+        m->classifier = (engine_tensor){.type = out->type, .rows = c->vocab_size, .cols = c->dim, .data = out->data};
+    if (gguf_vocab(&g, &m->tokenizer))
+        goto done;
+    if (m->tokenizer && engine_tokenizer_vocab_size(m->tokenizer) != c->vocab_size) {
+        formats_error(err, ENGINE_ERR_INPUT, "%s: the embedded vocabulary has %d tokens, token_embd.weight has %d rows",
+                      path, engine_tokenizer_vocab_size(m->tokenizer), c->vocab_size);
+        goto done;
+    }
+    rc = 0;
+done:
+    gguf_close(&g);
+    return rc;
 }

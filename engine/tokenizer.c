@@ -167,13 +167,19 @@ float formats_tokenizer_score(const engine_tokenizer *t, int id) { return t->sco
 int32_t formats_tokenizer_type(const engine_tokenizer *t, int id) { return t->types[id]; }
 
 /* llama2.c tokenizer.bin: int32 max_token_length, then per token a float
- * score, an int32 length and the bytes. */
+ * score, an int32 length and the bytes. A GGUF file gives its embedded
+ * vocabulary instead. */
 int engine_tokenizer_load(const char *path, int vocab_size, engine_tokenizer **out, engine_error *err)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
         return formats_error(err, ENGINE_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    char magic[4] = {0};
+    if (fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4)) {
+        fclose(f);
+        return formats_tokenizer_load_gguf(path, vocab_size, out, err);
+    }
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fseek(f, 0, SEEK_SET);

@@ -253,8 +253,10 @@ int engine_session_create(const engine_model *m, const engine_options *o, engine
         return -1;
     if (o->max_batch < 1)
         return fail(err, ENGINE_ERR_INPUT, "max_batch must be at least 1, got %d", o->max_batch);
-    if (o->max_seq_len < 0 || o->max_seq_len > m->cfg.seq_len)
-        return fail(err, ENGINE_ERR_INPUT, "max_seq_len %d is outside [1, the model's seq_len %d]",
+    /* max_seq_len may exceed the model's seq_len: that is a training hint
+     * (GGUF converters write small ones), RoPE itself has no limit. */
+    if (o->max_seq_len < 0 || o->max_seq_len > (1 << 20))
+        return fail(err, ENGINE_ERR_INPUT, "max_seq_len %d is outside [0, 1048576] (0: the model's %d)",
                     o->max_seq_len, m->cfg.seq_len);
     if (o->threads < 0)
         return fail(err, ENGINE_ERR_INPUT, "threads must be >= 0 (0: all online CPUs), got %d", o->threads);

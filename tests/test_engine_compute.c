@@ -208,6 +208,15 @@ static const expected_case cases[] = {
 
 static int models_present;
 
+/* The reference path: every op on its scalar variant. */
+static void pin_scalar(engine_options *o)
+{
+    engine_error err;
+    const char *ops[] = {"matmul=scalar", "attention=scalar", "rmsnorm=scalar", "rope=scalar", "swiglu=scalar"};
+    for (int i = 0; i < 5; i++)
+        CHECKF(engine_options_add_kernel(o, ops[i], &err) == 0, "%s", err.msg);
+}
+
 static void test_expected_outputs(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -232,8 +241,10 @@ static void test_expected_outputs(void)
         engine_options_default(&o);
         o.threads = 1;
         o.max_seq_len = c->steps;  /* the GGUF declares a context of 128 */
+        pin_scalar(&o);
         CHECKF(engine_session_create(m, &o, &s, &err) == 0, "%s", err.msg);
         if (s) {
+            CHECK_STR(engine_session_kernels(s), "matmul=scalar attention=scalar rmsnorm=scalar rope=scalar swiglu=scalar");
             engine_sampler sp;
             engine_sampler_init(&sp, 0, 1, 1);
             text_buf out = {.len = 0};
@@ -267,6 +278,7 @@ static engine_session *new_session(const engine_model *m, int max_batch)
     o.threads = 1;
     o.max_batch = max_batch;
     o.max_seq_len = 512;
+    pin_scalar(&o);
     CHECKF(engine_session_create(m, &o, &s, &err) == 0, "%s", err.msg);
     return s;
 }

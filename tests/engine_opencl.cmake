@@ -1,0 +1,6 @@
+# OpenCL backend: greedy outputs of the shared models on the device (PoCL in
+# CI), forward-pass logits against a host reference, and the no-OpenCL path.
+tb_add_test(NAME test_engine_opencl SOURCES test_engine_opencl.c
+            LIBS thermabench_engine m LABELS engine opencl)
+tb_add_test(NAME test_engine_opencl_noplatform SOURCES test_engine_opencl_noplatform.c
+            LIBS thermabench_engine LABELS engine opencl)

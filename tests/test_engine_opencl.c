@@ -1,0 +1,375 @@
+/* The OpenCL backend against independent oracles: the shared models'
+ * greedy outputs (written by other implementations), for every decode
+ * matmul variant; and logits of a small random model in f32, f16 and q8_0
+ * against a host forward pass written here from llama2.c's run.c. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "quant.h"
+#include "tb_test.h"
+
+typedef struct text_buf {
+    char data[8192];
+    size_t len;
+} text_buf;
+
+static void append(void *ctx, const char *b, size_t n)
+{
+    text_buf *t = ctx;
+    if (t->len + n <= sizeof t->data) {
+        memcpy(t->data + t->len, b, n);
+        t->len += n;
+    }
+}
+
+static long read_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return (long)n;
+}
+
+#define M TB_SHARED_DIR "/models/"
+static const struct {
+    const char *model, *tokenizer, *prompt;
+    int steps;
+    const char *expected;
+} cases[] = {
+    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "", 128, M "aidreams260K/greedy-bos-128.txt"},
+    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "The machine", 64,
+     M "aidreams260K/greedy-the-machine-64.txt"},
+    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "Echoes of light", 100,
+     M "aidreams260K/greedy-echoes-of-light-100.txt"},
+    {M "stories260K/model.bin", M "stories260K/tokenizer.bin", "", 200, M "stories260K/greedy-bos-200.txt"},
+    {M "stories260K/model.bin", M "stories260K/tokenizer.bin", "Once upon a time", 60,
+     M "stories260K/greedy-once-upon-a-time-60.txt"},
+    {M "stories260K/model.gguf", NULL, "Once upon a time", 60, M "stories260K/greedy-once-upon-a-time-60.txt"},
+};
+
+static const char *const matmul_variants[] = {"cl_rowgroup", "cl_rowitem", "cl_tiled"};
+
+static void test_greedy_outputs(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        static char want[8192];
+        long want_len = read_file(cases[i].expected, want, sizeof want);
+        CHECKF(want_len > 0, "missing %s", cases[i].expected);
+        engine_error err = {0};
+        engine_model *m = NULL;
+        engine_tokenizer *t = NULL;
+        CHECKF(engine_model_load(cases[i].model, &m, &err) == 0, "%s", err.msg);
+        if (!m || want_len <= 0)
+            continue;
+        if (cases[i].tokenizer)
+            CHECKF(engine_tokenizer_load(cases[i].tokenizer, m->cfg.vocab_size, &t, &err) == 0, "%s", err.msg);
+        for (int v = 0; v < 3; v++) {
+            engine_options o;
+            engine_options_default(&o);
+            strcpy(o.backend, "opencl");
+            o.max_seq_len = cases[i].steps;
+            char choice[64];
+            snprintf(choice, sizeof choice, "matmul=%s", matmul_variants[v]);
+            CHECKF(engine_options_add_kernel(&o, choice, &err) == 0, "%s", err.msg);
+            engine_session *s = NULL;
+            CHECKF(engine_session_create(m, &o, &s, &err) == 0, "%s", err.msg);
+            if (!s)
+                continue;
+            CHECK(strstr(engine_session_kernels(s), matmul_variants[v]) != NULL);
+            engine_sampler sp;
+            engine_sampler_init(&sp, 0, 1, 1);
+            static text_buf out;
+            out.len = 0;
+            CHECKF(engine_generate(s, t, cases[i].prompt, cases[i].steps, &sp, append, &out, NULL, 0, NULL,
+                                   &err) == 0, "%s", err.msg);
+            append(&out, "\n", 1);
+            CHECKF(out.len == (size_t)want_len && !memcmp(out.data, want, out.len),
+                   "%s '%s' %s: got %zu bytes:\n%.*s", cases[i].model, cases[i].prompt, matmul_variants[v],
+                   out.len, (int)out.len, out.data);
+            engine_session_free(s);
+        }
+        engine_tokenizer_free(t);
+        engine_model_free(m);
+    }
+}
+
+/* ---- a small random model against a host forward pass ------------------ */
+
+enum { DIM = 64, HID = 96, LAYERS = 2, HEADS = 4, KV_HEADS = 2, VOCAB = 96, SEQ = 32 };
+#define HS (DIM / HEADS)
+#define KVD (KV_HEADS * HS)
+
+static float half_to_float(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    float v = e == 0 ? ldexpf((float)m, -24) : ldexpf((float)(m + 1024), e - 25);
+    return h & 0x8000 ? -v : v;
+}
+
+typedef struct synth {
+    engine_model m;
+    engine_layer layers[LAYERS];
+    void *store[LAYERS * 7 + 2];
+    float norms[2 * LAYERS + 1][DIM];
+    int n_store;
+} synth;
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((rng >> 40) / (double)(1 << 24)) - 0.5f;
+}
+
+/* A rows x cols matrix of type t from random values. */
+static engine_tensor make(synth *s, engine_dtype t, int rows, int cols)
+{
+    float *f = malloc(sizeof(float) * rows * cols);
+    for (int i = 0; i < rows * cols; i++)
+        f[i] = frand() * 0.6f;
+    void *data = f;
+    if (t == ENGINE_DTYPE_F16) {
+        uint16_t *h = malloc(2 * (size_t)rows * cols);
+        for (int i = 0; i < rows * cols; i++)
+            h[i] = engine_f32_to_f16(f[i]);
+        free(f);
+        data = h;
+    } else if (t == ENGINE_DTYPE_Q8_0) {
+        block_q8_0 *q = malloc(sizeof(block_q8_0) * rows * cols / QK8_0);
+        engine_quantize_q8_0(f, q, (int64_t)rows * cols);
+        free(f);
+        data = q;
+    }
+    s->store[s->n_store++] = data;
+    return (engine_tensor){t, rows, cols, data};
+}
+
+static void synth_init(synth *s, engine_dtype t)
+{
+    memset(s, 0, sizeof *s);
+    s->m.cfg = (engine_config){DIM, HID, LAYERS, HEADS, KV_HEADS, VOCAB, SEQ, 10000.0f, 1e-5f, false};
+    for (int i = 0; i < 2 * LAYERS + 1; i++)
+        for (int j = 0; j < DIM; j++)
+            s->norms[i][j] = 1.0f + frand();
+    for (int l = 0; l < LAYERS; l++) {
+        engine_layer *L = &s->layers[l];
+        L->rms_att = s->norms[2 * l];
+        L->rms_ffn = s->norms[2 * l + 1];
+        L->wq = make(s, t, DIM, DIM), L->wk = make(s, t, KVD, DIM), L->wv = make(s, t, KVD, DIM);
+        L->wo = make(s, t, DIM, DIM), L->w1 = make(s, t, HID, DIM), L->w2 = make(s, t, DIM, HID);
+        L->w3 = make(s, t, HID, DIM);
+    }
+    s->m.layers = s->layers;
+    s->m.rms_final = s->norms[2 * LAYERS];
+    s->m.tok_embeddings = make(s, t, VOCAB, DIM);
+    s->m.classifier = make(s, t, VOCAB, DIM);
+    strcpy(s->m.format, "synthetic");
+}
+
+static void synth_free(synth *s)
+{
+    for (int i = 0; i < s->n_store; i++)
+        free(s->store[i]);
+}
+
+/* Element (r, c) of w widened by this file's own decoders. */
+static double wat(const engine_tensor *w, int r, int c)
+{
+    size_t i = (size_t)r * w->cols + c;
+    if (w->type == ENGINE_DTYPE_F32)
+        return ((const float *)w->data)[i];
+    if (w->type == ENGINE_DTYPE_F16)
+        return half_to_float(((const uint16_t *)w->data)[i]);
+    const block_q8_0 *b = (const block_q8_0 *)w->data + i / QK8_0;
+    return half_to_float(b->d) * b->qs[i % QK8_0];
+}
+
+static void ref_matmul(double *out, const double *x, const engine_tensor *w)
+{
+    for (int r = 0; r < w->rows; r++) {
+        double a = 0;
+        for (int c = 0; c < w->cols; c++)
+            a += wat(w, r, c) * x[c];
+        out[r] = a;
+    }
+}
+
+static void ref_rmsnorm(double *out, const double *x, const float *w)
+{
+    double ss = 0;
+    for (int i = 0; i < DIM; i++)
+        ss += x[i] * x[i];
+    ss = 1.0 / sqrt(ss / DIM + 1e-5);
+    for (int i = 0; i < DIM; i++)
+        out[i] = w[i] * (ss * x[i]);
+}
+
+/* llama2.c's forward for one token of one sequence, in double. */
+static void ref_forward(const synth *s, double (*kc)[SEQ][KVD], double (*vc)[SEQ][KVD], int tok, int pos,
+                        double *logits)
+{
+    double x[DIM], xb[DIM], q[DIM], k[KVD], v[KVD], att[SEQ], o[DIM], h1[HID], h3[HID];
+    for (int i = 0; i < DIM; i++)
+        x[i] = wat(&s->m.tok_embeddings, tok, i);
+    for (int l = 0; l < LAYERS; l++) {
+        const engine_layer *L = &s->layers[l];
+        ref_rmsnorm(xb, x, L->rms_att);
+        ref_matmul(q, xb, &L->wq), ref_matmul(k, xb, &L->wk), ref_matmul(v, xb, &L->wv);
+        for (int i = 0; i < DIM; i += 2) {
+            double freq = pow(10000.0, -(double)(i % HS) / HS), a = pos * freq;
+            double c = cos(a), sn = sin(a), q0 = q[i], q1 = q[i + 1];
+            q[i] = q0 * c - q1 * sn, q[i + 1] = q0 * sn + q1 * c;
+            if (i < KVD) {
+                double k0 = k[i], k1 = k[i + 1];
+                k[i] = k0 * c - k1 * sn, k[i + 1] = k0 * sn + k1 * c;
+            }
+        }
+        memcpy(kc[l][pos], k, sizeof k);
+        memcpy(vc[l][pos], v, sizeof v);
+        for (int h = 0; h < HEADS; h++) {
+            int kh = h / (HEADS / KV_HEADS);
+            double mx = -1e300, sum = 0;
+            for (int p = 0; p <= pos; p++) {
+                double sc = 0;
+                for (int i = 0; i < HS; i++)
+                    sc += q[h * HS + i] * kc[l][p][kh * HS + i];
+                att[p] = sc / sqrt((double)HS);
+                mx = att[p] > mx ? att[p] : mx;
+            }
+            for (int p = 0; p <= pos; p++)
+                sum += att[p] = exp(att[p] - mx);
+            for (int i = 0; i < HS; i++) {
+                double a = 0;
+                for (int p = 0; p <= pos; p++)
+                    a += att[p] / sum * vc[l][p][kh * HS + i];
+                xb[h * HS + i] = a;
+            }
+        }
+        ref_matmul(o, xb, &L->wo);
+        for (int i = 0; i < DIM; i++)
+            x[i] += o[i];
+        ref_rmsnorm(xb, x, L->rms_ffn);
+        ref_matmul(h1, xb, &L->w1), ref_matmul(h3, xb, &L->w3);
+        for (int i = 0; i < HID; i++)
+            h1[i] = h1[i] / (1.0 + exp(-h1[i])) * h3[i];
+        ref_matmul(o, h1, &L->w2);
+        for (int i = 0; i < DIM; i++)
+            x[i] += o[i];
+    }
+    ref_rmsnorm(xb, x, s->m.rms_final);
+    ref_matmul(logits, xb, &s->m.classifier);
+}
+
+static double max_abs_diff(const float *a, const double *b, int n)
+{
+    double d = 0;
+    for (int i = 0; i < n; i++)
+        d = fmax(d, fabs(a[i] - b[i]));
+    return d;
+}
+
+/* Two sequences: a prefill of 7 + 3 tokens in one batch (tiled matmul),
+ * then two decode steps of both (the chosen matvec). */
+static void test_logits(engine_dtype t, const char *variant)
+{
+    static synth s;
+    synth_init(&s, t);
+    static double kc[2][LAYERS][SEQ][KVD], vc[2][LAYERS][SEQ][KVD], want[12][VOCAB];
+    float got[12 * VOCAB];
+    engine_options o;
+    engine_options_default(&o);
+    strcpy(o.backend, "opencl");
+    o.max_batch = 2;
+    engine_error err = {0};
+    char choice[64];
+    snprintf(choice, sizeof choice, "matmul=%s", variant);
+    CHECKF(engine_options_add_kernel(&o, choice, &err) == 0, "%s", err.msg);
+    engine_session *ses = NULL;
+    CHECKF(engine_session_create(&s.m, &o, &ses, &err) == 0, "%s", err.msg);
+    if (!ses) {
+        synth_free(&s);
+        return;
+    }
+    int tok[10] = {5, 17, 33, 2, 90, 41, 7, 60, 61, 62}, seq[10] = {0, 0, 0, 0, 0, 0, 0, 1, 1, 1};
+    int pos[10] = {0, 1, 2, 3, 4, 5, 6, 0, 1, 2};
+    bool all[10];
+    for (int i = 0; i < 10; i++)
+        all[i] = true;
+    engine_batch b = {10, tok, seq, pos, all};
+    CHECKF(engine_forward(ses, &b, got, &err) == 0, "%s", err.msg);
+    double tol = t == ENGINE_DTYPE_F32 ? 1e-3 : 2e-3;
+    for (int i = 0; i < 10; i++) {
+        ref_forward(&s, kc[seq[i]], vc[seq[i]], tok[i], pos[i], want[i]);
+        CHECKF(max_abs_diff(got + i * VOCAB, want[i], VOCAB) < tol, "%s %s prefill token %d: max diff %g",
+               engine_dtype_name(t), variant, i, max_abs_diff(got + i * VOCAB, want[i], VOCAB));
+    }
+    for (int step = 0; step < 2; step++) {
+        int dt[2] = {3 + step, 70 + step}, ds[2] = {0, 1}, dp[2] = {7 + step, 3 + step};
+        engine_batch d = {2, dt, ds, dp, NULL};
+        CHECKF(engine_forward(ses, &d, got, &err) == 0, "%s", err.msg);
+        for (int i = 0; i < 2; i++) {
+            ref_forward(&s, kc[i], vc[i], dt[i], dp[i], want[i]);
+            double diff = max_abs_diff(got + i * VOCAB, want[i], VOCAB);
+            CHECKF(diff < tol, "%s %s decode step %d seq %d: max diff %g", engine_dtype_name(t), variant, step, i,
+                   diff);
+        }
+    }
+    /* A gap in positions is refused, not read from an unwritten cache. */
+    int gp = 20, gt = 1, gs = 0;
+    engine_batch g = {1, &gt, &gs, &gp, NULL};
+    CHECK(engine_forward(ses, &g, got, &err) == -1 && err.kind == ENGINE_ERR_INPUT);
+    engine_session_free(ses);
+    synth_free(&s);
+}
+
+static void test_devices(void)
+{
+    engine_opencl_device d[8];
+    engine_error err = {0};
+    int n = engine_opencl_devices(d, 8, &err);
+    CHECKF(n >= 1, "%s", err.msg);
+    for (int i = 0; i < n && i < 8; i++)
+        CHECK(d[i].device_name[0] && d[i].compute_units > 0 && d[i].global_mem_bytes > 0);
+    /* Selection by name substring and by indices; unknown names are input errors. */
+    static synth s;
+    synth_init(&s, ENGINE_DTYPE_F32);
+    engine_options o;
+    engine_options_default(&o);
+    strcpy(o.backend, "opencl");
+    engine_session *ses = NULL;
+    snprintf(o.opencl_device, sizeof o.opencl_device, "%d:%d", d[0].platform, d[0].device);
+    CHECKF(engine_session_create(&s.m, &o, &ses, &err) == 0, "%s", err.msg);
+    engine_session_free(ses);
+    ses = NULL;
+    strcpy(o.opencl_device, "no-such-device-xyz");
+    CHECK(engine_session_create(&s.m, &o, &ses, &err) == -1 && err.kind == ENGINE_ERR_INPUT);
+    CHECK(strstr(err.msg, "no-such-device-xyz") != NULL);
+    strcpy(o.opencl_device, "7:9");
+    CHECK(engine_session_create(&s.m, &o, &ses, &err) == -1 && err.kind == ENGINE_ERR_INPUT);
+    strcpy(o.opencl_device, "");
+    CHECK(engine_options_add_kernel(&o, "matmul=scalar", &err) == 0);
+    CHECK(engine_session_create(&s.m, &o, &ses, &err) == -1 && strstr(err.msg, "not an OpenCL variant"));
+    synth_free(&s);
+}
+
+int main(void)
+{
+    engine_opencl_device d;
+    engine_error err = {0};
+    if (engine_opencl_devices(&d, 1, &err) < 1) {
+        fprintf(stderr, "skip: no OpenCL device: %s\n", err.msg);
+        return TB_SKIP;
+    }
+    test_devices();
+    for (int v = 0; v < 3; v++) {
+        test_logits(ENGINE_DTYPE_F32, matmul_variants[v]);
+        test_logits(ENGINE_DTYPE_F16, matmul_variants[v]);
+        test_logits(ENGINE_DTYPE_Q8_0, matmul_variants[v]);
+    }
+    test_greedy_outputs();
+    TB_MAIN_END();
+}

@@ -87,6 +87,15 @@ typedef struct report_ratio {
 } report_ratio;
 int report_ratio_fieller(const double *a, size_t na, const double *b, size_t nb, double level,
                          report_ratio *out);
+/* Robust ratio: exp of the Hodges-Lehmann shift of log(b) - log(a), with the
+ * distribution-free (Moses) CI from the Mann-Whitney null distribution (exact
+ * for na, nb <= 20, normal approximation above). All values must be > 0.
+ * Returns -1 when the samples are too small for the level (unbounded). */
+int report_ratio_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, double level,
+                                report_ratio *out);
+/* Largest k with P(U <= k - 1) <= (1 - level) / 2 under the null (no ties):
+ * the Moses CI is [D_(k), D_(mn-k+1)] of the sorted pairwise differences. */
+long report_mwu_ci_rank(size_t na, size_t nb, double level);
 /* Percentile bootstrap of the ratio of means, seeded (deterministic). */
 int report_ratio_bootstrap(const double *a, size_t na, const double *b, size_t nb, double level,
                            int resamples, uint64_t seed, report_ratio *out);
@@ -230,7 +239,7 @@ typedef struct report_gate_result {
     double ratio, lo, hi;       /* oriented: < 1 is worse, whatever the metric's direction */
     bool env_mismatch;
     char env_detail[512];
-    char reason[512];
+    char reason[1024];
 } report_gate_result;
 
 void report_gate_defaults(report_gate_options *o);
@@ -240,8 +249,11 @@ const char *report_gate_verdict_name(report_gate_verdict v);
 report_gate_verdict report_gate_samples(const double *base, size_t nb, const double *cand, size_t nc,
                                         bool higher_is_better, const report_gate_options *o,
                                         double *ratio, double *lo, double *hi, char *reason, size_t reason_len);
-int report_gate(const report_results *base, const report_results *cand, const char *variant,
-                const report_gate_options *o, report_gate_result *out, report_error *err);
+/* Gates variant cand_variant of cand against base_variant of base (NULL: the
+ * file's only variant). */
+int report_gate(const report_results *base, const char *base_variant, const report_results *cand,
+                const char *cand_variant, const report_gate_options *o, report_gate_result *out,
+                report_error *err);
 
 /* ---- outputs ---- */
 /* Writes report.md, report.html (plots inline as SVG through gnuplot when it

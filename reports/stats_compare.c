@@ -120,6 +120,51 @@ double report_hodges_lehmann(const double *a, size_t na, const double *b, size_t
     return hl;
 }
 
+long report_mwu_ci_rank(size_t na, size_t nb, double level)
+{
+    double half = (1 - level) / 2, mn = (double)na * (double)nb;
+    if (na == 0 || nb == 0)
+        return 0;
+    if (na <= 20 && nb <= 20) {
+        long k = 0;
+        while (k < (long)(mn / 2) && mwu_exact_cdf(na, nb, (double)k) <= half)
+            k++;
+        return k;
+    }
+    double sd = sqrt(mn * ((double)(na + nb) + 1) / 12);
+    double k = floor(mn / 2 - report_normal_quantile(1 - half) * sd);
+    return k > 0 ? (long)k : 0;
+}
+
+int report_ratio_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, double level,
+                                report_ratio *o)
+{
+    o->ratio = o->lo = o->hi = NAN;
+    if (na == 0 || nb == 0)
+        return -1;
+    size_t m = na * nb;
+    double *d = malloc(m * sizeof *d);
+    if (!d)
+        return -1;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++) {
+            if (!(a[i] > 0 && b[j] > 0)) {
+                free(d);
+                return -1;
+            }
+            d[i * nb + j] = log(b[j]) - log(a[i]);
+        }
+    stats_sort(d, m);
+    o->ratio = exp(stats_quantile_sorted(d, m, 0.5));
+    long k = report_mwu_ci_rank(na, nb, level);
+    if (k >= 1) {
+        o->lo = exp(d[k - 1]);
+        o->hi = exp(d[m - (size_t)k]);
+    }
+    free(d);
+    return k >= 1 ? 0 : -1;
+}
+
 double report_cliffs_delta(const double *a, size_t na, const double *b, size_t nb)
 {
     if (na == 0 || nb == 0)

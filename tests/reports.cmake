@@ -1,2 +1,3 @@
 # reports: statistics, compare, gate, report outputs.
 tb_add_test(NAME test_reports_stats SOURCES test_reports_stats.c LIBS thermabench_reports LABELS reports unit)
+tb_add_test(NAME test_reports_montecarlo SOURCES test_reports_montecarlo.c LIBS thermabench_reports LABELS reports statistics)

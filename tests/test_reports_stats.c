@@ -125,6 +125,18 @@ static void test_two_sample(void)
     CHECK_NEAR(b1.lo, 1.0127, 0.004);
     CHECK_NEAR(b1.hi, 1.0314, 0.004);
 
+    /* Published Mann-Whitney critical values (two-sided .05): U = 23 for (10, 10),
+     * 15 for (8, 9); the CI rank is one above. (4, 5) by hand: of C(9,4) = 126 splits,
+     * U <= 0: 1, U <= 1: 2, U <= 2: 4 (4/126 > .025), so the critical U is 1, rank 2. */
+    CHECK(report_mwu_ci_rank(10, 10, 0.95) == 24);
+    CHECK(report_mwu_ci_rank(8, 9, 0.95) == 16);
+    CHECK(report_mwu_ci_rank(4, 5, 0.95) == 2);
+    CHECK(report_mwu_ci_rank(2, 2, 0.95) == 0);     /* too small: unbounded */
+    CHECK(report_ratio_hodges_lehmann(A, NA, B, NB, 0.95, &r) == 0);
+    CHECK_NEAR(r.ratio, 1.0241547286394386, 1e-12);
+    CHECK_NEAR(r.lo, 1.0120481927710847, 1e-12);
+    CHECK_NEAR(r.hi, 1.0317848410757948, 1e-12);
+
     /* Holm by hand: p = .01 .04 .03 .005 -> sorted .005*4, .01*3, .03*2, .04*1 -> running max. */
     double p[] = {0.01, 0.04, 0.03, 0.005}, adj[4];
     report_holm(p, 4, adj);

@@ -137,3 +137,10 @@ print("adjusted pct", float(100 * coef[1] / ma_), "lo", float(100 * (float(coef[
 # thermal sensitivity: simple regression of y on temperature, as % of mean per C
 sl = st.linear_regression(tmp, y).slope
 print("sensitivity pct/C", 100 * sl / st.mean(y), "r2", st.correlation(tmp, y) ** 2)
+
+# Hodges-Lehmann ratio with the Moses CI. Critical values from the published
+# Mann-Whitney table (two-sided alpha .05): n=(8,9) -> 15, so the CI is
+# [D_(16), D_(72-16+1)] of the sorted log differences.
+import math
+d = sorted(math.log(y) - math.log(x_) for x_ in a for y in b)
+print("HL ratio", math.exp(st.median(d)), "lo", math.exp(d[15]), "hi", math.exp(d[len(d) - 16]))

@@ -71,6 +71,20 @@ int probe_set_find(const probe_set *ps, const char *name);
  * unreadable channels become NAN. Not thread-safe: one thread at a time. */
 void probe_set_read(probe_set *ps, probe_tier tier, double *values);
 
+/* Notes made while reading: a sensor that vanished (its channel reads NAN
+ * from then on) or came back. Appended by the reading thread; safe to read
+ * from any thread. */
+typedef struct probe_note {
+    int64_t t_ns;            /* CLOCK_MONOTONIC */
+    int channel;             /* -1: the whole source */
+    char text[160];
+} probe_note;
+size_t probe_set_note_count(const probe_set *ps);
+const probe_note *probe_set_note(const probe_set *ps, size_t i);
+/* Reads every channel of both tiers once into a fresh array (NAN where not
+ * readable): for `thermabench probe`. Caller frees. */
+double *probe_set_read_all(probe_set *ps);
+
 /* ---- sampler thread and timeline ------------------------------------ */
 
 typedef struct probe_sample {
@@ -85,7 +99,8 @@ typedef struct probe_mark {
     char phase[32];          /* "run", "prefill", "decode", "warmup", "cooldown" */
     bool begin;
     int run_index;           /* caller's run number, -1 if none */
-    const double *snapshot;  /* every counter (and gauge) read at the mark */
+    const double *snapshot;  /* every counter (and fast gauge) read at the mark */
+    int64_t read_latency_ns; /* how long the snapshot took */
 } probe_mark;
 
 typedef struct probe_sampler probe_sampler;
@@ -128,6 +143,9 @@ typedef struct probe_phase_summary {
     probe_throttle throttle;
     char throttle_cause[128];            /* "gpu0: SW power cap", "cpu thermal_throttle" */
 } probe_phase_summary;
+
+/* Finds the latest mark with this phase and direction (run_index -1: any); -1 if none. */
+int probe_sampler_find_mark(const probe_sampler *s, const char *phase, bool begin, int run_index);
 
 /* Summarises the interval between two marks (indices from probe_sampler_mark). */
 int probe_summarize(const probe_sampler *s, int mark_begin, int mark_end,

@@ -19,16 +19,8 @@ void cl_backend_reset(cl_backend *b, int seq);
 const char *cl_backend_kernels(const cl_backend *b);
 void cl_backend_free(cl_backend *b);
 
-/* Device time per kernel, summed over the forward passes of a session
- * created with engine_options.opencl_profile (profiling events). */
-typedef struct cl_kernel_profile {
-    const char *name;     /* "matvec_rowgroup", "attention", ... */
-    long calls;
-    double total_ms;
-} cl_kernel_profile;
-
-/* Copies at most max entries; returns how many kernels have entries. */
-int cl_backend_profile(const cl_backend *b, cl_kernel_profile *out, int max);
+/* Per-kernel device times of a session created with opencl_profile. */
+int cl_backend_profile(const cl_backend *b, engine_kernel_time *out, int max);
 /* The device the session runs on, e.g. "NVIDIA H100 80GB HBM3". */
 const char *cl_backend_device_name(const cl_backend *b);
 

@@ -261,4 +261,16 @@ typedef struct engine_opencl_device {
  * when the build has no OpenCL or the ICD loader finds no platform. */
 int engine_opencl_devices(engine_opencl_device *out, int max, engine_error *err);
 
+/* Device time per OpenCL kernel, summed over a session's forward passes
+ * when it was created with opencl_profile (profiling events). */
+typedef struct engine_kernel_time {
+    const char *name;   /* "matvec_rowgroup", "attention", ... (static strings) */
+    long calls;
+    double total_ms;
+} engine_kernel_time;
+
+/* Copies at most max entries; returns how many kernels have times (0 for a
+ * CPU session or without opencl_profile). */
+int engine_session_kernel_times(const engine_session *s, engine_kernel_time *out, int max);
+
 #endif

@@ -56,7 +56,7 @@ int cl_backend_forward(cl_backend *b, const engine_batch *batch, float *logits, 
 void cl_backend_reset(cl_backend *b, int seq) {}
 const char *cl_backend_kernels(const cl_backend *b) { return ""; }
 void cl_backend_free(cl_backend *b) {}
-int cl_backend_profile(const cl_backend *b, cl_kernel_profile *out, int max) { return 0; }
+int cl_backend_profile(const cl_backend *b, engine_kernel_time *out, int max) { return 0; }
 const char *cl_backend_device_name(const cl_backend *b) { return ""; }
 
 #else
@@ -106,7 +106,7 @@ struct cl_backend {
     cl_event *events;
     const char **event_names;
     int n_events, cap_events;
-    cl_kernel_profile prof[16];
+    engine_kernel_time prof[16];
     int n_prof;
     char kernels_desc[256];
 };
@@ -609,7 +609,7 @@ void cl_backend_reset(cl_backend *b, int seq)
 const char *cl_backend_kernels(const cl_backend *b) { return b->kernels_desc; }
 const char *cl_backend_device_name(const cl_backend *b) { return b->dev->info.device_name; }
 
-int cl_backend_profile(const cl_backend *b, cl_kernel_profile *out, int max)
+int cl_backend_profile(const cl_backend *b, engine_kernel_time *out, int max)
 {
     for (int i = 0; i < b->n_prof && i < max; i++)
         out[i] = b->prof[i];

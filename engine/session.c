@@ -512,3 +512,12 @@ int engine_forward(engine_session *s, const engine_batch *b, float *logits, engi
 const engine_model *session_model(const engine_session *s) { return s->m; }
 int session_max_batch(const engine_session *s) { return s->max_batch; }
 int session_max_seq_len(const engine_session *s) { return s->max_seq_len; }
+
+int engine_session_kernel_times(const engine_session *s, engine_kernel_time *out, int max)
+{
+#ifdef THERMABENCH_HAVE_OPENCL
+    if (s->cl)
+        return cl_backend_profile(s->cl, out, max);
+#endif
+    return 0;
+}

@@ -1,9 +1,213 @@
 /* thermabench harness: configs, run plans, the runner, cooldown and preflight.
- * (Filled in by the harness issue.) */
+ *
+ * A config (JSON, docs/CONFIG.md) describes an experiment: a workload (the
+ * in-process engine or an external command), variants that override workload
+ * fields, a primary metric, repetitions, warm-up runs, the run order, the
+ * cooldown between runs, the probes and a stop rule. The runner executes the
+ * plan and rewrites results.json (docs/RESULTS.md) atomically after every run.
+ *
+ * Errors are returned, never printed: functions that can fail take a
+ * harness_error and return 0 on success, -1 on failure. */
 #ifndef THERMABENCH_HARNESS_H
 #define THERMABENCH_HARNESS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
 /* The built-in default config (configs/default.json compiled in). */
 extern const char harness_default_config_json[];
+
+typedef enum harness_error_kind {
+    HARNESS_ERR_NONE = 0,
+    HARNESS_ERR_INPUT,   /* bad config, bad argument, bad results dir: exit 2 */
+    HARNESS_ERR_SYSTEM   /* I/O failure, out of memory */
+} harness_error_kind;
+
+typedef struct harness_error {
+    harness_error_kind kind;
+    char msg[1024];
+} harness_error;
+
+/* ---- config ----------------------------------------------------------- */
+
+#define HARNESS_MAX_VARIANTS 16
+#define HARNESS_MAX_METRICS 16
+#define HARNESS_MAX_ARGS 32
+#define HARNESS_MAX_CPUS 256
+
+typedef enum harness_workload_kind {
+    HARNESS_WORKLOAD_ENGINE = 0,
+    HARNESS_WORKLOAD_COMMAND
+} harness_workload_kind;
+
+/* How one metric is read from an external command's stdout. */
+typedef struct harness_metric_spec {
+    char name[64];
+    char unit[32];
+    bool higher_is_better;
+    char json_path[128];   /* "results.decode.tok_s", "runs[0].t"; "" if regex */
+    char regex[256];       /* POSIX extended, capture group 1 is the number */
+} harness_metric_spec;
+
+typedef struct harness_workload {
+    harness_workload_kind kind;
+    /* engine */
+    char model[512];        /* file path; "" = synthetic preset */
+    char preset[32];
+    char dtype[16];
+    uint64_t seed;
+    int threads, batch_size, input_len, output_len, engine_warmup;
+    char backend[16];
+    char opencl_device[128];
+    int n_kernels;
+    engine_kernel_choice kernels[ENGINE_MAX_KERNEL_CHOICES];
+    /* command */
+    int argc;
+    char argv[HARNESS_MAX_ARGS][256];
+    int n_metrics;
+    harness_metric_spec metrics[HARNESS_MAX_METRICS];
+} harness_workload;
+
+typedef struct harness_variant {
+    char name[64];
+    harness_workload workload;   /* base workload with the variant's overrides */
+} harness_variant;
+
+typedef enum harness_order { HARNESS_ORDER_SEQUENTIAL = 0, HARNESS_ORDER_INTERLEAVED, HARNESS_ORDER_RANDOM } harness_order;
+typedef enum harness_cooldown_mode { HARNESS_COOLDOWN_NONE = 0, HARNESS_COOLDOWN_FIXED, HARNESS_COOLDOWN_TEMPERATURE } harness_cooldown_mode;
+typedef enum harness_stop_rule { HARNESS_STOP_FIXED = 0, HARNESS_STOP_ADAPTIVE } harness_stop_rule;
+
+typedef struct harness_config {
+    char source[512];            /* file the config came from, or "<built-in default>" */
+    char name[128];
+    harness_workload workload;
+    int n_variants;
+    harness_variant variants[HARNESS_MAX_VARIANTS];
+    char primary_metric[64];
+    int repetitions;             /* measured runs per variant (adaptive: the minimum) */
+    int warmup;                  /* warm-up runs per variant */
+    harness_order order;
+    uint64_t order_seed;
+    struct {
+        harness_cooldown_mode mode;
+        double seconds;          /* fixed */
+        char channel[96];        /* temperature: "" = first temperature channel */
+        double within_c;         /* temperature: wait until <= baseline + within_c */
+        double below_c;          /* temperature: or until <= below_c (NAN: unused) */
+        double timeout_s;
+        double baseline_s;       /* idle baseline measured over this long at start */
+        int poll_ms;
+    } cooldown;
+    struct {
+        bool enabled;
+        int fast_period_ms, slow_period_ms;
+        char only[128];          /* "" = all sources */
+        char root[512];          /* testing: fake /sys and /proc tree */
+        bool perf_hardware;
+    } probes;
+    double run_timeout_s;
+    int n_cpus;                  /* 0: no affinity */
+    int cpus[HARNESS_MAX_CPUS];
+    struct {
+        harness_stop_rule rule;
+        double target_ci_pct;    /* adaptive: 95% CI half-width, % of the mean */
+        int max_repetitions;
+    } stop;
+    char output_dir[512];        /* "" = results/<timestamp>-<name> */
+} harness_config;
+
+/* Loads and validates a config; errors name the file, the JSON path and what
+ * was expected (err->kind HARNESS_ERR_INPUT). *out is freed with free(). */
+int harness_config_load_file(const char *path, harness_config **out, harness_error *err);
+int harness_config_load_text(const char *text, const char *source, harness_config **out,
+                             harness_error *err);
+/* The config as run, defaults filled in, as JSON text (malloc'd); loading it
+ * gives back the same config. */
+char *harness_config_to_json_text(const harness_config *c);
+/* Metric names a variant produces (engine: the bench fields; command: its
+ * metrics). Returns the count; fills names/units/higher_is_better. */
+int harness_workload_metrics(const harness_workload *w, const char **names, const char **units,
+                             bool *higher_is_better, int max);
+
+/* ---- plan and statistics --------------------------------------------- */
+
+typedef struct harness_run_record {
+    int variant;
+    bool warmup;
+    bool ok;
+    double primary;      /* NAN when failed or missing */
+} harness_run_record;
+
+/* The next run after `done` runs: 1 with *variant and *warmup set, 0 when the
+ * experiment is finished. Deterministic in (config, history), so a resumed
+ * experiment continues exactly where it stopped. */
+int harness_plan_next(const harness_config *c, const harness_run_record *done, int n_done,
+                      int *variant, bool *warmup);
+/* Upper bound on the runs still to come (for the time-left estimate). */
+int harness_plan_remaining(const harness_config *c, const harness_run_record *done, int n_done);
+/* 95% CI half-width of the mean as % of |mean| (NAN for n < 2 or mean 0). */
+double harness_ci_half_width_pct(const double *x, int n);
+
+/* ---- running ----------------------------------------------------------- */
+
+typedef struct harness_run_options {
+    const char *out_dir;     /* NULL: config's output_dir, else results/<ts>-<name> */
+    bool strict;             /* refuse to start when preflight warns */
+    bool quiet;              /* no progress output */
+} harness_run_options;
+
+typedef enum harness_status {
+    HARNESS_COMPLETE = 0,
+    HARNESS_INTERRUPTED,     /* SIGINT/SIGTERM: results written, resumable */
+    HARNESS_REFUSED          /* --strict and preflight warned */
+} harness_status;
+
+typedef struct harness_outcome {
+    harness_status status;
+    char dir[1024];          /* the experiment directory */
+    int runs_total, runs_failed;
+} harness_outcome;
+
+/* Installs SIGINT/SIGTERM handlers that set a flag the runner checks. */
+void harness_install_signal_handlers(void);
+bool harness_interrupted(void);
+
+/* Runs an experiment into a new directory. */
+int harness_experiment_run(const harness_config *c, const harness_run_options *o,
+                           harness_outcome *out, harness_error *err);
+/* Continues an interrupted experiment in `dir` (its config.json and results.json). */
+int harness_experiment_resume(const char *dir, const harness_run_options *o,
+                              harness_outcome *out, harness_error *err);
+
+/* ---- pieces the runner uses (exposed for tests) ----------------------- */
+
+/* Result of one external command run. */
+typedef struct harness_command_result {
+    bool ok;
+    char failure[512];       /* why it failed ("" when ok) */
+    int exit_status;         /* -1 if killed or not started */
+    int term_signal;         /* 0 unless killed by a signal */
+    bool timed_out, interrupted;
+    double wall_ms;
+    double metrics[HARNESS_MAX_METRICS];   /* NAN when not found */
+    char *out, *errout;      /* captured stdout/stderr (malloc'd, capped) */
+} harness_command_result;
+
+/* fork/exec w->argv (no shell) in its own process group with a timeout (0:
+ * none); kills the group on timeout or interrupt; extracts the metrics. */
+int harness_command_run(const harness_workload *w, double timeout_s, harness_command_result *r,
+                        harness_error *err);
+void harness_command_result_free(harness_command_result *r);
+/* Value at a JSON path ("a.b[2].c") in JSON text; 0 and *out, or -1. */
+int harness_json_path_number(const char *json_text, const char *path, double *out);
+/* First match of a regex's group 1 as a number; 0 and *out, or -1. */
+int harness_regex_number(const char *text, const char *regex, double *out, harness_error *err);
+
+/* Writes `data` to `path` atomically: temporary file in the same directory,
+ * fsync, rename, fsync of the directory. */
+int harness_write_atomic(const char *path, const char *data, size_t len, harness_error *err);
 
 #endif

@@ -1,0 +1,88 @@
+/* Cooldown between runs: none, a fixed pause, or waiting until a temperature
+ * channel is back within X °C of its idle baseline (or below T), with a
+ * timeout. Temperatures come from the probes' sampler thread. */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness_internal.h"
+
+void harness_sleep_s(double seconds)
+{
+    double end = harness_now_s() + seconds;
+    while (!harness_interrupted()) {
+        double left = end - harness_now_s();
+        if (left <= 0) break;
+        if (left > 0.05) left = 0.05;
+        struct timespec ts = {(time_t)left, (long)((left - (time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int harness_temp_channel(const harness_config *c, probe_set *ps)
+{
+    if (!ps) return -1;
+    if (c->cooldown.channel[0]) return probe_set_find(ps, c->cooldown.channel);
+    int pkg = probe_set_find(ps, "cpu.pkg.temp_c");
+    if (pkg >= 0) return pkg;
+    for (size_t i = 0; i < probe_set_channel_count(ps); i++)
+        if (!strcmp(probe_set_channel(ps, i)->unit, "c")) return (int)i;
+    return -1;
+}
+
+/* The latest reading, waiting up to a second for the sampler's first one. */
+static double read_temp(probe_sampler *s, int channel)
+{
+    double v = probe_sampler_latest(s, channel);
+    for (int i = 0; i < 20 && isnan(v) && !harness_interrupted(); i++) {
+        harness_sleep_s(0.05);
+        v = probe_sampler_latest(s, channel);
+    }
+    return v;
+}
+
+double harness_measure_baseline_c(const harness_config *c, probe_sampler *s, int channel)
+{
+    if (!s || channel < 0) return NAN;
+    double sum = 0, end = harness_now_s() + c->cooldown.baseline_s;
+    int n = 0;
+    do {
+        double v = read_temp(s, channel);
+        if (!isnan(v)) sum += v, n++;
+        if (harness_now_s() >= end) break;
+        harness_sleep_s(c->cooldown.poll_ms / 1e3);
+    } while (harness_now_s() < end && !harness_interrupted());
+    return n ? sum / n : NAN;
+}
+
+void harness_cooldown(const harness_config *c, probe_sampler *s, int channel, double baseline_c,
+                      harness_cooldown_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->temp_start_c = r->temp_end_c = r->target_c = NAN;
+    if (c->cooldown.mode == HARNESS_COOLDOWN_NONE) return;
+    double t0 = harness_now_s();
+    r->done = true;
+    if (s && channel >= 0) r->temp_start_c = read_temp(s, channel);
+    if (c->cooldown.mode == HARNESS_COOLDOWN_FIXED) {
+        harness_sleep_s(c->cooldown.seconds);
+    } else {
+        r->target_c = !isnan(c->cooldown.below_c) ? c->cooldown.below_c : baseline_c + c->cooldown.within_c;
+        if (isnan(r->target_c) || !s || channel < 0) {
+            /* No temperature to wait for: say so through NAN fields, pause for
+             * the timeout's worth would waste time; do not wait. */
+            r->waited_s = harness_now_s() - t0;
+            return;
+        }
+        for (;;) {
+            double v = read_temp(s, channel);
+            if (!isnan(v) && v <= r->target_c) break;
+            if (harness_interrupted()) { r->interrupted = true; break; }
+            if (harness_now_s() - t0 >= c->cooldown.timeout_s) { r->timed_out = true; break; }
+            harness_sleep_s(c->cooldown.poll_ms / 1e3);
+        }
+    }
+    r->interrupted |= harness_interrupted();
+    r->waited_s = harness_now_s() - t0;
+    if (s && channel >= 0) r->temp_end_c = read_temp(s, channel);
+}

@@ -1,0 +1,120 @@
+/* The run plan: which variant runs next, warm-up or measured, given the runs
+ * done so far. A pure function of (config, history), so --resume needs only
+ * the finished runs to continue exactly where an experiment stopped. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "reports.h"
+
+double harness_ci_half_width_pct(const double *x, int n)
+{
+    if (n < 2) return NAN;
+    double mean = report_mean(x, (size_t)n);
+    if (mean == 0) return NAN;
+    return report_mean_ci_half_width(x, (size_t)n, 0.95) / fabs(mean) * 100.0;
+}
+
+typedef struct tally {
+    int warmups[HARNESS_MAX_VARIANTS];
+    int measured[HARNESS_MAX_VARIANTS];   /* attempts, failed ones included */
+    int measured_total;
+} tally;
+
+static void count(const harness_config *c, const harness_run_record *done, int n_done, tally *t)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < n_done; i++) {
+        int v = done[i].variant;
+        if (v < 0 || v >= c->n_variants) continue;
+        if (done[i].warmup) t->warmups[v]++;
+        else t->measured[v]++, t->measured_total++;
+    }
+}
+
+/* Has the adaptive rule's CI target been met for variant v? */
+static bool ci_met(const harness_config *c, const harness_run_record *done, int n_done, int v)
+{
+    double *x = malloc(sizeof(double) * (size_t)(n_done + 1));
+    int n = 0;
+    for (int i = 0; x && i < n_done; i++)
+        if (done[i].variant == v && !done[i].warmup && done[i].ok && isfinite(done[i].primary))
+            x[n++] = done[i].primary;
+    double hw = x ? harness_ci_half_width_pct(x, n) : NAN;
+    free(x);
+    return isfinite(hw) && hw <= c->stop.target_ci_pct;
+}
+
+static bool variant_done(const harness_config *c, const harness_run_record *done, int n_done,
+                         const tally *t, int v)
+{
+    if (c->stop.rule == HARNESS_STOP_FIXED) return t->measured[v] >= c->repetitions;
+    if (t->measured[v] >= c->stop.max_repetitions) return true;
+    return t->measured[v] >= c->repetitions && ci_met(c, done, n_done, v);
+}
+
+/* splitmix64: the order's permutations depend only on the seed and round. */
+static uint64_t mix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static int round_member(const harness_config *c, int round, int pos)
+{
+    int perm[HARNESS_MAX_VARIANTS];
+    for (int i = 0; i < c->n_variants; i++) perm[i] = i;
+    if (c->order == HARNESS_ORDER_RANDOM) {
+        uint64_t s = c->order_seed * 0x100000001b3ULL + (uint64_t)round;
+        for (int i = c->n_variants - 1; i > 0; i--) {
+            int j = (int)(mix(&s) % (uint64_t)(i + 1));
+            int tmp = perm[i]; perm[i] = perm[j]; perm[j] = tmp;
+        }
+    }
+    return perm[pos];
+}
+
+int harness_plan_next(const harness_config *c, const harness_run_record *done, int n_done,
+                      int *variant, bool *warmup)
+{
+    tally t;
+    count(c, done, n_done, &t);
+    if (c->order == HARNESS_ORDER_SEQUENTIAL) {
+        /* All of A (its warm-ups first), then all of B, ... */
+        for (int v = 0; v < c->n_variants; v++) {
+            if (t.warmups[v] < c->warmup) { *variant = v; *warmup = true; return 1; }
+            if (!variant_done(c, done, n_done, &t, v)) { *variant = v; *warmup = false; return 1; }
+        }
+        return 0;
+    }
+    /* Interleaved or random blocks: warm-up rounds first, then measured
+     * rounds in which every variant runs once. */
+    for (int r = 0; r < c->warmup; r++)
+        for (int v = 0; v < c->n_variants; v++)
+            if (t.warmups[v] <= r) { *variant = v; *warmup = true; return 1; }
+    int round = t.measured_total / c->n_variants, pos = t.measured_total % c->n_variants;
+    if (pos == 0) {
+        bool all = true;
+        for (int v = 0; v < c->n_variants && all; v++) all = variant_done(c, done, n_done, &t, v);
+        if (all) return 0;
+    }
+    *variant = round_member(c, round, pos);
+    *warmup = false;
+    return 1;
+}
+
+int harness_plan_remaining(const harness_config *c, const harness_run_record *done, int n_done)
+{
+    tally t;
+    count(c, done, n_done, &t);
+    int target = c->stop.rule == HARNESS_STOP_FIXED ? c->repetitions : c->stop.max_repetitions;
+    int left = 0;
+    for (int v = 0; v < c->n_variants; v++) {
+        if (t.warmups[v] < c->warmup) left += c->warmup - t.warmups[v];
+        if (t.measured[v] < target) left += target - t.measured[v];
+    }
+    return left;
+}

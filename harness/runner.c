@@ -1,0 +1,763 @@
+/* The runner: executes the plan, one run at a time, and rewrites
+ * results.json atomically after every run, so a crash, a timeout or Ctrl-C
+ * leaves a valid file with every finished run. --resume continues from it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness_internal.h"
+
+static volatile sig_atomic_t g_interrupted;
+
+static void on_signal(int sig) { g_interrupted = sig; }
+
+void harness_install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: waits wake up */
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+bool harness_interrupted(void) { return g_interrupted != 0; }
+
+static int sys_fail(harness_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sys_fail(harness_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err->kind = HARNESS_ERR_SYSTEM;
+    return -1;
+}
+
+int harness_write_atomic(const char *path, const char *data, size_t len, harness_error *err)
+{
+    char tmp[1100], dir[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return sys_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return sys_fail(err, "%s: write failed: %s", tmp, strerror(e));
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) || close(fd)) {
+        unlink(tmp);
+        return sys_fail(err, "%s: fsync failed: %s", tmp, strerror(errno));
+    }
+    if (rename(tmp, path)) {
+        int e = errno;
+        unlink(tmp);
+        return sys_fail(err, "%s: rename failed: %s", path, strerror(e));
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0; else strcpy(dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { fsync(dfd); close(dfd); }
+    return 0;
+}
+
+static void utc_now(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+static int mkdir_p(const char *path)
+{
+    char b[1024];
+    snprintf(b, sizeof b, "%s", path);
+    for (char *p = b + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(b, 0755) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(b, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* ---- the experiment ------------------------------------------------- */
+
+typedef struct experiment {
+    const harness_config *c;
+    const harness_run_options *o;
+    char dir[1024];
+    cJSON *doc, *runs;
+    harness_run_record *rec;
+    int n_rec, cap_rec;
+    int session;
+    probe_set *ps;
+    probe_sampler *sampler;
+    int temp_channel;
+    double baseline_c;
+    harness_engine_cache *engine;
+    double t0, last_telemetry_write, run_s_sum;
+    int run_s_n;
+    bool tty;
+    int primary_idx;        /* index of the primary metric in variant metric lists */
+} experiment;
+
+static void progress(experiment *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(experiment *e, const char *fmt, ...)
+{
+    if (e->o->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (e->tty) fputs("\r\033[K", stderr);
+    vfprintf(stderr, fmt, ap);
+    if (!e->tty) fputc('\n', stderr);
+    va_end(ap);
+    fflush(stderr);
+}
+
+/* A plain line (warnings, the summary): on a terminal it clears the progress line. */
+static void say(experiment *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(experiment *e, const char *fmt, ...)
+{
+    if (e->o->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (e->tty) fputs("\r\033[K", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static int add_record(experiment *e, int variant, bool warmup, bool ok, double primary)
+{
+    if (e->n_rec == e->cap_rec) {
+        int cap = e->cap_rec ? e->cap_rec * 2 : 64;
+        harness_run_record *r = realloc(e->rec, sizeof *r * (size_t)cap);
+        if (!r) return -1;
+        e->rec = r, e->cap_rec = cap;
+    }
+    e->rec[e->n_rec++] = (harness_run_record){variant, warmup, ok, primary};
+    return 0;
+}
+
+static bool comparable(const harness_workload *a, const harness_workload *b)
+{
+    return a->kind == HARNESS_WORKLOAD_ENGINE && b->kind == HARNESS_WORKLOAD_ENGINE &&
+           !strcmp(a->model, b->model) && !strcmp(a->preset, b->preset) && !strcmp(a->dtype, b->dtype) &&
+           a->seed == b->seed && a->batch_size == b->batch_size && a->input_len == b->input_len &&
+           a->output_len == b->output_len;
+}
+
+/* Greedy outputs of every measured run against the variant's first run and
+ * the first variant's first run. */
+static void output_agreement(experiment *e)
+{
+    const harness_config *c = e->c;
+    cJSON *oa = cJSON_CreateObject();
+    const char *first_variant_hash = NULL;
+    for (int v = 0; v < c->n_variants; v++) {
+        const char *first = NULL;
+        int runs = 0, match_v = 0, match_0 = 0;
+        const cJSON *r;
+        cJSON_ArrayForEach(r, e->runs) {
+            const cJSON *h = cJSON_GetObjectItemCaseSensitive(r, "output_tokens_hash");
+            const cJSON *vn = cJSON_GetObjectItemCaseSensitive(r, "variant");
+            if (!cJSON_IsString(h) || !cJSON_IsString(vn)) continue;
+            if (!strcmp(vn->valuestring, c->variants[0].name) && !first_variant_hash)
+                first_variant_hash = h->valuestring;
+            if (strcmp(vn->valuestring, c->variants[v].name)) continue;
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup"))) continue;
+            if (!first) first = h->valuestring;
+            runs++;
+            match_v += !strcmp(first, h->valuestring);
+            match_0 += first_variant_hash && !strcmp(first_variant_hash, h->valuestring);
+        }
+        if (!runs) continue;
+        cJSON *o = cJSON_AddObjectToObject(oa, c->variants[v].name);
+        cJSON_AddNumberToObject(o, "runs", runs);
+        cJSON_AddNumberToObject(o, "match_variant_first", match_v);
+        if (comparable(&c->variants[v].workload, &c->variants[0].workload) && first_variant_hash)
+            cJSON_AddNumberToObject(o, "match_first_variant", match_0);
+        else
+            cJSON_AddNullToObject(o, "match_first_variant");   /* different inputs: not comparable */
+        cJSON_AddBoolToObject(o, "stable", match_v == runs);
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "output_agreement", oa);
+}
+
+static void write_telemetry(experiment *e)
+{
+    if (!e->sampler) return;
+    char path[1100], tmp[1200];
+    if (e->session == 0) snprintf(path, sizeof path, "%s/telemetry.csv", e->dir);
+    else snprintf(path, sizeof path, "%s/telemetry-%d.csv", e->dir, e->session);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    probe_error pe;
+    if (probe_timeline_write_csv(e->sampler, tmp, &pe) == 0) rename(tmp, path);
+    else unlink(tmp);
+    e->last_telemetry_write = harness_now_s();
+}
+
+static int write_results(experiment *e, const char *status, harness_error *err)
+{
+    char now[32];
+    utc_now(now, sizeof now);
+    cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "status", cJSON_CreateString(status));
+    cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "updated_utc", cJSON_CreateString(now));
+    /* Kernels a variant's session chose become known at its first run. */
+    const cJSON *v;
+    int i = 0;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e->doc, "variants")) {
+        const char *k = harness_engine_cache_kernels(e->engine, i++);
+        if (k && k[0]) cJSON_ReplaceItemInObjectCaseSensitive((cJSON *)v, "engine_kernels", cJSON_CreateString(k));
+    }
+    output_agreement(e);
+    char *text = cJSON_Print(e->doc);
+    if (!text) return sys_fail(err, "out of memory");
+    char path[1100];
+    snprintf(path, sizeof path, "%s/results.json", e->dir);
+    int rc = harness_write_atomic(path, text, strlen(text), err);
+    free(text);
+    return rc;
+}
+
+/* ---- telemetry summaries -------------------------------------------- */
+
+static cJSON *summary_json(experiment *e, int mark_b, int mark_e, double tokens)
+{
+    probe_phase_summary s;
+    probe_error pe;
+    if (!e->sampler || mark_b < 0 || mark_e < 0 || probe_summarize(e->sampler, mark_b, mark_e, &s, &pe))
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    double dur_s = (s.t_end_ns - s.t_begin_ns) / 1e9;
+    const probe_channel_summary *temp = NULL;
+    double energy = NAN, power = NAN, clk_sum = 0, clk_min = NAN, psi = NAN;
+    int clk_n = 0;
+    cJSON *chs = cJSON_CreateObject();
+    for (size_t i = 0; i < s.n_channels; i++) {
+        const probe_channel_summary *cs = &s.channels[i];
+        const probe_channel *ch = probe_set_channel(e->ps, (size_t)cs->channel);
+        cJSON *co = cJSON_AddObjectToObject(chs, ch->name);
+        if (ch->kind == PROBE_COUNTER) {
+            add_num(co, "delta", cs->delta);
+            add_num(co, "rate_per_s", cs->rate_per_s);
+            if (!strcmp(ch->unit, "j") && isfinite(cs->delta) && (isnan(energy) || strstr(ch->name, "pkg")))
+                energy = cs->delta;
+            if (!strcmp(ch->name, "mem.psi_some_us")) psi = cs->delta;
+        } else {
+            add_num(co, "start", cs->start);
+            add_num(co, "end", cs->end);
+            add_num(co, "min", cs->min);
+            add_num(co, "mean", cs->mean);
+            add_num(co, "max", cs->max);
+            if (cs->channel == e->temp_channel) temp = cs;
+            if (!strcmp(ch->unit, "w") && isfinite(cs->mean) && isnan(power)) power = cs->mean;
+            if (!strcmp(ch->unit, "mhz") && strstr(ch->name, "cpu") && isfinite(cs->mean)) {
+                clk_sum += cs->mean, clk_n++;
+                if (isnan(clk_min) || cs->min < clk_min) clk_min = cs->min;
+            }
+        }
+    }
+    if (isnan(power) && isfinite(energy) && dur_s > 0) power = energy / dur_s;
+    if (temp) cJSON_AddStringToObject(o, "temp_channel", probe_set_channel(e->ps, (size_t)temp->channel)->name);
+    else cJSON_AddNullToObject(o, "temp_channel");
+    add_num(o, "temp_start_c", temp ? temp->start : NAN);
+    add_num(o, "temp_end_c", temp ? temp->end : NAN);
+    add_num(o, "temp_peak_c", temp ? temp->max : NAN);
+    add_num(o, "power_mean_w", power);
+    add_num(o, "energy_j", energy);
+    add_num(o, "energy_per_token_j", tokens > 0 ? energy / tokens : NAN);
+    add_num(o, "clock_mean_mhz", clk_n ? clk_sum / clk_n : NAN);
+    add_num(o, "clock_min_mhz", clk_min);
+    cJSON_AddStringToObject(o, "throttle", s.throttle == PROBE_THROTTLE_YES ? "yes" :
+                                           s.throttle == PROBE_THROTTLE_NO ? "no" : "unknown");
+    cJSON_AddStringToObject(o, "throttle_cause", s.throttle_cause);
+    add_num(o, "mem_psi_some_us", psi);
+    add_num(o, "duration_s", dur_s);
+    cJSON_AddItemToObject(o, "channels", chs);
+    probe_phase_summary_free(&s);
+    return o;
+}
+
+/* ---- one run -------------------------------------------------------- */
+
+static char *tail(const char *s, size_t n)
+{
+    size_t len = s ? strlen(s) : 0;
+    return (char *)(s ? s + (len > n ? len - n : 0) : "");
+}
+
+static int mark(experiment *e, const char *phase, bool begin, int run)
+{
+    return e->sampler ? probe_sampler_mark(e->sampler, phase, begin, run) : -1;
+}
+
+/* Runs one planned run; returns 1 when the run was interrupted (not recorded). */
+static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_result *cd)
+{
+    const harness_config *c = e->c;
+    const harness_variant *var = &c->variants[v];
+    const harness_workload *w = &var->workload;
+    int index = e->n_rec, phase_marks[4] = {-1, -1, -1, -1};
+    double started_s = harness_now_s() - e->t0;
+    int mb = mark(e, "run", true, index);
+    cJSON *r = cJSON_CreateObject(), *m = cJSON_CreateObject();
+    const char *names[32], *units[32];
+    bool hib[32];
+    int nm = harness_workload_metrics(w, names, units, hib, 32);
+    double primary = NAN, tokens = 0;
+    bool ok;
+    char failure[1024] = "";
+    cJSON_AddNumberToObject(r, "index", index);
+    cJSON_AddStringToObject(r, "variant", var->name);
+    cJSON_AddBoolToObject(r, "warmup", warmup);
+    if (w->kind == HARNESS_WORKLOAD_ENGINE) {
+        harness_engine_result er;
+        harness_engine_run(e->engine, v, w, e->sampler, index, phase_marks, &er);
+        mark(e, "run", false, index);
+        if (!er.ok) snprintf(failure, sizeof failure, "%s", er.failure);
+        else if (c->run_timeout_s > 0 && er.wall_ms > c->run_timeout_s * 1e3)
+            snprintf(failure, sizeof failure, "took %.1f s, over the timeout of %g s", er.wall_ms / 1e3, c->run_timeout_s);
+        ok = !failure[0];
+        for (int i = 0; i < nm; i++) add_num(m, names[i], er.ok ? er.metrics[i] : NAN);
+        cJSON_AddStringToObject(r, "status", ok ? "ok" : "failed");
+        if (ok) cJSON_AddNullToObject(r, "failure"); else cJSON_AddStringToObject(r, "failure", failure);
+        cJSON_AddNumberToObject(r, "started_s", started_s);
+        cJSON_AddNumberToObject(r, "wall_ms", er.wall_ms);
+        cJSON_AddNullToObject(r, "exit_status");
+        if (er.ok) primary = er.metrics[e->primary_idx];
+        tokens = (double)er.tokens;
+        char hash[32];
+        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)er.output_hash);
+        if (er.have_hash) cJSON_AddStringToObject(r, "output_tokens_hash", hash);
+        else cJSON_AddNullToObject(r, "output_tokens_hash");
+    } else {
+        harness_command_result cr;
+        harness_error herr = {0};
+        if (harness_command_run(w, c->run_timeout_s, &cr, &herr)) {
+            cr.ok = false;
+            snprintf(cr.failure, sizeof cr.failure, "%s", herr.msg);
+        }
+        mark(e, "run", false, index);
+        if (cr.interrupted) {
+            harness_command_result_free(&cr);
+            cJSON_Delete(r);
+            cJSON_Delete(m);
+            return 1;
+        }
+        ok = cr.ok;
+        snprintf(failure, sizeof failure, "%s", cr.failure);
+        for (int i = 0; i < nm; i++) add_num(m, names[i], cr.metrics[i]);
+        cJSON_AddStringToObject(r, "status", ok ? "ok" : "failed");
+        if (ok) cJSON_AddNullToObject(r, "failure"); else cJSON_AddStringToObject(r, "failure", failure);
+        cJSON_AddNumberToObject(r, "started_s", started_s);
+        cJSON_AddNumberToObject(r, "wall_ms", cr.wall_ms);
+        if (cr.exit_status >= 0) cJSON_AddNumberToObject(r, "exit_status", cr.exit_status);
+        else cJSON_AddNullToObject(r, "exit_status");
+        if (cr.term_signal) cJSON_AddNumberToObject(r, "term_signal", cr.term_signal);
+        if (ok) primary = cr.metrics[e->primary_idx];
+        cJSON_AddStringToObject(r, "stdout_tail", tail(cr.out, 2048));
+        cJSON_AddStringToObject(r, "stderr_tail", tail(cr.errout, 2048));
+        cJSON_AddNullToObject(r, "output_tokens_hash");
+        harness_command_result_free(&cr);
+    }
+    cJSON_AddItemToObject(r, "metrics", m);
+    int me = e->sampler ? (int)probe_sampler_mark_count(e->sampler) - 1 : -1;
+    cJSON_AddItemToObject(r, "telemetry", summary_json(e, mb, me, tokens));
+    cJSON *ph = cJSON_AddObjectToObject(r, "phases");
+    if (phase_marks[0] >= 0 && phase_marks[1] >= 0)
+        cJSON_AddItemToObject(ph, "prefill", summary_json(e, phase_marks[0], phase_marks[1], tokens));
+    if (phase_marks[2] >= 0 && phase_marks[3] >= 0)
+        cJSON_AddItemToObject(ph, "decode", summary_json(e, phase_marks[2], phase_marks[3], tokens));
+    cJSON_AddNumberToObject(r, "session", e->session);
+    if (cd->done) {
+        cJSON *co = cJSON_AddObjectToObject(r, "cooldown");
+        add_num(co, "waited_s", cd->waited_s);
+        add_num(co, "temp_start_c", cd->temp_start_c);
+        add_num(co, "temp_end_c", cd->temp_end_c);
+        add_num(co, "target_c", cd->target_c);
+        cJSON_AddBoolToObject(co, "timed_out", cd->timed_out);
+    } else cJSON_AddNullToObject(r, "cooldown");
+    cJSON_AddItemToArray(e->runs, r);
+    add_record(e, v, warmup, ok, ok ? primary : NAN);
+    double temp = e->sampler && e->temp_channel >= 0 ? probe_sampler_latest(e->sampler, e->temp_channel) : NAN;
+    char tbuf[32] = "", last[160];
+    if (isfinite(temp)) snprintf(tbuf, sizeof tbuf, "  %.1f C", temp);
+    if (ok) snprintf(last, sizeof last, "%s %.4g %s", c->primary_metric, primary, units[e->primary_idx]);
+    else snprintf(last, sizeof last, "FAILED: %.120s", failure);
+    int left = harness_plan_remaining(c, e->rec, e->n_rec);
+    double per = e->run_s_n ? e->run_s_sum / e->run_s_n : 0;
+    progress(e, "[run %d/%d] %s%s  ~%.0f s left%s  last: %s", e->n_rec, e->n_rec + left, var->name,
+             warmup ? " (warm-up)" : "", per * left, tbuf, last);
+    return 0;
+}
+
+/* ---- setup ---------------------------------------------------------- */
+
+static void open_probes(experiment *e, cJSON *notes)
+{
+    const harness_config *c = e->c;
+    e->temp_channel = -1;
+    if (!c->probes.enabled) return;
+    probe_options po;
+    probe_error pe = {{0}};
+    probe_options_default(&po);
+    if (c->probes.root[0]) po.root = c->probes.root;
+    if (c->probes.only[0]) po.only = c->probes.only;
+    po.perf_hardware = c->probes.perf_hardware;
+    if (probe_set_open(&po, &e->ps, &pe)) {
+        cJSON_AddItemToArray(notes, cJSON_CreateString(pe.msg));
+        e->ps = NULL;
+        return;
+    }
+    e->temp_channel = harness_temp_channel(c, e->ps);
+    if (c->cooldown.channel[0] && e->temp_channel < 0) {
+        char b[256];
+        snprintf(b, sizeof b, "cooldown.channel '%s' is not among the probes' channels", c->cooldown.channel);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(b));
+    }
+}
+
+static int start_sampler(experiment *e, cJSON *notes)
+{
+    if (!e->ps) return 0;
+    probe_error pe = {{0}};
+    if (probe_sampler_start(e->ps, e->c->probes.fast_period_ms, e->c->probes.slow_period_ms, &e->sampler, &pe)) {
+        cJSON_AddItemToArray(notes, cJSON_CreateString(pe.msg));
+        e->sampler = NULL;
+    }
+    return 0;
+}
+
+static void set_affinity(experiment *e, cJSON *notes)
+{
+    if (!e->c->n_cpus) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < e->c->n_cpus; i++)
+        if (e->c->cpus[i] < CPU_SETSIZE) CPU_SET(e->c->cpus[i], &set);
+    if (sched_setaffinity(0, sizeof set, &set)) {
+        char b[256];
+        snprintf(b, sizeof b, "cpu_affinity: sched_setaffinity failed: %s", strerror(errno));
+        cJSON_AddItemToArray(notes, cJSON_CreateString(b));
+    }
+}
+
+static int primary_index(const harness_config *c)
+{
+    const char *names[32], *units[32];
+    bool hib[32];
+    int nm = harness_workload_metrics(&c->variants[0].workload, names, units, hib, 32);
+    for (int i = 0; i < nm; i++)
+        if (!strcmp(names[i], c->primary_metric)) return i;
+    return 0;
+}
+
+static cJSON *new_doc(experiment *e, cJSON *env, cJSON *preflight)
+{
+    const harness_config *c = e->c;
+    char now[32];
+    utc_now(now, sizeof now);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "schema", "thermabench-results");
+    cJSON_AddNumberToObject(d, "schema_version", 1);
+    cJSON_AddStringToObject(d, "name", c->name);
+    cJSON_AddStringToObject(d, "status", "running");
+    cJSON_AddStringToObject(d, "created_utc", now);
+    cJSON_AddStringToObject(d, "updated_utc", now);
+    cJSON_AddItemToObject(d, "config", harness_config_to_json(c));
+    cJSON_AddItemToObject(d, "environment", env);
+    cJSON_AddItemToObject(d, "preflight", preflight);
+    const char *names[32], *units[32];
+    bool hib[32];
+    int nm = harness_workload_metrics(&c->variants[0].workload, names, units, hib, 32);
+    int pi = primary_index(c);
+    cJSON *pm = cJSON_AddObjectToObject(d, "primary_metric");
+    cJSON_AddStringToObject(pm, "name", names[pi]);
+    cJSON_AddStringToObject(pm, "unit", units[pi]);
+    cJSON_AddBoolToObject(pm, "higher_is_better", hib[pi]);
+    cJSON *ms = cJSON_AddArrayToObject(d, "metrics");
+    for (int i = 0; i < nm; i++) {
+        cJSON *mo = cJSON_CreateObject();
+        cJSON_AddStringToObject(mo, "name", names[i]);
+        cJSON_AddStringToObject(mo, "unit", units[i]);
+        cJSON_AddBoolToObject(mo, "higher_is_better", hib[i]);
+        cJSON_AddItemToArray(ms, mo);
+    }
+    cJSON *seeds = cJSON_AddObjectToObject(d, "seeds");
+    cJSON_AddNumberToObject(seeds, "order", (double)c->order_seed);
+    cJSON_AddNumberToObject(seeds, "engine", (double)c->variants[0].workload.seed);
+    cJSON *vs = cJSON_AddArrayToObject(d, "variants");
+    for (int i = 0; i < c->n_variants; i++) {
+        cJSON *vo = cJSON_CreateObject();
+        cJSON_AddStringToObject(vo, "name", c->variants[i].name);
+        cJSON_AddItemToObject(vo, "workload", harness_workload_to_json(&c->variants[i].workload));
+        cJSON_AddNullToObject(vo, "engine_kernels");
+        cJSON_AddItemToArray(vs, vo);
+    }
+    cJSON_AddArrayToObject(d, "sessions");
+    cJSON_AddObjectToObject(d, "cooldown");
+    cJSON_AddArrayToObject(d, "notes");
+    cJSON_AddArrayToObject(d, "telemetry_files");
+    e->runs = cJSON_AddArrayToObject(d, "runs");
+    cJSON_AddObjectToObject(d, "output_agreement");
+    return d;
+}
+
+static void default_dir(const harness_config *c, char *out, size_t n)
+{
+    char ts[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(out, n, "results/%s-%s", ts, c->name);
+}
+
+/* The loop shared by a fresh experiment and a resumed one. */
+static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
+{
+    const harness_config *c = e->c;
+    cJSON *notes = cJSON_GetObjectItemCaseSensitive(e->doc, "notes");
+    e->tty = isatty(2);
+    e->primary_idx = primary_index(c);
+    e->engine = harness_engine_cache_new(c->n_variants);
+    if (!e->engine) return sys_fail(err, "out of memory");
+    set_affinity(e, notes);
+    start_sampler(e, notes);
+    e->t0 = harness_now_s();
+    cJSON *tf = cJSON_GetObjectItemCaseSensitive(e->doc, "telemetry_files");
+    if (e->sampler) {
+        char name[64];
+        if (e->session == 0) snprintf(name, sizeof name, "telemetry.csv");
+        else snprintf(name, sizeof name, "telemetry-%d.csv", e->session);
+        cJSON_AddItemToArray(tf, cJSON_CreateString(name));
+    }
+    cJSON *sess = cJSON_CreateObject();
+    char now[32];
+    utc_now(now, sizeof now);
+    cJSON_AddStringToObject(sess, "started_utc", now);
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(e->doc, "sessions"), sess);
+    if (c->cooldown.mode == HARNESS_COOLDOWN_TEMPERATURE && isnan(c->cooldown.below_c)) {
+        cJSON *cdo = cJSON_GetObjectItemCaseSensitive(e->doc, "cooldown");
+        const cJSON *prev = cJSON_GetObjectItemCaseSensitive(cdo, "baseline_c");
+        if (cJSON_IsNumber(prev)) e->baseline_c = prev->valuedouble;   /* resumed: keep the first */
+        else {
+            progress(e, "measuring the idle temperature baseline (%g s)", c->cooldown.baseline_s);
+            int mb = mark(e, "baseline", true, -1);
+            e->baseline_c = harness_measure_baseline_c(c, e->sampler, e->temp_channel);
+            int me = mark(e, "baseline", false, -1);
+            (void)mb, (void)me;
+            cJSON_DeleteItemFromObjectCaseSensitive(cdo, "channel");
+            if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
+            else cJSON_AddNullToObject(cdo, "channel");
+            add_num(cdo, "baseline_c", e->baseline_c);
+            if (isnan(e->baseline_c))
+                cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: no temperature channel could be read; runs start without waiting"));
+        }
+    }
+    int rc = 0;
+    if (write_results(e, "running", err)) rc = -1;
+    int v;
+    bool warmup;
+    while (!rc && !harness_interrupted() && harness_plan_next(c, e->rec, e->n_rec, &v, &warmup)) {
+        double t_run = harness_now_s();
+        harness_cooldown_result cd = {0};
+        if (e->n_rec > 0 && c->cooldown.mode != HARNESS_COOLDOWN_NONE) {
+            if (!e->o->quiet && e->tty) progress(e, "cooling down before run %d (%s)", e->n_rec + 1, c->variants[v].name);
+            mark(e, "cooldown", true, e->n_rec);
+            harness_cooldown(c, e->sampler, e->temp_channel, e->baseline_c, &cd);
+            mark(e, "cooldown", false, e->n_rec);
+            if (cd.interrupted) break;
+        }
+        if (do_run(e, v, warmup, &cd)) break;
+        e->run_s_sum += harness_now_s() - t_run;
+        e->run_s_n++;
+        if (write_results(e, "running", err)) rc = -1;
+        if (harness_now_s() - e->last_telemetry_write > 10) write_telemetry(e);
+    }
+    if (e->sampler) probe_sampler_stop(e->sampler);
+    bool stopped = harness_interrupted();
+    const char *status = rc ? "interrupted" : stopped ? "interrupted" : "complete";
+    utc_now(now, sizeof now);
+    cJSON_AddStringToObject(sess, "ended_utc", now);
+    cJSON_AddStringToObject(sess, "status", status);
+    write_telemetry(e);
+    harness_error werr = {0};
+    if (write_results(e, status, rc ? &werr : err)) rc = -1;
+    if (e->tty && !e->o->quiet) fputs("\r\033[K", stderr);
+    out->status = stopped ? HARNESS_INTERRUPTED : HARNESS_COMPLETE;
+    snprintf(out->dir, sizeof out->dir, "%s", e->dir);
+    out->runs_total = out->runs_failed = 0;
+    for (int i = 0; i < e->n_rec; i++) {
+        out->runs_total++;
+        out->runs_failed += !e->rec[i].ok;
+    }
+    /* Output agreement: a variant whose greedy outputs change is flagged. */
+    const cJSON *oa;
+    cJSON_ArrayForEach(oa, cJSON_GetObjectItemCaseSensitive(e->doc, "output_agreement"))
+        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(oa, "stable")))
+            say(e, "warning: variant '%s': generated tokens differ between runs", oa->string);
+    return rc;
+}
+
+static void experiment_free(experiment *e)
+{
+    if (e->sampler) probe_sampler_free(e->sampler);
+    if (e->ps) probe_set_close(e->ps);
+    harness_engine_cache_free(e->engine);
+    cJSON_Delete(e->doc);
+    free(e->rec);
+}
+
+int harness_experiment_run(const harness_config *c, const harness_run_options *o,
+                           harness_outcome *out, harness_error *err)
+{
+    experiment e = {.c = c, .o = o};
+    memset(out, 0, sizeof *out);
+    memset(err, 0, sizeof *err);
+    cJSON *notes = cJSON_CreateArray();
+    open_probes(&e, notes);
+    int n_warn = 0;
+    cJSON *env = harness_environment_json(c, e.ps);
+    cJSON *pre = harness_preflight_json(c, e.ps, &n_warn);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, pre) {
+        const char *st = cJSON_GetObjectItemCaseSensitive(p, "status")->valuestring;
+        if (!strcmp(st, "warn"))
+            say(&e, "preflight: %s: %s", cJSON_GetObjectItemCaseSensitive(p, "check")->valuestring,
+                cJSON_GetObjectItemCaseSensitive(p, "detail")->valuestring);
+    }
+    if (o->strict && n_warn) {
+        cJSON_Delete(env); cJSON_Delete(pre); cJSON_Delete(notes);
+        if (e.ps) probe_set_close(e.ps);
+        out->status = HARNESS_REFUSED;
+        snprintf(err->msg, sizeof err->msg, "--strict: %d preflight warning%s; not starting", n_warn, n_warn == 1 ? "" : "s");
+        return 0;
+    }
+    if (o->out_dir) snprintf(e.dir, sizeof e.dir, "%s", o->out_dir);
+    else if (c->output_dir[0]) snprintf(e.dir, sizeof e.dir, "%s", c->output_dir);
+    else default_dir(c, e.dir, sizeof e.dir);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/results.json", e.dir);
+    int rc = -1;
+    e.doc = new_doc(&e, env, pre);
+    cJSON_ReplaceItemInObjectCaseSensitive(e.doc, "notes", notes);
+    if (access(path, F_OK) == 0) {
+        snprintf(err->msg, sizeof err->msg, "%s already holds an experiment (use --resume %s, or another --out)", e.dir, e.dir);
+        err->kind = HARNESS_ERR_INPUT;
+        goto done;
+    }
+    if (mkdir_p(e.dir)) {
+        sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
+        goto done;
+    }
+    char *cfg = harness_config_to_json_text(c);
+    snprintf(path, sizeof path, "%s/config.json", e.dir);
+    rc = cfg ? harness_write_atomic(path, cfg, strlen(cfg), err) : sys_fail(err, "out of memory");
+    free(cfg);
+    if (rc == 0) rc = run_loop(&e, out, err);
+done:
+    experiment_free(&e);
+    return rc;
+}
+
+/* Rebuilds the plan's history from a results file's runs. */
+static int load_history(experiment *e, harness_error *err)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, e->runs) {
+        const cJSON *vn = cJSON_GetObjectItemCaseSensitive(r, "variant");
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "status");
+        int v = -1;
+        for (int i = 0; cJSON_IsString(vn) && i < e->c->n_variants; i++)
+            if (!strcmp(e->c->variants[i].name, vn->valuestring)) v = i;
+        if (v < 0 || !cJSON_IsString(st)) {
+            snprintf(err->msg, sizeof err->msg, "%s/results.json: runs[%d]: variant or status missing or not in config.json",
+                     e->dir, e->n_rec);
+            err->kind = HARNESS_ERR_INPUT;
+            return -1;
+        }
+        const cJSON *mv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "metrics"), e->c->primary_metric);
+        bool ok = !strcmp(st->valuestring, "ok");
+        if (add_record(e, v, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup")), ok,
+                       ok && cJSON_IsNumber(mv) ? mv->valuedouble : NAN))
+            return sys_fail(err, "out of memory");
+    }
+    return 0;
+}
+
+int harness_experiment_resume(const char *dir, const harness_run_options *o,
+                              harness_outcome *out, harness_error *err)
+{
+    experiment e = {.o = o};
+    harness_config *c = NULL;
+    char path[1100];
+    memset(out, 0, sizeof *out);
+    memset(err, 0, sizeof *err);
+    snprintf(e.dir, sizeof e.dir, "%s", dir);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (harness_config_load_file(path, &c, err)) return -1;
+    e.c = c;
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long len = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)len + 1)) && fread(text, 1, (size_t)len, f) == (size_t)len)
+        text[len] = 0;
+    else {
+        free(text);
+        text = NULL;
+    }
+    if (f) fclose(f);
+    e.doc = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(e.doc, "schema");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(e.doc, "schema_version");
+    e.runs = cJSON_GetObjectItemCaseSensitive(e.doc, "runs");
+    int rc = -1;
+    if (!e.doc || !cJSON_IsString(schema) || strcmp(schema->valuestring, "thermabench-results") ||
+        !cJSON_IsNumber(ver) || ver->valuedouble != 1 || !cJSON_IsArray(e.runs)) {
+        snprintf(err->msg, sizeof err->msg, "%s: not a readable thermabench results file (schema version 1)", path);
+        err->kind = HARNESS_ERR_INPUT;
+        goto done;
+    }
+    for (const char *k[] = {"sessions", "notes", "telemetry_files", "cooldown", "output_agreement", NULL}, **p = k; *p; p++)
+        if (!cJSON_GetObjectItemCaseSensitive(e.doc, *p))
+            cJSON_AddItemToObject(e.doc, *p, !strcmp(*p, "cooldown") || !strcmp(*p, "output_agreement")
+                                                 ? cJSON_CreateObject() : cJSON_CreateArray());
+    e.session = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e.doc, "sessions"));
+    if (load_history(&e, err)) goto done;
+    open_probes(&e, cJSON_GetObjectItemCaseSensitive(e.doc, "notes"));
+    rc = run_loop(&e, out, err);
+done:
+    experiment_free(&e);
+    free(c);
+    return rc;
+}

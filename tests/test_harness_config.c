@@ -1,0 +1,251 @@
+/* Harness units: config validation errors, config round trip, run plans,
+ * the CI half-width, metric extraction, and the external command runner.
+ * argv[1]: the fake_workload helper. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "tb_test.h"
+
+static harness_error err;
+
+/* Loads `text`; returns the error message ("" when it loaded). */
+static const char *load_err(const char *text)
+{
+    harness_config *c = NULL;
+    int rc = harness_config_load_text(text, "t.json", &c, &err);
+    free(c);
+    return rc ? err.msg : "";
+}
+
+#define CHECK_HAS(s, sub) CHECKF(strstr((s), (sub)) != NULL, "'%s' lacks '%s'", (s), (sub))
+
+static void test_config_errors(void)
+{
+    const char *m;
+    m = load_err("{\"name\": \"x\", \"repetitons\": 3}");
+    CHECK_HAS(m, "t.json");
+    CHECK_HAS(m, "unknown field 'repetitons'");
+    CHECK_HAS(m, "did you mean 'repetitions'");
+    CHECK(err.kind == HARNESS_ERR_INPUT);
+    m = load_err("{\"name\": \"x\", \"cooldown\": {\"mode\": \"fixed\", \"secnds\": 1}}");
+    CHECK_HAS(m, "t.json: cooldown: unknown field 'secnds' (did you mean 'seconds'?)");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"batch_size\": \"four\"}}");
+    CHECK_HAS(m, "t.json: workload.batch_size: expected an integer, got a string");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"batch_size\": 0}}");
+    CHECK_HAS(m, "workload.batch_size: 0 is out of range [1, 1024]");
+    m = load_err("{\"name\": \"x\", \"repetitions\": 2.5}");
+    CHECK_HAS(m, "repetitions: expected an integer, got a fraction");
+    m = load_err("{\"name\": \"x\", \"order\": \"interleave\"}");
+    CHECK_HAS(m, "order: 'interleave' is not one of sequential, interleaved, random (did you mean 'interleaved'?)");
+    m = load_err("{\"repetitions\": 3}");
+    CHECK_HAS(m, "t.json: name: missing required field");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"]}}");
+    CHECK_HAS(m, "t.json: workload.metrics: missing required field");
+    m = load_err("{\"name\": \"x\", \"variants\": [{\"kernels\": {}}]}");
+    CHECK_HAS(m, "variants[0]: missing required field 'name'");
+    m = load_err("{\"name\": \"x\", \"variants\": [{\"name\": \"a\", \"kernels\": {\"matmul\": \"scalr\"}}]}");
+    CHECK_HAS(m, "variants[0].kernels.matmul: unknown matmul variant 'scalr' (did you mean 'scalar'?)");
+    m = load_err("{\"name\": \"x\", \"variants\": [{\"name\": \"a\", \"batchsize\": 2}]}");
+    CHECK_HAS(m, "variants[0]: unknown field 'batchsize' (did you mean 'batch_size'?)");
+    m = load_err("{\"name\": \"x\",\n \"warmup\": tru}");
+    CHECK_HAS(m, "t.json: line 2, column 12: invalid JSON near 'tru}'");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"preset\": \"15m\"}}");
+    CHECK_HAS(m, "workload.preset: unknown preset '15m' (did you mean '15M'?)");
+    m = load_err("{\"name\": \"x\", \"primary_metric\": \"decode_tokens_per_sec\"}");
+    CHECK_HAS(m, "primary_metric: variant 'default' has no metric 'decode_tokens_per_sec' (did you mean 'decode_tokens_per_s'?)");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"],"
+                 " \"metrics\": [{\"name\": \"t\", \"regex\": \"no group\"}]}}");
+    CHECK_HAS(m, "workload.metrics[0]: regex: regular expression 'no group' needs a capture group");
+    m = load_err("{\"name\": \"x\", \"stop\": {\"rule\": \"adaptive\", \"max_repetitions\": 2}, \"repetitions\": 5}");
+    CHECK_HAS(m, "stop.max_repetitions: 2 is below repetitions (5)");
+    m = load_err("{\"name\": \"x\", \"cpu_affinity\": [0, -1]}");
+    CHECK_HAS(m, "cpu_affinity[1]: -1 is out of range");
+    m = load_err("[1, 2]");
+    CHECK_HAS(m, "expected an object, got an array");
+
+    harness_config *c = NULL;
+    CHECK(harness_config_load_file("/nonexistent/x.json", &c, &err) == -1);
+    CHECK_HAS(err.msg, "/nonexistent/x.json: cannot open");
+}
+
+static void test_default_and_round_trip(void)
+{
+    harness_config *c = NULL, *c2 = NULL;
+    CHECK(harness_config_load_text(harness_default_config_json, "default", &c, &err) == 0);
+    if (!c) { fprintf(stderr, "%s\n", err.msg); return; }
+    CHECK(c->n_variants == 2);
+    CHECK_STR(c->variants[0].workload.kernels[0].variant, "scalar");
+    CHECK(c->variants[1].workload.n_kernels == 0);
+    CHECK(c->order == HARNESS_ORDER_INTERLEAVED);
+    CHECK_STR(c->primary_metric, "decode_tokens_per_s");
+    char *t1 = harness_config_to_json_text(c);
+    CHECK(harness_config_load_text(t1, "as-run", &c2, &err) == 0);
+    char *t2 = c2 ? harness_config_to_json_text(c2) : NULL;
+    CHECK(t2 && !strcmp(t1, t2));
+    free(t1); free(t2); free(c); free(c2);
+
+    const char *cmd = "{\"name\": \"ext\", \"workload\": {\"type\": \"command\", \"command\": [\"a\", \"b c\"],"
+                      " \"metrics\": [{\"name\": \"lat\", \"unit\": \"ms\", \"higher_is_better\": false, \"regex\": \"lat=([0-9.]+)\"}]},"
+                      " \"variants\": [{\"name\": \"A\"}, {\"name\": \"B\", \"command\": [\"b\"]}],"
+                      " \"cooldown\": {\"mode\": \"temperature\", \"below_c\": 45}, \"cpu_affinity\": [1]}";
+    CHECK(harness_config_load_text(cmd, "t.json", &c, &err) == 0);
+    if (!c) { fprintf(stderr, "%s\n", err.msg); return; }
+    CHECK_STR(c->primary_metric, "lat");
+    CHECK(c->variants[0].workload.argc == 2 && !strcmp(c->variants[0].workload.argv[1], "b c"));
+    CHECK(c->variants[1].workload.argc == 1 && !strcmp(c->variants[1].workload.argv[0], "b"));
+    CHECK(c->variants[1].workload.n_metrics == 1 && !c->variants[1].workload.metrics[0].higher_is_better);
+    t1 = harness_config_to_json_text(c);
+    CHECK(harness_config_load_text(t1, "as-run", &c2, &err) == 0);
+    t2 = c2 ? harness_config_to_json_text(c2) : NULL;
+    CHECK(t2 && !strcmp(t1, t2));
+    CHECK(c2 && c2->cooldown.below_c == 45 && c2->n_cpus == 1 && c2->cpus[0] == 1);
+    free(t1); free(t2); free(c); free(c2);
+}
+
+/* The plan's sequence as "Aw Bw A B ...". */
+static void plan_string(const harness_config *c, harness_run_record *rec, const double *values, char *out, size_t n)
+{
+    int nd = 0, v;
+    bool w;
+    out[0] = 0;
+    while (nd < 200 && harness_plan_next(c, rec, nd, &v, &w)) {
+        rec[nd] = (harness_run_record){v, w, true, values ? values[nd % 7] : 1.0};
+        snprintf(out + strlen(out), n - strlen(out), "%s%c%s", nd ? " " : "", 'A' + v, w ? "w" : "");
+        nd++;
+    }
+}
+
+static void test_plan(void)
+{
+    harness_config *c = NULL;
+    harness_run_record rec[256];
+    char s[2048];
+    CHECK(harness_config_load_text("{\"name\": \"p\", \"variants\": [{\"name\": \"a\"}, {\"name\": \"b\"}],"
+                                   " \"repetitions\": 3, \"warmup\": 1, \"order\": \"interleaved\"}", "p", &c, &err) == 0);
+    if (!c) return;
+    plan_string(c, rec, NULL, s, sizeof s);
+    CHECK_STR(s, "Aw Bw A B A B A B");
+    c->order = HARNESS_ORDER_SEQUENTIAL;
+    plan_string(c, rec, NULL, s, sizeof s);
+    CHECK_STR(s, "Aw A A A Bw B B B");
+    /* Random blocks: every round holds each variant once; the seed decides. */
+    c->order = HARNESS_ORDER_RANDOM;
+    c->repetitions = 20;
+    c->warmup = 0;
+    plan_string(c, rec, NULL, s, sizeof s);
+    CHECK(strlen(s) == 20 * 2 * 2 - 1);
+    bool all_ab = true, blocks_ok = true;
+    for (int r = 0; r < 20; r++) {
+        char x = s[r * 4], y = s[r * 4 + 2];
+        blocks_ok &= x != y;
+        all_ab &= x == 'A';
+    }
+    CHECK(blocks_ok);
+    CHECK(!all_ab);   /* 20 rounds all AB: chance 2^-20 for a fair shuffle */
+    char s2[2048];
+    plan_string(c, rec, NULL, s2, sizeof s2);
+    CHECK_STR(s, s2);
+    c->order_seed = 2;
+    plan_string(c, rec, NULL, s2, sizeof s2);
+    CHECK(strcmp(s, s2) != 0);
+    /* Resuming mid-plan continues with the same next run. */
+    int v1, v2;
+    bool w1, w2;
+    CHECK(harness_plan_next(c, rec, 7, &v1, &w1) == 1);
+    harness_run_record copy[7];
+    memcpy(copy, rec, sizeof copy);
+    CHECK(harness_plan_next(c, copy, 7, &v2, &w2) == 1);
+    CHECK(v1 == v2 && w1 == w2);
+
+    /* Adaptive: identical values meet any CI target at the minimum count;
+     * alternating noisy values never do, so the maximum stops it. */
+    c->order = HARNESS_ORDER_INTERLEAVED;
+    c->stop.rule = HARNESS_STOP_ADAPTIVE;
+    c->repetitions = 3;
+    c->stop.max_repetitions = 6;
+    c->stop.target_ci_pct = 1.0;
+    double same[7] = {10, 10, 10, 10, 10, 10, 10};
+    plan_string(c, rec, same, s, sizeof s);
+    CHECK_STR(s, "A B A B A B");
+    double noisy[7] = {10, 20, 5, 17, 9, 30, 12};
+    plan_string(c, rec, noisy, s, sizeof s);
+    CHECK_STR(s, "A B A B A B A B A B A B");
+    CHECK(harness_plan_remaining(c, rec, 0) == 12);
+    free(c);
+}
+
+static void test_ci(void)
+{
+    /* x = 1..5: mean 3, sd sqrt(2.5) = 1.5811, t(0.975, 4) = 2.7764:
+     * half-width 2.7764 * 1.5811 / sqrt(5) = 1.9632, 65.44 % of the mean. */
+    double x[] = {1, 2, 3, 4, 5};
+    CHECK_NEAR(harness_ci_half_width_pct(x, 5), 65.44, 0.02);
+    CHECK(isnan(harness_ci_half_width_pct(x, 1)));
+    /* 10, 12: mean 11, sd 1.4142, t(0.975, 1) = 12.706: 12.706 * 1 = 12.706 -> 115.5 % */
+    double y[] = {10, 12};
+    CHECK_NEAR(harness_ci_half_width_pct(y, 2), 115.51, 0.05);
+}
+
+static void test_extraction(void)
+{
+    double v = 0;
+    CHECK(harness_json_path_number("{\"a\": {\"b\": [1, {\"c\": 4.5}]}}", "a.b[1].c", &v) == 0 && v == 4.5);
+    CHECK(harness_json_path_number("log line\n{\"x\": 7}\n", "x", &v) == 0 && v == 7);
+    CHECK(harness_json_path_number("{\"x\": \"7\"}", "x", &v) == -1);
+    CHECK(harness_json_path_number("{\"x\": 7}", "y", &v) == -1);
+    CHECK(harness_json_path_number("not json", "x", &v) == -1);
+    harness_error e = {0};
+    CHECK(harness_regex_number("a\nspeed = 12.5e1 it/s\n", "speed = ([0-9.eE+-]+)", &v, &e) == 0 && v == 125);
+    CHECK(harness_regex_number("speed = fast", "speed = ([0-9.]+)", &v, &e) == -1 && e.kind == HARNESS_ERR_NONE);
+    CHECK(harness_regex_number("x", "(", &v, &e) == -1 && e.kind == HARNESS_ERR_INPUT);
+}
+
+static void test_command(const char *fake)
+{
+    harness_workload w;
+    harness_command_result r;
+    memset(&w, 0, sizeof w);
+    w.kind = HARNESS_WORKLOAD_COMMAND;
+    w.argc = 3;
+    strcpy(w.argv[0], fake);
+    strcpy(w.argv[1], "json");
+    strcpy(w.argv[2], "41.5");
+    w.n_metrics = 1;
+    strcpy(w.metrics[0].name, "tok_s");
+    strcpy(w.metrics[0].json_path, "result.tok_s");
+    CHECK(harness_command_run(&w, 10, &r, &err) == 0);
+    CHECK(r.ok && r.exit_status == 0 && r.metrics[0] == 41.5);
+    harness_command_result_free(&r);
+
+    strcpy(w.argv[1], "hang");
+    w.argc = 2;
+    CHECK(harness_command_run(&w, 0.3, &r, &err) == 0);
+    CHECK(!r.ok && r.timed_out);
+    CHECK_STR(r.failure, "timeout after 0.3 s");
+    CHECK(strstr(r.out, "about to hang") != NULL);
+    harness_command_result_free(&r);
+
+    strcpy(w.argv[1], "crash");
+    CHECK(harness_command_run(&w, 10, &r, &err) == 0);
+    CHECK(!r.ok && r.term_signal == 6);
+    CHECK(strstr(r.failure, "killed by signal 6") == r.failure);
+    harness_command_result_free(&r);
+
+    strcpy(w.argv[0], "/nonexistent/program");
+    CHECK(harness_command_run(&w, 10, &r, &err) == 0);
+    CHECK(!r.ok && strstr(r.failure, "cannot run '/nonexistent/program'"));
+    harness_command_result_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    test_config_errors();
+    test_default_and_round_trip();
+    test_plan();
+    test_ci();
+    test_extraction();
+    if (argc > 1) test_command(argv[1]);
+    TB_MAIN_END();
+}

@@ -1,0 +1,3 @@
+/* placeholder, filled in next */
+#include "tb_test.h"
+int main(void) { TB_MAIN_END(); }

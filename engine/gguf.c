@@ -674,3 +674,242 @@ done:
     gguf_close(&g);
     return rc;
 }
+
+/* ---- writer ------------------------------------------------------------ */
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t len, cap;
+    bool oom;
+} wbuf;
+
+static void put(wbuf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static void put_u32(wbuf *b, uint32_t v) { put(b, &v, 4); }
+static void put_u64(wbuf *b, uint64_t v) { put(b, &v, 8); }
+
+static void put_str(wbuf *b, const char *s, size_t n)
+{
+    put_u64(b, n);
+    put(b, s, n);
+}
+
+static void put_key(wbuf *b, const char *key, uint32_t type)
+{
+    put_str(b, key, strlen(key));
+    put_u32(b, type);
+}
+
+static void kv_u32(wbuf *b, const char *key, uint32_t v) { put_key(b, key, GGUF_U32); put_u32(b, v); }
+static void kv_f32(wbuf *b, const char *key, float v) { put_key(b, key, GGUF_F32); put(b, &v, 4); }
+static void kv_string(wbuf *b, const char *key, const char *s) { put_key(b, key, GGUF_STRING); put_str(b, s, strlen(s)); }
+
+static void put_array_header(wbuf *b, const char *key, uint32_t type, uint64_t n)
+{
+    put_key(b, key, GGUF_ARRAY);
+    put_u32(b, type);
+    put_u64(b, n);
+}
+
+/* Spaces go back to SentencePiece's U+2581 so llama.cpp reads the vocabulary. */
+static int put_vocab(wbuf *b, const engine_tokenizer *t)
+{
+    int n = engine_tokenizer_vocab_size(t);
+    kv_string(b, "tokenizer.ggml.model", "llama");
+    put_array_header(b, "tokenizer.ggml.tokens", GGUF_STRING, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        uint32_t len, spaces = 0;
+        const char *s = formats_tokenizer_raw(t, i, &len);
+        for (uint32_t j = 0; j < len; j++)
+            spaces += s[j] == ' ';
+        put_u64(b, len + 2 * spaces);
+        for (uint32_t j = 0; j < len; j++)
+            put(b, s[j] == ' ' ? "\xE2\x96\x81" : &s[j], s[j] == ' ' ? 3 : 1);
+    }
+    put_array_header(b, "tokenizer.ggml.scores", GGUF_F32, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        float sc = formats_tokenizer_score(t, i);
+        put(b, &sc, 4);
+    }
+    put_array_header(b, "tokenizer.ggml.token_type", GGUF_I32, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        int32_t ty = formats_tokenizer_type(t, i);
+        put(b, &ty, 4);
+    }
+    kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)engine_tokenizer_bos(t));
+    kv_u32(b, "tokenizer.ggml.eos_token_id", (uint32_t)engine_tokenizer_eos(t));
+    kv_u32(b, "tokenizer.ggml.unknown_token_id", 0);
+    return 7;   /* metadata entries written */
+}
+
+typedef struct wtensor {
+    char name[64];
+    engine_dtype type;
+    uint32_t n_dims;
+    uint64_t ne0, ne1;
+    const void *data;
+    uint64_t bytes, offset;
+} wtensor;
+
+static void add_matrix(wtensor *list, int *n, const char *name, const engine_tensor *t)
+{
+    wtensor *w = &list[(*n)++];
+    snprintf(w->name, sizeof w->name, "%s", name);
+    *w = (wtensor){.type = t->type, .n_dims = 2, .ne0 = (uint64_t)t->cols, .ne1 = (uint64_t)t->rows,
+                   .data = t->data, .bytes = engine_dtype_bytes(t->type, t->rows * t->cols)};
+    snprintf(w->name, sizeof w->name, "%s", name);
+}
+
+static void add_norm(wtensor *list, int *n, const char *name, const float *v, int dim)
+{
+    wtensor *w = &list[(*n)++];
+    *w = (wtensor){.type = ENGINE_DTYPE_F32, .n_dims = 1, .ne0 = (uint64_t)dim, .ne1 = 1,
+                   .data = v, .bytes = (uint64_t)dim * 4};
+    snprintf(w->name, sizeof w->name, "%s", name);
+}
+
+/* The tensors in llama.cpp's order for a llama model. */
+static int list_tensors(const engine_model *m, wtensor *list)
+{
+    int n = 0;
+    char name[64];
+    add_matrix(list, &n, "token_embd.weight", &m->tok_embeddings);
+    add_norm(list, &n, "output_norm.weight", m->rms_final, m->cfg.dim);
+    if (!m->cfg.shared_classifier)
+        add_matrix(list, &n, "output.weight", &m->classifier);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const engine_layer *L = &m->layers[l];
+#define M(suffix, field) snprintf(name, sizeof name, "blk.%d." suffix ".weight", l); add_matrix(list, &n, name, &L->field);
+#define N(suffix, field) snprintf(name, sizeof name, "blk.%d." suffix ".weight", l); add_norm(list, &n, name, L->field, m->cfg.dim);
+        N("attn_norm", rms_att)
+        M("attn_q", wq) M("attn_k", wk) M("attn_v", wv) M("attn_output", wo)
+        N("ffn_norm", rms_ffn)
+        M("ffn_gate", w1) M("ffn_down", w2) M("ffn_up", w3)
+#undef M
+#undef N
+    }
+    return n;
+}
+
+static uint32_t file_type(engine_dtype t)
+{
+    static const uint32_t map[ENGINE_DTYPE_COUNT] = {0, 1, 32, 7, 2};   /* llama_ftype */
+    return map[t];
+}
+
+/* Metadata and tensor infos: everything before the data section. */
+static int build_header(const engine_model *m, wtensor *list, int n_tensors, wbuf *b)
+{
+    const engine_config *c = &m->cfg;
+    wbuf kv = {0};
+    int n_kv = 0;
+    kv_string(&kv, "general.architecture", "llama"), n_kv++;
+    kv_string(&kv, "general.name", m->source), n_kv++;
+    kv_u32(&kv, "general.alignment", GGUF_DEFAULT_ALIGNMENT), n_kv++;
+    kv_u32(&kv, "general.file_type", file_type(m->layers[0].wq.type)), n_kv++;
+    kv_u32(&kv, "llama.context_length", (uint32_t)c->seq_len), n_kv++;
+    kv_u32(&kv, "llama.embedding_length", (uint32_t)c->dim), n_kv++;
+    kv_u32(&kv, "llama.feed_forward_length", (uint32_t)c->hidden_dim), n_kv++;
+    kv_u32(&kv, "llama.block_count", (uint32_t)c->n_layers), n_kv++;
+    kv_u32(&kv, "llama.attention.head_count", (uint32_t)c->n_heads), n_kv++;
+    kv_u32(&kv, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads), n_kv++;
+    kv_u32(&kv, "llama.rope.dimension_count", (uint32_t)(c->dim / c->n_heads)), n_kv++;
+    kv_f32(&kv, "llama.rope.freq_base", c->rope_theta), n_kv++;
+    kv_f32(&kv, "llama.attention.layer_norm_rms_epsilon", c->norm_eps), n_kv++;
+    if (m->tokenizer)
+        n_kv += put_vocab(&kv, m->tokenizer);
+    put(b, "GGUF", 4);
+    put_u32(b, 3);
+    put_u64(b, (uint64_t)n_tensors);
+    put_u64(b, (uint64_t)n_kv);
+    put(b, kv.p, kv.len);
+    b->oom |= kv.oom;
+    free(kv.p);
+    uint64_t off = 0;
+    for (int i = 0; i < n_tensors; i++) {
+        wtensor *t = &list[i];
+        t->offset = off;
+        put_str(b, t->name, strlen(t->name));
+        put_u32(b, t->n_dims);
+        put_u64(b, t->ne0);
+        if (t->n_dims == 2)
+            put_u64(b, t->ne1);
+        put_u32(b, dtype_to_ggml(t->type));
+        put_u64(b, t->offset);
+        off += (t->bytes + GGUF_DEFAULT_ALIGNMENT - 1) / GGUF_DEFAULT_ALIGNMENT * GGUF_DEFAULT_ALIGNMENT;
+    }
+    static const uint8_t zeros[GGUF_DEFAULT_ALIGNMENT];
+    put(b, zeros, (GGUF_DEFAULT_ALIGNMENT - b->len % GGUF_DEFAULT_ALIGNMENT) % GGUF_DEFAULT_ALIGNMENT);
+    return b->oom ? -1 : 0;
+}
+
+static int write_all(FILE *f, const void *p, size_t n)
+{
+    return fwrite(p, 1, n, f) == n ? 0 : -1;
+}
+
+/* Written to a temporary name, synced, then renamed: a crash never leaves
+ * a half-written file under the requested name. */
+int engine_gguf_write(const engine_model *m, const char *path, engine_error *err)
+{
+    int max_tensors = 3 + 9 * m->cfg.n_layers;
+    wtensor *list = calloc((size_t)max_tensors, sizeof *list);
+    wbuf hdr = {0};
+    char tmp[4096];
+    if (!list)
+        return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory");
+    int n = list_tensors(m, list);
+    if (build_header(m, list, n, &hdr)) {
+        free(list);
+        free(hdr.p);
+        return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory building the GGUF header");
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        int e = errno;
+        free(list);
+        free(hdr.p);
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: cannot create: %s", tmp, strerror(e));
+    }
+    static const uint8_t zeros[GGUF_DEFAULT_ALIGNMENT];
+    int rc = write_all(f, hdr.p, hdr.len);
+    for (int i = 0; i < n && rc == 0; i++) {
+        rc = write_all(f, list[i].data, list[i].bytes);
+        size_t pad = (GGUF_DEFAULT_ALIGNMENT - list[i].bytes % GGUF_DEFAULT_ALIGNMENT) % GGUF_DEFAULT_ALIGNMENT;
+        if (rc == 0)   /* the last one too, as ggml's writer does */
+            rc = write_all(f, zeros, pad);
+    }
+    int e = errno;
+    if (rc == 0 && (fflush(f) || fsync(fileno(f))))
+        rc = -1, e = errno;
+    if (fclose(f) && rc == 0)
+        rc = -1, e = errno;
+    if (rc == 0 && rename(tmp, path))
+        rc = -1, e = errno;
+    if (rc) {
+        unlink(tmp);
+        formats_error(err, ENGINE_ERR_SYSTEM, "%s: write failed: %s", path, strerror(e));
+    }
+    free(list);
+    free(hdr.p);
+    return rc;
+}

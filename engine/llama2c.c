@@ -121,9 +121,12 @@ int formats_load_llama2c(engine_model *m, const char *path, const uint8_t *data,
     c->shared_classifier = v1 ? data[36] != 0 : h[5] > 0;
     snprintf(m->format, sizeof m->format, v1 ? "llama2c-v1" : "llama2c-v0");
     if (formats_check_config(c, path, err)) {
-        if (!v1)
-            strncat(err->msg, " (not a GGUF file, a llama2.c v1 checkpoint, or a plausible v0 header)",
-                    sizeof err->msg - strlen(err->msg) - 1);
+        if (!v1) {   /* most likely not a model at all: say what was looked for */
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg + strlen(path) + 2);
+            formats_error(err, ENGINE_ERR_INPUT, "%s: byte 0: no GGUF or llama2.c v1 magic, and not a "
+                          "plausible llama2.c v0 header (%s)", path, why);
+        }
         return -1;
     }
     uint64_t need = header + 4 * weight_floats(c, !v1);

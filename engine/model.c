@@ -194,3 +194,56 @@ int engine_model_load(const char *path, engine_model **out, engine_error *err)
     *out = m;
     return 0;
 }
+
+static int64_t file_offset(const engine_model *m, const void *p)
+{
+    const formats_store *st = m->impl;
+    const uint8_t *base = st->map, *q = p;
+    return base && q >= base && q < base + st->map_len ? (int64_t)(q - base) : -1;
+}
+
+static void add_row(const engine_model *m, formats_tensor_row *rows, int max, int *n, const char *name,
+                    engine_dtype type, int n_dims, int64_t ne0, int64_t ne1, const void *data)
+{
+    if (*n >= max)
+        return;
+    formats_tensor_row *r = &rows[(*n)++];
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->type = type;
+    r->n_dims = n_dims;
+    r->ne0 = ne0;
+    r->ne1 = ne1;
+    r->bytes = engine_dtype_bytes(type, ne0 * ne1);
+    r->file_offset = file_offset(m, data);
+}
+
+int formats_model_tensors(const engine_model *m, formats_tensor_row *rows, int max)
+{
+    int n = 0, dim = m->cfg.dim;
+    char name[64];
+#define MAT(nm, t) add_row(m, rows, max, &n, nm, (t).type, 2, (t).cols, (t).rows, (t).data)
+#define VEC(nm, v) add_row(m, rows, max, &n, nm, ENGINE_DTYPE_F32, 1, dim, 1, v)
+    MAT("token_embd.weight", m->tok_embeddings);
+    VEC("output_norm.weight", m->rms_final);
+    if (!m->cfg.shared_classifier)
+        MAT("output.weight", m->classifier);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const engine_layer *L = &m->layers[l];
+        static const char *const names[] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                            "ffn_gate", "ffn_down", "ffn_up"};
+        const engine_tensor *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        snprintf(name, sizeof name, "blk.%d.attn_norm.weight", l);
+        VEC(name, L->rms_att);
+        for (int i = 0; i < 7; i++) {
+            snprintf(name, sizeof name, "blk.%d.%s.weight", l, names[i]);
+            MAT(name, *mats[i]);
+            if (i == 3) {
+                snprintf(name, sizeof name, "blk.%d.ffn_norm.weight", l);
+                VEC(name, L->rms_ffn);
+            }
+        }
+    }
+#undef MAT
+#undef VEC
+    return n;
+}

@@ -1,10 +1,165 @@
-/* thermabench model: placeholder until its issue lands; replaced, not extended. */
+/* thermabench model: synthesise a seeded model as GGUF (synth), or describe
+ * any model file the engine loads (info). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "engine.h"
+#include "formats.h"   /* the tensor table: engine-internal, read-only use */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: thermabench model synth --preset P --dtype D [--seed S] [--tied|--untied] -o FILE.gguf\n"
+            "       thermabench model info FILE\n\n"
+            "synth  writes a seeded synthetic model as GGUF v3 with an embedded vocabulary.\n"
+            "       presets: tiny, 15M, 42M, 110M, 1B; dtypes: f32, f16, bf16, q8_0, q4_0;\n"
+            "       seed defaults to 1; the classifier is tied up to 110M and untied for 1B\n"
+            "       unless --tied or --untied says otherwise.\n"
+            "info   prints a model's format, config, tokenizer and tensor table\n"
+            "       (GGUF or llama2.c checkpoint, detected by content).\n");
+}
+
+static int fail(const engine_error *err)
+{
+    fprintf(stderr, "thermabench model: %s\n", err->msg);
+    return err->kind == ENGINE_ERR_INPUT ? TB_EXIT_USAGE : TB_EXIT_FAIL;
+}
+
+static int cmd_synth(int argc, char **argv)
+{
+    const char *preset = NULL, *dtype_name = NULL, *out = NULL;
+    unsigned long long seed = 1;
+    int shared = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return TB_EXIT_OK;
+        } else if (!strcmp(a, "--tied")) {
+            shared = 1;
+        } else if (!strcmp(a, "--untied")) {
+            shared = 0;
+        } else if (!strcmp(a, "--preset") || !strcmp(a, "--dtype") || !strcmp(a, "--seed") ||
+                   !strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (!has_value)
+                return cli_usage_error("model synth", "%s needs a value", a), TB_EXIT_USAGE;
+            const char *v = argv[++i];
+            if (!strcmp(a, "--preset"))
+                preset = v;
+            else if (!strcmp(a, "--dtype"))
+                dtype_name = v;
+            else if (!strcmp(a, "--seed")) {
+                if (cli_parse_u64("model synth", "--seed", v, &seed))
+                    return TB_EXIT_USAGE;
+            } else
+                out = v;
+        } else {
+            return cli_usage_error("model synth", "unexpected argument '%s'", a), TB_EXIT_USAGE;
+        }
+    }
+    if (!preset || !dtype_name || !out)
+        return cli_usage_error("model synth", "--preset, --dtype and -o are required"), TB_EXIT_USAGE;
+    engine_dtype dtype;
+    if (engine_dtype_parse(dtype_name, &dtype))
+        return cli_usage_error("model synth", "--dtype: unknown type '%s', expected f32, f16, bf16, q8_0 or q4_0",
+                               dtype_name), TB_EXIT_USAGE;
+    engine_model *m;
+    engine_error err = {0};
+    if (engine_model_synth(preset, dtype, seed, shared, &m, &err))
+        return fail(&err);
+    int rc = engine_gguf_write(m, out, &err);
+    if (rc == 0)
+        printf("wrote %s: %s, %.1f MiB of weights\n", out, m->source, m->weight_bytes / 1048576.0);
+    engine_model_free(m);
+    return rc ? fail(&err) : TB_EXIT_OK;
+}
+
+static void print_shape(char *buf, size_t n, const formats_tensor_row *r)
+{
+    if (r->n_dims == 1)
+        snprintf(buf, n, "[%lld]", (long long)r->ne0);
+    else
+        snprintf(buf, n, "[%lld, %lld]", (long long)r->ne0, (long long)r->ne1);
+}
+
+static void print_info(const engine_model *m)
+{
+    const engine_config *c = &m->cfg;
+    printf("source      %s\nformat      %s\n", m->source, m->format);
+    printf("config      dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, vocab_size %d, seq_len %d\n",
+           c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, c->seq_len);
+    printf("            head_dim %d, rope_theta %g, norm_eps %g, classifier %s\n", c->dim / c->n_heads,
+           c->rope_theta, c->norm_eps, c->shared_classifier ? "tied to the embedding" : "separate");
+    printf("weights     %llu bytes in matrices (%.2f MiB read per decoded token)\n",
+           (unsigned long long)m->weight_bytes, m->weight_bytes / 1048576.0);
+    if (m->tokenizer) {
+        const engine_tokenizer *t = m->tokenizer;
+        size_t l1, l2;
+        const char *b = engine_tokenizer_piece(t, -1, engine_tokenizer_bos(t), &l1);
+        const char *e = engine_tokenizer_piece(t, -1, engine_tokenizer_eos(t), &l2);
+        printf("tokenizer   embedded, %d tokens, bos %d \"%.*s\", eos %d \"%.*s\"\n", engine_tokenizer_vocab_size(t),
+               engine_tokenizer_bos(t), (int)l1, b, engine_tokenizer_eos(t), (int)l2, e);
+    } else {
+        printf("tokenizer   none embedded (give a llama2.c tokenizer.bin)\n");
+    }
+    int max = 3 + 9 * c->n_layers;
+    formats_tensor_row *rows = malloc((size_t)max * sizeof *rows);
+    if (!rows)
+        return;
+    int n = formats_model_tensors(m, rows, max);
+    printf("\n%-28s %-5s %-14s %12s %12s\n", "tensor", "type", "shape", "bytes", "offset");
+    for (int i = 0; i < n; i++) {
+        char shape[48], off[24];
+        print_shape(shape, sizeof shape, &rows[i]);
+        if (rows[i].file_offset >= 0)
+            snprintf(off, sizeof off, "%lld", (long long)rows[i].file_offset);
+        else
+            snprintf(off, sizeof off, "-");
+        printf("%-28s %-5s %-14s %12llu %12s\n", rows[i].name, engine_dtype_name(rows[i].type), shape,
+               (unsigned long long)rows[i].bytes, off);
+    }
+    free(rows);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return TB_EXIT_OK;
+        }
+        if (path || argv[i][0] == '-')
+            return cli_usage_error("model info", "unexpected argument '%s'", argv[i]), TB_EXIT_USAGE;
+        path = argv[i];
+    }
+    if (!path)
+        return cli_usage_error("model info", "a model file is required"), TB_EXIT_USAGE;
+    engine_model *m;
+    engine_error err = {0};
+    if (engine_model_load(path, &m, &err))
+        return fail(&err);
+    print_info(m);
+    engine_model_free(m);
+    return TB_EXIT_OK;
+}
 
 int cmd_model(int argc, char **argv)
 {
-    fprintf(stderr, "thermabench model: not built yet\n");
-    return TB_EXIT_USAGE;
+    if (argc < 2) {
+        usage(stderr);
+        return TB_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return TB_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "synth"))
+        return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "info"))
+        return cmd_info(argc - 1, argv + 1);
+    return cli_usage_error("model", "unknown subcommand '%s', expected synth or info", argv[1]), TB_EXIT_USAGE;
 }

@@ -40,12 +40,12 @@ int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align)
 }
 
 /* ggml's quantize_row_q8_0_ref: d = amax / 127, q = round(x / d). */
-int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset)
+int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset, int group)
 {
-    int64_t nb = cols / 32, blocks = (nb + 1) & ~(int64_t)1;
+    int64_t nb = cols / 32, blocks = (nb + group - 1) / group * group, groups = blocks / group;
     size_t qs_bytes = (size_t)n * blocks * 32;
     size_t d_bytes = ((size_t)n * blocks * sizeof(float) + 63) & ~(size_t)63;
-    size_t corr_bytes = (size_t)n * (blocks / 2) * 16 * sizeof(int32_t);
+    size_t corr_bytes = (size_t)n * groups * 16 * sizeof(int32_t);
     char *buf = kcpu_scratch(3, qs_bytes + d_bytes + corr_bytes);
     if (!buf)
         return -1;
@@ -53,17 +53,11 @@ int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset
     xq->d = (float *)(buf + qs_bytes);
     xq->corr = (int32_t *)(buf + qs_bytes + d_bytes);
     xq->blocks = blocks;
-    memset(xq->corr, 0, corr_bytes);
+    xq->group = group;
+    memset(buf, 0, qs_bytes + d_bytes + corr_bytes);
     for (int t = 0; t < n; t++) {
-        for (int64_t b = 0; b < blocks; b++) {
-            int8_t *q = xq->qs + ((size_t)t * blocks + b) * 32;
-            float *d = xq->d + (size_t)t * blocks + b;
-            int32_t *corr = xq->corr + ((size_t)t * (blocks / 2) + b / 2) * 16 + (b & 1) * 8;
-            if (b >= nb) { /* padding block of an odd count: zero */
-                memset(q, 0, 32);
-                *d = 0.0f;
-                continue;
-            }
+        int8_t *qt = xq->qs + (size_t)t * blocks * 32;
+        for (int64_t b = 0; b < nb; b++) {
             const float *xb = x + (size_t)t * cols + b * 32;
             float amax = 0.0f;
             for (int j = 0; j < 32; j++)
@@ -72,11 +66,15 @@ int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset
             float dd = amax / 127.0f, id = dd ? 1.0f / dd : 0.0f;
             int32_t sum = 0;
             for (int j = 0; j < 32; j++) {
-                q[j] = (int8_t)roundf(xb[j] * id);
-                sum += q[j];
+                int8_t q = (int8_t)roundf(xb[j] * id);
+                sum += q;
+                if (group == 2)
+                    qt[b * 32 + j] = q;
+                else
+                    qt[(b / 4) * 128 + (j >= 16) * 64 + (b % 4) * 16 + (j & 15)] = q;
             }
-            *d = dd;
-            *corr = -offset * sum;
+            xq->d[(size_t)t * blocks + b] = dd;
+            xq->corr[((size_t)t * groups + b / group) * 16 + (b % group) * (16 / group)] = -offset * sum;
         }
     }
     return 0;

@@ -18,17 +18,31 @@ void *kcpu_scratch(int slot, size_t bytes);
 int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align);
 
 /* Activations quantized to q8 per block of 32 for the integer dot
- * products: qs (blocks x 32 int8), d (per block scale), and corr, an int32
- * vector per pair of blocks preloaded into the dot product to undo the
- * weights' offset (128 for q8_0 read as unsigned, 8 for q4_0 nibbles). */
+ * products, in groups of `group` blocks (2 or 4): qs (blocks x 32 int8),
+ * d (per block scale), and corr, 16 int32 per group preloaded into the dot
+ * product to undo the weights' offset (128 for q8_0 read as unsigned, 8
+ * for q4_0 nibbles): block j of a group sets lane j * 16 / group.
+ * Group 2 keeps each block's 32 values in order; group 4 (for q4_0)
+ * stores the first 16 values of its 4 blocks, then the last 16 of each,
+ * matching the nibble halves of 4 q4_0 blocks loaded side by side. */
 typedef struct kcpu_xq {
     int8_t *qs;
     float *d;
-    int32_t *corr;    /* per pair of blocks: 16 int32, lane 0 and lane 8 set */
-    int64_t blocks;   /* per token, rounded up to even */
+    int32_t *corr;
+    int64_t blocks;   /* per token, rounded up to a multiple of group */
+    int group;
 } kcpu_xq;
 
 /* Quantizes n rows of cols floats (cols % 32 == 0); offset 128 or 8. */
-int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset);
+int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset, int group);
+
+/* The quantized value of element e (< 32) of block b of token t. */
+static inline int8_t kcpu_xq_at(const kcpu_xq *xq, int t, int64_t b, int e)
+{
+    const int8_t *q = xq->qs + (size_t)t * xq->blocks * 32;
+    if (xq->group == 2)
+        return q[b * 32 + e];
+    return q[(b / 4) * 128 + (e >= 16) * 64 + (b % 4) * 16 + (e & 15)];
+}
 
 #endif

@@ -273,4 +273,20 @@ typedef struct engine_kernel_time {
  * CPU session or without opencl_profile). */
 int engine_session_kernel_times(const engine_session *s, engine_kernel_time *out, int max);
 
+/* ---- roofline ---------------------------------------------------------- */
+
+/* This machine's limits for `threads` threads: streaming read bandwidth
+ * (a buffer well past the last-level cache, read with the widest vectors
+ * the CPU has) and the f32 FMA peak (independent FMA chains in registers).
+ * Best of `repeats` passes each; takes about a second. */
+typedef struct engine_roofline {
+    int threads;
+    double read_gb_per_s;
+    double fma_gflop_per_s;
+    uint64_t buffer_bytes;
+    const char *isa;           /* "avx512", "avx2" or "scalar" */
+} engine_roofline;
+
+int engine_roofline_measure(int threads, int repeats, engine_roofline *out, engine_error *err);
+
 #endif

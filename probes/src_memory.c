@@ -114,18 +114,33 @@ static int parse_item(const mem_item *it, const char *text, long long *v)
     }
 }
 
-/* The workload's cgroup v2 path from /proc/<pid>/cgroup ("0::/path"). */
-static int cgroup_dir(probe_set *ps, pid_t pid, char *out, size_t n)
+/* The workload's cgroup v2 directory from /proc/<pid>/cgroup ("0::/path");
+ * on failure `why` says what is missing. */
+static int cgroup_dir(probe_set *ps, pid_t pid, char *out, size_t n, const char **why)
 {
     char path[512], text[4096];
+    probe_path(ps, path, sizeof path, "/sys/fs/cgroup/cgroup.controllers");
+    if (access(path, F_OK) != 0) {
+        *why = "no cgroup v2 unified hierarchy at /sys/fs/cgroup (cgroup v1 or hybrid)";
+        return -1;
+    }
     probe_path(ps, path, sizeof path, "/proc/%d/cgroup", (int)pid);
-    if (probe_read_file(path, text, sizeof text) < 0)
+    const char *p = NULL;
+    if (probe_read_file(path, text, sizeof text) >= 0) {
+        p = strstr(text, "0::/");
+        if (p && p != text && p[-1] != '\n')
+            p = NULL;
+    }
+    if (!p) {
+        *why = "no cgroup v2 entry in /proc/<pid>/cgroup";
         return -1;
-    const char *p = strstr(text, "0::");
-    if (!p || (p != text && p[-1] != '\n'))
-        return -1;
+    }
     p += 3;
     int len = (int)strcspn(p, "\n");
+    if (len == 1) {
+        *why = "the workload is in the root cgroup (no memory.pressure/memory.current there)";
+        return -1;
+    }
     return probe_path(ps, out, n, "/sys/fs/cgroup%.*s", len, p);
 }
 
@@ -139,11 +154,12 @@ static int memory_open(probe_set *ps, probe_source *src)
     src->state = st;
     pid_t pid = ps->opt.perf_pid > 0 ? ps->opt.perf_pid : getpid();
     char cg[400] = "";
+    const char *cg_why = NULL;
     probe_path(ps, st->path[F_PSI], 512, "/proc/pressure/memory");
     probe_path(ps, st->path[F_MEMINFO], 512, "/proc/meminfo");
     probe_path(ps, st->path[F_VMSTAT], 512, "/proc/vmstat");
     probe_path(ps, st->path[F_STATUS], 512, "/proc/%d/status", (int)pid);
-    bool have_cg = cgroup_dir(ps, pid, cg, sizeof cg) == 0;
+    bool have_cg = cgroup_dir(ps, pid, cg, sizeof cg, &cg_why) == 0;
     if (have_cg) {
         snprintf(st->path[F_CG_PSI], 512, "%s/memory.pressure", cg);
         snprintf(st->path[F_CG_CURRENT], 512, "%s/memory.current", cg);
@@ -153,8 +169,11 @@ static int memory_open(probe_set *ps, probe_source *src)
     for (int f = 0; f < F_COUNT; f++) {
         const char *why = NULL;
         int bad_fields = 0;
-        if (!st->path[f][0])
-            why = "no cgroup v2 (not in a unified hierarchy)";
+        if (!st->path[f][0]) {
+            if (f == F_CG_CURRENT)
+                continue;  /* one reason for both cgroup files */
+            why = cg_why ? cg_why : "no cgroup v2";
+        }
         else if (probe_read_file(st->path[f], st->buf, sizeof st->buf) < 0)
             why = strerror(errno);
         for (size_t i = 0; i < N_ITEMS; i++) {
@@ -173,8 +192,7 @@ static int memory_open(probe_set *ps, probe_source *src)
             why = "malformed or missing field(s)";
         if (why) {
             size_t len = strlen(missing);
-            const char *shown = st->path[f][0] ? st->path[f] + strlen(ps->root)
-                                               : (f == F_CG_PSI ? "cgroup memory.pressure" : "cgroup memory.current");
+            const char *shown = st->path[f][0] ? st->path[f] + strlen(ps->root) : "cgroup";
             snprintf(missing + len, sizeof missing - len, "%s%s: %s", len ? "; " : "", shown, why);
         }
     }

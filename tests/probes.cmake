@@ -13,3 +13,11 @@ target_compile_definitions(test_probes_nvml PRIVATE FAKE_NVML="$<TARGET_FILE:fak
 tb_add_test(NAME test_probes_hwmon SOURCES test_probes_hwmon.c
   LIBS thermabench_probes LABELS probes unit)
 
+
+tb_add_test(NAME test_probes_perf SOURCES test_probes_perf.c
+  LIBS thermabench_probes Threads::Threads LABELS probes unit)
+
+tb_add_test(NAME test_probes_cli SOURCES test_probes_cli.c
+  LIBS PkgConfig::CJSON LABELS probes cli)
+add_dependencies(test_probes_cli thermabench fake_nvml)
+target_compile_definitions(test_probes_cli PRIVATE FAKE_NVML="$<TARGET_FILE:fake_nvml>")

@@ -107,6 +107,7 @@ static void build_tree(void)
         "pgscan_direct 77\n");
     put(pid_status, "Name:\tx\nVmHWM:\t  300 kB\nVmRSS:\t  200 kB\n");
     put(pid_cgroup, "0::/bench.slice\n");
+    put("sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
     put("sys/fs/cgroup/bench.slice/memory.pressure",
         "some avg10=0.00 avg60=0.00 avg300=0.00 total=11\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=3\n");
     put("sys/fs/cgroup/bench.slice/memory.current", "4096\n");

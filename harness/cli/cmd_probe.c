@@ -95,6 +95,8 @@ static void print_text(const probe_set *ps, const double *v, const double *rate)
             snprintf(val, sizeof val, "n/a");
         else if (!strcmp(ch->unit, "bitmask"))
             snprintf(val, sizeof val, "0x%llx", (unsigned long long)v[i]);
+        else if (v[i] == floor(v[i]) && fabs(v[i]) < 1e15)
+            snprintf(val, sizeof val, "%.0f", v[i]);
         else
             snprintf(val, sizeof val, "%.6g", v[i]);
         printf("%-34s %14s %-8s %-7s %s", ch->name, val, ch->unit,
@@ -103,6 +105,12 @@ static void print_text(const probe_set *ps, const double *v, const double *rate)
             printf("  (%.6g %s/s)", rate[i], ch->unit);
         putchar('\n');
     }
+    size_t working = 0;
+    printf("\nworking here:");
+    for (size_t i = 0; i < probe_set_source_count(ps); i++)
+        if (probe_set_source(ps, i)->available)
+            printf(" %s", probe_set_source(ps, i)->name), working++;
+    printf("%s\n", working ? "" : " nothing");
     size_t nn = probe_set_note_count(ps);
     for (size_t i = 0; i < nn; i++)
         printf("note: %s\n", probe_set_note(ps, i)->text);

@@ -639,7 +639,8 @@ int formats_load_gguf(engine_model *m, const char *path, const uint8_t *data, si
     engine_config *c = &m->cfg;
     const gguf_tensor *emb = find_tensor(&g, "token_embd.weight");
     if (!emb) {
-        formats_error(err, ENGINE_ERR_INPUT, "%s: missing tensor token_embd.weight", path);
+        formats_error(err, ENGINE_ERR_INPUT, "%s: missing tensor token_embd.weight%s", path,
+                      g.n_tensors ? "" : " (the file holds no tensors: a vocabulary-only GGUF?)");
         goto done;
     }
     if (emb->ne[1] > (1u << 22)) {

@@ -110,7 +110,7 @@ static void print_info(const engine_model *m)
     if (!rows)
         return;
     int n = formats_model_tensors(m, rows, max);
-    printf("\n%-28s %-5s %-14s %12s %12s\n", "tensor", "type", "shape", "bytes", "offset");
+    printf("\n%-28s %-5s %-14s %12s %12s\n", "tensor", "type", "[cols, rows]", "bytes", "offset");
     for (int i = 0; i < n; i++) {
         char shape[48], off[24];
         print_shape(shape, sizeof shape, &rows[i]);

@@ -21,3 +21,12 @@ tb_add_test(NAME test_probes_cli SOURCES test_probes_cli.c
   LIBS PkgConfig::CJSON LABELS probes cli)
 add_dependencies(test_probes_cli thermabench fake_nvml)
 target_compile_definitions(test_probes_cli PRIVATE FAKE_NVML="$<TARGET_FILE:fake_nvml>")
+
+# Not tests: the sampler-overhead benchmark (docs/PERFORMANCE.md) and a GPU
+# busy loop for validating NVML readings under sustained load (docs/PROBES.md).
+add_executable(probes_overhead probes_overhead.c)
+target_link_libraries(probes_overhead PRIVATE thermabench_engine thermabench_probes m)
+if(THERMABENCH_OPENCL)
+  add_executable(probes_gpu_load probes_gpu_load.c)
+  target_link_libraries(probes_gpu_load PRIVATE OpenCL::OpenCL)
+endif()

@@ -114,18 +114,27 @@ uint16_t engine_f32_to_bf16(float f)
     return (uint16_t)((u + (0x7fff + ((u >> 16) & 1))) >> 16);
 }
 
+/* roundf (halves away from zero) without the libm call, exactly: for
+ * |v| < 2^23 the fraction v - trunc(v) is computed without rounding. */
+static inline int round_away(float v)
+{
+    int i = (int)v;
+    float frac = v - (float)i;
+    return i + (frac >= 0.5f) - (frac <= -0.5f);
+}
+
 void engine_quantize_q8_0(const float *x, block_q8_0 *y, int64_t n)
 {
     for (int64_t i = 0; i < n / QK8_0; i++) {
         const float *b = x + i * QK8_0;
         float amax = 0.0f;
         for (int j = 0; j < QK8_0; j++)
-            amax = fmaxf(amax, fabsf(b[j]));
+            amax = amax > fabsf(b[j]) ? amax : fabsf(b[j]);   /* ggml's MAX */
         const float d = amax / ((1 << 7) - 1);
         const float id = d ? 1.0f / d : 0.0f;
         y[i].d = engine_f32_to_f16(d);
         for (int j = 0; j < QK8_0; j++)
-            y[i].qs[j] = (int8_t)roundf(b[j] * id);
+            y[i].qs[j] = (int8_t)round_away(b[j] * id);
     }
 }
 

@@ -694,6 +694,9 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
     if (c->n_heads <= 0 || c->dim % c->n_heads || (c->dim / c->n_heads) % 2)
         return clb_fail(err, ENGINE_ERR_INPUT, "OpenCL backend: dim %d is not n_heads %d times an even head size",
                         c->dim, c->n_heads);
+    if (c->dim / c->n_heads > CLB_ATT_WG)
+        return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: head size %d is above the attention "
+                        "kernel's %d", c->dim / c->n_heads, CLB_ATT_WG);
     cl_backend *b = calloc(1, sizeof *b);
     if (!b)
         return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for the OpenCL backend");

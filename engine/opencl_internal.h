@@ -12,7 +12,7 @@
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
 #define CLB_RG_ROWS 4     /* rows per work-group in matvec_rowgroup */
 #define CLB_NORM_WG 256
-#define CLB_ATT_WG 64
+#define CLB_ATT_WG 256
 
 /* Programs, built once per process and device: the op kernels, and the
  * matrix kernels for each weight type. */

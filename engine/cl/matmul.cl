@@ -51,8 +51,18 @@ inline float row_dot(__global const wtype *w, __global const half *d, size_t bas
 {
     float acc = 0.0f;
     if (cols % VEC == 0) {
-        for (int c = lane * VEC; c < cols; c += lanes * VEC)
+        /* Four independent loads per pass keep more bytes in flight. */
+        int step = lanes * VEC, c = lane * VEC;
+        float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (; c + 3 * step < cols; c += 4 * step) {
             acc += wdot(w, d, base + c, x + c);
+            a1 += wdot(w, d, base + c + step, x + c + step);
+            a2 += wdot(w, d, base + c + 2 * step, x + c + 2 * step);
+            a3 += wdot(w, d, base + c + 3 * step, x + c + 3 * step);
+        }
+        for (; c < cols; c += step)
+            acc += wdot(w, d, base + c, x + c);
+        acc = (acc + a1) + (a2 + a3);
     } else {
         for (int c = lane; c < cols; c += lanes)
             acc += wget(w, d, base + c) * x[c];

@@ -83,26 +83,41 @@ __kernel void rope_store_kv(__global float *qkv, __global const float2 *cs,
 
 /* Causal attention, one work-group per (head, token): scores for positions
  * 0..pos in `att` (scratch, seq_len floats per head and token), softmax with
- * the max subtracted, then the weighted sum of values. out rows are dim wide. */
+ * the max subtracted, then the weighted sum of values, the positions split
+ * among ATT_WG / head_dim groups of work-items. out rows are dim wide.
+ * head_dim <= ATT_WG (checked by the host). */
 __kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
 void attention(__global const float *qkv, __global const float *kcache, __global const float *vcache,
                __global float *att, __global float *out,
                __global const int *tok_seq, __global const int *tok_pos,
                int layer, int n_layers, int n_heads, int n_kv_heads, int head_dim, int seq_len)
 {
-    __local float red[ATT_WG];
+    __local float red[ATT_WG], qs[ATT_WG];
     int h = get_group_id(0), t = get_group_id(1), lid = get_local_id(0);
     int dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
     int pos = tok_pos[t], kvh = h / (n_heads / n_kv_heads);
     __global const float *q = qkv + (size_t)t * (dim + 2 * kv_dim) + h * head_dim;
     size_t c0 = ((size_t)tok_seq[t] * n_layers + layer) * seq_len * kv_dim + kvh * head_dim;
     __global float *a = att + ((size_t)t * n_heads + h) * seq_len;
+    if (lid < head_dim)
+        qs[lid] = q[lid];
+    barrier(CLK_LOCAL_MEM_FENCE);
     float scale = sqrt((float)head_dim), m = -INFINITY;
     for (int p = lid; p <= pos; p += ATT_WG) {
         __global const float *k = kcache + c0 + (size_t)p * kv_dim;
         float s = 0.0f;
-        for (int i = 0; i < head_dim; i++)
-            s += q[i] * k[i];
+        if (head_dim % 4 == 0) {
+            for (int i = 0; i < head_dim; i += 4) {   /* wide loads, index-order sum */
+                float4 kv = vload4(0, k + i);
+                s += qs[i] * kv.x;
+                s += qs[i + 1] * kv.y;
+                s += qs[i + 2] * kv.z;
+                s += qs[i + 3] * kv.w;
+            }
+        } else {
+            for (int i = 0; i < head_dim; i++)
+                s += qs[i] * k[i];
+        }
         s /= scale;
         a[p] = s;
         m = fmax(m, s);
@@ -118,10 +133,16 @@ void attention(__global const float *qkv, __global const float *kcache, __global
     for (int p = lid; p <= pos; p += ATT_WG)
         a[p] /= sum;
     barrier(CLK_GLOBAL_MEM_FENCE);  /* every weight visible to the whole group */
-    for (int i = lid; i < head_dim; i += ATT_WG) {
-        float acc = 0.0f;
-        for (int p = 0; p <= pos; p++)
+    int groups = ATT_WG / head_dim, g = lid / head_dim, i = lid % head_dim;
+    float acc = 0.0f;
+    if (g < groups)
+        for (int p = g; p <= pos; p += groups)
             acc += a[p] * vcache[c0 + (size_t)p * kv_dim + i];
+    red[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (g == 0) {
+        for (int j = 1; j < groups; j++)
+            acc += red[j * head_dim + i];
         out[(size_t)t * dim + h * head_dim + i] = acc;
     }
 }

@@ -393,6 +393,32 @@ static void test_malformed(void)
     expect_bad("missing.gguf", p, good_len, "missing tensor", "blk.0.attn_q.weight");
     free(p);
 
+    /* Valid variations: GGUF v2 loads; an f16 or bf16 norm ends as f32.
+     * The norm's bytes are f32 1.0 (00 00 80 3F), read as two 16-bit
+     * values 0x0000 and 0x3F80: f16 0 and 1.875, bf16 0 and 1. */
+    p = patched();
+    put32(p + 4, 2);
+    size_t norm = info_of(good, "blk.0.attn_norm.weight");
+    put32(p + norm + 12, 1);   /* n_dims 1: u32 n_dims, u64 ne0, then the type */
+    const char *path = tmp_path("v2.gguf");
+    write_file(path, p, good_len);
+    m = NULL;
+    CHECKF(engine_model_load(path, &m, &err) == 0, "%s", err.msg);
+    if (m) {
+        CHECK(m->layers[0].rms_att[0] == 0.0f && m->layers[0].rms_att[1] == 1.875f);
+        CHECK(m->layers[1].rms_att[1] == 1.0f);
+        engine_model_free(m);
+    }
+    put32(p + norm + 12, 30);
+    write_file(path, p, good_len);
+    m = NULL;
+    CHECKF(engine_model_load(path, &m, &err) == 0, "%s", err.msg);
+    if (m) {
+        CHECK(m->layers[0].rms_att[0] == 0.0f && m->layers[0].rms_att[1] == 1.0f);
+        engine_model_free(m);
+    }
+    free(p);
+
     /* llama2.c: absurd header, truncated weights. */
     int32_t hdr[7] = {1 << 30, 172, 4, 4, 4, 512, 128};
     expect_bad("absurd.bin", hdr, sizeof hdr, "byte 0", "dim = 1073741824");

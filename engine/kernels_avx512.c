@@ -346,6 +346,101 @@ T512 static void gemm_task(void *arg, int task, int n_tasks)
     }
 }
 
+/* ---- prefill with q8_0/q4_0 weights: an int8 GEMM with VNNI ------------ */
+
+#define QR 32   /* rows per panel: two vectors of 16 */
+#define QT 6    /* tokens per microkernel */
+
+/* Packs rows [r0, r0 + 32) (zero past the end) of a q8_0/q4_0 matrix for
+ * VPDPBUSD: per block, 8 groups of 4 inputs x 32 rows as unsigned bytes
+ * (q8_0 + 128, q4_0 nibbles 0..15), gathered 16 rows at a time; and the
+ * 32 rows' scales. */
+T512 static void qpanel_pack(uint8_t *pw, float *pd, const engine_tensor *w, int64_t r0)
+{
+    const int64_t nb = w->cols / 32, rb = (int64_t)engine_dtype_bytes(w->type, w->cols);
+    const bool q8 = w->type == ENGINE_DTYPE_Q8_0;
+    const __m512i m4 = _mm512_set1_epi32(0x0f0f0f0f), flip = _mm512_set1_epi32((int)0x80808080u);
+    for (int half = 0; half < 2; half++) {
+        int64_t first = r0 + half * 16;
+        int valid = w->rows - first >= 16 ? 16 : w->rows - first > 0 ? (int)(w->rows - first) : 0;
+        __mmask16 m = (__mmask16)((1u << valid) - 1);
+        __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi32((int)rb));
+        const char *base = (const char *)w->data + (valid ? first * rb : 0);
+        for (int64_t b = 0; b < nb; b++) {
+            const char *blk = base + b * (q8 ? sizeof(block_q8_0) : sizeof(block_q4_0));
+            uint8_t *dst = pw + b * 1024 + half * 64;
+            __m512i dh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk, 1);
+            _mm512_storeu_ps(pd + b * 32 + half * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh)));
+            if (q8) {
+                for (int kq = 0; kq < 8; kq++) {
+                    __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk + 2 + kq * 4, 1);
+                    _mm512_store_si512((void *)(dst + kq * 128), _mm512_xor_si512(g, flip));
+                }
+            } else {
+                for (int kq = 0; kq < 4; kq++) {
+                    __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk + 2 + kq * 4, 1);
+                    _mm512_store_si512((void *)(dst + kq * 128), _mm512_and_si512(g, m4));
+                    _mm512_store_si512((void *)(dst + (kq + 4) * 128), _mm512_and_si512(_mm512_srli_epi32(g, 4), m4));
+                }
+            }
+        }
+    }
+}
+
+/* out[t][r0 + 0..32) for T tokens from t0: per block, 8 VPDPBUSD steps
+ * into int32 sums preloaded with the offset correction, then scaled by
+ * the weights' and the token's block scales into float sums. */
+T512 static inline __attribute__((always_inline)) void qgemm_kernel(
+    const int T, float *out, int64_t ldo, __mmask16 m0, __mmask16 m1, const uint8_t *pw, const float *pd,
+    int64_t nb, const kcpu_xq *xq, int t0)
+{
+    __m512 f[QT][2];
+    const int8_t *xs[QT];
+    const float *xd[QT];
+    const int32_t *xc[QT];
+    const int64_t groups = xq->blocks / 2;
+    for (int t = 0; t < T; t++) {
+        f[t][0] = f[t][1] = _mm512_setzero_ps();
+        xs[t] = xq->qs + (size_t)(t0 + t) * xq->blocks * 32;
+        xd[t] = xq->d + (size_t)(t0 + t) * xq->blocks;
+        xc[t] = xq->corr + (size_t)(t0 + t) * groups * 16;
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        __m512i acc[QT][2];
+        for (int t = 0; t < T; t++)
+            acc[t][0] = acc[t][1] = _mm512_set1_epi32(xc[t][(b / 2) * 16 + (b & 1) * 8]);
+        const uint8_t *wb = pw + b * 1024;
+        for (int kq = 0; kq < 8; kq++) {
+            __m512i w0 = _mm512_load_si512((const void *)(wb + kq * 128));
+            __m512i w1 = _mm512_load_si512((const void *)(wb + kq * 128 + 64));
+            for (int t = 0; t < T; t++) {
+                int32_t xv;
+                memcpy(&xv, xs[t] + b * 32 + kq * 4, 4);
+                __m512i xb = _mm512_set1_epi32(xv);
+                acc[t][0] = _mm512_dpbusd_epi32(acc[t][0], w0, xb);
+                acc[t][1] = _mm512_dpbusd_epi32(acc[t][1], w1, xb);
+            }
+        }
+        __m512 d0 = _mm512_load_ps(pd + b * 32), d1 = _mm512_load_ps(pd + b * 32 + 16);
+        for (int t = 0; t < T; t++) {
+            __m512 dx = _mm512_set1_ps(xd[t][b]);
+            f[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t][0]), _mm512_mul_ps(d0, dx), f[t][0]);
+            f[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[t][1]), _mm512_mul_ps(d1, dx), f[t][1]);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        _mm512_mask_storeu_ps(out + (size_t)(t0 + t) * ldo, m0, f[t][0]);
+        _mm512_mask_storeu_ps(out + (size_t)(t0 + t) * ldo + 16, m1, f[t][1]);
+    }
+}
+
+T512 static void qgemm_task(void *arg, int task, int n_tasks);
+
+/* Quantizes tokens of x to q8 blocks (group 2 layout) with AVX-512:
+ * round to nearest even, which is within the same half-step bound. */
+T512 static void xq_fill_task(void *arg, int task, int n_tasks);
+
 /* Decode: rows [task*rpt, ...) for every token. */
 T512 static void matvec_task(void *arg, int task, int n_tasks)
 {
@@ -375,11 +470,67 @@ T512 static void matvec_task(void *arg, int task, int n_tasks)
     }
 }
 
+T512 static void qgemm_task(void *arg, int task, int n_tasks)
+{
+    mm_ctx *c = arg;
+    const engine_tensor *w = c->w;
+    const int64_t nb = w->cols / 32, r0 = (int64_t)task * QR, left = w->rows - r0;
+    uint8_t *pw = kcpu_scratch(1, (size_t)nb * 1024 + (size_t)nb * QR * sizeof(float));
+    if (!pw) { /* out of memory in this worker: this panel through f32 */
+        for (int t = 0; t < c->n; t++)
+            rows_dot_dequant(c->out + (size_t)t * w->rows, c->x + (size_t)t * w->cols, w, r0,
+                             left < QR ? w->rows : r0 + QR);
+        return;
+    }
+    float *pd = (float *)(pw + nb * 1024);
+    qpanel_pack(pw, pd, w, r0);
+    __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+    __mmask16 m1 = left >= 32 ? 0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+    float *out = c->out + r0;
+    int t0 = 0;
+    for (; t0 + QT <= c->n; t0 += QT)
+        qgemm_kernel(QT, out, w->rows, m0, m1, pw, pd, nb, &c->xq, t0);
+    switch (c->n - t0) {
+    case 5: qgemm_kernel(5, out, w->rows, m0, m1, pw, pd, nb, &c->xq, t0); break;
+    case 4: qgemm_kernel(4, out, w->rows, m0, m1, pw, pd, nb, &c->xq, t0); break;
+    case 3: qgemm_kernel(3, out, w->rows, m0, m1, pw, pd, nb, &c->xq, t0); break;
+    case 2: qgemm_kernel(2, out, w->rows, m0, m1, pw, pd, nb, &c->xq, t0); break;
+    case 1: qgemm_kernel(1, out, w->rows, m0, m1, pw, pd, nb, &c->xq, t0); break;
+    default: break;
+    }
+}
+
+T512 static void xq_fill_task(void *arg, int t, int n_tasks)
+{
+    mm_ctx *c = arg;
+    const int64_t cols = c->w->cols, blocks = c->xq.blocks;
+    const int offset = c->w->type == ENGINE_DTYPE_Q8_0 ? 128 : 8;
+    const float *xt = c->x + (size_t)t * cols;
+    int8_t *qt = c->xq.qs + (size_t)t * blocks * 32;
+    for (int64_t b = 0; b < cols / 32; b++) {
+        __m512 v0 = _mm512_loadu_ps(xt + b * 32), v1 = _mm512_loadu_ps(xt + b * 32 + 16);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
+        __m512 iv = _mm512_set1_ps(id);
+        __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, iv)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, iv));
+        _mm_storeu_si128((__m128i *)(qt + b * 32), _mm512_cvtsepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(qt + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
+        c->xq.d[(size_t)t * blocks + b] = d;
+        c->xq.corr[((size_t)t * (blocks / 2) + b / 2) * 16 + (b & 1) * 8] =
+            -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
+}
+
 static void matmul_run(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool,
                        bool dequant)
 {
     const int threads = engine_pool_threads(pool);
     mm_ctx c = {.out = out, .x = x, .w = w, .n = n, .dequant = dequant};
+    if (n >= GEMM_MIN_TOKENS && is_quant(w->type) && !dequant && kcpu_xq_alloc(&c.xq, n, w->cols, 2) == 0) {
+        engine_pool_run(pool, xq_fill_task, &c, n);
+        engine_pool_run(pool, qgemm_task, &c, (int)((w->rows + QR - 1) / QR));
+        return;
+    }
     if (n >= GEMM_MIN_TOKENS) {
         int tiles = (n + NT - 1) / NT;
         c.kpad = w->cols;

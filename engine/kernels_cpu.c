@@ -1,6 +1,7 @@
 /* Shared helpers of the SIMD kernel files: per-thread scratch, work split,
  * and activation quantization for the integer dot products. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,16 +9,35 @@
 
 #define SCRATCH_SLOTS 4
 
-/* Per thread: sessions on different threads never share a buffer. */
-static _Thread_local struct {
+/* Per thread: sessions on different threads never share a buffer. A key
+ * destructor frees a thread's buffers when it exits (pool workers). */
+typedef struct scratch_slot {
     void *p;
     size_t cap;
-} scratch[SCRATCH_SLOTS];
+} scratch_slot;
+static _Thread_local scratch_slot scratch[SCRATCH_SLOTS];
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *arg)
+{
+    scratch_slot *s = arg;
+    for (int i = 0; i < SCRATCH_SLOTS; i++) {
+        free(s[i].p);
+        s[i].p = NULL;
+        s[i].cap = 0;
+    }
+}
+
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_free); }
 
 void *kcpu_scratch(int slot, size_t bytes)
 {
     if (slot < 0 || slot >= SCRATCH_SLOTS)
         return NULL;
+    pthread_once(&scratch_once, scratch_key_init);
+    if (!pthread_getspecific(scratch_key))
+        pthread_setspecific(scratch_key, scratch);
     if (scratch[slot].cap >= bytes && scratch[slot].p)
         return scratch[slot].p;
     size_t cap = (bytes + 4095) & ~(size_t)4095;
@@ -39,8 +59,7 @@ int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align)
     return per;
 }
 
-/* ggml's quantize_row_q8_0_ref: d = amax / 127, q = round(x / d). */
-int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset, int group)
+int kcpu_xq_alloc(kcpu_xq *xq, int n, int64_t cols, int group)
 {
     int64_t nb = cols / 32, blocks = (nb + group - 1) / group * group, groups = blocks / group;
     size_t qs_bytes = (size_t)n * blocks * 32;
@@ -55,27 +74,41 @@ int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset
     xq->blocks = blocks;
     xq->group = group;
     memset(buf, 0, qs_bytes + d_bytes + corr_bytes);
-    for (int t = 0; t < n; t++) {
-        int8_t *qt = xq->qs + (size_t)t * blocks * 32;
-        for (int64_t b = 0; b < nb; b++) {
-            const float *xb = x + (size_t)t * cols + b * 32;
-            float amax = 0.0f;
-            for (int j = 0; j < 32; j++)
-                if (fabsf(xb[j]) > amax)
-                    amax = fabsf(xb[j]);
-            float dd = amax / 127.0f, id = dd ? 1.0f / dd : 0.0f;
-            int32_t sum = 0;
-            for (int j = 0; j < 32; j++) {
-                int8_t q = (int8_t)roundf(xb[j] * id);
-                sum += q;
-                if (group == 2)
-                    qt[b * 32 + j] = q;
-                else
-                    qt[(b / 4) * 128 + (j >= 16) * 64 + (b % 4) * 16 + (j & 15)] = q;
-            }
-            xq->d[(size_t)t * blocks + b] = dd;
-            xq->corr[((size_t)t * groups + b / group) * 16 + (b % group) * (16 / group)] = -offset * sum;
+    return 0;
+}
+
+/* ggml's quantize_row_q8_0_ref: d = amax / 127, q = round(x / d). */
+void kcpu_xq_fill(kcpu_xq *xq, int t, const float *xt, int64_t cols, int offset)
+{
+    const int group = xq->group;
+    const int64_t blocks = xq->blocks, groups = blocks / group;
+    int8_t *qt = xq->qs + (size_t)t * blocks * 32;
+    for (int64_t b = 0; b < cols / 32; b++) {
+        const float *xb = xt + b * 32;
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++)
+            if (fabsf(xb[j]) > amax)
+                amax = fabsf(xb[j]);
+        float dd = amax / 127.0f, id = dd ? 1.0f / dd : 0.0f;
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int8_t q = (int8_t)roundf(xb[j] * id);
+            sum += q;
+            if (group == 2)
+                qt[b * 32 + j] = q;
+            else
+                qt[(b / 4) * 128 + (j >= 16) * 64 + (b % 4) * 16 + (j & 15)] = q;
         }
+        xq->d[(size_t)t * blocks + b] = dd;
+        xq->corr[((size_t)t * groups + b / group) * 16 + (b % group) * (16 / group)] = -offset * sum;
     }
+}
+
+int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset, int group)
+{
+    if (kcpu_xq_alloc(xq, n, cols, group) != 0)
+        return -1;
+    for (int t = 0; t < n; t++)
+        kcpu_xq_fill(xq, t, x + (size_t)t * cols, cols, offset);
     return 0;
 }

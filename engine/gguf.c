@@ -889,7 +889,7 @@ int engine_gguf_write(const engine_model *m, const char *path, engine_error *err
         int e = errno;
         free(list);
         free(hdr.p);
-        return formats_error(err, ENGINE_ERR_INPUT, "%s: cannot create: %s", tmp, strerror(e));
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: cannot create (as %s): %s", path, tmp, strerror(e));
     }
     static const uint8_t zeros[GGUF_DEFAULT_ALIGNMENT];
     int rc = write_all(f, hdr.p, hdr.len);

@@ -419,64 +419,6 @@ static void collect_profile(cl_backend *b)
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
-/* out[t * out_stride + r] (+)= W[r] . x[t] for n tokens. */
-static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem out, int n, int out_stride, int add,
-                  engine_error *err)
-{
-    const clb_mm_kernels *k = &b->mm[w->prog];
-    cl_kernel kk;
-    const char *name;
-    size_t g[2], l[2];
-    cl_uint dims = 1;
-    if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
-        kk = k->tiled, name = "matmul_tiled", dims = 2;
-        g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
-    } else if (b->matvec == MV_ROWGROUP) {
-        kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
-        g[0] = round_up(w->rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
-        l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
-    } else {
-        kk = k->rowitem, name = "matvec_rowitem";
-        g[0] = round_up(w->rows, 64), l[0] = 64;
-    }
-    cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
-                SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
-                SETARG(kk, 8, add);
-    if (rc != CL_SUCCESS)
-        return cl_check(rc, err, name);
-    return enqueue(b, kk, name, dims, g, l, err);
-}
-
-/* hb = silu(W1 xb) * (W3 xb): fused when decoding, three kernels otherwise. */
-static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
-{
-    if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
-        int len = n * b->cfg.hidden_dim;
-        size_t g = round_up(len, 64);
-        if (matmul(b, &L->w1, b->xb, b->hb, n, L->w1.rows, 0, err) ||
-            matmul(b, &L->w3, b->xb, b->hb2, n, L->w3.rows, 0, err))
-            return -1;
-        cl_kernel k = b->k_swiglu;
-        cl_int rc = SETARG(k, 0, b->hb) | SETARG(k, 1, b->hb2) | SETARG(k, 2, len);
-        return rc != CL_SUCCESS ? cl_check(rc, err, "swiglu") : enqueue(b, k, "swiglu", 1, &g, NULL, err);
-    }
-    const clb_mm_kernels *mk = &b->mm[L->w1.prog];
-    bool rg = b->matvec == MV_ROWGROUP;
-    cl_kernel k = rg ? mk->rowgroup_swiglu : mk->rowitem_swiglu;
-    const char *name = rg ? "matvec_rowgroup_swiglu" : "matvec_rowitem_swiglu";
-    size_t g[2], l[2];
-    if (rg) {
-        g[0] = round_up(L->w1.rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
-        l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
-    } else {
-        g[0] = round_up(L->w1.rows, 64), l[0] = 64;
-    }
-    cl_int rc = SETARG(k, 0, L->w1.w) | SETARG(k, 1, L->w1.d) | SETARG(k, 2, L->w3.w) | SETARG(k, 3, L->w3.d) |
-                SETARG(k, 4, b->xb) | SETARG(k, 5, b->hb) | SETARG(k, 6, L->w1.rows) | SETARG(k, 7, L->w1.cols) |
-                SETARG(k, 8, n);
-    return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
-}
-
 static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int use_idx, engine_error *err)
 {
     cl_kernel k = b->k_rmsnorm;
@@ -486,12 +428,95 @@ static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int 
     return rc != CL_SUCCESS ? cl_check(rc, err, "rmsnorm") : enqueue(b, k, "rmsnorm", 1, &g, &l, err);
 }
 
+static bool use_rowgroup(const cl_backend *b, int n) { return b->matvec == MV_ROWGROUP && n <= MATVEC_MAX_N; }
+
+/* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
+ * RMS-normalised with weight nw when nw is set: fused into the rowgroup
+ * matvec, a separate rmsnorm into xb before the other variants. */
+static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_mem out, int n, int out_stride,
+                  int add, engine_error *err)
+{
+    const clb_mm_kernels *k = &b->mm[w->prog];
+    cl_kernel kk;
+    const char *name;
+    size_t g[2], l[2];
+    cl_uint dims = 1;
+    if (nw && !use_rowgroup(b, n)) {
+        if (rmsnorm(b, x, nw, b->xb, n, 0, err))
+            return -1;
+        x = b->xb, nw = NULL;
+    }
+    if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
+        kk = k->tiled, name = "matmul_tiled", dims = 2;
+        g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
+    } else if (b->matvec == MV_ROWGROUP) {
+        kk = k->rowgroup, name = nw ? "matvec_rowgroup+rmsnorm" : "matvec_rowgroup", dims = 2;
+        g[0] = round_up(w->rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
+        l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
+    } else {
+        kk = k->rowitem, name = "matvec_rowitem";
+        g[0] = round_up(w->rows, 64), l[0] = 64;
+    }
+    cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
+                SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
+                SETARG(kk, 8, add);
+    if (kk == k->rowgroup) {
+        int norm = nw != NULL;
+        cl_mem nwb = nw ? nw : x;
+        rc |= SETARG(kk, 9, nwb) | SETARG(kk, 10, norm) | SETARG(kk, 11, b->cfg.norm_eps);
+    }
+    if (rc != CL_SUCCESS)
+        return cl_check(rc, err, name);
+    return enqueue(b, kk, name, dims, g, l, err);
+}
+
+/* hb = silu(W1 x') * (W3 x'), x' = rmsnorm(x) * rms_ffn: one fused kernel
+ * with cl_rowgroup, the norm and a fused matvec with cl_rowitem, four
+ * kernels for the tiled matmul. */
+static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
+{
+    cl_mem x = b->x;
+    if (!use_rowgroup(b, n)) {
+        if (rmsnorm(b, b->x, L->rms_ffn, b->xb, n, 0, err))
+            return -1;
+        x = b->xb;
+    }
+    if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
+        int len = n * b->cfg.hidden_dim;
+        size_t g = round_up(len, 64);
+        if (matmul(b, &L->w1, x, NULL, b->hb, n, L->w1.rows, 0, err) ||
+            matmul(b, &L->w3, x, NULL, b->hb2, n, L->w3.rows, 0, err))
+            return -1;
+        cl_kernel k = b->k_swiglu;
+        cl_int rc = SETARG(k, 0, b->hb) | SETARG(k, 1, b->hb2) | SETARG(k, 2, len);
+        return rc != CL_SUCCESS ? cl_check(rc, err, "swiglu") : enqueue(b, k, "swiglu", 1, &g, NULL, err);
+    }
+    const clb_mm_kernels *mk = &b->mm[L->w1.prog];
+    bool rg = b->matvec == MV_ROWGROUP;
+    cl_kernel k = rg ? mk->rowgroup_swiglu : mk->rowitem_swiglu;
+    const char *name = rg ? "matvec_rowgroup_swiglu+rmsnorm" : "matvec_rowitem_swiglu";
+    size_t g[2], l[2];
+    if (rg) {
+        g[0] = round_up(L->w1.rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
+        l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
+    } else {
+        g[0] = round_up(L->w1.rows, 64), l[0] = 64;
+    }
+    cl_int rc = SETARG(k, 0, L->w1.w) | SETARG(k, 1, L->w1.d) | SETARG(k, 2, L->w3.w) | SETARG(k, 3, L->w3.d) |
+                SETARG(k, 4, x) | SETARG(k, 5, b->hb) | SETARG(k, 6, L->w1.rows) | SETARG(k, 7, L->w1.cols) |
+                SETARG(k, 8, n);
+    if (rg) {
+        int norm = 1;
+        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, norm) | SETARG(k, 11, b->cfg.norm_eps);
+    }
+    return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
+}
+
 static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
     const clb_layer *L = &b->layers[l];
-    if (rmsnorm(b, b->x, L->rms_att, b->xb, n, 0, err) ||
-        matmul(b, &L->wqkv, b->xb, b->qkv, n, b->qkv_dim, 0, err))
+    if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err))
         return -1;
     cl_kernel k = b->k_rope;
     int half = (c->dim > b->kv_dim ? c->dim : b->kv_dim) / 2;
@@ -510,10 +535,9 @@ static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
          SETARG(k, 11, b->head_dim) | SETARG(k, 12, b->seq_len);
     if (rc != CL_SUCCESS || enqueue(b, k, "attention", 2, ga, la, err))
         return rc != CL_SUCCESS ? cl_check(rc, err, "attention") : -1;
-    return matmul(b, &L->wo, b->xb, b->x, n, c->dim, 1, err) ||
-           rmsnorm(b, b->x, L->rms_ffn, b->xb, n, 0, err) ||
+    return matmul(b, &L->wo, b->xb, NULL, b->x, n, c->dim, 1, err) ||
            ffn_in(b, L, n, err) ||
-           matmul(b, &L->w2, b->hb, b->x, n, c->dim, 1, err) ? -1 : 0;
+           matmul(b, &L->w2, b->hb, NULL, b->x, n, c->dim, 1, err) ? -1 : 0;
 }
 
 /* ---- the backend's public face --------------------------------------- */
@@ -573,7 +597,7 @@ static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, f
         return cl_check(clFinish(b->queue), err, "finishing the forward pass");
     if (write_buf(b, b->idx, 0, n_want * sizeof(int), b->h_idx, err) ||
         rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
-        matmul(b, &b->cls, b->xb, b->logits, n_want, c->vocab_size, 0, err))
+        matmul(b, &b->cls, b->xb, NULL, b->logits, n_want, c->vocab_size, 0, err))
         return -1;
     size_t bytes = (size_t)n_want * c->vocab_size * sizeof(float);
     float *dst = logits + (size_t)*n_logits * c->vocab_size;

@@ -6,36 +6,42 @@
 
 #if defined(WT_F32)
 #define VEC 4
+#define VLOAD vload4
 typedef float wtype;
+typedef float4 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return w[i]; }
-inline float wdot(__global const wtype *w, __global const half *d, size_t i, __global const float *x)
+inline float wdot(__global const wtype *w, __global const half *d, size_t i, float4 b)
 {
-    float4 a = *(__global const float4 *)(w + i), b = *(__global const float4 *)x;
+    float4 a = *(__global const float4 *)(w + i);
     float4 p = a * b;
     return (p.s0 + p.s1) + (p.s2 + p.s3);
 }
 #elif defined(WT_F16)
 #define VEC 8
+#define VLOAD vload8
 typedef half wtype;
+typedef float8 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
-inline float wdot(__global const wtype *w, __global const half *d, size_t i, __global const float *x)
+inline float wdot(__global const wtype *w, __global const half *d, size_t i, float8 b)
 {
     /* One 16-byte load; the halves are widened from registers. */
     uint4 u = *(__global const uint4 *)(w + i);
     float8 a = vload_half8(0, (__private const half *)&u);
-    float8 p = a * *(__global const float8 *)x;
+    float8 p = a * b;
     return ((p.s0 + p.s1) + (p.s2 + p.s3)) + ((p.s4 + p.s5) + (p.s6 + p.s7));
 }
 #elif defined(WT_Q8)
 #define VEC 16
+#define VLOAD vload16
 typedef char wtype;
+typedef float16 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i)
 {
     return (float)w[i] * vload_half(i / 32, d);
 }
-inline float wdot(__global const wtype *w, __global const half *d, size_t i, __global const float *x)
+inline float wdot(__global const wtype *w, __global const half *d, size_t i, float16 b)
 {
-    float16 p = convert_float16(*(__global const char16 *)(w + i)) * *(__global const float16 *)x;
+    float16 p = convert_float16(*(__global const char16 *)(w + i)) * b;
     float8 s8 = p.lo + p.hi;
     float4 s4 = s8.lo + s8.hi;
     return ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * vload_half(i / 32, d);
@@ -44,10 +50,22 @@ inline float wdot(__global const wtype *w, __global const half *d, size_t i, __g
 #error "build with -DWT_F32, -DWT_F16 or -DWT_Q8"
 #endif
 
+/* This lane's share of x's columns c, optionally RMS-normalised on the fly
+ * (nw[c] * (ss * x[c]), the CPU reference's expression). */
+inline vtype xvec(__global const float *x, __global const float *nw, float ss, int norm, int c)
+{
+    return norm ? VLOAD(0, nw + c) * (ss * VLOAD(0, x + c)) : VLOAD(0, x + c);
+}
+
+inline float xone(__global const float *x, __global const float *nw, float ss, int norm, int c)
+{
+    return norm ? nw[c] * (ss * x[c]) : x[c];
+}
+
 /* Partial dot product of row `base` with x: this lane's share of the columns
  * (lanes work-items interleave; vectors when the row allows them). */
 inline float row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
-                     __global const float *x, int lane, int lanes)
+                     __global const float *x, __global const float *nw, float ss, int norm, int lane, int lanes)
 {
     float acc = 0.0f;
     if (cols % VEC == 0) {
@@ -55,17 +73,17 @@ inline float row_dot(__global const wtype *w, __global const half *d, size_t bas
         int step = lanes * VEC, c = lane * VEC;
         float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
         for (; c + 3 * step < cols; c += 4 * step) {
-            acc += wdot(w, d, base + c, x + c);
-            a1 += wdot(w, d, base + c + step, x + c + step);
-            a2 += wdot(w, d, base + c + 2 * step, x + c + 2 * step);
-            a3 += wdot(w, d, base + c + 3 * step, x + c + 3 * step);
+            acc += wdot(w, d, base + c, xvec(x, nw, ss, norm, c));
+            a1 += wdot(w, d, base + c + step, xvec(x, nw, ss, norm, c + step));
+            a2 += wdot(w, d, base + c + 2 * step, xvec(x, nw, ss, norm, c + 2 * step));
+            a3 += wdot(w, d, base + c + 3 * step, xvec(x, nw, ss, norm, c + 3 * step));
         }
         for (; c < cols; c += step)
-            acc += wdot(w, d, base + c, x + c);
+            acc += wdot(w, d, base + c, xvec(x, nw, ss, norm, c));
         acc = (acc + a1) + (a2 + a3);
     } else {
         for (int c = lane; c < cols; c += lanes)
-            acc += wget(w, d, base + c) * x[c];
+            acc += wget(w, d, base + c) * xone(x, nw, ss, norm, c);
     }
     return acc;
 }
@@ -96,15 +114,41 @@ inline float rg_reduce(__local float *red, float v, int lane)
     return r;
 }
 
+/* 1 / rms(x) over the whole work-group (every work-item gets it). */
+inline float rg_inv_rms(__local float *red, __global const float *x, int cols, float eps)
+{
+    int lid = get_local_id(1) * RG_LANES + get_local_id(0), wg = RG_LANES * RG_ROWS;
+    float ss = 0.0f;
+    for (int i = lid; i < cols; i += wg)
+        ss += x[i] * x[i];
+    red[lid] = ss;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = wg / 2; s > 0; s >>= 1) {
+        if (lid < s)
+            red[lid] += red[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    ss = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    ss /= cols;
+    ss += eps;
+    return 1.0f / sqrt(ss);
+}
+
+/* With norm set, x is RMS-normalised with weight nw first (RMSNorm fused
+ * into the matvec that consumes it: one kernel less per use). */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup(__global const wtype *w, __global const half *d, __global const float *x,
-                     __global float *out, int rows, int cols, int n, int out_stride, int add)
+                     __global float *out, int rows, int cols, int n, int out_stride, int add,
+                     __global const float *nw, int norm, float eps)
 {
     __local float red[RG_ROWS][RG_LANES];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
-        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols, lane, RG_LANES) : 0.0f;
+        __global const float *xt = x + (size_t)t * cols;
+        float ss = norm ? rg_inv_rms(&red[0][0], xt, cols, eps) : 1.0f;
+        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, nw, ss, norm, lane, RG_LANES) : 0.0f;
         acc = rg_reduce(red[lr], acc, lane);
         if (lane == 0 && r < rows)
             store(out + (size_t)t * out_stride + r, acc, add);
@@ -115,15 +159,17 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
                             __global const wtype *w3, __global const half *d3,
-                            __global const float *x, __global float *out, int rows, int cols, int n)
+                            __global const float *x, __global float *out, int rows, int cols, int n,
+                            __global const float *nw, int norm, float eps)
 {
     __local float red[RG_ROWS][RG_LANES];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        float g = r < rows ? row_dot(w1, d1, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
-        float u = r < rows ? row_dot(w3, d3, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
+        float ss = norm ? rg_inv_rms(&red[0][0], xt, cols, eps) : 1.0f;
+        float g = r < rows ? row_dot(w1, d1, (size_t)r * cols, cols, xt, nw, ss, norm, lane, RG_LANES) : 0.0f;
+        float u = r < rows ? row_dot(w3, d3, (size_t)r * cols, cols, xt, nw, ss, norm, lane, RG_LANES) : 0.0f;
         g = rg_reduce(red[lr], g, lane);
         u = rg_reduce(red[lr], u, lane);
         if (lane == 0 && r < rows)
@@ -140,7 +186,7 @@ __kernel void matvec_rowitem(__global const wtype *w, __global const half *d, __
     if (r >= rows)
         return;
     for (int t = 0; t < n; t++)
-        store(out + (size_t)t * out_stride + r, row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols, 0, 1), add);
+        store(out + (size_t)t * out_stride + r, row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols, x, 1.0f, 0, 0, 1), add);
 }
 
 __kernel void matvec_rowitem_swiglu(__global const wtype *w1, __global const half *d1,
@@ -152,8 +198,8 @@ __kernel void matvec_rowitem_swiglu(__global const wtype *w1, __global const hal
         return;
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        float g = row_dot(w1, d1, (size_t)r * cols, cols, xt, 0, 1);
-        float u = row_dot(w3, d3, (size_t)r * cols, cols, xt, 0, 1);
+        float g = row_dot(w1, d1, (size_t)r * cols, cols, xt, xt, 1.0f, 0, 0, 1);
+        float u = row_dot(w3, d3, (size_t)r * cols, cols, xt, xt, 1.0f, 0, 0, 1);
         out[(size_t)t * rows + r] = swiglu(g, u);
     }
 }

@@ -78,6 +78,17 @@ static void variant_stats(const report_results *r, const char *v, report_variant
     free(ept);
 }
 
+int report_variant_summary(const report_results *r, const char *variant, report_variant_stats *out)
+{
+    double *vals = malloc(((size_t)r->nruns + 1) * sizeof *vals);
+    size_t n = 0;
+    if (!vals)
+        return -1;
+    variant_stats(r, variant, out, vals, &n);
+    free(vals);
+    return 0;
+}
+
 /* The temperature-adjusted effect needs both variants' runs in one model. */
 static void adjusted(const report_results *ra, const char *va, const report_results *rb, const char *vb,
                      report_comparison *o)

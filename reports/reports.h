@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct report_error {
     char msg[512];
@@ -213,6 +214,9 @@ typedef struct report_comparison {
     char sentence[512];             /* the one-line verdict */
 } report_comparison;
 
+/* Statistics and telemetry of one variant's non-warm-up runs. */
+int report_variant_summary(const report_results *r, const char *variant, report_variant_stats *out);
+
 /* Compares variant vb against va. The variants may live in different results
  * files (ra, rb); for one file pass the same pointer twice. */
 int report_compare(const report_results *ra, const char *va, const report_results *rb, const char *vb,
@@ -256,6 +260,13 @@ int report_gate(const report_results *base, const char *base_variant, const repo
                 report_error *err);
 
 /* ---- outputs ---- */
+/* The per-variant table and the effect lines, as aligned text or Markdown. */
+void report_print_variants(FILE *f, const report_variant_stats *v, int n, const char *metric,
+                           const char *unit, bool markdown);
+void report_print_comparison(FILE *f, const report_comparison *c, bool markdown);
+/* The comparison as a JSON object (caller frees the text with free()). */
+char *report_comparison_json(const report_comparison *c, const char *metric, const char *unit);
+
 /* Writes report.md, report.html (plots inline as SVG through gnuplot when it
  * is installed) and runs.csv into out_dir (created if missing). 0 or -1. */
 int report_generate(const char *results_json_path, const char *out_dir, report_error *err);

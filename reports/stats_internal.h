@@ -8,4 +8,21 @@ double *stats_sorted_copy(const double *x, size_t n);   /* malloc'd, ascending *
 void stats_sort(double *x, size_t n);
 double stats_quantile_sorted(const double *s, size_t n, double p);
 
+
+
+/* A growable text buffer for the report writers. */
+#include <stdio.h>
+typedef struct textbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} textbuf;
+void tb_printf(textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tb_puts(textbuf *b, const char *s);
+void tb_html(textbuf *b, const char *s);    /* escaped for HTML text */
+void tb_free(textbuf *b);
+
+/* Writes path via path.tmp + fsync + rename. 0 or -1 with err set. */
+struct report_error;
+int report_write_atomic(const char *path, const char *data, size_t len, struct report_error *err);
 #endif

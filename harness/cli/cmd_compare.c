@@ -1,10 +1,172 @@
-/* thermabench compare: placeholder until its issue lands; replaced, not extended. */
+/* thermabench compare: per-variant statistics and A/B effects with a
+ * one-line verdict, from one results file (several variants) or two. */
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "reports.h"
+
+static const char *CMD = "compare";
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: thermabench compare RESULTS.json [CANDIDATE.json] [options]\n\n"
+               "One file: every variant against the baseline (the first variant).\n"
+               "Two files: the candidate file's variant against the first file's.\n\n"
+               "  --baseline NAME    baseline variant\n"
+               "  --candidate NAME   candidate variant (default: every other variant)\n"
+               "  --json             machine-readable output\n"
+               "  -h, --help         this help\n");
+}
+
+typedef struct pair {
+    const report_results *ra, *rb;
+    const char *va, *vb;
+} pair;
+
+/* Tells apart same-named variants from two files: "A (base.json)". */
+static void label(report_variant_stats *s, const report_results *r)
+{
+    char path[512], name[REPORT_NAME_MAX];
+    snprintf(path, sizeof path, "%s", r->path);
+    snprintf(name, sizeof name, "%.20s (%.30s)", s->name, basename(path));
+    memcpy(s->name, name, sizeof name);
+}
+
+static int make_pairs(report_results *r, int nfiles, const char *base, const char *cand, pair *p, int max)
+{
+    const report_results *ra = &r[0], *rb = &r[nfiles - 1];
+    int n = 0;
+    if (nfiles == 1) {
+        const char *va = base ? base : ra->variants[0];
+        for (int i = 0; i < ra->nvariants && n < max; i++) {
+            const char *vb = ra->variants[i];
+            if (strcmp(vb, va) && (!cand || !strcmp(vb, cand)))
+                p[n++] = (pair){ra, ra, va, vb};
+        }
+        return n;
+    }
+    if (base || cand || (ra->nvariants == 1 && rb->nvariants == 1)) {
+        p[n++] = (pair){ra, rb, base ? base : ra->variants[0], cand ? cand : (base ? base : rb->variants[0])};
+        return n;
+    }
+    for (int i = 0; i < ra->nvariants && n < max; i++)
+        for (int j = 0; j < rb->nvariants; j++)
+            if (!strcmp(ra->variants[i], rb->variants[j]))
+                p[n++] = (pair){ra, rb, ra->variants[i], rb->variants[j]};
+    return n;
+}
+
+static int run(report_results *r, int nfiles, const char *base, const char *cand, bool json)
+{
+    pair p[16];
+    int np = make_pairs(r, nfiles, base, cand, p, 16);
+    if (np == 0) {
+        fprintf(stderr, "thermabench compare: nothing to compare (need two variants; %s has %d)\n", r[0].path,
+                r[0].nvariants);
+        return TB_EXIT_USAGE;
+    }
+    report_comparison *c = calloc((size_t)np, sizeof *c);
+    double pv[16], adj[16];
+    int ok = 0;
+    for (int i = 0; i < np; i++) {
+        report_error err;
+        if (report_compare(p[i].ra, p[i].va, p[i].rb, p[i].vb, &c[ok], &err) < 0) {
+            fprintf(stderr, "thermabench compare: %s\n", err.msg);
+            continue;
+        }
+        if (nfiles == 2 && !strcmp(p[i].va, p[i].vb)) {
+            label(&c[ok].a, p[i].ra);
+            label(&c[ok].b, p[i].rb);
+        }
+        pv[ok] = c[ok].welch.p;
+        ok++;
+    }
+    if (!ok) {
+        free(c);
+        return TB_EXIT_USAGE;
+    }
+    report_holm(pv, (size_t)ok, adj);
+    const char *metric = r[0].metric_name, *unit = r[0].metric_unit;
+    if (json) {
+        printf("{\"comparisons\": [\n");
+        for (int i = 0; i < ok; i++) {
+            char *t = report_comparison_json(&c[i], metric, unit);
+            printf("%s%s\n", t ? t : "null", i + 1 < ok ? "," : "");
+            free(t);
+        }
+        printf("], \"holm_adjusted_welch_p\": [");
+        for (int i = 0; i < ok; i++)
+            printf("%s%.6g", i ? ", " : "", adj[i]);
+        printf("]}\n");
+    } else {
+        report_variant_stats vs[17];
+        int nv = 0;
+        vs[nv++] = c[0].a;
+        for (int i = 0; i < ok; i++)
+            vs[nv++] = c[i].b;
+        report_print_variants(stdout, vs, nv, metric, unit, false);
+        for (int i = 0; i < ok; i++) {
+            report_print_comparison(stdout, &c[i], false);
+            if (ok > 1)
+                printf("  (Welch p adjusted for %d comparisons, Holm: %.3g)\n\n", ok, adj[i]);
+        }
+    }
+    free(c);
+    return TB_EXIT_OK;
+}
 
 int cmd_compare(int argc, char **argv)
 {
-    fprintf(stderr, "thermabench compare: not built yet\n");
-    return TB_EXIT_USAGE;
+    const char *files[2] = {0}, *base = NULL, *cand = NULL;
+    int nfiles = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return TB_EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = true;
+        } else if (!strcmp(a, "--baseline") || !strcmp(a, "--candidate")) {
+            if (i + 1 >= argc) {
+                cli_usage_error(CMD, "%s needs a variant name", a);
+                return TB_EXIT_USAGE;
+            }
+            *(a[2] == 'b' ? &base : &cand) = argv[++i];
+        } else if (a[0] == '-' && a[1]) {
+            cli_usage_error(CMD, "unknown option '%s'", a);
+            return TB_EXIT_USAGE;
+        } else if (nfiles < 2) {
+            files[nfiles++] = a;
+        } else {
+            cli_usage_error(CMD, "at most two results files");
+            return TB_EXIT_USAGE;
+        }
+    }
+    if (!nfiles) {
+        cli_usage_error(CMD, "which results file?");
+        return TB_EXIT_USAGE;
+    }
+    report_results r[2];
+    for (int i = 0; i < nfiles; i++) {
+        report_error err;
+        if (report_results_load(files[i], &r[i], &err) < 0) {
+            fprintf(stderr, "thermabench compare: %s\n", err.msg);
+            for (int k = 0; k < i; k++)
+                report_results_free(&r[k]);
+            return TB_EXIT_USAGE;
+        }
+    }
+    int rc = TB_EXIT_USAGE;
+    if (nfiles == 2 && strcmp(r[0].metric_name, r[1].metric_name))
+        fprintf(stderr, "thermabench compare: primary metrics differ: %s has '%s', %s has '%s'\n", files[0],
+                r[0].metric_name, files[1], r[1].metric_name);
+    else
+        rc = run(r, nfiles, base, cand, json);
+    for (int i = 0; i < nfiles; i++)
+        report_results_free(&r[i]);
+    return rc;
 }

@@ -1,0 +1,242 @@
+/* thermabench compare / gate / report end to end on synthetic results files:
+ * every gate verdict and exit code, JUnit and Markdown output, input errors,
+ * and the report files. Expected verdicts follow from the generated means
+ * (e.g. 100 vs 90 tokens/s at CV 1 % is a 10 % regression, far beyond the
+ * 3 % margin). With --write-sample DIR it only writes a sample (for looking
+ * at report.html by hand). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_reports_synth.h"
+#include "tb_test.h"
+
+static char tmp[256];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (b && fread(b, 1, (size_t)n, f) == (size_t)n)
+        b[n] = 0;
+    fclose(f);
+    return b;
+}
+
+static int contains(const char *path, const char *needle)
+{
+    char *t = slurp(path);
+    int r = t && strstr(t, needle) != NULL;
+    free(t);
+    return r;
+}
+
+/* One single-variant results file in tmp/<name>/. */
+static void one(const char *name, double mean, double cv, uint64_t seed, const char *cpu, const char *throttle)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+    mkdir(dir, 0755);
+    synth_variant v = {"main", mean, cv, NULL};
+    synth_opts o;
+    synth_defaults(&o);
+    o.seed = seed;
+    if (cpu)
+        o.cpu_model = cpu;
+    if (throttle)
+        o.throttle = throttle;
+    CHECK(synth_write(dir, &v, 1, &o) == 0);
+}
+
+#define GATE(extra, ...) sh("%s gate --baseline %s/base/results.json " extra " >%s/out.txt 2>&1", TB_BINARY, tmp, \
+                             __VA_ARGS__, tmp)
+
+static void test_gate(void)
+{
+    one("base", 100, 0.01, 1, NULL, NULL);
+    one("same", 100, 0.01, 2, NULL, NULL);
+    one("slow", 90, 0.01, 3, NULL, NULL);
+    one("fast", 110, 0.01, 4, NULL, NULL);
+    one("edge", 97, 0.02, 5, NULL, NULL);           /* 3 % slower at CV 2 %: CI straddles -3 % */
+    one("hot", 100, 0.01, 6, NULL, "yes");
+    one("othercpu", 100, 0.01, 7, "Intel Xeon synthetic", NULL);
+    char out[512];
+    snprintf(out, sizeof out, "%s/out.txt", tmp);
+
+    CHECK(GATE("--candidate %s/same/results.json", tmp) == 0);
+    CHECK(contains(out, "gate: pass"));
+    CHECK(GATE("--candidate %s/slow/results.json --junit %s/j.xml --markdown %s/s.md", tmp, tmp, tmp) == 1);
+    CHECK(contains(out, "gate: regression"));
+    char p[512];
+    snprintf(p, sizeof p, "%s/j.xml", tmp);
+    CHECK(contains(p, "<failure message=\"regression\""));
+    CHECK(contains(p, "failures=\"1\""));
+    snprintf(p, sizeof p, "%s/s.md", tmp);
+    CHECK(contains(p, "## thermabench gate: regression"));
+    CHECK(GATE("--candidate %s/fast/results.json", tmp) == 0);
+    CHECK(contains(out, "gate: improvement"));
+    CHECK(GATE("--candidate %s/edge/results.json --junit %s/j2.xml", tmp, tmp) == 3);
+    CHECK(contains(out, "gate: inconclusive") && contains(out, "straddles"));
+    snprintf(p, sizeof p, "%s/j2.xml", tmp);
+    CHECK(contains(p, "<skipped message=\"inconclusive\""));
+    CHECK(GATE("--candidate %s/edge/results.json --inconclusive pass", tmp) == 0);
+    CHECK(GATE("--candidate %s/edge/results.json --inconclusive fail", tmp) == 1);
+    /* A wider margin makes the same data a pass; a tighter one a regression. */
+    CHECK(GATE("--candidate %s/edge/results.json --max-regression 8%%", tmp) == 0);
+    CHECK(GATE("--candidate %s/slow/results.json --max-regression 1", tmp) == 1);
+    /* Throttled runs and a different CPU: inconclusive unless allowed. */
+    CHECK(GATE("--candidate %s/hot/results.json", tmp) == 3);
+    CHECK(contains(out, "throttled"));
+    CHECK(GATE("--candidate %s/hot/results.json --allow-throttle", tmp) == 0);
+    CHECK(GATE("--candidate %s/othercpu/results.json", tmp) == 3);
+    CHECK(contains(out, "environment differs") && contains(out, "Intel Xeon"));
+    CHECK(GATE("--candidate %s/othercpu/results.json --allow-env-mismatch", tmp) == 0);
+
+    /* Usage and input errors: exit 2 with a message naming the problem. */
+    CHECK(sh("%s gate >%s 2>&1", TB_BINARY, out) == 2);
+    CHECK(contains(out, "thermabench gate: --baseline and --candidate are both required"));
+    CHECK(GATE("--candidate %s/nope.json", tmp) == 2);
+    CHECK(contains(out, "nope.json: cannot open"));
+    CHECK(GATE("--candidate %s/same/results.json --max-regression 3x", tmp) == 2);
+    CHECK(contains(out, "--max-regression"));
+    CHECK(GATE("--candidate %s/same/results.json --inconclusive maybe", tmp) == 2);
+    CHECK(GATE("--candidate %s/same/results.json --bogus", tmp) == 2);
+    snprintf(p, sizeof p, "%s/bad.json", tmp);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fputs("{\"schema\": \"thermabench-results\", \"schema_version\": 1, \"runs\": [ {\"variant\": ", f);
+        fclose(f);
+    }
+    CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
+    CHECK(contains(out, "bad.json: not valid JSON (error near byte"));
+    f = fopen(p, "w");
+    if (f) {
+        fputs("{\"schema\": \"thermabench-results\", \"schema_version\": 2}", f);
+        fclose(f);
+    }
+    CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
+    CHECK(contains(out, "schema_version: expected 1"));
+}
+
+static void test_compare_and_report(void)
+{
+    char dir[512], out[512], p[600];
+    snprintf(dir, sizeof dir, "%s/ab", tmp);
+    mkdir(dir, 0755);
+    synth_variant v[2] = {{"A", 100, 0.01, "matmul=scalar"}, {"B", 104, 0.01, "matmul=avx512"}};
+    synth_opts o;
+    synth_defaults(&o);
+    o.telemetry_csv = 1;
+    CHECK(synth_write(dir, v, 2, &o) == 0);
+    snprintf(out, sizeof out, "%s/out.txt", tmp);
+    CHECK(sh("%s compare %s/results.json >%s 2>&1", TB_BINARY, dir, out) == 0);
+    CHECK(contains(out, "B is faster than A"));
+    CHECK(contains(out, "after adjusting for temperature"));
+    CHECK(sh("%s compare %s/results.json --json >%s 2>&1", TB_BINARY, dir, out) == 0);
+    char *js = slurp(out);
+    cJSON *root = js ? cJSON_Parse(js) : NULL;
+    CHECK(root != NULL);
+    cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "comparisons"), 0);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(c0, "verdict")), "faster");
+    /* 104/100 with temperatures alike in both (interleaved): the ratio is near 1.04. */
+    CHECK_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "effect"), "ratio")), 1.04, 0.01);
+    cJSON_Delete(root);
+    free(js);
+    /* A/A across two files: no detectable difference. */
+    one("aa1", 100, 0.01, 11, NULL, NULL);
+    one("aa2", 100, 0.01, 12, NULL, NULL);
+    CHECK(sh("%s compare %s/aa1/results.json %s/aa2/results.json >%s 2>&1", TB_BINARY, tmp, tmp, out) == 0);
+    CHECK(contains(out, "No detectable difference") && contains(out, "could detect a change of about"));
+    CHECK(sh("%s compare %s/aa1/results.json >%s 2>&1", TB_BINARY, tmp, out) == 2);     /* one variant */
+    CHECK(sh("%s compare %s/results.json --baseline Z >%s 2>&1", TB_BINARY, dir, out) == 2);
+    CHECK(contains(out, "no variant 'Z'"));
+    CHECK(sh("%s compare >%s 2>&1", TB_BINARY, out) == 2);
+
+    /* report: files written, self-contained HTML, CSV with every run. */
+    CHECK(sh("%s report %s/results.json -o %s/rep >%s 2>&1", TB_BINARY, dir, dir, out) == 0);
+    snprintf(p, sizeof p, "%s/rep/report.md", dir);
+    CHECK(contains(p, "B is faster than A"));
+    CHECK(contains(p, "Thermal sensitivity"));
+    CHECK(contains(p, "scaling governor is 'powersave'"));
+    snprintf(p, sizeof p, "%s/rep/runs.csv", dir);
+    char *csv = slurp(p);
+    int lines = 0;
+    for (char *c = csv; c && *c; c++)
+        lines += *c == '\n';
+    CHECK(lines == 1 + 21);     /* header + warm-up + 2 x 10 */
+    free(csv);
+    snprintf(p, sizeof p, "%s/rep/report.html", dir);
+    char *html = slurp(p);
+    CHECK(html != NULL);
+    if (html) {
+        CHECK(strstr(html, "</html>") != NULL);
+        CHECK(strstr(html, "<script") == NULL);
+        CHECK(strstr(html, "src=") == NULL);     /* nothing loaded from anywhere */
+        CHECK(strstr(html, "https:") == NULL);
+        if (sh("gnuplot --version >/dev/null 2>&1") == 0) {
+            int svgs = 0;
+            for (char *q = html; (q = strstr(q, "<svg")); q++)
+                svgs++;
+            CHECK(svgs == 4);
+        } else {
+            CHECK(strstr(html, "gnuplot is not installed") != NULL);
+        }
+    }
+    free(html);
+    CHECK(sh("%s report %s/missing.json >%s 2>&1", TB_BINARY, tmp, out) == 2);
+    CHECK(contains(out, "thermabench report: ") && contains(out, "cannot open"));
+
+    /* report_generate directly, as `thermabench run` calls it. */
+    report_error err;
+    snprintf(p, sizeof p, "%s/results.json", dir);
+    char od[600];
+    snprintf(od, sizeof od, "%s/rep2", dir);
+    CHECK(report_generate(p, od, &err) == 0);
+    snprintf(p, sizeof p, "%s/nothing.json", dir);
+    CHECK(report_generate(p, od, &err) == -1 && strstr(err.msg, "nothing.json") != NULL);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--write-sample")) {
+        synth_variant v[2] = {{"A", 100, 0.01, "matmul=scalar"}, {"B", 104, 0.015, "matmul=avx512"}};
+        synth_opts o;
+        synth_defaults(&o);
+        o.telemetry_csv = 1;
+        mkdir(argv[2], 0755);
+        return synth_write(argv[2], v, 2, &o) == 0 ? 0 : 1;
+    }
+    if (access(TB_BINARY, X_OK) != 0) {
+        fprintf(stderr, "no thermabench binary at %s\n", TB_BINARY);
+        return TB_SKIP;
+    }
+    snprintf(tmp, sizeof tmp, "/tmp/tb-reports-XXXXXX");
+    if (!mkdtemp(tmp))
+        return 1;
+    test_gate();
+    test_compare_and_report();
+    if (!tb_failed)
+        sh("rm -rf '%s'", tmp);
+    else
+        fprintf(stderr, "files kept in %s\n", tmp);
+    TB_MAIN_END();
+}

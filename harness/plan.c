@@ -49,6 +49,7 @@ static bool ci_met(const harness_config *c, const harness_run_record *done, int 
 static bool variant_done(const harness_config *c, const harness_run_record *done, int n_done,
                          const tally *t, int v)
 {
+    if (v < 0 || v >= HARNESS_MAX_VARIANTS) return true;
     if (c->stop.rule == HARNESS_STOP_FIXED) return t->measured[v] >= c->repetitions;
     if (t->measured[v] >= c->stop.max_repetitions) return true;
     return t->measured[v] >= c->repetitions && ci_met(c, done, n_done, v);
@@ -80,7 +81,7 @@ static int round_member(const harness_config *c, int round, int pos)
 int harness_plan_next(const harness_config *c, const harness_run_record *done, int n_done,
                       int *variant, bool *warmup)
 {
-    tally t;
+    tally t = {{0}, {0}, 0};
     count(c, done, n_done, &t);
     if (c->order == HARNESS_ORDER_SEQUENTIAL) {
         /* All of A (its warm-ups first), then all of B, ... */
@@ -108,7 +109,7 @@ int harness_plan_next(const harness_config *c, const harness_run_record *done, i
 
 int harness_plan_remaining(const harness_config *c, const harness_run_record *done, int n_done)
 {
-    tally t;
+    tally t = {{0}, {0}, 0};
     count(c, done, n_done, &t);
     int target = c->stop.rule == HARNESS_STOP_FIXED ? c->repetitions : c->stop.max_repetitions;
     int left = 0;

@@ -16,6 +16,9 @@
 
 #include "harness_internal.h"
 
+/* Messages and paths are bounded buffers; cutting one short is intended. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
 static volatile sig_atomic_t g_interrupted;
 
 static void on_signal(int sig) { g_interrupted = sig; }
@@ -123,7 +126,6 @@ typedef struct experiment {
     double t0, last_telemetry_write, run_s_sum;
     int run_s_n;
     bool tty;
-    int primary_idx;        /* index of the primary metric in variant metric lists */
 } experiment;
 
 static void progress(experiment *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -329,7 +331,9 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
     cJSON *r = cJSON_CreateObject(), *m = cJSON_CreateObject();
     const char *names[32], *units[32];
     bool hib[32];
-    int nm = harness_workload_metrics(w, names, units, hib, 32);
+    int nm = harness_workload_metrics(w, names, units, hib, 32), pi = 0;
+    for (int i = 0; i < nm; i++)
+        if (!strcmp(names[i], c->primary_metric)) pi = i;
     double primary = NAN, tokens = 0;
     bool ok;
     char failure[1024] = "";
@@ -350,7 +354,7 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
         cJSON_AddNumberToObject(r, "started_s", started_s);
         cJSON_AddNumberToObject(r, "wall_ms", er.wall_ms);
         cJSON_AddNullToObject(r, "exit_status");
-        if (er.ok) primary = er.metrics[e->primary_idx];
+        if (er.ok) primary = er.metrics[pi];
         tokens = (double)er.tokens;
         char hash[32];
         snprintf(hash, sizeof hash, "%016llx", (unsigned long long)er.output_hash);
@@ -380,7 +384,7 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
         if (cr.exit_status >= 0) cJSON_AddNumberToObject(r, "exit_status", cr.exit_status);
         else cJSON_AddNullToObject(r, "exit_status");
         if (cr.term_signal) cJSON_AddNumberToObject(r, "term_signal", cr.term_signal);
-        if (ok) primary = cr.metrics[e->primary_idx];
+        if (ok) primary = cr.metrics[pi];
         cJSON_AddStringToObject(r, "stdout_tail", tail(cr.out, 2048));
         cJSON_AddStringToObject(r, "stderr_tail", tail(cr.errout, 2048));
         cJSON_AddNullToObject(r, "output_tokens_hash");
@@ -408,12 +412,14 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
     double temp = e->sampler && e->temp_channel >= 0 ? probe_sampler_latest(e->sampler, e->temp_channel) : NAN;
     char tbuf[32] = "", last[160];
     if (isfinite(temp)) snprintf(tbuf, sizeof tbuf, "  %.1f C", temp);
-    if (ok) snprintf(last, sizeof last, "%s %.4g %s", c->primary_metric, primary, units[e->primary_idx]);
+    if (ok) snprintf(last, sizeof last, "%s %.*f %s", c->primary_metric, fabs(primary) >= 100 ? 1 : 4, primary, units[pi]);
     else snprintf(last, sizeof last, "FAILED: %.120s", failure);
     int left = harness_plan_remaining(c, e->rec, e->n_rec);
     double per = e->run_s_n ? e->run_s_sum / e->run_s_n : 0;
-    progress(e, "[run %d/%d] %s%s  ~%.0f s left%s  last: %s", e->n_rec, e->n_rec + left, var->name,
-             warmup ? " (warm-up)" : "", per * left, tbuf, last);
+    char eta[32] = "";
+    if (left && e->run_s_n) snprintf(eta, sizeof eta, "  ~%.0f s left", per * left);
+    progress(e, "[run %d/%d] %s%s%s%s  last: %s", e->n_rec, e->n_rec + left, var->name,
+             warmup ? " (warm-up)" : "", eta, tbuf, last);
     return 0;
 }
 
@@ -545,7 +551,6 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     const harness_config *c = e->c;
     cJSON *notes = cJSON_GetObjectItemCaseSensitive(e->doc, "notes");
     e->tty = isatty(2);
-    e->primary_idx = primary_index(c);
     e->engine = harness_engine_cache_new(c->n_variants);
     if (!e->engine) return sys_fail(err, "out of memory");
     set_affinity(e, notes);

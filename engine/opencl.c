@@ -82,7 +82,7 @@ typedef struct clb_layer {
 } clb_layer;
 
 typedef struct clb_mm_kernels {
-    cl_kernel rowgroup, rowgroup_swiglu, rowitem, rowitem_swiglu, tiled, embed;
+    cl_kernel rowgroup, rowgroup_swiglu, rowgroup_qkv, rowitem, rowitem_swiglu, tiled, embed;
 } clb_mm_kernels;
 
 struct cl_backend {
@@ -258,6 +258,7 @@ static int need_mm(cl_backend *b, int prog, engine_error *err)
         return -1;
     return make_kernel(p, "matvec_rowgroup", &k->rowgroup, err) ||
            make_kernel(p, "matvec_rowgroup_swiglu", &k->rowgroup_swiglu, err) ||
+           make_kernel(p, "matvec_rowgroup_qkv", &k->rowgroup_qkv, err) ||
            make_kernel(p, "matvec_rowitem", &k->rowitem, err) ||
            make_kernel(p, "matvec_rowitem_swiglu", &k->rowitem_swiglu, err) ||
            make_kernel(p, "embed", &k->embed, err) ||
@@ -512,24 +513,51 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
 }
 
-static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
+/* RoPE and the key/value store as a kernel of their own (after the tiled
+ * matmul or cl_rowitem). */
+static int rope(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
-    const clb_layer *L = &b->layers[l];
-    if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err))
-        return -1;
     cl_kernel k = b->k_rope;
-    int half = (c->dim > b->kv_dim ? c->dim : b->kv_dim) / 2;
-    size_t g[2] = {half, n};
+    size_t g[2] = {(c->dim > b->kv_dim ? c->dim : b->kv_dim) / 2, n};
     cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->rope_cs) | SETARG(k, 2, b->kcache) |
                 SETARG(k, 3, b->vcache) | SETARG(k, 4, b->seq) | SETARG(k, 5, b->pos) | SETARG(k, 6, l) |
                 SETARG(k, 7, c->n_layers) | SETARG(k, 8, c->dim) | SETARG(k, 9, b->kv_dim) |
                 SETARG(k, 10, b->head_dim) | SETARG(k, 11, b->seq_len);
-    if (rc != CL_SUCCESS || enqueue(b, k, "rope_store_kv", 2, g, NULL, err))
-        return rc != CL_SUCCESS ? cl_check(rc, err, "rope_store_kv") : -1;
-    k = b->k_attention;
+    return rc != CL_SUCCESS ? cl_check(rc, err, "rope_store_kv") : enqueue(b, k, "rope_store_kv", 2, g, NULL, err);
+}
+
+/* RMSNorm, the q/k/v projection, RoPE and the cache store in one kernel. */
+static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
+{
+    const engine_config *c = &b->cfg;
+    const clb_layer *L = &b->layers[l];
+    cl_kernel k = b->mm[L->wqkv.prog].rowgroup_qkv;
+    size_t g[2] = {round_up(L->wqkv.rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, CLB_RG_ROWS};
+    size_t lo[2] = {CLB_RG_LANES, CLB_RG_ROWS};
+    cl_int rc = SETARG(k, 0, L->wqkv.w) | SETARG(k, 1, L->wqkv.d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->qkv) |
+                SETARG(k, 4, L->wqkv.rows) | SETARG(k, 5, L->wqkv.cols) | SETARG(k, 6, n) |
+                SETARG(k, 7, L->rms_att) | SETARG(k, 8, c->norm_eps) | SETARG(k, 9, b->rope_cs) |
+                SETARG(k, 10, b->kcache) | SETARG(k, 11, b->vcache) | SETARG(k, 12, b->seq) |
+                SETARG(k, 13, b->pos) | SETARG(k, 14, l) | SETARG(k, 15, c->n_layers) | SETARG(k, 16, b->kv_dim) |
+                SETARG(k, 17, b->head_dim) | SETARG(k, 18, b->seq_len);
+    const char *name = "matvec_rowgroup_qkv+rmsnorm+rope";
+    return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
+}
+
+static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
+{
+    const engine_config *c = &b->cfg;
+    const clb_layer *L = &b->layers[l];
+    if (use_rowgroup(b, n)) {
+        if (qkv_rowgroup(b, l, n, err))
+            return -1;
+    } else if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err) || rope(b, l, n, err)) {
+        return -1;
+    }
+    cl_kernel k = b->k_attention;
     size_t ga[2] = {(size_t)c->n_heads * CLB_ATT_WG, n}, la[2] = {CLB_ATT_WG, 1};
-    rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) | SETARG(k, 3, b->att) |
+    cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) | SETARG(k, 3, b->att) |
          SETARG(k, 4, b->xb) | SETARG(k, 5, b->seq) | SETARG(k, 6, b->pos) | SETARG(k, 7, l) |
          SETARG(k, 8, c->n_layers) | SETARG(k, 9, c->n_heads) | SETARG(k, 10, c->n_kv_heads) |
          SETARG(k, 11, b->head_dim) | SETARG(k, 12, b->seq_len);
@@ -665,9 +693,9 @@ void cl_backend_free(cl_backend *b)
             clReleaseMemObject(ms[i]);
     release_acts(b);
     for (int p = 0; p < CLB_PROG_COUNT; p++) {
-        cl_kernel ks[] = {b->mm[p].rowgroup, b->mm[p].rowgroup_swiglu, b->mm[p].rowitem,
+        cl_kernel ks[] = {b->mm[p].rowgroup, b->mm[p].rowgroup_swiglu, b->mm[p].rowgroup_qkv, b->mm[p].rowitem,
                           b->mm[p].rowitem_swiglu, b->mm[p].tiled, b->mm[p].embed};
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
             if (ks[i])
                 clReleaseKernel(ks[i]);
     }

@@ -155,6 +155,61 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     }
 }
 
+/* RoPE on a pair, without fma contraction (as the CPU reference computes it). */
+#pragma OPENCL FP_CONTRACT OFF
+inline float2 rope_pair(float v0, float v1, float2 c)
+{
+    return (float2)(v0 * c.x - v1 * c.y, v0 * c.y + v1 * c.x);
+}
+#pragma OPENCL FP_CONTRACT ON
+
+/* The attention input projection [q | k | v] = Wqkv rmsnorm(x), with RoPE
+ * (cos/sin table as in ops.cl) and the key/value cache store fused in:
+ * RG_ROWS is even, so both rows of a rotated pair are in one work-group. */
+__kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
+void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __global const float *x,
+                         __global float *qkv, int rows, int cols, int n,
+                         __global const float *nw, float eps, __global const float2 *cs,
+                         __global float *kcache, __global float *vcache,
+                         __global const int *tok_seq, __global const int *tok_pos,
+                         int layer, int n_layers, int kv_dim, int head_dim, int seq_len)
+{
+    __local float red[RG_ROWS][RG_LANES];
+    __local float res[RG_ROWS];
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr, dim = cols;
+    for (int t = 0; t < n; t++) {
+        __global const float *xt = x + (size_t)t * cols;
+        float ss = rg_inv_rms(&red[0][0], xt, cols, eps);
+        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, nw, ss, 1, lane, RG_LANES) : 0.0f;
+        acc = rg_reduce(red[lr], acc, lane);
+        if (lane == 0)
+            res[lr] = acc;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lane == 0 && lr % 2 == 0 && r < rows) {
+            int pos = tok_pos[t];
+            float v0 = res[lr], v1 = res[lr + 1];
+            int i = r < dim ? r : r < dim + kv_dim ? r - dim : r - dim - kv_dim;
+            float2 c = cs[(size_t)pos * (head_dim / 2) + (i % head_dim) / 2];
+            size_t at = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + pos) * kv_dim + i;
+            __global float *q = qkv + (size_t)t * rows + r;
+            if (r < dim) {
+                float2 o = rope_pair(v0, v1, c);
+                q[0] = o.x;
+                q[1] = o.y;
+            } else if (r < dim + kv_dim) {
+                float2 o = rope_pair(v0, v1, c);
+                kcache[at] = o.x;
+                kcache[at + 1] = o.y;
+            } else {
+                vcache[at] = v0;
+                vcache[at + 1] = v1;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
 /* The gate and up projections together, writing silu(W1 x) * (W3 x). */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,

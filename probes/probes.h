@@ -116,6 +116,8 @@ size_t probe_sampler_sample_count(const probe_sampler *s);
 const probe_sample *probe_sampler_sample(const probe_sampler *s, size_t i);
 size_t probe_sampler_mark_count(const probe_sampler *s);
 const probe_mark *probe_sampler_mark_at(const probe_sampler *s, size_t i);
+/* CPU time the sampler thread has used so far (its cost to the workload). */
+int64_t probe_sampler_cpu_ns(const probe_sampler *s);
 /* The latest value of a channel (NAN if none yet): for progress lines and cooldown. */
 double probe_sampler_latest(const probe_sampler *s, int channel);
 

@@ -55,6 +55,7 @@ struct probe_sampler {
     int req_run, req_result;
     timeline tl;
     mark_chunks mk;
+    atomic_llong cpu_ns;        /* the sampler thread's own CPU time */
     double *scratch;
 };
 
@@ -159,6 +160,9 @@ static void *sampler_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         bool slow = now >= next_slow;
         take_sample(s, slow ? PROBE_TIER_SLOW : PROBE_TIER_FAST);
+        struct timespec cpu;
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+            atomic_store(&s->cpu_ns, (long long)cpu.tv_sec * 1000000000 + cpu.tv_nsec);
         /* absolute deadlines; a late sample skips missed ticks, never bursts */
         now = probe_now_ns();
         while (next_fast <= now)
@@ -312,6 +316,11 @@ double probe_sampler_latest(const probe_sampler *s, int channel)
             return v;
     }
     return NAN;
+}
+
+int64_t probe_sampler_cpu_ns(const probe_sampler *s)
+{
+    return atomic_load(&((probe_sampler *)s)->cpu_ns);
 }
 
 /* For the summaries and the CSV writer. */

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     double *none = calloc(pairs, sizeof *none), *with = calloc(pairs, sizeof *with);
     double *ratio = calloc(pairs, sizeof *ratio);
     size_t n_samples = 0;
-    double lat_sum_ms = 0;
+    double lat_sum_ms = 0, sampler_cpu_s = 0, sampled_wall_s = 0;
     for (int i = 0; i < 2 * pairs; i++) {
         int pair = i / 2;
         bool sampled = (i % 4 == 1 || i % 4 == 2);  /* ABBA */
@@ -91,6 +91,8 @@ int main(int argc, char **argv)
             for (size_t k = 0; k < probe_sampler_sample_count(s); k++)
                 lat_sum_ms += probe_sampler_sample(s, k)->read_latency_ns / 1e6;
             n_samples += probe_sampler_sample_count(s);
+            sampler_cpu_s += probe_sampler_cpu_ns(s) / 1e9;
+            sampled_wall_s += r.total_ms / 1e3;
             probe_sampler_free(s);
         }
         printf("run %2d %-7s decode %.2f tokens/s (%.0f ms)\n", i, sampled ? "sampled" : "none",
@@ -108,6 +110,8 @@ int main(int argc, char **argv)
     double med_none = median(none, pairs), med_with = median(with, pairs);
     printf("channels %zu, samples %zu, mean read latency %.3f ms\n", probe_set_channel_count(ps),
            n_samples, n_samples ? lat_sum_ms / n_samples : 0.0);
+    printf("sampler thread CPU: %.4f s over %.2f s sampled = %.3f%% of one core\n",
+           sampler_cpu_s, sampled_wall_s, sampled_wall_s > 0 ? 100 * sampler_cpu_s / sampled_wall_s : 0.0);
     printf("median decode: none %.2f, sampled %.2f tokens/s (%+.2f%%)\n", med_none, med_with,
            100.0 * (med_with / med_none - 1.0));
     printf("paired difference (sampled vs none): mean %+.2f%%, sd %.2f%%, 95%% CI +-%.2f%% (n=%d pairs)\n",

@@ -225,8 +225,9 @@ static int record(probe_set *ps, const probe_cli *c)
             if (l > lat_max)
                 lat_max = l;
         }
-        printf("recorded %.3f s: %zu samples (read latency mean %.3f ms, max %.3f ms)\n",
-               (sum.t_end_ns - sum.t_begin_ns) / 1e9, ns, ns ? lat_sum / ns : 0.0, lat_max);
+        printf("recorded %.3f s: %zu samples (read latency mean %.3f ms, max %.3f ms; sampler CPU %.3f s)\n",
+               (sum.t_end_ns - sum.t_begin_ns) / 1e9, ns, ns ? lat_sum / ns : 0.0, lat_max,
+               probe_sampler_cpu_ns(s) / 1e9);
         printf("throttle: %s%s%s\n", sum.throttle == PROBE_THROTTLE_YES ? "yes" :
                sum.throttle == PROBE_THROTTLE_NO ? "no" : "unknown (no source can tell)",
                *sum.throttle_cause ? ": " : "", sum.throttle_cause);

@@ -464,6 +464,10 @@ int main(int argc, char **argv)
         return TB_SKIP;
     }
     fake = argv[1];
+    if (access(TB_BINARY, X_OK)) {
+        fprintf(stderr, "no thermabench executable at %s\n", TB_BINARY);
+        return 1;
+    }
     snprintf(tmp, sizeof tmp, "/tmp/tb_harness_XXXXXX");
     if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
     test_external();

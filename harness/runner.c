@@ -21,7 +21,16 @@
 
 static volatile sig_atomic_t g_interrupted;
 
-static void on_signal(int sig) { g_interrupted = sig; }
+/* The first SIGINT/SIGTERM asks the runner to stop after the current run;
+ * a second one kills at once (results.json is still whole: writes are atomic). */
+static void on_signal(int sig)
+{
+    if (g_interrupted) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    g_interrupted = sig;
+}
 
 void harness_install_signal_handlers(void)
 {

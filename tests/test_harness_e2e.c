@@ -236,6 +236,23 @@ static void test_engine(void)
     struct stat st;
     snprintf(p, sizeof p, "%s/telemetry.csv", dir);
     CHECK(stat(p, &st) == 0 && st.st_size > 0);
+
+    /* A variant the engine refuses fails with the engine's reason; the
+     * other variant's runs go on. (tiny's context is 256 tokens.) */
+    snprintf(path, sizeof path, "%s/enginefail.json", tmp);
+    snprintf(dir, sizeof dir, "%s/enginefail", tmp);
+    write_file(path, "{\"name\": \"ef\", \"workload\": {\"preset\": \"tiny\", \"threads\": 1, \"input_len\": 8, \"output_len\": 8},"
+                     " \"variants\": [{\"name\": \"toolong\", \"input_len\": 200, \"output_len\": 100}, {\"name\": \"fine\"}],"
+                     " \"repetitions\": 2, \"warmup\": 0, \"probes\": {\"enabled\": false}}");
+    CHECK(run((const char *[]){path, "--out", dir, "--no-report", NULL}) == 0);
+    d = results(dir);
+    const cJSON *r = d ? run_of(d, "toolong") : NULL;
+    CHECK(r && !strcmp(str(r, "status"), "failed"));
+    CHECK_HAS(r ? str(r, "failure") : "", "engine: input_len + output_len = 300 exceeds the model's context of 256");
+    r = d ? run_of(d, "fine") : NULL;
+    CHECK(r && !strcmp(str(r, "status"), "ok") && cJSON_IsNull(get(r, "telemetry")));
+    CHECK(d && cJSON_GetArraySize(get(d, "runs")) == 4);
+    cJSON_Delete(d);
 }
 
 /* Waits until results.json shows at least n finished runs. */
@@ -258,7 +275,8 @@ static void test_interrupt_and_resume(void)
              "{\"name\": \"slow\", \"workload\": {\"type\": \"command\", \"command\": [\"%s\", \"slow\", \"150\", \"5\"],"
              " \"metrics\": [{\"name\": \"tok_s\", \"json_path\": \"result.tok_s\"}]},"
              " \"variants\": [{\"name\": \"A\"}, {\"name\": \"B\", \"command\": [\"%s\", \"slow\", \"150\", \"6\"]}],"
-             " \"repetitions\": 4, \"warmup\": 0, \"probes\": {\"only\": \"memory\"}}", fake, fake);
+             " \"repetitions\": 4, \"warmup\": 0, \"probes\": {\"only\": \"memory\"}, \"cpu_affinity\": [0],"
+             " \"cooldown\": {\"mode\": \"fixed\", \"seconds\": 0.05}}", fake, fake);
     snprintf(path, sizeof path, "%s/slow.json", tmp);
     snprintf(dir, sizeof dir, "%s/slow", tmp);
     write_file(path, cfg);
@@ -293,6 +311,27 @@ static void test_interrupt_and_resume(void)
         CHECK(num(get(r, "metrics"), "tok_s") == (i % 2 ? 6 : 5));
     }
     CHECK(cJSON_GetArraySize(get(d, "sessions")) == 2);
+    CHECK(cJSON_GetArraySize(get(d, "notes")) == 0);   /* affinity to CPU 0 worked */
+    const cJSON *cd = get(cJSON_GetArrayItem(get(d, "runs"), 1), "cooldown");
+    CHECK(num(cd, "waited_s") >= 0.05 && cJSON_IsNull(get(cd, "target_c")) && cJSON_IsFalse(get(cd, "timed_out")));
+    CHECK(cJSON_IsNull(get(cJSON_GetArrayItem(get(d, "runs"), 0), "cooldown")));
+    cJSON_Delete(d);
+
+    /* Ctrl-C during an engine run: the run finishes and is kept. */
+    snprintf(path, sizeof path, "%s/eslow.json", tmp);
+    snprintf(dir, sizeof dir, "%s/eslow", tmp);
+    write_file(path, "{\"name\": \"eslow\", \"workload\": {\"preset\": \"15M\", \"threads\": 1, \"input_len\": 8,"
+                     " \"output_len\": 24, \"kernels\": {\"matmul\": \"scalar\"}}, \"repetitions\": 50, \"warmup\": 0,"
+                     " \"probes\": {\"only\": \"memory\"}}");
+    pid = start((const char *[]){path, "--out", dir, "--no-report", NULL});
+    CHECK(wait_runs(dir, 1, 30000));
+    kill(pid, SIGINT);
+    CHECK(finish(pid) == 130);
+    d = results(dir);
+    n = d ? cJSON_GetArraySize(get(d, "runs")) : 0;
+    CHECK(d && !strcmp(str(d, "status"), "interrupted") && n >= 1 && n < 50);
+    for (int i = 0; i < n; i++)
+        CHECK_STR(str(cJSON_GetArrayItem(get(d, "runs"), i), "status"), "ok");
     cJSON_Delete(d);
 
     /* SIGTERM while a run hangs: its process group is killed, the hanging

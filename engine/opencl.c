@@ -464,7 +464,8 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     if (kk == k->rowgroup) {
         int norm = nw != NULL;
         cl_mem nwb = nw ? nw : x;
-        rc |= SETARG(kk, 9, nwb) | SETARG(kk, 10, norm) | SETARG(kk, 11, b->cfg.norm_eps);
+        rc |= SETARG(kk, 9, nwb) | SETARG(kk, 10, norm) | SETARG(kk, 11, b->cfg.norm_eps) |
+              clSetKernelArg(kk, 12, (size_t)w->cols * sizeof(float), NULL);
     }
     if (rc != CL_SUCCESS)
         return cl_check(rc, err, name);
@@ -508,7 +509,8 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
                 SETARG(k, 8, n);
     if (rg) {
         int norm = 1;
-        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, norm) | SETARG(k, 11, b->cfg.norm_eps);
+        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, norm) | SETARG(k, 11, b->cfg.norm_eps) |
+              clSetKernelArg(k, 12, (size_t)L->w1.cols * sizeof(float), NULL);
     }
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
 }
@@ -540,7 +542,8 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
                 SETARG(k, 7, L->rms_att) | SETARG(k, 8, c->norm_eps) | SETARG(k, 9, b->rope_cs) |
                 SETARG(k, 10, b->kcache) | SETARG(k, 11, b->vcache) | SETARG(k, 12, b->seq) |
                 SETARG(k, 13, b->pos) | SETARG(k, 14, l) | SETARG(k, 15, c->n_layers) | SETARG(k, 16, b->kv_dim) |
-                SETARG(k, 17, b->head_dim) | SETARG(k, 18, b->seq_len);
+                SETARG(k, 17, b->head_dim) | SETARG(k, 18, b->seq_len) |
+                clSetKernelArg(k, 19, (size_t)L->wqkv.cols * sizeof(float), NULL);
     const char *name = "matvec_rowgroup_qkv+rmsnorm+rope";
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
 }
@@ -720,6 +723,10 @@ void cl_backend_free(cl_backend *b)
 static int apply_choices(cl_backend *b, const engine_options *o, engine_error *err)
 {
     b->matvec = !strcmp(b->dev->info.type, "gpu") ? MV_ROWGROUP : MV_ROWITEM;
+    /* cl_rowgroup stages a whole input row in local memory. */
+    int widest = b->cfg.dim > b->cfg.hidden_dim ? b->cfg.dim : b->cfg.hidden_dim;
+    bool rg_fits = (cl_ulong)widest * sizeof(float) + 2 * CLB_RG_LANES * CLB_RG_ROWS * sizeof(float) + 256 <=
+                   b->dev->local_mem_bytes;
     for (int i = 0; i < o->n_kernel_choices; i++) {
         const engine_kernel_choice *ch = &o->kernel_choices[i];
         bool ok = false;
@@ -733,6 +740,10 @@ static int apply_choices(cl_backend *b, const engine_options *o, engine_error *e
             if (!strcmp(ch->op, "matmul") && !strcmp(ch->variant, mv_names[m]))
                 b->matvec = m;
     }
+    if (b->matvec == MV_ROWGROUP && !rg_fits)
+        return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "kernel cl_rowgroup: a %d-float input row does not fit in "
+                        "the %llu bytes of local memory of %s; choose matmul=cl_rowitem", widest,
+                        (unsigned long long)b->dev->local_mem_bytes, b->dev->info.device_name);
     snprintf(b->kernels_desc, sizeof b->kernels_desc,
              "matmul=%s attention=cl_attention rmsnorm=cl_rmsnorm rope=cl_rope_table swiglu=cl_swiglu",
              mv_names[b->matvec]);

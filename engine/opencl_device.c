@@ -217,6 +217,8 @@ int clb_device_get(const char *spec, clb_device **out, engine_error *err)
             dev->info = l->info[i];
             clGetDeviceInfo(dev->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof dev->max_alloc_bytes,
                             &dev->max_alloc_bytes, NULL);
+            clGetDeviceInfo(dev->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof dev->local_mem_bytes,
+                            &dev->local_mem_bytes, NULL);
             cache[n_cache++] = dev;
         }
     } else if (!dev) {

@@ -10,7 +10,7 @@
 
 /* Work-group shapes, shared by the build options and the enqueues. */
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
-#define CLB_RG_ROWS 4     /* rows per work-group in matvec_rowgroup */
+#define CLB_RG_ROWS 8     /* rows per work-group in matvec_rowgroup (even) */
 #define CLB_NORM_WG 256
 #define CLB_ATT_WG 256
 
@@ -25,6 +25,7 @@ typedef struct clb_device {
     cl_program programs[CLB_PROG_COUNT];
     engine_opencl_device info;
     cl_ulong max_alloc_bytes;
+    cl_ulong local_mem_bytes;
 } clb_device;
 
 /* Resolves the --opencl-device spec ("" first GPU else first device, "P:D",

@@ -99,7 +99,11 @@ inline float swiglu(float g, float u)
 
 /* Decode variant "cl_rowgroup": RG_ROWS rows per work-group, RG_LANES
  * work-items per row reading adjacent vectors (coalesced), then a tree
- * reduction in local memory. */
+ * reduction in local memory. x is staged in local memory once per
+ * work-group (RMS-normalised there when the kernel fuses RMSNorm), so the
+ * rows read it at local-memory speed instead of each re-reading global x. */
+#define RG_WG (RG_LANES * RG_ROWS)
+
 inline float rg_reduce(__local float *red, float v, int lane)
 {
     red[lane] = v;
@@ -114,42 +118,74 @@ inline float rg_reduce(__local float *red, float v, int lane)
     return r;
 }
 
-/* 1 / rms(x) over the whole work-group (every work-item gets it). */
-inline float rg_inv_rms(__local float *red, __global const float *x, int cols, float eps)
+/* xs = x, or nw * (ss * x) with ss = 1 / rms(x) (the CPU reference's
+ * expression); red holds RG_WG floats. */
+inline void rg_stage_x(__local float *xs, __local float *red, __global const float *x,
+                       __global const float *nw, int norm, int cols, float eps)
 {
-    int lid = get_local_id(1) * RG_LANES + get_local_id(0), wg = RG_LANES * RG_ROWS;
+    int lid = get_local_id(1) * RG_LANES + get_local_id(0);
     float ss = 0.0f;
-    for (int i = lid; i < cols; i += wg)
-        ss += x[i] * x[i];
+    for (int i = lid; i < cols; i += RG_WG) {
+        float v = x[i];
+        xs[i] = v;
+        ss += v * v;
+    }
+    /* The reduction runs even without norm: barriers stay unconditional. */
     red[lid] = ss;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = wg / 2; s > 0; s >>= 1) {
+    for (int s = RG_WG / 2; s > 0; s >>= 1) {
         if (lid < s)
             red[lid] += red[lid + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     ss = red[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
     ss /= cols;
     ss += eps;
-    return 1.0f / sqrt(ss);
+    ss = 1.0f / sqrt(ss);
+    if (norm)
+        for (int i = lid; i < cols; i += RG_WG)
+            xs[i] = nw[i] * (ss * xs[i]);
+    barrier(CLK_LOCAL_MEM_FENCE);
 }
 
-/* With norm set, x is RMS-normalised with weight nw first (RMSNorm fused
- * into the matvec that consumes it: one kernel less per use). */
+/* This lane's share of row `base` . xs. */
+inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
+                        __local const float *xs, int lane)
+{
+    float acc = 0.0f;
+    if (cols % VEC == 0) {
+        /* Four independent loads per pass keep more bytes in flight. */
+        int step = RG_LANES * VEC, c = lane * VEC;
+        float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (; c + 3 * step < cols; c += 4 * step) {
+            acc += wdot(w, d, base + c, VLOAD(0, xs + c));
+            a1 += wdot(w, d, base + c + step, VLOAD(0, xs + c + step));
+            a2 += wdot(w, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
+            a3 += wdot(w, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
+        }
+        for (; c < cols; c += step)
+            acc += wdot(w, d, base + c, VLOAD(0, xs + c));
+        acc = (acc + a1) + (a2 + a3);
+    } else {
+        for (int c = lane; c < cols; c += RG_LANES)
+            acc += wget(w, d, base + c) * xs[c];
+    }
+    return acc;
+}
+
+/* xs: cols floats of local memory (set by the host). */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup(__global const wtype *w, __global const half *d, __global const float *x,
                      __global float *out, int rows, int cols, int n, int out_stride, int add,
-                     __global const float *nw, int norm, float eps)
+                     __global const float *nw, int norm, float eps, __local float *xs)
 {
-    __local float red[RG_ROWS][RG_LANES];
+    __local float red[RG_WG];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
-        __global const float *xt = x + (size_t)t * cols;
-        float ss = norm ? rg_inv_rms(&red[0][0], xt, cols, eps) : 1.0f;
-        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, nw, ss, norm, lane, RG_LANES) : 0.0f;
-        acc = rg_reduce(red[lr], acc, lane);
+        rg_stage_x(xs, red, x + (size_t)t * cols, nw, norm, cols, eps);
+        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane) : 0.0f;
+        acc = rg_reduce(red + lr * RG_LANES, acc, lane);
         if (lane == 0 && r < rows)
             store(out + (size_t)t * out_stride + r, acc, add);
     }
@@ -172,17 +208,16 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
                          __global const float *nw, float eps, __global const float2 *cs,
                          __global float *kcache, __global float *vcache,
                          __global const int *tok_seq, __global const int *tok_pos,
-                         int layer, int n_layers, int kv_dim, int head_dim, int seq_len)
+                         int layer, int n_layers, int kv_dim, int head_dim, int seq_len, __local float *xs)
 {
-    __local float red[RG_ROWS][RG_LANES];
+    __local float red[RG_WG];
     __local float res[RG_ROWS];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr, dim = cols;
     for (int t = 0; t < n; t++) {
-        __global const float *xt = x + (size_t)t * cols;
-        float ss = rg_inv_rms(&red[0][0], xt, cols, eps);
-        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, nw, ss, 1, lane, RG_LANES) : 0.0f;
-        acc = rg_reduce(red[lr], acc, lane);
+        rg_stage_x(xs, red, x + (size_t)t * cols, nw, 1, cols, eps);
+        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane) : 0.0f;
+        acc = rg_reduce(red + lr * RG_LANES, acc, lane);
         if (lane == 0)
             res[lr] = acc;
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -215,18 +250,17 @@ __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
                             __global const wtype *w3, __global const half *d3,
                             __global const float *x, __global float *out, int rows, int cols, int n,
-                            __global const float *nw, int norm, float eps)
+                            __global const float *nw, int norm, float eps, __local float *xs)
 {
-    __local float red[RG_ROWS][RG_LANES];
+    __local float red[RG_WG];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
-        __global const float *xt = x + (size_t)t * cols;
-        float ss = norm ? rg_inv_rms(&red[0][0], xt, cols, eps) : 1.0f;
-        float g = r < rows ? row_dot(w1, d1, (size_t)r * cols, cols, xt, nw, ss, norm, lane, RG_LANES) : 0.0f;
-        float u = r < rows ? row_dot(w3, d3, (size_t)r * cols, cols, xt, nw, ss, norm, lane, RG_LANES) : 0.0f;
-        g = rg_reduce(red[lr], g, lane);
-        u = rg_reduce(red[lr], u, lane);
+        rg_stage_x(xs, red, x + (size_t)t * cols, nw, norm, cols, eps);
+        float g = r < rows ? rg_row_dot(w1, d1, (size_t)r * cols, cols, xs, lane) : 0.0f;
+        float u = r < rows ? rg_row_dot(w3, d3, (size_t)r * cols, cols, xs, lane) : 0.0f;
+        g = rg_reduce(red + lr * RG_LANES, g, lane);
+        u = rg_reduce(red + lr * RG_LANES, u, lane);
         if (lane == 0 && r < rows)
             out[(size_t)t * rows + r] = swiglu(g, u);
     }

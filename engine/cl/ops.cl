@@ -135,9 +135,21 @@ void attention(__global const float *qkv, __global const float *kcache, __global
     barrier(CLK_GLOBAL_MEM_FENCE);  /* every weight visible to the whole group */
     int groups = ATT_WG / head_dim, g = lid / head_dim, i = lid % head_dim;
     float acc = 0.0f;
-    if (g < groups)
-        for (int p = g; p <= pos; p += groups)
-            acc += a[p] * vcache[c0 + (size_t)p * kv_dim + i];
+    if (g < groups) {
+        /* Four positions per pass: independent loads hide the latency. */
+        __global const float *v = vcache + c0 + i;
+        float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        int p = g;
+        for (; p + 3 * groups <= pos; p += 4 * groups) {
+            acc += a[p] * v[(size_t)p * kv_dim];
+            a1 += a[p + groups] * v[(size_t)(p + groups) * kv_dim];
+            a2 += a[p + 2 * groups] * v[(size_t)(p + 2 * groups) * kv_dim];
+            a3 += a[p + 3 * groups] * v[(size_t)(p + 3 * groups) * kv_dim];
+        }
+        for (; p <= pos; p += groups)
+            acc += a[p] * v[(size_t)p * kv_dim];
+        acc = (acc + a1) + (a2 + a3);
+    }
     red[lid] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
     if (g == 0) {

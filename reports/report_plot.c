@@ -84,9 +84,9 @@ char *plot_run(plot_ctx *p, const char *name, const char *script, int width, int
     FILE *f = fopen(gp, "w");
     if (!f)
         return NULL;
-    fprintf(f, "set terminal svg size %d,%d dynamic font 'sans,11' background rgb 'white'\n"
+    fprintf(f, "set terminal svg size %d,%d dynamic noenhanced font 'sans,11' background rgb 'white'\n"
                "set output '%s'\ncd '%s'\nset datafile missing 'NaN'\nset grid lc rgb '#dddddd'\n"
-               "set key outside right top\n%s\n",
+               "set key outside right top\nset offsets graph 0.02, graph 0.02, graph 0.06, graph 0.06\n%s\n",
             width, height, svgp, p->dir, script);
     fclose(f);
     snprintf(cmd, sizeof cmd, "gnuplot '%s' >'%s/%s.log' 2>&1", gp, p->dir, name);

@@ -82,6 +82,8 @@ static void load_variant(report_results *r, const cJSON *v)
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(v, "workload");
     double threads = num(w, "threads");
     str(w, "model", model, sizeof model);
+    if (!model[0])
+        str(w, "preset", model, sizeof model);     /* synthetic models are named by preset */
     char th[16] = "?";
     if (!isnan(threads))
         snprintf(th, sizeof th, "%.0f", threads);

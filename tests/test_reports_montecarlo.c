@@ -132,7 +132,7 @@ static void family(int n, double cv, int trials, uint64_t seed, double *gate_any
 
 int main(int argc, char **argv)
 {
-    int trials = 400, n = 10, table = 0;
+    int trials = 400, n = 15, table = 0;   /* 15: the default experiment's repetitions */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--trials") && i + 1 < argc)
             trials = atoi(argv[++i]);

@@ -3,7 +3,8 @@
  * boundary) against no sampler, interleaved in ABBA order so drift hits
  * both alike. The probe set (perf counters included) is open in both modes,
  * as in the harness; what differs is the sampler thread and the marks.
- *   probes_overhead PRESET DTYPE OUTPUT_LEN PAIRS THREADS [FAST_MS] */
+ *   probes_overhead PRESET DTYPE OUTPUT_LEN PAIRS THREADS [FAST_MS [nomarks]]
+ * "nomarks" runs the sampler without phase marks: the sampling cost alone. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
     }
     int out_len = atoi(argv[3]), pairs = atoi(argv[4]), threads = atoi(argv[5]);
     int fast_ms = argc > 6 ? atoi(argv[6]) : 100;
+    bool use_marks = !(argc > 7 && !strcmp(argv[7], "nomarks"));
     probe_options po;
     probe_options_default(&po);
     probe_set *ps;
@@ -77,7 +79,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", pe.msg);
             return 1;
         }
-        mk.s = s;
+        mk.s = use_marks ? s : NULL;
         engine_bench_params bp = {.batch_size = 1, .input_len = 64, .output_len = out_len,
                                   .warmup = 0, .seed = 1, .on_phase = on_phase, .phase_ctx = &mk};
         engine_bench_result r;
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
         sd += (ratio[k] - mean_d) * (ratio[k] - mean_d) / (pairs > 1 ? pairs - 1 : 1);
     sd = sqrt(sd);
     double med_none = median(none, pairs), med_with = median(with, pairs);
+    printf("fast tier %d ms, phase marks %s\n", fast_ms, use_marks ? "on" : "off");
     printf("channels %zu, samples %zu, mean read latency %.3f ms\n", probe_set_channel_count(ps),
            n_samples, n_samples ? lat_sum_ms / n_samples : 0.0);
     printf("sampler thread CPU: %.4f s over %.2f s sampled = %.3f%% of one core\n",

@@ -132,6 +132,7 @@ typedef struct experiment {
     int temp_channel;
     double baseline_c;
     harness_engine_cache *engine;
+    cJSON *session_env, *session_preflight;   /* resumed sessions record their own */
     double t0, last_telemetry_write, run_s_sum;
     int run_s_n;
     bool tty;
@@ -576,6 +577,9 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     char now[32];
     utc_now(now, sizeof now);
     cJSON_AddStringToObject(sess, "started_utc", now);
+    if (e->session_env) cJSON_AddItemToObject(sess, "environment", e->session_env);
+    if (e->session_preflight) cJSON_AddItemToObject(sess, "preflight", e->session_preflight);
+    e->session_env = e->session_preflight = NULL;
     cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(e->doc, "sessions"), sess);
     if (c->cooldown.mode == HARNESS_COOLDOWN_TEMPERATURE && isnan(c->cooldown.below_c)) {
         cJSON *cdo = cJSON_GetObjectItemCaseSensitive(e->doc, "cooldown");
@@ -645,8 +649,29 @@ static void experiment_free(experiment *e)
     if (e->sampler) probe_sampler_free(e->sampler);
     if (e->ps) probe_set_close(e->ps);
     harness_engine_cache_free(e->engine);
+    cJSON_Delete(e->session_env);
+    cJSON_Delete(e->session_preflight);
     cJSON_Delete(e->doc);
     free(e->rec);
+}
+
+/* Runs the preflight checks and prints their warnings; 1 when --strict
+ * refuses to start (out->status and err->msg say so). */
+static int preflight(experiment *e, cJSON **pre, harness_outcome *out, harness_error *err)
+{
+    int n_warn = 0;
+    *pre = harness_preflight_json(e->c, e->ps, &n_warn);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, *pre) {
+        const char *st = cJSON_GetObjectItemCaseSensitive(p, "status")->valuestring;
+        if (!strcmp(st, "warn"))
+            say(e, "preflight: %s: %s", cJSON_GetObjectItemCaseSensitive(p, "check")->valuestring,
+                cJSON_GetObjectItemCaseSensitive(p, "detail")->valuestring);
+    }
+    if (!e->o->strict || !n_warn) return 0;
+    out->status = HARNESS_REFUSED;
+    snprintf(err->msg, sizeof err->msg, "--strict: %d preflight warning%s; not starting", n_warn, n_warn == 1 ? "" : "s");
+    return 1;
 }
 
 int harness_experiment_run(const harness_config *c, const harness_run_options *o,
@@ -657,21 +682,10 @@ int harness_experiment_run(const harness_config *c, const harness_run_options *o
     memset(err, 0, sizeof *err);
     cJSON *notes = cJSON_CreateArray();
     open_probes(&e, notes);
-    int n_warn = 0;
-    cJSON *env = harness_environment_json(c, e.ps);
-    cJSON *pre = harness_preflight_json(c, e.ps, &n_warn);
-    const cJSON *p;
-    cJSON_ArrayForEach(p, pre) {
-        const char *st = cJSON_GetObjectItemCaseSensitive(p, "status")->valuestring;
-        if (!strcmp(st, "warn"))
-            say(&e, "preflight: %s: %s", cJSON_GetObjectItemCaseSensitive(p, "check")->valuestring,
-                cJSON_GetObjectItemCaseSensitive(p, "detail")->valuestring);
-    }
-    if (o->strict && n_warn) {
+    cJSON *env = harness_environment_json(c, e.ps), *pre;
+    if (preflight(&e, &pre, out, err)) {
         cJSON_Delete(env); cJSON_Delete(pre); cJSON_Delete(notes);
         if (e.ps) probe_set_close(e.ps);
-        out->status = HARNESS_REFUSED;
-        snprintf(err->msg, sizeof err->msg, "--strict: %d preflight warning%s; not starting", n_warn, n_warn == 1 ? "" : "s");
         return 0;
     }
     if (o->out_dir) snprintf(e.dir, sizeof e.dir, "%s", o->out_dir);
@@ -769,6 +783,11 @@ int harness_experiment_resume(const char *dir, const harness_run_options *o,
     e.session = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e.doc, "sessions"));
     if (load_history(&e, err)) goto done;
     open_probes(&e, cJSON_GetObjectItemCaseSensitive(e.doc, "notes"));
+    e.session_env = harness_environment_json(c, e.ps);
+    if (preflight(&e, &e.session_preflight, out, err)) {
+        rc = 0;
+        goto done;
+    }
     rc = run_loop(&e, out, err);
 done:
     experiment_free(&e);

@@ -311,6 +311,7 @@ static void test_interrupt_and_resume(void)
         CHECK(num(get(r, "metrics"), "tok_s") == (i % 2 ? 6 : 5));
     }
     CHECK(cJSON_GetArraySize(get(d, "sessions")) == 2);
+    CHECK(cJSON_IsObject(get(cJSON_GetArrayItem(get(d, "sessions"), 1), "environment")));
     CHECK(cJSON_GetArraySize(get(d, "notes")) == 0);   /* affinity to CPU 0 worked */
     const cJSON *cd = get(cJSON_GetArrayItem(get(d, "runs"), 1), "cooldown");
     CHECK(num(cd, "waited_s") >= 0.05 && cJSON_IsNull(get(cd, "target_c")) && cJSON_IsFalse(get(cd, "timed_out")));

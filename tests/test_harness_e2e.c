@@ -386,7 +386,7 @@ static pid_t start_thermal(const char *dir, const char *tau_s)
         execl(fake, fake, "thermal", dir, "40", "70", tau_s, (char *)NULL);
         _exit(127);
     }
-    char p[512];
+    char p[600];
     snprintf(p, sizeof p, "%s/sys/class/thermal/thermal_zone0/temp", dir);
     for (int i = 0; i < 500 && access(p, R_OK); i++) sleep_ms(10);
     return pid;
@@ -394,7 +394,7 @@ static pid_t start_thermal(const char *dir, const char *tau_s)
 
 static void stop_thermal(const char *dir, pid_t pid)
 {
-    char p[512];
+    char p[600];
     snprintf(p, sizeof p, "%s/stop", dir);
     write_file(p, "");
     waitpid(pid, NULL, 0);

@@ -329,107 +329,131 @@ static int mark(experiment *e, const char *phase, bool begin, int run)
     return e->sampler ? probe_sampler_mark(e->sampler, phase, begin, run) : -1;
 }
 
-/* Runs one planned run; returns 1 when the run was interrupted (not recorded). */
+typedef struct run_outcome {
+    bool ok;
+    char failure[1024];
+    double primary, tokens, wall_ms;
+} run_outcome;
+
+static void engine_part(experiment *e, int v, int index, int pi, int *marks, cJSON *r, cJSON *m, run_outcome *o)
+{
+    const harness_workload *w = &e->c->variants[v].workload;
+    const char *names[32], *units[32];
+    bool hib[32];
+    int nm = harness_workload_metrics(w, names, units, hib, 32);
+    harness_engine_result er;
+    harness_engine_run(e->engine, v, w, e->sampler, index, marks, &er);
+    mark(e, "run", false, index);
+    if (!er.ok) snprintf(o->failure, sizeof o->failure, "%s", er.failure);
+    else if (e->c->run_timeout_s > 0 && er.wall_ms > e->c->run_timeout_s * 1e3)
+        snprintf(o->failure, sizeof o->failure, "took %.1f s, over the timeout of %g s", er.wall_ms / 1e3, e->c->run_timeout_s);
+    o->ok = !o->failure[0];
+    for (int i = 0; i < nm; i++) add_num(m, names[i], er.ok ? er.metrics[i] : NAN);
+    o->primary = er.ok ? er.metrics[pi] : NAN;
+    o->tokens = (double)er.tokens;
+    o->wall_ms = er.wall_ms;
+    cJSON_AddNullToObject(r, "exit_status");
+    char hash[32];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)er.output_hash);
+    if (er.have_hash) cJSON_AddStringToObject(r, "output_tokens_hash", hash);
+    else cJSON_AddNullToObject(r, "output_tokens_hash");
+}
+
+/* Returns 1 when the command was cut short by SIGINT/SIGTERM. */
+static int command_part(experiment *e, int v, int index, int pi, cJSON *r, cJSON *m, run_outcome *o)
+{
+    const harness_workload *w = &e->c->variants[v].workload;
+    harness_command_result cr;
+    harness_error herr = {0};
+    if (harness_command_run(w, e->c->run_timeout_s, &cr, &herr)) {
+        cr.ok = false;
+        snprintf(cr.failure, sizeof cr.failure, "%s", herr.msg);
+    }
+    mark(e, "run", false, index);
+    if (cr.interrupted) {
+        harness_command_result_free(&cr);
+        return 1;
+    }
+    o->ok = cr.ok;
+    snprintf(o->failure, sizeof o->failure, "%s", cr.failure);
+    for (int i = 0; i < w->n_metrics; i++) add_num(m, w->metrics[i].name, cr.metrics[i]);
+    o->primary = cr.ok ? cr.metrics[pi] : NAN;
+    o->wall_ms = cr.wall_ms;
+    if (cr.exit_status >= 0) cJSON_AddNumberToObject(r, "exit_status", cr.exit_status);
+    else cJSON_AddNullToObject(r, "exit_status");
+    if (cr.term_signal) cJSON_AddNumberToObject(r, "term_signal", cr.term_signal);
+    cJSON_AddStringToObject(r, "stdout_tail", tail(cr.out, 2048));
+    cJSON_AddStringToObject(r, "stderr_tail", tail(cr.errout, 2048));
+    cJSON_AddNullToObject(r, "output_tokens_hash");
+    harness_command_result_free(&cr);
+    return 0;
+}
+
+static cJSON *cooldown_json(const harness_cooldown_result *cd)
+{
+    if (!cd->done) return cJSON_CreateNull();
+    cJSON *co = cJSON_CreateObject();
+    add_num(co, "waited_s", cd->waited_s);
+    add_num(co, "temp_start_c", cd->temp_start_c);
+    add_num(co, "temp_end_c", cd->temp_end_c);
+    add_num(co, "target_c", cd->target_c);
+    cJSON_AddBoolToObject(co, "timed_out", cd->timed_out);
+    return co;
+}
+
+static void run_progress(experiment *e, int v, bool warmup, const run_outcome *o, const char *unit)
+{
+    double temp = e->sampler && e->temp_channel >= 0 ? probe_sampler_latest(e->sampler, e->temp_channel) : NAN;
+    char tbuf[32] = "", last[160], eta[32] = "";
+    if (isfinite(temp)) snprintf(tbuf, sizeof tbuf, "  %.1f C", temp);
+    if (o->ok) snprintf(last, sizeof last, "%s %.*f %s", e->c->primary_metric, fabs(o->primary) >= 100 ? 1 : 4, o->primary, unit);
+    else snprintf(last, sizeof last, "FAILED: %.120s", o->failure);
+    int left = harness_plan_remaining(e->c, e->rec, e->n_rec);
+    if (left && e->run_s_n) snprintf(eta, sizeof eta, "  ~%.0f s left", e->run_s_sum / e->run_s_n * left);
+    progress(e, "[run %d/%d] %s%s%s%s  last: %s", e->n_rec, e->n_rec + left, e->c->variants[v].name,
+             warmup ? " (warm-up)" : "", eta, tbuf, last);
+}
+
+/* Runs one planned run and records it; returns 1 when it was interrupted
+ * (not recorded: --resume runs it again). */
 static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_result *cd)
 {
-    const harness_config *c = e->c;
-    const harness_variant *var = &c->variants[v];
-    const harness_workload *w = &var->workload;
-    int index = e->n_rec, phase_marks[4] = {-1, -1, -1, -1};
-    double started_s = harness_now_s() - e->t0;
-    int mb = mark(e, "run", true, index);
-    cJSON *r = cJSON_CreateObject(), *m = cJSON_CreateObject();
+    const harness_workload *w = &e->c->variants[v].workload;
+    int index = e->n_rec, marks[4] = {-1, -1, -1, -1};
     const char *names[32], *units[32];
     bool hib[32];
     int nm = harness_workload_metrics(w, names, units, hib, 32), pi = 0;
     for (int i = 0; i < nm; i++)
-        if (!strcmp(names[i], c->primary_metric)) pi = i;
-    double primary = NAN, tokens = 0;
-    bool ok;
-    char failure[1024] = "";
+        if (!strcmp(names[i], e->c->primary_metric)) pi = i;
+    double started_s = harness_now_s() - e->t0;
+    int mb = mark(e, "run", true, index);
+    cJSON *r = cJSON_CreateObject(), *m = cJSON_CreateObject();
+    run_outcome o = {.primary = NAN};
     cJSON_AddNumberToObject(r, "index", index);
-    cJSON_AddStringToObject(r, "variant", var->name);
+    cJSON_AddStringToObject(r, "variant", e->c->variants[v].name);
     cJSON_AddBoolToObject(r, "warmup", warmup);
-    if (w->kind == HARNESS_WORKLOAD_ENGINE) {
-        harness_engine_result er;
-        harness_engine_run(e->engine, v, w, e->sampler, index, phase_marks, &er);
-        mark(e, "run", false, index);
-        if (!er.ok) snprintf(failure, sizeof failure, "%s", er.failure);
-        else if (c->run_timeout_s > 0 && er.wall_ms > c->run_timeout_s * 1e3)
-            snprintf(failure, sizeof failure, "took %.1f s, over the timeout of %g s", er.wall_ms / 1e3, c->run_timeout_s);
-        ok = !failure[0];
-        for (int i = 0; i < nm; i++) add_num(m, names[i], er.ok ? er.metrics[i] : NAN);
-        cJSON_AddStringToObject(r, "status", ok ? "ok" : "failed");
-        if (ok) cJSON_AddNullToObject(r, "failure"); else cJSON_AddStringToObject(r, "failure", failure);
-        cJSON_AddNumberToObject(r, "started_s", started_s);
-        cJSON_AddNumberToObject(r, "wall_ms", er.wall_ms);
-        cJSON_AddNullToObject(r, "exit_status");
-        if (er.ok) primary = er.metrics[pi];
-        tokens = (double)er.tokens;
-        char hash[32];
-        snprintf(hash, sizeof hash, "%016llx", (unsigned long long)er.output_hash);
-        if (er.have_hash) cJSON_AddStringToObject(r, "output_tokens_hash", hash);
-        else cJSON_AddNullToObject(r, "output_tokens_hash");
-    } else {
-        harness_command_result cr;
-        harness_error herr = {0};
-        if (harness_command_run(w, c->run_timeout_s, &cr, &herr)) {
-            cr.ok = false;
-            snprintf(cr.failure, sizeof cr.failure, "%s", herr.msg);
-        }
-        mark(e, "run", false, index);
-        if (cr.interrupted) {
-            harness_command_result_free(&cr);
-            cJSON_Delete(r);
-            cJSON_Delete(m);
-            return 1;
-        }
-        ok = cr.ok;
-        snprintf(failure, sizeof failure, "%s", cr.failure);
-        for (int i = 0; i < nm; i++) add_num(m, names[i], cr.metrics[i]);
-        cJSON_AddStringToObject(r, "status", ok ? "ok" : "failed");
-        if (ok) cJSON_AddNullToObject(r, "failure"); else cJSON_AddStringToObject(r, "failure", failure);
-        cJSON_AddNumberToObject(r, "started_s", started_s);
-        cJSON_AddNumberToObject(r, "wall_ms", cr.wall_ms);
-        if (cr.exit_status >= 0) cJSON_AddNumberToObject(r, "exit_status", cr.exit_status);
-        else cJSON_AddNullToObject(r, "exit_status");
-        if (cr.term_signal) cJSON_AddNumberToObject(r, "term_signal", cr.term_signal);
-        if (ok) primary = cr.metrics[pi];
-        cJSON_AddStringToObject(r, "stdout_tail", tail(cr.out, 2048));
-        cJSON_AddStringToObject(r, "stderr_tail", tail(cr.errout, 2048));
-        cJSON_AddNullToObject(r, "output_tokens_hash");
-        harness_command_result_free(&cr);
+    if (w->kind == HARNESS_WORKLOAD_ENGINE) engine_part(e, v, index, pi, marks, r, m, &o);
+    else if (command_part(e, v, index, pi, r, m, &o)) {
+        cJSON_Delete(r);
+        cJSON_Delete(m);
+        return 1;
     }
-    cJSON_AddItemToObject(r, "metrics", m);
     int me = e->sampler ? (int)probe_sampler_mark_count(e->sampler) - 1 : -1;
-    cJSON_AddItemToObject(r, "telemetry", summary_json(e, mb, me, tokens));
+    cJSON_AddStringToObject(r, "status", o.ok ? "ok" : "failed");
+    if (o.ok) cJSON_AddNullToObject(r, "failure");
+    else cJSON_AddStringToObject(r, "failure", o.failure);
+    cJSON_AddNumberToObject(r, "started_s", started_s);
+    cJSON_AddNumberToObject(r, "wall_ms", o.wall_ms);
+    cJSON_AddItemToObject(r, "metrics", m);
+    cJSON_AddItemToObject(r, "telemetry", summary_json(e, mb, me, o.tokens));
     cJSON *ph = cJSON_AddObjectToObject(r, "phases");
-    if (phase_marks[0] >= 0 && phase_marks[1] >= 0)
-        cJSON_AddItemToObject(ph, "prefill", summary_json(e, phase_marks[0], phase_marks[1], tokens));
-    if (phase_marks[2] >= 0 && phase_marks[3] >= 0)
-        cJSON_AddItemToObject(ph, "decode", summary_json(e, phase_marks[2], phase_marks[3], tokens));
+    if (marks[0] >= 0 && marks[1] >= 0) cJSON_AddItemToObject(ph, "prefill", summary_json(e, marks[0], marks[1], o.tokens));
+    if (marks[2] >= 0 && marks[3] >= 0) cJSON_AddItemToObject(ph, "decode", summary_json(e, marks[2], marks[3], o.tokens));
     cJSON_AddNumberToObject(r, "session", e->session);
-    if (cd->done) {
-        cJSON *co = cJSON_AddObjectToObject(r, "cooldown");
-        add_num(co, "waited_s", cd->waited_s);
-        add_num(co, "temp_start_c", cd->temp_start_c);
-        add_num(co, "temp_end_c", cd->temp_end_c);
-        add_num(co, "target_c", cd->target_c);
-        cJSON_AddBoolToObject(co, "timed_out", cd->timed_out);
-    } else cJSON_AddNullToObject(r, "cooldown");
+    cJSON_AddItemToObject(r, "cooldown", cooldown_json(cd));
     cJSON_AddItemToArray(e->runs, r);
-    add_record(e, v, warmup, ok, ok ? primary : NAN);
-    double temp = e->sampler && e->temp_channel >= 0 ? probe_sampler_latest(e->sampler, e->temp_channel) : NAN;
-    char tbuf[32] = "", last[160];
-    if (isfinite(temp)) snprintf(tbuf, sizeof tbuf, "  %.1f C", temp);
-    if (ok) snprintf(last, sizeof last, "%s %.*f %s", c->primary_metric, fabs(primary) >= 100 ? 1 : 4, primary, units[pi]);
-    else snprintf(last, sizeof last, "FAILED: %.120s", failure);
-    int left = harness_plan_remaining(c, e->rec, e->n_rec);
-    double per = e->run_s_n ? e->run_s_sum / e->run_s_n : 0;
-    char eta[32] = "";
-    if (left && e->run_s_n) snprintf(eta, sizeof eta, "  ~%.0f s left", per * left);
-    progress(e, "[run %d/%d] %s%s%s%s  last: %s", e->n_rec, e->n_rec + left, var->name,
-             warmup ? " (warm-up)" : "", eta, tbuf, last);
+    add_record(e, v, warmup, o.ok, o.ok ? o.primary : NAN);
+    run_progress(e, v, warmup, &o, units[pi]);
     return 0;
 }
 
@@ -555,6 +579,65 @@ static void default_dir(const harness_config *c, char *out, size_t n)
     snprintf(out, n, "results/%s-%s", ts, c->name);
 }
 
+/* Adds this session's entry to "sessions" and its telemetry file name. */
+static cJSON *begin_session(experiment *e)
+{
+    if (e->sampler) {
+        char name[64];
+        if (e->session == 0) snprintf(name, sizeof name, "telemetry.csv");
+        else snprintf(name, sizeof name, "telemetry-%d.csv", e->session);
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(e->doc, "telemetry_files"), cJSON_CreateString(name));
+    }
+    cJSON *sess = cJSON_CreateObject();
+    char now[32];
+    utc_now(now, sizeof now);
+    cJSON_AddStringToObject(sess, "started_utc", now);
+    if (e->session_env) cJSON_AddItemToObject(sess, "environment", e->session_env);
+    if (e->session_preflight) cJSON_AddItemToObject(sess, "preflight", e->session_preflight);
+    e->session_env = e->session_preflight = NULL;
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(e->doc, "sessions"), sess);
+    return sess;
+}
+
+/* The idle temperature the cooldown returns to: measured once, before the
+ * first run; a resumed experiment keeps the first session's. */
+static void baseline(experiment *e, cJSON *notes)
+{
+    const harness_config *c = e->c;
+    if (c->cooldown.mode != HARNESS_COOLDOWN_TEMPERATURE || !isnan(c->cooldown.below_c)) return;
+    cJSON *cdo = cJSON_GetObjectItemCaseSensitive(e->doc, "cooldown");
+    const cJSON *prev = cJSON_GetObjectItemCaseSensitive(cdo, "baseline_c");
+    if (cJSON_IsNumber(prev)) {
+        e->baseline_c = prev->valuedouble;
+        return;
+    }
+    progress(e, "measuring the idle temperature baseline (%g s)", c->cooldown.baseline_s);
+    mark(e, "baseline", true, -1);
+    e->baseline_c = harness_measure_baseline_c(c, e->sampler, e->temp_channel);
+    mark(e, "baseline", false, -1);
+    cJSON_DeleteItemFromObjectCaseSensitive(cdo, "channel");
+    cJSON_DeleteItemFromObjectCaseSensitive(cdo, "baseline_c");
+    if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
+    else cJSON_AddNullToObject(cdo, "channel");
+    add_num(cdo, "baseline_c", e->baseline_c);
+    if (isnan(e->baseline_c))
+        cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: no temperature channel could be read; runs start without waiting"));
+}
+
+static void tell_outcome(experiment *e, harness_outcome *out)
+{
+    out->status = harness_interrupted() ? HARNESS_INTERRUPTED : HARNESS_COMPLETE;
+    snprintf(out->dir, sizeof out->dir, "%s", e->dir);
+    out->runs_total = e->n_rec;
+    out->runs_failed = 0;
+    for (int i = 0; i < e->n_rec; i++) out->runs_failed += !e->rec[i].ok;
+    /* Output agreement: a variant whose greedy outputs change is flagged. */
+    const cJSON *oa;
+    cJSON_ArrayForEach(oa, cJSON_GetObjectItemCaseSensitive(e->doc, "output_agreement"))
+        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(oa, "stable")))
+            say(e, "warning: variant '%s': generated tokens differ between runs", oa->string);
+}
+
 /* The loop shared by a fresh experiment and a resumed one. */
 static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
 {
@@ -566,48 +649,15 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     set_affinity(e, notes);
     start_sampler(e, notes);
     e->t0 = harness_now_s();
-    cJSON *tf = cJSON_GetObjectItemCaseSensitive(e->doc, "telemetry_files");
-    if (e->sampler) {
-        char name[64];
-        if (e->session == 0) snprintf(name, sizeof name, "telemetry.csv");
-        else snprintf(name, sizeof name, "telemetry-%d.csv", e->session);
-        cJSON_AddItemToArray(tf, cJSON_CreateString(name));
-    }
-    cJSON *sess = cJSON_CreateObject();
-    char now[32];
-    utc_now(now, sizeof now);
-    cJSON_AddStringToObject(sess, "started_utc", now);
-    if (e->session_env) cJSON_AddItemToObject(sess, "environment", e->session_env);
-    if (e->session_preflight) cJSON_AddItemToObject(sess, "preflight", e->session_preflight);
-    e->session_env = e->session_preflight = NULL;
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(e->doc, "sessions"), sess);
-    if (c->cooldown.mode == HARNESS_COOLDOWN_TEMPERATURE && isnan(c->cooldown.below_c)) {
-        cJSON *cdo = cJSON_GetObjectItemCaseSensitive(e->doc, "cooldown");
-        const cJSON *prev = cJSON_GetObjectItemCaseSensitive(cdo, "baseline_c");
-        if (cJSON_IsNumber(prev)) e->baseline_c = prev->valuedouble;   /* resumed: keep the first */
-        else {
-            progress(e, "measuring the idle temperature baseline (%g s)", c->cooldown.baseline_s);
-            int mb = mark(e, "baseline", true, -1);
-            e->baseline_c = harness_measure_baseline_c(c, e->sampler, e->temp_channel);
-            int me = mark(e, "baseline", false, -1);
-            (void)mb, (void)me;
-            cJSON_DeleteItemFromObjectCaseSensitive(cdo, "channel");
-            if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
-            else cJSON_AddNullToObject(cdo, "channel");
-            add_num(cdo, "baseline_c", e->baseline_c);
-            if (isnan(e->baseline_c))
-                cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: no temperature channel could be read; runs start without waiting"));
-        }
-    }
-    int rc = 0;
-    if (write_results(e, "running", err)) rc = -1;
-    int v;
+    cJSON *sess = begin_session(e);
+    baseline(e, notes);
+    int rc = write_results(e, "running", err), v;
     bool warmup;
     while (!rc && !harness_interrupted() && harness_plan_next(c, e->rec, e->n_rec, &v, &warmup)) {
         double t_run = harness_now_s();
         harness_cooldown_result cd = {0};
         if (e->n_rec > 0 && c->cooldown.mode != HARNESS_COOLDOWN_NONE) {
-            if (!e->o->quiet && e->tty) progress(e, "cooling down before run %d (%s)", e->n_rec + 1, c->variants[v].name);
+            if (e->tty) progress(e, "cooling down before run %d (%s)", e->n_rec + 1, c->variants[v].name);
             mark(e, "cooldown", true, e->n_rec);
             harness_cooldown(c, e->sampler, e->temp_channel, e->baseline_c, &cd);
             mark(e, "cooldown", false, e->n_rec);
@@ -616,12 +666,13 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
         if (do_run(e, v, warmup, &cd)) break;
         e->run_s_sum += harness_now_s() - t_run;
         e->run_s_n++;
-        if (write_results(e, "running", err)) rc = -1;
+        rc = write_results(e, "running", err);
         if (harness_now_s() - e->last_telemetry_write > 10) write_telemetry(e);
     }
     if (e->sampler) probe_sampler_stop(e->sampler);
-    bool stopped = harness_interrupted();
-    const char *status = rc ? "interrupted" : stopped ? "interrupted" : "complete";
+    /* A failed write also ends as "interrupted": the file holds what was saved. */
+    const char *status = rc || harness_interrupted() ? "interrupted" : "complete";
+    char now[32];
     utc_now(now, sizeof now);
     cJSON_AddStringToObject(sess, "ended_utc", now);
     cJSON_AddStringToObject(sess, "status", status);
@@ -629,18 +680,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     harness_error werr = {0};
     if (write_results(e, status, rc ? &werr : err)) rc = -1;
     if (e->tty && !e->o->quiet) fputs("\r\033[K", stderr);
-    out->status = stopped ? HARNESS_INTERRUPTED : HARNESS_COMPLETE;
-    snprintf(out->dir, sizeof out->dir, "%s", e->dir);
-    out->runs_total = out->runs_failed = 0;
-    for (int i = 0; i < e->n_rec; i++) {
-        out->runs_total++;
-        out->runs_failed += !e->rec[i].ok;
-    }
-    /* Output agreement: a variant whose greedy outputs change is flagged. */
-    const cJSON *oa;
-    cJSON_ArrayForEach(oa, cJSON_GetObjectItemCaseSensitive(e->doc, "output_agreement"))
-        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(oa, "stable")))
-            say(e, "warning: variant '%s': generated tokens differ between runs", oa->string);
+    tell_outcome(e, out);
     return rc;
 }
 

@@ -95,7 +95,8 @@ struct cl_backend {
     cl_mem rms_final, rope_cs, kcache, vcache;
     bool cls_is_emb;
     clb_mm_kernels mm[CLB_PROG_COUNT];
-    cl_kernel k_rmsnorm, k_rope, k_attention, k_swiglu;
+    cl_kernel k_rmsnorm, k_rope, k_attention, k_attention_local, k_swiglu;
+    bool att_local;                  /* scores fit in local memory */
     int matvec;                      /* MV_* */
     /* activations for up to cap tokens */
     int cap;
@@ -548,6 +549,26 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
 }
 
+/* Attention of every token over its sequence's cache, into xb. */
+static int attention(cl_backend *b, int l, int n, engine_error *err)
+{
+    const engine_config *c = &b->cfg;
+    cl_kernel k = b->att_local ? b->k_attention_local : b->k_attention;
+    size_t ga[2] = {(size_t)c->n_heads * CLB_ATT_WG, n}, la[2] = {CLB_ATT_WG, 1};
+    cl_int rc;
+    if (b->att_local)
+        rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) | SETARG(k, 3, b->xb) |
+             SETARG(k, 4, b->seq) | SETARG(k, 5, b->pos) | SETARG(k, 6, l) | SETARG(k, 7, c->n_layers) |
+             SETARG(k, 8, c->n_heads) | SETARG(k, 9, c->n_kv_heads) | SETARG(k, 10, b->head_dim) |
+             SETARG(k, 11, b->seq_len) | clSetKernelArg(k, 12, (size_t)b->seq_len * sizeof(float), NULL);
+    else
+        rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) | SETARG(k, 3, b->att) |
+             SETARG(k, 4, b->xb) | SETARG(k, 5, b->seq) | SETARG(k, 6, b->pos) | SETARG(k, 7, l) |
+             SETARG(k, 8, c->n_layers) | SETARG(k, 9, c->n_heads) | SETARG(k, 10, c->n_kv_heads) |
+             SETARG(k, 11, b->head_dim) | SETARG(k, 12, b->seq_len);
+    return rc != CL_SUCCESS ? cl_check(rc, err, "attention") : enqueue(b, k, "attention", 2, ga, la, err);
+}
+
 static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
@@ -558,14 +579,8 @@ static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
     } else if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err) || rope(b, l, n, err)) {
         return -1;
     }
-    cl_kernel k = b->k_attention;
-    size_t ga[2] = {(size_t)c->n_heads * CLB_ATT_WG, n}, la[2] = {CLB_ATT_WG, 1};
-    cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) | SETARG(k, 3, b->att) |
-         SETARG(k, 4, b->xb) | SETARG(k, 5, b->seq) | SETARG(k, 6, b->pos) | SETARG(k, 7, l) |
-         SETARG(k, 8, c->n_layers) | SETARG(k, 9, c->n_heads) | SETARG(k, 10, c->n_kv_heads) |
-         SETARG(k, 11, b->head_dim) | SETARG(k, 12, b->seq_len);
-    if (rc != CL_SUCCESS || enqueue(b, k, "attention", 2, ga, la, err))
-        return rc != CL_SUCCESS ? cl_check(rc, err, "attention") : -1;
+    if (attention(b, l, n, err))
+        return -1;
     return matmul(b, &L->wo, b->xb, NULL, b->x, n, c->dim, 1, err) ||
            ffn_in(b, L, n, err) ||
            matmul(b, &L->w2, b->hb, NULL, b->x, n, c->dim, 1, err) ? -1 : 0;
@@ -702,8 +717,8 @@ void cl_backend_free(cl_backend *b)
             if (ks[i])
                 clReleaseKernel(ks[i]);
     }
-    cl_kernel ops[] = {b->k_rmsnorm, b->k_rope, b->k_attention, b->k_swiglu};
-    for (int i = 0; i < 4; i++)
+    cl_kernel ops[] = {b->k_rmsnorm, b->k_rope, b->k_attention, b->k_attention_local, b->k_swiglu};
+    for (int i = 0; i < 5; i++)
         if (ops[i])
             clReleaseKernel(ops[i]);
     for (int i = 0; i < b->n_events; i++)
@@ -740,6 +755,9 @@ static int apply_choices(cl_backend *b, const engine_options *o, engine_error *e
             if (!strcmp(ch->op, "matmul") && !strcmp(ch->variant, mv_names[m]))
                 b->matvec = m;
     }
+    /* Scores in local memory next to the kernel's own 6 * ATT_WG floats. */
+    b->att_local = b->head_dim % 4 == 0 &&
+                   (cl_ulong)b->seq_len * sizeof(float) + 6 * CLB_ATT_WG * sizeof(float) + 256 <= b->dev->local_mem_bytes;
     if (b->matvec == MV_ROWGROUP && !rg_fits)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "kernel cl_rowgroup: a %d-float input row does not fit in "
                         "the %llu bytes of local memory of %s; choose matmul=cl_rowitem", widest,
@@ -782,7 +800,9 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
                                               b->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &rc)) &&
              !clb_program_get(b->dev, CLB_PROG_OPS, &ops, err) &&
              !make_kernel(ops, "rmsnorm", &b->k_rmsnorm, err) && !make_kernel(ops, "rope_store_kv", &b->k_rope, err) &&
-             !make_kernel(ops, "attention", &b->k_attention, err) && !make_kernel(ops, "swiglu", &b->k_swiglu, err) &&
+             !make_kernel(ops, "attention", &b->k_attention, err) &&
+             !make_kernel(ops, "attention_local", &b->k_attention_local, err) &&
+             !make_kernel(ops, "swiglu", &b->k_swiglu, err) &&
              !upload_model(b, m, err)) {
         *out = b;
         return 0;

@@ -10,9 +10,10 @@
 typedef float wtype;
 typedef float4 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return w[i]; }
-inline float wdot(__global const wtype *w, __global const half *d, size_t i, float4 b)
+typedef float4 wraw;   /* one 16-byte weight load, before widening */
+inline wraw wload(__global const wtype *w, size_t i) { return *(__global const float4 *)(w + i); }
+inline float wdotr(wraw a, __global const half *d, size_t i, float4 b)
 {
-    float4 a = *(__global const float4 *)(w + i);
     float4 p = a * b;
     return (p.s0 + p.s1) + (p.s2 + p.s3);
 }
@@ -22,10 +23,11 @@ inline float wdot(__global const wtype *w, __global const half *d, size_t i, flo
 typedef half wtype;
 typedef float8 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
-inline float wdot(__global const wtype *w, __global const half *d, size_t i, float8 b)
+typedef uint4 wraw;
+inline wraw wload(__global const wtype *w, size_t i) { return *(__global const uint4 *)(w + i); }
+inline float wdotr(wraw u, __global const half *d, size_t i, float8 b)
 {
-    /* One 16-byte load; the halves are widened from registers. */
-    uint4 u = *(__global const uint4 *)(w + i);
+    /* The halves are widened from registers. */
     float8 a = vload_half8(0, (__private const half *)&u);
     float8 p = a * b;
     return ((p.s0 + p.s1) + (p.s2 + p.s3)) + ((p.s4 + p.s5) + (p.s6 + p.s7));
@@ -39,9 +41,11 @@ inline float wget(__global const wtype *w, __global const half *d, size_t i)
 {
     return (float)w[i] * vload_half(i / 32, d);
 }
-inline float wdot(__global const wtype *w, __global const half *d, size_t i, float16 b)
+typedef char16 wraw;
+inline wraw wload(__global const wtype *w, size_t i) { return *(__global const char16 *)(w + i); }
+inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
 {
-    float16 p = convert_float16(*(__global const char16 *)(w + i)) * b;
+    float16 p = convert_float16(q) * b;
     float8 s8 = p.lo + p.hi;
     float4 s4 = s8.lo + s8.hi;
     return ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * vload_half(i / 32, d);
@@ -49,6 +53,11 @@ inline float wdot(__global const wtype *w, __global const half *d, size_t i, flo
 #else
 #error "build with -DWT_F32, -DWT_F16 or -DWT_Q8"
 #endif
+
+inline float wdot(__global const wtype *w, __global const half *d, size_t i, vtype b)
+{
+    return wdotr(wload(w, i), d, i, b);
+}
 
 /* This lane's share of x's columns c, optionally RMS-normalised on the fly
  * (nw[c] * (ss * x[c]), the CPU reference's expression). */
@@ -148,15 +157,43 @@ inline void rg_stage_x(__local float *xs, __local float *red, __global const flo
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
+/* The first pass of this lane's weight loads, issued before x is staged
+ * so the memory latency overlaps the staging and its barriers. */
+typedef struct rg_pre {
+    bool on;
+    wraw v0, v1, v2, v3;
+} rg_pre;
+
+inline rg_pre rg_prefetch(__global const wtype *w, size_t base, int cols, int lane, bool row_ok)
+{
+    rg_pre p;
+    int step = RG_LANES * VEC, c = lane * VEC;
+    p.on = row_ok && cols % VEC == 0 && cols >= 4 * step;
+    if (p.on) {
+        p.v0 = wload(w, base + c);
+        p.v1 = wload(w, base + c + step);
+        p.v2 = wload(w, base + c + 2 * step);
+        p.v3 = wload(w, base + c + 3 * step);
+    }
+    return p;
+}
+
 /* This lane's share of row `base` . xs. */
 inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
-                        __local const float *xs, int lane)
+                        __local const float *xs, int lane, rg_pre pre)
 {
     float acc = 0.0f;
     if (cols % VEC == 0) {
         /* Four independent loads per pass keep more bytes in flight. */
         int step = RG_LANES * VEC, c = lane * VEC;
         float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        if (pre.on) {
+            acc += wdotr(pre.v0, d, base + c, VLOAD(0, xs + c));
+            a1 += wdotr(pre.v1, d, base + c + step, VLOAD(0, xs + c + step));
+            a2 += wdotr(pre.v2, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
+            a3 += wdotr(pre.v3, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
+            c += 4 * step;
+        }
         for (; c + 3 * step < cols; c += 4 * step) {
             acc += wdot(w, d, base + c, VLOAD(0, xs + c));
             a1 += wdot(w, d, base + c + step, VLOAD(0, xs + c + step));
@@ -183,8 +220,9 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
+        rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, norm, cols, eps);
-        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane) : 0.0f;
+        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane, pre) : 0.0f;
         acc = rg_reduce(red + lr * RG_LANES, acc, lane);
         if (lane == 0 && r < rows)
             store(out + (size_t)t * out_stride + r, acc, add);
@@ -215,8 +253,9 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr, dim = cols;
     for (int t = 0; t < n; t++) {
+        rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, 1, cols, eps);
-        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane) : 0.0f;
+        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane, pre) : 0.0f;
         acc = rg_reduce(red + lr * RG_LANES, acc, lane);
         if (lane == 0)
             res[lr] = acc;
@@ -256,9 +295,11 @@ void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
+        rg_pre pg = rg_prefetch(w1, (size_t)r * cols, cols, lane, r < rows);
+        rg_pre pu = rg_prefetch(w3, (size_t)r * cols, cols, lane, r < rows);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, norm, cols, eps);
-        float g = r < rows ? rg_row_dot(w1, d1, (size_t)r * cols, cols, xs, lane) : 0.0f;
-        float u = r < rows ? rg_row_dot(w3, d3, (size_t)r * cols, cols, xs, lane) : 0.0f;
+        float g = r < rows ? rg_row_dot(w1, d1, (size_t)r * cols, cols, xs, lane, pg) : 0.0f;
+        float u = r < rows ? rg_row_dot(w3, d3, (size_t)r * cols, cols, xs, lane, pu) : 0.0f;
         g = rg_reduce(red + lr * RG_LANES, g, lane);
         u = rg_reduce(red + lr * RG_LANES, u, lane);
         if (lane == 0 && r < rows)

@@ -169,3 +169,76 @@ __kernel void swiglu(__global float *g, __global const float *u, int len)
         g[i] = v * u[i];
     }
 }
+
+/* attention with the scores in local memory (seq_len floats, set by the
+ * host when they fit) and the weighted sum split over float4 lanes:
+ * head_dim / 4 work-items per position, ATT_WG / (head_dim / 4) positions
+ * at a time. Needs head_dim % 4 == 0. */
+__kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
+void attention_local(__global const float *qkv, __global const float *kcache, __global const float *vcache,
+                     __global float *out, __global const int *tok_seq, __global const int *tok_pos,
+                     int layer, int n_layers, int n_heads, int n_kv_heads, int head_dim, int seq_len,
+                     __local float *a)
+{
+    __local float red[ATT_WG], qs[ATT_WG];
+    __local float4 part[ATT_WG];
+    int h = get_group_id(0), t = get_group_id(1), lid = get_local_id(0);
+    int dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
+    int pos = tok_pos[t], kvh = h / (n_heads / n_kv_heads);
+    __global const float *q = qkv + (size_t)t * (dim + 2 * kv_dim) + h * head_dim;
+    size_t c0 = ((size_t)tok_seq[t] * n_layers + layer) * seq_len * kv_dim + kvh * head_dim;
+    if (lid < head_dim)
+        qs[lid] = q[lid];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float scale = sqrt((float)head_dim), m = -INFINITY;
+    for (int p = lid; p <= pos; p += ATT_WG) {
+        __global const float *k = kcache + c0 + (size_t)p * kv_dim;
+        float s = 0.0f;
+        int i = 0;
+        for (; i + 16 <= head_dim; i += 16) {   /* four loads in flight, index-order sum */
+            float4 k0 = vload4(0, k + i), k1 = vload4(0, k + i + 4), k2 = vload4(0, k + i + 8),
+                   k3 = vload4(0, k + i + 12);
+            s += qs[i] * k0.x; s += qs[i + 1] * k0.y; s += qs[i + 2] * k0.z; s += qs[i + 3] * k0.w;
+            s += qs[i + 4] * k1.x; s += qs[i + 5] * k1.y; s += qs[i + 6] * k1.z; s += qs[i + 7] * k1.w;
+            s += qs[i + 8] * k2.x; s += qs[i + 9] * k2.y; s += qs[i + 10] * k2.z; s += qs[i + 11] * k2.w;
+            s += qs[i + 12] * k3.x; s += qs[i + 13] * k3.y; s += qs[i + 14] * k3.z; s += qs[i + 15] * k3.w;
+        }
+        for (; i < head_dim; i++)
+            s += qs[i] * k[i];
+        s /= scale;
+        a[p] = s;
+        m = fmax(m, s);
+    }
+    m = wg_max(red, m, lid, ATT_WG);
+    float sum = 0.0f;
+    for (int p = lid; p <= pos; p += ATT_WG) {
+        float e = exp(a[p] - m);
+        a[p] = e;
+        sum += e;
+    }
+    sum = wg_sum(red, sum, lid, ATT_WG);
+    for (int p = lid; p <= pos; p += ATT_WG)
+        a[p] /= sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int lanes = head_dim / 4, groups = ATT_WG / lanes, g = lid / lanes, j = lid % lanes;
+    float4 acc = (float4)(0.0f);
+    if (g < groups) {
+        __global const float *v = vcache + c0 + 4 * j;
+        float4 acc1 = (float4)(0.0f);
+        int p = g;
+        for (; p + groups <= pos; p += 2 * groups) {
+            acc += a[p] * vload4(0, v + (size_t)p * kv_dim);
+            acc1 += a[p + groups] * vload4(0, v + (size_t)(p + groups) * kv_dim);
+        }
+        if (p <= pos)
+            acc += a[p] * vload4(0, v + (size_t)p * kv_dim);
+        acc += acc1;
+    }
+    part[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (g == 0) {
+        for (int k = 1; k < groups; k++)
+            acc += part[k * lanes + j];
+        vstore4(acc, 0, out + (size_t)t * dim + h * head_dim + 4 * j);
+    }
+}

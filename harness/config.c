@@ -667,12 +667,12 @@ int harness_config_load_file(const char *path, harness_config **out, harness_err
         len += n;
         if (n < 4096) break;
     }
-    bool bad = ferror(f);
+    int bad = ferror(f) ? errno : 0;
     fclose(f);
     if (bad) {
         free(buf);
-        snprintf(err->msg, sizeof err->msg, "%s: read error", path);
-        err->kind = HARNESS_ERR_SYSTEM;
+        snprintf(err->msg, sizeof err->msg, "%s: cannot read: %s", path, strerror(bad));
+        err->kind = HARNESS_ERR_INPUT;
         return -1;
     }
     buf[len] = 0;

@@ -730,7 +730,13 @@ int harness_experiment_run(const harness_config *c, const harness_run_options *o
     }
     if (o->out_dir) snprintf(e.dir, sizeof e.dir, "%s", o->out_dir);
     else if (c->output_dir[0]) snprintf(e.dir, sizeof e.dir, "%s", c->output_dir);
-    else default_dir(c, e.dir, sizeof e.dir);
+    else {
+        /* Two experiments of one name started in the same second get -2, -3, ... */
+        default_dir(c, e.dir, sizeof e.dir);
+        size_t len = strlen(e.dir);
+        for (int k = 2; access(e.dir, F_OK) == 0 && k < 1000; k++)
+            snprintf(e.dir + len, sizeof e.dir - len, "-%d", k);
+    }
     char path[1100];
     snprintf(path, sizeof path, "%s/results.json", e.dir);
     int rc = -1;

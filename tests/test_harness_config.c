@@ -68,6 +68,8 @@ static void test_config_errors(void)
     harness_config *c = NULL;
     CHECK(harness_config_load_file("/nonexistent/x.json", &c, &err) == -1);
     CHECK_HAS(err.msg, "/nonexistent/x.json: cannot open");
+    CHECK(harness_config_load_file("/tmp", &c, &err) == -1 && err.kind == HARNESS_ERR_INPUT);
+    CHECK_HAS(err.msg, "/tmp: cannot read: Is a directory");
 }
 
 static void test_default_and_round_trip(void)

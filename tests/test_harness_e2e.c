@@ -179,6 +179,20 @@ static void test_external(void)
     CHECK(run((const char *[]){path, "--out", dir, NULL}) == 2);
     CHECK_HAS(err_text, "already holds an experiment");
 
+    /* Adaptive stop: constant values meet the CI target at the minimum. */
+    snprintf(cfg, sizeof cfg,
+             "{\"name\": \"adaptive\", \"workload\": {\"type\": \"command\", \"command\": [\"%s\", \"json\", \"3\"],"
+             " \"metrics\": [{\"name\": \"x\", \"json_path\": \"result.tok_s\"}]}, \"repetitions\": 3, \"warmup\": 0,"
+             " \"order\": \"random\", \"variants\": [{\"name\": \"A\"}, {\"name\": \"B\"}],"
+             " \"stop\": {\"rule\": \"adaptive\", \"target_ci_pct\": 1, \"max_repetitions\": 10},"
+             " \"probes\": {\"enabled\": false}}", fake);
+    write_file(path, cfg);
+    snprintf(dir, sizeof dir, "%s/adaptive", tmp);
+    CHECK(run((const char *[]){path, "--out", dir, "--quiet", "--no-report", NULL}) == 0);
+    d = results(dir);
+    CHECK(d && cJSON_GetArraySize(get(d, "runs")) == 6);
+    cJSON_Delete(d);
+
     /* Every run failing is exit status 1. */
     snprintf(cfg, sizeof cfg,
              "{\"name\": \"allfail\", \"workload\": {\"type\": \"command\", \"command\": [\"%s\", \"crash\"],"
@@ -227,6 +241,23 @@ static void test_engine(void)
     const cJSON *oa = get(get(d, "output_agreement"), "scalar");
     CHECK(oa && num(oa, "runs") == 2 && num(oa, "match_variant_first") == 2 && cJSON_IsTrue(get(oa, "stable")));
     CHECK(cJSON_IsNumber(get(get(get(d, "output_agreement"), "default"), "match_first_variant")));
+
+    /* A variant whose outputs change between runs is flagged: doctor one
+     * run's hash, mark the file interrupted, and --resume recomputes. */
+    cJSON *r4 = cJSON_GetArrayItem(get(d, "runs"), 4);
+    cJSON_ReplaceItemInObjectCaseSensitive(r4, "output_tokens_hash", cJSON_CreateString("0123456789abcdef"));
+    cJSON_ReplaceItemInObjectCaseSensitive(d, "status", cJSON_CreateString("interrupted"));
+    char *text = cJSON_Print(d), rp[600];
+    snprintf(rp, sizeof rp, "%s/results.json", dir);
+    write_file(rp, text);
+    free(text);
+    cJSON_Delete(d);
+    CHECK(run((const char *[]){"--resume", dir, "--no-report", NULL}) == 0);
+    CHECK_HAS(err_text, "warning: variant 'scalar': generated tokens differ between runs");
+    d = results(dir);
+    oa = d ? get(get(d, "output_agreement"), "scalar") : NULL;
+    CHECK(oa && num(oa, "runs") == 2 && num(oa, "match_variant_first") == 1 && cJSON_IsFalse(get(oa, "stable")));
+    CHECK(d && cJSON_GetArraySize(get(d, "runs")) == 6 && !strcmp(str(d, "status"), "complete"));
     cJSON_Delete(d);
     char p[600];
     snprintf(p, sizeof p, "%s/config.json", dir);

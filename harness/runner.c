@@ -136,6 +136,7 @@ typedef struct experiment {
     double t0, last_telemetry_write, run_s_sum;
     int run_s_n;
     bool tty;
+    char last[200];         /* the last run's result, for progress lines */
 } experiment;
 
 static void progress(experiment *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -401,17 +402,29 @@ static cJSON *cooldown_json(const harness_cooldown_result *cd)
     return co;
 }
 
-static void run_progress(experiment *e, int v, bool warmup, const run_outcome *o, const char *unit)
+/* On a terminal, one line rewritten before each run: the run about to
+ * start, time left, temperature, the last result. Elsewhere a log line
+ * after each run. */
+static void run_progress(experiment *e, int v, bool warmup, bool before)
 {
+    if (before != e->tty) return;
     double temp = e->sampler && e->temp_channel >= 0 ? probe_sampler_latest(e->sampler, e->temp_channel) : NAN;
-    char tbuf[32] = "", last[160], eta[32] = "";
+    char tbuf[32] = "", eta[32] = "";
     if (isfinite(temp)) snprintf(tbuf, sizeof tbuf, "  %.1f C", temp);
-    if (o->ok) snprintf(last, sizeof last, "%s %.*f %s", e->c->primary_metric, fabs(o->primary) >= 100 ? 1 : 4, o->primary, unit);
-    else snprintf(last, sizeof last, "FAILED: %.120s", o->failure);
     int left = harness_plan_remaining(e->c, e->rec, e->n_rec);
+    int i = before ? e->n_rec + 1 : e->n_rec;
     if (left && e->run_s_n) snprintf(eta, sizeof eta, "  ~%.0f s left", e->run_s_sum / e->run_s_n * left);
-    progress(e, "[run %d/%d] %s%s%s%s  last: %s", e->n_rec, e->n_rec + left, e->c->variants[v].name,
-             warmup ? " (warm-up)" : "", eta, tbuf, last);
+    progress(e, "[run %d/%d] %s%s%s%s%s%s", i, e->n_rec + left, e->c->variants[v].name,
+             warmup ? " (warm-up)" : "", eta, tbuf, e->last[0] ? "  last: " : "", e->last);
+}
+
+static void set_last(experiment *e, const run_outcome *o, const char *unit)
+{
+    if (o->ok)
+        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, fabs(o->primary) >= 100 ? 1 : 4,
+                 o->primary, unit);
+    else
+        snprintf(e->last, sizeof e->last, "FAILED: %.120s", o->failure);
 }
 
 /* Runs one planned run and records it; returns 1 when it was interrupted
@@ -453,7 +466,8 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
     cJSON_AddItemToObject(r, "cooldown", cooldown_json(cd));
     cJSON_AddItemToArray(e->runs, r);
     add_record(e, v, warmup, o.ok, o.ok ? o.primary : NAN);
-    run_progress(e, v, warmup, &o, units[pi]);
+    set_last(e, &o, units[pi]);
+    run_progress(e, v, warmup, false);
     return 0;
 }
 
@@ -663,6 +677,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
             mark(e, "cooldown", false, e->n_rec);
             if (cd.interrupted) break;
         }
+        run_progress(e, v, warmup, true);
         if (do_run(e, v, warmup, &cd)) break;
         e->run_s_sum += harness_now_s() - t_run;
         e->run_s_n++;

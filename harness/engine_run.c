@@ -17,6 +17,7 @@ typedef struct cached_model {
 struct harness_engine_cache {
     int n_variants;
     engine_session **sessions;
+    const engine_model **variant_model;
     char (*kernels)[512];
     cached_model models[HARNESS_MAX_VARIANTS];
     int n_models;
@@ -29,7 +30,8 @@ harness_engine_cache *harness_engine_cache_new(int n_variants)
     c->n_variants = n_variants;
     c->sessions = calloc((size_t)n_variants, sizeof *c->sessions);
     c->kernels = calloc((size_t)n_variants, sizeof *c->kernels);
-    if (!c->sessions || !c->kernels) {
+    c->variant_model = calloc((size_t)n_variants, sizeof *c->variant_model);
+    if (!c->sessions || !c->kernels || !c->variant_model) {
         harness_engine_cache_free(c);
         return NULL;
     }
@@ -44,7 +46,13 @@ void harness_engine_cache_free(harness_engine_cache *c)
     for (int i = 0; i < c->n_models; i++) engine_model_free(c->models[i].model);
     free(c->sessions);
     free(c->kernels);
+    free(c->variant_model);
     free(c);
+}
+
+const engine_model *harness_engine_cache_model(harness_engine_cache *c, int variant)
+{
+    return c && variant >= 0 && variant < c->n_variants ? c->variant_model[variant] : NULL;
 }
 
 const char *harness_engine_cache_kernels(harness_engine_cache *c, int variant)
@@ -102,6 +110,7 @@ static engine_session *get_session(harness_engine_cache *c, int v, const harness
     o.n_kernel_choices = w->n_kernels;
     memcpy(o.kernel_choices, w->kernels, sizeof o.kernel_choices);
     if (engine_session_create(m, &o, &c->sessions[v], err)) return NULL;
+    c->variant_model[v] = m;
     snprintf(c->kernels[v], sizeof c->kernels[v], "%s", engine_session_kernels(c->sessions[v]));
     return c->sessions[v];
 }

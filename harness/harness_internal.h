@@ -27,6 +27,8 @@ harness_engine_cache *harness_engine_cache_new(int n_variants);
 void harness_engine_cache_free(harness_engine_cache *c);
 /* The kernels a variant's session uses ("" before its first run). */
 const char *harness_engine_cache_kernels(harness_engine_cache *c, int variant);
+/* The model a variant's session runs (NULL before its first run). */
+const engine_model *harness_engine_cache_model(harness_engine_cache *c, int variant);
 
 typedef struct harness_engine_result {
     bool ok;

@@ -235,6 +235,24 @@ static void write_telemetry(experiment *e)
     e->last_telemetry_write = harness_now_s();
 }
 
+static const cJSON *get_obj(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+
+static cJSON *model_json(const engine_model *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "source", m->source);
+    cJSON_AddStringToObject(o, "format", m->format);
+    cJSON_AddNumberToObject(o, "dim", m->cfg.dim);
+    cJSON_AddNumberToObject(o, "hidden_dim", m->cfg.hidden_dim);
+    cJSON_AddNumberToObject(o, "n_layers", m->cfg.n_layers);
+    cJSON_AddNumberToObject(o, "n_heads", m->cfg.n_heads);
+    cJSON_AddNumberToObject(o, "n_kv_heads", m->cfg.n_kv_heads);
+    cJSON_AddNumberToObject(o, "vocab_size", m->cfg.vocab_size);
+    cJSON_AddNumberToObject(o, "seq_len", m->cfg.seq_len);
+    cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
+    return o;
+}
+
 static int write_results(experiment *e, const char *status, harness_error *err)
 {
     char now[32];
@@ -245,8 +263,10 @@ static int write_results(experiment *e, const char *status, harness_error *err)
     const cJSON *v;
     int i = 0;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e->doc, "variants")) {
+        const engine_model *em = harness_engine_cache_model(e->engine, i);
         const char *k = harness_engine_cache_kernels(e->engine, i++);
         if (k && k[0]) cJSON_ReplaceItemInObjectCaseSensitive((cJSON *)v, "engine_kernels", cJSON_CreateString(k));
+        if (em && !get_obj(v, "engine_model")) cJSON_AddItemToObject((cJSON *)v, "engine_model", model_json(em));
     }
     output_agreement(e);
     char *text = cJSON_Print(e->doc);

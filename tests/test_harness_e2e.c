@@ -238,6 +238,8 @@ static void test_engine(void)
     }
     const cJSON *v0 = cJSON_GetArrayItem(get(d, "variants"), 0);
     CHECK_HAS(str(v0, "engine_kernels"), "matmul=scalar");
+    CHECK_STR(str(get(v0, "engine_model"), "format"), "synthetic");
+    CHECK(num(get(v0, "engine_model"), "seq_len") == 256);
     const cJSON *oa = get(get(d, "output_agreement"), "scalar");
     CHECK(oa && num(oa, "runs") == 2 && num(oa, "match_variant_first") == 2 && cJSON_IsTrue(get(oa, "stable")));
     CHECK(cJSON_IsNumber(get(get(get(d, "output_agreement"), "default"), "match_first_variant")));

@@ -638,7 +638,10 @@ static cJSON *begin_session(experiment *e)
 static void baseline(experiment *e, cJSON *notes)
 {
     const harness_config *c = e->c;
-    if (c->cooldown.mode != HARNESS_COOLDOWN_TEMPERATURE || !isnan(c->cooldown.below_c)) return;
+    if (c->cooldown.mode != HARNESS_COOLDOWN_TEMPERATURE) return;
+    if (e->temp_channel < 0)
+        cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: no temperature channel to read; runs start without waiting"));
+    if (!isnan(c->cooldown.below_c)) return;
     cJSON *cdo = cJSON_GetObjectItemCaseSensitive(e->doc, "cooldown");
     const cJSON *prev = cJSON_GetObjectItemCaseSensitive(cdo, "baseline_c");
     if (cJSON_IsNumber(prev)) {
@@ -654,8 +657,8 @@ static void baseline(experiment *e, cJSON *notes)
     if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
     else cJSON_AddNullToObject(cdo, "channel");
     add_num(cdo, "baseline_c", e->baseline_c);
-    if (isnan(e->baseline_c))
-        cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: no temperature channel could be read; runs start without waiting"));
+    if (isnan(e->baseline_c) && e->temp_channel >= 0)
+        cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: the temperature channel gave no reading; runs start without waiting"));
 }
 
 static void tell_outcome(experiment *e, harness_outcome *out)
@@ -685,6 +688,8 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     e->t0 = harness_now_s();
     cJSON *sess = begin_session(e);
     baseline(e, notes);
+    const cJSON *note;
+    cJSON_ArrayForEach(note, notes) say(e, "note: %s", note->valuestring);
     int rc = write_results(e, "running", err), v;
     bool warmup;
     while (!rc && !harness_interrupted() && harness_plan_next(c, e->rec, e->n_rec, &v, &warmup)) {

@@ -4,6 +4,18 @@
  * 16-byte aligned for wide loads). out[t * out_stride + r] = W[r] . x[t],
  * plus the old value when `add` is set (the residual connection). */
 
+/* IEEE binary16 bits to float, exact for every value: the exponent and
+ * mantissa shifted into place are scaled by 2^112 (which also turns half
+ * subnormals into the right float); infinities and NaNs keep all-ones. */
+inline float half_bits(uint h)
+{
+    uint e = h & 0x7fffu;
+    float f = as_float(e << 13) * 0x1.0p112f;
+    if (e >= 0x7c00u)
+        f = as_float((e << 13) | 0x7f800000u);
+    return as_float(as_uint(f) | ((h & 0x8000u) << 16));
+}
+
 #if defined(WT_F32)
 #define VEC 4
 #define VLOAD vload4
@@ -27,8 +39,11 @@ typedef uint4 wraw;
 inline wraw wload(__global const wtype *w, size_t i) { return *(__global const uint4 *)(w + i); }
 inline float wdotr(wraw u, __global const half *d, size_t i, float8 b)
 {
-    /* The halves are widened from registers. */
-    float8 a = vload_half8(0, (__private const half *)&u);
+    /* The halves are widened in registers (a private-memory vload_half
+     * would go through the stack). */
+    float8 a = (float8)(half_bits(u.x & 0xffffu), half_bits(u.x >> 16), half_bits(u.y & 0xffffu),
+                        half_bits(u.y >> 16), half_bits(u.z & 0xffffu), half_bits(u.z >> 16),
+                        half_bits(u.w & 0xffffu), half_bits(u.w >> 16));
     float8 p = a * b;
     return ((p.s0 + p.s1) + (p.s2 + p.s3)) + ((p.s4 + p.s5) + (p.s6 + p.s7));
 }

@@ -30,6 +30,13 @@ static void sleep_ms(double ms)
     nanosleep(&ts, NULL);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void print_json(const char *value)
 {
     printf("{\"result\": {\"tok_s\": %s, \"runs\": [1, 2]}}\n", value);
@@ -65,13 +72,15 @@ static int thermal(const char *dir, double amb, double hot, double tau_s)
     snprintf(cmd, sizeof cmd, "%s/type", p);
     FILE *f = fopen(cmd, "w");
     if (f) { fputs("fake-zone\n", f); fclose(f); }
-    double t = amb, dt = 0.02;
+    double t = amb, last = now_s();
     write_temp(dir, t);
     while (!exists(dir, "stop")) {
+        sleep_ms(20);
+        double now = now_s(), dt = now - last;   /* real time: a busy machine only coarsens the steps */
+        last = now;
         if (exists(dir, "heating")) t = hot + (t - hot) * exp(-dt / 0.3);
         else t = amb + (t - amb) * exp(-dt / tau_s);
         write_temp(dir, t);
-        sleep_ms(dt * 1000);
     }
     return 0;
 }

@@ -31,7 +31,10 @@ void report_print_variants(FILE *f, const report_variant_stats *v, int n, const 
     for (int i = 0; i < n; i++) {
         const report_variant_stats *s = &v[i];
         char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], ci[96], out[32], thr[32];
-        snprintf(ci, sizeof ci, "%.4g [%.4g, %.4g]", s->s.mean, s->s.mean_ci_lo, s->s.mean_ci_hi);
+        if (isfinite(s->s.mean_ci_lo))
+            snprintf(ci, sizeof ci, "%.4g [%.4g, %.4g]", s->s.mean, s->s.mean_ci_lo, s->s.mean_ci_hi);
+        else
+            snprintf(ci, sizeof ci, "%s", fmt(b1, sizeof b1, "%.4g", s->s.mean));
         snprintf(out, sizeof out, "%zu/%zu", s->s.outliers_mild, s->s.outliers_severe);
         if (s->unknown_throttle_runs == (int)s->s.n && s->s.n)
             snprintf(thr, sizeof thr, "unknown");

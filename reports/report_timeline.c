@@ -203,8 +203,10 @@ static void script(const report_doc *d, timeline *tl, plot_ctx *p, textbuf *s, b
         tb_printf(s, "set ylabel '%s'\nunset label\n", ch_label[c]);
         tb_printf(s, c == NCH - 1 ? "set xlabel 'time (s)'\n" : "unset xlabel\n");
         if (have[c]) {
-            tb_printf(s, "set autoscale y\nplot 'tl.dat' using 1:%d with lines lw 1.5 lc rgb '#333333' title '%s'\n",
-                      c + 2, tl->chan[c][0] ? tl->chan[c] : ch_label[c]);
+            /* Pressure and power are never negative: keep 0 at the bottom even when flat. */
+            tb_printf(s, "%s\nplot 'tl.dat' using 1:%d with lines lw 1.5 lc rgb '#333333' title '%s'\n",
+                      c == CH_PSI || c == CH_POWER ? "set yrange [0:*]" : "set autoscale y", c + 2,
+                      tl->chan[c][0] ? tl->chan[c] : ch_label[c]);
         } else {
             tb_printf(s, "set yrange [0:1]\nset label 1 'not recorded on this machine' at graph 0.5, graph 0.5 "
                          "center\nplot 2 notitle\n");

@@ -94,8 +94,12 @@ static void variants_html(textbuf *b, const report_doc *d)
         const report_variant_stats *s = &d->vs[v];
         tb_printf(b, "<tr><td><span class=sw style='background:%s'></span>", plot_color(v));
         tb_html(b, s->name);
-        tb_printf(b, "</td><td>%zu</td><td>%.4g [%.4g, %.4g]</td><td>%.4g [%.4g, %.4g]</td>", s->s.n, s->s.median,
-                  s->s.median_ci_lo, s->s.median_ci_hi, s->s.mean, s->s.mean_ci_lo, s->s.mean_ci_hi);
+        tb_printf(b, "</td><td>%zu</td>", s->s.n);
+        if (s->s.n >= 2)
+            tb_printf(b, "<td>%.4g [%.4g, %.4g]</td><td>%.4g [%.4g, %.4g]</td>", s->s.median, s->s.median_ci_lo,
+                      s->s.median_ci_hi, s->s.mean, s->s.mean_ci_lo, s->s.mean_ci_hi);
+        else
+            tb_puts(b, "<td class=na>n/a</td><td class=na>n/a</td>");
         html_cell(b, "<td>%.2f%%</td>", 100 * s->s.cv);
         tb_printf(b, "<td>%zu/%zu</td>", s->s.outliers_mild, s->s.outliers_severe);
         html_cell(b, "<td>%.1f C</td>", s->temp_start_c);

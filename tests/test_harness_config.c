@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "harness.h"
+#include "harness_internal.h"
 #include "tb_test.h"
 
 static harness_error err;
@@ -241,6 +245,91 @@ static void test_command(const char *fake)
     harness_command_result_free(&r);
 }
 
+static void put(const char *root, const char *rel, const char *text)
+{
+    char path[1024], cmd[1200];
+    snprintf(path, sizeof path, "%s%s", root, rel);
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+    if (system(cmd)) return;
+    FILE *f = fopen(path, "w");
+    if (f) { fputs(text, f); fclose(f); }
+}
+
+static const char *check_status(const cJSON *a, const char *check, const char **detail)
+{
+    const cJSON *o;
+    cJSON_ArrayForEach(o, a)
+        if (!strcmp(cJSON_GetObjectItem(o, "check")->valuestring, check)) {
+            if (detail) *detail = cJSON_GetObjectItem(o, "detail")->valuestring;
+            return cJSON_GetObjectItem(o, "status")->valuestring;
+        }
+    return "(missing)";
+}
+
+/* Every preflight check against a fake /sys and /proc: first a machine set up
+ * for benchmarking, then one with everything wrong. */
+static void test_preflight(void)
+{
+    char root[] = "/tmp/tb_preflight_XXXXXX";
+    if (!mkdtemp(root)) return;
+    harness_config *c = NULL;
+    CHECK(harness_config_load_text("{\"name\": \"p\"}", "p", &c, &err) == 0);
+    if (!c) return;
+    snprintf(c->probes.root, sizeof c->probes.root, "%s", root);
+    put(root, "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "performance\n");
+    put(root, "/sys/devices/system/cpu/cpu1/cpufreq/scaling_governor", "performance\n");
+    put(root, "/sys/devices/system/cpu/intel_pstate/no_turbo", "1\n");
+    put(root, "/proc/loadavg", "0.01 0.02 0.00 1/92 7257\n");
+    put(root, "/proc/stat", "cpu 1 2 3\nprocs_running 1\nprocs_blocked 0\n");
+    put(root, "/proc/pressure/memory", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    put(root, "/proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 12000000 kB\nSwapTotal: 1000 kB\nSwapFree: 1000 kB\n");
+    put(root, "/sys/class/power_supply/AC/type", "Mains\n");
+    put(root, "/sys/class/power_supply/AC/online", "1\n");
+    int n_warn = -1;
+    cJSON *a = harness_preflight_json(c, NULL, &n_warn);
+    CHECK(n_warn == 0);
+    const char *d = "";
+    CHECK_STR(check_status(a, "governor", &d), "ok");
+    CHECK_STR(d, "2 of 2 CPUs on 'performance'");
+    CHECK_STR(check_status(a, "turbo", NULL), "ok");
+    CHECK_STR(check_status(a, "load", NULL), "ok");
+    CHECK_STR(check_status(a, "busy_processes", NULL), "ok");
+    CHECK_STR(check_status(a, "memory_pressure", NULL), "ok");
+    CHECK_STR(check_status(a, "memory_available", NULL), "ok");
+    CHECK_STR(check_status(a, "swap", NULL), "ok");
+    CHECK_STR(check_status(a, "battery", NULL), "ok");
+    CHECK_STR(check_status(a, "gpu", NULL), "unknown");   /* no probes given */
+    cJSON_Delete(a);
+
+    put(root, "/sys/devices/system/cpu/cpu1/cpufreq/scaling_governor", "powersave\n");
+    put(root, "/sys/devices/system/cpu/intel_pstate/no_turbo", "0\n");
+    put(root, "/proc/loadavg", "900.00 2.00 1.00 4/92 7257\n");   /* over the threshold on any CPU count */
+    put(root, "/proc/stat", "cpu 1 2 3\nprocs_running 4\n");
+    put(root, "/proc/pressure/memory", "some avg10=12.50 avg60=3.00 avg300=1.00 total=99\n");
+    put(root, "/proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 1000000 kB\nSwapTotal: 4096 kB\nSwapFree: 1024 kB\n");
+    put(root, "/sys/class/power_supply/AC/online", "0\n");
+    a = harness_preflight_json(c, NULL, &n_warn);
+    CHECK(n_warn == 8);
+    CHECK_STR(check_status(a, "governor", &d), "warn");
+    CHECK_STR(d, "1 of 2 CPUs on 'performance'; others: powersave");
+    CHECK_STR(check_status(a, "turbo", NULL), "warn");
+    CHECK_STR(check_status(a, "load", &d), "warn");
+    CHECK(strstr(d, "load average 900.00") != NULL);
+    CHECK_STR(check_status(a, "busy_processes", &d), "warn");
+    CHECK_STR(d, "3 other runnable processes");
+    CHECK_STR(check_status(a, "memory_pressure", &d), "warn");
+    CHECK_STR(d, "memory PSI some avg10 = 12.50%");
+    CHECK_STR(check_status(a, "memory_available", NULL), "warn");
+    CHECK_STR(check_status(a, "swap", &d), "warn");
+    CHECK_STR(d, "3 MiB swap in use");
+    CHECK_STR(check_status(a, "battery", NULL), "warn");
+    cJSON_Delete(a);
+    free(c);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd)) {}
+}
+
 int main(int argc, char **argv)
 {
     test_config_errors();
@@ -248,6 +337,7 @@ int main(int argc, char **argv)
     test_plan();
     test_ci();
     test_extraction();
+    test_preflight();
     if (argc > 1) test_command(argv[1]);
     TB_MAIN_END();
 }

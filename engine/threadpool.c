@@ -79,7 +79,9 @@ static void pool_work(engine_pool *p, uint64_t gen)
 static void *worker_main(void *arg)
 {
     engine_pool *p = arg;
-    uint32_t seen = atomic_load(&p->wake_seq);
+    /* wake_seq is 0 at creation: reading it here instead would miss a stop
+     * (or run) published before this thread got to run, and hang the join. */
+    uint32_t seen = 0;
     for (;;) {
         uint64_t t0 = 0;
         unsigned spins = 0;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "tb_test.h"
 
@@ -26,13 +27,17 @@ static long slurp(const char *path, char *buf, size_t cap)
  * returns the exit code. */
 static int run(const char *args, long *out_len)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s >tb_compute_cli.out 2>tb_compute_cli.err", TB_BINARY, args);
+    char cmd[4096], out_path[64], err_path[64];
+    snprintf(out_path, sizeof out_path, "tb_compute_cli.%d.out", (int)getpid());
+    snprintf(err_path, sizeof err_path, "tb_compute_cli.%d.err", (int)getpid());
+    snprintf(cmd, sizeof cmd, "'%s' %s >%s 2>%s", TB_BINARY, args, out_path, err_path);
     int st = system(cmd);
-    long n = slurp("tb_compute_cli.out", out_buf, sizeof out_buf);
+    long n = slurp(out_path, out_buf, sizeof out_buf);
     if (out_len)
         *out_len = n;
-    slurp("tb_compute_cli.err", err_buf, sizeof err_buf);
+    slurp(err_path, err_buf, sizeof err_buf);
+    remove(out_path);
+    remove(err_path);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

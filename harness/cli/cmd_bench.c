@@ -149,7 +149,7 @@ static void print_text(const bench_args *a, const engine_model *m, const char *k
     printf("model     %s (%s): dim %d, hidden %d, %d layers, %d heads (%d kv), vocab %d, %s, %.3f GB of weights\n",
            m->source, m->format, c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
            engine_dtype_name(m->layers[0].wq.type), m->weight_bytes / 1e9);
-    printf("run       batch %ld, input %ld, output %ld, warm-up %ld; backend %s, %d threads\n", a->batch,
+    printf("run       batch %ld, input %ld, output %ld, warm-up %ld; backend %s, threads %d\n", a->batch,
            a->input, a->output, a->warmup, a->opt.backend, threads);
     printf("kernels   %s\n", kernels);
     printf("prefill   %10.2f ms  %10.1f tokens/s  %8.2f GFLOP/s\n", r->prefill_ms, r->prefill_tokens_per_s,

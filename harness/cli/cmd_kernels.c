@@ -15,8 +15,30 @@ static void print_op(engine_op op)
             continue;
         const char *def = engine_kernel_default(op, k->backend);
         bool is_default = def && !strcmp(def, k->name);
-        printf("  %c %-16s %-7s %-4s %-26s %s\n", is_default ? '*' : ' ', k->name, k->backend,
-               k->available ? "yes" : "no", k->requires[0] ? k->requires : "-", k->description);
+        printf("  %c %-16s %-7s %-4s %s\n", is_default ? '*' : ' ', k->name, k->backend,
+               k->available ? "yes" : "no", k->requires[0] ? k->requires : "-");
+        printf("      %s\n", k->description);
+    }
+}
+
+/* No OpenCL is not an error here: the section says why it is empty. */
+static void print_opencl_devices(void)
+{
+    engine_opencl_device devs[16];
+    engine_error err = {0};
+    int n = engine_opencl_devices(devs, 16, &err);
+    printf("\nOpenCL devices (--opencl-device P:D)\n");
+    if (n < 0) {
+        printf("  none: %s\n", err.msg);
+        return;
+    }
+    if (n == 0)
+        printf("  none\n");
+    for (int i = 0; i < n && i < 16; i++) {
+        const engine_opencl_device *d = &devs[i];
+        printf("  %d:%d %-5s %s (%s; %s; driver %s), %d compute units, %d MHz, %.1f GiB\n", d->platform,
+               d->device, d->type, d->device_name, d->platform_name, d->device_version, d->driver_version,
+               d->compute_units, d->max_clock_mhz, d->global_mem_bytes / 1073741824.0);
     }
 }
 
@@ -32,10 +54,9 @@ int cmd_kernels(int argc, char **argv)
         cli_usage_error("kernels", "unexpected argument '%s'", argv[i]);
         return TB_EXIT_USAGE;
     }
-    printf("    %-16s %-7s %-4s %-26s %s\n", "variant", "backend", "runs", "requires", "description");
+    printf("    %-16s %-7s %-4s %s\n", "variant", "backend", "runs", "requires");
     for (int op = 0; op < ENGINE_OP_COUNT; op++)
         print_op((engine_op)op);
-    /* OpenCL devices: the opencl helper adds a section here (a function of
-     * the OpenCL backend that prints platforms and devices). */
+    print_opencl_devices();
     return TB_EXIT_OK;
 }

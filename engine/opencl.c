@@ -18,8 +18,9 @@
  * function pointers are unused (the work is enqueued, not called). */
 const kernel_variant kernel_variants_opencl[] = {
     {.info = {ENGINE_OP_MATMUL, "cl_rowgroup", "opencl", "OpenCL device",
-              "decode matvec: 4 rows per work-group, 32 work-items per row (coalesced loads), local-memory "
-              "reduction; prefill (> 4 tokens) uses cl_tiled"},
+              "decode matvec: 32 work-items per row (coalesced loads), 16 rows per work-group, x staged "
+              "in local memory with RMSNorm (and RoPE + KV store for q/k/v) fused; prefill (> 4 tokens) "
+              "uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 20},
     {.info = {ENGINE_OP_MATMUL, "cl_rowitem", "opencl", "OpenCL device",
               "decode matvec: one work-item per row with 16-byte vector loads, no reduction; prefill "
@@ -453,7 +454,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
         g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
     } else if (b->matvec == MV_ROWGROUP) {
         kk = k->rowgroup, name = nw ? "matvec_rowgroup+rmsnorm" : "matvec_rowgroup", dims = 2;
-        g[0] = round_up(w->rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
+        g[0] = round_up(w->rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
         l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
     } else {
         kk = k->rowitem, name = "matvec_rowitem";
@@ -500,7 +501,7 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     const char *name = rg ? "matvec_rowgroup_swiglu+rmsnorm" : "matvec_rowitem_swiglu";
     size_t g[2], l[2];
     if (rg) {
-        g[0] = round_up(L->w1.rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
+        g[0] = round_up(L->w1.rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
         l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
     } else {
         g[0] = round_up(L->w1.rows, 64), l[0] = 64;
@@ -536,7 +537,7 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
     const engine_config *c = &b->cfg;
     const clb_layer *L = &b->layers[l];
     cl_kernel k = b->mm[L->wqkv.prog].rowgroup_qkv;
-    size_t g[2] = {round_up(L->wqkv.rows, CLB_RG_ROWS) / CLB_RG_ROWS * CLB_RG_LANES, CLB_RG_ROWS};
+    size_t g[2] = {round_up(L->wqkv.rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, CLB_RG_ROWS};
     size_t lo[2] = {CLB_RG_LANES, CLB_RG_ROWS};
     cl_int rc = SETARG(k, 0, L->wqkv.w) | SETARG(k, 1, L->wqkv.d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->qkv) |
                 SETARG(k, 4, L->wqkv.rows) | SETARG(k, 5, L->wqkv.cols) | SETARG(k, 6, n) |
@@ -740,7 +741,7 @@ static int apply_choices(cl_backend *b, const engine_options *o, engine_error *e
     b->matvec = !strcmp(b->dev->info.type, "gpu") ? MV_ROWGROUP : MV_ROWITEM;
     /* cl_rowgroup stages a whole input row in local memory. */
     int widest = b->cfg.dim > b->cfg.hidden_dim ? b->cfg.dim : b->cfg.hidden_dim;
-    bool rg_fits = (cl_ulong)widest * sizeof(float) + 2 * CLB_RG_LANES * CLB_RG_ROWS * sizeof(float) + 256 <=
+    bool rg_fits = (cl_ulong)widest * sizeof(float) + (CLB_RG_LANES + 1) * CLB_RG_BLOCK * sizeof(float) + 256 <=
                    b->dev->local_mem_bytes;
     for (int i = 0; i < o->n_kernel_choices; i++) {
         const engine_kernel_choice *ch = &o->kernel_choices[i];

@@ -504,7 +504,9 @@ static int parse_variants(parser *p, const cJSON *v, harness_config *c)
         snprintf(at, sizeof at, "variants[%d]", i);
         if (!cJSON_IsObject(o)) return fail(p, at, "expected an object, got %s", type_name(o));
         if (!cJSON_GetObjectItemCaseSensitive(o, "name")) return fail(p, at, "missing required field 'name'");
-        if (get_string(p, o, at, "name", var->name, sizeof var->name)) return -1;
+        if (get_string(p, o, at, "name", var->name, sizeof var->name) ||
+            get_string(p, o, at, "description", var->description, sizeof var->description))
+            return -1;
         if (!var->name[0]) return fail(p, at, "'name' is empty");
         for (int j = 0; j < i; j++)
             if (!strcmp(c->variants[j].name, var->name)) return fail(p, at, "duplicate variant name '%s'", var->name);
@@ -569,9 +571,8 @@ static int parse_config(parser *p, const cJSON *root, harness_config *c)
     if (!cJSON_IsObject(root)) return fail(p, "(top level)", "expected an object, got %s", type_name(root));
     if (check_fields(p, root, "", top_fields)) return -1;
     if (!cJSON_GetObjectItemCaseSensitive(root, "name")) return fail(p, "name", "missing required field");
-    char description[1024];
     if (get_string(p, root, "", "name", c->name, sizeof c->name) ||
-        get_string(p, root, "", "description", description, sizeof description) ||
+        get_string(p, root, "", "description", c->description, sizeof c->description) ||
         get_string(p, root, "", "primary_metric", c->primary_metric, sizeof c->primary_metric) ||
         get_int(p, root, "", "repetitions", 1, 100000, &c->repetitions) ||
         get_int(p, root, "", "warmup", 0, 1000, &c->warmup) ||
@@ -771,11 +772,13 @@ cJSON *harness_config_to_json(const harness_config *c)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", c->name);
+    if (c->description[0]) cJSON_AddStringToObject(o, "description", c->description);
     cJSON_AddItemToObject(o, "workload", workload_json(cJSON_CreateObject(), &c->workload, NULL));
     cJSON *vs = cJSON_AddArrayToObject(o, "variants");
     for (int i = 0; i < c->n_variants; i++) {
         cJSON *v = cJSON_CreateObject();
         cJSON_AddStringToObject(v, "name", c->variants[i].name);
+        if (c->variants[i].description[0]) cJSON_AddStringToObject(v, "description", c->variants[i].description);
         cJSON_AddItemToArray(vs, workload_json(v, &c->variants[i].workload, &c->workload));
     }
     cJSON_AddStringToObject(o, "primary_metric", c->primary_metric);

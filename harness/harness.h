@@ -73,6 +73,7 @@ typedef struct harness_workload {
 
 typedef struct harness_variant {
     char name[64];
+    char description[256];
     harness_workload workload;   /* base workload with the variant's overrides */
 } harness_variant;
 
@@ -83,6 +84,7 @@ typedef enum harness_stop_rule { HARNESS_STOP_FIXED = 0, HARNESS_STOP_ADAPTIVE }
 typedef struct harness_config {
     char source[512];            /* file the config came from, or "<built-in default>" */
     char name[128];
+    char description[1024];
     harness_workload workload;
     int n_variants;
     harness_variant variants[HARNESS_MAX_VARIANTS];

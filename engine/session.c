@@ -60,6 +60,8 @@ void engine_options_default(engine_options *o)
     strcpy(o->backend, "cpu");
 }
 
+int engine_options_add_kernel(engine_options *o, const char *op_eq_variant, engine_error *err);
+
 static int op_parse(const char *name, engine_op *out)
 {
     for (int op = 0; op < ENGINE_OP_COUNT; op++)
@@ -93,6 +95,25 @@ static bool variant_available(const kernel_variant *v)
     return false;
 }
 
+/* "all=V": V for every op that has a variant of that name (all=scalar: the
+ * reference path). */
+static int add_kernel_all(engine_options *o, const char *name, engine_error *err)
+{
+    int found = 0;
+    for (int op = 0; op < ENGINE_OP_COUNT; op++) {
+        if (!kernel_find((engine_op)op, name))
+            continue;
+        char choice[128];
+        snprintf(choice, sizeof choice, "%s=%s", engine_op_name((engine_op)op), name);
+        if (engine_options_add_kernel(o, choice, err))
+            return -1;
+        found++;
+    }
+    if (!found)
+        return fail(err, ENGINE_ERR_INPUT, "kernel choice: no op has a variant named '%s'", name);
+    return 0;
+}
+
 int engine_options_add_kernel(engine_options *o, const char *op_eq_variant, engine_error *err)
 {
     const char *eq = strchr(op_eq_variant, '=');
@@ -105,9 +126,11 @@ int engine_options_add_kernel(engine_options *o, const char *op_eq_variant, engi
         return fail(err, ENGINE_ERR_INPUT, "kernel choice '%s': unknown op", op_eq_variant);
     memcpy(op_name, op_eq_variant, op_len);
     op_name[op_len] = '\0';
+    if (!strcmp(op_name, "all"))
+        return add_kernel_all(o, eq + 1, err);
     engine_op op;
     if (op_parse(op_name, &op))
-        return fail(err, ENGINE_ERR_INPUT, "kernel choice: unknown op '%s' (ops: matmul, attention, rmsnorm, rope, swiglu)",
+        return fail(err, ENGINE_ERR_INPUT, "kernel choice: unknown op '%s' (ops: matmul, attention, rmsnorm, rope, swiglu, all)",
                     op_name);
     const char *name = eq + 1;
     const kernel_variant *v = kernel_find(op, name);

@@ -25,7 +25,8 @@ static const char usage_text[] =
     "  --output-len O      decode steps (default 32)\n"
     "  --warmup N          shorter warm-up passes first (default 1)\n"
     "  --threads N         worker threads, 0 = all online CPUs (default 0)\n"
-    "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable\n"
+    "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable;\n"
+    "                      all=V picks V for every op that has it (all=scalar: the reference)\n"
     "  --backend B         cpu (default) or opencl\n"
     "  --json              print one JSON object with every figure and the configuration\n";
 

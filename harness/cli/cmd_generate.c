@@ -20,7 +20,8 @@ static const char usage_text[] =
     "  --top-p P           nucleus sampling when T > 0 (default 0.9; 1 is off)\n"
     "  --seed S            sampler seed (default 1)\n"
     "  --threads N         worker threads, 0 = all online CPUs (default 0)\n"
-    "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable\n"
+    "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable;\n"
+    "                      all=V picks V for every op that has it (all=scalar: the reference)\n"
     "  --backend B         cpu (default) or opencl\n";
 
 typedef struct gen_args {

@@ -28,6 +28,8 @@ static const char usage_text[] =
     "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable;\n"
     "                      all=V picks V for every op that has it (all=scalar: the reference)\n"
     "  --backend B         cpu (default) or opencl\n"
+    "  --opencl-device D   OpenCL device: P:D indices or a name substring (default: first GPU)\n"
+    "  --opencl-profile    per-kernel device times from OpenCL profiling events\n"
     "  --json              print one JSON object with every figure and the configuration\n";
 
 typedef struct bench_args {
@@ -39,7 +41,7 @@ typedef struct bench_args {
     engine_options opt;
 } bench_args;
 
-static const char *const flags[] = {"--json", "--tied", "--untied", "--help", "-h", NULL};
+static const char *const flags[] = {"--json", "--tied", "--untied", "--opencl-profile", "--help", "-h", NULL};
 
 static bool is_flag(const char *o)
 {
@@ -81,6 +83,10 @@ static int parse_value(bench_args *a, const char *o, const char *v)
         if (strcmp(v, "cpu") && strcmp(v, "opencl"))
             return cli_usage_error(cmd, "--backend: unknown backend '%s' (expected cpu or opencl)", v);
         snprintf(a->opt.backend, sizeof a->opt.backend, "%s", v);
+    } else if (!strcmp(o, "--opencl-device")) {
+        if (strlen(v) >= sizeof a->opt.opencl_device)
+            return cli_usage_error(cmd, "--opencl-device: '%s' is too long", v);
+        snprintf(a->opt.opencl_device, sizeof a->opt.opencl_device, "%s", v);
     } else
         return cli_usage_error(cmd, "unknown option '%s'", o);
     return 0;
@@ -99,6 +105,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
         if (is_flag(o)) {
             if (!strcmp(o, "--json"))
                 a->json = true;
+            else if (!strcmp(o, "--opencl-profile"))
+                a->opt.opencl_profile = true;
             else
                 a->tied = !strcmp(o, "--tied");
             continue;
@@ -200,8 +208,25 @@ static cJSON *json_config(const bench_args *a, const char *kernels, int threads)
     return o;
 }
 
+/* Per-kernel device times of an OpenCL session with --opencl-profile
+ * (warm-up, prefill and decode together). */
+static cJSON *json_kernel_times(const engine_session *s)
+{
+    engine_kernel_time kt[32];
+    int n = engine_session_kernel_times(s, kt, 32);
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < n && i < 32; i++) {
+        cJSON *k = cJSON_CreateObject();
+        cJSON_AddStringToObject(k, "kernel", kt[i].name);
+        cJSON_AddNumberToObject(k, "calls", (double)kt[i].calls);
+        cJSON_AddNumberToObject(k, "total_ms", kt[i].total_ms);
+        cJSON_AddItemToArray(arr, k);
+    }
+    return arr;
+}
+
 static int print_json(const bench_args *a, const engine_model *m, const char *kernels, int threads,
-                      const engine_bench_result *r)
+                      const engine_bench_result *r, const engine_session *s)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "command", "bench");
@@ -222,6 +247,8 @@ static int print_json(const bench_args *a, const engine_model *m, const char *ke
     char hash[17];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)hash_tokens(r->output_tokens, r->n_output_tokens));
     cJSON_AddStringToObject(o, "output_tokens_hash", hash);
+    if (a->opt.opencl_profile)
+        cJSON_AddItemToObject(o, "opencl_kernel_times", json_kernel_times(s));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text)
@@ -266,12 +293,18 @@ int cmd_bench(int argc, char **argv)
     if (engine_bench(s, &p, &r, &err))
         goto fail;
     if (a.json) {
-        if (print_json(&a, m, engine_session_kernels(s), threads, &r)) {
+        if (print_json(&a, m, engine_session_kernels(s), threads, &r, s)) {
             fprintf(stderr, "thermabench bench: out of memory writing JSON\n");
             status = TB_EXIT_FAIL;
         }
-    } else
+    } else {
         print_text(&a, m, engine_session_kernels(s), threads, &r);
+        engine_kernel_time kt[32];
+        int n = engine_session_kernel_times(s, kt, 32);
+        for (int i = 0; i < n && i < 32; i++)   /* --opencl-profile */
+            printf("%-9s %-34s %7ld calls %10.3f ms %9.2f us/call\n", i ? "" : "kernel", kt[i].name, kt[i].calls,
+                   kt[i].total_ms, kt[i].total_ms * 1e3 / (kt[i].calls ? kt[i].calls : 1));
+    }
     goto out;
 fail:
     fprintf(stderr, "thermabench bench: %s\n", err.msg);

@@ -225,13 +225,14 @@ static void output_agreement(experiment *e)
 static void write_telemetry(experiment *e)
 {
     if (!e->sampler) return;
-    char path[1100], tmp[1200];
+    char path[1100];
     if (e->session == 0) snprintf(path, sizeof path, "%s/telemetry.csv", e->dir);
     else snprintf(path, sizeof path, "%s/telemetry-%d.csv", e->dir, e->session);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    probe_error pe;
-    if (probe_timeline_write_csv(e->sampler, tmp, &pe) == 0) rename(tmp, path);
-    else unlink(tmp);
+    probe_error pe;   /* the probes write it atomically themselves */
+    if (probe_timeline_write_csv(e->sampler, path, &pe)) {
+        cJSON *notes = cJSON_GetObjectItemCaseSensitive(e->doc, "notes");
+        if (cJSON_GetArraySize(notes) < 100) cJSON_AddItemToArray(notes, cJSON_CreateString(pe.msg));
+    }
     e->last_telemetry_write = harness_now_s();
 }
 

@@ -1,6 +1,7 @@
 /* The generate, bench and kernels subcommands through the real binary:
  * stdout bytes against the expected outputs of independent implementations,
  * and exit code 2 with a clear message for bad input. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -112,6 +113,30 @@ static void test_errors(void)
     }
 }
 
+/* A well-formed llama2.c tokenizer with 3 tokens: too few for any model here. */
+static void test_tokenizer_mismatch(void)
+{
+    char path[64], args[512];
+    snprintf(path, sizeof path, "tb_compute_tok3.%d.bin", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return;
+    int32_t max_len = 1, len = 1;
+    float score = 0;
+    fwrite(&max_len, 4, 1, f);
+    for (int i = 0; i < 3; i++) {
+        fwrite(&score, 4, 1, f);
+        fwrite(&len, 4, 1, f);
+        fputc('a' + i, f);
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "generate --model %saidreams260K/model.bin --tokenizer %s --steps 4", M, path);
+    int rc = run(args, NULL);
+    CHECKF(rc == 2, "tokenizer of 3 tokens: exit %d: %s", rc, err_buf);
+    CHECKF(strstr(err_buf, "512") && strstr(err_buf, "3"), "stderr: %s", err_buf);
+    remove(path);
+}
+
 static void test_bench_and_kernels(void)
 {
     long n;
@@ -136,6 +161,7 @@ int main(void)
     }
     test_generate();
     test_errors();
+    test_tokenizer_mismatch();
     test_bench_and_kernels();
     TB_MAIN_END();
 }

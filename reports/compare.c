@@ -265,23 +265,23 @@ report_gate_verdict report_gate_samples(const double *base, size_t nb, const dou
         return REPORT_GATE_INCONCLUSIVE;
     }
     double m = o->max_regression;
-    int pct = (int)lround(100 * o->confidence);
+    double pct = 100 * o->confidence;
     if (*hi < 1 - m) {
-        snprintf(reason, cap, "%s: %d%% CI of the change %+.2f%% to %+.2f%% lies entirely below -%.2g%%", method, pct,
+        snprintf(reason, cap, "%s: %.4g%% CI of the change %+.2f%% to %+.2f%% lies entirely below -%.2g%%", method, pct,
                  100 * (*lo - 1), 100 * (*hi - 1), 100 * m);
         return REPORT_GATE_REGRESSION;
     }
     if (*lo > 1 + m) {
-        snprintf(reason, cap, "%s: %d%% CI of the change %+.2f%% to %+.2f%% lies entirely above +%.2g%%", method, pct,
+        snprintf(reason, cap, "%s: %.4g%% CI of the change %+.2f%% to %+.2f%% lies entirely above +%.2g%%", method, pct,
                  100 * (*lo - 1), 100 * (*hi - 1), 100 * m);
         return REPORT_GATE_IMPROVEMENT;
     }
     if (*lo > 1 - m) {
-        snprintf(reason, cap, "%s: %d%% CI of the change %+.2f%% to %+.2f%% lies above -%.2g%%", method, pct,
+        snprintf(reason, cap, "%s: %.4g%% CI of the change %+.2f%% to %+.2f%% lies above -%.2g%%", method, pct,
                  100 * (*lo - 1), 100 * (*hi - 1), 100 * m);
         return REPORT_GATE_PASS;
     }
-    snprintf(reason, cap, "%s: %d%% CI of the change %+.2f%% to %+.2f%% straddles -%.2g%%: more runs needed",
+    snprintf(reason, cap, "%s: %.4g%% CI of the change %+.2f%% to %+.2f%% straddles -%.2g%%: more runs needed",
              method, pct,
              100 * (*lo - 1), 100 * (*hi - 1), 100 * m);
     return REPORT_GATE_INCONCLUSIVE;

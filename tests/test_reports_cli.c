@@ -171,6 +171,10 @@ static void test_compare_and_report(void)
     CHECK(contains(out, "no variant 'Z'"));
     CHECK(sh("%s compare >%s 2>&1", TB_BINARY, out) == 2);
 
+    /* Several variants in both files: each gated, Bonferroni over them. */
+    CHECK(sh("%s gate --baseline %s/results.json --candidate %s/results.json >%s 2>&1", TB_BINARY, dir, dir, out) == 0);
+    CHECK(contains(out, "Bonferroni over 2 variants") && contains(out, "97.5% CI"));
+
     /* report: files written, self-contained HTML, CSV with every run. */
     CHECK(sh("%s report %s/results.json -o %s/rep >%s 2>&1", TB_BINARY, dir, dir, out) == 0);
     snprintf(p, sizeof p, "%s/rep/report.md", dir);
@@ -215,6 +219,36 @@ static void test_compare_and_report(void)
     CHECK(report_generate(p, od, &err) == -1 && strstr(err.msg, "nothing.json") != NULL);
 }
 
+/* Lower-is-better metrics (latency): a larger value is the regression. */
+static void test_direction(void)
+{
+    double base[12], slow[12], fast[12], r, lo, hi;
+    char why[256];
+    uint64_t s = 3;
+    for (int i = 0; i < 12; i++) {
+        base[i] = 100 * (1 + 0.01 * report_rng_normal(&s));
+        slow[i] = 110 * (1 + 0.01 * report_rng_normal(&s));
+        fast[i] = 90 * (1 + 0.01 * report_rng_normal(&s));
+    }
+    report_gate_options o;
+    report_gate_defaults(&o);
+    CHECK(report_gate_samples(base, 12, slow, 12, false, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_REGRESSION);
+    CHECK(r < 1 && lo <= r && r <= hi);
+    CHECK(report_gate_samples(base, 12, fast, 12, false, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_IMPROVEMENT);
+    CHECK(report_gate_samples(base, 12, slow, 12, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_IMPROVEMENT);
+    CHECK(report_gate_samples(base, 2, slow, 12, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_INCONCLUSIVE);
+    CHECK(strstr(why, "too few runs") != NULL);
+    /* One wildly slow run (severe outlier) switches to the robust ratio and does not flip an A/A. */
+    double aa[12];
+    memcpy(aa, base, sizeof aa);
+    uint64_t s2 = 9;
+    for (int i = 0; i < 12; i++)
+        aa[i] = 100 * (1 + 0.01 * report_rng_normal(&s2));
+    aa[5] = 60;
+    CHECK(report_gate_samples(base, 12, aa, 12, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_PASS);
+    CHECK(strstr(why, "Hodges-Lehmann") != NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--write-sample")) {
@@ -232,6 +266,7 @@ int main(int argc, char **argv)
     snprintf(tmp, sizeof tmp, "/tmp/tb-reports-XXXXXX");
     if (!mkdtemp(tmp))
         return 1;
+    test_direction();
     test_gate();
     test_compare_and_report();
     if (!tb_failed)

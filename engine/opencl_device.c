@@ -3,6 +3,7 @@
 #ifdef THERMABENCH_HAVE_OPENCL
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +53,37 @@ const char *clb_strerror(cl_int code)
     }
     snprintf(buf, sizeof buf, "%s (%d)", name, (int)code);
     return buf;
+}
+
+#define CLB_DEFINE(f) clb_##f##_fn *clb_##f;
+CLB_FUNCS(CLB_DEFINE)
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static char load_error[512];
+
+static void load_loader(void)
+{
+    const char *name = getenv("THERMABENCH_OPENCL_LIBRARY");
+    if (!name || !*name)
+        name = "libOpenCL.so.1";
+    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(load_error, sizeof load_error, "OpenCL: cannot open the ICD loader %s (%s): install "
+                 "ocl-icd-libopencl1 and a driver (e.g. Debian's pocl-opencl-icd), or use --backend cpu",
+                 name, why ? why : "not found");
+        return;
+    }
+#define CLB_RESOLVE(f) \
+    if (!load_error[0] && !(*(void **)&clb_##f = dlsym(h, #f))) \
+        snprintf(load_error, sizeof load_error, "OpenCL: the ICD loader %s has no %s", name, #f);
+    CLB_FUNCS(CLB_RESOLVE)
+}
+
+int clb_load(engine_error *err)
+{
+    pthread_once(&load_once, load_loader);
+    return load_error[0] ? clb_fail(err, ENGINE_ERR_UNSUPPORTED, "%s", load_error) : 0;
 }
 
 /* Why no platform answered: the loader's vendor directory is the usual cause. */
@@ -110,6 +142,8 @@ static int list_devices(device_list *l, engine_error *err)
     cl_platform_id plats[MAX_PLATFORMS];
     cl_uint np = 0;
     l->n = 0;
+    if (clb_load(err))
+        return -1;
     cl_int rc = clGetPlatformIDs(MAX_PLATFORMS, plats, &np);
     if (rc != CL_SUCCESS || np == 0)
         return no_platform(err, rc);

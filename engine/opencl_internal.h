@@ -8,6 +8,46 @@
 
 #include "engine.h"
 
+/* The ICD loader (libOpenCL.so.1) is opened at run time, so a machine
+ * without it still runs the CPU path; THERMABENCH_OPENCL_LIBRARY names
+ * another file. Every entry point the backend uses goes through a pointer. */
+#define CLB_FUNCS(X) \
+    X(clGetPlatformIDs) X(clGetPlatformInfo) X(clGetDeviceIDs) X(clGetDeviceInfo) X(clCreateContext) \
+    X(clCreateProgramWithSource) X(clBuildProgram) X(clGetProgramBuildInfo) X(clReleaseProgram) \
+    X(clCreateKernel) X(clReleaseKernel) X(clSetKernelArg) X(clCreateBuffer) X(clReleaseMemObject) \
+    X(clEnqueueWriteBuffer) X(clEnqueueReadBuffer) X(clEnqueueNDRangeKernel) X(clFinish) \
+    X(clCreateCommandQueue) X(clReleaseCommandQueue) X(clGetEventProfilingInfo) X(clReleaseEvent)
+
+#define CLB_DECLARE(f) typedef __typeof__(f) clb_##f##_fn; extern clb_##f##_fn *clb_##f;
+CLB_FUNCS(CLB_DECLARE)
+#undef CLB_DECLARE
+
+/* Opens the loader once per process; -1 with err set if it cannot. */
+int clb_load(engine_error *err);
+
+#define clGetPlatformIDs clb_clGetPlatformIDs
+#define clGetPlatformInfo clb_clGetPlatformInfo
+#define clGetDeviceIDs clb_clGetDeviceIDs
+#define clGetDeviceInfo clb_clGetDeviceInfo
+#define clCreateContext clb_clCreateContext
+#define clCreateProgramWithSource clb_clCreateProgramWithSource
+#define clBuildProgram clb_clBuildProgram
+#define clGetProgramBuildInfo clb_clGetProgramBuildInfo
+#define clReleaseProgram clb_clReleaseProgram
+#define clCreateKernel clb_clCreateKernel
+#define clReleaseKernel clb_clReleaseKernel
+#define clSetKernelArg clb_clSetKernelArg
+#define clCreateBuffer clb_clCreateBuffer
+#define clReleaseMemObject clb_clReleaseMemObject
+#define clEnqueueWriteBuffer clb_clEnqueueWriteBuffer
+#define clEnqueueReadBuffer clb_clEnqueueReadBuffer
+#define clEnqueueNDRangeKernel clb_clEnqueueNDRangeKernel
+#define clFinish clb_clFinish
+#define clCreateCommandQueue clb_clCreateCommandQueue
+#define clReleaseCommandQueue clb_clReleaseCommandQueue
+#define clGetEventProfilingInfo clb_clGetEventProfilingInfo
+#define clReleaseEvent clb_clReleaseEvent
+
 /* Work-group shapes, shared by the build options and the enqueues. */
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
 #define CLB_RG_ROWS 4     /* work-item rows per work-group in matvec_rowgroup */

@@ -4,3 +4,5 @@ tb_add_test(NAME test_engine_opencl SOURCES test_engine_opencl.c
             LIBS thermabench_engine m LABELS engine opencl)
 tb_add_test(NAME test_engine_opencl_noplatform SOURCES test_engine_opencl_noplatform.c
             LIBS thermabench_engine LABELS engine opencl)
+tb_add_test(NAME test_engine_opencl_noloader SOURCES test_engine_opencl_noloader.c
+            LIBS thermabench_engine LABELS engine opencl)

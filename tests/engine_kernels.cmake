@@ -3,3 +3,5 @@ tb_add_test(NAME test_engine_kernels SOURCES test_engine_kernels.c
             LIBS thermabench_engine LABELS engine kernels)
 tb_add_test(NAME test_engine_kernels_pool SOURCES test_engine_kernels_pool.c
             LIBS thermabench_engine LABELS engine kernels)
+tb_add_test(NAME test_engine_kernels_models SOURCES test_engine_kernels_models.c
+            LIBS thermabench_engine LABELS engine kernels)

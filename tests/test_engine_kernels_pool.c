@@ -53,6 +53,18 @@ int main(void)
         engine_pool_run(p, count_task, NULL, 0); /* no tasks: returns at once */
         engine_pool_free(p);
     }
+    /* Freed before its workers ever ran (they may start after the stop):
+     * must not hang. Also one run straight after creation. */
+    for (int i = 0; i < 200; i++) {
+        engine_pool *p = engine_pool_create(1 + i % 4);
+        CHECK(p != NULL);
+        if (i & 1) {
+            long parts[8];
+            engine_pool_run(p, sum_task, parts, 8);
+            CHECK(parts[7] == 49);
+        }
+        engine_pool_free(p);
+    }
     CHECK(engine_pool_threads(NULL) == 1);
     run_ctx c = {hits, 4};
     for (int i = 0; i < 4; i++)

@@ -39,9 +39,23 @@ static void probes_missing(report_doc *d)
     }
 }
 
+void report_gp_safe(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    for (; *src && n + 1 < cap; src++) {
+        unsigned char c = (unsigned char)*src;
+        dst[n++] = c < 32 || c == '\'' || c == '\\' || c == '"' || c == '@' || c == '`' ? '_' : (char)c;
+    }
+    dst[n] = 0;
+}
+
 static void analyse(report_doc *d)
 {
     d->nv = d->r.nvariants < MAXV ? d->r.nvariants : MAXV;
+    for (int i = 0; i < d->nv; i++)
+        report_gp_safe(d->gp_variant[i], sizeof d->gp_variant[i], d->r.variants[i]);
+    report_gp_safe(d->gp_metric, sizeof d->gp_metric, d->r.metric_name);
+    report_gp_safe(d->gp_unit, sizeof d->gp_unit, d->r.metric_unit);
     double *t = malloc(((size_t)d->r.nruns + 1) * sizeof *t), *y = malloc(((size_t)d->r.nruns + 1) * sizeof *y);
     for (int i = 0; i < d->nv; i++) {
         report_variant_summary(&d->r, d->r.variants[i], &d->vs[i]);
@@ -80,7 +94,7 @@ static void plot_runs(report_doc *d, plot_ctx *p)
     if (ft)
         fclose(ft);
     tb_printf(&s, "set title 'Throughput per run, in run order'\nset xlabel 'run index'\nset ylabel '%s (%s)'\n",
-              d->r.metric_name, d->r.metric_unit);
+              d->gp_metric, d->gp_unit);
     if (temp)
         tb_puts(&s, "set y2label 'temperature at run start (C)'\nset y2tics\nset ytics nomirror\n");
     else
@@ -98,7 +112,7 @@ static void plot_runs(report_doc *d, plot_ctx *p)
         if (f)
             fclose(f);
         tb_printf(&s, "%s'%s' using 1:2 with points pt 7 ps 0.8 lc rgb '%s' title '%s'", v ? ", " : "", name,
-                  plot_color(v), d->r.variants[v]);
+                  plot_color(v), d->gp_variant[v]);
     }
     if (temp)
         tb_puts(&s, ", 'temp.dat' using 1:2 axes x1y2 with lines lw 1.5 dt 2 lc rgb '#555555' title 'temperature'");
@@ -112,7 +126,7 @@ static void plot_vs_temp(report_doc *d, plot_ctx *p)
     textbuf s = {0};
     tb_printf(&s, "set title 'Throughput against temperature, with each variant''s least-squares line'\n"
                   "set xlabel 'temperature at run start (C)'\nset ylabel '%s (%s)'\nplot ",
-              d->r.metric_name, d->r.metric_unit);
+              d->gp_metric, d->gp_unit);
     int plotted = 0;
     double *t = malloc(((size_t)d->r.nruns + 1) * sizeof *t), *y = malloc(((size_t)d->r.nruns + 1) * sizeof *y);
     for (int v = 0; v < d->nv && t && y; v++) {
@@ -135,7 +149,7 @@ static void plot_vs_temp(report_doc *d, plot_ctx *p)
         if (!k)
             continue;
         tb_printf(&s, "%s'%s' using 1:2 with points pt 7 ps 0.8 lc rgb '%s' title '%s'", plotted ? ", " : "", name,
-                  plot_color(v), d->r.variants[v]);
+                  plot_color(v), d->gp_variant[v]);
         plotted++;
         if (d->sens_ok[v] && (f = plot_data(p, line))) {
             double m = d->vs[v].s.mean, slope = d->sens[v].pct_per_c / 100 * m;
@@ -144,7 +158,7 @@ static void plot_vs_temp(report_doc *d, plot_ctx *p)
             fprintf(f, "%.10g %.10g\n%.10g %.10g\n", lo, m + slope * (lo - tm), hi, m + slope * (hi - tm));
             fclose(f);
             tb_printf(&s, ", '%s' using 1:2 with lines lw 2 lc rgb '%s' title '%s: %+.2f%%/C, R^2 %.2f'", line,
-                      plot_color(v), d->r.variants[v], d->sens[v].pct_per_c, d->sens[v].r2);
+                      plot_color(v), d->gp_variant[v], d->sens[v].pct_per_c, d->sens[v].r2);
         }
     }
     free(t);
@@ -160,9 +174,9 @@ static void plot_distribution(report_doc *d, plot_ctx *p)
     tb_printf(&s, "set title 'Distribution per variant (box: quartiles, whiskers 1.5 IQR; every run shown)'\n"
                   "set ylabel '%s (%s)'\nset style boxplot nooutliers\nset style data boxplot\nset boxwidth 0.4\n"
                   "set key off\nset xrange [0.3:%d.7]\nset xtics (",
-              d->r.metric_name, d->r.metric_unit, d->nv);
+              d->gp_metric, d->gp_unit, d->nv);
     for (int v = 0; v < d->nv; v++)
-        tb_printf(&s, "%s'%s' %d", v ? ", " : "", d->r.variants[v], v + 1);
+        tb_printf(&s, "%s'%s' %d", v ? ", " : "", d->gp_variant[v], v + 1);
     tb_puts(&s, ")\nplot ");
     uint64_t seed = 7;
     for (int v = 0; v < d->nv; v++) {

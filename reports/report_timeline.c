@@ -114,7 +114,7 @@ static int read_csv(timeline *tl, const char *path)
     }
     for (int c = 0; c < NCH; c++)
         if (ich[c] >= 0)
-            snprintf(tl->chan[c], sizeof tl->chan[c], "%.63s", fl[ich[c]]);
+            report_gp_safe(tl->chan[c], sizeof tl->chan[c], fl[ich[c]]);
     if (it < 0) {
         free(line);
         fclose(f);

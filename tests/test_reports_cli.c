@@ -209,6 +209,20 @@ static void test_compare_and_report(void)
     CHECK(sh("%s report %s/missing.json >%s 2>&1", TB_BINARY, tmp, out) == 2);
     CHECK(contains(out, "thermabench report: ") && contains(out, "cannot open"));
 
+    /* A variant name that tries to end gnuplot's string and run a command. */
+    char evil[600], marker[600];
+    snprintf(evil, sizeof evil, "%s/evil", tmp);
+    snprintf(marker, sizeof marker, "%s/pwned", tmp);
+    mkdir(evil, 0755);
+    char name[200];
+    snprintf(name, sizeof name, "x'; system 'touch %s'; '", marker);
+    synth_variant ev[2] = {{"A", 100, 0.01, NULL}, {name, 100, 0.01, NULL}};
+    CHECK(synth_write(evil, ev, 2, &o) == 0);
+    CHECK(sh("%s report %s/results.json >%s 2>&1", TB_BINARY, evil, out) == 0);
+    CHECK(access(marker, F_OK) != 0);
+    snprintf(p, sizeof p, "%s/report.html", evil);
+    CHECK(contains(p, "x&#39;; system") || contains(p, "x'; system"));
+
     /* report_generate directly, as `thermabench run` calls it. */
     report_error err;
     snprintf(p, sizeof p, "%s/results.json", dir);

@@ -18,7 +18,7 @@
  * function pointers are unused (the work is enqueued, not called). */
 const kernel_variant kernel_variants_opencl[] = {
     {.info = {ENGINE_OP_MATMUL, "cl_rowgroup", "opencl", "OpenCL device",
-              "decode matvec: 32 work-items per row (coalesced loads), 16 rows per work-group, x staged "
+              "decode matvec: 32 work-items per row (coalesced loads), 8 rows per work-group, x staged "
               "in local memory with RMSNorm (and RoPE + KV store for q/k/v) fused; prefill (> 4 tokens) "
               "uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 20},

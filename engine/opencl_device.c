@@ -277,8 +277,8 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         char opts[512];
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s "
-                 "-DRG_LANES=%d -DRG_ROWS=%d -DRG_R=%d -DNORM_WG=%d -DATT_WG=%d", prog_defines[which],
-                 CLB_RG_LANES, CLB_RG_ROWS, CLB_RG_R, CLB_NORM_WG, CLB_ATT_WG);
+                 "-DRG_LANES=%d -DRG_ROWS=%d -DNORM_WG=%d -DATT_WG=%d", prog_defines[which],
+                 CLB_RG_LANES, CLB_RG_ROWS, CLB_NORM_WG, CLB_ATT_WG);
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);
         if (cr != CL_SUCCESS) {

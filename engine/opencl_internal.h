@@ -50,9 +50,8 @@ int clb_load(engine_error *err);
 
 /* Work-group shapes, shared by the build options and the enqueues. */
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
-#define CLB_RG_ROWS 4     /* work-item rows per work-group in matvec_rowgroup */
-#define CLB_RG_R 4        /* matrix rows per work-item row */
-#define CLB_RG_BLOCK (CLB_RG_ROWS * CLB_RG_R)   /* matrix rows per work-group (even) */
+#define CLB_RG_ROWS 8     /* rows per work-group in matvec_rowgroup (even: RoPE pairs) */
+#define CLB_RG_BLOCK CLB_RG_ROWS
 #define CLB_NORM_WG 256
 #define CLB_ATT_WG 256
 

@@ -172,48 +172,57 @@ inline void rg_stage_x(__local float *xs, __local float *red, __global const flo
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
+/* The first pass of this lane's weight loads, issued before x is staged
+ * so the memory latency overlaps the staging and its barriers. */
+typedef struct rg_pre {
+    bool on;
+    wraw v0, v1, v2, v3;
+} rg_pre;
+
+inline rg_pre rg_prefetch(__global const wtype *w, size_t base, int cols, int lane, bool row_ok)
+{
+    rg_pre p;
+    int step = RG_LANES * VEC, c = lane * VEC;
+    p.on = row_ok && cols % VEC == 0 && cols >= 4 * step;
+    if (p.on) {
+        p.v0 = wload(w, base + c);
+        p.v1 = wload(w, base + c + step);
+        p.v2 = wload(w, base + c + 2 * step);
+        p.v3 = wload(w, base + c + 3 * step);
+    }
+    return p;
+}
+
 /* This lane's share of row `base` . xs. */
 inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
-                        __local const float *xs, int lane)
+                        __local const float *xs, int lane, rg_pre pre)
 {
     float acc = 0.0f;
     if (cols % VEC == 0) {
+        /* Four independent loads per pass keep more bytes in flight. */
         int step = RG_LANES * VEC, c = lane * VEC;
-        float a1 = 0.0f;
-        for (; c + step < cols; c += 2 * step) {
+        float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        if (pre.on) {
+            acc += wdotr(pre.v0, d, base + c, VLOAD(0, xs + c));
+            a1 += wdotr(pre.v1, d, base + c + step, VLOAD(0, xs + c + step));
+            a2 += wdotr(pre.v2, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
+            a3 += wdotr(pre.v3, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
+            c += 4 * step;
+        }
+        for (; c + 3 * step < cols; c += 4 * step) {
             acc += wdot(w, d, base + c, VLOAD(0, xs + c));
             a1 += wdot(w, d, base + c + step, VLOAD(0, xs + c + step));
+            a2 += wdot(w, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
+            a3 += wdot(w, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
         }
-        if (c < cols)
+        for (; c < cols; c += step)
             acc += wdot(w, d, base + c, VLOAD(0, xs + c));
-        acc += a1;
+        acc = (acc + a1) + (a2 + a3);
     } else {
         for (int c = lane; c < cols; c += RG_LANES)
             acc += wget(w, d, base + c) * xs[c];
     }
     return acc;
-}
-
-/* Each work-group covers RG_BLOCK consecutive rows: work-item row lr takes
- * rows k * RG_ROWS + lr for k < RG_R, so every lane has RG_R independent
- * rows of loads in flight and one reduction serves them all. */
-#define RG_BLOCK (RG_ROWS * RG_R)
-
-/* Sums acc[k] over the lanes of each row; lane 0 gets the totals. */
-inline void rg_reduce_all(__local float *red, float *acc, int lane, int lr)
-{
-    for (int k = 0; k < RG_R; k++)
-        red[(lr * RG_R + k) * RG_LANES + lane] = acc[k];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = RG_LANES / 2; s > 0; s >>= 1) {
-        if (lane < s)
-            for (int k = 0; k < RG_R; k++)
-                red[(lr * RG_R + k) * RG_LANES + lane] += red[(lr * RG_R + k) * RG_LANES + lane + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    for (int k = 0; k < RG_R; k++)
-        acc[k] = red[(lr * RG_R + k) * RG_LANES];
-    barrier(CLK_LOCAL_MEM_FENCE);
 }
 
 /* xs: cols floats of local memory (set by the host). */
@@ -222,19 +231,16 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
                      __global float *out, int rows, int cols, int n, int out_stride, int add,
                      __global const float *nw, int norm, float eps, __local float *xs)
 {
-    __local float red[RG_BLOCK * RG_LANES];
-    int lane = get_local_id(0), lr = get_local_id(1), r0 = get_group_id(0) * RG_BLOCK + lr;
+    __local float red[RG_WG];
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
+        rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, norm, cols, eps);
-        float acc[RG_R];
-        for (int k = 0; k < RG_R; k++) {
-            int r = r0 + k * RG_ROWS;
-            acc[k] = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane) : 0.0f;
-        }
-        rg_reduce_all(red, acc, lane, lr);
-        for (int k = 0; k < RG_R; k++)
-            if (lane == 0 && r0 + k * RG_ROWS < rows)
-                store(out + (size_t)t * out_stride + r0 + k * RG_ROWS, acc[k], add);
+        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane, pre) : 0.0f;
+        acc = rg_reduce(red + lr * RG_LANES, acc, lane);
+        if (lane == 0 && r < rows)
+            store(out + (size_t)t * out_stride + r, acc, add);
     }
 }
 
@@ -247,9 +253,8 @@ inline float2 rope_pair(float v0, float v1, float2 c)
 #pragma OPENCL FP_CONTRACT ON
 
 /* The attention input projection [q | k | v] = Wqkv rmsnorm(x), with RoPE
- * (cos/sin table as in ops.cl) and the key/value cache store fused in: a
- * work-group's rows are consecutive and start even, so both rows of a
- * rotated pair are in one work-group. */
+ * (cos/sin table as in ops.cl) and the key/value cache store fused in:
+ * RG_ROWS is even, so both rows of a rotated pair are in one work-group. */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __global const float *x,
                          __global float *qkv, int rows, int cols, int n,
@@ -258,37 +263,36 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
                          __global const int *tok_seq, __global const int *tok_pos,
                          int layer, int n_layers, int kv_dim, int head_dim, int seq_len, __local float *xs)
 {
-    __local float red[RG_BLOCK * RG_LANES];
-    __local float res[RG_BLOCK];
+    __local float red[RG_WG];
+    __local float res[RG_ROWS];
     int lane = get_local_id(0), lr = get_local_id(1);
-    int b0 = get_group_id(0) * RG_BLOCK, r0 = b0 + lr, dim = cols;
+    int r = get_group_id(0) * RG_ROWS + lr, dim = cols;
     for (int t = 0; t < n; t++) {
+        rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, 1, cols, eps);
-        float acc[RG_R];
-        for (int k = 0; k < RG_R; k++) {
-            int r = r0 + k * RG_ROWS;
-            acc[k] = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane) : 0.0f;
-        }
-        rg_reduce_all(red, acc, lane, lr);
+        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane, pre) : 0.0f;
+        acc = rg_reduce(red + lr * RG_LANES, acc, lane);
         if (lane == 0)
-            for (int k = 0; k < RG_R; k++)
-                res[k * RG_ROWS + lr] = acc[k];
+            res[lr] = acc;
         barrier(CLK_LOCAL_MEM_FENCE);
-        /* One work-item per pair of rows. */
-        int li = lr * RG_LANES + lane, r = b0 + 2 * li;
-        if (li < RG_BLOCK / 2 && r < rows) {
+        if (lane == 0 && lr % 2 == 0 && r < rows) {
             int pos = tok_pos[t];
-            float v0 = res[2 * li], v1 = res[2 * li + 1];
+            float v0 = res[lr], v1 = res[lr + 1];
             int i = r < dim ? r : r < dim + kv_dim ? r - dim : r - dim - kv_dim;
             float2 c = cs[(size_t)pos * (head_dim / 2) + (i % head_dim) / 2];
             size_t at = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + pos) * kv_dim + i;
+            __global float *q = qkv + (size_t)t * rows + r;
             if (r < dim) {
                 float2 o = rope_pair(v0, v1, c);
-                vstore2(o, 0, qkv + (size_t)t * rows + r);
+                q[0] = o.x;
+                q[1] = o.y;
             } else if (r < dim + kv_dim) {
-                vstore2(rope_pair(v0, v1, c), 0, kcache + at);
+                float2 o = rope_pair(v0, v1, c);
+                kcache[at] = o.x;
+                kcache[at + 1] = o.y;
             } else {
-                vstore2((float2)(v0, v1), 0, vcache + at);
+                vcache[at] = v0;
+                vcache[at + 1] = v1;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -302,21 +306,19 @@ void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
                             __global const float *x, __global float *out, int rows, int cols, int n,
                             __global const float *nw, int norm, float eps, __local float *xs)
 {
-    __local float red[RG_BLOCK * RG_LANES];
-    int lane = get_local_id(0), lr = get_local_id(1), r0 = get_group_id(0) * RG_BLOCK + lr;
+    __local float red[RG_WG];
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
+        rg_pre pg = rg_prefetch(w1, (size_t)r * cols, cols, lane, r < rows);
+        rg_pre pu = rg_prefetch(w3, (size_t)r * cols, cols, lane, r < rows);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, norm, cols, eps);
-        float g[RG_R], u[RG_R];
-        for (int k = 0; k < RG_R; k++) {
-            int r = r0 + k * RG_ROWS;
-            g[k] = r < rows ? rg_row_dot(w1, d1, (size_t)r * cols, cols, xs, lane) : 0.0f;
-            u[k] = r < rows ? rg_row_dot(w3, d3, (size_t)r * cols, cols, xs, lane) : 0.0f;
-        }
-        rg_reduce_all(red, g, lane, lr);
-        rg_reduce_all(red, u, lane, lr);
-        for (int k = 0; k < RG_R; k++)
-            if (lane == 0 && r0 + k * RG_ROWS < rows)
-                out[(size_t)t * rows + r0 + k * RG_ROWS] = swiglu(g[k], u[k]);
+        float g = r < rows ? rg_row_dot(w1, d1, (size_t)r * cols, cols, xs, lane, pg) : 0.0f;
+        float u = r < rows ? rg_row_dot(w3, d3, (size_t)r * cols, cols, xs, lane, pu) : 0.0f;
+        g = rg_reduce(red + lr * RG_LANES, g, lane);
+        u = rg_reduce(red + lr * RG_LANES, u, lane);
+        if (lane == 0 && r < rows)
+            out[(size_t)t * rows + r] = swiglu(g, u);
     }
 }
 

@@ -137,6 +137,25 @@ static void test_tokenizer_mismatch(void)
     remove(path);
 }
 
+/* Sampling is reproducible from its seed, and the seed matters. */
+static void test_sampled_generation(void)
+{
+    static char first[1 << 16];
+    const char *base = "generate --model " M "stories260K/model.gguf --prompt 'Once upon a time' --steps 60 "
+                       "--temperature 1 --top-p 0.9";
+    char args[1024];
+    long n1, n2;
+    snprintf(args, sizeof args, "%s --seed 7", base);
+    CHECK(run(args, &n1) == 0);
+    memcpy(first, out_buf, sizeof first);
+    CHECK(run(args, &n2) == 0);
+    CHECK(n1 == n2 && !memcmp(first, out_buf, n1));
+    CHECK(strncmp(out_buf, "Once upon a time", 16) == 0);
+    snprintf(args, sizeof args, "%s --seed 8", base);
+    CHECK(run(args, &n2) == 0);
+    CHECK(n1 != n2 || memcmp(first, out_buf, n1));
+}
+
 static void test_bench_and_kernels(void)
 {
     long n;
@@ -162,6 +181,7 @@ int main(void)
     test_generate();
     test_errors();
     test_tokenizer_mismatch();
+    test_sampled_generation();
     test_bench_and_kernels();
     TB_MAIN_END();
 }

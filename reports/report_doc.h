@@ -5,7 +5,7 @@
 #include "report_plot.h"
 #include "reports.h"
 
-#define MAXV 16
+#define MAXV REPORT_MAX_VARIANTS
 
 typedef struct report_doc {
     report_results r;

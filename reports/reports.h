@@ -151,6 +151,7 @@ double report_rng_normal(uint64_t *state);
 
 /* ---- results files (docs/RESULTS.md) ---- */
 #define REPORT_NAME_MAX 64
+#define REPORT_MAX_VARIANTS 64     /* more is an input error, never a silent cut */
 
 typedef struct report_run {
     int index;
@@ -173,8 +174,8 @@ typedef struct report_results {
     char cpu_model[128], kernel[128], compiler[64], git_commit[64];
     int cpus_online;                /* -1 unknown */
     int nvariants;
-    char variants[16][REPORT_NAME_MAX];
-    char variant_config[16][256];   /* engine_kernels + workload threads, for env checks */
+    char variants[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
+    char variant_config[REPORT_MAX_VARIANTS][256];   /* engine_kernels + workload threads, for env checks */
     int nruns;
     report_run *runs;
     int npreflight;

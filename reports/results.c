@@ -73,8 +73,6 @@ static char *slurp(const char *path, size_t *len, report_error *err)
 
 static void load_variant(report_results *r, const cJSON *v)
 {
-    if (r->nvariants >= 16)
-        return;
     int i = r->nvariants++;
     str(v, "name", r->variants[i], sizeof r->variants[i]);
     char kernels[120] = "", model[96] = "";
@@ -106,7 +104,11 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
     o->ok = !strcmp(status, "ok");
     o->started_s = num(run, "started_s");
     o->wall_ms = num(run, "wall_ms");
-    o->metric = num(cJSON_GetObjectItemCaseSensitive(run, "metrics"), r->metric_name);
+    const cJSON *mv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "metrics"),
+                                                       r->metric_name);
+    if (mv && !cJSON_IsNumber(mv) && !cJSON_IsNull(mv))
+        return fail(err, "%s: runs[%d].metrics.%s: expected a number or null", r->path, i, r->metric_name);
+    o->metric = cJSON_IsNumber(mv) ? mv->valuedouble : NAN;
     if (o->ok && !isfinite(o->metric))
         o->ok = false;      /* counted as failed: no value for the primary metric */
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(run, "telemetry");
@@ -189,7 +191,14 @@ int report_results_load(const char *path, report_results *r, report_error *err)
     r->higher_is_better = !cJSON_IsFalse(hib);
     load_env(r, root);
     const cJSON *v;
-    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "variants")) load_variant(r, v);
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "variants"))
+    {
+        if (r->nvariants >= REPORT_MAX_VARIANTS) {
+            report_results_free(r);
+            return fail(err, "%s: variants: more than %d", path, REPORT_MAX_VARIANTS);
+        }
+        load_variant(r, v);
+    }
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(root, "runs");
     if (!cJSON_IsArray(runs)) {
         report_results_free(r);
@@ -214,7 +223,11 @@ int report_results_load(const char *path, report_results *r, report_error *err)
         int known = 0;
         for (int k = 0; k < r->nvariants; k++)
             known |= !strcmp(r->variants[k], vn);
-        if (!known && r->nvariants < 16) {
+        if (!known && r->nvariants >= REPORT_MAX_VARIANTS) {
+            report_results_free(r);
+            return fail(err, "%s: runs name more than %d variants", path, REPORT_MAX_VARIANTS);
+        }
+        if (!known) {
             snprintf(r->variants[r->nvariants], REPORT_NAME_MAX, "%s", vn);
             strcpy(r->variant_config[r->nvariants++], "kernels=? threads=? model=?");
         }

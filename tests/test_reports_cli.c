@@ -209,6 +209,11 @@ static void test_compare_and_report(void)
     CHECK(sh("%s report %s/missing.json >%s 2>&1", TB_BINARY, tmp, out) == 2);
     CHECK(contains(out, "thermabench report: ") && contains(out, "cannot open"));
 
+    /* Without gnuplot (empty PATH): the report says so and keeps the tables. */
+    CHECK(sh("env PATH= %s report %s/results.json -o %s/nognuplot >%s 2>&1", TB_BINARY, dir, dir, out) == 0);
+    snprintf(p, sizeof p, "%s/nognuplot/report.html", dir);
+    CHECK(contains(p, "gnuplot is not installed") && contains(p, "B is faster than A") && !contains(p, "<svg"));
+
     /* A variant name that tries to end gnuplot's string and run a command. */
     char evil[600], marker[600];
     snprintf(evil, sizeof evil, "%s/evil", tmp);

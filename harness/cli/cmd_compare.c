@@ -61,15 +61,15 @@ static int make_pairs(report_results *r, int nfiles, const char *base, const cha
 
 static int run(report_results *r, int nfiles, const char *base, const char *cand, bool json)
 {
-    pair p[16];
-    int np = make_pairs(r, nfiles, base, cand, p, 16);
+    pair p[REPORT_MAX_VARIANTS];
+    int np = make_pairs(r, nfiles, base, cand, p, REPORT_MAX_VARIANTS);
     if (np == 0) {
         fprintf(stderr, "thermabench compare: nothing to compare (need two variants; %s has %d)\n", r[0].path,
                 r[0].nvariants);
         return TB_EXIT_USAGE;
     }
     report_comparison *c = calloc((size_t)np, sizeof *c);
-    double pv[16], adj[16];
+    double pv[REPORT_MAX_VARIANTS], adj[REPORT_MAX_VARIANTS];
     int ok = 0;
     for (int i = 0; i < np; i++) {
         report_error err;
@@ -102,7 +102,7 @@ static int run(report_results *r, int nfiles, const char *base, const char *cand
             printf("%s%.6g", i ? ", " : "", adj[i]);
         printf("]}\n");
     } else {
-        report_variant_stats vs[17];
+        report_variant_stats vs[REPORT_MAX_VARIANTS + 1];
         int nv = 0;
         vs[nv++] = c[0].a;
         for (int i = 0; i < ok; i++)

@@ -183,14 +183,14 @@ static int pick(const report_results *b, const report_results *c, const gate_arg
 
 static int gate(const report_results *b, const report_results *c, const gate_args *a)
 {
-    char names[16][REPORT_NAME_MAX];
+    char names[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
     int n = pick(b, c, a, names);
     if (!n) {
         fprintf(stderr, "thermabench gate: no variant name in common between %s and %s; use --baseline-variant\n",
                 b->path, c->path);
         return TB_EXIT_USAGE;
     }
-    gate_item it[16];
+    static gate_item it[REPORT_MAX_VARIANTS];     /* large: off the stack */
     report_gate_options o = a->o;
     o.confidence = 1 - (1 - a->o.confidence) / n;        /* Bonferroni over the variants gated */
     int worst = REPORT_GATE_PASS;

@@ -30,7 +30,9 @@ static const char usage_text[] =
     "  --backend B         cpu (default) or opencl\n"
     "  --opencl-device D   OpenCL device: P:D indices or a name substring (default: first GPU)\n"
     "  --opencl-profile    per-kernel device times from OpenCL profiling events\n"
-    "  --json              print one JSON object with every figure and the configuration\n";
+    "  --json              print one JSON object with every figure and the configuration\n"
+    "  --roofline          also measure this machine's read bandwidth and FMA peak (cpu backend)\n"
+    "                      and print decode GB/s and prefill GFLOP/s as fractions of them\n";
 
 typedef struct bench_args {
     const char *model, *preset, *dtype;
@@ -38,10 +40,13 @@ typedef struct bench_args {
     int tied;  /* -1: preset default */
     long batch, input, output, warmup;
     bool json;
+    bool roofline;               /* --roofline: measure and print it next to the figures */
+    bool have_roofline;
+    engine_roofline rf;
     engine_options opt;
 } bench_args;
 
-static const char *const flags[] = {"--json", "--tied", "--untied", "--opencl-profile", "--help", "-h", NULL};
+static const char *const flags[] = {"--json", "--tied", "--untied", "--opencl-profile", "--roofline", "--help", "-h", NULL};
 
 static bool is_flag(const char *o)
 {
@@ -107,6 +112,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
                 a->json = true;
             else if (!strcmp(o, "--opencl-profile"))
                 a->opt.opencl_profile = true;
+            else if (!strcmp(o, "--roofline"))
+                a->roofline = true;
             else
                 a->tied = !strcmp(o, "--tied");
             continue;
@@ -165,6 +172,15 @@ static void print_text(const bench_args *a, const engine_model *m, const char *k
            r->prefill_gflop_per_s);
     printf("decode    %10.2f ms  %10.1f tokens/s  median step %.3f ms  %.2f GB/s\n", r->decode_ms,
            r->decode_tokens_per_s, r->decode_step_median_ms, r->decode_gb_per_s);
+    if (a->have_roofline) {
+        /* decode reads every matrix but the embedding table (one row of it) */
+        double bytes = (double)m->weight_bytes - (m->cfg.shared_classifier ? 0.0 :
+                       (double)engine_dtype_bytes(m->tok_embeddings.type, m->tok_embeddings.rows * m->tok_embeddings.cols));
+        double gbs = bytes / 1e9 / (r->decode_step_median_ms / 1e3);
+        printf("roofline  read %.1f GB/s, FMA %.1f GFLOP/s (%d threads): decode %.1f GB/s of matrices = %.0f%%, "
+               "prefill %.0f%% of FMA peak\n", a->rf.read_gb_per_s, a->rf.fma_gflop_per_s, a->rf.threads, gbs,
+               100 * gbs / a->rf.read_gb_per_s, 100 * r->prefill_gflop_per_s / a->rf.fma_gflop_per_s);
+    }
     printf("total     %10.2f ms  %10.1f tokens/s\n", r->total_ms, r->total_tokens_per_s);
     printf("peak RSS  %.1f MiB\n", r->peak_rss_bytes / 1048576.0);
     printf("output    %016llx (fnv1a64 of %d greedy ids)\n",
@@ -249,6 +265,12 @@ static int print_json(const bench_args *a, const engine_model *m, const char *ke
     cJSON_AddStringToObject(o, "output_tokens_hash", hash);
     if (a->opt.opencl_profile)
         cJSON_AddItemToObject(o, "opencl_kernel_times", json_kernel_times(s));
+    if (a->have_roofline) {
+        cJSON *rf = cJSON_AddObjectToObject(o, "roofline");
+        cJSON_AddNumberToObject(rf, "threads", a->rf.threads);
+        cJSON_AddNumberToObject(rf, "read_gb_per_s", a->rf.read_gb_per_s);
+        cJSON_AddNumberToObject(rf, "fma_gflop_per_s", a->rf.fma_gflop_per_s);
+    }
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!text)
@@ -292,6 +314,11 @@ int cmd_bench(int argc, char **argv)
                              .warmup = (int)a.warmup, .seed = a.seed};
     if (engine_bench(s, &p, &r, &err))
         goto fail;
+    if (a.roofline && !strcmp(a.opt.backend, "cpu")) {
+        if (engine_roofline_measure(threads, 3, &a.rf, &err))
+            goto fail;
+        a.have_roofline = true;
+    }
     if (a.json) {
         if (print_json(&a, m, engine_session_kernels(s), threads, &r, s)) {
             fprintf(stderr, "thermabench bench: out of memory writing JSON\n");

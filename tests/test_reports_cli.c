@@ -135,6 +135,25 @@ static void test_gate(void)
     }
     CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
     CHECK(contains(out, "schema_version: expected 1"));
+    f = fopen(p, "w");
+    if (f) {
+        fputs("{\"schema\": \"thermabench-results\", \"schema_version\": 1, \"primary_metric\": {\"name\": \"m\"},"
+              " \"runs\": [{\"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": \"fast\"}}]}", f);
+        fclose(f);
+    }
+    CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
+    CHECK(contains(out, "runs[0].metrics.m: expected a number or null"));
+    f = fopen(p, "w");      /* 65 variants: refused, not cut to fit */
+    if (f) {
+        fputs("{\"schema\": \"thermabench-results\", \"schema_version\": 1, \"primary_metric\": {\"name\": \"m\"},"
+              " \"runs\": [], \"variants\": [", f);
+        for (int i = 0; i < 65; i++)
+            fprintf(f, "%s{\"name\": \"v%d\"}", i ? ", " : "", i);
+        fputs("]}", f);
+        fclose(f);
+    }
+    CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
+    CHECK(contains(out, "variants: more than 64"));
 }
 
 static void test_compare_and_report(void)

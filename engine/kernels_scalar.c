@@ -147,9 +147,9 @@ static void swiglu_scalar(float *gate, const float *up, size_t len)
 #define ALL_DTYPES ((1u << ENGINE_DTYPE_COUNT) - 1)
 
 const kernel_variant kernel_variants_scalar[] = {
-    {.info = {ENGINE_OP_MATMUL, "scalar", "cpu", "", "reference: dequantize 32 at a time, float dot in index order"},
+    {.info = {ENGINE_OP_MATMUL, "scalar", "cpu", "", "reference, single-threaded: dequantize 32 at a time, float dot in index order"},
      .dtypes = ALL_DTYPES, .priority = 0, .fn.matmul = matmul_scalar},
-    {.info = {ENGINE_OP_ATTENTION, "scalar", "cpu", "", "reference: scores, softmax, weighted sum per head"},
+    {.info = {ENGINE_OP_ATTENTION, "scalar", "cpu", "", "reference, single-threaded: scores, softmax, weighted sum per head"},
      .priority = 0, .fn.attention = attention_scalar},
     {.info = {ENGINE_OP_RMSNORM, "scalar", "cpu", "", "reference RMSNorm"},
      .priority = 0, .fn.rmsnorm = rmsnorm_scalar},

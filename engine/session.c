@@ -60,8 +60,6 @@ void engine_options_default(engine_options *o)
     strcpy(o->backend, "cpu");
 }
 
-int engine_options_add_kernel(engine_options *o, const char *op_eq_variant, engine_error *err);
-
 static int op_parse(const char *name, engine_op *out)
 {
     for (int op = 0; op < ENGINE_OP_COUNT; op++)

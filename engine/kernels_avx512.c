@@ -513,10 +513,14 @@ T512 static void xq_fill_task(void *arg, int t, int n_tasks)
         float d = amax / 127.0f, id = d ? 1.0f / d : 0.0f;
         __m512 iv = _mm512_set1_ps(id);
         __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, iv)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, iv));
-        _mm_storeu_si128((__m128i *)(qt + b * 32), _mm512_cvtsepi32_epi8(q0));
-        _mm_storeu_si128((__m128i *)(qt + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
+        const int g = c->xq.group;
+        /* group 2: the block's 32 values in order; group 4: first halves of
+         * 4 blocks, then their second halves (see kernels_cpu.h) */
+        int8_t *d0 = g == 2 ? qt + b * 32 : qt + (b / 4) * 128 + (b % 4) * 16;
+        _mm_storeu_si128((__m128i *)d0, _mm512_cvtsepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(d0 + (g == 2 ? 16 : 64)), _mm512_cvtsepi32_epi8(q1));
         c->xq.d[(size_t)t * blocks + b] = d;
-        c->xq.corr[((size_t)t * (blocks / 2) + b / 2) * 16 + (b & 1) * 8] =
+        c->xq.corr[((size_t)t * (blocks / g) + b / g) * 16 + (b % g) * (16 / g)] =
             -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
     }
 }
@@ -545,7 +549,10 @@ static void matmul_run(float *out, const float *x, const engine_tensor *w, int n
     }
     if (is_quant(w->type) && !dequant) {
         bool q8 = w->type == ENGINE_DTYPE_Q8_0;
-        if (kcpu_quantize_x(&c.xq, x, n, w->cols, q8 ? 128 : 8, q8 ? 2 : 4) != 0)
+        if (kcpu_xq_alloc(&c.xq, n, w->cols, q8 ? 2 : 4) == 0)
+            for (int t = 0; t < n; t++)
+                xq_fill_task(&c, t, n);
+        else
             c.dequant = true;  /* out of memory: the path that needs no buffer */
     }
     c.rows_per_task = kcpu_rows_per_task(w->rows, threads, 4);

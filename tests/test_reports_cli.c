@@ -170,6 +170,10 @@ static void test_compare_and_report(void)
     CHECK(sh("%s compare %s/results.json >%s 2>&1", TB_BINARY, dir, out) == 0);
     CHECK(contains(out, "B is faster than A"));
     CHECK(contains(out, "after adjusting for temperature"));
+    /* --detect: the sample-size line for a chosen change (the formula is tested in test_reports_stats). */
+    CHECK(sh("%s compare %s/results.json --detect 1%% >%s 2>&1", TB_BINARY, dir, out) == 0);
+    CHECK(contains(out, "runs per variant to detect a 1% change"));
+    CHECK(sh("%s compare %s/results.json --detect x >%s 2>&1", TB_BINARY, dir, out) == 2);
     CHECK(sh("%s compare %s/results.json --json >%s 2>&1", TB_BINARY, dir, out) == 0);
     char *js = slurp(out);
     cJSON *root = js ? cJSON_Parse(js) : NULL;

@@ -1,6 +1,7 @@
 /* thermabench compare: per-variant statistics and A/B effects with a
  * one-line verdict, from one results file (several variants) or two. */
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static void usage(FILE *f)
                "Two files: the candidate file's variant against the first file's.\n\n"
                "  --baseline NAME    baseline variant\n"
                "  --candidate NAME   candidate variant (default: every other variant)\n"
+               "  --detect PCT       also say how many runs would detect a change of PCT (e.g. 1%%)\n"
                "  --json             machine-readable output\n"
                "  -h, --help         this help\n");
 }
@@ -59,7 +61,7 @@ static int make_pairs(report_results *r, int nfiles, const char *base, const cha
     return n;
 }
 
-static int run(report_results *r, int nfiles, const char *base, const char *cand, bool json)
+static int run(report_results *r, int nfiles, const char *base, const char *cand, bool json, double detect)
 {
     pair p[REPORT_MAX_VARIANTS];
     int np = make_pairs(r, nfiles, base, cand, p, REPORT_MAX_VARIANTS);
@@ -112,6 +114,12 @@ static int run(report_results *r, int nfiles, const char *base, const char *cand
             report_print_comparison(stdout, &c[i], false);
             if (ok > 1)
                 printf("  (Welch p adjusted for %d comparisons, Holm: %.3g)\n\n", ok, adj[i]);
+            if (detect > 0) {
+                const report_summary *sa = &c[i].a.s, *sb = &c[i].b.s;
+                double cv = sqrt((sa->cv * sa->cv + sb->cv * sb->cv) / 2);
+                printf("  runs per variant to detect a %.3g%% change at this noise (alpha 0.05, power 0.8): %d\n\n",
+                       100 * detect, report_runs_needed(cv, detect, 0.05, 0.8));
+            }
         }
     }
     free(c);
@@ -123,6 +131,7 @@ int cmd_compare(int argc, char **argv)
     const char *files[2] = {0}, *base = NULL, *cand = NULL;
     int nfiles = 0;
     bool json = false;
+    double detect = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -130,6 +139,15 @@ int cmd_compare(int argc, char **argv)
             return TB_EXIT_OK;
         } else if (!strcmp(a, "--json")) {
             json = true;
+        } else if (!strcmp(a, "--detect")) {
+            char buf[64];
+            snprintf(buf, sizeof buf, "%s", i + 1 < argc ? argv[++i] : "");
+            size_t n = strlen(buf);
+            if (n && buf[n - 1] == '%')
+                buf[n - 1] = 0;
+            if (cli_parse_double(CMD, "--detect", buf, 0.01, 1000, &detect) < 0)
+                return TB_EXIT_USAGE;
+            detect /= 100;
         } else if (!strcmp(a, "--baseline") || !strcmp(a, "--candidate")) {
             if (i + 1 >= argc) {
                 cli_usage_error(CMD, "%s needs a variant name", a);
@@ -165,7 +183,7 @@ int cmd_compare(int argc, char **argv)
         fprintf(stderr, "thermabench compare: primary metrics differ: %s has '%s', %s has '%s'\n", files[0],
                 r[0].metric_name, files[1], r[1].metric_name);
     else
-        rc = run(r, nfiles, base, cand, json);
+        rc = run(r, nfiles, base, cand, json, detect);
     for (int i = 0; i < nfiles; i++)
         report_results_free(&r[i]);
     return rc;

@@ -18,13 +18,13 @@
  * function pointers are unused (the work is enqueued, not called). */
 const kernel_variant kernel_variants_opencl[] = {
     {.info = {ENGINE_OP_MATMUL, "cl_rowgroup", "opencl", "OpenCL device",
-              "decode matvec: 32 work-items per row (coalesced loads), 8 rows per work-group, x staged "
-              "in local memory with RMSNorm (and RoPE + KV store for q/k/v) fused; prefill (> 4 tokens) "
-              "uses cl_tiled"},
+              "decode matvec: 32 work-items per row (coalesced loads), 8 rows per work-group, local-memory "
+              "reduction; for q/k/v, x staged in local memory with RMSNorm, RoPE and the KV store fused; "
+              "prefill (> 8 tokens) uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 20},
     {.info = {ENGINE_OP_MATMUL, "cl_rowitem", "opencl", "OpenCL device",
               "decode matvec: one work-item per row with 16-byte vector loads, no reduction; prefill "
-              "(> 4 tokens) uses cl_tiled"},
+              "(> 8 tokens) uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 10},
     {.info = {ENGINE_OP_MATMUL, "cl_tiled", "opencl", "OpenCL device",
               "64x64 output tiles through local memory, for decode and prefill alike"},
@@ -65,7 +65,7 @@ const char *cl_backend_device_name(const cl_backend *b) { return ""; }
 #include "opencl_internal.h"
 #include "quant.h"
 
-#define MATVEC_MAX_N 4        /* more tokens than this: the tiled matmul */
+#define MATVEC_MAX_N 8        /* more tokens than this: the tiled matmul */
 #define CHUNK_TOKENS 512      /* tokens per pass through the layers */
 
 enum { MV_ROWGROUP, MV_ROWITEM, MV_TILED };
@@ -434,8 +434,7 @@ static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int 
 static bool use_rowgroup(const cl_backend *b, int n) { return b->matvec == MV_ROWGROUP && n <= MATVEC_MAX_N; }
 
 /* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
- * RMS-normalised with weight nw when nw is set: fused into the rowgroup
- * matvec, a separate rmsnorm into xb before the other variants. */
+ * RMS-normalised with weight nw (into xb first) when nw is set. */
 static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_mem out, int n, int out_stride,
                   int add, engine_error *err)
 {
@@ -444,7 +443,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     const char *name;
     size_t g[2], l[2];
     cl_uint dims = 1;
-    if (nw && !use_rowgroup(b, n)) {
+    if (nw) {
         if (rmsnorm(b, x, nw, b->xb, n, 0, err))
             return -1;
         x = b->xb, nw = NULL;
@@ -453,7 +452,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
         kk = k->tiled, name = "matmul_tiled", dims = 2;
         g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
     } else if (b->matvec == MV_ROWGROUP) {
-        kk = k->rowgroup, name = nw ? "matvec_rowgroup+rmsnorm" : "matvec_rowgroup", dims = 2;
+        kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
         g[0] = round_up(w->rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
         l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
     } else {
@@ -463,28 +462,18 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
                 SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
                 SETARG(kk, 8, add);
-    if (kk == k->rowgroup) {
-        int norm = nw != NULL;
-        cl_mem nwb = nw ? nw : x;
-        rc |= SETARG(kk, 9, nwb) | SETARG(kk, 10, norm) | SETARG(kk, 11, b->cfg.norm_eps) |
-              clSetKernelArg(kk, 12, (size_t)w->cols * sizeof(float), NULL);
-    }
     if (rc != CL_SUCCESS)
         return cl_check(rc, err, name);
     return enqueue(b, kk, name, dims, g, l, err);
 }
 
-/* hb = silu(W1 x') * (W3 x'), x' = rmsnorm(x) * rms_ffn: one fused kernel
- * with cl_rowgroup, the norm and a fused matvec with cl_rowitem, four
- * kernels for the tiled matmul. */
+/* hb = silu(W1 x') * (W3 x'), x' = rmsnorm(x) * rms_ffn: the norm, then one
+ * fused matvec when decoding, or two tiled matmuls and swiglu. */
 static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
 {
-    cl_mem x = b->x;
-    if (!use_rowgroup(b, n)) {
-        if (rmsnorm(b, b->x, L->rms_ffn, b->xb, n, 0, err))
-            return -1;
-        x = b->xb;
-    }
+    cl_mem x = b->xb;
+    if (rmsnorm(b, b->x, L->rms_ffn, b->xb, n, 0, err))
+        return -1;
     if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
         int len = n * b->cfg.hidden_dim;
         size_t g = round_up(len, 64);
@@ -498,7 +487,7 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     const clb_mm_kernels *mk = &b->mm[L->w1.prog];
     bool rg = b->matvec == MV_ROWGROUP;
     cl_kernel k = rg ? mk->rowgroup_swiglu : mk->rowitem_swiglu;
-    const char *name = rg ? "matvec_rowgroup_swiglu+rmsnorm" : "matvec_rowitem_swiglu";
+    const char *name = rg ? "matvec_rowgroup_swiglu" : "matvec_rowitem_swiglu";
     size_t g[2], l[2];
     if (rg) {
         g[0] = round_up(L->w1.rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
@@ -509,11 +498,6 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     cl_int rc = SETARG(k, 0, L->w1.w) | SETARG(k, 1, L->w1.d) | SETARG(k, 2, L->w3.w) | SETARG(k, 3, L->w3.d) |
                 SETARG(k, 4, x) | SETARG(k, 5, b->hb) | SETARG(k, 6, L->w1.rows) | SETARG(k, 7, L->w1.cols) |
                 SETARG(k, 8, n);
-    if (rg) {
-        int norm = 1;
-        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, norm) | SETARG(k, 11, b->cfg.norm_eps) |
-              clSetKernelArg(k, 12, (size_t)L->w1.cols * sizeof(float), NULL);
-    }
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
 }
 
@@ -739,8 +723,8 @@ void cl_backend_free(cl_backend *b)
 static int apply_choices(cl_backend *b, const engine_options *o, engine_error *err)
 {
     b->matvec = !strcmp(b->dev->info.type, "gpu") ? MV_ROWGROUP : MV_ROWITEM;
-    /* cl_rowgroup stages a whole input row in local memory. */
-    int widest = b->cfg.dim > b->cfg.hidden_dim ? b->cfg.dim : b->cfg.hidden_dim;
+    /* cl_rowgroup's q/k/v matvec stages a whole input row in local memory. */
+    int widest = b->cfg.dim;
     bool rg_fits = (cl_ulong)widest * sizeof(float) + (CLB_RG_LANES + 1) * CLB_RG_BLOCK * sizeof(float) + 256 <=
                    b->dev->local_mem_bytes;
     for (int i = 0; i < o->n_kernel_choices; i++) {

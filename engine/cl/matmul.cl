@@ -225,20 +225,19 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
     return acc;
 }
 
-/* xs: cols floats of local memory (set by the host). */
+/* Without a norm to apply, x is read straight from global memory (it
+ * stays in L1): staging it would only add barriers. */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup(__global const wtype *w, __global const half *d, __global const float *x,
-                     __global float *out, int rows, int cols, int n, int out_stride, int add,
-                     __global const float *nw, int norm, float eps, __local float *xs)
+                     __global float *out, int rows, int cols, int n, int out_stride, int add)
 {
-    __local float red[RG_WG];
+    __local float red[RG_ROWS][RG_LANES];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
-        rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
-        rg_stage_x(xs, red, x + (size_t)t * cols, nw, norm, cols, eps);
-        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane, pre) : 0.0f;
-        acc = rg_reduce(red + lr * RG_LANES, acc, lane);
+        __global const float *xt = x + (size_t)t * cols;
+        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, xt, 1.0f, 0, lane, RG_LANES) : 0.0f;
+        acc = rg_reduce(red[lr], acc, lane);
         if (lane == 0 && r < rows)
             store(out + (size_t)t * out_stride + r, acc, add);
     }
@@ -299,24 +298,22 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
     }
 }
 
-/* The gate and up projections together, writing silu(W1 x) * (W3 x). */
+/* The gate and up projections together, writing silu(W1 x) * (W3 x)
+ * (x already normalised by the rmsnorm kernel, read from global memory). */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
                             __global const wtype *w3, __global const half *d3,
-                            __global const float *x, __global float *out, int rows, int cols, int n,
-                            __global const float *nw, int norm, float eps, __local float *xs)
+                            __global const float *x, __global float *out, int rows, int cols, int n)
 {
-    __local float red[RG_WG];
+    __local float red[RG_ROWS][RG_LANES];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
-        rg_pre pg = rg_prefetch(w1, (size_t)r * cols, cols, lane, r < rows);
-        rg_pre pu = rg_prefetch(w3, (size_t)r * cols, cols, lane, r < rows);
-        rg_stage_x(xs, red, x + (size_t)t * cols, nw, norm, cols, eps);
-        float g = r < rows ? rg_row_dot(w1, d1, (size_t)r * cols, cols, xs, lane, pg) : 0.0f;
-        float u = r < rows ? rg_row_dot(w3, d3, (size_t)r * cols, cols, xs, lane, pu) : 0.0f;
-        g = rg_reduce(red + lr * RG_LANES, g, lane);
-        u = rg_reduce(red + lr * RG_LANES, u, lane);
+        __global const float *xt = x + (size_t)t * cols;
+        float g = r < rows ? row_dot(w1, d1, (size_t)r * cols, cols, xt, xt, 1.0f, 0, lane, RG_LANES) : 0.0f;
+        float u = r < rows ? row_dot(w3, d3, (size_t)r * cols, cols, xt, xt, 1.0f, 0, lane, RG_LANES) : 0.0f;
+        g = rg_reduce(red[lr], g, lane);
+        u = rg_reduce(red[lr], u, lane);
         if (lane == 0 && r < rows)
             out[(size_t)t * rows + r] = swiglu(g, u);
     }

@@ -441,9 +441,11 @@ static void run_progress(experiment *e, int v, bool warmup, bool before)
 
 static void set_last(experiment *e, const run_outcome *o, const char *unit)
 {
+    /* Four significant digits whatever the magnitude, so lines stay comparable. */
+    double mag = fabs(o->primary);
+    int decimals = mag >= 1000 ? 0 : mag >= 100 ? 1 : mag >= 10 ? 2 : 3;
     if (o->ok)
-        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, fabs(o->primary) >= 100 ? 1 : 4,
-                 o->primary, unit);
+        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, decimals, o->primary, unit);
     else
         snprintf(e->last, sizeof e->last, "FAILED: %.120s", o->failure);
 }

@@ -5,3 +5,6 @@ tb_add_test(NAME test_engine_kernels_pool SOURCES test_engine_kernels_pool.c
             LIBS thermabench_engine LABELS engine kernels)
 tb_add_test(NAME test_engine_kernels_models SOURCES test_engine_kernels_models.c
             LIBS thermabench_engine LABELS engine kernels)
+# A matmul microbenchmark (not registered as a test): see its header.
+add_executable(bench_engine_kernels bench_engine_kernels.c)
+target_link_libraries(bench_engine_kernels PRIVATE thermabench_engine)

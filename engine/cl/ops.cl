@@ -196,8 +196,8 @@ void attention_local(__global const float *qkv, __global const float *kcache, __
         float s = 0.0f;
         int i = 0;
         for (; i + 16 <= head_dim; i += 16) {   /* four loads in flight, index-order sum */
-            float4 k0 = vload4(0, k + i), k1 = vload4(0, k + i + 4), k2 = vload4(0, k + i + 8),
-                   k3 = vload4(0, k + i + 12);
+            __global const float4 *k4 = (__global const float4 *)(k + i);   /* 16-byte aligned */
+            float4 k0 = k4[0], k1 = k4[1], k2 = k4[2], k3 = k4[3];
             s += qs[i] * k0.x; s += qs[i + 1] * k0.y; s += qs[i + 2] * k0.z; s += qs[i + 3] * k0.w;
             s += qs[i + 4] * k1.x; s += qs[i + 5] * k1.y; s += qs[i + 6] * k1.z; s += qs[i + 7] * k1.w;
             s += qs[i + 8] * k2.x; s += qs[i + 9] * k2.y; s += qs[i + 10] * k2.z; s += qs[i + 11] * k2.w;
@@ -227,11 +227,11 @@ void attention_local(__global const float *qkv, __global const float *kcache, __
         float4 acc1 = (float4)(0.0f);
         int p = g;
         for (; p + groups <= pos; p += 2 * groups) {
-            acc += a[p] * vload4(0, v + (size_t)p * kv_dim);
-            acc1 += a[p + groups] * vload4(0, v + (size_t)(p + groups) * kv_dim);
+            acc += a[p] * *(__global const float4 *)(v + (size_t)p * kv_dim);
+            acc1 += a[p + groups] * *(__global const float4 *)(v + (size_t)(p + groups) * kv_dim);
         }
         if (p <= pos)
-            acc += a[p] * vload4(0, v + (size_t)p * kv_dim);
+            acc += a[p] * *(__global const float4 *)(v + (size_t)p * kv_dim);
         acc += acc1;
     }
     part[lid] = acc;

@@ -101,6 +101,21 @@ const char *const *engine_preset_names(void);  /* NULL-terminated */
 int engine_gguf_write(const engine_model *m, const char *path, engine_error *err);
 void engine_model_free(engine_model *m);
 
+/* One row of `thermabench model info`'s tensor table, named as in GGUF
+ * whatever the format. file_offset is -1 for data not in the file
+ * (generated, or converted to f32 when loading). */
+typedef struct engine_tensor_row {
+    char name[64];
+    engine_dtype type;
+    int n_dims;
+    int64_t ne0, ne1;      /* ne0: row length (cols), ne1: rows */
+    uint64_t bytes;
+    int64_t file_offset;
+} engine_tensor_row;
+
+/* Fills up to max rows (3 + 9 * n_layers cover every model); returns the count. */
+int engine_model_tensors(const engine_model *m, engine_tensor_row *rows, int max);
+
 /* ---- tokenizer -------------------------------------------------------- */
 
 /* llama2.c tokenizer.bin; vocab_size must match the model's. */

@@ -42,21 +42,6 @@ int formats_check_config(const engine_config *c, const char *name, engine_error 
 /* Sum of bytes of all matrices: what decode reads per token. */
 uint64_t formats_weight_bytes(const engine_model *m);
 
-/* One row of `thermabench model info`'s tensor table, named as in GGUF
- * whatever the format. file_offset is -1 for data not in the file
- * (generated, or converted to f32 when loading). */
-typedef struct formats_tensor_row {
-    char name[64];
-    engine_dtype type;
-    int n_dims;
-    int64_t ne0, ne1;      /* ne0: row length (cols), ne1: rows */
-    uint64_t bytes;
-    int64_t file_offset;
-} formats_tensor_row;
-
-/* Fills up to max rows (3 + 9 * n_layers cover every model); returns the count. */
-int formats_model_tensors(const engine_model *m, formats_tensor_row *rows, int max);
-
 /* Loaders; each fills a model created by engine_model_load. */
 int formats_load_llama2c(engine_model *m, const char *path, const uint8_t *data, size_t len,
                          engine_error *err);

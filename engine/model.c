@@ -202,12 +202,12 @@ static int64_t file_offset(const engine_model *m, const void *p)
     return base && q >= base && q < base + st->map_len ? (int64_t)(q - base) : -1;
 }
 
-static void add_row(const engine_model *m, formats_tensor_row *rows, int max, int *n, const char *name,
+static void add_row(const engine_model *m, engine_tensor_row *rows, int max, int *n, const char *name,
                     engine_dtype type, int n_dims, int64_t ne0, int64_t ne1, const void *data)
 {
     if (*n >= max)
         return;
-    formats_tensor_row *r = &rows[(*n)++];
+    engine_tensor_row *r = &rows[(*n)++];
     snprintf(r->name, sizeof r->name, "%s", name);
     r->type = type;
     r->n_dims = n_dims;
@@ -217,7 +217,7 @@ static void add_row(const engine_model *m, formats_tensor_row *rows, int max, in
     r->file_offset = file_offset(m, data);
 }
 
-int formats_model_tensors(const engine_model *m, formats_tensor_row *rows, int max)
+int engine_model_tensors(const engine_model *m, engine_tensor_row *rows, int max)
 {
     int n = 0, dim = m->cfg.dim;
     char name[64];

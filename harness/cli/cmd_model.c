@@ -6,7 +6,6 @@
 
 #include "cli.h"
 #include "engine.h"
-#include "formats.h"   /* the tensor table: engine-internal, read-only use */
 
 static void usage(FILE *f)
 {
@@ -77,7 +76,7 @@ static int cmd_synth(int argc, char **argv)
     return rc ? fail(&err) : TB_EXIT_OK;
 }
 
-static void print_shape(char *buf, size_t n, const formats_tensor_row *r)
+static void print_shape(char *buf, size_t n, const engine_tensor_row *r)
 {
     if (r->n_dims == 1)
         snprintf(buf, n, "[%lld]", (long long)r->ne0);
@@ -106,10 +105,10 @@ static void print_info(const engine_model *m)
         printf("tokenizer   none embedded (give a llama2.c tokenizer.bin)\n");
     }
     int max = 3 + 9 * c->n_layers;
-    formats_tensor_row *rows = malloc((size_t)max * sizeof *rows);
+    engine_tensor_row *rows = malloc((size_t)max * sizeof *rows);
     if (!rows)
         return;
-    int n = formats_model_tensors(m, rows, max);
+    int n = engine_model_tensors(m, rows, max);
     printf("\n%-28s %-5s %-14s %12s %12s\n", "tensor", "type", "[cols, rows]", "bytes", "offset");
     for (int i = 0; i < n; i++) {
         char shape[48], off[24];

@@ -207,20 +207,20 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
         int step = RG_LANES * VEC, c = lane * VEC;
         float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
         if (pre.on) {
-            acc += wdotr(pre.v0, d, base + c, *(__local const vtype *)(xs + c));
-            a1 += wdotr(pre.v1, d, base + c + step, *(__local const vtype *)(xs + c + step));
-            a2 += wdotr(pre.v2, d, base + c + 2 * step, *(__local const vtype *)(xs + c + 2 * step));
-            a3 += wdotr(pre.v3, d, base + c + 3 * step, *(__local const vtype *)(xs + c + 3 * step));
+            acc += wdotr(pre.v0, d, base + c, VLOAD(0, xs + c));
+            a1 += wdotr(pre.v1, d, base + c + step, VLOAD(0, xs + c + step));
+            a2 += wdotr(pre.v2, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
+            a3 += wdotr(pre.v3, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
             c += 4 * step;
         }
         for (; c + 3 * step < cols; c += 4 * step) {
-            acc += wdot(w, d, base + c, *(__local const vtype *)(xs + c));
-            a1 += wdot(w, d, base + c + step, *(__local const vtype *)(xs + c + step));
-            a2 += wdot(w, d, base + c + 2 * step, *(__local const vtype *)(xs + c + 2 * step));
-            a3 += wdot(w, d, base + c + 3 * step, *(__local const vtype *)(xs + c + 3 * step));
+            acc += wdot(w, d, base + c, VLOAD(0, xs + c));
+            a1 += wdot(w, d, base + c + step, VLOAD(0, xs + c + step));
+            a2 += wdot(w, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
+            a3 += wdot(w, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
         }
         for (; c < cols; c += step)
-            acc += wdot(w, d, base + c, *(__local const vtype *)(xs + c));
+            acc += wdot(w, d, base + c, VLOAD(0, xs + c));
         acc = (acc + a1) + (a2 + a3);
     } else {
         for (int c = lane; c < cols; c += RG_LANES)

@@ -682,10 +682,29 @@ typedef struct attn_ctx {
 } attn_ctx;
 
 #define ATT_MAX_HEAD 512
-#define ATT_BLOCK 32
+#define ATT_BLOCK 16
 
-/* One (token, head): scores of a block of positions, then one rescale of
- * the running output per block (max and sum carried across blocks). */
+/* out[i] = sum of the lanes of d[i], for 16 vectors: a transposing add
+ * tree (45 shuffles and adds instead of 16 horizontal reductions). */
+T512 static inline __m512 hsum16x16(const __m512 d[16])
+{
+    __m512 t[8], u[4];
+    for (int k = 0; k < 8; k++)
+        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(d[2 * k], d[2 * k + 1]), _mm512_unpackhi_ps(d[2 * k], d[2 * k + 1]));
+    for (int k = 0; k < 4; k++)
+        u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 v01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    __m512 v23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* One (token, head): scores of 16 positions at a time (dot products summed
+ * by one add tree, exponentials by the vector polynomial), then one
+ * rescale of the running output per block (max and sum carried). */
 T512 static void attn_task(void *arg, int task, int n_tasks)
 {
     const kernel_attention_args *a = ((attn_ctx *)arg)->a;
@@ -693,7 +712,7 @@ T512 static void attn_task(void *arg, int task, int n_tasks)
     const int q_dim = a->n_heads * hd, kv_off = (h / (a->n_heads / a->n_kv_heads)) * hd;
     const int nv = (hd + 15) / 16;
     const float *q = a->q + (size_t)t * q_dim + h * hd;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const __m512 scale = _mm512_set1_ps(1.0f / sqrtf((float)hd));
     __m512 acc[ATT_MAX_HEAD / 16], qv[ATT_MAX_HEAD / 16];
     __mmask16 mk[ATT_MAX_HEAD / 16];
     for (int j = 0; j < nv; j++) {
@@ -702,20 +721,23 @@ T512 static void attn_task(void *arg, int task, int n_tasks)
         qv[j] = _mm512_maskz_loadu_ps(mk[j], q + j * 16);
         acc[j] = _mm512_setzero_ps();
     }
-    float m = -INFINITY, l = 0.0f, s[ATT_BLOCK];
+    float m = -INFINITY, l = 0.0f;
+    _Alignas(64) float e[ATT_BLOCK];
     const int np = a->pos[t] + 1;
     for (int p0 = 0; p0 < np; p0 += ATT_BLOCK) {
         int nb = np - p0 < ATT_BLOCK ? np - p0 : ATT_BLOCK;
-        float bmax = -INFINITY;
-        for (int i = 0; i < nb; i++) {
+        __mmask16 valid = (__mmask16)((1u << nb) - 1);
+        __m512 d[ATT_BLOCK];
+        for (int i = 0; i < ATT_BLOCK; i++) {
+            d[i] = _mm512_setzero_ps();
+            if (i >= nb)
+                continue;
             const float *kp = a->k_cache + (size_t)(p0 + i) * a->kv_stride + kv_off;
-            __m512 d = _mm512_setzero_ps();
             for (int j = 0; j < nv; j++)
-                d = _mm512_fmadd_ps(qv[j], _mm512_maskz_loadu_ps(mk[j], kp + j * 16), d);
-            s[i] = _mm512_reduce_add_ps(d) * scale;
-            if (s[i] > bmax)
-                bmax = s[i];
+                d[i] = _mm512_fmadd_ps(qv[j], _mm512_maskz_loadu_ps(mk[j], kp + j * 16), d[i]);
         }
+        __m512 sv = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), valid, _mm512_mul_ps(hsum16x16(d), scale));
+        float bmax = _mm512_reduce_max_ps(sv);
         if (bmax > m) {
             float r = expf(m - bmax);
             __m512 rv = _mm512_set1_ps(r);
@@ -724,13 +746,14 @@ T512 static void attn_task(void *arg, int task, int n_tasks)
             l *= r;
             m = bmax;
         }
+        __m512 ev = _mm512_maskz_mov_ps(valid, exp512(_mm512_sub_ps(sv, _mm512_set1_ps(m))));
+        l += _mm512_reduce_add_ps(ev);
+        _mm512_store_ps(e, ev);
         for (int i = 0; i < nb; i++) {
-            float e = expf(s[i] - m);
-            l += e;
             const float *vp = a->v_cache + (size_t)(p0 + i) * a->kv_stride + kv_off;
-            __m512 ev = _mm512_set1_ps(e);
+            __m512 w = _mm512_set1_ps(e[i]);
             for (int j = 0; j < nv; j++)
-                acc[j] = _mm512_fmadd_ps(ev, _mm512_maskz_loadu_ps(mk[j], vp + j * 16), acc[j]);
+                acc[j] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mk[j], vp + j * 16), acc[j]);
         }
     }
     float *out = a->out + (size_t)t * q_dim + h * hd;

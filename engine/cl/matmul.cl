@@ -19,9 +19,6 @@ inline float half_bits(uint h)
 #if defined(WT_F32)
 #define VEC 4
 #define VLOAD vload4
-/* VEC floats of staged x from local memory as 16-byte loads (dynamic local
- * memory is only guaranteed 16-byte alignment). */
-#define XLOADL(p) (*(__local const float4 *)(p))
 typedef float wtype;
 typedef float4 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return w[i]; }
@@ -35,7 +32,6 @@ inline float wdotr(wraw a, __global const half *d, size_t i, float4 b)
 #elif defined(WT_F16)
 #define VEC 8
 #define VLOAD vload8
-#define XLOADL(p) ((float8)(*(__local const float4 *)(p), *(__local const float4 *)((p) + 4)))
 typedef half wtype;
 typedef float8 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
@@ -54,8 +50,6 @@ inline float wdotr(wraw u, __global const half *d, size_t i, float8 b)
 #elif defined(WT_Q8)
 #define VEC 16
 #define VLOAD vload16
-#define XLOADL(p) ((float16)(*(__local const float4 *)(p), *(__local const float4 *)((p) + 4), \
-                             *(__local const float4 *)((p) + 8), *(__local const float4 *)((p) + 12)))
 typedef char wtype;
 typedef float16 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i)
@@ -203,7 +197,9 @@ inline rg_pre rg_prefetch(__global const wtype *w, size_t base, int cols, int la
     return p;
 }
 
-/* This lane's share of row `base` . xs. */
+/* This lane's share of row `base` . xs. xs is read with element-aligned
+ * vloadn: on the H100, 16-byte vector loads from the dynamic local buffer
+ * faulted (CL_OUT_OF_RESOURCES), so its base is not 16-byte aligned there. */
 inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
                         __local const float *xs, int lane, rg_pre pre)
 {
@@ -213,20 +209,20 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
         int step = RG_LANES * VEC, c = lane * VEC;
         float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
         if (pre.on) {
-            acc += wdotr(pre.v0, d, base + c, XLOADL(xs + c));
-            a1 += wdotr(pre.v1, d, base + c + step, XLOADL(xs + c + step));
-            a2 += wdotr(pre.v2, d, base + c + 2 * step, XLOADL(xs + c + 2 * step));
-            a3 += wdotr(pre.v3, d, base + c + 3 * step, XLOADL(xs + c + 3 * step));
+            acc += wdotr(pre.v0, d, base + c, VLOAD(0, xs + c));
+            a1 += wdotr(pre.v1, d, base + c + step, VLOAD(0, xs + c + step));
+            a2 += wdotr(pre.v2, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
+            a3 += wdotr(pre.v3, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
             c += 4 * step;
         }
         for (; c + 3 * step < cols; c += 4 * step) {
-            acc += wdot(w, d, base + c, XLOADL(xs + c));
-            a1 += wdot(w, d, base + c + step, XLOADL(xs + c + step));
-            a2 += wdot(w, d, base + c + 2 * step, XLOADL(xs + c + 2 * step));
-            a3 += wdot(w, d, base + c + 3 * step, XLOADL(xs + c + 3 * step));
+            acc += wdot(w, d, base + c, VLOAD(0, xs + c));
+            a1 += wdot(w, d, base + c + step, VLOAD(0, xs + c + step));
+            a2 += wdot(w, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
+            a3 += wdot(w, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
         }
         for (; c < cols; c += step)
-            acc += wdot(w, d, base + c, XLOADL(xs + c));
+            acc += wdot(w, d, base + c, VLOAD(0, xs + c));
         acc = (acc + a1) + (a2 + a3);
     } else {
         for (int c = lane; c < cols; c += RG_LANES)

@@ -6,3 +6,6 @@ tb_add_test(NAME test_engine_opencl_noplatform SOURCES test_engine_opencl_noplat
             LIBS thermabench_engine LABELS engine opencl)
 tb_add_test(NAME test_engine_opencl_noloader SOURCES test_engine_opencl_noloader.c
             LIBS thermabench_engine LABELS engine opencl)
+tb_add_test(NAME test_engine_opencl_cli SOURCES test_engine_opencl_cli.c
+            LIBS thermabench_engine LABELS engine opencl cli)
+add_dependencies(test_engine_opencl_cli thermabench)

@@ -740,8 +740,9 @@ static int apply_choices(cl_backend *b, const engine_options *o, engine_error *e
             if (!strcmp(ch->op, "matmul") && !strcmp(ch->variant, mv_names[m]))
                 b->matvec = m;
     }
-    /* Scores in local memory next to the kernel's own 6 * ATT_WG floats. */
-    b->att_local = b->head_dim % 4 == 0 &&
+    /* Scores in local memory next to the kernel's own 6 * ATT_WG floats, up
+     * to 16 KiB of them (more would cut the work-groups an SM holds). */
+    b->att_local = b->head_dim % 4 == 0 && b->seq_len <= CLB_ATT_LOCAL_MAX &&
                    (cl_ulong)b->seq_len * sizeof(float) + 6 * CLB_ATT_WG * sizeof(float) + 256 <= b->dev->local_mem_bytes;
     if (b->matvec == MV_ROWGROUP && !rg_fits)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "kernel cl_rowgroup: a %d-float input row does not fit in "

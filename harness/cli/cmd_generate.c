@@ -23,7 +23,8 @@ static const char usage_text[] =
     "  --threads N         worker threads, 0 = all online CPUs (default 0)\n"
     "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable;\n"
     "                      all=V picks V for every op that has it (all=scalar: the reference)\n"
-    "  --backend B         cpu (default) or opencl\n";
+    "  --backend B         cpu (default) or opencl\n"
+    "  --opencl-device D   OpenCL device: P:D indices or a name substring (default: first GPU)\n";
 
 typedef struct gen_args {
     const char *model, *tokenizer, *prompt;
@@ -82,6 +83,10 @@ static int parse_args(int argc, char **argv, gen_args *a)
             if (strcmp(v, "cpu") && strcmp(v, "opencl"))
                 return cli_usage_error(cmd, "--backend: unknown backend '%s' (expected cpu or opencl)", v);
             snprintf(a->opt.backend, sizeof a->opt.backend, "%s", v);
+        } else if (!strcmp(o, "--opencl-device")) {
+            if (strlen(v) >= sizeof a->opt.opencl_device)
+                return cli_usage_error(cmd, "--opencl-device: '%s' is too long", v);
+            snprintf(a->opt.opencl_device, sizeof a->opt.opencl_device, "%s", v);
         } else
             return cli_usage_error(cmd, "unknown option '%s'", o);
     }

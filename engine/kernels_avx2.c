@@ -26,7 +26,7 @@
 static bool avx2_supported(void)
 {
     const cpu_features *f = cpu_features_get();
-    return f->avx2 && f->fma && f->f16c;
+    return f->avx2 && f->fma && f->f16c && !kcpu_isa_disabled("avx2");
 }
 
 T256 static inline __m256 load8(engine_dtype t, const void *row, int64_t i)

@@ -29,7 +29,8 @@
 static bool avx512_supported(void)
 {
     const cpu_features *f = cpu_features_get();
-    return f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->fma && f->f16c && f->avx2;
+    return f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->fma && f->f16c && f->avx2 &&
+           !kcpu_isa_disabled("avx512");
 }
 
 /* ---- loading 16 weights as f32 -------------------------------------- */

@@ -50,6 +50,22 @@ void *kcpu_scratch(int slot, size_t bytes)
     return p;
 }
 
+bool kcpu_isa_disabled(const char *isa)
+{
+    const char *list = getenv("THERMABENCH_CPU_DISABLE");
+    if (!list)
+        return false;
+    size_t n = strlen(isa);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && !strncmp(p, isa, n))
+            return true;
+        p += len + (end != NULL);
+    }
+    return false;
+}
+
 int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align)
 {
     int64_t per = rows / ((int64_t)threads * 8);

@@ -3,6 +3,7 @@
 #ifndef THERMABENCH_ENGINE_KERNELS_CPU_H
 #define THERMABENCH_ENGINE_KERNELS_CPU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,12 @@
  * and reused across calls (slot 0..3); NULL if out of memory. The caller
  * fills it before engine_pool_run, and the workers only read it. */
 void *kcpu_scratch(int slot, size_t bytes);
+
+/* True when the environment variable THERMABENCH_CPU_DISABLE lists `isa`
+ * ("avx512", "avx2"; comma-separated): the variants needing it then report
+ * themselves unavailable, as on a CPU without it. For tests and A/B runs
+ * of the fallbacks; read once. */
+bool kcpu_isa_disabled(const char *isa);
 
 /* Rows per task so that every thread gets several tasks to balance over
  * (the machine is shared; a fixed split would wait on the slowest core). */

@@ -74,26 +74,16 @@ inline float wdot(__global const wtype *w, __global const half *d, size_t i, vty
     return wdotr(wload(w, i), d, i, b);
 }
 
-/* This lane's share of x's columns c, optionally RMS-normalised on the fly
- * (nw[c] * (ss * x[c]), the CPU reference's expression). */
-/* x rows start at multiples of cols floats and c is a multiple of VEC, so
- * the vector-typed loads are aligned: one wide load instead of the
- * element-aligned vloadn that compilers may split into scalars. */
-inline vtype xvec(__global const float *x, __global const float *nw, float ss, int norm, int c)
-{
-    vtype v = *(__global const vtype *)(x + c);
-    return norm ? *(__global const vtype *)(nw + c) * (ss * v) : v;
-}
-
-inline float xone(__global const float *x, __global const float *nw, float ss, int norm, int c)
-{
-    return norm ? nw[c] * (ss * x[c]) : x[c];
-}
+/* VEC floats of x at column c. x rows start at multiples of cols floats and
+ * c is a multiple of VEC, so the vector-typed load is aligned: one wide load
+ * where an element-aligned vloadn may be split into scalars (on the H100
+ * that made q8_0 decode 1.75 times slower). */
+inline vtype xvec(__global const float *x, int c) { return *(__global const vtype *)(x + c); }
 
 /* Partial dot product of row `base` with x: this lane's share of the columns
  * (lanes work-items interleave; vectors when the row allows them). */
 inline float row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
-                     __global const float *x, __global const float *nw, float ss, int norm, int lane, int lanes)
+                     __global const float *x, int lane, int lanes)
 {
     float acc = 0.0f;
     if (cols % VEC == 0) {
@@ -101,17 +91,17 @@ inline float row_dot(__global const wtype *w, __global const half *d, size_t bas
         int step = lanes * VEC, c = lane * VEC;
         float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
         for (; c + 3 * step < cols; c += 4 * step) {
-            acc += wdot(w, d, base + c, xvec(x, nw, ss, norm, c));
-            a1 += wdot(w, d, base + c + step, xvec(x, nw, ss, norm, c + step));
-            a2 += wdot(w, d, base + c + 2 * step, xvec(x, nw, ss, norm, c + 2 * step));
-            a3 += wdot(w, d, base + c + 3 * step, xvec(x, nw, ss, norm, c + 3 * step));
+            acc += wdot(w, d, base + c, xvec(x, c));
+            a1 += wdot(w, d, base + c + step, xvec(x, c + step));
+            a2 += wdot(w, d, base + c + 2 * step, xvec(x, c + 2 * step));
+            a3 += wdot(w, d, base + c + 3 * step, xvec(x, c + 3 * step));
         }
         for (; c < cols; c += step)
-            acc += wdot(w, d, base + c, xvec(x, nw, ss, norm, c));
+            acc += wdot(w, d, base + c, xvec(x, c));
         acc = (acc + a1) + (a2 + a3);
     } else {
         for (int c = lane; c < cols; c += lanes)
-            acc += wget(w, d, base + c) * xone(x, nw, ss, norm, c);
+            acc += wget(w, d, base + c) * x[c];
     }
     return acc;
 }
@@ -127,9 +117,8 @@ inline float swiglu(float g, float u)
 
 /* Decode variant "cl_rowgroup": RG_ROWS rows per work-group, RG_LANES
  * work-items per row reading adjacent vectors (coalesced), then a tree
- * reduction in local memory. x is staged in local memory once per
- * work-group (RMS-normalised there when the kernel fuses RMSNorm), so the
- * rows read it at local-memory speed instead of each re-reading global x. */
+ * reduction in local memory. The q/k/v kernel stages x in local memory,
+ * RMS-normalised there, once per work-group. */
 #define RG_WG (RG_LANES * RG_ROWS)
 
 inline float rg_reduce(__local float *red, float v, int lane)
@@ -146,10 +135,10 @@ inline float rg_reduce(__local float *red, float v, int lane)
     return r;
 }
 
-/* xs = x, or nw * (ss * x) with ss = 1 / rms(x) (the CPU reference's
+/* xs = nw * (ss * x) with ss = 1 / rms(x) (the CPU reference's
  * expression); red holds RG_WG floats. */
 inline void rg_stage_x(__local float *xs, __local float *red, __global const float *x,
-                       __global const float *nw, int norm, int cols, float eps)
+                       __global const float *nw, int cols, float eps)
 {
     int lid = get_local_id(1) * RG_LANES + get_local_id(0);
     float ss = 0.0f;
@@ -158,7 +147,6 @@ inline void rg_stage_x(__local float *xs, __local float *red, __global const flo
         xs[i] = v;
         ss += v * v;
     }
-    /* The reduction runs even without norm: barriers stay unconditional. */
     red[lid] = ss;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int s = RG_WG / 2; s > 0; s >>= 1) {
@@ -170,9 +158,8 @@ inline void rg_stage_x(__local float *xs, __local float *red, __global const flo
     ss /= cols;
     ss += eps;
     ss = 1.0f / sqrt(ss);
-    if (norm)
-        for (int i = lid; i < cols; i += RG_WG)
-            xs[i] = nw[i] * (ss * xs[i]);
+    for (int i = lid; i < cols; i += RG_WG)
+        xs[i] = nw[i] * (ss * xs[i]);
     barrier(CLK_LOCAL_MEM_FENCE);
 }
 
@@ -242,7 +229,7 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, xt, 1.0f, 0, lane, RG_LANES) : 0.0f;
+        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
         acc = rg_reduce(red[lr], acc, lane);
         if (lane == 0 && r < rows)
             store(out + (size_t)t * out_stride + r, acc, add);
@@ -274,7 +261,7 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
     int r = get_group_id(0) * RG_ROWS + lr, dim = cols;
     for (int t = 0; t < n; t++) {
         rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
-        rg_stage_x(xs, red, x + (size_t)t * cols, nw, 1, cols, eps);
+        rg_stage_x(xs, red, x + (size_t)t * cols, nw, cols, eps);
         float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, xs, lane, pre) : 0.0f;
         acc = rg_reduce(red + lr * RG_LANES, acc, lane);
         if (lane == 0)
@@ -316,8 +303,8 @@ void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
     int r = get_group_id(0) * RG_ROWS + lr;
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        float g = r < rows ? row_dot(w1, d1, (size_t)r * cols, cols, xt, xt, 1.0f, 0, lane, RG_LANES) : 0.0f;
-        float u = r < rows ? row_dot(w3, d3, (size_t)r * cols, cols, xt, xt, 1.0f, 0, lane, RG_LANES) : 0.0f;
+        float g = r < rows ? row_dot(w1, d1, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
+        float u = r < rows ? row_dot(w3, d3, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
         g = rg_reduce(red[lr], g, lane);
         u = rg_reduce(red[lr], u, lane);
         if (lane == 0 && r < rows)
@@ -334,7 +321,7 @@ __kernel void matvec_rowitem(__global const wtype *w, __global const half *d, __
     if (r >= rows)
         return;
     for (int t = 0; t < n; t++)
-        store(out + (size_t)t * out_stride + r, row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols, x, 1.0f, 0, 0, 1), add);
+        store(out + (size_t)t * out_stride + r, row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols, 0, 1), add);
 }
 
 __kernel void matvec_rowitem_swiglu(__global const wtype *w1, __global const half *d1,
@@ -346,8 +333,8 @@ __kernel void matvec_rowitem_swiglu(__global const wtype *w1, __global const hal
         return;
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        float g = row_dot(w1, d1, (size_t)r * cols, cols, xt, xt, 1.0f, 0, 0, 1);
-        float u = row_dot(w3, d3, (size_t)r * cols, cols, xt, xt, 1.0f, 0, 0, 1);
+        float g = row_dot(w1, d1, (size_t)r * cols, cols, xt, 0, 1);
+        float u = row_dot(w3, d3, (size_t)r * cols, cols, xt, 0, 1);
         out[(size_t)t * rows + r] = swiglu(g, u);
     }
 }

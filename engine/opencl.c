@@ -117,9 +117,7 @@ static int cl_check(cl_int rc, engine_error *err, const char *what)
 {
     if (rc == CL_SUCCESS)
         return 0;
-    return clb_fail(err, rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES ||
-                    rc == CL_OUT_OF_HOST_MEMORY ? ENGINE_ERR_SYSTEM : ENGINE_ERR_SYSTEM,
-                    "OpenCL: %s: %s", what, clb_strerror(rc));
+    return clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: %s: %s", what, clb_strerror(rc));
 }
 
 static cl_mem dev_alloc(cl_backend *b, size_t bytes, cl_mem_flags flags, engine_error *err, const char *what)
@@ -345,14 +343,17 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
     if (cap > CHUNK_TOKENS)
         cap = CHUNK_TOKENS;
     release_acts(b);
+    err->msg[0] = 0;
     const engine_config *c = &b->cfg;
     size_t f = sizeof(float), rw = CL_MEM_READ_WRITE;
+    /* Scores go to global scratch only when local memory cannot hold them. */
+    size_t att_bytes = b->att_local ? f : (size_t)cap * c->n_heads * b->seq_len * f;
     if (!(b->x = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
         !(b->xb = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
         !(b->qkv = dev_alloc(b, cap * b->qkv_dim * f, rw, err, "q/k/v")) ||
         !(b->hb = dev_alloc(b, cap * c->hidden_dim * f, rw, err, "feed-forward activations")) ||
         !(b->hb2 = dev_alloc(b, cap * c->hidden_dim * f, rw, err, "feed-forward activations")) ||
-        !(b->att = dev_alloc(b, (size_t)cap * c->n_heads * b->seq_len * f, rw, err, "attention scores")) ||
+        !(b->att = dev_alloc(b, att_bytes, rw, err, "attention scores")) ||
         !(b->logits = dev_alloc(b, (size_t)cap * c->vocab_size * f, rw, err, "logits")) ||
         !(b->tok = dev_alloc(b, cap * sizeof(int), rw, err, "token ids")) ||
         !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||

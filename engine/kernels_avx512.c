@@ -25,6 +25,11 @@
 #define KC 512         /* GEMM inputs per cache block */
 #define NCHUNK 256     /* GEMM tokens per pass over a row panel */
 #define GEMM_MIN_TOKENS 6
+/* The int8 GEMM repacks every 32-row panel per call; below this many
+ * tokens the row dot products (which unpack in registers) are faster. */
+#ifndef QGEMM_MIN_TOKENS
+#define QGEMM_MIN_TOKENS 8
+#endif
 
 static bool avx512_supported(void)
 {
@@ -352,39 +357,64 @@ T512 static void gemm_task(void *arg, int task, int n_tasks)
 #define QR 32   /* rows per panel: two vectors of 16 */
 #define QT 6    /* tokens per microkernel */
 
+/* r[i] = column i of the 8 x 8 matrix of int32 whose rows are r[0..8). */
+T512 static inline void transpose8x8_epi32(__m256i r[8])
+{
+    __m256i t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+    }
+}
+
 /* Packs rows [r0, r0 + 32) (zero past the end) of a q8_0/q4_0 matrix for
  * VPDPBUSD: per block, 8 groups of 4 inputs x 32 rows as unsigned bytes
- * (q8_0 + 128, q4_0 nibbles 0..15), gathered 16 rows at a time; and the
- * 32 rows' scales. */
+ * (q8_0 + 128, q4_0 nibbles 0..15): each row's 8 groups are one 32-byte
+ * vector, and 8 rows at a time are transposed in registers. Then the 32
+ * rows' scales. (Gathers did the same at 3x the cost.) */
 T512 static void qpanel_pack(uint8_t *pw, float *pd, const engine_tensor *w, int64_t r0)
 {
     const int64_t nb = w->cols / 32, rb = (int64_t)engine_dtype_bytes(w->type, w->cols);
     const bool q8 = w->type == ENGINE_DTYPE_Q8_0;
-    const __m512i m4 = _mm512_set1_epi32(0x0f0f0f0f), flip = _mm512_set1_epi32((int)0x80808080u);
-    for (int half = 0; half < 2; half++) {
-        int64_t first = r0 + half * 16;
-        int valid = w->rows - first >= 16 ? 16 : w->rows - first > 0 ? (int)(w->rows - first) : 0;
-        __mmask16 m = (__mmask16)((1u << valid) - 1);
-        __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                         _mm512_set1_epi32((int)rb));
-        const char *base = (const char *)w->data + (valid ? first * rb : 0);
-        for (int64_t b = 0; b < nb; b++) {
-            const char *blk = base + b * (q8 ? sizeof(block_q8_0) : sizeof(block_q4_0));
-            uint8_t *dst = pw + b * 1024 + half * 64;
-            __m512i dh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk, 1);
-            _mm512_storeu_ps(pd + b * 32 + half * 16, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh)));
-            if (q8) {
-                for (int kq = 0; kq < 8; kq++) {
-                    __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk + 2 + kq * 4, 1);
-                    _mm512_store_si512((void *)(dst + kq * 128), _mm512_xor_si512(g, flip));
+    const size_t bs = q8 ? sizeof(block_q8_0) : sizeof(block_q4_0);
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    const __m128i m4 = _mm_set1_epi8(0x0f);
+    const int valid = w->rows - r0 >= QR ? QR : (int)(w->rows - r0);
+    for (int64_t b = 0; b < nb; b++) {
+        for (int g = 0; g < QR / 8; g++) {
+            __m256i v[8];
+            for (int i = 0; i < 8; i++) {
+                int r = g * 8 + i;
+                if (r >= valid) {
+                    v[i] = _mm256_setzero_si256();
+                    continue;
                 }
-            } else {
-                for (int kq = 0; kq < 4; kq++) {
-                    __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk + 2 + kq * 4, 1);
-                    _mm512_store_si512((void *)(dst + kq * 128), _mm512_and_si512(g, m4));
-                    _mm512_store_si512((void *)(dst + (kq + 4) * 128), _mm512_and_si512(_mm512_srli_epi32(g, 4), m4));
+                const char *blk = (const char *)w->data + (r0 + r) * rb + b * bs;
+                if (q8) {
+                    v[i] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), flip);
+                } else {
+                    __m128i q = _mm_loadu_si128((const __m128i *)(blk + 2));
+                    v[i] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(q, m4)),
+                                                   _mm_and_si128(_mm_srli_epi16(q, 4), m4), 1);
                 }
             }
+            transpose8x8_epi32(v);
+            for (int kq = 0; kq < 8; kq++)
+                _mm256_store_si256((__m256i *)(pw + b * 1024 + kq * 128 + g * 32), v[kq]);
+        }
+        for (int r = 0; r < QR; r++) {
+            const uint16_t *d = (const uint16_t *)((const char *)w->data + (r0 + r) * rb + b * bs);
+            pd[b * QR + r] = r < valid ? _cvtsh_ss(*d) : 0.0f;
         }
     }
 }
@@ -531,12 +561,13 @@ static void matmul_run(float *out, const float *x, const engine_tensor *w, int n
 {
     const int threads = engine_pool_threads(pool);
     mm_ctx c = {.out = out, .x = x, .w = w, .n = n, .dequant = dequant};
-    if (n >= GEMM_MIN_TOKENS && is_quant(w->type) && !dequant && kcpu_xq_alloc(&c.xq, n, w->cols, 2) == 0) {
+    const bool int_dot = is_quant(w->type) && !dequant;
+    if (int_dot && n >= QGEMM_MIN_TOKENS && kcpu_xq_alloc(&c.xq, n, w->cols, 2) == 0) {
         engine_pool_run(pool, xq_fill_task, &c, n);
         engine_pool_run(pool, qgemm_task, &c, (int)((w->rows + QR - 1) / QR));
         return;
     }
-    if (n >= GEMM_MIN_TOKENS) {
+    if (!int_dot && n >= GEMM_MIN_TOKENS) {
         int tiles = (n + NT - 1) / NT;
         c.kpad = w->cols;
         c.xp = kcpu_scratch(0, (size_t)tiles * c.kpad * NT * sizeof(float));

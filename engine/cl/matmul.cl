@@ -186,7 +186,7 @@ inline rg_pre rg_prefetch(__global const wtype *w, size_t base, int cols, int la
 
 /* This lane's share of row `base` . xs. xs is read with element-aligned
  * vloadn: on the H100, 16-byte vector loads from the dynamic local buffer
- * faulted (CL_OUT_OF_RESOURCES), so its base is not 16-byte aligned there. */
+ * faulted (CL_OUT_OF_RESOURCES; presumably a base not 16-byte aligned). */
 inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
                         __local const float *xs, int lane, rg_pre pre)
 {

@@ -12,3 +12,5 @@ tb_add_test(NAME test_engine_kernels_fallback_avx2 SOURCES test_engine_kernels_f
             LIBS thermabench_engine LABELS engine kernels ARGS avx512)
 tb_add_test(NAME test_engine_kernels_fallback_baseline SOURCES test_engine_kernels_fallback.c
             LIBS thermabench_engine LABELS engine kernels ARGS avx512,avx2)
+tb_add_test(NAME test_engine_kernels_cli SOURCES test_engine_kernels_cli.c
+            LIBS thermabench_engine LABELS engine kernels cli)

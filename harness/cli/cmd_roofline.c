@@ -34,13 +34,16 @@ int cmd_roofline(int argc, char **argv)
         } else if (!strcmp(o, "--json")) {
             json = true;
         } else if (!strcmp(o, "--threads") || !strcmp(o, "--repeats")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("roofline", "%s needs a value", o);
+            if (i + 1 >= argc) {
+                cli_usage_error("roofline", "%s needs a value", o);
+                return TB_EXIT_USAGE;
+            }
             long *dst = !strcmp(o, "--threads") ? &threads : &repeats;
             if (cli_parse_long("roofline", o, argv[++i], 1, 1024, dst) != 0)
                 return TB_EXIT_USAGE;
         } else {
-            return cli_usage_error("roofline", "unknown option '%s'", o);
+            cli_usage_error("roofline", "unknown option '%s'", o);
+            return TB_EXIT_USAGE;
         }
     }
     int counts[2] = {1, (int)threads}, n = threads > 1 ? 2 : 1;

@@ -179,47 +179,58 @@ T512 static float row_dot_q8_vnni(const block_q8_0 *p, int64_t nb, const kcpu_xq
     return sum;
 }
 
-/* q4_0 against q8 activations, four blocks per step: their 16-byte nibble
- * arrays side by side give the low halves (& 15) and the high halves
- * (>> 4), which meet activations stored in that order (group 4). The
- * nibbles are 0..15, so the -8 is undone by the preloaded corr. */
-T512 static float row_dot_q4_vnni(const block_q4_0 *p, int64_t nb, const kcpu_xq *xq, int t)
+/* q4_0 against q8 activations of T (1..4) tokens, four blocks per step:
+ * their 16-byte nibble arrays side by side give the low halves (& 15) and
+ * the high halves (>> 4), which meet activations stored in that order
+ * (group 4). The nibbles are 0..15, so the -8 is undone by the preloaded
+ * corr. Nibbles and weight scales are unpacked once for all T tokens;
+ * token t's result goes to out[t * ldo]. */
+T512 static inline __attribute__((always_inline)) void row_q4_vnni(const int T, float *out, int64_t ldo,
+                                                                   const block_q4_0 *p, int64_t nb,
+                                                                   const kcpu_xq *xq, int t0)
 {
-    const int8_t *xqs = xq->qs + (size_t)t * xq->blocks * 32;
-    const float *xd = xq->d + (size_t)t * xq->blocks;
-    const int32_t *corr = xq->corr + (size_t)t * (xq->blocks / 4) * 16;
+    const int8_t *xqs[4];
+    const float *xd[4];
+    const int32_t *corr[4];
+    __m512 acc[4];
+    for (int t = 0; t < T; t++) {
+        xqs[t] = xq->qs + (size_t)(t0 + t) * xq->blocks * 32;
+        xd[t] = xq->d + (size_t)(t0 + t) * xq->blocks;
+        corr[t] = xq->corr + (size_t)(t0 + t) * (xq->blocks / 4) * 16;
+        acc[t] = _mm512_setzero_ps();
+    }
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    __m512 acc = _mm512_setzero_ps(), acc2 = acc;
     int64_t b = 0;
     for (; b + 4 <= nb; b += 4) {
         __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p[b].qs));
         q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)p[b + 1].qs), 1);
         q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)p[b + 2].qs), 2);
         q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)p[b + 3].qs), 3);
-        const int8_t *a = xqs + b * 32;
-        __m512i s = _mm512_load_si512((const void *)(corr + b * 4));
-        s = _mm512_dpbusd_epi32(s, _mm512_and_si512(q, m4), _mm512_loadu_si512((const void *)a));
-        s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4),
-                                _mm512_loadu_si512((const void *)(a + 64)));
+        __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
         __m128i dh = _mm_cvtsi32_si128(p[b].d | (uint32_t)p[b + 1].d << 16);
         dh = _mm_insert_epi32(dh, p[b + 2].d | (uint32_t)p[b + 3].d << 16, 1);
-        __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_loadu_ps(xd + b));
-        __m512 sc = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(d4));
-        if (b & 4)
-            acc2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc2);
-        else
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc);
+        __m128 dw = _mm_cvtph_ps(dh);
+        for (int t = 0; t < T; t++) {
+            const int8_t *a = xqs[t] + b * 32;
+            __m512i s = _mm512_load_si512((const void *)(corr[t] + b * 4));
+            s = _mm512_dpbusd_epi32(s, lo, _mm512_loadu_si512((const void *)a));
+            s = _mm512_dpbusd_epi32(s, hi, _mm512_loadu_si512((const void *)(a + 64)));
+            __m512 sc = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_mul_ps(dw, _mm_loadu_ps(xd[t] + b))));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, acc[t]);
+        }
     }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc, acc2));
-    for (; b < nb; b++) { /* the last nb % 4 blocks */
-        int32_t isum = 0;
-        for (int j = 0; j < 16; j++)
-            isum += ((p[b].qs[j] & 15) - 8) * kcpu_xq_at(xq, t, b, j) +
-                    ((p[b].qs[j] >> 4) - 8) * kcpu_xq_at(xq, t, b, j + 16);
-        sum += _cvtsh_ss(p[b].d) * xd[b] * (float)isum;
+    for (int t = 0; t < T; t++) {
+        float sum = _mm512_reduce_add_ps(acc[t]);
+        for (int64_t bb = b; bb < nb; bb++) { /* the last nb % 4 blocks */
+            int32_t isum = 0;
+            for (int j = 0; j < 16; j++)
+                isum += ((p[bb].qs[j] & 15) - 8) * kcpu_xq_at(xq, t0 + t, bb, j) +
+                        ((p[bb].qs[j] >> 4) - 8) * kcpu_xq_at(xq, t0 + t, bb, j + 16);
+            sum += _cvtsh_ss(p[bb].d) * xd[t][bb] * (float)isum;
+        }
+        out[t * ldo] = sum;
     }
-    return sum;
 }
 
 /* ---- prefill: the GEMM ------------------------------------------------ */
@@ -494,9 +505,16 @@ T512 static void matvec_task(void *arg, int task, int n_tasks)
             if (w->type == ENGINE_DTYPE_Q8_0)
                 for (int64_t r = r0; r < r1; r++)
                     out[r] = row_dot_q8_vnni((const block_q8_0 *)(base + r * rb), nb, &c->xq, t);
-            else
-                for (int64_t r = r0; r < r1; r++)
-                    out[r] = row_dot_q4_vnni((const block_q4_0 *)(base + r * rb), nb, &c->xq, t);
+            else if (t % 4 == 0) /* q4_0: up to 4 tokens share each unpacked row */
+                for (int64_t r = r0; r < r1; r++) {
+                    const block_q4_0 *p = (const block_q4_0 *)(base + r * rb);
+                    switch (c->n - t < 4 ? c->n - t : 4) {
+                    case 4: row_q4_vnni(4, out + r, w->rows, p, nb, &c->xq, t); break;
+                    case 3: row_q4_vnni(3, out + r, w->rows, p, nb, &c->xq, t); break;
+                    case 2: row_q4_vnni(2, out + r, w->rows, p, nb, &c->xq, t); break;
+                    default: row_q4_vnni(1, out + r, w->rows, p, nb, &c->xq, t); break;
+                    }
+                }
         }
     }
 }

@@ -27,9 +27,8 @@
 #define GEMM_MIN_TOKENS 6
 /* The int8 GEMM repacks every 32-row panel per call; below this many
  * tokens the row dot products (which unpack in registers) are faster. */
-#ifndef QGEMM_MIN_TOKENS
 #define QGEMM_MIN_TOKENS 8
-#endif
+#define QGEMM_MIN_TOKENS_Q4 16  /* q4_0 row dots share each unpacked row over 4 tokens */
 
 static bool avx512_supported(void)
 {
@@ -580,7 +579,8 @@ static void matmul_run(float *out, const float *x, const engine_tensor *w, int n
     const int threads = engine_pool_threads(pool);
     mm_ctx c = {.out = out, .x = x, .w = w, .n = n, .dequant = dequant};
     const bool int_dot = is_quant(w->type) && !dequant;
-    if (int_dot && n >= QGEMM_MIN_TOKENS && kcpu_xq_alloc(&c.xq, n, w->cols, 2) == 0) {
+    const int qgemm_min = w->type == ENGINE_DTYPE_Q4_0 ? QGEMM_MIN_TOKENS_Q4 : QGEMM_MIN_TOKENS;
+    if (int_dot && n >= qgemm_min && kcpu_xq_alloc(&c.xq, n, w->cols, 2) == 0) {
         engine_pool_run(pool, xq_fill_task, &c, n);
         engine_pool_run(pool, qgemm_task, &c, (int)((w->rows + QR - 1) / QR));
         return;

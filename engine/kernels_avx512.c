@@ -1,14 +1,17 @@
 /* AVX-512 kernels. Each function carries its own target attribute, so the
  * library stays baseline x86-64 and these run only where supported() says.
  *
- * matmul: decode (few tokens) streams each weight row once, several rows at
- * a time, rows split over the pool; prefill is a register-blocked GEMM
- * (12 rows x 32 tokens of accumulators) over activations packed
- * token-minor, cache-tiled along the inputs, with non-f32 weights
- * dequantized one 12-row panel at a time and reused for every token.
- * q8_0/q4_0 decode: integer dot products with AVX512-VNNI against
- * activations quantized per block ("avx512"), or dequantization to f32 and
- * FMA ("avx512_dequant"). */
+ * matmul, decode (few tokens): each weight row streamed once (one row at a
+ * time: a single stream reads fastest), rows split over the pool; f32, f16
+ * and bf16 converted to f32 in registers; q8_0/q4_0 as integer dot
+ * products with VPDPBUSD against activations quantized per block of 32
+ * ("avx512"), or dequantized to f32 with FMA ("avx512_dequant").
+ * matmul, prefill: a register-blocked GEMM (12 rows x 32 tokens of
+ * accumulators) over activations packed token-minor, cache-tiled along the
+ * inputs, non-f32 weights converted one 12-row panel at a time and reused
+ * for every token; with "avx512", q8_0/q4_0 instead go through an int8
+ * GEMM (32 rows x 6 tokens) on panels repacked for VPDPBUSD.
+ * Also: fused attention (online softmax), RMSNorm, RoPE, SwiGLU. */
 #include <math.h>
 #include <string.h>
 

@@ -1,6 +1,5 @@
 /* Shared helpers of the SIMD kernel files: per-thread scratch, work split,
- * and activation quantization for the integer dot products. */
-#include <math.h>
+ * buffers for quantized activations, the THERMABENCH_CPU_DISABLE switch. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,41 +89,5 @@ int kcpu_xq_alloc(kcpu_xq *xq, int n, int64_t cols, int group)
     xq->blocks = blocks;
     xq->group = group;
     memset(buf, 0, qs_bytes + d_bytes + corr_bytes);
-    return 0;
-}
-
-/* ggml's quantize_row_q8_0_ref: d = amax / 127, q = round(x / d). */
-void kcpu_xq_fill(kcpu_xq *xq, int t, const float *xt, int64_t cols, int offset)
-{
-    const int group = xq->group;
-    const int64_t blocks = xq->blocks, groups = blocks / group;
-    int8_t *qt = xq->qs + (size_t)t * blocks * 32;
-    for (int64_t b = 0; b < cols / 32; b++) {
-        const float *xb = xt + b * 32;
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++)
-            if (fabsf(xb[j]) > amax)
-                amax = fabsf(xb[j]);
-        float dd = amax / 127.0f, id = dd ? 1.0f / dd : 0.0f;
-        int32_t sum = 0;
-        for (int j = 0; j < 32; j++) {
-            int8_t q = (int8_t)roundf(xb[j] * id);
-            sum += q;
-            if (group == 2)
-                qt[b * 32 + j] = q;
-            else
-                qt[(b / 4) * 128 + (j >= 16) * 64 + (b % 4) * 16 + (j & 15)] = q;
-        }
-        xq->d[(size_t)t * blocks + b] = dd;
-        xq->corr[((size_t)t * groups + b / group) * 16 + (b % group) * (16 / group)] = -offset * sum;
-    }
-}
-
-int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset, int group)
-{
-    if (kcpu_xq_alloc(xq, n, cols, group) != 0)
-        return -1;
-    for (int t = 0; t < n; t++)
-        kcpu_xq_fill(xq, t, x + (size_t)t * cols, cols, offset);
     return 0;
 }

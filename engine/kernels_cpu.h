@@ -40,17 +40,10 @@ typedef struct kcpu_xq {
     int group;
 } kcpu_xq;
 
-/* Quantizes n rows of cols floats (cols % 32 == 0); offset 128 or 8. */
-int kcpu_quantize_x(kcpu_xq *xq, const float *x, int n, int64_t cols, int offset, int group);
-/* The same in two steps, so callers can fill tokens in parallel:
- * allocation (zeroed), then one token (any thread). */
+/* Buffers for n rows of cols floats (cols % 32 == 0), zeroed; the kernel
+ * files fill them (ggml's quantize_row_q8_0 rule: d = amax / 127, q =
+ * round(x / d)), one token per task. */
 int kcpu_xq_alloc(kcpu_xq *xq, int n, int64_t cols, int group);
-void kcpu_xq_fill(kcpu_xq *xq, int t, const float *xt, int64_t cols, int offset);
-/* Offset correction of block b of token t (group 2 or 4). */
-static inline int32_t kcpu_xq_corr(const kcpu_xq *xq, int t, int64_t b)
-{
-    return xq->corr[((size_t)t * (xq->blocks / xq->group) + b / xq->group) * 16 + (b % xq->group) * (16 / xq->group)];
-}
 
 /* The quantized value of element e (< 32) of block b of token t. */
 static inline int8_t kcpu_xq_at(const kcpu_xq *xq, int t, int64_t b, int e)

@@ -144,7 +144,7 @@ static void fill_figures(const engine_model *m, int B, int I, int O, engine_benc
     r->decode_tokens_per_s = B * O / (r->decode_ms / 1e3);
     r->decode_step_median_ms = median(r->decode_step_ms, O);
     r->total_tokens_per_s = B * (double)(I + O) / (r->total_ms / 1e3);
-    r->decode_gb_per_s = m->weight_bytes / 1e9 / (r->decode_step_median_ms / 1e3);
+    r->decode_gb_per_s = m->decode_bytes / 1e9 / (r->decode_step_median_ms / 1e3);
     /* only the last token of each sequence goes through the classifier */
     r->prefill_gflop_per_s = 2.0 * (layer * B * I + cls * B) / 1e9 / (r->prefill_ms / 1e3);
     struct rusage ru;

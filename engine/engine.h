@@ -83,7 +83,9 @@ typedef struct engine_model {
     const float *rms_final;        /* [dim] */
     engine_tensor classifier;      /* vocab x dim; same data as tok_embeddings when shared */
     engine_tokenizer *tokenizer;   /* embedded vocabulary (GGUF, synthetic) or NULL */
-    uint64_t weight_bytes;         /* bytes of all matrices: what decode reads per token */
+    uint64_t weight_bytes;         /* bytes of all matrices, embedding table included */
+    uint64_t decode_bytes;         /* bytes of the matrices one decode step reads: every layer
+                                      matrix and the classifier, not the embedding table */
     void *impl;                    /* loader-owned storage (mapping, buffers) */
 } engine_model;
 

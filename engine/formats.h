@@ -39,8 +39,10 @@ int formats_error(engine_error *err, engine_error_kind kind, const char *fmt, ..
 /* Checks the config for sane, consistent values (name: file or preset for
  * messages). */
 int formats_check_config(const engine_config *c, const char *name, engine_error *err);
-/* Sum of bytes of all matrices: what decode reads per token. */
+/* Sum of bytes of all matrices (embedding table included). */
 uint64_t formats_weight_bytes(const engine_model *m);
+/* Bytes one decode step reads: layer matrices and the classifier. */
+uint64_t formats_decode_bytes(const engine_model *m);
 
 /* Loaders; each fills a model created by engine_model_load. */
 int formats_load_llama2c(engine_model *m, const char *path, const uint8_t *data, size_t len,

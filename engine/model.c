@@ -149,17 +149,24 @@ static uint64_t tensor_bytes(const engine_tensor *t)
     return engine_dtype_bytes(t->type, t->rows * t->cols);
 }
 
-uint64_t formats_weight_bytes(const engine_model *m)
+uint64_t formats_decode_bytes(const engine_model *m)
 {
-    uint64_t b = tensor_bytes(&m->tok_embeddings);
+    uint64_t b = tensor_bytes(&m->classifier); /* the embedding itself when tied */
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const engine_layer *L = &m->layers[l];
         b += tensor_bytes(&L->wq) + tensor_bytes(&L->wk) + tensor_bytes(&L->wv) +
              tensor_bytes(&L->wo) + tensor_bytes(&L->w1) + tensor_bytes(&L->w2) +
              tensor_bytes(&L->w3);
     }
+    return b;
+}
+
+uint64_t formats_weight_bytes(const engine_model *m)
+{
+    /* decode reads one row of the embedding table; an untied one is extra storage */
+    uint64_t b = formats_decode_bytes(m);
     if (!m->cfg.shared_classifier)
-        b += tensor_bytes(&m->classifier);
+        b += tensor_bytes(&m->tok_embeddings);
     return b;
 }
 
@@ -191,6 +198,7 @@ int engine_model_load(const char *path, engine_model **out, engine_error *err)
         return -1;
     }
     m->weight_bytes = formats_weight_bytes(m);
+    m->decode_bytes = formats_decode_bytes(m);
     *out = m;
     return 0;
 }

@@ -339,6 +339,7 @@ int engine_model_synth(const char *name, engine_dtype dtype, uint64_t seed, int 
         return -1;
     }
     m->weight_bytes = formats_weight_bytes(m);
+    m->decode_bytes = formats_decode_bytes(m);
     *out = m;
     return 0;
 }

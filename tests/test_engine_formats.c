@@ -68,6 +68,7 @@ static void test_llama2c_v0(void)
     CHECK(same_floats(m->rms_final, w, 64));
     CHECK(m->classifier.data == m->tok_embeddings.data);
     CHECK(m->weight_bytes == 4ull * (512 * 64 + 4 * (4 * 4096 + 3 * 64 * 172)));
+    CHECK(m->decode_bytes == m->weight_bytes); /* tied: the classifier is the embedding */
     free(f);
     engine_model_free(m);
 }
@@ -246,7 +247,17 @@ static void test_synth_presets(void)
         /* q8_0: 34 bytes per 32 weights; tied: the embedding counts once. */
         uint64_t params = 32000ull * 288 + 6ull * (4 * 288 * 288 + 3 * 288 * 768);
         CHECK(a->weight_bytes == params / 32 * 34);
+        CHECK(a->decode_bytes == a->weight_bytes);
         CHECK(a->tokenizer && engine_tokenizer_vocab_size(a->tokenizer) == 32000);
+    }
+    /* untied: decode reads the classifier but only one row of the embedding */
+    engine_model *u = NULL;
+    CHECK(engine_model_synth("tiny", ENGINE_DTYPE_F32, 3, 0, &u, &err) == 0);
+    if (u) {
+        uint64_t layers = 4ull * 4 * (4 * 64 * 64 + 3 * 64 * 172);
+        CHECK(u->decode_bytes == layers + 4ull * 512 * 64);
+        CHECK(u->weight_bytes == layers + 2 * 4ull * 512 * 64);
+        engine_model_free(u);
     }
     CHECK(engine_model_synth("tiny", ENGINE_DTYPE_F32, 3, -1, &b, &err) == 0);
     CHECK(engine_model_synth("tiny", ENGINE_DTYPE_F32, 3, -1, &c, &err) == 0);

@@ -173,10 +173,7 @@ static void print_text(const bench_args *a, const engine_model *m, const char *k
     printf("decode    %10.2f ms  %10.1f tokens/s  median step %.3f ms  %.2f GB/s\n", r->decode_ms,
            r->decode_tokens_per_s, r->decode_step_median_ms, r->decode_gb_per_s);
     if (a->have_roofline) {
-        /* decode reads every matrix but the embedding table (one row of it) */
-        double bytes = (double)m->weight_bytes - (m->cfg.shared_classifier ? 0.0 :
-                       (double)engine_dtype_bytes(m->tok_embeddings.type, m->tok_embeddings.rows * m->tok_embeddings.cols));
-        double gbs = bytes / 1e9 / (r->decode_step_median_ms / 1e3);
+        double gbs = r->decode_gb_per_s;
         printf("roofline  read %.1f GB/s, FMA %.1f GFLOP/s (%d threads): decode %.1f GB/s of matrices = %.0f%%, "
                "prefill %.0f%% of FMA peak\n", a->rf.read_gb_per_s, a->rf.fma_gflop_per_s, a->rf.threads, gbs,
                100 * gbs / a->rf.read_gb_per_s, 100 * r->prefill_gflop_per_s / a->rf.fma_gflop_per_s);
@@ -207,6 +204,7 @@ static cJSON *json_model(const bench_args *a, const engine_model *m)
     cJSON_AddNumberToObject(o, "seq_len", c->seq_len);
     cJSON_AddBoolToObject(o, "shared_classifier", c->shared_classifier);
     cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
+    cJSON_AddNumberToObject(o, "decode_bytes_per_step", (double)m->decode_bytes);
     return o;
 }
 

@@ -238,11 +238,11 @@ static void test_compare_and_report(void)
     CHECK(contains(p, "gnuplot is not installed") && contains(p, "B is faster than A") && !contains(p, "<svg"));
 
     /* A variant name that tries to end gnuplot's string and run a command. */
-    char evil[600], marker[600];
+    char evil[300], marker[300];
     snprintf(evil, sizeof evil, "%s/evil", tmp);
     snprintf(marker, sizeof marker, "%s/pwned", tmp);
     mkdir(evil, 0755);
-    char name[200];
+    char name[400];
     snprintf(name, sizeof name, "x'; system 'touch %s'; '", marker);
     synth_variant ev[2] = {{"A", 100, 0.01, NULL}, {name, 100, 0.01, NULL}};
     CHECK(synth_write(evil, ev, 2, &o) == 0);

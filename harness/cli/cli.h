@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "engine.h"
+
 /* Exit codes, the same for every subcommand. */
 enum {
     TB_EXIT_OK = 0,
@@ -30,6 +32,9 @@ int cmd_report(int argc, char **argv);
 int cli_parse_long(const char *cmd, const char *opt, const char *text, long min, long max, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *text, double min, double max, double *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *text, unsigned long long *out);
+/* --threads, --kernel, --backend, --opencl-device into `o`: 0 parsed,
+ * -1 bad value (printed), 1 not an engine option. */
+int cli_parse_engine_option(const char *cmd, const char *opt, const char *value, engine_options *o);
 /* Prints "thermabench CMD: <message>" and the hint to run --help. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -59,8 +59,6 @@ static bool is_flag(const char *o)
 static int parse_value(bench_args *a, const char *o, const char *v)
 {
     const char *cmd = "bench";
-    long l;
-    engine_error err;
     if (!strcmp(o, "--model"))
         a->model = v;
     else if (!strcmp(o, "--preset"))
@@ -77,23 +75,10 @@ static int parse_value(bench_args *a, const char *o, const char *v)
         return cli_parse_long(cmd, o, v, 1, 1L << 20, &a->output);
     else if (!strcmp(o, "--warmup"))
         return cli_parse_long(cmd, o, v, 0, 100, &a->warmup);
-    else if (!strcmp(o, "--threads")) {
-        if (cli_parse_long(cmd, o, v, 0, 4096, &l))
-            return -1;
-        a->opt.threads = (int)l;
-    } else if (!strcmp(o, "--kernel")) {
-        if (engine_options_add_kernel(&a->opt, v, &err))
-            return cli_usage_error(cmd, "--kernel: %s", err.msg);
-    } else if (!strcmp(o, "--backend")) {
-        if (strcmp(v, "cpu") && strcmp(v, "opencl"))
-            return cli_usage_error(cmd, "--backend: unknown backend '%s' (expected cpu or opencl)", v);
-        snprintf(a->opt.backend, sizeof a->opt.backend, "%s", v);
-    } else if (!strcmp(o, "--opencl-device")) {
-        if (strlen(v) >= sizeof a->opt.opencl_device)
-            return cli_usage_error(cmd, "--opencl-device: '%s' is too long", v);
-        snprintf(a->opt.opencl_device, sizeof a->opt.opencl_device, "%s", v);
-    } else
-        return cli_usage_error(cmd, "unknown option '%s'", o);
+    else {
+        int rc = cli_parse_engine_option(cmd, o, v, &a->opt);
+        return rc > 0 ? cli_usage_error(cmd, "unknown option '%s'", o) : rc;
+    }
     return 0;
 }
 

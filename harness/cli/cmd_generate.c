@@ -51,8 +51,6 @@ static int parse_args(int argc, char **argv, gen_args *a)
             return cli_usage_error(cmd, "%s: %s", o,
                                    o[0] == '-' && o[1] == '-' ? "missing value (or unknown option)" : "unexpected argument");
         const char *v = argv[++i];
-        long l;
-        engine_error err;
         if (!strcmp(o, "--model"))
             a->model = v;
         else if (!strcmp(o, "--tokenizer"))
@@ -72,23 +70,11 @@ static int parse_args(int argc, char **argv, gen_args *a)
         } else if (!strcmp(o, "--seed")) {
             if (cli_parse_u64(cmd, o, v, &a->seed))
                 return -1;
-        } else if (!strcmp(o, "--threads")) {
-            if (cli_parse_long(cmd, o, v, 0, 4096, &l))
-                return -1;
-            a->opt.threads = (int)l;
-        } else if (!strcmp(o, "--kernel")) {
-            if (engine_options_add_kernel(&a->opt, v, &err))
-                return cli_usage_error(cmd, "--kernel: %s", err.msg);
-        } else if (!strcmp(o, "--backend")) {
-            if (strcmp(v, "cpu") && strcmp(v, "opencl"))
-                return cli_usage_error(cmd, "--backend: unknown backend '%s' (expected cpu or opencl)", v);
-            snprintf(a->opt.backend, sizeof a->opt.backend, "%s", v);
-        } else if (!strcmp(o, "--opencl-device")) {
-            if (strlen(v) >= sizeof a->opt.opencl_device)
-                return cli_usage_error(cmd, "--opencl-device: '%s' is too long", v);
-            snprintf(a->opt.opencl_device, sizeof a->opt.opencl_device, "%s", v);
-        } else
-            return cli_usage_error(cmd, "unknown option '%s'", o);
+        } else {
+            int rc = cli_parse_engine_option(cmd, o, v, &a->opt);
+            if (rc)
+                return rc > 0 ? cli_usage_error(cmd, "unknown option '%s'", o) : rc;
+        }
     }
     if (!a->model)
         return cli_usage_error(cmd, "--model FILE is required");

@@ -18,15 +18,6 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 static uint64_t xorshift(uint64_t *s)
 {
     *s ^= *s >> 12;
@@ -70,7 +61,7 @@ static int run_once(engine_session *s, const engine_bench_params *p, bench_buffe
     if (engine_forward(s, &pre, bb->logits, err))
         return -1;
     for (int b = 0; b < B; b++) {
-        bb->next[b] = argmax(bb->logits + (size_t)b * vocab, vocab);
+        bb->next[b] = engine_argmax(bb->logits + (size_t)b * vocab, vocab);
         bb->seq[b] = b;
     }
     double t1 = now_ms();
@@ -92,7 +83,7 @@ static int run_once(engine_session *s, const engine_bench_params *p, bench_buffe
         if (engine_forward(s, &step, bb->logits, err))
             return -1;
         for (int b = 0; b < B; b++)
-            bb->next[b] = argmax(bb->logits + (size_t)b * vocab, vocab);
+            bb->next[b] = engine_argmax(bb->logits + (size_t)b * vocab, vocab);
         if (r)
             r->decode_step_ms[i] = now_ms() - s0;
     }

@@ -220,6 +220,9 @@ typedef struct engine_sampler {
     uint64_t rng_state;  /* explicit seed */
 } engine_sampler;
 
+/* Index of the largest logit; the first one wins ties (greedy decoding). */
+int engine_argmax(const float *logits, int n);
+
 void engine_sampler_init(engine_sampler *s, float temperature, float top_p, uint64_t seed);
 int engine_sample(engine_sampler *s, const float *logits, int vocab_size);
 

@@ -24,7 +24,7 @@ static uint32_t random_u32(uint64_t *state)
 
 static float random_f32(uint64_t *state) { return (random_u32(state) >> 8) / 16777216.0f; }
 
-static int argmax(const float *x, int n)
+int engine_argmax(const float *x, int n)
 {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -91,7 +91,7 @@ static int sample_mult(const float *probs, int n, float coin)
 int engine_sample(engine_sampler *s, const float *logits, int vocab_size)
 {
     if (s->temperature <= 0.0f || vocab_size < 2)
-        return argmax(logits, vocab_size);
+        return engine_argmax(logits, vocab_size);
     float *probs = malloc(vocab_size * sizeof *probs);
     prob_index *pi = s->top_p > 0.0f && s->top_p < 1.0f ? malloc(vocab_size * sizeof *pi) : NULL;
     if (!probs || (s->top_p > 0.0f && s->top_p < 1.0f && !pi)) {

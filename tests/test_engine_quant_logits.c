@@ -62,15 +62,6 @@ static float *run_logits(engine_dtype dtype, uint64_t seed, const char *kernel, 
     return logits;
 }
 
-static int argmax(const float *x, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
 /* Relative L2 error over all positions, and how many argmaxes agree. */
 static double compare(const float *ref, const float *got, int vocab, int *agree)
 {
@@ -82,7 +73,7 @@ static double compare(const float *ref, const float *got, int vocab, int *agree)
             diff += (double)(r[i] - g[i]) * (r[i] - g[i]);
             norm += (double)r[i] * r[i];
         }
-        *agree += argmax(r, vocab) == argmax(g, vocab);
+        *agree += engine_argmax(r, vocab) == engine_argmax(g, vocab);
     }
     return sqrt(diff / norm);
 }

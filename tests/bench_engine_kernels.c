@@ -5,10 +5,13 @@
  *
  *   bench_engine_kernels VARIANT DTYPE TOKENS THREADS
  *   bench_engine_kernels avx512 q4_0 1 2      # decode-shaped
- *   bench_engine_kernels avx512 f32 128 2     # prefill-shaped */
+ *   bench_engine_kernels avx512 f32 128 2     # prefill-shaped
+ * Weights get 2 MiB pages as the model's do; BENCH_SMALL_PAGES=1 in the
+ * environment leaves them on 4 KiB pages, for A/B. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "kernels.h"
@@ -49,7 +52,10 @@ int main(int argc, char **argv)
     for (int l = 0; l < LAYERS; l++)
         for (int j = 0; j < 7; j++) {
             size_t rb = engine_dtype_bytes(dt, cols[j]);
-            char *d = aligned_alloc(64, (rb * rows[j] + 63) / 64 * 64);
+            size_t sz = (rb * rows[j] + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+            char *d = aligned_alloc(2u << 20, sz);
+            if (!getenv("BENCH_SMALL_PAGES"))   /* as formats_model_alloc does */
+                madvise(d, sz, MADV_HUGEPAGE);
             for (int64_t r = 0; r < rows[j]; r++)
                 engine_quantize_row(dt, src + (r % 97) * cols[j], d + r * rb, cols[j]);
             w[l * 7 + j] = (engine_tensor){dt, rows[j], cols[j], d};

@@ -18,12 +18,14 @@
  * function pointers are unused (the work is enqueued, not called). */
 const kernel_variant kernel_variants_opencl[] = {
     {.info = {ENGINE_OP_MATMUL, "cl_rowgroup", "opencl", "OpenCL device",
-              "decode matvec: 32 work-items per row (coalesced loads), 8 rows per work-group, local-memory "
-              "reduction; for q/k/v, x staged in local memory with RMSNorm, RoPE and the KV store fused; "
-              "prefill (> 8 tokens) uses cl_tiled"},
+              "default on GPU devices (the backend picks by device type; '*' cannot know it): decode "
+              "matvec, 32 work-items per row (coalesced loads), 8 rows per work-group, local-memory "
+              "reduction; RMSNorm fused into the q/k/v (with RoPE and the KV store), gate/up and classifier "
+              "matvecs; prefill (> 8 tokens) uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 20},
     {.info = {ENGINE_OP_MATMUL, "cl_rowitem", "opencl", "OpenCL device",
-              "decode matvec: one work-item per row with 16-byte vector loads, no reduction; prefill "
+              "default on CPU and other non-GPU devices: decode matvec, one work-item per row with "
+              "16-byte vector loads, no reduction; prefill "
               "(> 8 tokens) uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 10},
     {.info = {ENGINE_OP_MATMUL, "cl_tiled", "opencl", "OpenCL device",
@@ -83,7 +85,7 @@ typedef struct clb_layer {
 } clb_layer;
 
 typedef struct clb_mm_kernels {
-    cl_kernel rowgroup, rowgroup_swiglu, rowgroup_qkv, rowitem, rowitem_swiglu, tiled, embed;
+    cl_kernel rowgroup, rowgroup_swiglu, rowgroup_qkv, rowgroup_norm, rowitem, rowitem_swiglu, tiled, embed;
 } clb_mm_kernels;
 
 struct cl_backend {
@@ -139,6 +141,15 @@ static int write_buf(cl_backend *b, cl_mem m, size_t off, size_t bytes, const vo
 {
     return cl_check(clEnqueueWriteBuffer(b->queue, m, CL_TRUE, off, bytes, src, 0, NULL, NULL), err,
                     "writing a buffer");
+}
+
+/* Per-step inputs, not waited for: the step ends with a blocking read or
+ * clFinish, until which src stays valid (a blocking write mid-step would
+ * stall the queue while the host enqueues what follows). */
+static int write_async(cl_backend *b, cl_mem m, size_t bytes, const void *src, engine_error *err)
+{
+    return cl_check(clEnqueueWriteBuffer(b->queue, m, CL_FALSE, 0, bytes, src, 0, NULL, NULL), err,
+                    "writing the step's inputs");
 }
 
 static cl_mem upload(cl_backend *b, const void *src, size_t bytes, engine_error *err, const char *what)
@@ -259,6 +270,7 @@ static int need_mm(cl_backend *b, int prog, engine_error *err)
     return make_kernel(p, "matvec_rowgroup", &k->rowgroup, err) ||
            make_kernel(p, "matvec_rowgroup_swiglu", &k->rowgroup_swiglu, err) ||
            make_kernel(p, "matvec_rowgroup_qkv", &k->rowgroup_qkv, err) ||
+           make_kernel(p, "matvec_rowgroup_norm", &k->rowgroup_norm, err) ||
            make_kernel(p, "matvec_rowitem", &k->rowitem, err) ||
            make_kernel(p, "matvec_rowitem_swiglu", &k->rowitem_swiglu, err) ||
            make_kernel(p, "embed", &k->embed, err) ||
@@ -473,7 +485,8 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
 static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
 {
     cl_mem x = b->xb;
-    if (rmsnorm(b, b->x, L->rms_ffn, b->xb, n, 0, err))
+    bool rg = use_rowgroup(b, n);
+    if (!rg && rmsnorm(b, b->x, L->rms_ffn, b->xb, n, 0, err))
         return -1;
     if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
         int len = n * b->cfg.hidden_dim;
@@ -486,9 +499,8 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
         return rc != CL_SUCCESS ? cl_check(rc, err, "swiglu") : enqueue(b, k, "swiglu", 1, &g, NULL, err);
     }
     const clb_mm_kernels *mk = &b->mm[L->w1.prog];
-    bool rg = b->matvec == MV_ROWGROUP;
     cl_kernel k = rg ? mk->rowgroup_swiglu : mk->rowitem_swiglu;
-    const char *name = rg ? "matvec_rowgroup_swiglu" : "matvec_rowitem_swiglu";
+    const char *name = rg ? "matvec_rowgroup_swiglu+rmsnorm" : "matvec_rowitem_swiglu";
     size_t g[2], l[2];
     if (rg) {
         g[0] = round_up(L->w1.rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
@@ -496,9 +508,14 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     } else {
         g[0] = round_up(L->w1.rows, 64), l[0] = 64;
     }
+    if (rg)
+        x = b->x;   /* normalised inside the kernel */
     cl_int rc = SETARG(k, 0, L->w1.w) | SETARG(k, 1, L->w1.d) | SETARG(k, 2, L->w3.w) | SETARG(k, 3, L->w3.d) |
                 SETARG(k, 4, x) | SETARG(k, 5, b->hb) | SETARG(k, 6, L->w1.rows) | SETARG(k, 7, L->w1.cols) |
                 SETARG(k, 8, n);
+    if (rg)
+        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, b->cfg.norm_eps) |
+              clSetKernelArg(k, 11, (size_t)L->w1.cols * sizeof(float), NULL);
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
 }
 
@@ -555,6 +572,25 @@ static int attention(cl_backend *b, int l, int n, engine_error *err)
     return rc != CL_SUCCESS ? cl_check(rc, err, "attention") : enqueue(b, k, "attention", 2, ga, la, err);
 }
 
+/* logits = classifier . rmsnorm(x[idx]) for the n_want rows of idx. */
+static int classify(cl_backend *b, int n_want, engine_error *err)
+{
+    const clb_weight *w = &b->cls;
+    if (!use_rowgroup(b, n_want))
+        return rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
+               matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
+    cl_kernel k = b->mm[w->prog].rowgroup_norm;
+    size_t g[2] = {round_up(w->rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, CLB_RG_ROWS};
+    size_t lo[2] = {CLB_RG_LANES, CLB_RG_ROWS};
+    int stride = b->cfg.vocab_size;
+    cl_int rc = SETARG(k, 0, w->w) | SETARG(k, 1, w->d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->logits) |
+                SETARG(k, 4, w->rows) | SETARG(k, 5, w->cols) | SETARG(k, 6, n_want) | SETARG(k, 7, stride) |
+                SETARG(k, 8, b->rms_final) | SETARG(k, 9, b->cfg.norm_eps) | SETARG(k, 10, b->idx) |
+                clSetKernelArg(k, 11, (size_t)w->cols * sizeof(float), NULL);
+    const char *name = "matvec_rowgroup_cls+rmsnorm";
+    return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
+}
+
 static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
@@ -608,9 +644,16 @@ static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, f
     const engine_config *c = &b->cfg;
     if (ensure_cap(b, n, err))
         return -1;
+    int n_want = 0;
+    for (int t = 0; t < n; t++)
+        if (bt->want_logits ? bt->want_logits[c0 + t] : b->last[bt->seq[c0 + t]] == c0 + t)
+            b->h_idx[n_want++] = t;
+    if (!logits)
+        n_want = 0;
     size_t ib = (size_t)n * sizeof(int);
-    if (write_buf(b, b->tok, 0, ib, bt->token + c0, err) || write_buf(b, b->seq, 0, ib, bt->seq + c0, err) ||
-        write_buf(b, b->pos, 0, ib, bt->pos + c0, err))
+    if (write_async(b, b->tok, ib, bt->token + c0, err) || write_async(b, b->seq, ib, bt->seq + c0, err) ||
+        write_async(b, b->pos, ib, bt->pos + c0, err) ||
+        (n_want && write_async(b, b->idx, n_want * sizeof(int), b->h_idx, err)))
         return -1;
     cl_kernel k = b->mm[b->emb.prog].embed;
     size_t g[2] = {c->dim, n};
@@ -621,15 +664,9 @@ static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, f
     for (int l = 0; l < c->n_layers; l++)
         if (layer_forward(b, l, n, err))
             return -1;
-    int n_want = 0;
-    for (int t = 0; t < n; t++)
-        if (bt->want_logits ? bt->want_logits[c0 + t] : b->last[bt->seq[c0 + t]] == c0 + t)
-            b->h_idx[n_want++] = t;
-    if (!n_want || !logits)
+    if (!n_want)
         return cl_check(clFinish(b->queue), err, "finishing the forward pass");
-    if (write_buf(b, b->idx, 0, n_want * sizeof(int), b->h_idx, err) ||
-        rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
-        matmul(b, &b->cls, b->xb, NULL, b->logits, n_want, c->vocab_size, 0, err))
+    if (classify(b, n_want, err))
         return -1;
     size_t bytes = (size_t)n_want * c->vocab_size * sizeof(float);
     float *dst = logits + (size_t)*n_logits * c->vocab_size;

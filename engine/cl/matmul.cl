@@ -37,14 +37,24 @@ typedef float8 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
 typedef uint4 wraw;
 inline wraw wload(__global const wtype *w, size_t i) { return *(__global const uint4 *)(w + i); }
+#if defined(cl_khr_fp16) && !defined(NO_FP16_CVT)
+#pragma OPENCL EXTENSION cl_khr_fp16 : enable
+/* One conversion instruction per half where the device has them (exact,
+ * like half_bits). */
+inline float8 widen8(uint4 u) { return convert_float8(as_half8(u)); }
+#else
+/* The halves are widened in registers (a private-memory vload_half would
+ * go through the stack). */
+inline float8 widen8(uint4 u)
+{
+    return (float8)(half_bits(u.x & 0xffffu), half_bits(u.x >> 16), half_bits(u.y & 0xffffu),
+                    half_bits(u.y >> 16), half_bits(u.z & 0xffffu), half_bits(u.z >> 16),
+                    half_bits(u.w & 0xffffu), half_bits(u.w >> 16));
+}
+#endif
 inline float wdotr(wraw u, __global const half *d, size_t i, float8 b)
 {
-    /* The halves are widened in registers (a private-memory vload_half
-     * would go through the stack). */
-    float8 a = (float8)(half_bits(u.x & 0xffffu), half_bits(u.x >> 16), half_bits(u.y & 0xffffu),
-                        half_bits(u.y >> 16), half_bits(u.z & 0xffffu), half_bits(u.z >> 16),
-                        half_bits(u.w & 0xffffu), half_bits(u.w >> 16));
-    float8 p = a * b;
+    float8 p = widen8(u) * b;
     return ((p.s0 + p.s1) + (p.s2 + p.s3)) + ((p.s4 + p.s5) + (p.s6 + p.s7));
 }
 #elif defined(WT_Q8)
@@ -80,29 +90,50 @@ inline float wdot(__global const wtype *w, __global const half *d, size_t i, vty
  * that made q8_0 decode 1.75 times slower). */
 inline vtype xvec(__global const float *x, int c) { return *(__global const vtype *)(x + c); }
 
+#ifndef RG_UNROLL
+#define RG_UNROLL 4   /* independent vector loads per lane per pass: bytes in flight */
+#endif
+
+/* Sums a[RG_UNROLL] pairwise. */
+inline float sum_unrolled(float *a)
+{
+#pragma unroll
+    for (int s = RG_UNROLL / 2; s > 0; s /= 2)
+#pragma unroll
+        for (int i = 0; i < s; i++)
+            a[i] += a[i + s];
+    return a[0];
+}
+
 /* Partial dot product of row `base` with x: this lane's share of the columns
  * (lanes work-items interleave; vectors when the row allows them). */
 inline float row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
                      __global const float *x, int lane, int lanes)
 {
-    float acc = 0.0f;
     if (cols % VEC == 0) {
-        /* Four independent loads per pass keep more bytes in flight. */
         int step = lanes * VEC, c = lane * VEC;
-        float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-        for (; c + 3 * step < cols; c += 4 * step) {
-            acc += wdot(w, d, base + c, xvec(x, c));
-            a1 += wdot(w, d, base + c + step, xvec(x, c + step));
-            a2 += wdot(w, d, base + c + 2 * step, xvec(x, c + 2 * step));
-            a3 += wdot(w, d, base + c + 3 * step, xvec(x, c + 3 * step));
+        float a[RG_UNROLL];
+#pragma unroll
+        for (int u = 0; u < RG_UNROLL; u++)
+            a[u] = 0.0f;
+        /* All of a pass's loads are issued before any is used; the last
+         * pass is partial (predicated) rather than a scalar tail loop. */
+        for (; c < cols; c += RG_UNROLL * step) {
+            wraw v[RG_UNROLL];
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    v[u] = wload(w, base + c + u * step);
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    a[u] += wdotr(v[u], d, base + c + u * step, xvec(x, c + u * step));
         }
-        for (; c < cols; c += step)
-            acc += wdot(w, d, base + c, xvec(x, c));
-        acc = (acc + a1) + (a2 + a3);
-    } else {
-        for (int c = lane; c < cols; c += lanes)
-            acc += wget(w, d, base + c) * x[c];
+        return sum_unrolled(a);
     }
+    float acc = 0.0f;
+    for (int c = lane; c < cols; c += lanes)
+        acc += wget(w, d, base + c) * x[c];
     return acc;
 }
 
@@ -167,20 +198,19 @@ inline void rg_stage_x(__local float *xs, __local float *red, __global const flo
  * so the memory latency overlaps the staging and its barriers. */
 typedef struct rg_pre {
     bool on;
-    wraw v0, v1, v2, v3;
+    wraw v[RG_UNROLL];
 } rg_pre;
 
 inline rg_pre rg_prefetch(__global const wtype *w, size_t base, int cols, int lane, bool row_ok)
 {
     rg_pre p;
     int step = RG_LANES * VEC, c = lane * VEC;
-    p.on = row_ok && cols % VEC == 0 && cols >= 4 * step;
-    if (p.on) {
-        p.v0 = wload(w, base + c);
-        p.v1 = wload(w, base + c + step);
-        p.v2 = wload(w, base + c + 2 * step);
-        p.v3 = wload(w, base + c + 3 * step);
-    }
+    p.on = row_ok && cols % VEC == 0;
+    if (p.on)
+#pragma unroll
+        for (int u = 0; u < RG_UNROLL; u++)
+            if (c + u * step < cols)
+                p.v[u] = wload(w, base + c + u * step);
     return p;
 }
 
@@ -190,31 +220,28 @@ inline rg_pre rg_prefetch(__global const wtype *w, size_t base, int cols, int la
 inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
                         __local const float *xs, int lane, rg_pre pre)
 {
-    float acc = 0.0f;
     if (cols % VEC == 0) {
-        /* Four independent loads per pass keep more bytes in flight. */
         int step = RG_LANES * VEC, c = lane * VEC;
-        float a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-        if (pre.on) {
-            acc += wdotr(pre.v0, d, base + c, VLOAD(0, xs + c));
-            a1 += wdotr(pre.v1, d, base + c + step, VLOAD(0, xs + c + step));
-            a2 += wdotr(pre.v2, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
-            a3 += wdotr(pre.v3, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
-            c += 4 * step;
+        float a[RG_UNROLL];
+#pragma unroll
+        for (int u = 0; u < RG_UNROLL; u++)
+            a[u] = 0.0f;
+        for (bool first = pre.on; c < cols; c += RG_UNROLL * step, first = false) {
+            wraw v[RG_UNROLL];
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    v[u] = first ? pre.v[u] : wload(w, base + c + u * step);
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    a[u] += wdotr(v[u], d, base + c + u * step, VLOAD(0, xs + c + u * step));
         }
-        for (; c + 3 * step < cols; c += 4 * step) {
-            acc += wdot(w, d, base + c, VLOAD(0, xs + c));
-            a1 += wdot(w, d, base + c + step, VLOAD(0, xs + c + step));
-            a2 += wdot(w, d, base + c + 2 * step, VLOAD(0, xs + c + 2 * step));
-            a3 += wdot(w, d, base + c + 3 * step, VLOAD(0, xs + c + 3 * step));
-        }
-        for (; c < cols; c += step)
-            acc += wdot(w, d, base + c, VLOAD(0, xs + c));
-        acc = (acc + a1) + (a2 + a3);
-    } else {
-        for (int c = lane; c < cols; c += RG_LANES)
-            acc += wget(w, d, base + c) * xs[c];
+        return sum_unrolled(a);
     }
+    float acc = 0.0f;
+    for (int c = lane; c < cols; c += RG_LANES)
+        acc += wget(w, d, base + c) * xs[c];
     return acc;
 }
 
@@ -291,24 +318,50 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
     }
 }
 
-/* The gate and up projections together, writing silu(W1 x) * (W3 x)
- * (x already normalised by the rmsnorm kernel, read from global memory). */
+/* The gate and up projections together, writing silu(W1 x') * (W3 x')
+ * with x' = rmsnorm(x) * nw staged in local memory (one launch fewer per
+ * layer than a separate rmsnorm kernel, whose launch cost more than its work). */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
                             __global const wtype *w3, __global const half *d3,
-                            __global const float *x, __global float *out, int rows, int cols, int n)
+                            __global const float *x, __global float *out, int rows, int cols, int n,
+                            __global const float *nw, float eps, __local float *xs)
 {
-    __local float red[RG_ROWS][RG_LANES];
+    __local float red[RG_WG];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
+    size_t base = (size_t)r * cols;
     for (int t = 0; t < n; t++) {
-        __global const float *xt = x + (size_t)t * cols;
-        float g = r < rows ? row_dot(w1, d1, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
-        float u = r < rows ? row_dot(w3, d3, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
-        g = rg_reduce(red[lr], g, lane);
-        u = rg_reduce(red[lr], u, lane);
+        rg_pre p1 = rg_prefetch(w1, base, cols, lane, r < rows);
+        rg_pre p3 = rg_prefetch(w3, base, cols, lane, r < rows);
+        rg_stage_x(xs, red, x + (size_t)t * cols, nw, cols, eps);
+        float g = r < rows ? rg_row_dot(w1, d1, base, cols, xs, lane, p1) : 0.0f;
+        float u = r < rows ? rg_row_dot(w3, d3, base, cols, xs, lane, p3) : 0.0f;
+        g = rg_reduce(red + lr * RG_LANES, g, lane);
+        u = rg_reduce(red + lr * RG_LANES, u, lane);
         if (lane == 0 && r < rows)
             out[(size_t)t * rows + r] = swiglu(g, u);
+    }
+}
+
+/* out[t * out_stride + r] = W[r] . rmsnorm(x[idx[t]]) * nw: the final norm
+ * and the classifier in one launch. */
+__kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
+void matvec_rowgroup_norm(__global const wtype *w, __global const half *d, __global const float *x,
+                          __global float *out, int rows, int cols, int n, int out_stride,
+                          __global const float *nw, float eps, __global const int *idx, __local float *xs)
+{
+    __local float red[RG_WG];
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr;
+    size_t base = (size_t)r * cols;
+    for (int t = 0; t < n; t++) {
+        rg_pre pre = rg_prefetch(w, base, cols, lane, r < rows);
+        rg_stage_x(xs, red, x + (size_t)idx[t] * cols, nw, cols, eps);
+        float acc = r < rows ? rg_row_dot(w, d, base, cols, xs, lane, pre) : 0.0f;
+        acc = rg_reduce(red + lr * RG_LANES, acc, lane);
+        if (lane == 0 && r < rows)
+            out[(size_t)t * out_stride + r] = acc;
     }
 }
 

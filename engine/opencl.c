@@ -446,6 +446,9 @@ static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int 
 
 static bool use_rowgroup(const cl_backend *b, int n) { return b->matvec == MV_ROWGROUP && n <= MATVEC_MAX_N; }
 
+/* The rowgroup kernels that normalise x into local memory, for rows that fit. */
+static bool use_staged(const cl_backend *b, int n, int cols) { return use_rowgroup(b, n) && cols <= CLB_XS_MAX; }
+
 /* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
  * RMS-normalised with weight nw (into xb first) when nw is set. */
 static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_mem out, int n, int out_stride,
@@ -485,10 +488,10 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
 static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
 {
     cl_mem x = b->xb;
-    bool rg = use_rowgroup(b, n);
+    bool rg = use_staged(b, n, L->w1.cols);
     if (!rg && rmsnorm(b, b->x, L->rms_ffn, b->xb, n, 0, err))
         return -1;
-    if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
+    if (!rg && (b->matvec != MV_ROWITEM || n > MATVEC_MAX_N)) {
         int len = n * b->cfg.hidden_dim;
         size_t g = round_up(len, 64);
         if (matmul(b, &L->w1, x, NULL, b->hb, n, L->w1.rows, 0, err) ||
@@ -514,8 +517,7 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
                 SETARG(k, 4, x) | SETARG(k, 5, b->hb) | SETARG(k, 6, L->w1.rows) | SETARG(k, 7, L->w1.cols) |
                 SETARG(k, 8, n);
     if (rg)
-        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, b->cfg.norm_eps) |
-              clSetKernelArg(k, 11, (size_t)L->w1.cols * sizeof(float), NULL);
+        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, b->cfg.norm_eps);
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
 }
 
@@ -546,8 +548,7 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
                 SETARG(k, 7, L->rms_att) | SETARG(k, 8, c->norm_eps) | SETARG(k, 9, b->rope_cs) |
                 SETARG(k, 10, b->kcache) | SETARG(k, 11, b->vcache) | SETARG(k, 12, b->seq) |
                 SETARG(k, 13, b->pos) | SETARG(k, 14, l) | SETARG(k, 15, c->n_layers) | SETARG(k, 16, b->kv_dim) |
-                SETARG(k, 17, b->head_dim) | SETARG(k, 18, b->seq_len) |
-                clSetKernelArg(k, 19, (size_t)L->wqkv.cols * sizeof(float), NULL);
+                SETARG(k, 17, b->head_dim) | SETARG(k, 18, b->seq_len);
     const char *name = "matvec_rowgroup_qkv+rmsnorm+rope";
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
 }
@@ -576,7 +577,7 @@ static int attention(cl_backend *b, int l, int n, engine_error *err)
 static int classify(cl_backend *b, int n_want, engine_error *err)
 {
     const clb_weight *w = &b->cls;
-    if (!use_rowgroup(b, n_want))
+    if (!use_staged(b, n_want, w->cols))
         return rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
                matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
     cl_kernel k = b->mm[w->prog].rowgroup_norm;
@@ -585,8 +586,7 @@ static int classify(cl_backend *b, int n_want, engine_error *err)
     int stride = b->cfg.vocab_size;
     cl_int rc = SETARG(k, 0, w->w) | SETARG(k, 1, w->d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->logits) |
                 SETARG(k, 4, w->rows) | SETARG(k, 5, w->cols) | SETARG(k, 6, n_want) | SETARG(k, 7, stride) |
-                SETARG(k, 8, b->rms_final) | SETARG(k, 9, b->cfg.norm_eps) | SETARG(k, 10, b->idx) |
-                clSetKernelArg(k, 11, (size_t)w->cols * sizeof(float), NULL);
+                SETARG(k, 8, b->rms_final) | SETARG(k, 9, b->cfg.norm_eps) | SETARG(k, 10, b->idx);
     const char *name = "matvec_rowgroup_cls+rmsnorm";
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
 }
@@ -595,7 +595,7 @@ static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
     const clb_layer *L = &b->layers[l];
-    if (use_rowgroup(b, n)) {
+    if (use_staged(b, n, c->dim)) {
         if (qkv_rowgroup(b, l, n, err))
             return -1;
     } else if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err) || rope(b, l, n, err)) {

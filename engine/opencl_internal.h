@@ -54,6 +54,9 @@ int clb_load(engine_error *err);
 #define CLB_RG_BLOCK CLB_RG_ROWS
 #define CLB_NORM_WG 256
 #define CLB_ATT_WG 256
+#ifndef CLB_XS_MAX
+#define CLB_XS_MAX 4096   /* longest row whose x is staged (normalised) in local memory */
+#endif
 #define CLB_ATT_LOCAL_MAX 4096   /* longest context whose scores go to local memory */
 
 /* Programs, built once per process and device: the op kernels, and the

@@ -18,7 +18,6 @@ inline float half_bits(uint h)
 
 #if defined(WT_F32)
 #define VEC 4
-#define VLOAD vload4
 typedef float wtype;
 typedef float4 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return w[i]; }
@@ -31,7 +30,6 @@ inline float wdotr(wraw a, __global const half *d, size_t i, float4 b)
 }
 #elif defined(WT_F16)
 #define VEC 8
-#define VLOAD vload8
 typedef half wtype;
 typedef float8 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
@@ -59,7 +57,6 @@ inline float wdotr(wraw u, __global const half *d, size_t i, float8 b)
 }
 #elif defined(WT_Q8)
 #define VEC 16
-#define VLOAD vload16
 typedef char wtype;
 typedef float16 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i)
@@ -214,9 +211,15 @@ inline rg_pre rg_prefetch(__global const wtype *w, size_t base, int cols, int la
     return p;
 }
 
-/* This lane's share of row `base` . xs. xs is read with element-aligned
- * vloadn: on the H100, 16-byte vector loads from the dynamic local buffer
- * faulted (CL_OUT_OF_RESOURCES; presumably a base not 16-byte aligned). */
+/* The staged x: a static local array of float16, so vector-typed loads
+ * are aligned (16-byte loads from a dynamic local buffer faulted on the
+ * H100, and element-aligned vloadn became scalar loads, lane i reading
+ * word VEC * i: a VEC-way bank conflict, which made staged f16 and q8_0
+ * matvecs as slow as f32). Rows longer than XS_MAX are not staged. */
+#define XS_DECLARE __local float16 xs_buf[XS_MAX / 16]; __local float *xs = (__local float *)xs_buf
+inline vtype xsvec(__local const float *xs, int c) { return *(__local const vtype *)(xs + c); }
+
+/* This lane's share of row `base` . xs. */
 inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
                         __local const float *xs, int lane, rg_pre pre)
 {
@@ -235,7 +238,7 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
 #pragma unroll
             for (int u = 0; u < RG_UNROLL; u++)
                 if (c + u * step < cols)
-                    a[u] += wdotr(v[u], d, base + c + u * step, VLOAD(0, xs + c + u * step));
+                    a[u] += wdotr(v[u], d, base + c + u * step, xsvec(xs, c + u * step));
         }
         return sum_unrolled(a);
     }
@@ -280,9 +283,10 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
                          __global const float *nw, float eps, __global const float2 *cs,
                          __global float *kcache, __global float *vcache,
                          __global const int *tok_seq, __global const int *tok_pos,
-                         int layer, int n_layers, int kv_dim, int head_dim, int seq_len, __local float *xs)
+                         int layer, int n_layers, int kv_dim, int head_dim, int seq_len)
 {
     __local float red[RG_WG];
+    XS_DECLARE;
     __local float res[RG_ROWS];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr, dim = cols;
@@ -325,9 +329,10 @@ __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
                             __global const wtype *w3, __global const half *d3,
                             __global const float *x, __global float *out, int rows, int cols, int n,
-                            __global const float *nw, float eps, __local float *xs)
+                            __global const float *nw, float eps)
 {
     __local float red[RG_WG];
+    XS_DECLARE;
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     size_t base = (size_t)r * cols;
@@ -349,9 +354,10 @@ void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_norm(__global const wtype *w, __global const half *d, __global const float *x,
                           __global float *out, int rows, int cols, int n, int out_stride,
-                          __global const float *nw, float eps, __global const int *idx, __local float *xs)
+                          __global const float *nw, float eps, __global const int *idx)
 {
     __local float red[RG_WG];
+    XS_DECLARE;
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     size_t base = (size_t)r * cols;

@@ -260,7 +260,8 @@ static void matmul_avx2(float *out, const float *x, const engine_tensor *w, int 
             return;
         }
     }
-    c.rows_per_task = kcpu_rows_per_task(w->rows, threads, 4);
+    c.rows_per_task = kcpu_matvec_rows_per_task(w->rows, (int64_t)engine_dtype_bytes(w->type, w->cols) * n,
+                                                threads, 4);
     engine_pool_run(pool, matvec_task, &c, (int)((w->rows + c.rows_per_task - 1) / c.rows_per_task));
 }
 

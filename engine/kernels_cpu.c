@@ -74,6 +74,14 @@ int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align)
     return per;
 }
 
+int64_t kcpu_matvec_rows_per_task(int64_t rows, int64_t row_bytes, int threads, int64_t align)
+{
+    int64_t per = kcpu_rows_per_task(rows, threads, align);
+    int64_t need = ((64 << 10) + row_bytes - 1) / (row_bytes > 0 ? row_bytes : 1);
+    need = (need + align - 1) / align * align;
+    return need > per ? need : per;
+}
+
 int kcpu_xq_alloc(kcpu_xq *xq, int n, int64_t cols, int group)
 {
     int64_t nb = cols / 32, blocks = (nb + group - 1) / group * group, groups = blocks / group;

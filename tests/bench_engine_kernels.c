@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n * 2048; i++)
         x[i] = rand() / (float)RAND_MAX - 0.5f;
     double best = 1e30;
-    for (int pass = 0; pass < (n > 1 ? 5 : 15); pass++) {
+    for (int pass = 0; pass < (n > 1 ? 5 : 100); pass++) {
         double t0 = now_s();
         for (int k = 0; k < LAYERS * 7; k++)
             v->fn.matmul(y, x, &w[k], n, pool);

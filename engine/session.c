@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "backend_opencl.h"
@@ -241,6 +242,18 @@ static int check_config(const engine_config *c, engine_error *err)
     return 0;
 }
 
+/* The KV caches on 2 MiB pages where THP allows it ("madvise" mode): a
+ * head reads its keys and values at a stride of kv_dim floats, so with 4 KiB
+ * pages nearly every position is a TLB miss (a two-level walk in a VM).
+ * calloc leaves fresh pages untouched, so the advice precedes first touch. */
+static void advise_huge(void *p, size_t bytes)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (p && e > a)
+        madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
 static int alloc_buffers(engine_session *s)
 {
     const engine_config *c = &s->m->cfg;
@@ -248,6 +261,8 @@ static int alloc_buffers(engine_session *s)
     size_t cache = (size_t)s->max_batch * c->n_layers * s->max_seq_len * s->kv_dim;
     s->key_cache = calloc(cache, sizeof(float));
     s->value_cache = calloc(cache, sizeof(float));
+    advise_huge(s->key_cache, cache * sizeof(float));
+    advise_huge(s->value_cache, cache * sizeof(float));
     s->cache_len = calloc(s->max_batch, sizeof(int));
     s->last_token = calloc(s->max_batch, sizeof(int));
     s->batch_next = calloc(s->max_batch, sizeof(int));

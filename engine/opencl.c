@@ -19,7 +19,7 @@
 const kernel_variant kernel_variants_opencl[] = {
     {.info = {ENGINE_OP_MATMUL, "cl_rowgroup", "opencl", "OpenCL device",
               "default on GPU devices (the backend picks by device type; '*' cannot know it): decode "
-              "matvec, 32 work-items per row (coalesced loads), 8 rows per work-group, local-memory "
+              "matvec, 32 work-items per row (coalesced loads), 4 rows per work-group, local-memory "
               "reduction; RMSNorm fused into the q/k/v (with RoPE and the KV store), gate/up and classifier "
               "matvecs; prefill (> 8 tokens) uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 20},

@@ -50,7 +50,9 @@ int clb_load(engine_error *err);
 
 /* Work-group shapes, shared by the build options and the enqueues. */
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
-#define CLB_RG_ROWS 8     /* rows per work-group in matvec_rowgroup (even: RoPE pairs) */
+#ifndef CLB_RG_ROWS
+#define CLB_RG_ROWS 4     /* rows per work-group in matvec_rowgroup (even: RoPE pairs); 4 measured best on the H100 */
+#endif
 #define CLB_RG_BLOCK CLB_RG_ROWS
 #define CLB_NORM_WG 256
 #define CLB_ATT_WG 256

@@ -99,7 +99,9 @@ static void test_greedy_outputs(void)
 
 /* ---- a small random model against a host forward pass ------------------ */
 
-enum { DIM = 64, HID = 96, LAYERS = 2, HEADS = 4, KV_HEADS = 2, VOCAB = 96, SEQ = 32 };
+/* Head size 32 and 128 positions: attention's wide loops (32-float score
+ * chunks, four positions per pass) run; two heads share a key/value head. */
+enum { DIM = 64, HID = 96, LAYERS = 2, HEADS = 2, KV_HEADS = 1, VOCAB = 96, SEQ = 128 };
 /* A context above the backend's 4096-position limit for attention scores in
  * local memory, so the global-memory attention kernel runs too. */
 #define LONG_SEQ 4200
@@ -330,6 +332,45 @@ static void test_logits(engine_dtype t, const char *variant, int seq_len)
     synth_free(&s);
 }
 
+/* One sequence of 110 positions as a prefill, then a decode step: the
+ * attention kernel's four-position pass starts at position 3 x 32. */
+static void test_long_context(void)
+{
+    enum { N = 110 };
+    static synth s;
+    synth_init(&s, ENGINE_DTYPE_F32);
+    static double kc[LAYERS][SEQ][KVD], vc[LAYERS][SEQ][KVD], want[VOCAB];
+    static float got[N * VOCAB];
+    engine_options o;
+    engine_options_default(&o);
+    strcpy(o.backend, "opencl");
+    engine_error err = {0};
+    engine_session *ses = NULL;
+    CHECKF(engine_session_create(&s.m, &o, &ses, &err) == 0, "%s", err.msg);
+    if (!ses) {
+        synth_free(&s);
+        return;
+    }
+    int tok[N], seq[N], pos[N];
+    bool all[N];
+    for (int i = 0; i < N; i++)
+        tok[i] = (i * 37 + 5) % VOCAB, seq[i] = 0, pos[i] = i, all[i] = true;
+    engine_batch b = {N, tok, seq, pos, all};
+    CHECKF(engine_forward(ses, &b, got, &err) == 0, "%s", err.msg);
+    for (int i = 0; i < N; i++) {
+        ref_forward(&s, kc, vc, tok[i], i, want);
+        double diff = max_abs_diff(got + i * VOCAB, want, VOCAB);
+        CHECKF(diff < 1e-3, "long context position %d: max diff %g", i, diff);
+    }
+    int dt = 11, ds = 0, dp = N;
+    engine_batch d = {1, &dt, &ds, &dp, NULL};
+    CHECKF(engine_forward(ses, &d, got, &err) == 0, "%s", err.msg);
+    ref_forward(&s, kc, vc, dt, dp, want);
+    CHECKF(max_abs_diff(got, want, VOCAB) < 1e-3, "long context decode: max diff %g", max_abs_diff(got, want, VOCAB));
+    engine_session_free(ses);
+    synth_free(&s);
+}
+
 static void test_devices(void)
 {
     engine_opencl_device d[8];
@@ -375,6 +416,7 @@ int main(void)
         test_logits(ENGINE_DTYPE_Q8_0, matmul_variants[v], SEQ);
     }
     test_logits(ENGINE_DTYPE_F32, "cl_rowgroup", LONG_SEQ);
+    test_long_context();
     test_greedy_outputs();
     TB_MAIN_END();
 }

@@ -99,8 +99,8 @@ static void test_greedy_outputs(void)
 
 /* ---- a small random model against a host forward pass ------------------ */
 
-/* Head size 32 and 128 positions: attention's wide loops (32-float score
- * chunks, four positions per pass) run; two heads share a key/value head. */
+/* Head size 32 and up to 128 positions (test_long_context uses 111); two
+ * heads share a key/value head. */
 enum { DIM = 64, HID = 96, LAYERS = 2, HEADS = 2, KV_HEADS = 1, VOCAB = 96, SEQ = 128 };
 /* A context above the backend's 4096-position limit for attention scores in
  * local memory, so the global-memory attention kernel runs too. */
@@ -332,8 +332,8 @@ static void test_logits(engine_dtype t, const char *variant, int seq_len)
     synth_free(&s);
 }
 
-/* One sequence of 110 positions as a prefill, then a decode step: the
- * attention kernel's four-position pass starts at position 3 x 32. */
+/* One sequence of 110 positions as a prefill, then a decode step: attention
+ * over more positions than a work-group has work-items per value lane. */
 static void test_long_context(void)
 {
     enum { N = 110 };

@@ -195,16 +195,6 @@ void attention_local(__global const float *qkv, __global const float *kcache, __
         __global const float *k = kcache + c0 + (size_t)p * kv_dim;
         float s = 0.0f;
         int i = 0;
-        for (; i + 32 <= head_dim; i += 32) {   /* eight loads in flight, index-order sum */
-            __global const float4 *k4 = (__global const float4 *)(k + i);
-            float4 kv[8];
-            for (int j = 0; j < 8; j++)
-                kv[j] = k4[j];
-            for (int j = 0; j < 8; j++) {
-                s += qs[i + 4 * j] * kv[j].x; s += qs[i + 4 * j + 1] * kv[j].y;
-                s += qs[i + 4 * j + 2] * kv[j].z; s += qs[i + 4 * j + 3] * kv[j].w;
-            }
-        }
         for (; i + 16 <= head_dim; i += 16) {   /* four loads in flight, index-order sum */
             __global const float4 *k4 = (__global const float4 *)(k + i);   /* 16-byte aligned */
             float4 k0 = k4[0], k1 = k4[1], k2 = k4[2], k3 = k4[3];
@@ -236,18 +226,6 @@ void attention_local(__global const float *qkv, __global const float *kcache, __
         __global const float *v = vcache + c0 + 4 * j;
         float4 acc1 = (float4)(0.0f);
         int p = g;
-        /* Four positions' loads in flight; the sums alternate between acc
-         * and acc1 exactly as in the two-position loop below. */
-        for (; p + 3 * groups <= pos; p += 4 * groups) {
-            float4 v0 = *(__global const float4 *)(v + (size_t)p * kv_dim);
-            float4 v1 = *(__global const float4 *)(v + (size_t)(p + groups) * kv_dim);
-            float4 v2 = *(__global const float4 *)(v + (size_t)(p + 2 * groups) * kv_dim);
-            float4 v3 = *(__global const float4 *)(v + (size_t)(p + 3 * groups) * kv_dim);
-            acc += a[p] * v0;
-            acc1 += a[p + groups] * v1;
-            acc += a[p + 2 * groups] * v2;
-            acc1 += a[p + 3 * groups] * v3;
-        }
         for (; p + groups <= pos; p += 2 * groups) {
             acc += a[p] * *(__global const float4 *)(v + (size_t)p * kv_dim);
             acc1 += a[p + groups] * *(__global const float4 *)(v + (size_t)(p + groups) * kv_dim);

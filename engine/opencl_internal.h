@@ -49,7 +49,9 @@ int clb_load(engine_error *err);
 #define clReleaseEvent clb_clReleaseEvent
 
 /* Work-group shapes, shared by the build options and the enqueues. */
+#ifndef CLB_RG_LANES
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
+#endif
 #ifndef CLB_RG_ROWS
 #define CLB_RG_ROWS 4     /* rows per work-group in matvec_rowgroup (even: RoPE pairs); 4 measured best on the H100 */
 #endif

@@ -35,6 +35,7 @@ static long read_file(const char *path, char *buf, size_t cap)
 static int run(const char *cmd, char *out, size_t cap, long *len)
 {
     FILE *p = popen(cmd, "r");
+    *len = 0;
     if (!p)
         return -1;
     *len = read_all(p, out, cap);

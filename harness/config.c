@@ -390,7 +390,7 @@ static int check_workload(parser *p, const char *path, const harness_workload *w
 static const char *const top_fields[] = {
     "name", "workload", "variants", "primary_metric", "repetitions", "warmup", "order", "seed",
     "cooldown", "probes", "timeout_s", "cpu_affinity", "stop", "output_dir", "description", NULL};
-static const char *const order_names[] = {"sequential", "interleaved", "random", NULL};
+static const char *const order_names[] = {"sequential", "interleaved", "random", "abba", NULL};
 static const char *const cooldown_fields[] = {"mode", "seconds", "channel", "within_c", "below_c",
                                               "timeout_s", "baseline_s", "poll_ms", NULL};
 static const char *const cooldown_modes[] = {"none", "fixed", "temperature", NULL};

@@ -77,7 +77,12 @@ typedef struct harness_variant {
     harness_workload workload;   /* base workload with the variant's overrides */
 } harness_variant;
 
-typedef enum harness_order { HARNESS_ORDER_SEQUENTIAL = 0, HARNESS_ORDER_INTERLEAVED, HARNESS_ORDER_RANDOM } harness_order;
+typedef enum harness_order {
+    HARNESS_ORDER_SEQUENTIAL = 0,
+    HARNESS_ORDER_INTERLEAVED,
+    HARNESS_ORDER_RANDOM,
+    HARNESS_ORDER_ABBA   /* interleaved, every other round reversed */
+} harness_order;
 typedef enum harness_cooldown_mode { HARNESS_COOLDOWN_NONE = 0, HARNESS_COOLDOWN_FIXED, HARNESS_COOLDOWN_TEMPERATURE } harness_cooldown_mode;
 typedef enum harness_stop_rule { HARNESS_STOP_FIXED = 0, HARNESS_STOP_ADAPTIVE } harness_stop_rule;
 

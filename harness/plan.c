@@ -75,6 +75,11 @@ static int round_member(const harness_config *c, int round, int pos)
             int tmp = perm[i]; perm[i] = perm[j]; perm[j] = tmp;
         }
     }
+    /* Counterbalanced: A B | B A | A B ... so a position effect (the run
+     * right after another inherits its caches and clocks) and a linear drift
+     * both fall on every variant alike, pair by pair. */
+    if (c->order == HARNESS_ORDER_ABBA && (round & 1))
+        return perm[c->n_variants - 1 - pos];
     return perm[pos];
 }
 
@@ -91,7 +96,7 @@ int harness_plan_next(const harness_config *c, const harness_run_record *done, i
         }
         return 0;
     }
-    /* Interleaved or random blocks: warm-up rounds first, then measured
+    /* Interleaved, counterbalanced or random blocks: warm-up rounds first, then measured
      * rounds in which every variant runs once. */
     for (int r = 0; r < c->warmup; r++)
         for (int v = 0; v < c->n_variants; v++)

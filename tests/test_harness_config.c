@@ -42,7 +42,7 @@ static void test_config_errors(void)
     m = load_err("{\"name\": \"x\", \"repetitions\": 2.5}");
     CHECK_HAS(m, "repetitions: expected an integer, got a fraction");
     m = load_err("{\"name\": \"x\", \"order\": \"interleave\"}");
-    CHECK_HAS(m, "order: 'interleave' is not one of sequential, interleaved, random (did you mean 'interleaved'?)");
+    CHECK_HAS(m, "order: 'interleave' is not one of sequential, interleaved, random, abba (did you mean 'interleaved'?)");
     m = load_err("{\"repetitions\": 3}");
     CHECK_HAS(m, "t.json: name: missing required field");
     m = load_err("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"]}}");
@@ -136,6 +136,18 @@ static void test_plan(void)
     c->order = HARNESS_ORDER_SEQUENTIAL;
     plan_string(c, rec, NULL, s, sizeof s);
     CHECK_STR(s, "Aw A A A Bw B B B");
+    free(c);
+    c = NULL;
+    CHECK(harness_config_load_text("{\"name\": \"p\", \"variants\": [{\"name\": \"a\"}, {\"name\": \"b\"}],"
+                                   " \"repetitions\": 3, \"warmup\": 1, \"order\": \"abba\"}", "p", &c, &err) == 0);
+    if (!c) return;
+    CHECK(c->order == HARNESS_ORDER_ABBA);
+    plan_string(c, rec, NULL, s, sizeof s);
+    CHECK_STR(s, "Aw Bw A B B A A B");
+    c->repetitions = 4;
+    plan_string(c, rec, NULL, s, sizeof s);
+    CHECK_STR(s, "Aw Bw A B B A A B B A");
+    c->repetitions = 3;
     /* Random blocks: every round holds each variant once; the seed decides. */
     c->order = HARNESS_ORDER_RANDOM;
     c->repetitions = 20;

@@ -31,8 +31,14 @@ const kernel_variant kernel_variants_opencl[] = {
     {.info = {ENGINE_OP_MATMUL, "cl_tiled", "opencl", "OpenCL device",
               "64x64 output tiles through local memory, for decode and prefill alike"},
      .dtypes = ALL_CL_DTYPES, .priority = 5},
+    {.info = {ENGINE_OP_ATTENTION, "cl_split", "opencl", "OpenCL device",
+              "default on GPU devices: decode (<= 8 tokens) split over chunks of 32 positions, a work-group "
+              "per chunk, head and token (partial max, sum of exp, weighted values), then a merge kernel "
+              "per head; prefill uses cl_attention"},
+     .priority = 20},
     {.info = {ENGINE_OP_ATTENTION, "cl_attention", "opencl", "OpenCL device",
-              "a work-group per head and token: scores, softmax, weighted sum over the device KV cache"},
+              "default on CPU and other non-GPU devices: a work-group per head and token: scores, softmax, "
+              "weighted sum over the device KV cache"},
      .priority = 10},
     {.info = {ENGINE_OP_RMSNORM, "cl_rmsnorm", "opencl", "OpenCL device", "a work-group per token, tree reduction"},
      .priority = 10},
@@ -100,10 +106,14 @@ struct cl_backend {
     clb_mm_kernels mm[CLB_PROG_COUNT];
     cl_kernel k_rmsnorm, k_rope, k_attention, k_attention_local, k_swiglu;
     bool att_local;                  /* scores fit in local memory */
+    bool att_split;                  /* cl_split for decode */
+    cl_kernel k_att_split, k_att_merge;
+    int att_chunks;                  /* chunks of a whole context: the partials' stride */
+    int step_chunks;                 /* chunks of the longest context in this pass */
     int matvec;                      /* MV_* */
     /* activations for up to cap tokens */
     int cap;
-    cl_mem x, xb, qkv, hb, hb2, att, logits, tok, seq, pos, idx;
+    cl_mem x, xb, qkv, hb, hb2, att, att_part, att_ml, logits, tok, seq, pos, idx;
     int *h_idx, *cache_len, *next, *last;
     /* profiling */
     bool profile;
@@ -333,7 +343,8 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
 
 static void release_acts(cl_backend *b)
 {
-    cl_mem *bufs[] = {&b->x, &b->xb, &b->qkv, &b->hb, &b->hb2, &b->att, &b->logits, &b->tok, &b->seq, &b->pos, &b->idx};
+    cl_mem *bufs[] = {&b->x, &b->xb, &b->qkv, &b->hb, &b->hb2, &b->att, &b->att_part, &b->att_ml, &b->logits,
+                      &b->tok, &b->seq, &b->pos, &b->idx};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         if (*bufs[i]) {
             clReleaseMemObject(*bufs[i]);
@@ -360,12 +371,16 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
     size_t f = sizeof(float), rw = CL_MEM_READ_WRITE;
     /* Scores go to global scratch only when local memory cannot hold them. */
     size_t att_bytes = b->att_local ? f : (size_t)cap * c->n_heads * b->seq_len * f;
+    /* cl_split's partials, for the decode passes that use it. */
+    size_t split_slots = b->att_split ? (size_t)(cap < MATVEC_MAX_N ? cap : MATVEC_MAX_N) * c->n_heads * b->att_chunks : 1;
     if (!(b->x = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
         !(b->xb = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
         !(b->qkv = dev_alloc(b, cap * b->qkv_dim * f, rw, err, "q/k/v")) ||
         !(b->hb = dev_alloc(b, cap * c->hidden_dim * f, rw, err, "feed-forward activations")) ||
         !(b->hb2 = dev_alloc(b, cap * c->hidden_dim * f, rw, err, "feed-forward activations")) ||
         !(b->att = dev_alloc(b, att_bytes, rw, err, "attention scores")) ||
+        !(b->att_part = dev_alloc(b, split_slots * b->head_dim * f, rw, err, "attention partials")) ||
+        !(b->att_ml = dev_alloc(b, split_slots * 2 * f, rw, err, "attention partials")) ||
         !(b->logits = dev_alloc(b, (size_t)cap * c->vocab_size * f, rw, err, "logits")) ||
         !(b->tok = dev_alloc(b, cap * sizeof(int), rw, err, "token ids")) ||
         !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||
@@ -553,10 +568,32 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
 }
 
+/* cl_split: the chunks' partials, then their merge into xb. */
+static int attention_split(cl_backend *b, int l, int n, engine_error *err)
+{
+    const engine_config *c = &b->cfg;
+    cl_kernel k = b->k_att_split;
+    size_t g[3] = {(size_t)b->step_chunks * CLB_ATT_SPLIT_WG, c->n_heads, n}, lo[3] = {CLB_ATT_SPLIT_WG, 1, 1};
+    cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) |
+                SETARG(k, 3, b->att_part) | SETARG(k, 4, b->att_ml) | SETARG(k, 5, b->seq) | SETARG(k, 6, b->pos) |
+                SETARG(k, 7, l) | SETARG(k, 8, c->n_layers) | SETARG(k, 9, c->n_heads) |
+                SETARG(k, 10, c->n_kv_heads) | SETARG(k, 11, b->head_dim) | SETARG(k, 12, b->seq_len) |
+                SETARG(k, 13, b->att_chunks);
+    if (rc != CL_SUCCESS || enqueue(b, k, "attention_split", 3, g, lo, err))
+        return rc != CL_SUCCESS ? cl_check(rc, err, "attention_split") : -1;
+    k = b->k_att_merge;
+    size_t gm[3] = {CLB_ATT_MERGE_WG, c->n_heads, n}, lm[3] = {CLB_ATT_MERGE_WG, 1, 1};
+    rc = SETARG(k, 0, b->att_part) | SETARG(k, 1, b->att_ml) | SETARG(k, 2, b->xb) | SETARG(k, 3, b->pos) |
+         SETARG(k, 4, c->n_heads) | SETARG(k, 5, b->head_dim) | SETARG(k, 6, b->att_chunks);
+    return rc != CL_SUCCESS ? cl_check(rc, err, "attention_merge") : enqueue(b, k, "attention_merge", 3, gm, lm, err);
+}
+
 /* Attention of every token over its sequence's cache, into xb. */
 static int attention(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
+    if (b->att_split && n <= MATVEC_MAX_N)
+        return attention_split(b, l, n, err);
     cl_kernel k = b->att_local ? b->k_attention_local : b->k_attention;
     size_t ga[2] = {(size_t)c->n_heads * CLB_ATT_WG, n}, la[2] = {CLB_ATT_WG, 1};
     cl_int rc;
@@ -644,7 +681,10 @@ static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, f
     const engine_config *c = &b->cfg;
     if (ensure_cap(b, n, err))
         return -1;
-    int n_want = 0;
+    int n_want = 0, max_pos = 0;
+    for (int t = 0; t < n; t++)
+        max_pos = bt->pos[c0 + t] > max_pos ? bt->pos[c0 + t] : max_pos;
+    b->step_chunks = max_pos / CLB_ATT_CHUNK + 1;
     for (int t = 0; t < n; t++)
         if (bt->want_logits ? bt->want_logits[c0 + t] : b->last[bt->seq[c0 + t]] == c0 + t)
             b->h_idx[n_want++] = t;
@@ -740,8 +780,9 @@ void cl_backend_free(cl_backend *b)
             if (ks[i])
                 clReleaseKernel(ks[i]);
     }
-    cl_kernel ops[] = {b->k_rmsnorm, b->k_rope, b->k_attention, b->k_attention_local, b->k_swiglu};
-    for (int i = 0; i < 5; i++)
+    cl_kernel ops[] = {b->k_rmsnorm, b->k_rope, b->k_attention, b->k_attention_local, b->k_att_split,
+                       b->k_att_merge, b->k_swiglu};
+    for (int i = 0; i < 7; i++)
         if (ops[i])
             clReleaseKernel(ops[i]);
     for (int i = 0; i < b->n_events; i++)
@@ -756,11 +797,14 @@ void cl_backend_free(cl_backend *b)
     free(b);
 }
 
-/* Applies --kernel choices: matmul picks the decode variant; the other ops
- * have one OpenCL variant each, named to keep A/B configs explicit. */
+/* Applies --kernel choices: matmul and attention pick a variant (by
+ * default the one that suits the device type); the other ops have one
+ * OpenCL variant each, named to keep A/B configs explicit. */
 static int apply_choices(cl_backend *b, const engine_options *o, engine_error *err)
 {
-    b->matvec = !strcmp(b->dev->info.type, "gpu") ? MV_ROWGROUP : MV_ROWITEM;
+    bool gpu = !strcmp(b->dev->info.type, "gpu"), split_chosen = false;
+    b->matvec = gpu ? MV_ROWGROUP : MV_ROWITEM;
+    b->att_split = gpu;
     /* cl_rowgroup's q/k/v matvec stages a whole input row in local memory. */
     int widest = b->cfg.dim;
     bool rg_fits = (cl_ulong)widest * sizeof(float) + (CLB_RG_LANES + 1) * CLB_RG_BLOCK * sizeof(float) + 256 <=
@@ -777,7 +821,16 @@ static int apply_choices(cl_backend *b, const engine_options *o, engine_error *e
         for (int m = 0; m < 3; m++)
             if (!strcmp(ch->op, "matmul") && !strcmp(ch->variant, mv_names[m]))
                 b->matvec = m;
+        if (!strcmp(ch->op, "attention"))
+            b->att_split = split_chosen = !strcmp(ch->variant, "cl_split");
     }
+    /* cl_split loads keys and values as float4 lanes, one work-item each. */
+    bool split_fits = b->head_dim % 4 == 0 && b->head_dim / 4 <= CLB_ATT_SPLIT_WG;
+    if (split_chosen && !split_fits)
+        return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "kernel cl_split: head size %d is not a multiple of 4 "
+                        "(at most %d); choose attention=cl_attention", b->head_dim, 4 * CLB_ATT_SPLIT_WG);
+    b->att_split = b->att_split && split_fits;
+    b->att_chunks = (b->seq_len + CLB_ATT_CHUNK - 1) / CLB_ATT_CHUNK;
     /* Scores in local memory next to the kernel's own 6 * ATT_WG floats, up
      * to 16 KiB of them (more would cut the work-groups an SM holds). */
     b->att_local = b->head_dim % 4 == 0 && b->seq_len <= CLB_ATT_LOCAL_MAX &&
@@ -787,8 +840,8 @@ static int apply_choices(cl_backend *b, const engine_options *o, engine_error *e
                         "the %llu bytes of local memory of %s; choose matmul=cl_rowitem", widest,
                         (unsigned long long)b->dev->local_mem_bytes, b->dev->info.device_name);
     snprintf(b->kernels_desc, sizeof b->kernels_desc,
-             "matmul=%s attention=cl_attention rmsnorm=cl_rmsnorm rope=cl_rope_table swiglu=cl_swiglu",
-             mv_names[b->matvec]);
+             "matmul=%s attention=%s rmsnorm=cl_rmsnorm rope=cl_rope_table swiglu=cl_swiglu",
+             mv_names[b->matvec], b->att_split ? "cl_split" : "cl_attention");
     return 0;
 }
 
@@ -826,6 +879,8 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
              !make_kernel(ops, "rmsnorm", &b->k_rmsnorm, err) && !make_kernel(ops, "rope_store_kv", &b->k_rope, err) &&
              !make_kernel(ops, "attention", &b->k_attention, err) &&
              !make_kernel(ops, "attention_local", &b->k_attention_local, err) &&
+             !make_kernel(ops, "attention_split", &b->k_att_split, err) &&
+             !make_kernel(ops, "attention_merge", &b->k_att_merge, err) &&
              !make_kernel(ops, "swiglu", &b->k_swiglu, err) &&
              !upload_model(b, m, err)) {
         *out = b;

@@ -1,6 +1,6 @@
 /* The OpenCL backend against independent oracles: the shared models'
  * greedy outputs (written by other implementations), for every decode
- * matmul variant; and logits of a small random model in f32, f16 and q8_0
+ * matmul and attention variant; and logits of a small random model in f32, f16 and q8_0
  * against a host forward pass written here from llama2.c's run.c. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +52,23 @@ static const struct {
 };
 
 static const char *const matmul_variants[] = {"cl_rowgroup", "cl_rowitem", "cl_tiled"};
+/* cl_split runs decode only (prefill stays on cl_attention): chunks of 32
+ * positions, so the greedy cases run contexts shorter than one chunk and
+ * spanning several. */
+static const char *const attention_variants[] = {"cl_attention", "cl_split"};
+
+/* OpenCL options with the two choices. */
+static void cl_options(engine_options *o, const char *matmul, const char *attention)
+{
+    engine_options_default(o);
+    strcpy(o->backend, "opencl");
+    char choice[64];
+    engine_error err = {0};
+    snprintf(choice, sizeof choice, "matmul=%s", matmul);
+    CHECKF(engine_options_add_kernel(o, choice, &err) == 0, "%s", err.msg);
+    snprintf(choice, sizeof choice, "attention=%s", attention);
+    CHECKF(engine_options_add_kernel(o, choice, &err) == 0, "%s", err.msg);
+}
 
 static void test_greedy_outputs(void)
 {
@@ -67,19 +84,16 @@ static void test_greedy_outputs(void)
             continue;
         if (cases[i].tokenizer)
             CHECKF(engine_tokenizer_load(cases[i].tokenizer, m->cfg.vocab_size, &t, &err) == 0, "%s", err.msg);
-        for (int v = 0; v < 3; v++) {
+        for (int v = 0; v < 6; v++) {
+            const char *mv = matmul_variants[v % 3], *av = attention_variants[v / 3];
             engine_options o;
-            engine_options_default(&o);
-            strcpy(o.backend, "opencl");
+            cl_options(&o, mv, av);
             o.max_seq_len = cases[i].steps;
-            char choice[64];
-            snprintf(choice, sizeof choice, "matmul=%s", matmul_variants[v]);
-            CHECKF(engine_options_add_kernel(&o, choice, &err) == 0, "%s", err.msg);
             engine_session *s = NULL;
             CHECKF(engine_session_create(m, &o, &s, &err) == 0, "%s", err.msg);
             if (!s)
                 continue;
-            CHECK(strstr(engine_session_kernels(s), matmul_variants[v]) != NULL);
+            CHECK(strstr(engine_session_kernels(s), mv) != NULL && strstr(engine_session_kernels(s), av) != NULL);
             engine_sampler sp;
             engine_sampler_init(&sp, 0, 1, 1);
             static text_buf out;
@@ -88,8 +102,8 @@ static void test_greedy_outputs(void)
                                    &err) == 0, "%s", err.msg);
             append(&out, "\n", 1);
             CHECKF(out.len == (size_t)want_len && !memcmp(out.data, want, out.len),
-                   "%s '%s' %s: got %zu bytes:\n%.*s", cases[i].model, cases[i].prompt, matmul_variants[v],
-                   out.len, (int)out.len, out.data);
+                   "%s '%s' %s %s: got %zu bytes:\n%.*s", cases[i].model, cases[i].prompt, mv, av, out.len,
+                   (int)out.len, out.data);
             engine_session_free(s);
         }
         engine_tokenizer_free(t);
@@ -279,7 +293,7 @@ static double max_abs_diff(const float *a, const double *b, int n)
 
 /* Two sequences: a prefill of 7 + 3 tokens in one batch (tiled matmul),
  * then two decode steps of both (the chosen matvec). */
-static void test_logits(engine_dtype t, const char *variant, int seq_len)
+static void test_logits(engine_dtype t, const char *variant, const char *attention, int seq_len)
 {
     static synth s;
     synth_init(&s, t);
@@ -287,13 +301,9 @@ static void test_logits(engine_dtype t, const char *variant, int seq_len)
     static double kc[2][LAYERS][SEQ][KVD], vc[2][LAYERS][SEQ][KVD], want[12][VOCAB];
     float got[12 * VOCAB];
     engine_options o;
-    engine_options_default(&o);
-    strcpy(o.backend, "opencl");
+    cl_options(&o, variant, attention);
     o.max_batch = 2;
     engine_error err = {0};
-    char choice[64];
-    snprintf(choice, sizeof choice, "matmul=%s", variant);
-    CHECKF(engine_options_add_kernel(&o, choice, &err) == 0, "%s", err.msg);
     engine_session *ses = NULL;
     CHECKF(engine_session_create(&s.m, &o, &ses, &err) == 0, "%s", err.msg);
     if (!ses) {
@@ -310,8 +320,8 @@ static void test_logits(engine_dtype t, const char *variant, int seq_len)
     double tol = t == ENGINE_DTYPE_F32 ? 1e-3 : 2e-3;
     for (int i = 0; i < 10; i++) {
         ref_forward(&s, kc[seq[i]], vc[seq[i]], tok[i], pos[i], want[i]);
-        CHECKF(max_abs_diff(got + i * VOCAB, want[i], VOCAB) < tol, "%s %s prefill token %d: max diff %g",
-               engine_dtype_name(t), variant, i, max_abs_diff(got + i * VOCAB, want[i], VOCAB));
+        CHECKF(max_abs_diff(got + i * VOCAB, want[i], VOCAB) < tol, "%s %s %s prefill token %d: max diff %g",
+               engine_dtype_name(t), variant, attention, i, max_abs_diff(got + i * VOCAB, want[i], VOCAB));
     }
     for (int step = 0; step < 2; step++) {
         int dt[2] = {3 + step, 70 + step}, ds[2] = {0, 1}, dp[2] = {7 + step, 3 + step};
@@ -320,8 +330,8 @@ static void test_logits(engine_dtype t, const char *variant, int seq_len)
         for (int i = 0; i < 2; i++) {
             ref_forward(&s, kc[i], vc[i], dt[i], dp[i], want[i]);
             double diff = max_abs_diff(got + i * VOCAB, want[i], VOCAB);
-            CHECKF(diff < tol, "%s %s decode step %d seq %d: max diff %g", engine_dtype_name(t), variant, step, i,
-                   diff);
+            CHECKF(diff < tol, "%s %s %s decode step %d seq %d: max diff %g", engine_dtype_name(t), variant,
+                   attention, step, i, diff);
         }
     }
     /* A gap in positions is refused, not read from an unwritten cache. */
@@ -332,18 +342,19 @@ static void test_logits(engine_dtype t, const char *variant, int seq_len)
     synth_free(&s);
 }
 
-/* One sequence of 110 positions as a prefill, then a decode step: attention
- * over more positions than a work-group has work-items per value lane. */
-static void test_long_context(void)
+/* One sequence of 90 positions as a prefill, then decode steps up to the
+ * context's end (128): attention over more positions than a work-group has
+ * work-items per value lane, and for cl_split over 3 to 4 chunks, full and
+ * partial. */
+static void test_long_context(const char *attention)
 {
-    enum { N = 110 };
+    enum { N = 90 };
     static synth s;
     synth_init(&s, ENGINE_DTYPE_F32);
     static double kc[LAYERS][SEQ][KVD], vc[LAYERS][SEQ][KVD], want[VOCAB];
     static float got[N * VOCAB];
     engine_options o;
-    engine_options_default(&o);
-    strcpy(o.backend, "opencl");
+    cl_options(&o, "cl_rowgroup", attention);
     engine_error err = {0};
     engine_session *ses = NULL;
     CHECKF(engine_session_create(&s.m, &o, &ses, &err) == 0, "%s", err.msg);
@@ -351,6 +362,7 @@ static void test_long_context(void)
         synth_free(&s);
         return;
     }
+    CHECK(strstr(engine_session_kernels(ses), attention) != NULL);
     int tok[N], seq[N], pos[N];
     bool all[N];
     for (int i = 0; i < N; i++)
@@ -360,13 +372,16 @@ static void test_long_context(void)
     for (int i = 0; i < N; i++) {
         ref_forward(&s, kc, vc, tok[i], i, want);
         double diff = max_abs_diff(got + i * VOCAB, want, VOCAB);
-        CHECKF(diff < 1e-3, "long context position %d: max diff %g", i, diff);
+        CHECKF(diff < 1e-3, "%s long context position %d: max diff %g", attention, i, diff);
     }
-    int dt = 11, ds = 0, dp = N;
-    engine_batch d = {1, &dt, &ds, &dp, NULL};
-    CHECKF(engine_forward(ses, &d, got, &err) == 0, "%s", err.msg);
-    ref_forward(&s, kc, vc, dt, dp, want);
-    CHECKF(max_abs_diff(got, want, VOCAB) < 1e-3, "long context decode: max diff %g", max_abs_diff(got, want, VOCAB));
+    for (int dp = N; dp < SEQ; dp++) {
+        int dt = (dp * 11) % VOCAB, ds = 0;
+        engine_batch d = {1, &dt, &ds, &dp, NULL};
+        CHECKF(engine_forward(ses, &d, got, &err) == 0, "%s", err.msg);
+        ref_forward(&s, kc, vc, dt, dp, want);
+        double diff = max_abs_diff(got, want, VOCAB);
+        CHECKF(diff < 1e-3, "%s long context decode at %d: max diff %g", attention, dp, diff);
+    }
     engine_session_free(ses);
     synth_free(&s);
 }
@@ -410,13 +425,16 @@ int main(void)
         return TB_SKIP;
     }
     test_devices();
-    for (int v = 0; v < 3; v++) {
-        test_logits(ENGINE_DTYPE_F32, matmul_variants[v], SEQ);
-        test_logits(ENGINE_DTYPE_F16, matmul_variants[v], SEQ);
-        test_logits(ENGINE_DTYPE_Q8_0, matmul_variants[v], SEQ);
+    for (int v = 0; v < 6; v++) {
+        const char *mv = matmul_variants[v % 3], *av = attention_variants[v / 3];
+        test_logits(ENGINE_DTYPE_F32, mv, av, SEQ);
+        test_logits(ENGINE_DTYPE_F16, mv, av, SEQ);
+        test_logits(ENGINE_DTYPE_Q8_0, mv, av, SEQ);
     }
-    test_logits(ENGINE_DTYPE_F32, "cl_rowgroup", LONG_SEQ);
-    test_long_context();
+    for (int a = 0; a < 2; a++) {
+        test_logits(ENGINE_DTYPE_F32, "cl_rowgroup", attention_variants[a], LONG_SEQ);
+        test_long_context(attention_variants[a]);
+    }
     test_greedy_outputs();
     TB_MAIN_END();
 }

@@ -242,3 +242,129 @@ void attention_local(__global const float *qkv, __global const float *kcache, __
         vstore4(acc, 0, out + (size_t)t * dim + h * head_dim + 4 * j);
     }
 }
+
+/* Flash-decoding: attention of decode tokens split over chunks of
+ * ATT_CHUNK positions, a work-group of ATT_SPLIT_WG work-items per (chunk,
+ * head, token), so a short context still spreads over many compute units.
+ * Each group writes its chunk's max score m, sum of exp(s - m) and the
+ * exp-weighted sum of values; attention_merge combines the chunks. At these
+ * sizes latency bounds the kernel, not bandwidth, so every key, query and
+ * value load of a pass is issued before any is used (unrolled, guarded
+ * loads). Needs head_dim % 4 == 0 and head_dim / 4 <= ATT_SPLIT_WG. */
+#define SPLIT_K4 16                                   /* float4s of a key per pass */
+#define SPLIT_V4 (ATT_CHUNK * 16 / ATT_SPLIT_WG)      /* values per work-item per pass (head_dim 64: one pass) */
+
+/* Values of positions p0 + g, p0 + g + groups, ... (SPLIT_V4 of them), lane j. */
+inline void split_load_values(float4 *vr, __global const float4 *v, int kv4, int p0, int np, int g, int groups)
+{
+#pragma unroll
+    for (int r = 0; r < SPLIT_V4; r++) {
+        int p = p0 + g + r * groups;
+        vr[r] = p < np ? v[(size_t)p * kv4] : (float4)(0.0f);
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(ATT_SPLIT_WG, 1, 1)))
+void attention_split(__global const float *qkv, __global const float *kcache, __global const float *vcache,
+                     __global float4 *part, __global float2 *ml, __global const int *tok_seq,
+                     __global const int *tok_pos, int layer, int n_layers, int n_heads, int n_kv_heads,
+                     int head_dim, int seq_len, int n_chunks)
+{
+    __local float a[ATT_CHUNK], red[ATT_SPLIT_WG];
+    __local float4 accs[ATT_SPLIT_WG];
+    int c = get_group_id(0), h = get_group_id(1), t = get_group_id(2), lid = get_local_id(0);
+    int pos = tok_pos[t], first = c * ATT_CHUNK;
+    if (first > pos)
+        return;   /* the whole group: the merge reads chunks 0 .. pos / ATT_CHUNK only */
+    int np = min(ATT_CHUNK, pos + 1 - first);
+    int dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim, kv4 = kv_dim / 4, lanes = head_dim / 4;
+    int kvh = h / (n_heads / n_kv_heads);
+    size_t c0 = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + first) * kv_dim + kvh * head_dim;
+    int groups = ATT_SPLIT_WG / lanes, g = lid / lanes, j = lid % lanes;
+    __global const float4 *v = (__global const float4 *)(vcache + c0) + j;
+    float4 vr[SPLIT_V4];
+    if (g < groups)
+        split_load_values(vr, v, kv4, 0, np, g, groups);   /* in flight during the scores */
+    /* Scores, a work-item per position, summed in index order. */
+    float m = -INFINITY;
+    if (lid < np) {
+        __global const float4 *q4 = (__global const float4 *)(qkv + (size_t)t * (dim + 2 * kv_dim) + h * head_dim);
+        __global const float4 *k4 = (__global const float4 *)(kcache + c0 + (size_t)lid * kv_dim);
+        float s = 0.0f;
+        for (int i0 = 0; i0 < lanes; i0 += SPLIT_K4) {
+            float4 qr[SPLIT_K4], kr[SPLIT_K4];
+#pragma unroll
+            for (int r = 0; r < SPLIT_K4; r++) {
+                qr[r] = i0 + r < lanes ? q4[i0 + r] : (float4)(0.0f);
+                kr[r] = i0 + r < lanes ? k4[i0 + r] : (float4)(0.0f);
+            }
+#pragma unroll
+            for (int r = 0; r < SPLIT_K4; r++)
+                if (i0 + r < lanes) {
+                    s += qr[r].x * kr[r].x;
+                    s += qr[r].y * kr[r].y;
+                    s += qr[r].z * kr[r].z;
+                    s += qr[r].w * kr[r].w;
+                }
+        }
+        s /= sqrt((float)head_dim);
+        a[lid] = s;
+        m = s;
+    }
+    m = wg_max(red, m, lid, ATT_CHUNK);
+    float e = 0.0f;
+    if (lid < np) {
+        e = exp(a[lid] - m);
+        a[lid] = e;
+    }
+    float l = wg_sum(red, e, lid, ATT_CHUNK);   /* its barriers also publish a[] */
+    float4 acc = (float4)(0.0f);
+    if (g < groups)
+        for (int p0 = 0;;) {
+#pragma unroll
+            for (int r = 0; r < SPLIT_V4; r++) {
+                int p = p0 + g + r * groups;
+                if (p < np)
+                    acc += a[p] * vr[r];
+            }
+            p0 += SPLIT_V4 * groups;
+            if (p0 >= np)
+                break;
+            split_load_values(vr, v, kv4, p0, np, g, groups);
+        }
+    accs[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    size_t slot = ((size_t)t * n_heads + h) * n_chunks + c;
+    if (g == 0) {
+        for (int k = 1; k < groups; k++)
+            acc += accs[k * lanes + j];
+        part[slot * lanes + j] = acc;
+    }
+    if (lid == 0)
+        ml[slot] = (float2)(m, l);
+}
+
+/* out = sum over chunks of exp(m_c - M) * acc_c / sum of exp(m_c - M) * l_c,
+ * M the largest m_c: a work-group of ATT_MERGE_WG per (head, token). */
+__kernel __attribute__((reqd_work_group_size(ATT_MERGE_WG, 1, 1)))
+void attention_merge(__global const float *part, __global const float2 *ml, __global float *out,
+                     __global const int *tok_pos, int n_heads, int head_dim, int n_chunks)
+{
+    int h = get_group_id(1), t = get_group_id(2), lid = get_local_id(0);
+    int nc = tok_pos[t] / ATT_CHUNK + 1;
+    size_t slot = ((size_t)t * n_heads + h) * n_chunks;
+    __global const float2 *mlr = ml + slot;
+    float mx = -INFINITY;
+    for (int c = 0; c < nc; c++)
+        mx = fmax(mx, mlr[c].x);
+    float l = 0.0f;
+    for (int c = 0; c < nc; c++)
+        l += exp(mlr[c].x - mx) * mlr[c].y;
+    __global const float *pr = part + slot * head_dim;
+    for (int i = lid; i < head_dim; i += ATT_MERGE_WG) {
+        float o = 0.0f;
+        for (int c = 0; c < nc; c++)
+            o += exp(mlr[c].x - mx) * pr[(size_t)c * head_dim + i];
+        out[(size_t)t * n_heads * head_dim + h * head_dim + i] = o / l;
+    }
+}

@@ -6,15 +6,7 @@
 #include <string.h>
 
 #include "reports.h"
-
-static int fail(report_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "stats_internal.h"
 
 static double mean_finite(const double *x, size_t n)
 {
@@ -149,17 +141,17 @@ int report_compare(const report_results *ra, const char *va, const report_result
 {
     memset(o, 0, sizeof *o);
     if (find_variant(ra, va) < 0)
-        return fail(err, "%s: no variant '%s'", ra->path, va);
+        return report_fail(err, "%s: no variant '%s'", ra->path, va);
     if (find_variant(rb, vb) < 0)
-        return fail(err, "%s: no variant '%s'", rb->path, vb);
+        return report_fail(err, "%s: no variant '%s'", rb->path, vb);
     if (strcmp(ra->metric_name, rb->metric_name))
-        return fail(err, "primary metrics differ: '%s' in %s, '%s' in %s", ra->metric_name, ra->path,
+        return report_fail(err, "primary metrics differ: '%s' in %s, '%s' in %s", ra->metric_name, ra->path,
                     rb->metric_name, rb->path);
     double *a = malloc(((size_t)ra->nruns + 1) * sizeof *a), *b = malloc(((size_t)rb->nruns + 1) * sizeof *b);
     if (!a || !b) {
         free(a);
         free(b);
-        return fail(err, "out of memory");
+        return report_fail(err, "out of memory");
     }
     size_t na, nb;
     variant_stats(ra, va, &o->a, a, &na);
@@ -183,7 +175,7 @@ int report_compare(const report_results *ra, const char *va, const report_result
     free(a);
     free(b);
     if (na < 2 || nb < 2)
-        return fail(err, "too few successful runs to compare: %s has %zu, %s has %zu", va, na, vb, nb);
+        return report_fail(err, "too few successful runs to compare: %s has %zu, %s has %zu", va, na, vb, nb);
     return 0;
 }
 
@@ -293,7 +285,7 @@ static const char *only_variant(const report_results *r, const char *v, report_e
         return v;
     if (r->nvariants == 1)
         return r->variants[0];
-    fail(err, "%s: %d variants; say which one", r->path, r->nvariants);
+    report_fail(err, "%s: %d variants; say which one", r->path, r->nvariants);
     return NULL;
 }
 
@@ -328,7 +320,7 @@ int report_gate(const report_results *base, const char *base_variant, const repo
     if (!a || !b) {
         free(a);
         free(b);
-        return fail(err, "out of memory");
+        return report_fail(err, "out of memory");
     }
     size_t na = report_variant_values(base, vb, a, (size_t)base->nruns);
     size_t nc = report_variant_values(cand, vc, b, (size_t)cand->nruns);

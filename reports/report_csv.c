@@ -1,4 +1,5 @@
 /* runs.csv: one row per run, every field the statistics use. */
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -8,6 +9,15 @@
 
 #include "reports.h"
 #include "stats_internal.h"
+
+int report_fail(report_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
 
 int report_write_atomic(const char *path, const char *data, size_t len, report_error *err)
 {

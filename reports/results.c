@@ -9,15 +9,7 @@
 #include <string.h>
 
 #include "reports.h"
-
-static int fail(report_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "stats_internal.h"
 
 /* A number, or NAN for null / missing / not a number. */
 static double num(const cJSON *obj, const char *key)
@@ -39,7 +31,7 @@ static char *slurp(const char *path, size_t *len, report_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fail(err, "%s: cannot open: %s", path, strerror(errno));
+        report_fail(err, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -47,7 +39,7 @@ static char *slurp(const char *path, size_t *len, report_error *err)
     for (;;) {
         if (!buf) {
             fclose(f);
-            fail(err, "%s: out of memory", path);
+            report_fail(err, "%s: out of memory", path);
             return NULL;
         }
         n += fread(buf + n, 1, cap - n - 1, f);
@@ -63,7 +55,7 @@ static char *slurp(const char *path, size_t *len, report_error *err)
     fclose(f);
     if (bad) {
         free(buf);
-        fail(err, "%s: read error", path);
+        report_fail(err, "%s: read error", path);
         return NULL;
     }
     buf[n] = 0;
@@ -97,7 +89,7 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
     o->index = cJSON_IsNumber(idx) ? idx->valueint : i;
     str(run, "variant", o->variant, sizeof o->variant);
     if (!o->variant[0])
-        return fail(err, "%s: runs[%d].variant: expected a string", r->path, i);
+        return report_fail(err, "%s: runs[%d].variant: expected a string", r->path, i);
     o->warmup = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "warmup"));
     char status[16];
     str(run, "status", status, sizeof status);
@@ -107,7 +99,7 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
     const cJSON *mv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(run, "metrics"),
                                                        r->metric_name);
     if (mv && !cJSON_IsNumber(mv) && !cJSON_IsNull(mv))
-        return fail(err, "%s: runs[%d].metrics.%s: expected a number or null", r->path, i, r->metric_name);
+        return report_fail(err, "%s: runs[%d].metrics.%s: expected a number or null", r->path, i, r->metric_name);
     o->metric = cJSON_IsNumber(mv) ? mv->valuedouble : NAN;
     if (o->ok && !isfinite(o->metric))
         o->ok = false;      /* counted as failed: no value for the primary metric */
@@ -163,7 +155,7 @@ int report_results_load(const char *path, report_results *r, report_error *err)
     if (!root) {
         long off = end ? (long)(end - text) : -1;
         free(text);
-        return fail(err, "%s: not valid JSON (error near byte %ld)", path, off);
+        return report_fail(err, "%s: not valid JSON (error near byte %ld)", path, off);
     }
     free(text);
     r->json = root;
@@ -171,12 +163,12 @@ int report_results_load(const char *path, report_results *r, report_error *err)
     str(root, "schema", schema, sizeof schema);
     if (strcmp(schema, "thermabench-results")) {
         report_results_free(r);
-        return fail(err, "%s: schema: expected \"thermabench-results\"", path);
+        return report_fail(err, "%s: schema: expected \"thermabench-results\"", path);
     }
     double ver = num(root, "schema_version");
     if (ver != 1) {
         report_results_free(r);
-        return fail(err, "%s: schema_version: expected 1", path);
+        return report_fail(err, "%s: schema_version: expected 1", path);
     }
     str(root, "name", r->name, sizeof r->name);
     str(root, "status", r->status, sizeof r->status);
@@ -185,7 +177,7 @@ int report_results_load(const char *path, report_results *r, report_error *err)
     str(pm, "unit", r->metric_unit, sizeof r->metric_unit);
     if (!r->metric_name[0]) {
         report_results_free(r);
-        return fail(err, "%s: primary_metric.name: expected a string", path);
+        return report_fail(err, "%s: primary_metric.name: expected a string", path);
     }
     const cJSON *hib = cJSON_GetObjectItemCaseSensitive(pm, "higher_is_better");
     r->higher_is_better = !cJSON_IsFalse(hib);
@@ -195,20 +187,20 @@ int report_results_load(const char *path, report_results *r, report_error *err)
     {
         if (r->nvariants >= REPORT_MAX_VARIANTS) {
             report_results_free(r);
-            return fail(err, "%s: variants: more than %d", path, REPORT_MAX_VARIANTS);
+            return report_fail(err, "%s: variants: more than %d", path, REPORT_MAX_VARIANTS);
         }
         load_variant(r, v);
     }
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(root, "runs");
     if (!cJSON_IsArray(runs)) {
         report_results_free(r);
-        return fail(err, "%s: runs: expected an array", path);
+        return report_fail(err, "%s: runs: expected an array", path);
     }
     int n = cJSON_GetArraySize(runs);
     r->runs = calloc(n ? (size_t)n : 1, sizeof *r->runs);
     if (!r->runs) {
         report_results_free(r);
-        return fail(err, "%s: out of memory", path);
+        return report_fail(err, "%s: out of memory", path);
     }
     int i = 0;
     const cJSON *run;
@@ -225,7 +217,7 @@ int report_results_load(const char *path, report_results *r, report_error *err)
             known |= !strcmp(r->variants[k], vn);
         if (!known && r->nvariants >= REPORT_MAX_VARIANTS) {
             report_results_free(r);
-            return fail(err, "%s: runs name more than %d variants", path, REPORT_MAX_VARIANTS);
+            return report_fail(err, "%s: runs name more than %d variants", path, REPORT_MAX_VARIANTS);
         }
         if (!known) {
             snprintf(r->variants[r->nvariants], REPORT_NAME_MAX, "%s", vn);

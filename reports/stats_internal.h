@@ -24,5 +24,7 @@ void tb_free(textbuf *b);
 
 /* Writes path via path.tmp + fsync + rename. 0 or -1 with err set. */
 struct report_error;
+/* Formats the message into err; returns -1, for `return report_fail(...)`. */
+int report_fail(struct report_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int report_write_atomic(const char *path, const char *data, size_t len, struct report_error *err);
 #endif

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tb_passed, tb_failed;
@@ -38,6 +39,30 @@ static int tb_passed, tb_failed;
     printf("%d passed, %d failed\n", tb_passed, tb_failed); \
     return tb_failed ? 1 : 0; \
 } while (0)
+
+/* A whole file, malloc'd and NUL-terminated; NULL if it cannot be read.
+ * len (may be NULL) gets its size. */
+static inline char *tb_read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b) {
+        b[n] = 0;
+        if (len)
+            *len = (size_t)n;
+    }
+    return b;
+}
 
 /* Exit code ctest reads as "skipped" (SKIP_RETURN_CODE). */
 #define TB_SKIP 77

@@ -7,27 +7,6 @@
 #include "engine.h"
 #include "tb_test.h"
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = 0;
-        *len = (size_t)n;
-    }
-    return b;
-}
-
 static void check_encode(const engine_tokenizer *t, const char *text, const int *want, int n_want)
 {
     int ids[256], n = -1;
@@ -87,8 +66,8 @@ static void test_spm_vectors(void)
     engine_model *m = NULL;
     engine_error err = {0};
     size_t inp_len, out_len;
-    char *inp = read_all(TB_SHARED_DIR "/tokenizer-vectors/ggml-vocab-llama-spm.gguf.inp", &inp_len);
-    char *out = read_all(TB_SHARED_DIR "/tokenizer-vectors/ggml-vocab-llama-spm.gguf.out", &out_len);
+    char *inp = tb_read_all(TB_SHARED_DIR "/tokenizer-vectors/ggml-vocab-llama-spm.gguf.inp", &inp_len);
+    char *out = tb_read_all(TB_SHARED_DIR "/tokenizer-vectors/ggml-vocab-llama-spm.gguf.out", &out_len);
     int rc = engine_model_load(dir, &m, &err);
     CHECKF(rc != 0 && err.kind == ENGINE_ERR_INPUT, "a vocabulary-only GGUF is not a model: %s", err.msg);
     engine_tokenizer *t = NULL;

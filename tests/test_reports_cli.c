@@ -27,24 +27,9 @@ static int sh(const char *fmt, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) == (size_t)n)
-        b[n] = 0;
-    fclose(f);
-    return b;
-}
-
 static int contains(const char *path, const char *needle)
 {
-    char *t = slurp(path);
+    char *t = tb_read_all(path, NULL);
     int r = t && strstr(t, needle) != NULL;
     free(t);
     return r;
@@ -175,7 +160,7 @@ static void test_compare_and_report(void)
     CHECK(contains(out, "runs per variant to detect a 1% change"));
     CHECK(sh("%s compare %s/results.json --detect x >%s 2>&1", TB_BINARY, dir, out) == 2);
     CHECK(sh("%s compare %s/results.json --json >%s 2>&1", TB_BINARY, dir, out) == 0);
-    char *js = slurp(out);
+    char *js = tb_read_all(out, NULL);
     cJSON *root = js ? cJSON_Parse(js) : NULL;
     CHECK(root != NULL);
     cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "comparisons"), 0);
@@ -205,14 +190,14 @@ static void test_compare_and_report(void)
     CHECK(contains(p, "Thermal sensitivity"));
     CHECK(contains(p, "scaling governor is 'powersave'"));
     snprintf(p, sizeof p, "%s/rep/runs.csv", dir);
-    char *csv = slurp(p);
+    char *csv = tb_read_all(p, NULL);
     int lines = 0;
     for (char *c = csv; c && *c; c++)
         lines += *c == '\n';
     CHECK(lines == 1 + 21);     /* header + warm-up + 2 x 10 */
     free(csv);
     snprintf(p, sizeof p, "%s/rep/report.html", dir);
-    char *html = slurp(p);
+    char *html = tb_read_all(p, NULL);
     CHECK(html != NULL);
     if (html) {
         CHECK(strstr(html, "</html>") != NULL);

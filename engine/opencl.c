@@ -33,8 +33,8 @@ const kernel_variant kernel_variants_opencl[] = {
      .dtypes = ALL_CL_DTYPES, .priority = 5},
     {.info = {ENGINE_OP_ATTENTION, "cl_split", "opencl", "OpenCL device",
               "default on GPU devices: decode (<= 8 tokens) split over chunks of 32 positions, a work-group "
-              "per chunk, head and token (partial max, sum of exp, weighted values), then a merge kernel "
-              "per head; prefill uses cl_attention"},
+              "per chunk, head and token (partial max, sum of exp, weighted values); the last group of "
+              "each head merges them (flash-decoding, one launch); prefill uses cl_attention"},
      .priority = 20},
     {.info = {ENGINE_OP_ATTENTION, "cl_attention", "opencl", "OpenCL device",
               "default on CPU and other non-GPU devices: a work-group per head and token: scores, softmax, "
@@ -107,13 +107,13 @@ struct cl_backend {
     cl_kernel k_rmsnorm, k_rope, k_attention, k_attention_local, k_swiglu;
     bool att_local;                  /* scores fit in local memory */
     bool att_split;                  /* cl_split for decode */
-    cl_kernel k_att_split, k_att_merge;
+    cl_kernel k_att_split;
     int att_chunks;                  /* chunks of a whole context: the partials' stride */
     int step_chunks;                 /* chunks of the longest context in this pass */
     int matvec;                      /* MV_* */
     /* activations for up to cap tokens */
     int cap;
-    cl_mem x, xb, qkv, hb, hb2, att, att_part, att_ml, logits, tok, seq, pos, idx;
+    cl_mem x, xb, qkv, hb, hb2, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
     int *h_idx, *cache_len, *next, *last;
     /* profiling */
     bool profile;
@@ -343,7 +343,7 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
 
 static void release_acts(cl_backend *b)
 {
-    cl_mem *bufs[] = {&b->x, &b->xb, &b->qkv, &b->hb, &b->hb2, &b->att, &b->att_part, &b->att_ml, &b->logits,
+    cl_mem *bufs[] = {&b->x, &b->xb, &b->qkv, &b->hb, &b->hb2, &b->att, &b->att_part, &b->att_ml, &b->att_count, &b->logits,
                       &b->tok, &b->seq, &b->pos, &b->idx};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         if (*bufs[i]) {
@@ -371,8 +371,10 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
     size_t f = sizeof(float), rw = CL_MEM_READ_WRITE;
     /* Scores go to global scratch only when local memory cannot hold them. */
     size_t att_bytes = b->att_local ? f : (size_t)cap * c->n_heads * b->seq_len * f;
-    /* cl_split's partials, for the decode passes that use it. */
-    size_t split_slots = b->att_split ? (size_t)(cap < MATVEC_MAX_N ? cap : MATVEC_MAX_N) * c->n_heads * b->att_chunks : 1;
+    /* cl_split's partials and counts, for the decode passes that use it. */
+    size_t split_heads = b->att_split ? (size_t)(cap < MATVEC_MAX_N ? cap : MATVEC_MAX_N) * c->n_heads : 1;
+    size_t split_slots = split_heads * b->att_chunks;
+    int *zeros = calloc(split_heads, sizeof(int));
     if (!(b->x = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
         !(b->xb = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
         !(b->qkv = dev_alloc(b, cap * b->qkv_dim * f, rw, err, "q/k/v")) ||
@@ -381,15 +383,19 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
         !(b->att = dev_alloc(b, att_bytes, rw, err, "attention scores")) ||
         !(b->att_part = dev_alloc(b, split_slots * b->head_dim * f, rw, err, "attention partials")) ||
         !(b->att_ml = dev_alloc(b, split_slots * 2 * f, rw, err, "attention partials")) ||
+        !(b->att_count = dev_alloc(b, split_heads * sizeof(int), rw, err, "attention counts")) || !zeros ||
+        write_buf(b, b->att_count, 0, split_heads * sizeof(int), zeros, err) ||
         !(b->logits = dev_alloc(b, (size_t)cap * c->vocab_size * f, rw, err, "logits")) ||
         !(b->tok = dev_alloc(b, cap * sizeof(int), rw, err, "token ids")) ||
         !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||
         !(b->pos = dev_alloc(b, cap * sizeof(int), rw, err, "positions")) ||
         !(b->idx = dev_alloc(b, cap * sizeof(int), rw, err, "logit rows")) ||
         !(b->h_idx = malloc(cap * sizeof(int)))) {
+        free(zeros);
         release_acts(b);
         return err->msg[0] ? -1 : clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for OpenCL staging");
     }
+    free(zeros);
     b->cap = cap;
     return 0;
 }
@@ -568,24 +574,18 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
 }
 
-/* cl_split: the chunks' partials, then their merge into xb. */
+/* cl_split: a work-group per chunk of the context, head and token, into xb. */
 static int attention_split(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
     cl_kernel k = b->k_att_split;
     size_t g[3] = {(size_t)b->step_chunks * CLB_ATT_SPLIT_WG, c->n_heads, n}, lo[3] = {CLB_ATT_SPLIT_WG, 1, 1};
     cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) |
-                SETARG(k, 3, b->att_part) | SETARG(k, 4, b->att_ml) | SETARG(k, 5, b->seq) | SETARG(k, 6, b->pos) |
-                SETARG(k, 7, l) | SETARG(k, 8, c->n_layers) | SETARG(k, 9, c->n_heads) |
-                SETARG(k, 10, c->n_kv_heads) | SETARG(k, 11, b->head_dim) | SETARG(k, 12, b->seq_len) |
-                SETARG(k, 13, b->att_chunks);
-    if (rc != CL_SUCCESS || enqueue(b, k, "attention_split", 3, g, lo, err))
-        return rc != CL_SUCCESS ? cl_check(rc, err, "attention_split") : -1;
-    k = b->k_att_merge;
-    size_t gm[3] = {CLB_ATT_MERGE_WG, c->n_heads, n}, lm[3] = {CLB_ATT_MERGE_WG, 1, 1};
-    rc = SETARG(k, 0, b->att_part) | SETARG(k, 1, b->att_ml) | SETARG(k, 2, b->xb) | SETARG(k, 3, b->pos) |
-         SETARG(k, 4, c->n_heads) | SETARG(k, 5, b->head_dim) | SETARG(k, 6, b->att_chunks);
-    return rc != CL_SUCCESS ? cl_check(rc, err, "attention_merge") : enqueue(b, k, "attention_merge", 3, gm, lm, err);
+                SETARG(k, 3, b->att_part) | SETARG(k, 4, b->att_ml) | SETARG(k, 5, b->att_count) |
+                SETARG(k, 6, b->xb) | SETARG(k, 7, b->seq) | SETARG(k, 8, b->pos) | SETARG(k, 9, l) |
+                SETARG(k, 10, c->n_layers) | SETARG(k, 11, c->n_heads) | SETARG(k, 12, c->n_kv_heads) |
+                SETARG(k, 13, b->head_dim) | SETARG(k, 14, b->seq_len) | SETARG(k, 15, b->att_chunks);
+    return rc != CL_SUCCESS ? cl_check(rc, err, "attention_split") : enqueue(b, k, "attention_split", 3, g, lo, err);
 }
 
 /* Attention of every token over its sequence's cache, into xb. */
@@ -781,8 +781,8 @@ void cl_backend_free(cl_backend *b)
                 clReleaseKernel(ks[i]);
     }
     cl_kernel ops[] = {b->k_rmsnorm, b->k_rope, b->k_attention, b->k_attention_local, b->k_att_split,
-                       b->k_att_merge, b->k_swiglu};
-    for (int i = 0; i < 7; i++)
+                       b->k_swiglu};
+    for (int i = 0; i < 6; i++)
         if (ops[i])
             clReleaseKernel(ops[i]);
     for (int i = 0; i < b->n_events; i++)
@@ -880,7 +880,6 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
              !make_kernel(ops, "attention", &b->k_attention, err) &&
              !make_kernel(ops, "attention_local", &b->k_attention_local, err) &&
              !make_kernel(ops, "attention_split", &b->k_att_split, err) &&
-             !make_kernel(ops, "attention_merge", &b->k_att_merge, err) &&
              !make_kernel(ops, "swiglu", &b->k_swiglu, err) &&
              !upload_model(b, m, err)) {
         *out = b;

@@ -63,14 +63,13 @@ int clb_load(engine_error *err);
 #endif
 #define CLB_ATT_LOCAL_MAX 4096   /* longest context whose scores go to local memory */
 /* cl_split attention: positions per work-group (a power of two, at most
- * CLB_ATT_SPLIT_WG, at least CLB_ATT_SPLIT_WG / 16) and work-group sizes. */
+ * CLB_ATT_SPLIT_WG, at least CLB_ATT_SPLIT_WG / 16) and the work-group size. */
 #ifndef CLB_ATT_CHUNK
 #define CLB_ATT_CHUNK 32
 #endif
 #ifndef CLB_ATT_SPLIT_WG
 #define CLB_ATT_SPLIT_WG 128
 #endif
-#define CLB_ATT_MERGE_WG 64
 
 /* Programs, built once per process and device: the op kernels, and the
  * matrix kernels for each weight type. */

@@ -247,10 +247,13 @@ void attention_local(__global const float *qkv, __global const float *kcache, __
  * ATT_CHUNK positions, a work-group of ATT_SPLIT_WG work-items per (chunk,
  * head, token), so a short context still spreads over many compute units.
  * Each group writes its chunk's max score m, sum of exp(s - m) and the
- * exp-weighted sum of values; attention_merge combines the chunks. At these
- * sizes latency bounds the kernel, not bandwidth, so every key, query and
- * value load of a pass is issued before any is used (unrolled, guarded
- * loads). Needs head_dim % 4 == 0 and head_dim / 4 <= ATT_SPLIT_WG. */
+ * exp-weighted sum of values, and the group that finishes a (head, token)
+ * last merges its chunks (an atomic count per head and token, reset by that
+ * group): a second kernel would cost more than the merge, a launch's fixed
+ * cost being most of a small kernel's time. At these sizes latency bounds
+ * the kernel, not bandwidth, so every key, query and value load of a pass is
+ * issued before any is used (unrolled, guarded loads). Needs head_dim % 4 ==
+ * 0 and head_dim / 4 <= ATT_SPLIT_WG. */
 #define SPLIT_K4 16                                   /* float4s of a key per pass */
 #define SPLIT_V4 (ATT_CHUNK * 16 / ATT_SPLIT_WG)      /* values per work-item per pass (head_dim 64: one pass) */
 
@@ -266,12 +269,13 @@ inline void split_load_values(float4 *vr, __global const float4 *v, int kv4, int
 
 __kernel __attribute__((reqd_work_group_size(ATT_SPLIT_WG, 1, 1)))
 void attention_split(__global const float *qkv, __global const float *kcache, __global const float *vcache,
-                     __global float4 *part, __global float2 *ml, __global const int *tok_seq,
-                     __global const int *tok_pos, int layer, int n_layers, int n_heads, int n_kv_heads,
-                     int head_dim, int seq_len, int n_chunks)
+                     __global float4 *part, __global float2 *ml, __global int *count, __global float *out,
+                     __global const int *tok_seq, __global const int *tok_pos, int layer, int n_layers,
+                     int n_heads, int n_kv_heads, int head_dim, int seq_len, int n_chunks)
 {
     __local float a[ATT_CHUNK], red[ATT_SPLIT_WG];
     __local float4 accs[ATT_SPLIT_WG];
+    __local int last;
     int c = get_group_id(0), h = get_group_id(1), t = get_group_id(2), lid = get_local_id(0);
     int pos = tok_pos[t], first = c * ATT_CHUNK;
     if (first > pos)
@@ -334,7 +338,7 @@ void attention_split(__global const float *qkv, __global const float *kcache, __
         }
     accs[lid] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
-    size_t slot = ((size_t)t * n_heads + h) * n_chunks + c;
+    size_t head = (size_t)t * n_heads + h, slot = head * n_chunks + c;
     if (g == 0) {
         for (int k = 1; k < groups; k++)
             acc += accs[k * lanes + j];
@@ -342,29 +346,41 @@ void attention_split(__global const float *qkv, __global const float *kcache, __
     }
     if (lid == 0)
         ml[slot] = (float2)(m, l);
-}
-
-/* out = sum over chunks of exp(m_c - M) * acc_c / sum of exp(m_c - M) * l_c,
- * M the largest m_c: a work-group of ATT_MERGE_WG per (head, token). */
-__kernel __attribute__((reqd_work_group_size(ATT_MERGE_WG, 1, 1)))
-void attention_merge(__global const float *part, __global const float2 *ml, __global float *out,
-                     __global const int *tok_pos, int n_heads, int head_dim, int n_chunks)
-{
-    int h = get_group_id(1), t = get_group_id(2), lid = get_local_id(0);
-    int nc = tok_pos[t] / ATT_CHUNK + 1;
-    size_t slot = ((size_t)t * n_heads + h) * n_chunks;
-    __global const float2 *mlr = ml + slot;
-    float mx = -INFINITY;
-    for (int c = 0; c < nc; c++)
-        mx = fmax(mx, mlr[c].x);
-    float l = 0.0f;
-    for (int c = 0; c < nc; c++)
-        l += exp(mlr[c].x - mx) * mlr[c].y;
-    __global const float *pr = part + slot * head_dim;
-    for (int i = lid; i < head_dim; i += ATT_MERGE_WG) {
-        float o = 0.0f;
-        for (int c = 0; c < nc; c++)
-            o += exp(mlr[c].x - mx) * pr[(size_t)c * head_dim + i];
-        out[(size_t)t * n_heads * head_dim + h * head_dim + i] = o / l;
+    mem_fence(CLK_GLOBAL_MEM_FENCE);   /* the partials reach memory before the count */
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int nc = pos / ATT_CHUNK + 1;
+    if (lid == 0) {
+        last = atomic_inc(count + head) == nc - 1;
+        if (last)
+            count[head] = 0;   /* every chunk has counted: ready for the next launch */
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (!last)
+        return;
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    /* The merge: out = sum of exp(m_c - M) acc_c / sum of exp(m_c - M) l_c,
+     * M the largest m_c, chunks in index order whichever group is last.
+     * Volatile loads: other groups' partials, never from a stale cache. */
+    volatile __global const float2 *mlv = (volatile __global const float2 *)ml + head * n_chunks;
+    volatile __global const float4 *pv = (volatile __global const float4 *)part + head * n_chunks * lanes;
+    float mx = -INFINITY, den = 0.0f;
+    for (int k = lid; k < nc; k += ATT_SPLIT_WG)
+        mx = fmax(mx, mlv[k].x);
+    mx = wg_max(red, mx, lid, ATT_SPLIT_WG);
+    for (int k = lid; k < nc; k += ATT_SPLIT_WG) {
+        float2 mk = mlv[k];
+        den += exp(mk.x - mx) * mk.y;
+    }
+    den = wg_sum(red, den, lid, ATT_SPLIT_WG);
+    acc = (float4)(0.0f);
+    if (g < groups)
+        for (int k = g; k < nc; k += groups)
+            acc += exp(mlv[k].x - mx) * pv[(size_t)k * lanes + j];
+    accs[lid] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (g == 0) {
+        for (int k = 1; k < groups; k++)
+            acc += accs[k * lanes + j];
+        vstore4(acc / den, 0, out + (size_t)t * n_heads * head_dim + h * head_dim + 4 * j);
     }
 }

@@ -267,13 +267,24 @@ inline void split_load_values(float4 *vr, __global const float4 *v, int kv4, int
     }
 }
 
+/* Folds a chunk (max score, sum of exp; weighted values) into a running
+ * (m, den, acc), rescaling whichever side has the smaller maximum. A side
+ * with no chunk yet has m = -inf and weighs 0. */
+inline void split_fold(float *m, float *den, float4 *acc, float2 ml, float4 part)
+{
+    float mn = fmax(*m, ml.x), keep = exp(*m - mn), add = exp(ml.x - mn);
+    *den = *den * keep + ml.y * add;
+    *acc = *acc * keep + part * add;
+    *m = mn;
+}
+
 __kernel __attribute__((reqd_work_group_size(ATT_SPLIT_WG, 1, 1)))
 void attention_split(__global const float *qkv, __global const float *kcache, __global const float *vcache,
                      __global float4 *part, __global float2 *ml, __global int *count, __global float *out,
                      __global const int *tok_seq, __global const int *tok_pos, int layer, int n_layers,
                      int n_heads, int n_kv_heads, int head_dim, int seq_len, int n_chunks)
 {
-    __local float a[ATT_CHUNK], red[ATT_SPLIT_WG];
+    __local float a[ATT_CHUNK], red[ATT_SPLIT_WG], dens[ATT_SPLIT_WG];
     __local float4 accs[ATT_SPLIT_WG];
     __local int last;
     int c = get_group_id(0), h = get_group_id(1), t = get_group_id(2), lid = get_local_id(0);
@@ -359,28 +370,25 @@ void attention_split(__global const float *qkv, __global const float *kcache, __
         return;
     mem_fence(CLK_GLOBAL_MEM_FENCE);
     /* The merge: out = sum of exp(m_c - M) acc_c / sum of exp(m_c - M) l_c,
-     * M the largest m_c, chunks in index order whichever group is last.
-     * Volatile loads: other groups' partials, never from a stale cache. */
+     * M the largest m_c, folded chunk by chunk with a running maximum so
+     * that no reduction has to come first: work-item (g, j) folds chunks g,
+     * g + groups, ...; lane j of group 0 then folds the groups in order (the
+     * same order whichever group is last). Volatile loads: other groups'
+     * partials, never from a stale cache. */
     volatile __global const float2 *mlv = (volatile __global const float2 *)ml + head * n_chunks;
     volatile __global const float4 *pv = (volatile __global const float4 *)part + head * n_chunks * lanes;
-    float mx = -INFINITY, den = 0.0f;
-    for (int k = lid; k < nc; k += ATT_SPLIT_WG)
-        mx = fmax(mx, mlv[k].x);
-    mx = wg_max(red, mx, lid, ATT_SPLIT_WG);
-    for (int k = lid; k < nc; k += ATT_SPLIT_WG) {
-        float2 mk = mlv[k];
-        den += exp(mk.x - mx) * mk.y;
-    }
-    den = wg_sum(red, den, lid, ATT_SPLIT_WG);
+    float mr = -INFINITY, den = 0.0f;
     acc = (float4)(0.0f);
     if (g < groups)
         for (int k = g; k < nc; k += groups)
-            acc += exp(mlv[k].x - mx) * pv[(size_t)k * lanes + j];
+            split_fold(&mr, &den, &acc, mlv[k], pv[(size_t)k * lanes + j]);
+    red[lid] = mr;
+    dens[lid] = den;
     accs[lid] = acc;
     barrier(CLK_LOCAL_MEM_FENCE);
     if (g == 0) {
         for (int k = 1; k < groups; k++)
-            acc += accs[k * lanes + j];
+            split_fold(&mr, &den, &acc, (float2)(red[k * lanes + j], dens[k * lanes + j]), accs[k * lanes + j]);
         vstore4(acc / den, 0, out + (size_t)t * n_heads * head_dim + h * head_dim + 4 * j);
     }
 }

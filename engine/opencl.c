@@ -74,7 +74,6 @@ const char *cl_backend_device_name(const cl_backend *b) { return ""; }
 #include "quant.h"
 
 #define MATVEC_MAX_N 8        /* more tokens than this: the tiled matmul */
-_Static_assert(MATVEC_MAX_N <= 8, "cl_split takes a decode pass's positions as an int8 argument");
 #define CHUNK_TOKENS 512      /* tokens per pass through the layers */
 
 enum { MV_ROWGROUP, MV_ROWITEM, MV_TILED };
@@ -111,7 +110,6 @@ struct cl_backend {
     cl_kernel k_att_split;
     int att_chunks;                  /* chunks of a whole context: the partials' stride */
     int step_chunks;                 /* chunks of the longest context in this pass */
-    cl_int8 step_seq, step_pos;      /* cl_split's (decode-sized) pass: sequences and positions */
     int matvec;                      /* MV_* */
     /* activations for up to cap tokens */
     int cap;
@@ -584,7 +582,7 @@ static int attention_split(cl_backend *b, int l, int n, engine_error *err)
     size_t g[3] = {(size_t)b->step_chunks * CLB_ATT_SPLIT_WG, c->n_heads, n}, lo[3] = {CLB_ATT_SPLIT_WG, 1, 1};
     cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) |
                 SETARG(k, 3, b->att_part) | SETARG(k, 4, b->att_ml) | SETARG(k, 5, b->att_count) |
-                SETARG(k, 6, b->xb) | SETARG(k, 7, b->step_seq) | SETARG(k, 8, b->step_pos) | SETARG(k, 9, l) |
+                SETARG(k, 6, b->xb) | SETARG(k, 7, b->seq) | SETARG(k, 8, b->pos) | SETARG(k, 9, l) |
                 SETARG(k, 10, c->n_layers) | SETARG(k, 11, c->n_heads) | SETARG(k, 12, c->n_kv_heads) |
                 SETARG(k, 13, b->head_dim) | SETARG(k, 14, b->seq_len) | SETARG(k, 15, b->att_chunks);
     return rc != CL_SUCCESS ? cl_check(rc, err, "attention_split") : enqueue(b, k, "attention_split", 3, g, lo, err);
@@ -684,11 +682,8 @@ static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, f
     if (ensure_cap(b, n, err))
         return -1;
     int n_want = 0, max_pos = 0;
-    for (int t = 0; t < n; t++) {
+    for (int t = 0; t < n; t++)
         max_pos = bt->pos[c0 + t] > max_pos ? bt->pos[c0 + t] : max_pos;
-        if (t < MATVEC_MAX_N)
-            b->step_seq.s[t] = bt->seq[c0 + t], b->step_pos.s[t] = bt->pos[c0 + t];
-    }
     b->step_chunks = max_pos / CLB_ATT_CHUNK + 1;
     for (int t = 0; t < n; t++)
         if (bt->want_logits ? bt->want_logits[c0 + t] : b->last[bt->seq[c0 + t]] == c0 + t)

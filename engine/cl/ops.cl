@@ -267,15 +267,6 @@ inline void split_load_values(float4 *vr, __global const float4 *v, int kv4, int
     }
 }
 
-/* Lane t of v. Decode's (at most 8) positions and sequences come as
- * arguments: a load from a buffer would start the kernel's chain of
- * dependent memory latencies one round earlier. */
-inline int token_lane(int8 v, int t)
-{
-    return t < 4 ? (t < 2 ? (t ? v.s1 : v.s0) : (t == 3 ? v.s3 : v.s2))
-                 : (t < 6 ? (t == 5 ? v.s5 : v.s4) : (t == 7 ? v.s7 : v.s6));
-}
-
 /* Folds a chunk (max score, sum of exp; weighted values) into a running
  * (m, den, acc), rescaling whichever side has the smaller maximum. A side
  * with no chunk yet has m = -inf and weighs 0. */
@@ -290,20 +281,20 @@ inline void split_fold(float *m, float *den, float4 *acc, float2 ml, float4 part
 __kernel __attribute__((reqd_work_group_size(ATT_SPLIT_WG, 1, 1)))
 void attention_split(__global const float *qkv, __global const float *kcache, __global const float *vcache,
                      __global float4 *part, __global float2 *ml, __global int *count, __global float *out,
-                     int8 tok_seq, int8 tok_pos, int layer, int n_layers, int n_heads, int n_kv_heads,
-                     int head_dim, int seq_len, int n_chunks)
+                     __global const int *tok_seq, __global const int *tok_pos, int layer, int n_layers,
+                     int n_heads, int n_kv_heads, int head_dim, int seq_len, int n_chunks)
 {
     __local float a[ATT_CHUNK], red[ATT_SPLIT_WG], dens[ATT_SPLIT_WG];
     __local float4 accs[ATT_SPLIT_WG];
     __local int last;
     int c = get_group_id(0), h = get_group_id(1), t = get_group_id(2), lid = get_local_id(0);
-    int pos = token_lane(tok_pos, t), first = c * ATT_CHUNK;
+    int pos = tok_pos[t], first = c * ATT_CHUNK;
     if (first > pos)
         return;   /* the whole group: the merge reads chunks 0 .. pos / ATT_CHUNK only */
     int np = min(ATT_CHUNK, pos + 1 - first);
     int dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim, kv4 = kv_dim / 4, lanes = head_dim / 4;
     int kvh = h / (n_heads / n_kv_heads);
-    size_t c0 = (((size_t)token_lane(tok_seq, t) * n_layers + layer) * seq_len + first) * kv_dim + kvh * head_dim;
+    size_t c0 = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + first) * kv_dim + kvh * head_dim;
     int groups = ATT_SPLIT_WG / lanes, g = lid / lanes, j = lid % lanes;
     __global const float4 *v = (__global const float4 *)(vcache + c0) + j;
     float4 vr[SPLIT_V4];

@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "kernels.h"
 #include "quant.h"
+#include "tb_models.h"
 #include "tb_test.h"
 
 /* ---- ops against hand-computed values --------------------------------- */
@@ -162,50 +163,6 @@ static void test_sampler(void)
 
 /* ---- real models ------------------------------------------------------ */
 
-typedef struct text_buf {
-    char data[8192];
-    size_t len;
-} text_buf;
-
-static void append(void *ctx, const char *bytes, size_t len)
-{
-    text_buf *b = ctx;
-    if (b->len + len < sizeof b->data) {
-        memcpy(b->data + b->len, bytes, len);
-        b->len += len;
-    }
-}
-
-static long read_file(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, cap, f);
-    fclose(f);
-    return (long)n;
-}
-
-typedef struct expected_case {
-    const char *model, *tokenizer, *prompt;
-    int steps;
-    const char *expected;
-} expected_case;
-
-#define M TB_SHARED_DIR "/models/"
-static const expected_case cases[] = {
-    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "", 128, M "aidreams260K/greedy-bos-128.txt"},
-    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "The machine", 64,
-     M "aidreams260K/greedy-the-machine-64.txt"},
-    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "Echoes of light", 100,
-     M "aidreams260K/greedy-echoes-of-light-100.txt"},
-    {M "stories260K/model.bin", M "stories260K/tokenizer.bin", "", 200, M "stories260K/greedy-bos-200.txt"},
-    {M "stories260K/model.bin", M "stories260K/tokenizer.bin", "Once upon a time", 60,
-     M "stories260K/greedy-once-upon-a-time-60.txt"},
-    {M "stories260K/model.gguf", NULL, "", 200, M "stories260K/greedy-bos-200.txt"},
-    {M "stories260K/model.gguf", NULL, "Once upon a time", 60, M "stories260K/greedy-once-upon-a-time-60.txt"},
-};
-
 static int models_present;
 
 /* The reference path: every op on its scalar variant. */
@@ -219,10 +176,10 @@ static void pin_scalar(engine_options *o)
 
 static void test_expected_outputs(void)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const expected_case *c = &cases[i];
+    for (size_t i = 0; i < TB_N_MODEL_CASES; i++) {
+        const tb_model_case *c = &tb_model_cases[i];
         static char want[8192];
-        long want_len = read_file(c->expected, want, sizeof want);
+        long want_len = tb_read_into(c->expected, want, sizeof want);
         if (want_len < 0) {
             fprintf(stderr, "skip: %s missing\n", c->expected);
             continue;
@@ -247,10 +204,10 @@ static void test_expected_outputs(void)
             CHECK_STR(engine_session_kernels(s), "matmul=scalar attention=scalar rmsnorm=scalar rope=scalar swiglu=scalar");
             engine_sampler sp;
             engine_sampler_init(&sp, 0, 1, 1);
-            text_buf out = {.len = 0};
-            CHECKF(engine_generate(s, t, c->prompt, c->steps, &sp, append, &out, NULL, 0, NULL, &err) == 0,
+            tb_text out = {.len = 0};
+            CHECKF(engine_generate(s, t, c->prompt, c->steps, &sp, tb_text_append, &out, NULL, 0, NULL, &err) == 0,
                    "%s", err.msg);
-            append(&out, "\n", 1);
+            tb_text_append(&out, "\n", 1);
             CHECKF(out.len == (size_t)want_len && !memcmp(out.data, want, out.len),
                    "%s prompt '%s': got %zu bytes:\n%.*s", c->model, c->prompt, out.len, (int)out.len, out.data);
         }

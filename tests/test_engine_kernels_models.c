@@ -7,23 +7,8 @@
 #include <stdlib.h>
 
 #include "engine.h"
+#include "tb_models.h"
 #include "tb_test.h"
-
-#define M TB_SHARED_DIR "/models/"
-
-typedef struct model_case {
-    const char *model, *tokenizer, *prompt;
-    int steps;
-    const char *expected;
-} model_case;
-
-static const model_case cases[] = {
-    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "", 128, M "aidreams260K/greedy-bos-128.txt"},
-    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "Echoes of light", 100,
-     M "aidreams260K/greedy-echoes-of-light-100.txt"},
-    {M "stories260K/model.bin", M "stories260K/tokenizer.bin", "", 200, M "stories260K/greedy-bos-200.txt"},
-    {M "stories260K/model.gguf", NULL, "Once upon a time", 60, M "stories260K/greedy-once-upon-a-time-60.txt"},
-};
 
 /* Kernel sets: NULL op list = the machine's defaults. */
 static const char *const sets[][5] = {
@@ -41,24 +26,10 @@ static const char *const sets[][5] = {
 };
 #define N_SETS (sizeof sets / sizeof sets[0])
 
-typedef struct text_buf {
-    char data[16384];
-    size_t len;
-} text_buf;
-
-static void append(void *ctx, const char *bytes, size_t len)
-{
-    text_buf *b = ctx;
-    if (b->len + len < sizeof b->data) {
-        memcpy(b->data + b->len, bytes, len);
-        b->len += len;
-    }
-}
-
 /* Generates with a kernel set; returns 1 when run, 0 when a variant is not
  * available here (skipped), -1 on error. */
-static int run(const engine_model *m, const engine_tokenizer *t, const model_case *c, const char *const *set,
-               int threads, text_buf *out, int *tokens, int *n_tokens, char *kernels, size_t kcap)
+static int run(const engine_model *m, const engine_tokenizer *t, const tb_model_case *c, const char *const *set,
+               int threads, tb_text *out, int *tokens, int *n_tokens, char *kernels, size_t kcap)
 {
     engine_error err = {0};
     engine_options o;
@@ -75,10 +46,10 @@ static int run(const engine_model *m, const engine_tokenizer *t, const model_cas
     engine_sampler sp;
     engine_sampler_init(&sp, 0, 1, 1);
     out->len = 0;
-    int rc = engine_generate(s, t, c->prompt, c->steps, &sp, append, out, tokens, 1024, n_tokens, &err);
+    int rc = engine_generate(s, t, c->prompt, c->steps, &sp, tb_text_append, out, tokens, 1024, n_tokens, &err);
     if (rc != 0)
         fprintf(stderr, "generate: %s\n", err.msg);
-    append(out, "\n", 1);
+    tb_text_append(out, "\n", 1);
     engine_session_free(s);
     return rc == 0 ? 1 : -1;
 }
@@ -86,14 +57,13 @@ static int run(const engine_model *m, const engine_tokenizer *t, const model_cas
 int main(void)
 {
     int present = 0;
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
-        const model_case *c = &cases[ci];
+    for (size_t ci = 0; ci < TB_N_MODEL_CASES; ci++) {
+        const tb_model_case *c = &tb_model_cases[ci];
         static char want[16384];
-        FILE *f = fopen(c->expected, "rb");
-        if (!f)
+        long got = tb_read_into(c->expected, want, sizeof want);
+        if (got < 0)
             continue;
-        size_t want_len = fread(want, 1, sizeof want, f);
-        fclose(f);
+        size_t want_len = (size_t)got;
         engine_error err = {0};
         engine_model *m = NULL;
         engine_tokenizer *t = NULL;
@@ -107,7 +77,7 @@ int main(void)
             continue;
         }
         present++;
-        static text_buf ref, out;
+        static tb_text ref, out;
         static int ref_tok[1024], tok[1024];
         int n_ref = 0, n_tok = 0;
         char kernels[256];
@@ -138,7 +108,7 @@ int main(void)
         engine_model_free(m);
     }
     if (!present) {
-        fprintf(stderr, "skip: no models in " M "\n");
+        fprintf(stderr, "skip: no models in " TB_MODELS "\n");
         return TB_SKIP;
     }
     TB_MAIN_END();

@@ -863,7 +863,8 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
     b->kv_dim = b->head_dim * c->n_kv_heads;
     b->qkv_dim = c->dim + 2 * b->kv_dim;
     b->max_batch = o->max_batch > 0 ? o->max_batch : 1;
-    b->seq_len = o->max_seq_len > 0 && o->max_seq_len < c->seq_len ? o->max_seq_len : c->seq_len;
+    /* As on the CPU: the model's seq_len is a training hint, not a limit. */
+    b->seq_len = o->max_seq_len > 0 ? o->max_seq_len : c->seq_len;
     b->profile = o->opencl_profile;
     b->cache_len = calloc(b->max_batch, sizeof(int));
     b->next = calloc(b->max_batch, sizeof(int));

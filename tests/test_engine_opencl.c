@@ -8,48 +8,8 @@
 
 #include "engine.h"
 #include "quant.h"
+#include "tb_models.h"
 #include "tb_test.h"
-
-typedef struct text_buf {
-    char data[8192];
-    size_t len;
-} text_buf;
-
-static void append(void *ctx, const char *b, size_t n)
-{
-    text_buf *t = ctx;
-    if (t->len + n <= sizeof t->data) {
-        memcpy(t->data + t->len, b, n);
-        t->len += n;
-    }
-}
-
-static long read_file(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, cap, f);
-    fclose(f);
-    return (long)n;
-}
-
-#define M TB_SHARED_DIR "/models/"
-static const struct {
-    const char *model, *tokenizer, *prompt;
-    int steps;
-    const char *expected;
-} cases[] = {
-    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "", 128, M "aidreams260K/greedy-bos-128.txt"},
-    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "The machine", 64,
-     M "aidreams260K/greedy-the-machine-64.txt"},
-    {M "aidreams260K/model.bin", M "aidreams260K/tokenizer.bin", "Echoes of light", 100,
-     M "aidreams260K/greedy-echoes-of-light-100.txt"},
-    {M "stories260K/model.bin", M "stories260K/tokenizer.bin", "", 200, M "stories260K/greedy-bos-200.txt"},
-    {M "stories260K/model.bin", M "stories260K/tokenizer.bin", "Once upon a time", 60,
-     M "stories260K/greedy-once-upon-a-time-60.txt"},
-    {M "stories260K/model.gguf", NULL, "Once upon a time", 60, M "stories260K/greedy-once-upon-a-time-60.txt"},
-};
 
 static const char *const matmul_variants[] = {"cl_rowgroup", "cl_rowitem", "cl_tiled"};
 /* cl_split runs decode only (prefill stays on cl_attention): chunks of 32
@@ -72,23 +32,23 @@ static void cl_options(engine_options *o, const char *matmul, const char *attent
 
 static void test_greedy_outputs(void)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < TB_N_MODEL_CASES; i++) {
         static char want[8192];
-        long want_len = read_file(cases[i].expected, want, sizeof want);
-        CHECKF(want_len > 0, "missing %s", cases[i].expected);
+        long want_len = tb_read_into(tb_model_cases[i].expected, want, sizeof want);
+        CHECKF(want_len > 0, "missing %s", tb_model_cases[i].expected);
         engine_error err = {0};
         engine_model *m = NULL;
         engine_tokenizer *t = NULL;
-        CHECKF(engine_model_load(cases[i].model, &m, &err) == 0, "%s", err.msg);
+        CHECKF(engine_model_load(tb_model_cases[i].model, &m, &err) == 0, "%s", err.msg);
         if (!m || want_len <= 0)
             continue;
-        if (cases[i].tokenizer)
-            CHECKF(engine_tokenizer_load(cases[i].tokenizer, m->cfg.vocab_size, &t, &err) == 0, "%s", err.msg);
+        if (tb_model_cases[i].tokenizer)
+            CHECKF(engine_tokenizer_load(tb_model_cases[i].tokenizer, m->cfg.vocab_size, &t, &err) == 0, "%s", err.msg);
         for (int v = 0; v < 6; v++) {
             const char *mv = matmul_variants[v % 3], *av = attention_variants[v / 3];
             engine_options o;
             cl_options(&o, mv, av);
-            o.max_seq_len = cases[i].steps;
+            o.max_seq_len = tb_model_cases[i].steps;
             engine_session *s = NULL;
             CHECKF(engine_session_create(m, &o, &s, &err) == 0, "%s", err.msg);
             if (!s)
@@ -96,13 +56,13 @@ static void test_greedy_outputs(void)
             CHECK(strstr(engine_session_kernels(s), mv) != NULL && strstr(engine_session_kernels(s), av) != NULL);
             engine_sampler sp;
             engine_sampler_init(&sp, 0, 1, 1);
-            static text_buf out;
+            static tb_text out;
             out.len = 0;
-            CHECKF(engine_generate(s, t, cases[i].prompt, cases[i].steps, &sp, append, &out, NULL, 0, NULL,
+            CHECKF(engine_generate(s, t, tb_model_cases[i].prompt, tb_model_cases[i].steps, &sp, tb_text_append, &out, NULL, 0, NULL,
                                    &err) == 0, "%s", err.msg);
-            append(&out, "\n", 1);
+            tb_text_append(&out, "\n", 1);
             CHECKF(out.len == (size_t)want_len && !memcmp(out.data, want, out.len),
-                   "%s '%s' %s %s: got %zu bytes:\n%.*s", cases[i].model, cases[i].prompt, mv, av, out.len,
+                   "%s '%s' %s %s: got %zu bytes:\n%.*s", tb_model_cases[i].model, tb_model_cases[i].prompt, mv, av, out.len,
                    (int)out.len, out.data);
             engine_session_free(s);
         }

@@ -12,21 +12,12 @@
 #define STORIES TB_SHARED_DIR "/models/stories260K/"
 #define AIDREAMS TB_SHARED_DIR "/models/aidreams260K/"
 
+/* A file of raw floats (the tail of a llama2.c checkpoint, for example). */
 static float *read_floats(const char *path, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *b = malloc((size_t)len);
-    if (fread(b, 1, (size_t)len, f) != (size_t)len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len / 4;
+    size_t bytes = 0;
+    float *b = (float *)tb_read_all(path, &bytes);
+    *n = bytes / 4;
     return b;
 }
 

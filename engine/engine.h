@@ -159,8 +159,13 @@ typedef struct engine_kernel_info {
 /* Every registered variant, in registry order. */
 size_t engine_kernel_count(void);
 const engine_kernel_info *engine_kernel_at(size_t i);
-/* The variant picked by default for `op` on this machine and backend. */
+/* The variant picked by default for `op` on this machine and backend (for
+ * OpenCL: on a GPU device). */
 const char *engine_kernel_default(engine_op op, const char *backend);
+/* The OpenCL variant picked by default for `op` on a device of this type
+ * ("gpu", "cpu", "accel", "other", as engine_opencl_device.type): the
+ * backend ranks some variants differently off GPUs. */
+const char *engine_kernel_default_opencl(engine_op op, const char *device_type);
 
 /* ---- sessions and the forward pass ----------------------------------- */
 

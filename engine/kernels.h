@@ -71,6 +71,8 @@ typedef struct kernel_variant {
     bool (*supported)(void);          /* NULL: always (cpuid check otherwise) */
     uint32_t dtypes;                  /* matmul: mask of 1u << engine_dtype handled */
     int priority;                     /* default pick: highest supported priority */
+    int priority_off_gpu;             /* OpenCL on non-GPU devices, where the ranking
+                                         differs (0: same as priority) */
     union {
         kernel_matmul_fn matmul;
         kernel_attention_fn attention;

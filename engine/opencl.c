@@ -18,16 +18,16 @@
  * function pointers are unused (the work is enqueued, not called). */
 const kernel_variant kernel_variants_opencl[] = {
     {.info = {ENGINE_OP_MATMUL, "cl_rowgroup", "opencl", "OpenCL device",
-              "default on GPU devices (the backend picks by device type; '*' cannot know it): decode "
+              "default on GPU devices: decode "
               "matvec, 32 work-items per row (coalesced loads), 4 rows per work-group, local-memory "
               "reduction; RMSNorm fused into the q/k/v (with RoPE and the KV store), gate/up and classifier "
               "matvecs; prefill (> 8 tokens) uses cl_tiled"},
-     .dtypes = ALL_CL_DTYPES, .priority = 20},
+     .dtypes = ALL_CL_DTYPES, .priority = 20, .priority_off_gpu = 10},
     {.info = {ENGINE_OP_MATMUL, "cl_rowitem", "opencl", "OpenCL device",
               "default on CPU and other non-GPU devices: decode matvec, one work-item per row with "
               "16-byte vector loads, no reduction; prefill "
               "(> 8 tokens) uses cl_tiled"},
-     .dtypes = ALL_CL_DTYPES, .priority = 10},
+     .dtypes = ALL_CL_DTYPES, .priority = 10, .priority_off_gpu = 20},
     {.info = {ENGINE_OP_MATMUL, "cl_tiled", "opencl", "OpenCL device",
               "64x64 output tiles through local memory, for decode and prefill alike"},
      .dtypes = ALL_CL_DTYPES, .priority = 5},
@@ -35,11 +35,11 @@ const kernel_variant kernel_variants_opencl[] = {
               "default on GPU devices: decode (<= 8 tokens) split over chunks of 32 positions, a work-group "
               "per chunk, head and token (partial max, sum of exp, weighted values); the last group of "
               "each head merges them (flash-decoding, one launch); prefill uses cl_attention"},
-     .priority = 20},
+     .priority = 20, .priority_off_gpu = 10},
     {.info = {ENGINE_OP_ATTENTION, "cl_attention", "opencl", "OpenCL device",
               "default on CPU and other non-GPU devices: a work-group per head and token: scores, softmax, "
               "weighted sum over the device KV cache"},
-     .priority = 10},
+     .priority = 10, .priority_off_gpu = 20},
     {.info = {ENGINE_OP_RMSNORM, "cl_rmsnorm", "opencl", "OpenCL device", "a work-group per token, tree reduction"},
      .priority = 10},
     {.info = {ENGINE_OP_ROPE, "cl_rope_table", "opencl", "OpenCL device",
@@ -802,9 +802,13 @@ void cl_backend_free(cl_backend *b)
  * OpenCL variant each, named to keep A/B configs explicit. */
 static int apply_choices(cl_backend *b, const engine_options *o, engine_error *err)
 {
-    bool gpu = !strcmp(b->dev->info.type, "gpu"), split_chosen = false;
-    b->matvec = gpu ? MV_ROWGROUP : MV_ROWITEM;
-    b->att_split = gpu;
+    bool split_chosen = false;
+    const char *mv = engine_kernel_default_opencl(ENGINE_OP_MATMUL, b->dev->info.type);
+    for (int m = 0; m < 3; m++)
+        if (mv && !strcmp(mv, mv_names[m]))
+            b->matvec = m;
+    const char *att = engine_kernel_default_opencl(ENGINE_OP_ATTENTION, b->dev->info.type);
+    b->att_split = att && !strcmp(att, "cl_split");
     /* cl_rowgroup's q/k/v matvec stages a whole input row in local memory. */
     int widest = b->cfg.dim;
     bool rg_fits = (cl_ulong)widest * sizeof(float) + (CLB_RG_LANES + 1) * CLB_RG_BLOCK * sizeof(float) + 256 <=

@@ -72,9 +72,14 @@ const kernel_variant *kernel_find(engine_op op, const char *name)
     return NULL;
 }
 
+static int rank(const kernel_variant *v, bool off_gpu)
+{
+    return off_gpu && v->priority_off_gpu ? v->priority_off_gpu : v->priority;
+}
+
 /* Highest-priority available variant of `op` on `backend`; for matmul, one
- * that handles `dtype`. */
-static const kernel_variant *pick(engine_op op, const char *backend, engine_dtype dtype)
+ * that handles `dtype`. off_gpu: rank by priority_off_gpu where set. */
+static const kernel_variant *pick(engine_op op, const char *backend, engine_dtype dtype, bool off_gpu)
 {
     registry_ready();
     const kernel_variant *best = NULL;
@@ -84,7 +89,7 @@ static const kernel_variant *pick(engine_op op, const char *backend, engine_dtyp
             continue;
         if (op == ENGINE_OP_MATMUL && !(v->dtypes & (1u << dtype)))
             continue;
-        if (!best || v->priority > best->priority)
+        if (!best || rank(v, off_gpu) > rank(best, off_gpu))
             best = v;
     }
     return best;
@@ -92,11 +97,18 @@ static const kernel_variant *pick(engine_op op, const char *backend, engine_dtyp
 
 const kernel_variant *kernel_pick(engine_op op, engine_dtype dtype)
 {
-    return pick(op, "cpu", dtype);
+    return pick(op, "cpu", dtype, false);
 }
 
 const char *engine_kernel_default(engine_op op, const char *backend)
 {
-    const kernel_variant *v = pick(op, backend ? backend : "cpu", ENGINE_DTYPE_F32);
+    const kernel_variant *v = pick(op, backend ? backend : "cpu", ENGINE_DTYPE_F32, false);
+    return v ? v->info.name : NULL;
+}
+
+const char *engine_kernel_default_opencl(engine_op op, const char *device_type)
+{
+    bool off_gpu = !device_type || strcmp(device_type, "gpu") != 0;
+    const kernel_variant *v = pick(op, "opencl", ENGINE_DTYPE_F32, off_gpu);
     return v ? v->info.name : NULL;
 }

@@ -346,6 +346,18 @@ static void test_long_context(const char *attention)
     synth_free(&s);
 }
 
+/* Variants rank differently on GPUs and elsewhere (docs/PERFORMANCE.md). */
+static void test_default_ranking(void)
+{
+    CHECK_STR(engine_kernel_default_opencl(ENGINE_OP_MATMUL, "gpu"), "cl_rowgroup");
+    CHECK_STR(engine_kernel_default_opencl(ENGINE_OP_MATMUL, "cpu"), "cl_rowitem");
+    CHECK_STR(engine_kernel_default_opencl(ENGINE_OP_MATMUL, "accel"), "cl_rowitem");
+    CHECK_STR(engine_kernel_default_opencl(ENGINE_OP_ATTENTION, "gpu"), "cl_split");
+    CHECK_STR(engine_kernel_default_opencl(ENGINE_OP_ATTENTION, "cpu"), "cl_attention");
+    CHECK_STR(engine_kernel_default_opencl(ENGINE_OP_RMSNORM, "cpu"), "cl_rmsnorm");
+    CHECK_STR(engine_kernel_default(ENGINE_OP_MATMUL, "opencl"), "cl_rowgroup");
+}
+
 static void test_devices(void)
 {
     engine_opencl_device d[8];
@@ -363,6 +375,17 @@ static void test_devices(void)
     engine_session *ses = NULL;
     snprintf(o.opencl_device, sizeof o.opencl_device, "%d:%d", d[0].platform, d[0].device);
     CHECKF(engine_session_create(&s.m, &o, &ses, &err) == 0, "%s", err.msg);
+    /* Without choices the session runs what the registry names for its device type. */
+    if (ses) {
+        char want[64];
+        const char *ops[] = {"matmul", "attention"};
+        for (int op = 0; op < 2; op++) {
+            snprintf(want, sizeof want, "%s=%s", ops[op],
+                     engine_kernel_default_opencl(op ? ENGINE_OP_ATTENTION : ENGINE_OP_MATMUL, d[0].type));
+            CHECKF(strstr(engine_session_kernels(ses), want) != NULL, "%s: %s not in %s", d[0].type, want,
+                   engine_session_kernels(ses));
+        }
+    }
     engine_session_free(ses);
     ses = NULL;
     strcpy(o.opencl_device, "no-such-device-xyz");
@@ -384,6 +407,7 @@ int main(void)
         fprintf(stderr, "skip: no OpenCL device: %s\n", err.msg);
         return TB_SKIP;
     }
+    test_default_ranking();
     test_devices();
     for (int v = 0; v < 6; v++) {
         const char *mv = matmul_variants[v % 3], *av = attention_variants[v / 3];

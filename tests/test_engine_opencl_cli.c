@@ -51,6 +51,14 @@ int main(void)
             CHECKF(got_len == want_len && !memcmp(got, want, (size_t)got_len), "%s: got %ld bytes:\n%.*s", cmd,
                    got_len, (int)got_len, got);
         }
+        /* `kernels` names each device's own defaults. */
+        snprintf(cmd, sizeof cmd, "'%s' kernels", TB_BINARY);
+        int rc = run(cmd, got, sizeof got - 1, &got_len);
+        got[got_len > 0 ? got_len : 0] = 0;
+        char want_line[128];
+        snprintf(want_line, sizeof want_line, "defaults here: matmul=%s attention=%s",
+                 strcmp(d.type, "gpu") ? "cl_rowitem" : "cl_rowgroup", strcmp(d.type, "gpu") ? "cl_attention" : "cl_split");
+        CHECKF(rc == 0 && strstr(got, want_line), "kernels: exit %d, no '%s' in:\n%s", rc, want_line, got);
     } else {
         fprintf(stderr, "no OpenCL device (%s): only the no-platform checks run\n", err.msg);
     }

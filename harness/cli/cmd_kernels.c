@@ -39,6 +39,14 @@ static void print_opencl_devices(void)
         printf("  %d:%d %-5s %s (%s; %s; driver %s), %d compute units, %d MHz, %.1f GiB\n", d->platform,
                d->device, d->type, d->device_name, d->platform_name, d->device_version, d->driver_version,
                d->compute_units, d->max_clock_mhz, d->global_mem_bytes / 1073741824.0);
+        /* The backend ranks some variants by device type: say what this one gets. */
+        printf("        defaults here:");
+        for (int op = 0; op < ENGINE_OP_COUNT; op++) {
+            const char *v = engine_kernel_default_opencl((engine_op)op, d->type);
+            if (v)
+                printf(" %s=%s", engine_op_name((engine_op)op), v);
+        }
+        printf("\n");
     }
 }
 
@@ -47,7 +55,8 @@ int cmd_kernels(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: thermabench kernels\n\nLists each op's kernel variants: backend, whether this machine "
-                   "can run it,\nwhat it requires; '*' marks the default for its backend (for matmul: on f32 weights).\n"
+                   "can run it,\nwhat it requires; '*' marks the default for its backend (for matmul: on f32 weights;\n"
+                   "for OpenCL: on GPU devices; each OpenCL device's 'defaults here' line names its own).\n"
                    "Choose one with --kernel op=variant in generate, bench or a config.\n");
             return TB_EXIT_OK;
         }

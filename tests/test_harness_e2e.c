@@ -212,6 +212,12 @@ static void test_engine(void)
                      " \"variants\": [{\"name\": \"scalar\", \"kernels\": {\"matmul\": \"scalar\"}}, {\"name\": \"default\"}],"
                      " \"repetitions\": 2, \"warmup\": 1, \"probes\": {\"fast_period_ms\": 20, \"slow_period_ms\": 100}}");
     CHECK(run((const char *[]){path, "--out", dir, "--no-report", NULL}) == 0);
+    /* The run ends with the A/B verdict of default against scalar (the
+     * baseline), whatever it is with two runs each. */
+    CHECKF(strstr(out_text, "default is faster than scalar: decode_tokens_per_s") ||
+           strstr(out_text, "default is slower than scalar: decode_tokens_per_s") ||
+           strstr(out_text, "No detectable difference between scalar and default") ||
+           strstr(out_text, "No verdict: default vs scalar"), "no verdict line in '%s'", out_text);
     cJSON *d = results(dir);
     CHECK(d != NULL);
     if (!d) return;

@@ -26,6 +26,22 @@ static void usage(FILE *f)
             "usage, 130 interrupted (results written; continue with --resume DIR)\n");
 }
 
+/* The one-line verdict of every variant against the first (the baseline),
+ * as the report's A/B summary gives it, so the main job ends with an answer. */
+static void print_verdicts(const char *results_path)
+{
+    report_results r = {0};
+    report_error err = {0};
+    if (report_results_load(results_path, &r, &err) < 0)
+        return;   /* the report step says what is wrong with the file */
+    for (int i = 1; i < r.nvariants; i++) {
+        report_comparison c;
+        if (report_compare(&r, r.variants[0], &r, r.variants[i], &c, &err) == 0 && c.sentence[0])
+            printf("%s\n", c.sentence);
+    }
+    report_results_free(&r);
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *config_path = NULL, *out_dir = NULL, *resume = NULL;
@@ -94,6 +110,7 @@ int cmd_run(int argc, char **argv)
                 out.runs_total, out.runs_total == 1 ? "" : "s", results, out.dir);
         return TB_EXIT_INTERRUPTED;
     }
+    print_verdicts(results);
     printf("%d run%s, %d failed\nresults: %s\n", out.runs_total, out.runs_total == 1 ? "" : "s",
            out.runs_failed, results);
     if (report) {

@@ -24,11 +24,12 @@ bool kcpu_isa_disabled(const char *isa);
  * (the machine is shared; a fixed split would wait on the slowest core). */
 int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align);
 
-/* The same for decode's row dot products, but at least 64 KiB of weights
- * per task (row_bytes x tokens per row): a quantized 768-column row is 432
- * bytes, and tasks of 20 KB took about as long as claiming them across
- * cores (2 threads: q4_0 1.47 against 1.40 ms, q8_0 2.55 against 2.48 ms
- * per 84 matrices, medians of 8 interleaved runs). */
+/* Decode's row dot products: 2 tasks per thread, and at least 64 KiB of
+ * weights per task (row_bytes x tokens per row). A decode matrix takes tens
+ * of microseconds, so each claim and the final wait count: with up to 8
+ * tasks per thread, the 84 matrices of a 110M decode step took 1.41 ms
+ * (q4_0), 6.70 ms (f32) against 1.14 and 5.77 with 2 (2 threads, medians
+ * of 5 interleaved runs of bench_engine_kernels). */
 int64_t kcpu_matvec_rows_per_task(int64_t rows, int64_t row_bytes, int threads, int64_t align);
 
 /* Activations quantized to q8 per block of 32 for the integer dot

@@ -756,20 +756,21 @@ T512 static inline __m512 hsum16x16(const __m512 d[16])
                          _mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-/* One (token, head): scores of 16 positions at a time (dot products summed
- * by one add tree, exponentials by the vector polynomial), then one
- * rescale of the running output per block (max and sum carried). */
-T512 static void attn_task(void *arg, int task, int n_tasks)
+/* One (token, head) with the head in NV vectors: scores of 16 positions
+ * at a time (dot products summed by one add tree, exponentials by the
+ * vector polynomial), then one rescale of the running output per block
+ * (max and sum carried). Inlined with NV a constant, q and the output stay
+ * in registers; with a variable NV they live on the stack. */
+T512 static inline __attribute__((always_inline)) void attn_head(const int NV, const kernel_attention_args *a,
+                                                                 int t, int h)
 {
-    const kernel_attention_args *a = ((attn_ctx *)arg)->a;
-    const int t = task / a->n_heads, h = task % a->n_heads, hd = a->head_dim;
+    const int hd = a->head_dim;
     const int q_dim = a->n_heads * hd, kv_off = (h / (a->n_heads / a->n_kv_heads)) * hd;
-    const int nv = (hd + 15) / 16;
     const float *q = a->q + (size_t)t * q_dim + h * hd;
     const __m512 scale = _mm512_set1_ps(1.0f / sqrtf((float)hd));
     __m512 acc[ATT_MAX_HEAD / 16], qv[ATT_MAX_HEAD / 16];
     __mmask16 mk[ATT_MAX_HEAD / 16];
-    for (int j = 0; j < nv; j++) {
+    for (int j = 0; j < NV; j++) {
         int left = hd - j * 16;
         mk[j] = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
         qv[j] = _mm512_maskz_loadu_ps(mk[j], q + j * 16);
@@ -787,7 +788,7 @@ T512 static void attn_task(void *arg, int task, int n_tasks)
             if (i >= nb)
                 continue;
             const float *kp = a->k_cache + (size_t)(p0 + i) * a->kv_stride + kv_off;
-            for (int j = 0; j < nv; j++)
+            for (int j = 0; j < NV; j++)
                 d[i] = _mm512_fmadd_ps(qv[j], _mm512_maskz_loadu_ps(mk[j], kp + j * 16), d[i]);
         }
         __m512 sv = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), valid, _mm512_mul_ps(hsum16x16(d), scale));
@@ -795,7 +796,7 @@ T512 static void attn_task(void *arg, int task, int n_tasks)
         if (bmax > m) {
             float r = expf(m - bmax);
             __m512 rv = _mm512_set1_ps(r);
-            for (int j = 0; j < nv; j++)
+            for (int j = 0; j < NV; j++)
                 acc[j] = _mm512_mul_ps(acc[j], rv);
             l *= r;
             m = bmax;
@@ -806,14 +807,28 @@ T512 static void attn_task(void *arg, int task, int n_tasks)
         for (int i = 0; i < nb; i++) {
             const float *vp = a->v_cache + (size_t)(p0 + i) * a->kv_stride + kv_off;
             __m512 w = _mm512_set1_ps(e[i]);
-            for (int j = 0; j < nv; j++)
+            for (int j = 0; j < NV; j++)
                 acc[j] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mk[j], vp + j * 16), acc[j]);
         }
     }
     float *out = a->out + (size_t)t * q_dim + h * hd;
     __m512 inv = _mm512_set1_ps(1.0f / l);
-    for (int j = 0; j < nv; j++)
+    for (int j = 0; j < NV; j++)
         _mm512_mask_storeu_ps(out + j * 16, mk[j], _mm512_mul_ps(acc[j], inv));
+}
+
+/* Heads of up to 64 (4 vectors, the common sizes) get a copy each. */
+T512 static void attn_task(void *arg, int task, int n_tasks)
+{
+    const kernel_attention_args *a = ((attn_ctx *)arg)->a;
+    const int t = task / a->n_heads, h = task % a->n_heads;
+    switch ((a->head_dim + 15) / 16) {
+    case 1: attn_head(1, a, t, h); break;
+    case 2: attn_head(2, a, t, h); break;
+    case 3: attn_head(3, a, t, h); break;
+    case 4: attn_head(4, a, t, h); break;
+    default: attn_head((a->head_dim + 15) / 16, a, t, h); break;
+    }
 }
 
 static void attention_fused_avx512(const kernel_attention_args *a, engine_pool *pool)

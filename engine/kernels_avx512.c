@@ -25,7 +25,7 @@
 
 #define MR 12          /* GEMM rows per microkernel */
 #define NT 32          /* GEMM tokens per microkernel (2 vectors) */
-#define KC 512         /* GEMM inputs per cache block */
+#define KC 256         /* GEMM inputs per cache block: 32 tokens of them fill 32 KiB of L1 */
 #define NCHUNK 256     /* GEMM tokens per pass over a row panel */
 #define GEMM_MIN_TOKENS 6
 /* The int8 GEMM repacks every 32-row panel per call; below this many
@@ -270,23 +270,52 @@ typedef struct mm_ctx {
     kcpu_xq xq;         /* decode: quantized activations */
 } mm_ctx;
 
-/* Packs tokens [32*tile, 32*tile + 32) of x, zero padded, as xp[tile][k][32]. */
-static void pack_task(void *arg, int tile, int n_tiles)
+/* r[i] = column i of the 16 x 16 matrix whose rows are r[0..16). */
+T512 static inline void transpose16x16_ps(__m512 r[16])
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4i + c], 128-bit lane L: column 4L + c of rows 4i..4i+3 */
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(2, 0, 2, 0));
+        __m512 x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], _MM_SHUFFLE(3, 1, 3, 1));
+        __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], _MM_SHUFFLE(2, 0, 2, 0));
+        __m512 y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], _MM_SHUFFLE(3, 1, 3, 1));
+        r[c] = _mm512_shuffle_f32x4(x0, y0, _MM_SHUFFLE(2, 0, 2, 0));
+        r[4 + c] = _mm512_shuffle_f32x4(x1, y1, _MM_SHUFFLE(2, 0, 2, 0));
+        r[8 + c] = _mm512_shuffle_f32x4(x0, y0, _MM_SHUFFLE(3, 1, 3, 1));
+        r[12 + c] = _mm512_shuffle_f32x4(x1, y1, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+/* Packs tokens [32*tile, 32*tile + 32) of x, zero padded, as xp[tile][k][32]:
+ * 16 tokens x 16 inputs per step, transposed in registers. */
+T512 static void pack_task(void *arg, int tile, int n_tiles)
 {
     mm_ctx *c = arg;
     const int64_t cols = c->w->cols;
     float *dst = c->xp + (size_t)tile * c->kpad * NT;
-    for (int t = 0; t < NT; t++) {
-        int tok = tile * NT + t;
-        if (tok < c->n) {
-            const float *src = c->x + (size_t)tok * cols;
-            for (int64_t k = 0; k < cols; k++)
-                dst[k * NT + t] = src[k];
-            for (int64_t k = cols; k < c->kpad; k++)
-                dst[k * NT + t] = 0.0f;
-        } else {
-            for (int64_t k = 0; k < c->kpad; k++)
-                dst[k * NT + t] = 0.0f;
+    for (int half = 0; half < NT / 16; half++) {
+        const int tok0 = tile * NT + half * 16;
+        for (int64_t k0 = 0; k0 < cols; k0 += 16) {
+            const int kn = cols - k0 < 16 ? (int)(cols - k0) : 16;
+            const __mmask16 m = (__mmask16)((1u << kn) - 1);
+            __m512 v[16];
+            for (int i = 0; i < 16; i++)
+                v[i] = tok0 + i < c->n ? _mm512_maskz_loadu_ps(m, c->x + (size_t)(tok0 + i) * cols + k0)
+                                       : _mm512_setzero_ps();
+            transpose16x16_ps(v);
+            for (int i = 0; i < kn; i++)
+                _mm512_store_ps(dst + (k0 + i) * NT + half * 16, v[i]);
         }
     }
 }
@@ -354,12 +383,17 @@ T512 static void gemm_task(void *arg, int task, int n_tasks)
                     gemm_12x32(ct + tl * MR * NT, wp, ldw, xp, kc);
                 }
             }
-            int nr = rows - r0 < MR ? (int)(rows - r0) : MR;
-            for (int t = 0; t < nt; t++) {
+            /* ct is rows x tokens; out is tokens x rows: 16 tokens at a time */
+            const int nr = rows - r0 < MR ? (int)(rows - r0) : MR;
+            const __mmask16 rm = (__mmask16)((1u << nr) - 1);
+            for (int t = 0; t < nt; t += 16) {
                 const float *src = ct + (t / NT) * MR * NT + (t % NT);
-                float *dst = c->out + (size_t)(t0 + t) * rows + r0;
-                for (int r = 0; r < nr; r++)
-                    dst[r] = src[r * NT];
+                __m512 v[16];
+                for (int r = 0; r < 16; r++)
+                    v[r] = r < MR ? _mm512_load_ps(src + r * NT) : _mm512_setzero_ps();
+                transpose16x16_ps(v);
+                for (int i = 0; i < 16 && t + i < nt; i++)
+                    _mm512_mask_storeu_ps(c->out + (size_t)(t0 + t + i) * rows + r0, rm, v[i]);
             }
         }
     }

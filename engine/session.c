@@ -242,16 +242,26 @@ static int check_config(const engine_config *c, engine_error *err)
     return 0;
 }
 
-/* The KV caches on 2 MiB pages where THP allows it ("madvise" mode): a
- * head reads its keys and values at a stride of kv_dim floats, so with 4 KiB
- * pages nearly every position is a TLB miss (a two-level walk in a VM).
- * calloc leaves fresh pages untouched, so the advice precedes first touch. */
-static void advise_huge(void *p, size_t bytes)
+/* calloc, then one byte written per 4 KiB page, so that the page faults of
+ * first touch (and the kernel's zeroing of each page) happen at creation,
+ * not in the first timed prefill or decode. `huge`: 2 MiB pages where THP
+ * allows it ("madvise" mode), advised before that first touch; the KV
+ * caches want them: a head reads its keys and values at a stride of kv_dim
+ * floats, so with 4 KiB pages nearly every position is a TLB miss (a
+ * two-level walk in a VM). */
+static void *calloc_touched(size_t n, size_t size, bool huge)
 {
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
-    if (p && e > a)
+    char *p = calloc(n, size);
+    if (!p)
+        return NULL;
+    const uintptr_t page = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), e = ((uintptr_t)p + n * size) & ~(page - 1);
+    if (huge && e > a)
         madvise((void *)a, e - a, MADV_HUGEPAGE);
+    volatile char *c = p;
+    for (size_t i = 0; i < n * size; i += 4096)
+        c[i] = 0;
+    return p;
 }
 
 static int alloc_buffers(engine_session *s)
@@ -259,22 +269,20 @@ static int alloc_buffers(engine_session *s)
     const engine_config *c = &s->m->cfg;
     size_t T = (size_t)s->max_tokens;
     size_t cache = (size_t)s->max_batch * c->n_layers * s->max_seq_len * s->kv_dim;
-    s->key_cache = calloc(cache, sizeof(float));
-    s->value_cache = calloc(cache, sizeof(float));
-    advise_huge(s->key_cache, cache * sizeof(float));
-    advise_huge(s->value_cache, cache * sizeof(float));
+    s->key_cache = calloc_touched(cache, sizeof(float), true);
+    s->value_cache = calloc_touched(cache, sizeof(float), true);
     s->cache_len = calloc(s->max_batch, sizeof(int));
     s->last_token = calloc(s->max_batch, sizeof(int));
     s->batch_next = calloc(s->max_batch, sizeof(int));
-    s->x = calloc(T * c->dim, sizeof(float));
-    s->xb = calloc(T * c->dim, sizeof(float));
-    s->xb2 = calloc(T * c->dim, sizeof(float));
-    s->q = calloc(T * c->dim, sizeof(float));
-    s->kk = calloc(T * s->kv_dim, sizeof(float));
-    s->vv = calloc(T * s->kv_dim, sizeof(float));
-    s->hb = calloc(T * c->hidden_dim, sizeof(float));
-    s->hb2 = calloc(T * c->hidden_dim, sizeof(float));
-    s->att = calloc((size_t)ATT_TOKENS * c->n_heads * s->max_seq_len, sizeof(float));
+    s->x = calloc_touched(T * c->dim, sizeof(float), false);
+    s->xb = calloc_touched(T * c->dim, sizeof(float), false);
+    s->xb2 = calloc_touched(T * c->dim, sizeof(float), false);
+    s->q = calloc_touched(T * c->dim, sizeof(float), false);
+    s->kk = calloc_touched(T * s->kv_dim, sizeof(float), false);
+    s->vv = calloc_touched(T * s->kv_dim, sizeof(float), false);
+    s->hb = calloc_touched(T * c->hidden_dim, sizeof(float), false);
+    s->hb2 = calloc_touched(T * c->hidden_dim, sizeof(float), false);
+    s->att = calloc_touched((size_t)ATT_TOKENS * c->n_heads * s->max_seq_len, sizeof(float), false);
     return s->key_cache && s->value_cache && s->cache_len && s->last_token && s->batch_next && s->x &&
                    s->xb && s->xb2 && s->q && s->kk && s->vv && s->hb && s->hb2 && s->att
                ? 0

@@ -76,7 +76,7 @@ int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align)
 
 int64_t kcpu_matvec_rows_per_task(int64_t rows, int64_t row_bytes, int threads, int64_t align)
 {
-    int64_t per = (rows + threads * 2 - 1) / (threads * 2);
+    int64_t per = (rows + threads - 1) / threads;
     per = (per + align - 1) / align * align;
     int64_t need = ((64 << 10) + row_bytes - 1) / (row_bytes > 0 ? row_bytes : 1);
     need = (need + align - 1) / align * align;

@@ -35,7 +35,19 @@ typedef float8 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
 typedef uint4 wraw;
 inline wraw wload(__global const wtype *w, size_t i) { return *(__global const uint4 *)(w + i); }
-#if defined(cl_khr_fp16) && !defined(NO_FP16_CVT)
+#if defined(NV_PTX) && !defined(NO_FP16_CVT)
+/* The conversion instruction through PTX (the driver does not report
+ * cl_khr_fp16; cvt.f32.f16 becomes one full-rate instruction, where
+ * half_bits takes seven integer operations). Exact, like half_bits. */
+inline float2 widen2(uint u)
+{
+    float a, b;
+    asm("{.reg .b16 lo, hi;\n\tmov.b32 {lo, hi}, %2;\n\tcvt.f32.f16 %0, lo;\n\tcvt.f32.f16 %1, hi;\n\t}"
+        : "=f"(a), "=f"(b) : "r"(u));
+    return (float2)(a, b);
+}
+inline float8 widen8(uint4 u) { return (float8)(widen2(u.x), widen2(u.y), widen2(u.z), widen2(u.w)); }
+#elif defined(cl_khr_fp16) && !defined(NO_FP16_CVT)
 #pragma OPENCL EXTENSION cl_khr_fp16 : enable
 /* One conversion instruction per half where the device has them (exact,
  * like half_bits). */
@@ -163,6 +175,12 @@ inline float swiglu(float g, float u)
  * RMS-normalised there, once per work-group. */
 #define RG_WG (RG_LANES * RG_ROWS)
 
+#if defined(NV_PTX) && RG_LANES == 32
+/* A row's lanes are one warp: shuffles, no local memory or barriers (the
+ * same order as the tree below, so the same bits). */
+#define RG_WARP 1
+inline float rg_reduce(__local float *red, float v, int lane) { return warp_sum(v); }
+#else
 inline float rg_reduce(__local float *red, float v, int lane)
 {
     red[lane] = v;
@@ -176,6 +194,7 @@ inline float rg_reduce(__local float *red, float v, int lane)
     barrier(CLK_LOCAL_MEM_FENCE);
     return r;
 }
+#endif
 
 /* xs = nw * (ss * x) with ss = 1 / rms(x) (the CPU reference's
  * expression); red holds RG_WG floats. */
@@ -191,12 +210,21 @@ inline void rg_stage_x(__local float *xs, __local float *red, __global const flo
     }
     red[lid] = ss;
     barrier(CLK_LOCAL_MEM_FENCE);
+#if defined(RG_WARP) && RG_WG == 128
+    /* Every warp folds the four warps' sums as the tree's steps 64 and 32
+     * would, then its own 32 by shuffles: the tree's order, one barrier. */
+    {
+        int l = lid % 32;
+        ss = warp_sum((red[l] + red[l + 64]) + (red[l + 32] + red[l + 96]));
+    }
+#else
     for (int s = RG_WG / 2; s > 0; s >>= 1) {
         if (lid < s)
             red[lid] += red[lid + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     ss = red[0];
+#endif
     ss /= cols;
     ss += eps;
     ss = 1.0f / sqrt(ss);

@@ -98,15 +98,16 @@ inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
 #error "build with -DWT_F32, -DWT_F16 or -DWT_Q8"
 #endif
 
-#if defined(WT_Q8) && !defined(NO_Q8_XQ)
-/* cl_rowgroup's q8_0 decode multiplies int8 weights by int8 activations:
+#if defined(WT_Q8) && defined(Q8_XQ)
+#define RG_XQ 1
+/* With -DQ8_XQ (THERMABENCH_OPENCL_BUILD_OPTIONS; off by default: no
+ * faster on the H100, see docs/PERFORMANCE.md), cl_rowgroup's q8_0 decode
+ * multiplies int8 weights by int8 activations:
  * x (normalised where the kernel fuses a norm) is quantized per block of
  * 32 into local memory, d = amax / 127 and q = round(x / d) as the CPU
  * integer path does, and a 16-byte weight load meets 16 bytes of x instead
  * of 64 (dp4a on NVIDIA; byte products elsewhere). Not exact: tests
- * compare it against a double reference with a tolerance.
- * -DNO_Q8_XQ keeps the f32 activations. */
-#define Q8_XQ 1
+ * compare it against a double reference with a tolerance. */
 #ifndef XQ_MAX
 #define XQ_MAX 8192   /* longest row quantized in local memory (bytes, plus a float per 32) */
 #endif
@@ -204,7 +205,7 @@ inline float wdot(__global const wtype *w, __global const half *d, size_t i, vty
 inline vtype xvec(__global const float *x, int c) { return *(__global const vtype *)(x + c); }
 
 #ifndef RG_UNROLL
-#if defined(WT_Q8) && !defined(Q8_XQ)
+#if defined(WT_Q8) && !defined(RG_XQ)
 #define RG_UNROLL 2   /* 16 floats of x per load: more would cost occupancy */
 #else
 #define RG_UNROLL 4
@@ -269,7 +270,7 @@ inline float swiglu(float g, float u)
  * RMS-normalised there, once per work-group. */
 #define RG_WG (RG_LANES * RG_ROWS)
 
-#if defined(NV_PTX) && RG_LANES == 32
+#if defined(NV_PTX) && RG_LANES == 32 && !defined(NO_NV_SHFL_RG)
 /* A row's lanes are one warp: shuffles, no local memory or barriers (the
  * same order as the tree below, so the same bits). */
 #define RG_WARP 1
@@ -292,7 +293,7 @@ inline float rg_reduce(__local float *red, float v, int lane)
 
 /* The staged x (see XS_DECLARE's comment below) and how it is passed. */
 inline vtype xsvec(__local const float *xs, int c) { return *(__local const vtype *)(xs + c); }
-#ifndef Q8_XQ
+#ifndef RG_XQ
 #define XS_DECLARE __local float16 xs_buf[XS_MAX / 16]; __local float *xs = (__local float *)xs_buf
 #define XS_OUT __local float *xs
 #define XS_IN __local const float *xs
@@ -309,7 +310,7 @@ inline void rg_stage_x(XS_OUT, __local float *red, __global const float *x,
     float ss = 0.0f;
     for (int i = lid; i < cols; i += RG_WG) {
         float v = x[i];
-#ifndef Q8_XQ
+#ifndef RG_XQ
         xs[i] = v;
 #endif
         ss += v * v;
@@ -334,7 +335,7 @@ inline void rg_stage_x(XS_OUT, __local float *red, __global const float *x,
     ss /= cols;
     ss += eps;
     ss = 1.0f / sqrt(ss);
-#ifdef Q8_XQ
+#ifdef RG_XQ
     rg_quant_x(XS_ARGS, x, nw, ss, cols, true);
 #else
     for (int i = lid; i < cols; i += RG_WG)
@@ -393,7 +394,7 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
         return sum_unrolled(a);
     }
     float acc = 0.0f;
-#ifndef Q8_XQ   /* q8_0 rows are whole blocks of 32 */
+#ifndef RG_XQ   /* q8_0 rows are whole blocks of 32 */
     for (int c = lane; c < cols; c += RG_LANES)
         acc += wget(w, d, base + c) * xs[c];
 #endif
@@ -409,7 +410,7 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     __local float red[RG_ROWS][RG_LANES];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
-#ifdef Q8_XQ
+#ifdef RG_XQ
     XS_DECLARE;
     if (cols <= XQ_MAX)
         for (int t = 0; t < n; t++) {

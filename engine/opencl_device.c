@@ -13,6 +13,7 @@
 #include "opencl_internal.h"
 
 /* Kernel sources, embedded at build time from engine/cl/ (cmake/embed.cmake). */
+extern const char engine_cl_src_common[];
 extern const char engine_cl_src_ops[];
 extern const char engine_cl_src_matmul[];
 
@@ -271,17 +272,19 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
     pthread_mutex_lock(&cache_lock);
     int rc = 0;
     if (!dev->programs[which]) {
-        const char *src = which == CLB_PROG_OPS ? engine_cl_src_ops : engine_cl_src_matmul;
+        const char *src[2] = {engine_cl_src_common, which == CLB_PROG_OPS ? engine_cl_src_ops : engine_cl_src_matmul};
         cl_int cr;
-        cl_program p = clCreateProgramWithSource(dev->context, 1, &src, NULL, &cr);
-        char opts[512];
+        cl_program p = clCreateProgramWithSource(dev->context, 2, src, NULL, &cr);
+        char opts[600];
+        /* Inline PTX (engine/cl/common.cl) where NVIDIA's compiler builds the kernels. */
+        bool nv = contains_nocase(dev->info.platform_name, "NVIDIA");
         /* THERMABENCH_OPENCL_BUILD_OPTIONS adds options (tuning experiments:
-         * -DRG_UNROLL=N, -DNO_FP16_CVT; docs/PERFORMANCE.md). */
+         * -DRG_UNROLL=N, -DNO_FP16_CVT, -DNO_NV_PTX; docs/PERFORMANCE.md). */
         const char *extra = getenv("THERMABENCH_OPENCL_BUILD_OPTIONS");
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
-        snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s "
+        snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "
                  "-DRG_LANES=%d -DRG_ROWS=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
-                 "%.200s", prog_defines[which], CLB_RG_LANES, CLB_RG_ROWS, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
+                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
                  CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, extra ? extra : "");
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);

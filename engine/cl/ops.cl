@@ -326,13 +326,27 @@ void attention_split(__global const float *qkv, __global const float *kcache, __
         a[lid] = s;
         m = s;
     }
+    float e = 0.0f, l = 0.0f;
+#if defined(NV_PTX) && ATT_CHUNK == 32 && !defined(NO_NV_SHFL_ATT)
+    /* The chunk's scores are one warp's: shuffles (the tree's order), and a
+     * single barrier to publish a[]. */
+    if (lid < 32) {
+        m = warp_max(m);
+        if (lid < np) {
+            e = exp(a[lid] - m);
+            a[lid] = e;
+        }
+        l = warp_sum(e);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+#else
     m = wg_max(red, m, lid, ATT_CHUNK);
-    float e = 0.0f;
     if (lid < np) {
         e = exp(a[lid] - m);
         a[lid] = e;
     }
-    float l = wg_sum(red, e, lid, ATT_CHUNK);   /* its barriers also publish a[] */
+    l = wg_sum(red, e, lid, ATT_CHUNK);   /* its barriers also publish a[] */
+#endif
     float4 acc = (float4)(0.0f);
     if (g < groups)
         for (int p0 = 0;;) {

@@ -519,14 +519,10 @@ T512 static void qgemm_task(void *arg, int task, int n_tasks);
  * round to nearest even, which is within the same half-step bound. */
 T512 static void xq_fill_task(void *arg, int task, int n_tasks);
 
-/* Decode: rows [task*rpt, ...) for every token. */
-T512 static void matvec_task(void *arg, int task, int n_tasks)
+/* Decode: rows [r0, r1) for every token. */
+T512 static void matvec_rows(const mm_ctx *c, int64_t r0, int64_t r1)
 {
-    mm_ctx *c = arg;
     const engine_tensor *w = c->w;
-    int64_t r0 = task * c->rows_per_task, r1 = r0 + c->rows_per_task;
-    if (r1 > w->rows)
-        r1 = w->rows;
     for (int t = 0; t < c->n; t++) {
         float *out = c->out + (size_t)t * w->rows;
         const float *x = c->x + (size_t)t * w->cols;
@@ -553,6 +549,15 @@ T512 static void matvec_task(void *arg, int task, int n_tasks)
                 }
         }
     }
+}
+
+/* Decode: rows [task*rpt, ...) for every token. */
+T512 static void matvec_task(void *arg, int task, int n_tasks)
+{
+    (void)n_tasks;
+    mm_ctx *c = arg;
+    int64_t r0 = task * c->rows_per_task, r1 = r0 + c->rows_per_task;
+    matvec_rows(c, r0, r1 < c->w->rows ? r1 : c->w->rows);
 }
 
 T512 static void qgemm_task(void *arg, int task, int n_tasks)
@@ -610,14 +615,35 @@ T512 static void xq_fill_task(void *arg, int t, int n_tasks)
     }
 }
 
+/* Whether matmul_run takes the decode path (row dot products) for n tokens. */
+static bool uses_matvec(const engine_tensor *w, int n, bool dequant)
+{
+    if (is_quant(w->type) && !dequant)
+        return n < (w->type == ENGINE_DTYPE_Q4_0 ? QGEMM_MIN_TOKENS_Q4 : QGEMM_MIN_TOKENS);
+    return n < GEMM_MIN_TOKENS;
+}
+
+/* Decode's activations for the integer dot products, quantized on the
+ * caller (a few us: not worth a pool run); c->dequant on out of memory. */
+static void matvec_prepare(mm_ctx *c)
+{
+    if (is_quant(c->w->type) && !c->dequant) {
+        bool q8 = c->w->type == ENGINE_DTYPE_Q8_0;
+        if (kcpu_xq_alloc(&c->xq, c->n, c->w->cols, q8 ? 2 : 4) == 0)
+            for (int t = 0; t < c->n; t++)
+                xq_fill_task(c, t, c->n);
+        else
+            c->dequant = true;  /* out of memory: the path that needs no buffer */
+    }
+}
+
 static void matmul_run(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool,
                        bool dequant)
 {
     const int threads = engine_pool_threads(pool);
     mm_ctx c = {.out = out, .x = x, .w = w, .n = n, .dequant = dequant};
     const bool int_dot = is_quant(w->type) && !dequant;
-    const int qgemm_min = w->type == ENGINE_DTYPE_Q4_0 ? QGEMM_MIN_TOKENS_Q4 : QGEMM_MIN_TOKENS;
-    if (int_dot && n >= qgemm_min && kcpu_xq_alloc(&c.xq, n, w->cols, 2) == 0) {
+    if (int_dot && !uses_matvec(w, n, dequant) && kcpu_xq_alloc(&c.xq, n, w->cols, 2) == 0) {
         engine_pool_run(pool, xq_fill_task, &c, n);
         engine_pool_run(pool, qgemm_task, &c, (int)((w->rows + QR - 1) / QR));
         return;
@@ -634,14 +660,7 @@ static void matmul_run(float *out, const float *x, const engine_tensor *w, int n
             return;
         }
     }
-    if (is_quant(w->type) && !dequant) {
-        bool q8 = w->type == ENGINE_DTYPE_Q8_0;
-        if (kcpu_xq_alloc(&c.xq, n, w->cols, q8 ? 2 : 4) == 0)
-            for (int t = 0; t < n; t++)
-                xq_fill_task(&c, t, n);
-        else
-            c.dequant = true;  /* out of memory: the path that needs no buffer */
-    }
+    matvec_prepare(&c);
     c.rows_per_task = kcpu_matvec_rows_per_task(w->rows, (int64_t)engine_dtype_bytes(w->type, w->cols) * n,
                                                 threads, 4);
     int tasks = (int)((w->rows + c.rows_per_task - 1) / c.rows_per_task);
@@ -656,6 +675,94 @@ static void matmul_avx512(float *out, const float *x, const engine_tensor *w, in
 static void matmul_avx512_dequant(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool)
 {
     matmul_run(out, x, w, n, pool, true);
+}
+
+/* A group in one pool run (decode). Without swiglu the jobs' rows are laid
+ * end to end and cut into tasks as one matrix would be, a task's range
+ * possibly spanning two jobs; with swiglu a task owns rows [r0, r1) of
+ * both matrices and applies SwiGLU to them. Each row's dot product is the
+ * one matmul_run computes, so the outputs are the same bits. */
+#define GROUP_MAX 4
+
+typedef struct mm_group_ctx {
+    mm_ctx c[GROUP_MAX];      /* per job; they share c[0].xq */
+    int64_t end[GROUP_MAX];   /* job j: rows [end[j-1], end[j]) of the concatenation */
+    int n_jobs;
+    int64_t rows_per_task;
+    kernel_swiglu_fn swiglu;
+} mm_group_ctx;
+
+T512 static void group_task(void *arg, int task, int n_tasks)
+{
+    (void)n_tasks;
+    mm_group_ctx *g = arg;
+    int64_t g0 = task * g->rows_per_task, g1 = g0 + g->rows_per_task;
+    if (g->swiglu) {
+        const int64_t rows = g->c[0].w->rows;
+        if (g1 > rows)
+            g1 = rows;
+        matvec_rows(&g->c[0], g0, g1);
+        matvec_rows(&g->c[1], g0, g1);
+        for (int t = 0; t < g->c[0].n; t++)
+            g->swiglu(g->c[0].out + (size_t)t * rows + g0, g->c[1].out + (size_t)t * rows + g0,
+                      (size_t)(g1 - g0));
+        return;
+    }
+    int64_t start = 0;
+    for (int j = 0; j < g->n_jobs; start = g->end[j], j++) {
+        int64_t r0 = g0 > start ? g0 : start, r1 = g1 < g->end[j] ? g1 : g->end[j];
+        if (r0 < r1)
+            matvec_rows(&g->c[j], r0 - start, r1 - start);
+    }
+}
+
+static void matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
+                             kernel_swiglu_fn swiglu, engine_pool *pool, bool dequant)
+{
+    const engine_tensor *w0 = jobs[0].w;
+    bool fits = n_jobs >= 1 && n_jobs <= GROUP_MAX && uses_matvec(w0, n, dequant) &&
+                (!swiglu || (n_jobs == 2 && jobs[1].w->rows == w0->rows));
+    for (int j = 1; j < n_jobs && fits; j++)
+        fits = jobs[j].w->type == w0->type && jobs[j].w->cols == w0->cols;
+    if (!fits) {
+        for (int j = 0; j < n_jobs; j++)
+            matmul_run(jobs[j].out, x, jobs[j].w, n, pool, dequant);
+        if (swiglu)
+            swiglu(jobs[0].out, jobs[1].out, (size_t)n * w0->rows);
+        return;
+    }
+    mm_group_ctx g = {.n_jobs = n_jobs, .swiglu = swiglu};
+    g.c[0] = (mm_ctx){.out = jobs[0].out, .x = x, .w = w0, .n = n, .dequant = dequant};
+    matvec_prepare(&g.c[0]);
+    int64_t total = 0;
+    for (int j = 0; j < n_jobs; j++) {
+        if (j) {
+            g.c[j] = g.c[0];
+            g.c[j].out = jobs[j].out;
+            g.c[j].w = jobs[j].w;
+        }
+        total += jobs[j].w->rows;
+        g.end[j] = total;
+    }
+    const int64_t row_bytes = (int64_t)engine_dtype_bytes(w0->type, w0->cols) * n;
+    if (swiglu)
+        g.rows_per_task = kcpu_matvec_rows_per_task(w0->rows, 2 * row_bytes, engine_pool_threads(pool), 4);
+    else
+        g.rows_per_task = kcpu_matvec_rows_per_task(total, row_bytes, engine_pool_threads(pool), 4);
+    const int64_t span = swiglu ? w0->rows : total;
+    engine_pool_run(pool, group_task, &g, (int)((span + g.rows_per_task - 1) / g.rows_per_task));
+}
+
+static void matmul_group_avx512(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
+                                kernel_swiglu_fn swiglu, engine_pool *pool)
+{
+    matmul_group_run(jobs, n_jobs, x, n, swiglu, pool, false);
+}
+
+static void matmul_group_avx512_dequant(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
+                                        kernel_swiglu_fn swiglu, engine_pool *pool)
+{
+    matmul_group_run(jobs, n_jobs, x, n, swiglu, pool, true);
 }
 
 /* ---- RMSNorm, RoPE, SwiGLU ------------------------------------------ */
@@ -882,10 +989,12 @@ const kernel_variant kernel_variants_avx512[] = {
     {.info = {ENGINE_OP_MATMUL, "avx512", "cpu", NEEDS,
               "threaded; decode: row dot products (q8_0/q4_0: VNNI integer dots on q8 activations); "
               "prefill: 12x32 register-blocked GEMM"},
-     .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 30, .fn.matmul = matmul_avx512},
+     .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 30, .fn.matmul = matmul_avx512,
+     .matmul_group = matmul_group_avx512},
     {.info = {ENGINE_OP_MATMUL, "avx512_dequant", "cpu", NEEDS,
               "as avx512, but q8_0/q4_0 decode dequantizes to f32 and uses FMA"},
-     .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 29, .fn.matmul = matmul_avx512_dequant},
+     .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 29, .fn.matmul = matmul_avx512_dequant,
+     .matmul_group = matmul_group_avx512_dequant},
     {.info = {ENGINE_OP_ATTENTION, "fused_avx512", "cpu", NEEDS,
               "single pass with online softmax, threaded over tokens x heads"},
      .supported = avx512_supported, .priority = 30, .fn.attention = attention_fused_avx512},

@@ -112,3 +112,16 @@ const char *engine_kernel_default_opencl(engine_op op, const char *device_type)
     const kernel_variant *v = pick(op, "opencl", ENGINE_DTYPE_F32, off_gpu);
     return v ? v->info.name : NULL;
 }
+
+void kernel_matmul_group(const kernel_variant *v, const kernel_matmul_job *jobs, int n_jobs, const float *x,
+                         int n, kernel_swiglu_fn swiglu, engine_pool *pool)
+{
+    if (v->matmul_group) {
+        v->matmul_group(jobs, n_jobs, x, n, swiglu, pool);
+        return;
+    }
+    for (int j = 0; j < n_jobs; j++)
+        v->fn.matmul(jobs[j].out, x, jobs[j].w, n, pool);
+    if (swiglu)
+        swiglu(jobs[0].out, jobs[1].out, (size_t)n * jobs[0].w->rows);
+}

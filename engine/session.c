@@ -444,9 +444,8 @@ static void layer_forward(engine_session *s, const int *seq, const int *pos, int
     int dim = c->dim, kv_dim = s->kv_dim;
 
     s->k[ENGINE_OP_RMSNORM]->fn.rmsnorm(s->xb, s->x, L->rms_att, n, dim, c->norm_eps);
-    matmul(s->q, s->xb, &L->wq, n, s->pool);
-    matmul(s->kk, s->xb, &L->wk, n, s->pool);
-    matmul(s->vv, s->xb, &L->wv, n, s->pool);
+    const kernel_matmul_job qkv[] = {{s->q, &L->wq}, {s->kk, &L->wk}, {s->vv, &L->wv}};
+    kernel_matmul_group(s->k[ENGINE_OP_MATMUL], qkv, 3, s->xb, n, NULL, s->pool);
     s->k[ENGINE_OP_ROPE]->fn.rope(s->q, s->kk, n, pos, dim, kv_dim, s->head_dim, c->rope_theta);
     for (int t = 0; t < n; t++) {
         size_t off = (size_t)pos[t] * kv_dim;
@@ -458,9 +457,9 @@ static void layer_forward(engine_session *s, const int *seq, const int *pos, int
     add_rows(s->x, s->xb2, (size_t)n * dim);
 
     s->k[ENGINE_OP_RMSNORM]->fn.rmsnorm(s->xb, s->x, L->rms_ffn, n, dim, c->norm_eps);
-    matmul(s->hb, s->xb, &L->w1, n, s->pool);
-    matmul(s->hb2, s->xb, &L->w3, n, s->pool);
-    s->k[ENGINE_OP_SWIGLU]->fn.swiglu(s->hb, s->hb2, (size_t)n * c->hidden_dim);
+    const kernel_matmul_job gate_up[] = {{s->hb, &L->w1}, {s->hb2, &L->w3}};
+    kernel_matmul_group(s->k[ENGINE_OP_MATMUL], gate_up, 2, s->xb, n, s->k[ENGINE_OP_SWIGLU]->fn.swiglu,
+                        s->pool);
     matmul(s->xb, s->hb, &L->w2, n, s->pool);
     add_rows(s->x, s->xb, (size_t)n * dim);
 }

@@ -41,17 +41,10 @@ static engine_tensor make_weights(engine_dtype t, int64_t rows, int64_t cols, fl
     return (engine_tensor){.type = t, .rows = rows, .cols = cols, .data = data};
 }
 
-static void check_matmul(const kernel_variant *v, engine_dtype t, int64_t rows, int64_t cols, int n,
-                         engine_pool *pool)
+/* Outputs of y = x deq^T (n tokens, rows x cols) outside the tolerance. */
+static int matmul_off(const kernel_variant *v, engine_dtype t, const float *deq, const float *x, const float *y,
+                      int64_t rows, int64_t cols, int n)
 {
-    float *deq = malloc(sizeof(float) * rows * cols);
-    engine_tensor w = make_weights(t, rows, cols, deq);
-    float *x = malloc(sizeof(float) * n * cols), *y = malloc(sizeof(float) * n * rows);
-    for (int64_t i = 0; i < n * cols; i++)
-        x[i] = frand() * 3.0f;
-    for (int64_t i = 0; i < n * rows; i++)
-        y[i] = NAN;
-    v->fn.matmul(y, x, &w, n, pool);
     /* The integer path quantizes activations (decode only, few tokens). */
     bool int_dot = (t == ENGINE_DTYPE_Q8_0 || t == ENGINE_DTYPE_Q4_0) && !strstr(v->info.name, "dequant") &&
                    strcmp(v->info.name, "scalar");
@@ -78,6 +71,21 @@ static void check_matmul(const kernel_variant *v, engine_dtype t, int64_t rows, 
                         v->info.name, engine_dtype_name(t), (long long)rows, (long long)cols, n, tok,
                         (long long)r, got, ref, tol);
         }
+    return bad;
+}
+
+static void check_matmul(const kernel_variant *v, engine_dtype t, int64_t rows, int64_t cols, int n,
+                         engine_pool *pool)
+{
+    float *deq = malloc(sizeof(float) * rows * cols);
+    engine_tensor w = make_weights(t, rows, cols, deq);
+    float *x = malloc(sizeof(float) * n * cols), *y = malloc(sizeof(float) * n * rows);
+    for (int64_t i = 0; i < n * cols; i++)
+        x[i] = frand() * 3.0f;
+    for (int64_t i = 0; i < n * rows; i++)
+        y[i] = NAN;
+    v->fn.matmul(y, x, &w, n, pool);
+    int bad = matmul_off(v, t, deq, x, y, rows, cols, n);
     CHECKF(bad == 0, "%s %s %lldx%lld n=%d threads=%d: %d outputs off", v->info.name, engine_dtype_name(t),
            (long long)rows, (long long)cols, n, engine_pool_threads(pool), bad);
     free((void *)w.data);
@@ -100,6 +108,72 @@ static void test_matmul(const kernel_variant *v, engine_pool *pool)
             for (int j = 0; j < (q ? 4 : 5); j++) {
                 int n = ns[(i * 5 + j) % 7];
                 check_matmul(v, t, rows[i], q ? qcols[j] : fcols[j], n, pool);
+            }
+    }
+}
+
+/* kernel_matmul_group: every job's output against the oracle, and bit for
+ * bit what one fn.matmul per job (then swiglu over the whole range) gives;
+ * rows ragged and unequal across jobs (without swiglu). */
+static void check_matmul_group(const kernel_variant *v, engine_dtype t, const int64_t *rows, int n_jobs,
+                               int64_t cols, int n, kernel_swiglu_fn swiglu, engine_pool *pool)
+{
+    engine_tensor w[3];
+    float *deq[3], *y[3], *ref[3];
+    kernel_matmul_job jobs[3];
+    float *x = malloc(sizeof(float) * n * cols);
+    for (int64_t i = 0; i < n * cols; i++)
+        x[i] = frand() * 3.0f;
+    for (int j = 0; j < n_jobs; j++) {
+        deq[j] = malloc(sizeof(float) * rows[j] * cols);
+        w[j] = make_weights(t, rows[j], cols, deq[j]);
+        y[j] = malloc(sizeof(float) * n * rows[j]);
+        ref[j] = malloc(sizeof(float) * n * rows[j]);
+        for (int64_t i = 0; i < n * rows[j]; i++)
+            y[j][i] = NAN;
+        v->fn.matmul(ref[j], x, &w[j], n, pool);
+        jobs[j] = (kernel_matmul_job){y[j], &w[j]};
+    }
+    kernel_matmul_group(v, jobs, n_jobs, x, n, NULL, pool);
+    int bad = 0, differ = 0;
+    for (int j = 0; j < n_jobs; j++) {
+        bad += matmul_off(v, t, deq[j], x, y[j], rows[j], cols, n);
+        differ += memcmp(y[j], ref[j], sizeof(float) * n * rows[j]) != 0;
+    }
+    if (swiglu) {
+        kernel_matmul_group(v, jobs, 2, x, n, swiglu, pool);
+        swiglu(ref[0], ref[1], (size_t)n * rows[0]);
+        differ += memcmp(y[0], ref[0], sizeof(float) * n * rows[0]) != 0;
+    }
+    CHECKF(bad == 0 && differ == 0, "group %s %s %d jobs (rows %lld..) x %lld n=%d swiglu=%d threads=%d: %d off, %d differ",
+           v->info.name, engine_dtype_name(t), n_jobs, (long long)rows[0], (long long)cols, n, swiglu != NULL,
+           engine_pool_threads(pool), bad, differ);
+    for (int j = 0; j < n_jobs; j++) {
+        free((void *)w[j].data);
+        free(deq[j]);
+        free(y[j]);
+        free(ref[j]);
+    }
+    free(x);
+}
+
+static void test_matmul_group(const kernel_variant *v, engine_pool *pool)
+{
+    static const int64_t qkv[][3] = {{37, 5, 100}, {1, 13, 13}, {100, 37, 37}};
+    static const int64_t pair[][3] = {{100, 100}, {13, 13}, {1, 1}};
+    static const int64_t fcols[] = {7, 129, 600};
+    static const int64_t qcols[] = {32, 160, 576};
+    static const int ns[] = {1, 2, 5, 7, 33};
+    const kernel_variant *sw = kernel_pick(ENGINE_OP_SWIGLU, ENGINE_DTYPE_F32);
+    for (int t = 0; t < ENGINE_DTYPE_COUNT; t++) {
+        if (!(v->dtypes & (1u << t)))
+            continue;
+        bool q = engine_dtype_block(t) > 1;
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 5; k++) {
+                int64_t cols = q ? qcols[(i + k) % 3] : fcols[(i + k) % 3];
+                check_matmul_group(v, t, qkv[i], 3, cols, ns[k], NULL, pool);
+                check_matmul_group(v, t, pair[i], 2, cols, ns[k], sw->fn.swiglu, pool);
             }
     }
 }
@@ -273,6 +347,7 @@ int main(void)
             switch (info->op) {
             case ENGINE_OP_MATMUL:
                 test_matmul(v, pool);
+                test_matmul_group(v, pool);
                 break;
             case ENGINE_OP_ATTENTION:
                 check_attention(v, 1, 0, 4, 4, 8, pool);

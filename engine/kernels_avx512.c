@@ -987,7 +987,8 @@ static void attention_fused_avx512(const kernel_attention_args *a, engine_pool *
 
 const kernel_variant kernel_variants_avx512[] = {
     {.info = {ENGINE_OP_MATMUL, "avx512", "cpu", NEEDS,
-              "threaded; decode: row dot products (q8_0/q4_0: VNNI integer dots on q8 activations); "
+              "threaded; decode: row dot products (q8_0/q4_0: VNNI integer dots on q8 activations), "
+              "q/k/v and w1/w3 (+SwiGLU) as one pool run each; "
               "prefill: 12x32 register-blocked GEMM"},
      .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 30, .fn.matmul = matmul_avx512,
      .matmul_group = matmul_group_avx512},

@@ -86,27 +86,13 @@ typedef struct clb_weight {
     cl_mem w, d;        /* d: q8 scales, NULL otherwise */
 } clb_weight;
 
-/* A kernel object and the arguments last set on it: setting an argument to
- * the value it already holds is skipped (kset), so a kernel object that
- * serves one call site with fixed buffers is set up once, not every pass. */
-#define CLB_KARGS 20
-typedef struct clb_kern {
-    cl_kernel k;
-    unsigned epoch;                  /* cl_backend's arg_epoch when val was last valid */
-    unsigned char size[CLB_KARGS];   /* 0: not known */
-    uint64_t val[CLB_KARGS];
-} clb_kern;
-
 typedef struct clb_layer {
     cl_mem rms_att, rms_ffn;
     clb_weight wqkv, wo, w1, w3, w2;   /* wqkv: wq, wk, wv rows stacked */
-    /* cl_rowgroup decode: kernel objects of this layer's own, whose
-     * arguments stay set from one pass to the next (NULL k: shared ones) */
-    clb_kern k_qkv, k_att, k_wo, k_ffn, k_w2;
 } clb_layer;
 
 typedef struct clb_mm_kernels {
-    clb_kern rowgroup, rowgroup_swiglu, rowgroup_qkv, rowgroup_norm, rowitem, rowitem_swiglu, tiled, embed;
+    cl_kernel rowgroup, rowgroup_swiglu, rowgroup_qkv, rowgroup_norm, rowitem, rowitem_swiglu, tiled, embed;
 } clb_mm_kernels;
 
 struct cl_backend {
@@ -119,12 +105,10 @@ struct cl_backend {
     cl_mem rms_final, rope_cs, kcache, vcache;
     bool cls_is_emb;
     clb_mm_kernels mm[CLB_PROG_COUNT];
-    clb_kern k_rmsnorm, k_rope, k_attention, k_attention_local, k_swiglu;
+    cl_kernel k_rmsnorm, k_rope, k_attention, k_attention_local, k_swiglu;
     bool att_local;                  /* scores fit in local memory */
     bool att_split;                  /* cl_split for decode */
-    clb_kern k_att_split;
-    unsigned arg_epoch;              /* bumped when buffers are reallocated: forget set arguments */
-    bool no_arg_cache;               /* THERMABENCH_OPENCL_NO_ARG_CACHE: set every argument every time */
+    cl_kernel k_att_split;
     int att_chunks;                  /* chunks of a whole context: the partials' stride */
     int step_chunks;                 /* chunks of the longest context in this pass */
     int matvec;                      /* MV_* */
@@ -284,26 +268,18 @@ static int upload_rope_table(cl_backend *b, engine_error *err)
     return b->rope_cs ? 0 : -1;
 }
 
-static int make_kernel(cl_program p, const char *name, clb_kern *out, engine_error *err)
+static int make_kernel(cl_program p, const char *name, cl_kernel *out, engine_error *err)
 {
     cl_int rc;
-    memset(out, 0, sizeof *out);
-    out->k = clCreateKernel(p, name, &rc);
-    return out->k ? 0 : clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: kernel %s: %s", name, clb_strerror(rc));
-}
-
-static void release_kern(clb_kern *k)
-{
-    if (k->k)
-        clReleaseKernel(k->k);
-    k->k = NULL;
+    *out = clCreateKernel(p, name, &rc);
+    return *out ? 0 : clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: kernel %s: %s", name, clb_strerror(rc));
 }
 
 /* The matrix kernels of one weight type, created the first time a weight needs them. */
 static int need_mm(cl_backend *b, int prog, engine_error *err)
 {
     clb_mm_kernels *k = &b->mm[prog];
-    if (k->tiled.k)
+    if (k->tiled)
         return 0;
     cl_program p;
     if (clb_program_get(b->dev, prog, &p, err))
@@ -316,23 +292,6 @@ static int need_mm(cl_backend *b, int prog, engine_error *err)
            make_kernel(p, "matvec_rowitem_swiglu", &k->rowitem_swiglu, err) ||
            make_kernel(p, "embed", &k->embed, err) ||
            make_kernel(p, "matmul_tiled", &k->tiled, err) ? -1 : 0;
-}
-
-/* The layer's own decode kernel objects (cl_rowgroup only: the path that
- * runs every step of batch-1 decode). */
-static int layer_kernels(cl_backend *b, clb_layer *D, engine_error *err)
-{
-    if (b->matvec != MV_ROWGROUP || b->no_arg_cache)
-        return 0;
-    cl_program pq, po, p1, p2, ops;
-    return clb_program_get(b->dev, D->wqkv.prog, &pq, err) || clb_program_get(b->dev, D->wo.prog, &po, err) ||
-           clb_program_get(b->dev, D->w1.prog, &p1, err) || clb_program_get(b->dev, D->w2.prog, &p2, err) ||
-           clb_program_get(b->dev, CLB_PROG_OPS, &ops, err) ||
-           make_kernel(pq, "matvec_rowgroup_qkv", &D->k_qkv, err) ||
-           (b->att_split && make_kernel(ops, "attention_split", &D->k_att, err)) ||
-           make_kernel(po, "matvec_rowgroup", &D->k_wo, err) ||
-           make_kernel(p1, "matvec_rowgroup_swiglu", &D->k_ffn, err) ||
-           make_kernel(p2, "matvec_rowgroup", &D->k_w2, err) ? -1 : 0;
 }
 
 static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
@@ -371,8 +330,6 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
         for (int i = 0; i < 4; i++)
             if (need_mm(b, progs[i], err))
                 return -1;
-        if (layer_kernels(b, D, err))
-            return -1;
     }
     const engine_tensor *emb[] = {&m->tok_embeddings}, *cls[] = {&m->classifier};
     if (upload_weight(b, emb, 1, "tok_embeddings", &b->emb, err) || need_mm(b, b->emb.prog, err))
@@ -403,7 +360,6 @@ static void release_acts(cl_backend *b)
     free(b->h_idx);
     b->h_idx = NULL;
     b->cap = 0;
-    b->arg_epoch++;   /* a new buffer may reuse a released one's handle */
 }
 
 /* Activation buffers for n tokens per pass (grown, never shrunk). */
@@ -453,11 +409,11 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
 
 /* ---- enqueueing ------------------------------------------------------- */
 
-static int enqueue(cl_backend *b, const clb_kern *k, const char *name, cl_uint dims, const size_t *global,
+static int enqueue(cl_backend *b, cl_kernel k, const char *name, cl_uint dims, const size_t *global,
                    const size_t *local, engine_error *err)
 {
     cl_event ev = NULL;
-    cl_int rc = clEnqueueNDRangeKernel(b->queue, k->k, dims, NULL, global, local, 0, NULL, b->profile ? &ev : NULL);
+    cl_int rc = clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, local, 0, NULL, b->profile ? &ev : NULL);
     if (rc != CL_SUCCESS)
         return clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: enqueueing %s: %s", name, clb_strerror(rc));
     if (ev) {
@@ -503,35 +459,13 @@ static void collect_profile(cl_backend *b)
     b->n_events = 0;
 }
 
-/* clSetKernelArg unless argument i of k already holds these bytes (v NULL:
- * a local-memory size, always set). */
-static cl_int kset(cl_backend *b, clb_kern *k, cl_uint i, size_t size, const void *v)
-{
-    if (k->epoch != b->arg_epoch) {
-        memset(k->size, 0, sizeof k->size);
-        k->epoch = b->arg_epoch;
-    }
-    bool cacheable = v && size <= sizeof k->val[0] && i < CLB_KARGS && !b->no_arg_cache;
-    if (cacheable && k->size[i] == size && !memcmp(&k->val[i], v, size))
-        return CL_SUCCESS;
-    cl_int rc = clSetKernelArg(k->k, i, size, v);
-    if (i < CLB_KARGS)
-        k->size[i] = 0;
-    if (cacheable && rc == CL_SUCCESS) {
-        k->val[i] = 0;
-        memcpy(&k->val[i], v, size);
-        k->size[i] = (unsigned char)size;
-    }
-    return rc;
-}
-
-#define SETARG(k, i, v) kset(b, (k), (i), sizeof(v), &(v))
+#define SETARG(k, i, v) clSetKernelArg((k), (i), sizeof(v), &(v))
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int use_idx, engine_error *err)
 {
-    clb_kern *k = &b->k_rmsnorm;
+    cl_kernel k = b->k_rmsnorm;
     size_t g = (size_t)rows * CLB_NORM_WG, l = CLB_NORM_WG;
     cl_int rc = SETARG(k, 0, x) | SETARG(k, 1, w) | SETARG(k, 2, out) | SETARG(k, 3, b->idx) |
                 SETARG(k, 4, use_idx) | SETARG(k, 5, b->cfg.dim) | SETARG(k, 6, b->cfg.norm_eps);
@@ -545,11 +479,11 @@ static bool use_staged(const cl_backend *b, int n, int cols) { return use_rowgro
 
 /* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
  * RMS-normalised with weight nw (into xb first) when nw is set. */
-static int matmul(cl_backend *b, const clb_weight *w, clb_kern *own, cl_mem x, cl_mem nw, cl_mem out, int n,
-                  int out_stride, int add, engine_error *err)
+static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_mem out, int n, int out_stride,
+                  int add, engine_error *err)
 {
-    clb_mm_kernels *k = &b->mm[w->prog];
-    clb_kern *kk;
+    const clb_mm_kernels *k = &b->mm[w->prog];
+    cl_kernel kk;
     const char *name;
     size_t g[2], l[2];
     cl_uint dims = 1;
@@ -559,14 +493,14 @@ static int matmul(cl_backend *b, const clb_weight *w, clb_kern *own, cl_mem x, c
         x = b->xb, nw = NULL;
     }
     if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
-        kk = &k->tiled, name = "matmul_tiled", dims = 2;
+        kk = k->tiled, name = "matmul_tiled", dims = 2;
         g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
     } else if (b->matvec == MV_ROWGROUP) {
-        kk = own && own->k ? own : &k->rowgroup, name = "matvec_rowgroup", dims = 2;
+        kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
         g[0] = round_up(w->rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
         l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
     } else {
-        kk = &k->rowitem, name = "matvec_rowitem";
+        kk = k->rowitem, name = "matvec_rowitem";
         g[0] = round_up(w->rows, 64), l[0] = 64;
     }
     cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
@@ -579,7 +513,7 @@ static int matmul(cl_backend *b, const clb_weight *w, clb_kern *own, cl_mem x, c
 
 /* hb = silu(W1 x') * (W3 x'), x' = rmsnorm(x) * rms_ffn: the norm, then one
  * fused matvec when decoding, or two tiled matmuls and swiglu. */
-static int ffn_in(cl_backend *b, clb_layer *L, int n, engine_error *err)
+static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
 {
     cl_mem x = b->xb;
     bool rg = use_staged(b, n, L->w1.cols);
@@ -588,15 +522,15 @@ static int ffn_in(cl_backend *b, clb_layer *L, int n, engine_error *err)
     if (!rg && (b->matvec != MV_ROWITEM || n > MATVEC_MAX_N)) {
         int len = n * b->cfg.hidden_dim;
         size_t g = round_up(len, 64);
-        if (matmul(b, &L->w1, NULL, x, NULL, b->hb, n, L->w1.rows, 0, err) ||
-            matmul(b, &L->w3, NULL, x, NULL, b->hb2, n, L->w3.rows, 0, err))
+        if (matmul(b, &L->w1, x, NULL, b->hb, n, L->w1.rows, 0, err) ||
+            matmul(b, &L->w3, x, NULL, b->hb2, n, L->w3.rows, 0, err))
             return -1;
-        clb_kern *k = &b->k_swiglu;
+        cl_kernel k = b->k_swiglu;
         cl_int rc = SETARG(k, 0, b->hb) | SETARG(k, 1, b->hb2) | SETARG(k, 2, len);
         return rc != CL_SUCCESS ? cl_check(rc, err, "swiglu") : enqueue(b, k, "swiglu", 1, &g, NULL, err);
     }
-    clb_mm_kernels *mk = &b->mm[L->w1.prog];
-    clb_kern *k = !rg ? &mk->rowitem_swiglu : L->k_ffn.k ? &L->k_ffn : &mk->rowgroup_swiglu;
+    const clb_mm_kernels *mk = &b->mm[L->w1.prog];
+    cl_kernel k = rg ? mk->rowgroup_swiglu : mk->rowitem_swiglu;
     const char *name = rg ? "matvec_rowgroup_swiglu+rmsnorm" : "matvec_rowitem_swiglu";
     size_t g[2], l[2];
     if (rg) {
@@ -620,7 +554,7 @@ static int ffn_in(cl_backend *b, clb_layer *L, int n, engine_error *err)
 static int rope(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
-    clb_kern *k = &b->k_rope;
+    cl_kernel k = b->k_rope;
     size_t g[2] = {(c->dim > b->kv_dim ? c->dim : b->kv_dim) / 2, n};
     cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->rope_cs) | SETARG(k, 2, b->kcache) |
                 SETARG(k, 3, b->vcache) | SETARG(k, 4, b->seq) | SETARG(k, 5, b->pos) | SETARG(k, 6, l) |
@@ -633,8 +567,8 @@ static int rope(cl_backend *b, int l, int n, engine_error *err)
 static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
-    clb_layer *L = &b->layers[l];
-    clb_kern *k = L->k_qkv.k ? &L->k_qkv : &b->mm[L->wqkv.prog].rowgroup_qkv;
+    const clb_layer *L = &b->layers[l];
+    cl_kernel k = b->mm[L->wqkv.prog].rowgroup_qkv;
     size_t g[2] = {round_up(L->wqkv.rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, CLB_RG_ROWS};
     size_t lo[2] = {CLB_RG_LANES, CLB_RG_ROWS};
     cl_int rc = SETARG(k, 0, L->wqkv.w) | SETARG(k, 1, L->wqkv.d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->qkv) |
@@ -651,7 +585,7 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
 static int attention_split(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
-    clb_kern *k = b->layers[l].k_att.k ? &b->layers[l].k_att : &b->k_att_split;
+    cl_kernel k = b->k_att_split;
     size_t g[3] = {(size_t)b->step_chunks * CLB_ATT_SPLIT_WG, c->n_heads, n}, lo[3] = {CLB_ATT_SPLIT_WG, 1, 1};
     cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) |
                 SETARG(k, 3, b->att_part) | SETARG(k, 4, b->att_ml) | SETARG(k, 5, b->att_count) |
@@ -667,14 +601,14 @@ static int attention(cl_backend *b, int l, int n, engine_error *err)
     const engine_config *c = &b->cfg;
     if (b->att_split && n <= MATVEC_MAX_N)
         return attention_split(b, l, n, err);
-    clb_kern *k = b->att_local ? &b->k_attention_local : &b->k_attention;
+    cl_kernel k = b->att_local ? b->k_attention_local : b->k_attention;
     size_t ga[2] = {(size_t)c->n_heads * CLB_ATT_WG, n}, la[2] = {CLB_ATT_WG, 1};
     cl_int rc;
     if (b->att_local)
         rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) | SETARG(k, 3, b->xb) |
              SETARG(k, 4, b->seq) | SETARG(k, 5, b->pos) | SETARG(k, 6, l) | SETARG(k, 7, c->n_layers) |
              SETARG(k, 8, c->n_heads) | SETARG(k, 9, c->n_kv_heads) | SETARG(k, 10, b->head_dim) |
-             SETARG(k, 11, b->seq_len) | kset(b, k, 12, (size_t)b->seq_len * sizeof(float), NULL);
+             SETARG(k, 11, b->seq_len) | clSetKernelArg(k, 12, (size_t)b->seq_len * sizeof(float), NULL);
     else
         rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->kcache) | SETARG(k, 2, b->vcache) | SETARG(k, 3, b->att) |
              SETARG(k, 4, b->xb) | SETARG(k, 5, b->seq) | SETARG(k, 6, b->pos) | SETARG(k, 7, l) |
@@ -689,8 +623,8 @@ static int classify(cl_backend *b, int n_want, engine_error *err)
     const clb_weight *w = &b->cls;
     if (!use_staged(b, n_want, w->cols))
         return rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
-               matmul(b, w, NULL, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
-    clb_kern *k = &b->mm[w->prog].rowgroup_norm;
+               matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
+    cl_kernel k = b->mm[w->prog].rowgroup_norm;
     size_t g[2] = {round_up(w->rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, CLB_RG_ROWS};
     size_t lo[2] = {CLB_RG_LANES, CLB_RG_ROWS};
     int stride = b->cfg.vocab_size;
@@ -704,18 +638,18 @@ static int classify(cl_backend *b, int n_want, engine_error *err)
 static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
-    clb_layer *L = &b->layers[l];
+    const clb_layer *L = &b->layers[l];
     if (use_staged(b, n, c->dim)) {
         if (qkv_rowgroup(b, l, n, err))
             return -1;
-    } else if (matmul(b, &L->wqkv, NULL, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err) || rope(b, l, n, err)) {
+    } else if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err) || rope(b, l, n, err)) {
         return -1;
     }
     if (attention(b, l, n, err))
         return -1;
-    return matmul(b, &L->wo, &L->k_wo, b->xb, NULL, b->x, n, c->dim, 1, err) ||
+    return matmul(b, &L->wo, b->xb, NULL, b->x, n, c->dim, 1, err) ||
            ffn_in(b, L, n, err) ||
-           matmul(b, &L->w2, &L->k_w2, b->hb, NULL, b->x, n, c->dim, 1, err) ? -1 : 0;
+           matmul(b, &L->w2, b->hb, NULL, b->x, n, c->dim, 1, err) ? -1 : 0;
 }
 
 /* ---- the backend's public face --------------------------------------- */
@@ -776,7 +710,7 @@ static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, f
         write_async(b, b->pos, ib, bt->pos + c0, err) ||
         (n_want && write_async(b, b->idx, n_want * sizeof(int), b->h_idx, err)))
         return -1;
-    clb_kern *k = &b->mm[b->emb.prog].embed;
+    cl_kernel k = b->mm[b->emb.prog].embed;
     size_t g[2] = {c->dim, n};
     cl_int rc = SETARG(k, 0, b->emb.w) | SETARG(k, 1, b->emb.d) | SETARG(k, 2, b->tok) | SETARG(k, 3, b->x) |
                 SETARG(k, 4, c->dim);
@@ -855,9 +789,6 @@ void cl_backend_free(cl_backend *b)
             clReleaseMemObject(L->rms_att);
         if (L->rms_ffn)
             clReleaseMemObject(L->rms_ffn);
-        clb_kern *lk[] = {&L->k_qkv, &L->k_att, &L->k_wo, &L->k_ffn, &L->k_w2};
-        for (int i = 0; i < 5; i++)
-            release_kern(lk[i]);
     }
     free(b->layers);
     if (!b->cls_is_emb)
@@ -869,16 +800,17 @@ void cl_backend_free(cl_backend *b)
             clReleaseMemObject(ms[i]);
     release_acts(b);
     for (int p = 0; p < CLB_PROG_COUNT; p++) {
-        clb_mm_kernels *k = &b->mm[p];
-        clb_kern *ks[] = {&k->rowgroup, &k->rowgroup_swiglu, &k->rowgroup_qkv, &k->rowgroup_norm,
-                          &k->rowitem, &k->rowitem_swiglu, &k->tiled, &k->embed};
+        cl_kernel ks[] = {b->mm[p].rowgroup, b->mm[p].rowgroup_swiglu, b->mm[p].rowgroup_qkv, b->mm[p].rowgroup_norm,
+                          b->mm[p].rowitem, b->mm[p].rowitem_swiglu, b->mm[p].tiled, b->mm[p].embed};
         for (int i = 0; i < 8; i++)
-            release_kern(ks[i]);
+            if (ks[i])
+                clReleaseKernel(ks[i]);
     }
-    clb_kern *ops[] = {&b->k_rmsnorm, &b->k_rope, &b->k_attention, &b->k_attention_local, &b->k_att_split,
-                       &b->k_swiglu};
+    cl_kernel ops[] = {b->k_rmsnorm, b->k_rope, b->k_attention, b->k_attention_local, b->k_att_split,
+                       b->k_swiglu};
     for (int i = 0; i < 6; i++)
-        release_kern(ops[i]);
+        if (ops[i])
+            clReleaseKernel(ops[i]);
     for (int i = 0; i < b->n_events; i++)
         clReleaseEvent(b->events[i]);
     free(b->events);
@@ -966,8 +898,6 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
     b->profile = o->opencl_profile;
     const char *ht = getenv("THERMABENCH_OPENCL_HOST_TIMES");
     b->host_times = ht && *ht && strcmp(ht, "0");
-    const char *nac = getenv("THERMABENCH_OPENCL_NO_ARG_CACHE");
-    b->no_arg_cache = nac && *nac && strcmp(nac, "0");
     b->cache_len = calloc(b->max_batch, sizeof(int));
     b->next = calloc(b->max_batch, sizeof(int));
     b->last = calloc(b->max_batch, sizeof(int));

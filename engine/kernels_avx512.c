@@ -719,8 +719,8 @@ static void matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const fl
                              kernel_swiglu_fn swiglu, engine_pool *pool, bool dequant)
 {
     const engine_tensor *w0 = jobs[0].w;
-    /* Float weights keep one run per matrix: memory-bound, they gained
-     * nothing from grouping and medians were 1 to 8 % lower in 6 A/B sets. */
+    /* Float weights keep one run per matrix: memory-bound, grouping them
+     * gained nothing measurable (docs/PERFORMANCE.md, "Zen 5 host"). */
     bool fits = n_jobs >= 1 && n_jobs <= GROUP_MAX && is_quant(w0->type) && uses_matvec(w0, n, dequant) &&
                 (!swiglu || (n_jobs == 2 && jobs[1].w->rows == w0->rows));
     for (int j = 1; j < n_jobs && fits; j++)
@@ -999,7 +999,7 @@ static void attention_fused_avx512(const kernel_attention_args *a, engine_pool *
 const kernel_variant kernel_variants_avx512[] = {
     {.info = {ENGINE_OP_MATMUL, "avx512", "cpu", NEEDS,
               "threaded; decode: row dot products (q8_0/q4_0: VNNI integer dots on q8 activations), "
-              "q/k/v and w1/w3 (+SwiGLU) as one pool run each; "
+              "q8_0/q4_0 q/k/v and w1/w3 (+SwiGLU) as one pool run each; "
               "prefill: 12x32 register-blocked GEMM"},
      .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 30, .fn.matmul = matmul_avx512,
      .matmul_group = matmul_group_avx512},

@@ -71,8 +71,8 @@ typedef void (*kernel_rope_fn)(float *q, float *k, int n, const int *pos,
  * jobs[0].out = swiglu(jobs[0].out, jobs[1].out) (jobs[1].out is scratch).
  * A variant's group entry is optional (kernel_matmul_group falls back to
  * one matmul per job); it must give bit for bit what those calls give:
- * only the split into pool runs changes (decode: one run for q, k, v, one
- * for w1, w3 and SwiGLU, instead of three). */
+ * only the split into pool runs changes (avx512, q8_0/q4_0 decode: one
+ * run for q, k, v, one for w1, w3 and SwiGLU, instead of three each). */
 typedef struct kernel_matmul_job {
     float *out;
     const engine_tensor *w;

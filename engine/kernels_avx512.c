@@ -677,18 +677,19 @@ static void matmul_avx512_dequant(float *out, const float *x, const engine_tenso
     matmul_run(out, x, w, n, pool, true);
 }
 
-/* A group in one pool run (decode). Without swiglu the jobs' rows are laid
- * end to end and cut into tasks as one matrix would be, a task's range
- * possibly spanning two jobs; with swiglu a task owns rows [r0, r1) of
- * both matrices and applies SwiGLU to them. Each row's dot product is the
+/* A group of q8_0/q4_0 matrices in one pool run (decode). Without swiglu
+ * each job is cut into tasks as matmul_run cuts it, the jobs' tasks one
+ * after the other; with swiglu a task owns rows [r0, r1) of both matrices
+ * and applies SwiGLU to them. Each row's dot product is the
  * one matmul_run computes, so the outputs are the same bits. */
 #define GROUP_MAX 4
+#define GROUP_TASKS 64
 
 typedef struct mm_group_ctx {
     mm_ctx c[GROUP_MAX];      /* per job; they share c[0].xq */
     int64_t end[GROUP_MAX];   /* job j: rows [end[j-1], end[j]) of the concatenation */
     int n_jobs;
-    int64_t rows_per_task;
+    int64_t bound[GROUP_TASKS + 1];  /* task i: rows [bound[i], bound[i + 1]) */
     kernel_swiglu_fn swiglu;
 } mm_group_ctx;
 
@@ -696,11 +697,9 @@ T512 static void group_task(void *arg, int task, int n_tasks)
 {
     (void)n_tasks;
     mm_group_ctx *g = arg;
-    int64_t g0 = task * g->rows_per_task, g1 = g0 + g->rows_per_task;
+    const int64_t g0 = g->bound[task], g1 = g->bound[task + 1];
     if (g->swiglu) {
         const int64_t rows = g->c[0].w->rows;
-        if (g1 > rows)
-            g1 = rows;
         matvec_rows(&g->c[0], g0, g1);
         matvec_rows(&g->c[1], g0, g1);
         for (int t = 0; t < g->c[0].n; t++)
@@ -720,7 +719,9 @@ static void matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const fl
                              kernel_swiglu_fn swiglu, engine_pool *pool, bool dequant)
 {
     const engine_tensor *w0 = jobs[0].w;
-    bool fits = n_jobs >= 1 && n_jobs <= GROUP_MAX && uses_matvec(w0, n, dequant) &&
+    /* Float weights keep one run per matrix: memory-bound, grouping them
+     * gained nothing measurable (docs/PERFORMANCE.md, "Zen 5 host"). */
+    bool fits = n_jobs >= 1 && n_jobs <= GROUP_MAX && is_quant(w0->type) && uses_matvec(w0, n, dequant) &&
                 (!swiglu || (n_jobs == 2 && jobs[1].w->rows == w0->rows));
     for (int j = 1; j < n_jobs && fits; j++)
         fits = jobs[j].w->type == w0->type && jobs[j].w->cols == w0->cols;
@@ -744,13 +745,23 @@ static void matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const fl
         total += jobs[j].w->rows;
         g.end[j] = total;
     }
-    const int64_t row_bytes = (int64_t)engine_dtype_bytes(w0->type, w0->cols) * n;
-    if (swiglu)
-        g.rows_per_task = kcpu_matvec_rows_per_task(w0->rows, 2 * row_bytes, engine_pool_threads(pool), 4);
-    else
-        g.rows_per_task = kcpu_matvec_rows_per_task(total, row_bytes, engine_pool_threads(pool), 4);
-    const int64_t span = swiglu ? w0->rows : total;
-    engine_pool_run(pool, group_task, &g, (int)((span + g.rows_per_task - 1) / g.rows_per_task));
+    /* Each job cut as matmul_run would cut it alone (with swiglu, one job
+     * of twice the row bytes), the jobs' tasks in order. */
+    const int64_t row_bytes = (int64_t)engine_dtype_bytes(w0->type, w0->cols) * n * (swiglu ? 2 : 1);
+    const int threads = engine_pool_threads(pool);
+    int tasks = 0;
+    int64_t start = 0;
+    for (int j = 0; j < (swiglu ? 1 : n_jobs); j++) {
+        const int64_t rows = jobs[j].w->rows;
+        int64_t per = kcpu_matvec_rows_per_task(rows, row_bytes, threads, 4);
+        if ((rows + per - 1) / per > GROUP_TASKS / GROUP_MAX)
+            per = (rows + GROUP_TASKS / GROUP_MAX - 1) / (GROUP_TASKS / GROUP_MAX);
+        for (int64_t r = 0; r < rows; r += per)
+            g.bound[tasks++] = start + r;
+        start += rows;
+    }
+    g.bound[tasks] = start;
+    engine_pool_run(pool, group_task, &g, tasks);
 }
 
 static void matmul_group_avx512(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
@@ -988,7 +999,7 @@ static void attention_fused_avx512(const kernel_attention_args *a, engine_pool *
 const kernel_variant kernel_variants_avx512[] = {
     {.info = {ENGINE_OP_MATMUL, "avx512", "cpu", NEEDS,
               "threaded; decode: row dot products (q8_0/q4_0: VNNI integer dots on q8 activations), "
-              "q/k/v and w1/w3 (+SwiGLU) as one pool run each; "
+              "q8_0/q4_0 q/k/v and w1/w3 (+SwiGLU) as one pool run each; "
               "prefill: 12x32 register-blocked GEMM"},
      .supported = avx512_supported, .dtypes = ALL_DTYPES, .priority = 30, .fn.matmul = matmul_avx512,
      .matmul_group = matmul_group_avx512},

@@ -426,8 +426,13 @@ static void test_malformed(void)
     expect_bad("absurd.bin", hdr, sizeof hdr, "byte 0", "dim = 1073741824");
     size_t nb;
     float *bin = read_floats(AIDREAMS "model.bin", &nb);
-    expect_bad("trunc.bin", bin, nb * 4 - 64, "truncated", "932124");
-    expect_bad("trunc-hdr.bin", bin, 20, "truncated at byte 20", NULL);
+    /* The shared model is the source of these cases: without it, fail here
+     * rather than cut a negative length from nothing. */
+    CHECKF(bin && nb * 4 > 64, "%s: cannot read (../shared missing?)", AIDREAMS "model.bin");
+    if (bin && nb * 4 > 64) {
+        expect_bad("trunc.bin", bin, nb * 4 - 64, "truncated", "932124");
+        expect_bad("trunc-hdr.bin", bin, 20, "truncated at byte 20", NULL);
+    }
     free(bin);
 
     /* A GGUF vocabulary that does not fit the model. */

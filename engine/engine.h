@@ -287,15 +287,18 @@ typedef struct engine_opencl_device {
 int engine_opencl_devices(engine_opencl_device *out, int max, engine_error *err);
 
 /* Device time per OpenCL kernel, summed over a session's forward passes
- * when it was created with opencl_profile (profiling events). */
+ * when it was created with opencl_profile (profiling events); with
+ * THERMABENCH_OPENCL_HOST_TIMES set, two entries named "host: ..." follow:
+ * the host's time enqueueing single-token passes and waiting for their
+ * logits (no profiling events needed). */
 typedef struct engine_kernel_time {
     const char *name;   /* "matvec_rowgroup", "attention", ... (static strings) */
     long calls;
     double total_ms;
 } engine_kernel_time;
 
-/* Copies at most max entries; returns how many kernels have times (0 for a
- * CPU session or without opencl_profile). */
+/* Copies at most max entries; returns how many entries there are (0 for a
+ * CPU session, or without opencl_profile and host times). */
 int engine_session_kernel_times(const engine_session *s, engine_kernel_time *out, int max);
 
 /* ---- roofline ---------------------------------------------------------- */

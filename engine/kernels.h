@@ -61,24 +61,26 @@ typedef void (*kernel_rmsnorm_fn)(float *out, const float *x, const float *weigh
 typedef void (*kernel_rope_fn)(float *q, float *k, int n, const int *pos,
                                int q_dim, int k_dim, int head_dim, float theta);
 
-/* kernel_swiglu_fn(gate, up, len): gate[i] = silu(gate[i]) * up[i] for
- * i < len, each element on its own (any split of the range gives the same
- * bits; the group matmul applies it per task). */
+/* gate[i] = silu(gate[i]) * up[i] for i < len, each element on its own
+ * (any split of the range gives the same bits; the group matmul applies it
+ * per task). */
+typedef void (*kernel_swiglu_fn)(float *gate, const float *up, size_t len);
 
 /* Several matrices applied to the same x (n x cols floats) in one go:
  * jobs[j].out = x W_j^T, as kernel_matmul_fn, for matrices of equal cols.
  * With `swiglu` (then n_jobs == 2 and both have equal rows), afterwards
  * jobs[0].out = swiglu(jobs[0].out, jobs[1].out) (jobs[1].out is scratch).
- * A variant's group entry is optional (kernel_matmul_group falls back to
- * one matmul per job); it must give bit for bit what those calls give:
- * only the split into pool runs changes (avx512, q8_0/q4_0 decode: one
- * run for q, k, v, one for w1, w3 and SwiGLU, instead of three each). */
+ * A variant's group entry is optional and may decline a group it has no
+ * faster path for (returns false, having done nothing; kernel_matmul_group
+ * then runs one matmul per job); where it takes one, it must give bit for
+ * bit what those calls give: only the split into pool runs changes
+ * (avx512, q8_0/q4_0 decode: one run for q, k, v, one for w1, w3 and
+ * SwiGLU, instead of three each). */
 typedef struct kernel_matmul_job {
     float *out;
     const engine_tensor *w;
 } kernel_matmul_job;
-typedef void (*kernel_swiglu_fn)(float *gate, const float *up, size_t len);
-typedef void (*kernel_matmul_group_fn)(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
+typedef bool (*kernel_matmul_group_fn)(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
                                        kernel_swiglu_fn swiglu, engine_pool *pool);
 
 /* ---- variants ------------------------------------------------------- */
@@ -106,7 +108,7 @@ const kernel_variant *kernel_find(engine_op op, const char *name);
 const kernel_variant *kernel_pick(engine_op op, engine_dtype dtype);
 
 /* Runs a group through v's group entry, or one v->fn.matmul per job then
- * swiglu where v has none (or the jobs' shapes do not fit it). */
+ * swiglu where v has none or it declines the group. */
 void kernel_matmul_group(const kernel_variant *v, const kernel_matmul_job *jobs, int n_jobs, const float *x,
                          int n, kernel_swiglu_fn swiglu, engine_pool *pool);
 

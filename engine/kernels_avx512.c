@@ -715,7 +715,7 @@ T512 static void group_task(void *arg, int task, int n_tasks)
     }
 }
 
-static void matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
+static bool matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
                              kernel_swiglu_fn swiglu, engine_pool *pool, bool dequant)
 {
     const engine_tensor *w0 = jobs[0].w;
@@ -725,13 +725,8 @@ static void matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const fl
                 (!swiglu || (n_jobs == 2 && jobs[1].w->rows == w0->rows));
     for (int j = 1; j < n_jobs && fits; j++)
         fits = jobs[j].w->type == w0->type && jobs[j].w->cols == w0->cols;
-    if (!fits) {
-        for (int j = 0; j < n_jobs; j++)
-            matmul_run(jobs[j].out, x, jobs[j].w, n, pool, dequant);
-        if (swiglu)
-            swiglu(jobs[0].out, jobs[1].out, (size_t)n * w0->rows);
-        return;
-    }
+    if (!fits)
+        return false;   /* kernel_matmul_group runs one matmul per job */
     mm_group_ctx g = {.n_jobs = n_jobs, .swiglu = swiglu};
     g.c[0] = (mm_ctx){.out = jobs[0].out, .x = x, .w = w0, .n = n, .dequant = dequant};
     matvec_prepare(&g.c[0]);
@@ -762,18 +757,19 @@ static void matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const fl
     }
     g.bound[tasks] = start;
     engine_pool_run(pool, group_task, &g, tasks);
+    return true;
 }
 
-static void matmul_group_avx512(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
+static bool matmul_group_avx512(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
                                 kernel_swiglu_fn swiglu, engine_pool *pool)
 {
-    matmul_group_run(jobs, n_jobs, x, n, swiglu, pool, false);
+    return matmul_group_run(jobs, n_jobs, x, n, swiglu, pool, false);
 }
 
-static void matmul_group_avx512_dequant(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
+static bool matmul_group_avx512_dequant(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
                                         kernel_swiglu_fn swiglu, engine_pool *pool)
 {
-    matmul_group_run(jobs, n_jobs, x, n, swiglu, pool, true);
+    return matmul_group_run(jobs, n_jobs, x, n, swiglu, pool, true);
 }
 
 /* ---- RMSNorm, RoPE, SwiGLU ------------------------------------------ */

@@ -124,8 +124,8 @@ struct cl_backend {
     engine_kernel_time prof[16];
     int n_prof;
     /* THERMABENCH_OPENCL_HOST_TIMES: host time of single-token passes,
-     * enqueueing (up to the final read) and waiting (the read), printed to
-     * stderr when the session ends */
+     * enqueueing (up to the final read) and waiting (the read), reported
+     * after the kernels' times by cl_backend_profile */
     bool host_times;
     int ht_passes;
     double ht_enqueue, ht_wait;
@@ -766,9 +766,15 @@ const char *cl_backend_device_name(const cl_backend *b) { return b->dev->info.de
 
 int cl_backend_profile(const cl_backend *b, engine_kernel_time *out, int max)
 {
-    for (int i = 0; i < b->n_prof && i < max; i++)
-        out[i] = b->prof[i];
-    return b->n_prof;
+    /* The host times (host, not device time: named so) follow the kernels'. */
+    const engine_kernel_time host[] = {
+        {.name = "host: enqueue 1-token pass", .calls = b->ht_passes, .total_ms = b->ht_enqueue * 1e3},
+        {.name = "host: wait for its logits", .calls = b->ht_passes, .total_ms = b->ht_wait * 1e3},
+    };
+    const int n_host = b->ht_passes ? 2 : 0;
+    for (int i = 0; i < b->n_prof + n_host && i < max; i++)
+        out[i] = i < b->n_prof ? b->prof[i] : host[i - b->n_prof];
+    return b->n_prof + n_host;
 }
 
 void cl_backend_free(cl_backend *b)
@@ -777,10 +783,6 @@ void cl_backend_free(cl_backend *b)
         return;
     if (b->queue)
         clFinish(b->queue);
-    if (b->ht_passes)
-        fprintf(stderr, "opencl host times: %d single-token passes, per pass %.1f us enqueueing, %.1f us "
-                "waiting for the logits\n", b->ht_passes, b->ht_enqueue / b->ht_passes * 1e6,
-                b->ht_wait / b->ht_passes * 1e6);
     for (int l = 0; b->layers && l < b->cfg.n_layers; l++) {
         clb_layer *L = &b->layers[l];
         release_weight(&L->wqkv), release_weight(&L->wo), release_weight(&L->w1);

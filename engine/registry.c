@@ -116,10 +116,8 @@ const char *engine_kernel_default_opencl(engine_op op, const char *device_type)
 void kernel_matmul_group(const kernel_variant *v, const kernel_matmul_job *jobs, int n_jobs, const float *x,
                          int n, kernel_swiglu_fn swiglu, engine_pool *pool)
 {
-    if (v->matmul_group) {
-        v->matmul_group(jobs, n_jobs, x, n, swiglu, pool);
+    if (v->matmul_group && v->matmul_group(jobs, n_jobs, x, n, swiglu, pool))
         return;
-    }
     for (int j = 0; j < n_jobs; j++)
         v->fn.matmul(jobs[j].out, x, jobs[j].w, n, pool);
     if (swiglu)

@@ -59,6 +59,22 @@ int main(void)
         snprintf(want_line, sizeof want_line, "defaults here: matmul=%s attention=%s",
                  strcmp(d.type, "gpu") ? "cl_rowitem" : "cl_rowgroup", strcmp(d.type, "gpu") ? "cl_attention" : "cl_split");
         CHECKF(rc == 0 && strstr(got, want_line), "kernels: exit %d, no '%s' in:\n%s", rc, want_line, got);
+
+        /* THERMABENCH_OPENCL_HOST_TIMES: bench lists the host times (one
+         * pair per single-token pass: the warm-up's and the 4 timed), and
+         * only when asked. */
+        for (int on = 0; on < 2; on++) {
+            snprintf(cmd, sizeof cmd, "%s'%s' bench --backend opencl --preset tiny --input-len 8 --output-len 4",
+                     on ? "THERMABENCH_OPENCL_HOST_TIMES=1 " : "", TB_BINARY);
+            rc = run(cmd, got, sizeof got - 1, &got_len);
+            got[got_len > 0 ? got_len : 0] = 0;
+            const char *h = strstr(got, "host: enqueue 1-token pass");
+            CHECKF(rc == 0 && (on ? h != NULL : h == NULL), "host times %s: exit %d:\n%s", on ? "on" : "off", rc,
+                   got);
+            if (on && h)
+                CHECKF(atol(h + strlen("host: enqueue 1-token pass")) >= 4 && strstr(got, "host: wait for its logits"),
+                       "%s", h);
+        }
     } else {
         fprintf(stderr, "no OpenCL device (%s): only the no-platform checks run\n", err.msg);
     }

@@ -208,7 +208,8 @@ static cJSON *json_config(const bench_args *a, const char *kernels, int threads)
 }
 
 /* Per-kernel device times of an OpenCL session with --opencl-profile
- * (warm-up, prefill and decode together). */
+ * (warm-up, prefill and decode together), and the host times where
+ * THERMABENCH_OPENCL_HOST_TIMES asked for them. */
 static cJSON *json_kernel_times(const engine_session *s)
 {
     engine_kernel_time kt[32];
@@ -246,7 +247,7 @@ static int print_json(const bench_args *a, const engine_model *m, const char *ke
     char hash[17];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)hash_tokens(r->output_tokens, r->n_output_tokens));
     cJSON_AddStringToObject(o, "output_tokens_hash", hash);
-    if (a->opt.opencl_profile)
+    if (a->opt.opencl_profile || engine_session_kernel_times(s, NULL, 0) > 0)
         cJSON_AddItemToObject(o, "opencl_kernel_times", json_kernel_times(s));
     if (a->have_roofline) {
         cJSON *rf = cJSON_AddObjectToObject(o, "roofline");

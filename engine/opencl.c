@@ -3,7 +3,6 @@
  * tokens that want them are read back. One in-order queue per session; the
  * forward pass ends with a blocking read or clFinish, so a caller's clock
  * stopped after it measures finished work. */
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,7 +112,6 @@ struct cl_backend {
     int att_chunks;                  /* chunks of a whole context: the partials' stride */
     int step_chunks;                 /* chunks of the longest context in this pass */
     int matvec;                      /* MV_* */
-    cl_ulong prefetch_cap;           /* bytes per prefetched matrix; 0: no L2 prefetch */
     /* activations for up to cap tokens */
     int cap;
     cl_mem x, xb, qkv, hb, hb2, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
@@ -465,42 +463,6 @@ static void collect_profile(cl_backend *b)
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
-/* What a cl_rowgroup launch prefetches into L2 for the next one (engine/cl/
- * matmul.cl, l2_prefetch): two byte ranges, empty ones with no buffer. */
-typedef struct clb_next {
-    cl_mem a, b;
-    cl_ulong a_bytes, b_bytes;
-} clb_next;
-
-static cl_ulong weight_bytes(const clb_weight *w)
-{
-    size_t n = (size_t)w->rows * (size_t)w->cols;
-    return w->prog == CLB_PROG_Q8 ? n : n * (w->prog == CLB_PROG_F32 ? 4 : 2);
-}
-
-/* The next launch's matrices, up to `cap` bytes of each (the cache holds
- * what is prefetched only if it fits beside the current launch's own
- * stream); q8_0 scales ride along with a single matrix. */
-static clb_next next_weights(const clb_weight *x, const clb_weight *y, cl_ulong cap)
-{
-    clb_next nx = {x->w, y ? y->w : x->d, weight_bytes(x), 0};
-    nx.b_bytes = y ? weight_bytes(y) : x->d ? weight_bytes(x) / QK8_0 * 2 : 0;
-    if (!nx.b)
-        nx.b_bytes = 0;
-    nx.a_bytes = nx.a_bytes < cap ? nx.a_bytes : cap;
-    nx.b_bytes = nx.b_bytes < cap ? nx.b_bytes : cap;
-    return nx;
-}
-
-static cl_int set_next(cl_kernel k, cl_uint i, const clb_next *nx)
-{
-    static const clb_next none = {NULL, NULL, 0, 0};
-    if (!nx)
-        nx = &none;
-    return SETARG(k, i, nx->a) | SETARG(k, i + 1, nx->a_bytes) | SETARG(k, i + 2, nx->b) |
-           SETARG(k, i + 3, nx->b_bytes);
-}
-
 static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int use_idx, engine_error *err)
 {
     cl_kernel k = b->k_rmsnorm;
@@ -518,7 +480,7 @@ static bool use_staged(const cl_backend *b, int n, int cols) { return use_rowgro
 /* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
  * RMS-normalised with weight nw (into xb first) when nw is set. */
 static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_mem out, int n, int out_stride,
-                  int add, const clb_next *nx, engine_error *err)
+                  int add, engine_error *err)
 {
     const clb_mm_kernels *k = &b->mm[w->prog];
     cl_kernel kk;
@@ -544,8 +506,6 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
                 SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
                 SETARG(kk, 8, add);
-    if (kk == k->rowgroup)
-        rc |= set_next(kk, 9, nx);
     if (rc != CL_SUCCESS)
         return cl_check(rc, err, name);
     return enqueue(b, kk, name, dims, g, l, err);
@@ -553,7 +513,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
 
 /* hb = silu(W1 x') * (W3 x'), x' = rmsnorm(x) * rms_ffn: the norm, then one
  * fused matvec when decoding, or two tiled matmuls and swiglu. */
-static int ffn_in(cl_backend *b, const clb_layer *L, int n, const clb_next *nx, engine_error *err)
+static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
 {
     cl_mem x = b->xb;
     bool rg = use_staged(b, n, L->w1.cols);
@@ -562,8 +522,8 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, const clb_next *nx, 
     if (!rg && (b->matvec != MV_ROWITEM || n > MATVEC_MAX_N)) {
         int len = n * b->cfg.hidden_dim;
         size_t g = round_up(len, 64);
-        if (matmul(b, &L->w1, x, NULL, b->hb, n, L->w1.rows, 0, NULL, err) ||
-            matmul(b, &L->w3, x, NULL, b->hb2, n, L->w3.rows, 0, NULL, err))
+        if (matmul(b, &L->w1, x, NULL, b->hb, n, L->w1.rows, 0, err) ||
+            matmul(b, &L->w3, x, NULL, b->hb2, n, L->w3.rows, 0, err))
             return -1;
         cl_kernel k = b->k_swiglu;
         cl_int rc = SETARG(k, 0, b->hb) | SETARG(k, 1, b->hb2) | SETARG(k, 2, len);
@@ -585,7 +545,7 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, const clb_next *nx, 
                 SETARG(k, 4, x) | SETARG(k, 5, b->hb) | SETARG(k, 6, L->w1.rows) | SETARG(k, 7, L->w1.cols) |
                 SETARG(k, 8, n);
     if (rg)
-        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, b->cfg.norm_eps) | set_next(k, 11, nx);
+        rc |= SETARG(k, 9, L->rms_ffn) | SETARG(k, 10, b->cfg.norm_eps);
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
 }
 
@@ -604,7 +564,7 @@ static int rope(cl_backend *b, int l, int n, engine_error *err)
 }
 
 /* RMSNorm, the q/k/v projection, RoPE and the cache store in one kernel. */
-static int qkv_rowgroup(cl_backend *b, int l, int n, const clb_next *nx, engine_error *err)
+static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
     const clb_layer *L = &b->layers[l];
@@ -616,7 +576,7 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, const clb_next *nx, engine_
                 SETARG(k, 7, L->rms_att) | SETARG(k, 8, c->norm_eps) | SETARG(k, 9, b->rope_cs) |
                 SETARG(k, 10, b->kcache) | SETARG(k, 11, b->vcache) | SETARG(k, 12, b->seq) |
                 SETARG(k, 13, b->pos) | SETARG(k, 14, l) | SETARG(k, 15, c->n_layers) | SETARG(k, 16, b->kv_dim) |
-                SETARG(k, 17, b->head_dim) | SETARG(k, 18, b->seq_len) | set_next(k, 19, nx);
+                SETARG(k, 17, b->head_dim) | SETARG(k, 18, b->seq_len);
     const char *name = "matvec_rowgroup_qkv+rmsnorm+rope";
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
 }
@@ -663,7 +623,7 @@ static int classify(cl_backend *b, int n_want, engine_error *err)
     const clb_weight *w = &b->cls;
     if (!use_staged(b, n_want, w->cols))
         return rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
-               matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, NULL, err) ? -1 : 0;
+               matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
     cl_kernel k = b->mm[w->prog].rowgroup_norm;
     size_t g[2] = {round_up(w->rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, CLB_RG_ROWS};
     size_t lo[2] = {CLB_RG_LANES, CLB_RG_ROWS};
@@ -679,26 +639,17 @@ static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
     const clb_layer *L = &b->layers[l];
-    /* Each decode launch prefetches the next one's weights (NULL: off). */
-    clb_next nx[4], *pf = b->prefetch_cap ? nx : NULL;
-    if (pf) {
-        cl_ulong cap = b->prefetch_cap;
-        nx[0] = next_weights(&L->wo, NULL, cap);
-        nx[1] = next_weights(&L->w1, &L->w3, cap / 2);
-        nx[2] = next_weights(&L->w2, NULL, cap);
-        nx[3] = next_weights(l + 1 < c->n_layers ? &b->layers[l + 1].wqkv : &b->cls, NULL, cap);
-    }
     if (use_staged(b, n, c->dim)) {
-        if (qkv_rowgroup(b, l, n, pf, err))
+        if (qkv_rowgroup(b, l, n, err))
             return -1;
-    } else if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, NULL, err) || rope(b, l, n, err)) {
+    } else if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err) || rope(b, l, n, err)) {
         return -1;
     }
     if (attention(b, l, n, err))
         return -1;
-    return matmul(b, &L->wo, b->xb, NULL, b->x, n, c->dim, 1, pf ? &nx[1] : NULL, err) ||
-           ffn_in(b, L, n, pf ? &nx[2] : NULL, err) ||
-           matmul(b, &L->w2, b->hb, NULL, b->x, n, c->dim, 1, pf ? &nx[3] : NULL, err) ? -1 : 0;
+    return matmul(b, &L->wo, b->xb, NULL, b->x, n, c->dim, 1, err) ||
+           ffn_in(b, L, n, err) ||
+           matmul(b, &L->w2, b->hb, NULL, b->x, n, c->dim, 1, err) ? -1 : 0;
 }
 
 /* ---- the backend's public face --------------------------------------- */
@@ -926,27 +877,6 @@ static int apply_choices(cl_backend *b, const engine_options *o, engine_error *e
     return 0;
 }
 
-/* How much of each next matrix a decode launch prefetches into L2 (the
- * device's cache bounds what can stay there: wo's launch prefetches w1 and
- * w3, half the cap each). Off until measured on the H100 (docs/
- * PERFORMANCE.md, eighth round); THERMABENCH_OPENCL_L2_PREFETCH_MB sets it
- * (0: off), for A/B and tuning. Only NVIDIA's build of the kernels acts on it. */
-static int init_prefetch(cl_backend *b, engine_error *err)
-{
-    b->prefetch_cap = 0;
-    const char *v = getenv("THERMABENCH_OPENCL_L2_PREFETCH_MB");
-    if (!v)
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long long mb = strtoull(v, &end, 10);
-    if (!*v || *end || errno || v[0] == '-' || mb > (1ull << 30))
-        return clb_fail(err, ENGINE_ERR_INPUT, "THERMABENCH_OPENCL_L2_PREFETCH_MB: '%s' is not a whole number of "
-                        "megabytes (0 turns the prefetch off)", v);
-    b->prefetch_cap = (cl_ulong)mb << 20;
-    return 0;
-}
-
 int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend **out, engine_error *err)
 {
     *out = NULL;
@@ -977,7 +907,7 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
     cl_int rc = CL_SUCCESS;
     if (!b->cache_len || !b->next || !b->last)
         clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for the OpenCL backend");
-    else if (!clb_device_get(o->opencl_device, &b->dev, err) && !apply_choices(b, o, err) && !init_prefetch(b, err) &&
+    else if (!clb_device_get(o->opencl_device, &b->dev, err) && !apply_choices(b, o, err) &&
              (b->queue = clCreateCommandQueue(b->dev->context, b->dev->device,
                                               b->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &rc)) &&
              !clb_program_get(b->dev, CLB_PROG_OPS, &ops, err) &&

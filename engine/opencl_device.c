@@ -254,8 +254,6 @@ int clb_device_get(const char *spec, clb_device **out, engine_error *err)
                             &dev->max_alloc_bytes, NULL);
             clGetDeviceInfo(dev->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof dev->local_mem_bytes,
                             &dev->local_mem_bytes, NULL);
-            clGetDeviceInfo(dev->device, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof dev->cache_bytes,
-                            &dev->cache_bytes, NULL);
             cache[n_cache++] = dev;
         }
     } else if (!dev) {

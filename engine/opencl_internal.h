@@ -89,7 +89,6 @@ typedef struct clb_device {
     engine_opencl_device info;
     cl_ulong max_alloc_bytes;
     cl_ulong local_mem_bytes;
-    cl_ulong cache_bytes;   /* global memory cache (the L2 on GPUs) */
 } clb_device;
 
 /* Resolves the --opencl-device spec ("" first GPU else first device, "P:D",

@@ -39,15 +39,11 @@ int main(void)
     engine_opencl_device d;
     engine_error err = {0};
     if (engine_opencl_devices(&d, 1, &err) >= 1) {
-        /* Every case also with the L2 prefetch on (a hint: the same bytes;
-         * its kernel code is built on NVIDIA only, where this exercises it). */
-        for (size_t j = 0; j < 2 * TB_N_MODEL_CASES; j++) {
-            size_t i = j % TB_N_MODEL_CASES;
+        for (size_t i = 0; i < TB_N_MODEL_CASES; i++) {
             want_len = tb_read_into(tb_model_cases[i].expected, want, sizeof want);
             CHECKF(want_len > 0, "missing %s", tb_model_cases[i].expected);
-            int n = snprintf(cmd, sizeof cmd, "%s'%s' generate --backend opencl --model '%s' --prompt '%s' --steps %d",
-                             j < TB_N_MODEL_CASES ? "" : "THERMABENCH_OPENCL_L2_PREFETCH_MB=24 ", TB_BINARY,
-                             tb_model_cases[i].model, tb_model_cases[i].prompt, tb_model_cases[i].steps);
+            int n = snprintf(cmd, sizeof cmd, "'%s' generate --backend opencl --model '%s' --prompt '%s' --steps %d",
+                             TB_BINARY, tb_model_cases[i].model, tb_model_cases[i].prompt, tb_model_cases[i].steps);
             if (tb_model_cases[i].tokenizer)
                 snprintf(cmd + n, sizeof cmd - n, " --tokenizer '%s'", tb_model_cases[i].tokenizer);
             int rc = run(cmd, got, sizeof got, &got_len);
@@ -79,14 +75,6 @@ int main(void)
                 CHECKF(atol(h + strlen("host: enqueue 1-token pass")) >= 4 && strstr(got, "host: wait for its logits"),
                        "%s", h);
         }
-        /* A prefetch size that is not a whole number of megabytes: exit 2, naming the variable. */
-        snprintf(cmd, sizeof cmd, "THERMABENCH_OPENCL_L2_PREFETCH_MB=24x '%s' generate --backend opencl --model '%s' "
-                 "--tokenizer '%s' --prompt 'Once' --steps 4 2>&1", TB_BINARY, TB_MODELS "stories260K/model.bin",
-                 TB_MODELS "stories260K/tokenizer.bin");
-        rc = run(cmd, got, sizeof got - 1, &got_len);
-        got[got_len > 0 ? got_len : 0] = 0;
-        CHECKF(rc == 2 && strstr(got, "THERMABENCH_OPENCL_L2_PREFETCH_MB: '24x'"), "bad prefetch size: exit %d: %s",
-               rc, got);
     } else {
         fprintf(stderr, "no OpenCL device (%s): only the no-platform checks run\n", err.msg);
     }

@@ -264,38 +264,6 @@ inline float swiglu(float g, float u)
     return g * u;
 }
 
-/* Prefetch into L2 of the weights the next launch reads (the cl_rowgroup
- * kernels take two ranges, pfa and pfb, n bytes each; n = 0: none): each
- * work-item's share by 128-byte lines, issued when its own rows are done,
- * so the memory keeps streaming through the launch boundary, where a
- * kernel's tail and the next one's ramp otherwise leave it idle. NVIDIA
- * only (inline PTX); -DNO_L2_PREFETCH turns it off there (A/B), and
- * -DL2_PREFETCH_FIRST issues it before the work-item's own rows instead. */
-#if defined(NV_PTX) && !defined(NO_L2_PREFETCH)
-inline void l2_prefetch(__global const uchar *p, ulong n)
-{
-    size_t items = get_global_size(0) * get_global_size(1);
-    size_t id = get_global_id(1) * get_global_size(0) + get_global_id(0);
-    for (ulong o = (ulong)id * 128; o < n; o += (ulong)items * 128)
-#ifdef L2_PREFETCH_EVICT_LAST
-        asm volatile("prefetch.global.L2::evict_last [%0];" ::"l"((ulong)(p + o)) : "memory");
-#else
-        asm volatile("prefetch.global.L2 [%0];" ::"l"((ulong)(p + o)) : "memory");
-#endif
-}
-#else
-inline void l2_prefetch(__global const uchar *p, ulong n) {}
-#endif
-#define PF_PARAMS , __global const uchar *pfa, ulong pfa_n, __global const uchar *pfb, ulong pfb_n
-#define PF_ISSUE l2_prefetch(pfa, pfa_n), l2_prefetch(pfb, pfb_n)
-#ifdef L2_PREFETCH_FIRST
-#define PF_BEFORE PF_ISSUE
-#define PF_AFTER (void)0
-#else
-#define PF_BEFORE (void)0
-#define PF_AFTER PF_ISSUE
-#endif
-
 /* Decode variant "cl_rowgroup": RG_ROWS rows per work-group, RG_LANES
  * work-items per row reading adjacent vectors (coalesced), then a tree
  * reduction in local memory. The q/k/v kernel stages x in local memory,
@@ -437,12 +405,11 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
  * stays in L1): staging it would only add barriers. */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup(__global const wtype *w, __global const half *d, __global const float *x,
-                     __global float *out, int rows, int cols, int n, int out_stride, int add PF_PARAMS)
+                     __global float *out, int rows, int cols, int n, int out_stride, int add)
 {
     __local float red[RG_ROWS][RG_LANES];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
-    PF_BEFORE;
 #ifdef RG_XQ
     XS_DECLARE;
     if (cols <= XQ_MAX)
@@ -455,10 +422,8 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
                 store(out + (size_t)t * out_stride + r, acc, add);
             barrier(CLK_LOCAL_MEM_FENCE);   /* xq is rewritten for the next token */
         }
-    if (cols <= XQ_MAX) {
-        PF_AFTER;
+    if (cols <= XQ_MAX)
         return;
-    }
 #endif
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
@@ -467,7 +432,6 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
         if (lane == 0 && r < rows)
             store(out + (size_t)t * out_stride + r, acc, add);
     }
-    PF_AFTER;
 }
 
 /* RoPE on a pair, without fma contraction (as the CPU reference computes it). */
@@ -487,14 +451,13 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
                          __global const float *nw, float eps, __global const float2 *cs,
                          __global float *kcache, __global float *vcache,
                          __global const int *tok_seq, __global const int *tok_pos,
-                         int layer, int n_layers, int kv_dim, int head_dim, int seq_len PF_PARAMS)
+                         int layer, int n_layers, int kv_dim, int head_dim, int seq_len)
 {
     __local float red[RG_WG];
     XS_DECLARE;
     __local float res[RG_ROWS];
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr, dim = cols;
-    PF_BEFORE;
     for (int t = 0; t < n; t++) {
         rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
         rg_stage_x(XS_ARGS, red, x + (size_t)t * cols, nw, cols, eps);
@@ -525,7 +488,6 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    PF_AFTER;
 }
 
 /* The gate and up projections together, writing silu(W1 x') * (W3 x')
@@ -535,14 +497,13 @@ __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
                             __global const wtype *w3, __global const half *d3,
                             __global const float *x, __global float *out, int rows, int cols, int n,
-                            __global const float *nw, float eps PF_PARAMS)
+                            __global const float *nw, float eps)
 {
     __local float red[RG_WG];
     XS_DECLARE;
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
     size_t base = (size_t)r * cols;
-    PF_BEFORE;
     for (int t = 0; t < n; t++) {
         rg_pre p1 = rg_prefetch(w1, base, cols, lane, r < rows);
         rg_pre p3 = rg_prefetch(w3, base, cols, lane, r < rows);
@@ -554,7 +515,6 @@ void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
         if (lane == 0 && r < rows)
             out[(size_t)t * rows + r] = swiglu(g, u);
     }
-    PF_AFTER;
 }
 
 /* out[t * out_stride + r] = W[r] . rmsnorm(x[idx[t]]) * nw: the final norm

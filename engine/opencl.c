@@ -112,6 +112,7 @@ struct cl_backend {
     int att_chunks;                  /* chunks of a whole context: the partials' stride */
     int step_chunks;                 /* chunks of the longest context in this pass */
     int matvec;                      /* MV_* */
+    int rg_split;                    /* warps per row in matvec_rowgroup (1, 2, 4) */
     /* activations for up to cap tokens */
     int cap;
     cl_mem x, xb, qkv, hb, hb2, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
@@ -497,7 +498,8 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
         g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
     } else if (b->matvec == MV_ROWGROUP) {
         kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
-        g[0] = round_up(w->rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
+        size_t rows_per_group = CLB_RG_BLOCK / b->rg_split;
+        g[0] = round_up(w->rows, rows_per_group) / rows_per_group * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
         l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
     } else {
         kk = k->rowitem, name = "matvec_rowitem";
@@ -506,6 +508,8 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
                 SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
                 SETARG(kk, 8, add);
+    if (kk == k->rowgroup)
+        rc |= SETARG(kk, 9, b->rg_split);
     if (rc != CL_SUCCESS)
         return cl_check(rc, err, name);
     return enqueue(b, kk, name, dims, g, l, err);
@@ -898,6 +902,17 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
     /* As on the CPU: the model's seq_len is a training hint, not a limit. */
     b->seq_len = o->max_seq_len > 0 ? o->max_seq_len : c->seq_len;
     b->profile = o->opencl_profile;
+    /* THERMABENCH_OPENCL_RG_SPLIT: warps sharing a row in matvec_rowgroup
+     * (wo, w2), an experiment's switch (docs/PERFORMANCE.md, eighth round). */
+    const char *sp = getenv("THERMABENCH_OPENCL_RG_SPLIT");
+    b->rg_split = 1;
+    if (sp && *sp) {
+        if (strcmp(sp, "1") && strcmp(sp, "2") && strcmp(sp, "4")) {
+            free(b);
+            return clb_fail(err, ENGINE_ERR_INPUT, "THERMABENCH_OPENCL_RG_SPLIT: '%s' is not 1, 2 or 4", sp);
+        }
+        b->rg_split = atoi(sp);
+    }
     const char *ht = getenv("THERMABENCH_OPENCL_HOST_TIMES");
     b->host_times = ht && *ht && strcmp(ht, "0");
     b->cache_len = calloc(b->max_batch, sizeof(int));

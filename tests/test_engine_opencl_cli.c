@@ -39,11 +39,16 @@ int main(void)
     engine_opencl_device d;
     engine_error err = {0};
     if (engine_opencl_devices(&d, 1, &err) >= 1) {
-        for (size_t i = 0; i < TB_N_MODEL_CASES; i++) {
+        /* Every case with the device's defaults, then with cl_rowgroup's
+         * rows split over 2 and 4 warps (THERMABENCH_OPENCL_RG_SPLIT). */
+        static const char *const modes[] = {"", "THERMABENCH_OPENCL_RG_SPLIT=2 ", "THERMABENCH_OPENCL_RG_SPLIT=4 "};
+        for (size_t j = 0; j < 3 * TB_N_MODEL_CASES; j++) {
+            size_t i = j % TB_N_MODEL_CASES, m = j / TB_N_MODEL_CASES;
             want_len = tb_read_into(tb_model_cases[i].expected, want, sizeof want);
             CHECKF(want_len > 0, "missing %s", tb_model_cases[i].expected);
-            int n = snprintf(cmd, sizeof cmd, "'%s' generate --backend opencl --model '%s' --prompt '%s' --steps %d",
-                             TB_BINARY, tb_model_cases[i].model, tb_model_cases[i].prompt, tb_model_cases[i].steps);
+            int n = snprintf(cmd, sizeof cmd, "%s'%s' generate --backend opencl%s --model '%s' --prompt '%s' --steps %d",
+                             modes[m], TB_BINARY, m ? " --kernel matmul=cl_rowgroup" : "", tb_model_cases[i].model,
+                             tb_model_cases[i].prompt, tb_model_cases[i].steps);
             if (tb_model_cases[i].tokenizer)
                 snprintf(cmd + n, sizeof cmd - n, " --tokenizer '%s'", tb_model_cases[i].tokenizer);
             int rc = run(cmd, got, sizeof got, &got_len);
@@ -75,6 +80,13 @@ int main(void)
                 CHECKF(atol(h + strlen("host: enqueue 1-token pass")) >= 4 && strstr(got, "host: wait for its logits"),
                        "%s", h);
         }
+        /* A split other than 1, 2 or 4: exit 2, naming the variable. */
+        snprintf(cmd, sizeof cmd, "THERMABENCH_OPENCL_RG_SPLIT=3 '%s' bench --backend opencl --preset tiny 2>&1",
+                 TB_BINARY);
+        rc = run(cmd, got, sizeof got - 1, &got_len);
+        got[got_len > 0 ? got_len : 0] = 0;
+        CHECKF(rc == 2 && strstr(got, "THERMABENCH_OPENCL_RG_SPLIT: '3' is not 1, 2 or 4"), "bad split: exit %d: %s",
+               rc, got);
     } else {
         fprintf(stderr, "no OpenCL device (%s): only the no-platform checks run\n", err.msg);
     }

@@ -402,12 +402,36 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
 }
 
 /* Without a norm to apply, x is read straight from global memory (it
- * stays in L1): staging it would only add barriers. */
+ * stays in L1): staging it would only add barriers. `split` (1, 2 or 4,
+ * dividing RG_ROWS) warps share a row, interleaving warp-wide chunks of
+ * its columns, so long rows take fewer dependent load passes; the work-group
+ * then covers RG_ROWS / split rows and adds the split partial sums in order. */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup(__global const wtype *w, __global const half *d, __global const float *x,
-                     __global float *out, int rows, int cols, int n, int out_stride, int add)
+                     __global float *out, int rows, int cols, int n, int out_stride, int add, int split)
 {
     __local float red[RG_ROWS][RG_LANES];
+    __local float part[RG_ROWS];
+    if (split > 1) {
+        int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
+        int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
+        for (int t = 0; t < n; t++) {
+            __global const float *xt = x + (size_t)t * cols;
+            float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split)
+                                 : 0.0f;
+            acc = rg_reduce(red[wi], acc, lane);
+            if (lane == 0)
+                part[wi] = acc;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            if (lane == 0 && k == 0 && r < rows) {
+                for (int j = 1; j < split; j++)
+                    acc += part[wi + j];
+                store(out + (size_t)t * out_stride + r, acc, add);
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        return;
+    }
     int lane = get_local_id(0), lr = get_local_id(1);
     int r = get_group_id(0) * RG_ROWS + lr;
 #ifdef RG_XQ

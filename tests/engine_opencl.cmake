@@ -13,3 +13,9 @@ tb_add_test(NAME test_engine_opencl_noloader SOURCES test_engine_opencl_noloader
 tb_add_test(NAME test_engine_opencl_cli SOURCES test_engine_opencl_cli.c
             LIBS thermabench_engine LABELS engine opencl cli)
 add_dependencies(test_engine_opencl_cli thermabench)
+# Microbenchmark (not a test): the backend's decode kernels against a plain read.
+if(THERMABENCH_OPENCL)
+  add_executable(bench_engine_opencl bench_engine_opencl.c)
+  target_include_directories(bench_engine_opencl PRIVATE ${OpenCL_INCLUDE_DIRS})
+  target_link_libraries(bench_engine_opencl PRIVATE thermabench_engine)
+endif()

@@ -1,0 +1,263 @@
+/* OpenCL matvec microbenchmark (not a test): the backend's own decode
+ * kernels, built by the backend with its options, on the 1B preset's
+ * shapes, each against a plain read of the same bytes. Device time per
+ * launch back to back: a long single-work-item kernel goes first, so the
+ * host has queued every timed launch before the device reaches them, and
+ * its own time (measured alone) is subtracted. "DRAM": weights cycle over
+ * copies totalling more than 320 MB, so no launch finds them in cache;
+ * "cached": the same copy every launch.
+ *
+ *   bench_engine_opencl DTYPE [DEVICE]     DTYPE f32, f16 or q8_0
+ *   bench_engine_opencl f16 NVIDIA
+ * docs/PERFORMANCE.md ("Each kernel against a plain read") has figures. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "opencl_internal.h"
+
+#define LAUNCHES 200
+#define MAX_COPIES 64
+
+static const char *aux_src =
+    "__kernel void spin(__global float *a, int n)\n"
+    "{ float v = a[0]; for (int i = 0; i < n; i++) v = v * 1.0000001f + 1e-7f; a[0] = v; }\n"
+    "__kernel void plain_read(__global const uint4 *b, int n4, __global uint *sink)\n"
+    "{ uint4 s = 0; for (int j = get_global_id(0); j < n4; j += get_global_size(0)) s ^= b[j];\n"
+    "  if (s.x == 0x12345678u && s.y == 0x9abcdefu) sink[0] = s.z; }\n";
+
+typedef struct bench {
+    cl_context ctx;
+    cl_command_queue q;
+    cl_kernel spin;
+    double spin_s;
+    int es, q8;         /* bytes per weight; q8_0 (scales in a second buffer) */
+} bench;
+
+typedef struct mat {
+    int rows, cols, copies;
+    size_t bytes;       /* weights and scales of one copy */
+    cl_mem w[MAX_COPIES], d[MAX_COPIES];
+} mat;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void die(const char *what, cl_int rc)
+{
+    fprintf(stderr, "bench_engine_opencl: %s: %s\n", what, clb_strerror(rc));
+    exit(1);
+}
+
+static cl_mem buffer(bench *b, size_t bytes, const void *init)
+{
+    cl_int rc;
+    cl_mem m = clCreateBuffer(b->ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
+    if (!m)
+        die("allocating a buffer", rc);
+    if (init && (rc = clEnqueueWriteBuffer(b->q, m, CL_TRUE, 0, bytes, init, 0, NULL, NULL)) != CL_SUCCESS)
+        die("writing a buffer", rc);
+    return m;
+}
+
+/* Small weights (1e-3 in f32, 2^-13 in f16, 1 with scale 2^-13 in q8_0): the
+ * sums stay finite, the time does not depend on them. */
+static void mat_make(bench *b, mat *m, int rows, int cols, const void *pattern, const void *scales)
+{
+    size_t wb = (size_t)rows * cols * b->es, db = b->q8 ? (size_t)rows * cols / 32 * 2 : 0;
+    m->rows = rows, m->cols = cols, m->bytes = wb + db;
+    m->copies = (int)(320e6 / (double)m->bytes) + 2;
+    m->copies = m->copies > MAX_COPIES ? MAX_COPIES : m->copies;
+    for (int i = 0; i < m->copies; i++) {
+        m->w[i] = buffer(b, wb, pattern);
+        m->d[i] = b->q8 ? buffer(b, db, scales) : NULL;
+    }
+}
+
+static void mat_free(mat *m)
+{
+    for (int i = 0; i < m->copies; i++) {
+        clReleaseMemObject(m->w[i]);
+        if (m->d[i])
+            clReleaseMemObject(m->d[i]);
+    }
+}
+
+static void enqueue(bench *b, cl_kernel k, cl_uint dims, const size_t *g, const size_t *l)
+{
+    cl_int rc = clEnqueueNDRangeKernel(b->q, k, dims, NULL, g, l, 0, NULL, NULL);
+    if (rc != CL_SUCCESS)
+        die("enqueueing", rc);
+}
+
+static void spin_alone(bench *b)
+{
+    size_t one = 1;
+    b->spin_s = 1e9;
+    for (int i = 0; i < 4; i++) {
+        double t0 = now_s();
+        enqueue(b, b->spin, 1, &one, &one);
+        clFinish(b->q);
+        double t = now_s() - t0;
+        b->spin_s = t < b->spin_s ? t : b->spin_s;
+    }
+}
+
+/* Best of three sets: device seconds per launch of k. Argument 0 (and 1,
+ * the scales, when `scales`) takes copy i % copies (cached: copy 0); a
+ * second matrix at w2_arg >= 0 (and its scales) takes the next copy. */
+static double time_launches(bench *b, cl_kernel k, mat *m, bool scales, int w2_arg, bool cached, cl_uint dims,
+                            const size_t *g, const size_t *l)
+{
+    double best = 1e9;
+    size_t one = 1;
+    for (int set = 0; set < 3; set++) {
+        double t0 = now_s();
+        enqueue(b, b->spin, 1, &one, &one);
+        for (int i = 0; i < LAUNCHES; i++) {
+            int c = cached ? 0 : i % m->copies, c2 = cached ? 0 : (i + 1) % m->copies;
+            cl_int rc = clSetKernelArg(k, 0, sizeof(cl_mem), &m->w[c]);
+            if (scales)
+                rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &m->d[c]);
+            if (w2_arg >= 0)
+                rc |= clSetKernelArg(k, w2_arg, sizeof(cl_mem), &m->w[c2]) |
+                      clSetKernelArg(k, w2_arg + 1, sizeof(cl_mem), &m->d[c2]);
+            if (rc != CL_SUCCESS)
+                die("setting the weight arguments", rc);
+            enqueue(b, k, dims, g, l);
+        }
+        double queued = now_s() - t0;
+        clFinish(b->q);
+        if (queued > b->spin_s * 0.9)
+            fprintf(stderr, "warning: enqueueing took %.2f ms, longer than the lead kernel\n", queued * 1e3);
+        double t = (now_s() - t0 - b->spin_s) / LAUNCHES;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+static void row(const char *what, const mat *m, double bytes, double dram, double cached)
+{
+    printf("%-40s %5d x %-5d %8.2f us %7.0f GB/s   cached %8.2f us\n", what, m->rows, m->cols, dram * 1e6,
+           bytes / dram / 1e9, cached * 1e6);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dtype = argc > 1 ? argv[1] : "";
+    int prog = !strcmp(dtype, "f32") ? CLB_PROG_F32 : !strcmp(dtype, "f16") ? CLB_PROG_F16
+             : !strcmp(dtype, "q8_0") ? CLB_PROG_Q8 : -1;
+    if (prog < 0) {
+        fprintf(stderr, "usage: bench_engine_opencl f32|f16|q8_0 [DEVICE]\n");
+        return 2;
+    }
+    engine_error err = {0};
+    clb_device *dev;
+    cl_program mp, aux;
+    cl_int rc;
+    bench b = {.es = prog == CLB_PROG_F32 ? 4 : prog == CLB_PROG_F16 ? 2 : 1, .q8 = prog == CLB_PROG_Q8};
+    if (clb_device_get(argc > 2 ? argv[2] : "", &dev, &err) || clb_program_get(dev, prog, &mp, &err)) {
+        fprintf(stderr, "bench_engine_opencl: %s\n", err.msg);
+        return 1;
+    }
+    b.ctx = dev->context;
+    if (!(b.q = clCreateCommandQueue(b.ctx, dev->device, 0, &rc)))
+        die("creating a queue", rc);
+    if (!(aux = clCreateProgramWithSource(b.ctx, 1, &aux_src, NULL, &rc)) ||
+        (rc = clBuildProgram(aux, 1, &dev->device, "", NULL, NULL)) != CL_SUCCESS)
+        die("building the lead and plain-read kernels", rc);
+    cl_uint cus = 1;
+    clGetDeviceInfo(dev->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
+    printf("%s (%s), %u compute units, %s weights; device time per launch, best of 3 x %d\n",
+           dev->info.device_name, dev->info.platform_name, cus, dtype, LAUNCHES);
+
+    enum { DIM = 2048, HIDDEN = 5632, QKV = 2560 };
+    float ones[HIDDEN], seed = 1.0f;
+    for (int i = 0; i < HIDDEN; i++)
+        ones[i] = 1.0f;
+    size_t big = (size_t)HIDDEN * DIM * b.es;
+    unsigned char *pattern = malloc(big);
+    unsigned short *scales = malloc(big / 16 + 2);
+    if (!pattern || !scales)
+        return 1;
+    for (size_t i = 0; i < big / b.es; i++) {
+        if (b.es == 4)
+            memcpy(pattern + 4 * i, &(float){1e-3f}, 4);
+        else if (b.es == 2)
+            memcpy(pattern + 2 * i, &(unsigned short){0x0800}, 2);
+        else
+            pattern[i] = 1;
+    }
+    for (size_t i = 0; i < big / 16 / 2 + 1; i++)
+        scales[i] = 0x0800;
+    cl_mem x = buffer(&b, sizeof ones, ones), nw = buffer(&b, sizeof ones, ones);
+    cl_mem out = buffer(&b, sizeof ones, NULL), sink = buffer(&b, 64, NULL), s1 = buffer(&b, 4, &seed);
+    b.spin = clCreateKernel(aux, "spin", &rc);
+    cl_kernel rd = clCreateKernel(aux, "plain_read", &rc);
+    cl_kernel mv = clCreateKernel(mp, "matvec_rowgroup", &rc);
+    cl_kernel sw = clCreateKernel(mp, "matvec_rowgroup_swiglu", &rc);
+    if (!b.spin || !rd || !mv || !sw)
+        die("creating the kernels", rc);
+    int spins = 4000000, one = 1, zero = 0;
+    float eps = 1e-5f;
+    clSetKernelArg(b.spin, 0, sizeof s1, &s1);
+    clSetKernelArg(b.spin, 1, sizeof spins, &spins);
+    spin_alone(&b);
+
+    const int shapes[][2] = {{DIM, DIM}, {QKV, DIM}, {DIM, HIDDEN}, {HIDDEN, DIM}};
+    const char *const names[] = {"wo", "q/k/v shape", "w2", "w1 (or w3)"};
+    for (int s = 0; s < 4; s++) {
+        mat m;
+        mat_make(&b, &m, shapes[s][0], shapes[s][1], pattern, scales);
+        int rows = m.rows, cols = m.cols;
+        clSetKernelArg(mv, 2, sizeof x, &x);
+        clSetKernelArg(mv, 3, sizeof out, &out);
+        clSetKernelArg(mv, 4, sizeof rows, &rows);
+        clSetKernelArg(mv, 5, sizeof cols, &cols);
+        clSetKernelArg(mv, 6, sizeof one, &one);
+        clSetKernelArg(mv, 7, sizeof rows, &rows);
+        clSetKernelArg(mv, 8, sizeof zero, &zero);
+        for (int split = 1; split <= 4; split *= 2) {
+            size_t per_group = CLB_RG_ROWS / split;
+            size_t g[2] = {(rows + per_group - 1) / per_group * CLB_RG_LANES, CLB_RG_ROWS};
+            size_t l[2] = {CLB_RG_LANES, CLB_RG_ROWS};
+            clSetKernelArg(mv, 9, sizeof split, &split);
+            char what[64];
+            snprintf(what, sizeof what, "%s: matvec_rowgroup split %d", names[s], split);
+            row(what, &m, m.bytes, time_launches(&b, mv, &m, true, -1, false, 2, g, l),
+                time_launches(&b, mv, &m, true, -1, true, 2, g, l));
+        }
+        if (s == 3) {   /* the gate and up pair, RMSNorm staged */
+            size_t g[2] = {(size_t)(rows + CLB_RG_ROWS - 1) / CLB_RG_ROWS * CLB_RG_LANES, CLB_RG_ROWS};
+            size_t l[2] = {CLB_RG_LANES, CLB_RG_ROWS};
+            clSetKernelArg(sw, 4, sizeof x, &x);
+            clSetKernelArg(sw, 5, sizeof out, &out);
+            clSetKernelArg(sw, 6, sizeof rows, &rows);
+            clSetKernelArg(sw, 7, sizeof cols, &cols);
+            clSetKernelArg(sw, 8, sizeof one, &one);
+            clSetKernelArg(sw, 9, sizeof nw, &nw);
+            clSetKernelArg(sw, 10, sizeof eps, &eps);
+            row("w1 and w3: matvec_rowgroup_swiglu", &m, 2.0 * m.bytes,
+                time_launches(&b, sw, &m, true, 2, false, 2, g, l), time_launches(&b, sw, &m, true, 2, true, 2, g, l));
+        }
+        int n4 = (int)((size_t)rows * cols * b.es / 16);
+        size_t g = (size_t)16 * cus * 128, l = 128;
+        clSetKernelArg(rd, 1, sizeof n4, &n4);
+        clSetKernelArg(rd, 2, sizeof sink, &sink);
+        char what[64];
+        snprintf(what, sizeof what, "%s: plain read of the weights", names[s]);
+        row(what, &m, (double)n4 * 16, time_launches(&b, rd, &m, false, -1, false, 1, &g, &l),
+            time_launches(&b, rd, &m, false, -1, true, 1, &g, &l));
+        mat_free(&m);
+    }
+    free(pattern);
+    free(scales);
+    return 0;
+}

@@ -697,7 +697,8 @@ static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, f
                          engine_error *err)
 {
     const engine_config *c = &b->cfg;
-    double t0 = b->host_times && n == 1 ? host_now() : 0.0;
+    const bool timed = b->host_times && n == 1;
+    double t0 = timed ? host_now() : 0.0;
     if (ensure_cap(b, n, err))
         return -1;
     int n_want = 0, max_pos = 0;
@@ -730,10 +731,10 @@ static int forward_chunk(cl_backend *b, const engine_batch *bt, int c0, int n, f
     size_t bytes = (size_t)n_want * c->vocab_size * sizeof(float);
     float *dst = logits + (size_t)*n_logits * c->vocab_size;
     *n_logits += n_want;
-    double t1 = t0 > 0.0 ? host_now() : 0.0;
+    double t1 = timed ? host_now() : 0.0;
     int rrc = cl_check(clEnqueueReadBuffer(b->queue, b->logits, CL_TRUE, 0, bytes, dst, 0, NULL, NULL), err,
                        "reading the logits");
-    if (t0 > 0.0) {
+    if (timed) {
         b->ht_passes++;
         b->ht_enqueue += t1 - t0;
         b->ht_wait += host_now() - t1;

@@ -412,49 +412,42 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
 {
     __local float red[RG_ROWS][RG_LANES];
     __local float part[RG_ROWS];
-    if (split > 1) {
-        int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
-        int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
-        for (int t = 0; t < n; t++) {
-            __global const float *xt = x + (size_t)t * cols;
-            float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split)
-                                 : 0.0f;
-            acc = rg_reduce(red[wi], acc, lane);
-            if (lane == 0)
-                part[wi] = acc;
-            barrier(CLK_LOCAL_MEM_FENCE);
-            if (lane == 0 && k == 0 && r < rows) {
-                for (int j = 1; j < split; j++)
-                    acc += part[wi + j];
-                store(out + (size_t)t * out_stride + r, acc, add);
-            }
-            barrier(CLK_LOCAL_MEM_FENCE);
-        }
-        return;
-    }
-    int lane = get_local_id(0), lr = get_local_id(1);
-    int r = get_group_id(0) * RG_ROWS + lr;
+    /* Warp wi holds part k of row r; with split 1, k = 0 and r = lr. */
+    int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
+    int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
 #ifdef RG_XQ
     XS_DECLARE;
-    if (cols <= XQ_MAX)
+    if (split == 1 && cols <= XQ_MAX) {
         for (int t = 0; t < n; t++) {
             rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
             rg_quant_x(XS_ARGS, x + (size_t)t * cols, x, 1.0f, cols, false);
             float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, XS_ARGS, lane, pre) : 0.0f;
-            acc = rg_reduce(red[lr], acc, lane);
+            acc = rg_reduce(red[wi], acc, lane);
             if (lane == 0 && r < rows)
                 store(out + (size_t)t * out_stride + r, acc, add);
             barrier(CLK_LOCAL_MEM_FENCE);   /* xq is rewritten for the next token */
         }
-    if (cols <= XQ_MAX)
         return;
+    }
 #endif
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        float acc = r < rows ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES) : 0.0f;
-        acc = rg_reduce(red[lr], acc, lane);
-        if (lane == 0 && r < rows)
+        /* split 1 with constant lanes, as the kernel was measured (docs/PERFORMANCE.md) */
+        float acc = r >= rows ? 0.0f
+                  : split == 1 ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES)
+                               : row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split);
+        acc = rg_reduce(red[wi], acc, lane);
+        if (split > 1) {   /* uniform over the work-group: the barriers are safe */
+            if (lane == 0)
+                part[wi] = acc;
+            barrier(CLK_LOCAL_MEM_FENCE);
+            for (int j = 1; j < split; j++)
+                acc += part[wi + j];
+        }
+        if (lane == 0 && k == 0 && r < rows)
             store(out + (size_t)t * out_stride + r, acc, add);
+        if (split > 1)
+            barrier(CLK_LOCAL_MEM_FENCE);   /* part[] is rewritten for the next token */
     }
 }
 

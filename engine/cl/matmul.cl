@@ -80,12 +80,26 @@ inline wraw wload(__global const wtype *w, size_t i) { return *(__global const c
 /* Four int8 to float without the conversion instruction (quarter rate on
  * NVIDIA GPUs): the biased byte q + 128 as the low mantissa bits of 2^23,
  * minus 2^23 + 128. Exact, like convert_float. */
+#if defined(NV_PTX) && defined(Q8_PRMT)
+/* The same bits with one byte-permute instruction a float (-DQ8_PRMT):
+ * byte k of u, two zero bytes and 0x4b from the constant. */
+inline float4 widen4(uint u)
+{
+    uint a, b, c, e, k = 0x4b000000u;
+    u ^= 0x80808080u;
+    asm("prmt.b32 %0, %4, %5, 0x7440;\n\tprmt.b32 %1, %4, %5, 0x7441;\n\t"
+        "prmt.b32 %2, %4, %5, 0x7442;\n\tprmt.b32 %3, %4, %5, 0x7443;"
+        : "=r"(a), "=r"(b), "=r"(c), "=r"(e) : "r"(u), "r"(k));
+    return as_float4((uint4)(a, b, c, e)) - 8388736.0f;
+}
+#else
 inline float4 widen4(uint u)
 {
     u ^= 0x80808080u;
     uint4 m = (uint4)(u & 0xffu, (u >> 8) & 0xffu, (u >> 16) & 0xffu, u >> 24);
     return as_float4(m | 0x4b000000u) - 8388736.0f;
 }
+#endif
 inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
 {
     uint4 u = as_uint4(q);
@@ -291,8 +305,34 @@ inline float rg_reduce(__local float *red, float v, int lane)
 }
 #endif
 
+/* Where float i of the staged x lives. With -DXS_SWZ, 16-byte segment s
+ * is stored at s ^ ((s >> 3) & 3): a lane reads VEC / 4 adjacent
+ * segments, and lanes 2 (f16) or 4 (q8_0) segments apart would otherwise
+ * share banks (a 2- or 4-way conflict on every load); swizzled, the 8
+ * lanes of each 128-byte phase hit 8 different 16-byte bank groups. The
+ * values and the arithmetic are the same, so the results are too. */
+#ifdef XS_SWZ
+inline int xs_idx(int i)
+{
+    int s = i >> 2;
+    return ((s ^ ((s >> 3) & 3)) << 2) | (i & 3);
+}
+#else
+inline int xs_idx(int i) { return i; }
+#endif
+
 /* The staged x (see XS_DECLARE's comment below) and how it is passed. */
-inline vtype xsvec(__local const float *xs, int c) { return *(__local const vtype *)(xs + c); }
+inline float4 xs4(__local const float *xs, int c) { return *(__local const float4 *)(xs + xs_idx(c)); }
+#if VEC == 4
+inline vtype xsvec(__local const float *xs, int c) { return xs4(xs, c); }
+#elif VEC == 8
+inline vtype xsvec(__local const float *xs, int c) { return (float8)(xs4(xs, c), xs4(xs, c + 4)); }
+#else
+inline vtype xsvec(__local const float *xs, int c)
+{
+    return (float16)(xs4(xs, c), xs4(xs, c + 4), xs4(xs, c + 8), xs4(xs, c + 12));
+}
+#endif
 #ifndef RG_XQ
 #define XS_DECLARE __local float16 xs_buf[XS_MAX / 16]; __local float *xs = (__local float *)xs_buf
 #define XS_OUT __local float *xs
@@ -311,7 +351,7 @@ inline void rg_stage_x(XS_OUT, __local float *red, __global const float *x,
     for (int i = lid; i < cols; i += RG_WG) {
         float v = x[i];
 #ifndef RG_XQ
-        xs[i] = v;
+        xs[xs_idx(i)] = v;
 #endif
         ss += v * v;
     }
@@ -339,7 +379,7 @@ inline void rg_stage_x(XS_OUT, __local float *red, __global const float *x,
     rg_quant_x(XS_ARGS, x, nw, ss, cols, true);
 #else
     for (int i = lid; i < cols; i += RG_WG)
-        xs[i] = nw[i] * (ss * xs[i]);
+        xs[xs_idx(i)] = nw[i] * (ss * xs[xs_idx(i)]);
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
 }
@@ -396,7 +436,7 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
     float acc = 0.0f;
 #ifndef RG_XQ   /* q8_0 rows are whole blocks of 32 */
     for (int c = lane; c < cols; c += RG_LANES)
-        acc += wget(w, d, base + c) * xs[c];
+        acc += wget(w, d, base + c) * xs[xs_idx(c)];
 #endif
     return acc;
 }
@@ -415,6 +455,28 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     /* Warp wi holds part k of row r; with split 1, k = 0 and r = lr. */
     int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
     int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
+#if defined(RG_STAGE) && !defined(RG_XQ)
+    /* -DRG_STAGE: x copied into local memory first (swizzled with
+     * -DXS_SWZ), where a lane's VEC floats cost fewer cache wavefronts than
+     * VEC / 4 scattered 16-byte global loads. Same products, same order. */
+    XS_DECLARE;
+    if (split == 1 && cols <= XS_MAX) {
+        int lid = wi * RG_LANES + lane;
+        for (int t = 0; t < n; t++) {
+            __global const float *xt = x + (size_t)t * cols;
+            rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
+            for (int i = lid; i < cols; i += RG_WG)
+                xs[xs_idx(i)] = xt[i];
+            barrier(CLK_LOCAL_MEM_FENCE);
+            float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, XS_ARGS, lane, pre) : 0.0f;
+            acc = rg_reduce(red[wi], acc, lane);
+            if (lane == 0 && r < rows)
+                store(out + (size_t)t * out_stride + r, acc, add);
+            barrier(CLK_LOCAL_MEM_FENCE);   /* xs is rewritten for the next token */
+        }
+        return;
+    }
+#endif
 #ifdef RG_XQ
     XS_DECLARE;
     if (split == 1 && cols <= XQ_MAX) {

@@ -112,7 +112,7 @@ struct cl_backend {
     int att_chunks;                  /* chunks of a whole context: the partials' stride */
     int step_chunks;                 /* chunks of the longest context in this pass */
     int matvec;                      /* MV_* */
-    int rg_split;                    /* warps per row in matvec_rowgroup (1, 2, 4) */
+    int rg_split;                    /* warps per row in matvec_rowgroup (1, 2, 4; 0: by row length) */
     /* activations for up to cap tokens */
     int cap;
     cl_mem x, xb, qkv, hb, hb2, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
@@ -473,6 +473,14 @@ static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int 
     return rc != CL_SUCCESS ? cl_check(rc, err, "rmsnorm") : enqueue(b, k, "rmsnorm", 1, &g, &l, err);
 }
 
+/* Warps sharing a row of matvec_rowgroup: 2 for rows of CLB_RG_SPLIT_COLS
+ * columns or more (fewer dependent load passes per warp; w2 of the 1B
+ * preset), else 1 (docs/PERFORMANCE.md, ninth round), unless forced. */
+static int rg_split_for(const cl_backend *b, int cols)
+{
+    return b->rg_split ? b->rg_split : cols >= CLB_RG_SPLIT_COLS ? 2 : 1;
+}
+
 static bool use_rowgroup(const cl_backend *b, int n) { return b->matvec == MV_ROWGROUP && n <= MATVEC_MAX_N; }
 
 /* The rowgroup kernels that normalise x into local memory, for rows that fit. */
@@ -488,6 +496,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     const char *name;
     size_t g[2], l[2];
     cl_uint dims = 1;
+    int split = 1;
     if (nw) {
         if (rmsnorm(b, x, nw, b->xb, n, 0, err))
             return -1;
@@ -498,7 +507,8 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
         g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
     } else if (b->matvec == MV_ROWGROUP) {
         kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
-        size_t rows_per_group = CLB_RG_BLOCK / b->rg_split;
+        split = rg_split_for(b, w->cols);
+        size_t rows_per_group = CLB_RG_BLOCK / split;
         g[0] = round_up(w->rows, rows_per_group) / rows_per_group * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
         l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
     } else {
@@ -509,7 +519,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
                 SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
                 SETARG(kk, 8, add);
     if (kk == k->rowgroup)
-        rc |= SETARG(kk, 9, b->rg_split);
+        rc |= SETARG(kk, 9, split);
     if (rc != CL_SUCCESS)
         return cl_check(rc, err, name);
     return enqueue(b, kk, name, dims, g, l, err);
@@ -904,9 +914,9 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
     b->seq_len = o->max_seq_len > 0 ? o->max_seq_len : c->seq_len;
     b->profile = o->opencl_profile;
     /* THERMABENCH_OPENCL_RG_SPLIT: warps sharing a row in matvec_rowgroup
-     * (wo, w2), an experiment's switch (docs/PERFORMANCE.md, eighth round). */
+     * (wo, w2) for every matrix; unset, 0: by row length (rg_split_for). */
     const char *sp = getenv("THERMABENCH_OPENCL_RG_SPLIT");
-    b->rg_split = 1;
+    b->rg_split = 0;
     if (sp && *sp) {
         if (strcmp(sp, "1") && strcmp(sp, "2") && strcmp(sp, "4")) {
             free(b);

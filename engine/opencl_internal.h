@@ -56,6 +56,9 @@ int clb_load(engine_error *err);
 #define CLB_RG_ROWS 4     /* rows per work-group in matvec_rowgroup (even: RoPE pairs); 4 measured best on the H100 */
 #endif
 #define CLB_RG_BLOCK CLB_RG_ROWS
+#ifndef CLB_RG_SPLIT_COLS
+#define CLB_RG_SPLIT_COLS 4096   /* rows this long or longer: 2 warps a row in matvec_rowgroup */
+#endif
 #define CLB_NORM_WG 256
 #define CLB_ATT_WG 256
 #ifndef CLB_XS_MAX

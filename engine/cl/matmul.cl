@@ -311,6 +311,9 @@ inline float rg_reduce(__local float *red, float v, int lane)
  * share banks (a 2- or 4-way conflict on every load); swizzled, the 8
  * lanes of each 128-byte phase hit 8 different 16-byte bank groups. The
  * values and the arithmetic are the same, so the results are too. */
+#if defined(WT_Q8) && !defined(NO_XS_SWZ) && !defined(XS_SWZ)
+#define XS_SWZ 1   /* q8_0's 4-way conflict: on by default (ninth round); f16 and f32 measured no better */
+#endif
 #ifdef XS_SWZ
 inline int xs_idx(int i)
 {

@@ -458,28 +458,6 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     /* Warp wi holds part k of row r; with split 1, k = 0 and r = lr. */
     int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
     int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
-#if defined(RG_STAGE) && !defined(RG_XQ)
-    /* -DRG_STAGE: x copied into local memory first (swizzled with
-     * -DXS_SWZ), where a lane's VEC floats cost fewer cache wavefronts than
-     * VEC / 4 scattered 16-byte global loads. Same products, same order. */
-    XS_DECLARE;
-    if (split == 1 && cols <= XS_MAX) {
-        int lid = wi * RG_LANES + lane;
-        for (int t = 0; t < n; t++) {
-            __global const float *xt = x + (size_t)t * cols;
-            rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
-            for (int i = lid; i < cols; i += RG_WG)
-                xs[xs_idx(i)] = xt[i];
-            barrier(CLK_LOCAL_MEM_FENCE);
-            float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, XS_ARGS, lane, pre) : 0.0f;
-            acc = rg_reduce(red[wi], acc, lane);
-            if (lane == 0 && r < rows)
-                store(out + (size_t)t * out_stride + r, acc, add);
-            barrier(CLK_LOCAL_MEM_FENCE);   /* xs is rewritten for the next token */
-        }
-        return;
-    }
-#endif
 #ifdef RG_XQ
     XS_DECLARE;
     if (split == 1 && cols <= XQ_MAX) {

@@ -80,26 +80,12 @@ inline wraw wload(__global const wtype *w, size_t i) { return *(__global const c
 /* Four int8 to float without the conversion instruction (quarter rate on
  * NVIDIA GPUs): the biased byte q + 128 as the low mantissa bits of 2^23,
  * minus 2^23 + 128. Exact, like convert_float. */
-#if defined(NV_PTX) && defined(Q8_PRMT)
-/* The same bits with one byte-permute instruction a float (-DQ8_PRMT):
- * byte k of u, two zero bytes and 0x4b from the constant. */
-inline float4 widen4(uint u)
-{
-    uint a, b, c, e, k = 0x4b000000u;
-    u ^= 0x80808080u;
-    asm("prmt.b32 %0, %4, %5, 0x7440;\n\tprmt.b32 %1, %4, %5, 0x7441;\n\t"
-        "prmt.b32 %2, %4, %5, 0x7442;\n\tprmt.b32 %3, %4, %5, 0x7443;"
-        : "=r"(a), "=r"(b), "=r"(c), "=r"(e) : "r"(u), "r"(k));
-    return as_float4((uint4)(a, b, c, e)) - 8388736.0f;
-}
-#else
 inline float4 widen4(uint u)
 {
     u ^= 0x80808080u;
     uint4 m = (uint4)(u & 0xffu, (u >> 8) & 0xffu, (u >> 16) & 0xffu, u >> 24);
     return as_float4(m | 0x4b000000u) - 8388736.0f;
 }
-#endif
 inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
 {
     uint4 u = as_uint4(q);
@@ -312,7 +298,7 @@ inline float rg_reduce(__local float *red, float v, int lane)
  * lanes of each 128-byte phase hit 8 different 16-byte bank groups. The
  * values and the arithmetic are the same, so the results are too. */
 #if defined(WT_Q8) && !defined(NO_XS_SWZ) && !defined(XS_SWZ)
-#define XS_SWZ 1   /* q8_0's 4-way conflict: on by default (ninth round); f16 and f32 measured no better */
+#define XS_SWZ 1   /* q8_0: 4-way conflicts, on by default; f16 (2-way) was slower with it, f32 has none (ninth round) */
 #endif
 #ifdef XS_SWZ
 inline int xs_idx(int i)

@@ -914,7 +914,7 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
     b->seq_len = o->max_seq_len > 0 ? o->max_seq_len : c->seq_len;
     b->profile = o->opencl_profile;
     /* THERMABENCH_OPENCL_RG_SPLIT: warps sharing a row in matvec_rowgroup
-     * (wo, w2) for every matrix; unset, 0: by row length (rg_split_for). */
+     * (wo, w2) for every matrix; unset: by row length (rg_split_for). */
     const char *sp = getenv("THERMABENCH_OPENCL_RG_SPLIT");
     b->rg_split = 0;
     if (sp && *sp) {

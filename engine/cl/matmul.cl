@@ -291,12 +291,12 @@ inline float rg_reduce(__local float *red, float v, int lane)
 }
 #endif
 
-/* Where float i of the staged x lives. With -DXS_SWZ, 16-byte segment s
- * is stored at s ^ ((s >> 3) & 3): a lane reads VEC / 4 adjacent
- * segments, and lanes 2 (f16) or 4 (q8_0) segments apart would otherwise
- * share banks (a 2- or 4-way conflict on every load); swizzled, the 8
- * lanes of each 128-byte phase hit 8 different 16-byte bank groups. The
- * values and the arithmetic are the same, so the results are too. */
+/* Where float i of the staged x lives. A lane reads VEC / 4 adjacent
+ * 16-byte segments (2 in f16, 4 in q8_0), so of the 8 lanes a 16-byte load
+ * serves at once, those 8 segments apart share banks: a 2-way (f16) or
+ * 4-way (q8_0) conflict on every load. With -DXS_SWZ segment s is stored
+ * at s ^ ((s >> 3) & 3), which puts those 8 lanes on 8 different bank
+ * groups. The values and the arithmetic are the same, so the results are. */
 #if defined(WT_Q8) && !defined(NO_XS_SWZ) && !defined(XS_SWZ)
 #define XS_SWZ 1   /* q8_0: 4-way conflicts, on by default; f16 (2-way) was slower with it, f32 has none (ninth round) */
 #endif

@@ -460,8 +460,6 @@ static void collect_profile(cl_backend *b)
     b->n_events = 0;
 }
 
-#define SETARG(k, i, v) clSetKernelArg((k), (i), sizeof(v), &(v))
-
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int use_idx, engine_error *err)
@@ -508,9 +506,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     } else if (b->matvec == MV_ROWGROUP) {
         kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
         split = rg_split_for(b, w->cols);
-        size_t rows_per_group = CLB_RG_BLOCK / split;
-        g[0] = round_up(w->rows, rows_per_group) / rows_per_group * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
-        l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
+        clb_rowgroup_range(w->rows, split, g, l);
     } else {
         kk = k->rowitem, name = "matvec_rowitem";
         g[0] = round_up(w->rows, 64), l[0] = 64;
@@ -548,13 +544,11 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     const char *name = rg ? "matvec_rowgroup_swiglu+rmsnorm" : "matvec_rowitem_swiglu";
     size_t g[2], l[2];
     if (rg) {
-        g[0] = round_up(L->w1.rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, g[1] = CLB_RG_ROWS;
-        l[0] = CLB_RG_LANES, l[1] = CLB_RG_ROWS;
+        clb_rowgroup_range(L->w1.rows, 1, g, l);
+        x = b->x;   /* normalised inside the kernel */
     } else {
         g[0] = round_up(L->w1.rows, 64), l[0] = 64;
     }
-    if (rg)
-        x = b->x;   /* normalised inside the kernel */
     cl_int rc = SETARG(k, 0, L->w1.w) | SETARG(k, 1, L->w1.d) | SETARG(k, 2, L->w3.w) | SETARG(k, 3, L->w3.d) |
                 SETARG(k, 4, x) | SETARG(k, 5, b->hb) | SETARG(k, 6, L->w1.rows) | SETARG(k, 7, L->w1.cols) |
                 SETARG(k, 8, n);
@@ -583,8 +577,8 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
     const engine_config *c = &b->cfg;
     const clb_layer *L = &b->layers[l];
     cl_kernel k = b->mm[L->wqkv.prog].rowgroup_qkv;
-    size_t g[2] = {round_up(L->wqkv.rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, CLB_RG_ROWS};
-    size_t lo[2] = {CLB_RG_LANES, CLB_RG_ROWS};
+    size_t g[2], lo[2];
+    clb_rowgroup_range(L->wqkv.rows, 1, g, lo);
     cl_int rc = SETARG(k, 0, L->wqkv.w) | SETARG(k, 1, L->wqkv.d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->qkv) |
                 SETARG(k, 4, L->wqkv.rows) | SETARG(k, 5, L->wqkv.cols) | SETARG(k, 6, n) |
                 SETARG(k, 7, L->rms_att) | SETARG(k, 8, c->norm_eps) | SETARG(k, 9, b->rope_cs) |
@@ -639,8 +633,8 @@ static int classify(cl_backend *b, int n_want, engine_error *err)
         return rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
                matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
     cl_kernel k = b->mm[w->prog].rowgroup_norm;
-    size_t g[2] = {round_up(w->rows, CLB_RG_BLOCK) / CLB_RG_BLOCK * CLB_RG_LANES, CLB_RG_ROWS};
-    size_t lo[2] = {CLB_RG_LANES, CLB_RG_ROWS};
+    size_t g[2], lo[2];
+    clb_rowgroup_range(w->rows, 1, g, lo);
     int stride = b->cfg.vocab_size;
     cl_int rc = SETARG(k, 0, w->w) | SETARG(k, 1, w->d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->logits) |
                 SETARG(k, 4, w->rows) | SETARG(k, 5, w->cols) | SETARG(k, 6, n_want) | SETARG(k, 7, stride) |

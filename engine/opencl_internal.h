@@ -59,6 +59,14 @@ int clb_load(engine_error *err);
 #ifndef CLB_RG_SPLIT_COLS
 #define CLB_RG_SPLIT_COLS 4096   /* rows this long or longer: 2 warps a row in matvec_rowgroup */
 #endif
+/* The NDRange of a cl_rowgroup kernel over `rows` rows, `split` warps a row
+ * (1 but for matvec_rowgroup): RG_ROWS / split rows per work-group. */
+static inline void clb_rowgroup_range(int rows, int split, size_t global[2], size_t local[2])
+{
+    size_t per_group = CLB_RG_BLOCK / split;
+    global[0] = ((size_t)rows + per_group - 1) / per_group * CLB_RG_LANES, global[1] = CLB_RG_ROWS;
+    local[0] = CLB_RG_LANES, local[1] = CLB_RG_ROWS;
+}
 #define CLB_NORM_WG 256
 #define CLB_ATT_WG 256
 #ifndef CLB_XS_MAX
@@ -79,6 +87,9 @@ int clb_load(engine_error *err);
 #endif
 _Static_assert(CLB_ATT_CHUNK * 16 >= CLB_ATT_SPLIT_WG && CLB_ATT_CHUNK * 2 <= CLB_ATT_SPLIT_WG &&
                (CLB_ATT_CHUNK & (CLB_ATT_CHUNK - 1)) == 0, "CLB_ATT_CHUNK: see above");
+
+/* clSetKernelArg of a variable (its size and address); results OR together. */
+#define SETARG(k, i, v) clSetKernelArg((k), (i), sizeof(v), &(v))
 
 /* Programs, built once per process and device: the op kernels, and the
  * matrix kernels for each weight type. */

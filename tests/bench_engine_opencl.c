@@ -89,6 +89,12 @@ static void mat_free(mat *m)
     }
 }
 
+static void check_args(cl_int rc)
+{
+    if (rc != CL_SUCCESS)
+        die("setting kernel arguments", rc);
+}
+
 static void enqueue(bench *b, cl_kernel k, cl_uint dims, const size_t *g, const size_t *l)
 {
     cl_int rc = clEnqueueNDRangeKernel(b->q, k, dims, NULL, g, l, 0, NULL, NULL);
@@ -185,8 +191,10 @@ int main(int argc, char **argv)
     size_t big = (size_t)HIDDEN * DIM * b.es;
     unsigned char *pattern = malloc(big);
     unsigned short *scales = malloc(big / 16 + 2);
-    if (!pattern || !scales)
+    if (!pattern || !scales) {
+        fprintf(stderr, "bench_engine_opencl: out of memory for %zu bytes of weights\n", big);
         return 1;
+    }
     for (size_t i = 0; i < big / b.es; i++) {
         if (b.es == 4)
             memcpy(pattern + 4 * i, &(float){1e-3f}, 4);
@@ -207,8 +215,7 @@ int main(int argc, char **argv)
         die("creating the kernels", rc);
     int spins = 4000000, one = 1, zero = 0;
     float eps = 1e-5f;
-    clSetKernelArg(b.spin, 0, sizeof s1, &s1);
-    clSetKernelArg(b.spin, 1, sizeof spins, &spins);
+    check_args(SETARG(b.spin, 0, s1) | SETARG(b.spin, 1, spins));
     spin_alone(&b);
 
     const int shapes[][2] = {{DIM, DIM}, {QKV, DIM}, {DIM, HIDDEN}, {HIDDEN, DIM}};
@@ -217,40 +224,29 @@ int main(int argc, char **argv)
         mat m;
         mat_make(&b, &m, shapes[s][0], shapes[s][1], pattern, scales);
         int rows = m.rows, cols = m.cols;
-        clSetKernelArg(mv, 2, sizeof x, &x);
-        clSetKernelArg(mv, 3, sizeof out, &out);
-        clSetKernelArg(mv, 4, sizeof rows, &rows);
-        clSetKernelArg(mv, 5, sizeof cols, &cols);
-        clSetKernelArg(mv, 6, sizeof one, &one);
-        clSetKernelArg(mv, 7, sizeof rows, &rows);
-        clSetKernelArg(mv, 8, sizeof zero, &zero);
+        size_t g2[2], l2[2];
+        /* The arguments after the weights (set per launch), as the backend passes them. */
+        check_args(SETARG(mv, 2, x) | SETARG(mv, 3, out) | SETARG(mv, 4, rows) | SETARG(mv, 5, cols) |
+                   SETARG(mv, 6, one) | SETARG(mv, 7, rows) | SETARG(mv, 8, zero));
         for (int split = 1; split <= 4; split *= 2) {
-            size_t per_group = CLB_RG_ROWS / split;
-            size_t g[2] = {(rows + per_group - 1) / per_group * CLB_RG_LANES, CLB_RG_ROWS};
-            size_t l[2] = {CLB_RG_LANES, CLB_RG_ROWS};
-            clSetKernelArg(mv, 9, sizeof split, &split);
+            clb_rowgroup_range(rows, split, g2, l2);
+            check_args(SETARG(mv, 9, split));
             char what[64];
             snprintf(what, sizeof what, "%s: matvec_rowgroup split %d", names[s], split);
-            row(what, &m, m.bytes, time_launches(&b, mv, &m, true, -1, false, 2, g, l),
-                time_launches(&b, mv, &m, true, -1, true, 2, g, l));
+            row(what, &m, m.bytes, time_launches(&b, mv, &m, true, -1, false, 2, g2, l2),
+                time_launches(&b, mv, &m, true, -1, true, 2, g2, l2));
         }
         if (s == 3) {   /* the gate and up pair, RMSNorm staged */
-            size_t g[2] = {(size_t)(rows + CLB_RG_ROWS - 1) / CLB_RG_ROWS * CLB_RG_LANES, CLB_RG_ROWS};
-            size_t l[2] = {CLB_RG_LANES, CLB_RG_ROWS};
-            clSetKernelArg(sw, 4, sizeof x, &x);
-            clSetKernelArg(sw, 5, sizeof out, &out);
-            clSetKernelArg(sw, 6, sizeof rows, &rows);
-            clSetKernelArg(sw, 7, sizeof cols, &cols);
-            clSetKernelArg(sw, 8, sizeof one, &one);
-            clSetKernelArg(sw, 9, sizeof nw, &nw);
-            clSetKernelArg(sw, 10, sizeof eps, &eps);
+            clb_rowgroup_range(rows, 1, g2, l2);
+            check_args(SETARG(sw, 4, x) | SETARG(sw, 5, out) | SETARG(sw, 6, rows) | SETARG(sw, 7, cols) |
+                       SETARG(sw, 8, one) | SETARG(sw, 9, nw) | SETARG(sw, 10, eps));
             row("w1 and w3: matvec_rowgroup_swiglu", &m, 2.0 * m.bytes,
-                time_launches(&b, sw, &m, true, 2, false, 2, g, l), time_launches(&b, sw, &m, true, 2, true, 2, g, l));
+                time_launches(&b, sw, &m, true, 2, false, 2, g2, l2),
+                time_launches(&b, sw, &m, true, 2, true, 2, g2, l2));
         }
         int n4 = (int)((size_t)rows * cols * b.es / 16);
         size_t g = (size_t)16 * cus * 128, l = 128;
-        clSetKernelArg(rd, 1, sizeof n4, &n4);
-        clSetKernelArg(rd, 2, sizeof sink, &sink);
+        check_args(SETARG(rd, 1, n4) | SETARG(rd, 2, sink));
         char what[64];
         snprintf(what, sizeof what, "%s: plain read of the weights", names[s]);
         row(what, &m, (double)n4 * 16, time_launches(&b, rd, &m, false, -1, false, 1, &g, &l),

@@ -367,8 +367,10 @@ inline void rg_stage_x(XS_OUT, __local float *red, __global const float *x,
 #ifdef RG_XQ
     rg_quant_x(XS_ARGS, x, nw, ss, cols, true);
 #else
-    for (int i = lid; i < cols; i += RG_WG)
-        xs[xs_idx(i)] = nw[i] * (ss * xs[xs_idx(i)]);
+    for (int i = lid; i < cols; i += RG_WG) {
+        int at = xs_idx(i);
+        xs[at] = nw[i] * (ss * xs[at]);
+    }
     barrier(CLK_LOCAL_MEM_FENCE);
 #endif
 }

@@ -19,15 +19,29 @@ void harness_sleep_s(double seconds)
     }
 }
 
+/* Does any variant run the engine on an OpenCL device? */
+static bool uses_gpu(const harness_config *c)
+{
+    for (int v = 0; v < c->n_variants; v++) {
+        const harness_workload *w = &c->variants[v].workload;
+        if (w->kind == HARNESS_WORKLOAD_ENGINE && !strcmp(w->backend, "opencl")) return true;
+    }
+    return false;
+}
+
 int harness_temp_channel(const harness_config *c, probe_set *ps)
 {
     if (!ps) return -1;
     if (c->cooldown.channel[0]) return probe_set_find(ps, c->cooldown.channel);
+    int gpu = probe_set_find(ps, "gpu0.temp_c");
+    if (gpu >= 0 && uses_gpu(c)) return gpu;
     int pkg = probe_set_find(ps, "cpu.pkg.temp_c");
     if (pkg >= 0) return pkg;
-    for (size_t i = 0; i < probe_set_channel_count(ps); i++)
-        if (!strcmp(probe_set_channel(ps, i)->unit, "c")) return (int)i;
-    return -1;
+    for (size_t i = 0; i < probe_set_channel_count(ps); i++) {
+        const probe_channel *ch = probe_set_channel(ps, i);
+        if (!strcmp(ch->unit, "c") && strncmp(ch->name, "gpu", 3)) return (int)i;
+    }
+    return gpu;
 }
 
 /* The latest reading, waiting up to a second for the sampler's first one. */
@@ -39,20 +53,6 @@ static double read_temp(probe_sampler *s, int channel)
         v = probe_sampler_latest(s, channel);
     }
     return v;
-}
-
-double harness_measure_baseline_c(const harness_config *c, probe_sampler *s, int channel)
-{
-    if (!s || channel < 0) return NAN;
-    double sum = 0, end = harness_now_s() + c->cooldown.baseline_s;
-    int n = 0;
-    do {
-        double v = read_temp(s, channel);
-        if (!isnan(v)) sum += v, n++;
-        if (harness_now_s() >= end) break;
-        harness_sleep_s(c->cooldown.poll_ms / 1e3);
-    } while (harness_now_s() < end && !harness_interrupted());
-    return n ? sum / n : NAN;
 }
 
 void harness_cooldown(const harness_config *c, probe_sampler *s, int channel, double baseline_c,

@@ -123,7 +123,39 @@ static void check_power(const char *root, cJSON *a, int *n_warn)
                          : any ? "on mains power" : "no battery", n_warn);
 }
 
-static void check_gpu(probe_set *ps, cJSON *a, int *n_warn)
+/* One GPU (channels "gpuN.*"): warmer than its idle level, busy, or used by
+ * other processes, with the numbers. The idle level is the one stored by an
+ * earlier cold reading (idle_temp.c); without one, 60 C stands in. */
+static void check_one_gpu(const harness_config *c, probe_set *ps, const double *v, int temp, cJSON *a, int *n_warn)
+{
+    const probe_channel *ch = probe_set_channel(ps, (size_t)temp);
+    char prefix[32], d[512], when[64] = "";
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(strchr(ch->name, '.') - ch->name + 1), ch->name);
+    double t = v[temp], util = harness_device_reading(ps, v, prefix, "util_pct");
+    double procs = harness_device_reading(ps, v, prefix, "compute_processes");
+    double slow = harness_device_reading(ps, v, prefix, "temp_slowdown_c");
+    double idle = NAN, margin = c->cooldown.within_c > 5 ? c->cooldown.within_c : 5;
+    bool stored = !harness_idle_lookup(ps, temp, &idle, when, sizeof when);
+    bool hot = isfinite(t) && (stored ? t > idle + margin : t > 60);
+    bool busy = (isfinite(util) && util > 10) || (isfinite(procs) && procs > 0);
+    size_t n = 0;
+    n += snprintf(d + n, sizeof d - n, "%.*s (%s): ", (int)strlen(prefix) - 1, prefix, ch->label);
+    if (isfinite(t)) n += snprintf(d + n, sizeof d - n, "%.0f C", t);
+    else n += snprintf(d + n, sizeof d - n, "temperature unreadable");
+    if (isfinite(t) && stored)
+        n += snprintf(d + n, sizeof d - n, ", %+.0f C against its idle %.1f C (stored %.10s)", t - idle, idle, when);
+    else if (isfinite(t))
+        n += snprintf(d + n, sizeof d - n, ", no stored idle temperature (warns above 60 C)");
+    if (isfinite(slow) && isfinite(t)) n += snprintf(d + n, sizeof d - n, ", %.0f C below slowdown", slow - t);
+    if (isfinite(util)) n += snprintf(d + n, sizeof d - n, ", utilisation %.0f %%", util);
+    if (isfinite(procs)) n += snprintf(d + n, sizeof d - n, ", %.0f compute process%s", procs, procs == 1 ? "" : "es");
+    if (n < sizeof d && (hot || busy))
+        snprintf(d + n, sizeof d - n, ": %s%s%s", hot ? "warmer than idle" : "", hot && busy ? ", " : "",
+                 busy ? "busy" : "");
+    add_check(a, "gpu", hot || busy ? "warn" : "ok", d, n_warn);
+}
+
+static void check_gpu(const harness_config *c, probe_set *ps, cJSON *a, int *n_warn)
 {
     if (!ps) { add_check(a, "gpu", "unknown", "probes not open", n_warn); return; }
     size_t n = probe_set_channel_count(ps);
@@ -132,23 +164,15 @@ static void check_gpu(probe_set *ps, cJSON *a, int *n_warn)
     for (size_t i = 0; i < n; i++) v[i] = NAN;
     probe_set_read(ps, PROBE_TIER_FAST, v);
     probe_set_read(ps, PROBE_TIER_SLOW, v);
-    char detail[512] = "";
-    bool any = false, bad = false;
+    int found = 0;
     for (size_t i = 0; i < n; i++) {
-        const probe_channel *ch = probe_set_channel(ps, i);
-        if (strncmp(ch->name, "gpu", 3) || isnan(v[i])) continue;
-        any = true;
-        bool hot = !strcmp(ch->unit, "c") && v[i] > 60;
-        bool busy = strstr(ch->name, "util") && v[i] > 10;
-        if (hot || busy) {
-            bad = true;
-            snprintf(detail + strlen(detail), sizeof detail - strlen(detail), "%s%s = %.0f %s",
-                     detail[0] ? ", " : "", ch->name, v[i], ch->unit);
-        }
+        const char *name = probe_set_channel(ps, i)->name, *dot = strchr(name, '.');
+        if (strncmp(name, "gpu", 3) || !dot || strcmp(dot, ".temp_c")) continue;
+        check_one_gpu(c, ps, v, (int)i, a, n_warn);
+        found++;
     }
     free(v);
-    if (!any) add_check(a, "gpu", "ok", "no GPU found by the probes", n_warn);
-    else add_check(a, "gpu", bad ? "warn" : "ok", bad ? detail : "GPUs idle and cool", n_warn);
+    if (!found) add_check(a, "gpu", "ok", "no GPU found by the probes", n_warn);
 }
 
 cJSON *harness_preflight_json(const harness_config *c, probe_set *ps, int *n_warn)
@@ -204,7 +228,7 @@ cJSON *harness_preflight_json(const harness_config *c, probe_set *ps, int *n_war
     } else add_check(a, "swap", "unknown", "no /proc/meminfo", n_warn);
 
     check_power(root, a, n_warn);
-    check_gpu(ps, a, n_warn);
+    check_gpu(c, ps, a, n_warn);
     return a;
 }
 

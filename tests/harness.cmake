@@ -9,3 +9,7 @@ tb_add_test(NAME test_harness_e2e SOURCES test_harness_e2e.c
             LIBS PkgConfig::CJSON m LABELS harness cli
             ARGS $<TARGET_FILE:fake_workload>)
 add_dependencies(test_harness_e2e thermabench fake_workload)
+tb_add_test(NAME test_harness_gpu_idle SOURCES test_harness_gpu_idle.c
+            LIBS thermabench_harness ${CMAKE_DL_LIBS} LABELS harness unit
+            ARGS $<TARGET_FILE:fake_nvml>)
+add_dependencies(test_harness_gpu_idle fake_nvml)

@@ -174,6 +174,11 @@ static void test_compare_and_report(void)
     one("aa2", 100, 0.01, 12, NULL, NULL);
     CHECK(sh("%s compare %s/aa1/results.json %s/aa2/results.json >%s 2>&1", TB_BINARY, tmp, tmp, out) == 0);
     CHECK(contains(out, "No detectable difference") && contains(out, "could detect a change of about"));
+    /* Both files are results.json with a variant "main": the labels name the
+     * directories, so the two rows differ; one file against itself says so. */
+    CHECK(contains(out, "main (aa1/results.json)") && contains(out, "main (aa2/results.json)"));
+    CHECK(sh("%s compare %s/aa1/results.json %s/aa1/../aa1/results.json >%s 2>&1", TB_BINARY, tmp, tmp, out) == 0);
+    CHECK(contains(out, "main (baseline file)") && contains(out, "main (candidate file)"));
     CHECK(sh("%s compare %s/aa1/results.json >%s 2>&1", TB_BINARY, tmp, out) == 2);     /* one variant */
     CHECK(sh("%s compare %s/results.json --baseline Z >%s 2>&1", TB_BINARY, dir, out) == 2);
     CHECK(contains(out, "no variant 'Z'"));

@@ -73,6 +73,7 @@ static void analyse(report_doc *d)
         d->ncmp++;
     }
     probes_missing(d);
+    report_doc_gpu(d);
 }
 
 /* ---- plots ---- */

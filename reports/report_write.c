@@ -59,6 +59,7 @@ int report_doc_write_md(const report_doc *d, const char *path, report_error *err
             report_print_comparison(f, &d->cmp[i], true);
     }
     sensitivity_md(f, d);
+    report_gpu_md(f, d);
     warnings_md(f, d);
     fprintf(f, "## Environment\n\n- CPU: %s (%d online)\n- kernel: %s\n- compiler: %s\n- commit: %s\n",
             d->r.cpu_model[0] ? d->r.cpu_model : "n/a", d->r.cpus_online, d->r.kernel[0] ? d->r.kernel : "n/a",
@@ -231,6 +232,7 @@ int report_doc_write_html(const report_doc *d, const char *path, report_error *e
     comparisons_html(&b, d);
     plots_html(&b, d);
     sensitivity_html(&b, d);
+    report_gpu_html(&b, d);
     warnings_html(&b, d);
     tb_puts(&b, "<h2>Environment</h2><ul><li>CPU: ");
     tb_html(&b, d->r.cpu_model[0] ? d->r.cpu_model : "n/a");

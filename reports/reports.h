@@ -153,6 +153,19 @@ double report_rng_normal(uint64_t *state);
 #define REPORT_NAME_MAX 64
 #define REPORT_MAX_VARIANTS 64     /* more is an input error, never a silent cut */
 
+/* A run's GPU telemetry, from its summary's gpuN.* channels (NAN: not
+ * recorded). The GPU is the one whose temperature the run's summary
+ * watched, else gpu0. */
+typedef struct report_gpu_run {
+    bool present;
+    double temp_mean_c, temp_start_c, temp_peak_c;
+    double sm_mean_mhz, sm_min_mhz, mem_mean_mhz, mem_min_mhz;
+    double power_mean_w, power_limit_w, energy_j, energy_per_token_j, util_mean_pct;
+    double power_cap_ms, thermal_cap_ms;   /* NVML violation time during the run */
+    double reasons_max;                    /* highest clock-event bitmask read (NAN if none) */
+    char throttle_cause[128];              /* the summary's cause, e.g. "gpu0: SW power cap" */
+} report_gpu_run;
+
 typedef struct report_run {
     int index;
     char variant[REPORT_NAME_MAX];
@@ -163,6 +176,8 @@ typedef struct report_run {
     double power_mean_w, energy_j, energy_per_token_j;
     double clock_mean_mhz, clock_min_mhz, mem_psi_some_us;
     char throttle[16];              /* "yes" | "no" | "unknown" */
+    double tokens;                  /* prefill + decode tokens of an engine run (NAN otherwise) */
+    report_gpu_run gpu;
 } report_run;
 
 typedef struct report_results {
@@ -172,6 +187,7 @@ typedef struct report_results {
     char metric_name[64], metric_unit[32];
     bool higher_is_better;
     char cpu_model[128], kernel[128], compiler[64], git_commit[64];
+    char gpu_name[16];              /* "gpu0": the GPU the runs' telemetry names, "" if none */
     int cpus_online;                /* -1 unknown */
     int nvariants;
     char variants[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];

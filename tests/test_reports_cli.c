@@ -281,6 +281,61 @@ static void test_direction(void)
     CHECK(strstr(why, "Hodges-Lehmann") != NULL);
 }
 
+/* GPU runs: the report's GPU section has per-variant clocks, power against
+ * the limit, energy per token (the energy counter over the run / its
+ * tokens), the clock-event reasons, cold against hot and the covariates. */
+static void test_gpu_report(void)
+{
+    char dir[512], out[512], p[700];
+    snprintf(dir, sizeof dir, "%s/gpu", tmp);
+    mkdir(dir, 0755);
+    synth_variant v[2] = {{"f16", 100, 0.005, NULL}, {"f32", 80, 0.005, NULL}};
+    synth_opts o;
+    synth_defaults(&o);
+    o.gpu = 1;
+    o.runs_per_variant = 24;
+    o.temp_slope_pct_per_c = -0.5;   /* hot runs clearly slower */
+    CHECK(synth_write(dir, v, 2, &o) == 0);
+    snprintf(out, sizeof out, "%s/out.txt", tmp);
+    CHECK(sh("%s report %s/results.json -o %s/rep >%s 2>&1", TB_BINARY, dir, dir, out) == 0);
+    snprintf(p, sizeof p, "%s/rep/report.md", dir);
+    char *md = tb_read_all(p, NULL);
+    CHECK(md != NULL);
+    if (!md)
+        return;
+    CHECKF(strstr(md, "## GPU (gpu0)") != NULL, "%s", md);
+    CHECKF(strstr(md, "| f16 | 24 |") && strstr(md, "| f32 | 24 |"), "%s", md);
+    CHECK(strstr(md, "of 700 W") != NULL);
+    CHECK(strstr(md, "SW power cap") != NULL);
+    CHECK(strstr(md, "(1740) MHz") != NULL);     /* the hot runs' 1755 MHz, less 15 at the minimum */
+    /* energy per token of f16, computed here from the same file */
+    snprintf(p, sizeof p, "%s/results.json", dir);
+    char *js = tb_read_all(p, NULL);
+    cJSON *root = js ? cJSON_Parse(js) : NULL;
+    double sum = 0;
+    int n = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(root, "runs"))
+    {
+        if (cJSON_IsTrue(cJSON_GetObjectItem(r, "warmup")) || strcmp(cJSON_GetObjectItem(r, "variant")->valuestring, "f16"))
+            continue;
+        const cJSON *e = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "telemetry"), "channels"), "gpu0.energy_j");
+        sum += cJSON_GetObjectItem(e, "delta")->valuedouble / 64;
+        n++;
+    }
+    char want[64];
+    snprintf(want, sizeof want, "| %.3f mJ |", 1e3 * sum / n);
+    CHECKF(n == 24 && strstr(md, want) != NULL, "%s not in the report", want);
+    cJSON_Delete(root);
+    free(js);
+    /* cold (first 6 runs) against hot (last 6): slower, with the temperature rise */
+    CHECKF(strstr(md, "f16: first 6 runs (cold") && strstr(md, "hot runs slower"), "%s", md);
+    CHECK(strstr(md, "SM clock -225 MHz") != NULL);   /* 1980 cold, 1755 hot */
+    CHECK(strstr(md, "### A/B and the GPU's state") && strstr(md, "f32 vs f16: plain effect -20."));
+    CHECK(strstr(md, "adjusted for the GPU's temperature") != NULL);
+    free(md);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--write-sample")) {
@@ -301,6 +356,7 @@ int main(int argc, char **argv)
     test_direction();
     test_gate();
     test_compare_and_report();
+    test_gpu_report();
     if (!tb_failed)
         sh("rm -rf '%s'", tmp);
     else

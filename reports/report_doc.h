@@ -59,6 +59,8 @@ void report_gp_safe(char *dst, size_t cap, const char *src);
 size_t report_doc_variant_xy(const report_results *r, const char *v, double *t, double *y);
 void report_doc_timeline(report_doc *d, plot_ctx *p);          /* sets d->svg[3] */
 int report_doc_write_md(const report_doc *d, const char *path, report_error *err);
+/* How to rebuild a report elsewhere, printed at its top. */
+extern const char report_regenerate_note[];
 /* The GPU section (analysis; Markdown; HTML), empty without GPU telemetry. */
 void report_doc_gpu(report_doc *d);
 void report_gpu_md(FILE *f, const report_doc *d);

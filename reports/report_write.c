@@ -7,6 +7,11 @@
 #include "report_doc.h"
 #include "stats_internal.h"
 
+const char report_regenerate_note[] =
+    "To regenerate this report on another machine (plots need gnuplot there), copy results.json and the "
+    "telemetry.csv beside it into one directory and run `thermabench report DIR/results.json -o OUT`: "
+    "nothing else is read.";
+
 static void sensitivity_md(FILE *f, const report_doc *d)
 {
     fprintf(f, "## Thermal sensitivity\n\nLeast squares of %s on the temperature at run start.\n\n"
@@ -46,8 +51,9 @@ int report_doc_write_md(const report_doc *d, const char *path, report_error *err
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return -1;
     }
-    fprintf(f, "# thermabench report: %s\n\nResults: `%s` (status %s). Plots: report.html. Per-run data: runs.csv.\n\n",
-            d->r.name, d->r.path, d->r.status);
+    fprintf(f, "# thermabench report: %s\n\nResults: `%s` (status %s). Plots: report.html (and plot-*.svg). "
+               "Per-run data: runs.csv.\n\n%s\n\n",
+            d->r.name, d->r.path, d->r.status, report_regenerate_note);
     fprintf(f, "## Variants\n\n");
     report_print_variants(f, d->vs, d->nv, d->r.metric_name, d->r.metric_unit, true);
     if (d->ncmp)
@@ -227,7 +233,9 @@ int report_doc_write_html(const report_doc *d, const char *path, report_error *e
     tb_html(&b, d->r.name);
     tb_puts(&b, "</h1><p>Results: <code>");
     tb_html(&b, d->r.path);
-    tb_printf(&b, "</code> (status %s). Per-run data: <a href='runs.csv'>runs.csv</a>.</p>\n", d->r.status);
+    tb_printf(&b, "</code> (status %s). Per-run data: <a href='runs.csv'>runs.csv</a>.</p>\n<p>", d->r.status);
+    tb_html(&b, report_regenerate_note);
+    tb_puts(&b, "</p>\n");
     variants_html(&b, d);
     comparisons_html(&b, d);
     plots_html(&b, d);

@@ -194,6 +194,10 @@ static void test_compare_and_report(void)
     CHECK(contains(p, "B is faster than A"));
     CHECK(contains(p, "Thermal sensitivity"));
     CHECK(contains(p, "scaling governor is 'powersave'"));
+    CHECK(contains(p, "run `thermabench report DIR/results.json -o OUT`"));   /* how to regenerate it */
+    snprintf(p, sizeof p, "%s/rep/plot-timeline.svg", dir);
+    CHECK(sh("gnuplot --version >/dev/null 2>&1") != 0 || access(p, R_OK) == 0);
+    snprintf(p, sizeof p, "%s/rep/report.md", dir);
     snprintf(p, sizeof p, "%s/rep/runs.csv", dir);
     char *csv = tb_read_all(p, NULL);
     int lines = 0;

@@ -29,5 +29,5 @@ PY
 done
 BO=${BENCH_OPENCL:-build/release/tests/bench_engine_opencl}
 if [ -x "$BO" ]; then
-  for dt in f16 q8_0; do "$BO" "$dt" NVIDIA | tee -a "$OUT/kernels.txt"; done
+  for dt in f16 q8_0; do "$BO" "$dt" NVIDIA llama3-8B | tee -a "$OUT/kernels.txt"; done
 fi

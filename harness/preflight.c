@@ -250,15 +250,6 @@ cJSON *harness_environment_json(const harness_config *c, probe_set *ps)
         const char *k = engine_kernel_default((engine_op)op, "cpu");
         if (k) cJSON_AddStringToObject(kd, engine_op_name((engine_op)op), k);
     }
-    cJSON *pa = cJSON_AddArrayToObject(o, "probes");
-    for (size_t i = 0; ps && i < probe_set_source_count(ps); i++) {
-        const probe_source_status *s = probe_set_source(ps, i);
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "name", s->name);
-        cJSON_AddBoolToObject(p, "available", s->available);
-        cJSON_AddStringToObject(p, "reason", s->reason);
-        cJSON_AddNumberToObject(p, "channels", (double)s->n_channels);
-        cJSON_AddItemToArray(pa, p);
-    }
+    cJSON_AddItemToObject(o, "probes", harness_results_probe_sources(ps));
     return o;
 }

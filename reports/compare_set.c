@@ -116,20 +116,24 @@ void report_comparison_set_print(FILE *f, const report_comparison_set *s, double
 
 char *report_comparison_set_json(const report_comparison_set *s)
 {
-    textbuf b = {0};
-    tb_puts(&b, "{\"comparisons\": [\n");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fputs("{\"comparisons\": [\n", f);
     for (int i = 0; i < s->n; i++) {
         char *t = report_comparison_json(&s->c[i], s->metric, s->unit);
-        tb_printf(&b, "%s%s\n", t ? t : "null", i + 1 < s->n ? "," : "");
+        fprintf(f, "%s%s\n", t ? t : "null", i + 1 < s->n ? "," : "");
         free(t);
     }
-    tb_puts(&b, "], \"holm_adjusted_welch_p\": [");
+    fputs("], \"holm_adjusted_welch_p\": [", f);
     for (int i = 0; i < s->n; i++)
-        tb_printf(&b, "%s%.6g", i ? ", " : "", s->holm_p[i]);
-    tb_puts(&b, "]}\n");
-    if (b.oom) {
-        tb_free(&b);
+        fprintf(f, "%s%.6g", i ? ", " : "", s->holm_p[i]);
+    fputs("]}\n", f);
+    if (fclose(f)) {
+        free(text);
         return NULL;
     }
-    return b.s;
+    return text;
 }

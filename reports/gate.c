@@ -93,30 +93,32 @@ void report_gate_print(FILE *f, const report_gate_set *s)
 /* One test case per variant: a regression fails, an inconclusive one is skipped. */
 int report_gate_write_junit(const report_gate_set *s, const char *path, report_error *err)
 {
-    textbuf b = {0};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return report_fail(err, "%s: out of memory", path);
     int fails = 0, skipped = 0;
     for (int i = 0; i < s->n; i++) {
         fails += s->items[i].g.verdict == REPORT_GATE_REGRESSION;
         skipped += s->items[i].g.verdict == REPORT_GATE_INCONCLUSIVE;
     }
-    tb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                  "<testsuites><testsuite name=\"thermabench gate\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n",
-              s->n, fails, skipped);
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuites><testsuite name=\"thermabench gate\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n",
+            s->n, fails, skipped);
     for (int i = 0; i < s->n; i++) {
         const report_gate_result *g = &s->items[i].g;
-        tb_puts(&b, "  <testcase classname=\"thermabench.gate\" name=\"");
-        tb_html(&b, s->items[i].name);
-        tb_puts(&b, " ");
-        tb_html(&b, s->metric);
         const char *tag = g->verdict == REPORT_GATE_REGRESSION ? "failure"
                           : g->verdict == REPORT_GATE_INCONCLUSIVE ? "skipped" : "system-out";
-        tb_printf(&b, "\">\n    <%s message=\"%s\">", tag, report_gate_verdict_name(g->verdict));
-        tb_html(&b, g->reason);
-        tb_printf(&b, "</%s>\n  </testcase>\n", tag);
+        report_fprintf(f, REPORT_ESC_XML_ATTR, "  <testcase classname=\"thermabench.gate\" name=\"%s %s\">\n",
+                       s->items[i].name, s->metric);
+        report_fprintf(f, REPORT_ESC_XML_TEXT, "    <%s message=\"%s\">", tag, report_gate_verdict_name(g->verdict));
+        report_put_escaped(f, REPORT_ESC_XML_TEXT, g->reason);
+        fprintf(f, "</%s>\n  </testcase>\n", tag);
     }
-    tb_puts(&b, "</testsuite></testsuites>\n");
-    int rc = b.oom ? report_fail(err, "%s: out of memory", path) : report_write_atomic(path, b.s, b.len, err);
-    tb_free(&b);
+    fputs("</testsuite></testsuites>\n", f);
+    int rc = fclose(f) ? report_fail(err, "%s: out of memory", path) : report_write_atomic(path, text, len, err);
+    free(text);
     return rc;
 }
 
@@ -131,7 +133,7 @@ int report_gate_write_markdown(const report_gate_set *s, const char *path, repor
             report_gate_verdict_name(s->overall));
     for (int i = 0; i < s->n; i++) {
         const report_gate_result *g = &s->items[i].g;
-        fprintf(f, "| %s | **%s** | %+.2f%% | %+.2f%% to %+.2f%% | %s |\n", s->items[i].name,
+        report_fprintf(f, REPORT_ESC_MARKDOWN, "| %s | **%s** | %+.2f%% | %+.2f%% to %+.2f%% | %s |\n", s->items[i].name,
                 report_gate_verdict_name(g->verdict), 100 * (g->ratio - 1), 100 * (g->lo - 1), 100 * (g->hi - 1),
                 g->reason);
     }
@@ -140,7 +142,7 @@ int report_gate_write_markdown(const report_gate_set *s, const char *path, repor
         const report_variant_stats v[2] = {s->items[i].g.cmp.a, s->items[i].g.cmp.b};
         report_print_variants(f, v, 2, s->metric, s->unit, true);
         if (s->items[i].g.env_mismatch)
-            fprintf(f, "Environment differs: %s\n\n", s->items[i].g.env_detail);
+            report_fprintf(f, REPORT_ESC_MARKDOWN, "Environment differs: %s\n\n", s->items[i].g.env_detail);
     }
     int rc = fclose(f) ? report_fail(err, "%s: out of memory", path) : report_write_atomic(path, text, len, err);
     free(text);

@@ -6,6 +6,7 @@
 #ifndef THERMABENCH_REPORTS_H
 #define THERMABENCH_REPORTS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -310,6 +311,27 @@ void report_comparison_set_free(report_comparison_set *s);
 void report_comparison_set_print(FILE *f, const report_comparison_set *s, double detect);
 /* {"comparisons": [...], "holm_adjusted_welch_p": [...]} (caller frees). */
 char *report_comparison_set_json(const report_comparison_set *s);
+
+/* ---- escaping ----
+ * Every user-controlled string (names, units, descriptions, statuses, paths)
+ * reaches an output through these, never through a bare format string. All
+ * modes write valid UTF-8: invalid bytes, control characters, surrogates and
+ * bidirectional overrides become U+FFFD (except newline and tab where the
+ * format keeps them as text). */
+typedef enum report_escape {
+    REPORT_ESC_HTML,        /* HTML text or a double-quoted attribute value: & < > " ' as references */
+    REPORT_ESC_XML_TEXT,    /* XML 1.0 element text: only characters XML allows */
+    REPORT_ESC_XML_ATTR,    /* XML attribute value: as text, tab and line breaks as &#9; &#10; &#13; */
+    REPORT_ESC_MARKDOWN,    /* GitHub Markdown table cell or inline text: markup characters backslashed */
+    REPORT_ESC_CSV,         /* one whole CSV field, quoted; a leading = + - @ gets a ' (no formula) */
+    REPORT_ESC_GNUPLOT,     /* inside a single-quoted gnuplot string: ' doubled */
+    REPORT_ESC_TERMINAL     /* plain text for a terminal: no escape sequences */
+} report_escape;
+void report_put_escaped(FILE *f, report_escape how, const char *s);
+/* printf where every %s argument is written through report_put_escaped(how);
+ * numbers are formatted as printf does. 0, or -1 on a write error. */
+int report_fprintf(FILE *f, report_escape how, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int report_vfprintf(FILE *f, report_escape how, const char *fmt, va_list ap);
 
 /* ---- outputs ---- */
 /* The per-variant table and the effect lines, as aligned text or Markdown. */

@@ -227,6 +227,25 @@ int harness_json_path_number(const char *json_text, const char *path, double *ou
 /* First match of a regex's group 1 as a number; 0 and *out, or -1. */
 int harness_regex_number(const char *text, const char *regex, double *out, harness_error *err);
 
+/* ---- build provenance -------------------------------------------------- */
+
+/* What this binary is, recorded when it was built (cmake/build_info.cmake
+ * regenerates it at every build, not at configure time). */
+typedef struct harness_build_info {
+    const char *version;        /* "0.1.0" */
+    const char *git_commit;     /* 12 hex digits of HEAD, or "unknown" outside a git checkout */
+    int git_dirty;              /* 1: tracked files differed from that commit; 0: clean; -1: unknown */
+    const char *compiler;       /* "GNU 12.2.0" */
+    const char *build_type;     /* "Release", "RelWithDebInfo", ... */
+    const char *cflags;         /* this build's C flags (build type's and the project's options) */
+    const char *sanitizers;     /* "address,undefined" in a sanitizer build, else "" */
+} harness_build_info;
+
+extern const harness_build_info harness_build;
+
+/* "0.1.0 (1a2b3c4d5e6f, dirty), Release, GNU 12.2.0": one line for --version and logs. */
+void harness_build_describe(char *buf, size_t n);
+
 /* ---- documents for the CLI: the same sections results.json uses ---- */
 
 /* `thermabench bench --json`: one measurement with its model and setup. */

@@ -14,6 +14,7 @@ cJSON *harness_workload_to_json(const harness_workload *w);   /* every field */
 void harness_json_add_number(cJSON *o, const char *key, double v);   /* null unless finite */
 void harness_utc_now(char *buf, size_t n);                           /* "2026-12-07T20:00:00Z" */
 cJSON *harness_results_model(const engine_model *m);
+cJSON *harness_results_build(void);     /* harness_build as environment.build */
 cJSON *harness_results_metric_table(const harness_metric *m, int n);
 cJSON *harness_results_probe_sources(const probe_set *ps);
 /* The telemetry of the interval between two marks: the probes' headline

@@ -26,6 +26,29 @@ void harness_utc_now(char *buf, size_t n)
 
 /* ---- pieces shared by several documents ----------------------------- */
 
+void harness_build_describe(char *buf, size_t n)
+{
+    const harness_build_info *b = &harness_build;
+    snprintf(buf, n, "%s (%s%s), %s%s%s, %s", b->version, b->git_commit,
+             b->git_dirty > 0 ? ", dirty" : b->git_dirty < 0 ? ", dirty unknown" : "", b->build_type,
+             b->sanitizers[0] ? " with sanitizers " : "", b->sanitizers, b->compiler);
+}
+
+cJSON *harness_results_build(void)
+{
+    const harness_build_info *b = &harness_build;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "thermabench_version", b->version);
+    cJSON_AddStringToObject(o, "git_commit", b->git_commit);
+    if (b->git_dirty < 0) cJSON_AddNullToObject(o, "git_dirty");
+    else cJSON_AddBoolToObject(o, "git_dirty", b->git_dirty > 0);
+    cJSON_AddStringToObject(o, "compiler", b->compiler);
+    cJSON_AddStringToObject(o, "build_type", b->build_type);
+    cJSON_AddStringToObject(o, "cflags", b->cflags);
+    cJSON_AddStringToObject(o, "sanitizers", b->sanitizers);
+    return o;
+}
+
 cJSON *harness_results_model(const engine_model *m)
 {
     const engine_config *c = &m->cfg;
@@ -292,6 +315,7 @@ char *harness_bench_json(const harness_bench_report *b)
     const engine_bench_result *r = b->result;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "command", "bench");
+    cJSON_AddItemToObject(o, "build", harness_results_build());
     cJSON *m = harness_results_model(b->model);
     if (b->preset) {
         cJSON_AddStringToObject(m, "preset", b->preset);

@@ -41,9 +41,9 @@ cat >"$tmp/c.json" <<'CFG'
  "repetitions": 1, "warmup": 0, "probes": {"enabled": false}}
 CFG
 "$tb" run "$tmp/c.json" --out "$tmp/results" --quiet --no-report >/dev/null 2>&1 || fail "run"
-grep -q "\"git_commit\": *\"$second\"" "$tmp/results/results.json" || fail "results.json does not name $second"
-grep -q "\"git_dirty\": *false" "$tmp/results/results.json" || fail "results.json: git_dirty is not false"
-grep -q "\"build_type\": *\"Debug\"" "$tmp/results/results.json" || fail "results.json: build_type is not Debug"
+grep -q "\"git_commit\":[[:space:]]*\"$second\"" "$tmp/results/results.json" || fail "results.json does not name $second"
+grep -q "\"git_dirty\":[[:space:]]*false" "$tmp/results/results.json" || fail "results.json: git_dirty is not false"
+grep -q "\"build_type\":[[:space:]]*\"Debug\"" "$tmp/results/results.json" || fail "results.json: build_type is not Debug"
 
 echo "uncommitted" >>README.md
 build

@@ -19,29 +19,20 @@ void harness_sleep_s(double seconds)
     }
 }
 
-/* Does any variant run the engine on an OpenCL device? */
-static bool uses_gpu(const harness_config *c)
+probe_device harness_workload_device(const harness_workload *w)
 {
-    for (int v = 0; v < c->n_variants; v++) {
-        const harness_workload *w = &c->variants[v].workload;
-        if (w->kind == HARNESS_WORKLOAD_ENGINE && !strcmp(w->backend, "opencl")) return true;
-    }
-    return false;
+    return w->kind == HARNESS_WORKLOAD_ENGINE && !strcmp(w->backend, "opencl") ? PROBE_DEVICE_GPU : PROBE_DEVICE_CPU;
 }
 
 int harness_temp_channel(const harness_config *c, probe_set *ps)
 {
     if (!ps) return -1;
     if (c->cooldown.channel[0]) return probe_set_find(ps, c->cooldown.channel);
-    int gpu = probe_set_find(ps, "gpu0.temp_c");
-    if (gpu >= 0 && uses_gpu(c)) return gpu;
-    int pkg = probe_set_find(ps, "cpu.pkg.temp_c");
-    if (pkg >= 0) return pkg;
-    for (size_t i = 0; i < probe_set_channel_count(ps); i++) {
-        const probe_channel *ch = probe_set_channel(ps, i);
-        if (!strcmp(ch->unit, "c") && strncmp(ch->name, "gpu", 3)) return (int)i;
-    }
-    return gpu;
+    /* One variant on the GPU is enough: its heat is what the runs share. */
+    probe_device dev = PROBE_DEVICE_CPU;
+    for (int v = 0; v < c->n_variants; v++)
+        if (harness_workload_device(&c->variants[v].workload) == PROBE_DEVICE_GPU) dev = PROBE_DEVICE_GPU;
+    return probe_device_temp_channel(ps, dev);
 }
 
 /* The latest reading, waiting up to a second for the sampler's first one. */

@@ -46,14 +46,7 @@ typedef struct report_doc {
     bool any_gpu;
     report_gpu_variant gpu[MAXV];
     report_gpu_ab gpu_ab[MAXV];
-    /* Names as gnuplot may quote them: no quote, backslash or control
-     * character can end a string and smuggle in a command. */
-    char gp_variant[MAXV][REPORT_NAME_MAX], gp_metric[64], gp_unit[32];
 } report_doc;
-
-/* Copies src into dst (cap bytes) keeping only characters safe inside a
- * single-quoted gnuplot string. */
-void report_gp_safe(char *dst, size_t cap, const char *src);
 
 /* Start temperature and metric of a variant's counted runs. */
 size_t report_doc_variant_xy(const report_results *r, const char *v, double *t, double *y);
@@ -64,8 +57,7 @@ extern const char report_regenerate_note[];
 /* The GPU section (analysis; Markdown; HTML), empty without GPU telemetry. */
 void report_doc_gpu(report_doc *d);
 void report_gpu_md(FILE *f, const report_doc *d);
-struct textbuf;
-void report_gpu_html(struct textbuf *b, const report_doc *d);
+void report_gpu_html(FILE *b, const report_doc *d);
 int report_doc_write_html(const report_doc *d, const char *path, report_error *err);
 
 #endif

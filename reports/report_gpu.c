@@ -195,11 +195,26 @@ static const char *head[NCOL] = {"variant", "runs", "temperature mean (peak)", "
                                  "memory clock mean (min)", "power mean", "of limit", "energy per token",
                                  "utilisation", "clock-event reasons", "power / thermal cap time"};
 
-static void row(const report_doc *d, int v, char cells[NCOL][160])
+/* s written through the escaping writer into out: names from the results
+ * file go into the lines below escaped, the numbers as they are. */
+static const char *esc(const char *s, report_escape how, char *out, size_t n)
 {
+    FILE *f = fmemopen(out, n, "w");
+    out[0] = 0;
+    if (f) {
+        report_put_escaped(f, how, s);
+        fclose(f);
+    }
+    out[n - 1] = 0;
+    return out;
+}
+
+static void row(const report_doc *d, int v, char cells[NCOL][160], report_escape how)
+{
+    char name[REPORT_NAME_MAX * 6], cause[sizeof d->gpu[0].causes * 6];
     const report_gpu_variant *g = &d->gpu[v];
     char a[32], b[32];
-    snprintf(cells[0], 160, "%s", d->r.variants[v]);
+    snprintf(cells[0], 160, "%s", esc(d->r.variants[v], how, name, sizeof name));
     snprintf(cells[1], 160, "%d", g->n);
     snprintf(cells[2], 160, "%s C (%s)", f1(a, sizeof a, "%.1f", g->temp_mean), f1(b, sizeof b, "%.0f", g->temp_peak));
     snprintf(cells[3], 160, "%s (%s) MHz", f1(a, sizeof a, "%.0f", g->sm_mean), f1(b, sizeof b, "%.0f", g->sm_min));
@@ -210,38 +225,42 @@ static void row(const report_doc *d, int v, char cells[NCOL][160])
     snprintf(cells[7], 160, "%s mJ", f1(a, sizeof a, "%.3f", 1e3 * g->energy_per_token));
     snprintf(cells[8], 160, "%s %%", f1(a, sizeof a, "%.0f", g->util_mean));
     if (g->throttled_runs)
-        snprintf(cells[9], 160, "%d runs: %s", g->throttled_runs, g->causes);
+        snprintf(cells[9], 160, "%d runs: %s", g->throttled_runs, esc(g->causes, how, cause, sizeof cause));
     else
         snprintf(cells[9], 160, "none (idle, application clocks and sync boost are not throttling)");
     snprintf(cells[10], 160, "%s / %s ms", f1(a, sizeof a, "%.0f", g->power_cap_ms), f1(b, sizeof b, "%.0f", g->thermal_cap_ms));
 }
 
-static void cold_hot_line(const report_doc *d, int v, char *out, size_t n)
+static void cold_hot_line(const report_doc *d, int v, char *out, size_t n, report_escape how)
 {
     const report_gpu_variant *g = &d->gpu[v];
+    char name[REPORT_NAME_MAX * 6], unit[32 * 6];
+    const char *vn = esc(d->r.variants[v], how, name, sizeof name), *un = esc(d->r.metric_unit, how, unit, sizeof unit);
     char a[32], b[32], c[32], e[32], h[32];
     if (!g->nq) {
-        snprintf(out, n, "%s: %s", d->r.variants[v], g->verdict);
+        snprintf(out, n, "%s: %s", vn, g->verdict);
         return;
     }
     snprintf(out, n, "%s: first %d runs (cold, GPU %s C) %.4g against last %d (hot, %s C) %.4g %s: %s; "
                      "Mann-Whitney p = %.3g; hot minus cold: temperature %s C, SM clock %s MHz, power %s W",
-             d->r.variants[v], g->nq, f1(a, sizeof a, "%.1f", g->cold_temp), g->cold_mean, g->nq,
-             f1(b, sizeof b, "%.1f", g->hot_temp), g->hot_mean, d->r.metric_unit, g->verdict, g->mwu_p,
+             vn, g->nq, f1(a, sizeof a, "%.1f", g->cold_temp), g->cold_mean, g->nq,
+             f1(b, sizeof b, "%.1f", g->hot_temp), g->hot_mean, un, g->verdict, g->mwu_p,
              f1(c, sizeof c, "%+.1f", g->d_temp), f1(e, sizeof e, "%+.0f", g->d_sm), f1(h, sizeof h, "%+.1f", g->d_power));
 }
 
-static void ab_line(const report_doc *d, int i, char *out, size_t n)
+static void ab_line(const report_doc *d, int i, char *out, size_t n, report_escape how)
 {
     const report_gpu_ab *ab = &d->gpu_ab[i];
+    char na_[REPORT_NAME_MAX * 6], nb_[REPORT_NAME_MAX * 6];
+    const char *vi = esc(d->r.variants[i], how, na_, sizeof na_), *v0 = esc(d->r.variants[0], how, nb_, sizeof nb_);
     char a[32], b[32], c[32];
     if (!ab->present) {
-        snprintf(out, n, "%s vs %s: n/a (too few runs with GPU telemetry)", d->r.variants[i], d->r.variants[0]);
+        snprintf(out, n, "%s vs %s: n/a (too few runs with GPU telemetry)", vi, v0);
         return;
     }
     size_t k = (size_t)snprintf(out, n, "%s vs %s: plain effect %+.2f%%; GPU state of %s minus %s: temperature %s C, "
                                         "SM clock %s MHz, power %s W; ",
-                                d->r.variants[i], d->r.variants[0], ab->plain_pct, d->r.variants[i], d->r.variants[0],
+                                vi, v0, ab->plain_pct, vi, v0,
                                 f1(a, sizeof a, "%+.1f", ab->d_temp), f1(b, sizeof b, "%+.0f", ab->d_sm),
                                 f1(c, sizeof c, "%+.1f", ab->d_power));
     if (k >= n)
@@ -255,86 +274,79 @@ static void ab_line(const report_doc *d, int i, char *out, size_t n)
         snprintf(out + k, n - k, "no adjusted effect (the GPU temperature did not vary enough to fit)");
 }
 
+/* Markdown: the cells and lines hold variant names, so they go through the escaping writer. */
 void report_gpu_md(FILE *f, const report_doc *d)
 {
     if (!d->any_gpu)
         return;
-    fprintf(f, "## GPU (%s)\n\nMeasured runs, from each run's summary of the %s.* channels (NVML). Energy per "
-               "token is the GPU's energy counter over the run divided by its prefill + decode tokens.\n\n|",
-            d->r.gpu_name, d->r.gpu_name);
+    report_fprintf(f, REPORT_ESC_MARKDOWN, "## GPU (%s)\n\nMeasured runs, from each run's summary of the %s "
+                   "channels (NVML). Energy per token is the GPU's energy counter over the run divided by its "
+                   "prefill + decode tokens.\n\n|", d->r.gpu_name, d->r.gpu_name);
     for (int c = 0; c < NCOL; c++)
         fprintf(f, " %s |", head[c]);
-    fprintf(f, "\n|");
+    fputs("\n|", f);
     for (int c = 0; c < NCOL; c++)
-        fprintf(f, "---|");
+        fputs("---|", f);
     fputc('\n', f);
     char cells[NCOL][160], line[1024];
     for (int v = 0; v < d->nv; v++) {
         if (!d->gpu[v].n)
             continue;
-        row(d, v, cells);
+        row(d, v, cells, REPORT_ESC_MARKDOWN);
         fputc('|', f);
         for (int c = 0; c < NCOL; c++)
             fprintf(f, " %s |", cells[c]);
         fputc('\n', f);
     }
-    fprintf(f, "\n### Cold against hot\n\nEach variant's first quarter of measured runs against its last quarter "
-               "(Hodges-Lehmann ratio with its distribution-free 95%% CI).\n\n");
+    fputs("\n### Cold against hot\n\nEach variant's first quarter of measured runs against its last quarter "
+          "(Hodges-Lehmann ratio with its distribution-free 95% CI).\n\n", f);
     for (int v = 0; v < d->nv; v++) {
-        cold_hot_line(d, v, line, sizeof line);
+        cold_hot_line(d, v, line, sizeof line, REPORT_ESC_MARKDOWN);
         fprintf(f, "- %s\n", line);
     }
     if (d->nv > 1) {
-        fprintf(f, "\n### A/B and the GPU's state\n\n");
+        fputs("\n### A/B and the GPU's state\n\n", f);
         for (int i = 1; i < d->nv; i++) {
-            ab_line(d, i, line, sizeof line);
+            ab_line(d, i, line, sizeof line, REPORT_ESC_MARKDOWN);
             fprintf(f, "- %s\n", line);
         }
     }
     fputc('\n', f);
 }
 
-void report_gpu_html(textbuf *b, const report_doc *d)
+void report_gpu_html(FILE *b, const report_doc *d)
 {
     if (!d->any_gpu)
         return;
-    tb_puts(b, "<h2>GPU (");
-    tb_html(b, d->r.gpu_name);
-    tb_puts(b, ")</h2><p>Measured runs, from each run's summary of the GPU's channels (NVML). Energy per token is "
-               "the GPU's energy counter over the run divided by its prefill + decode tokens.</p><table><tr>");
+    report_fprintf(b, REPORT_ESC_HTML, "<h2>GPU (%s)</h2><p>Measured runs, from each run's summary of the GPU's "
+                   "channels (NVML). Energy per token is the GPU's energy counter over the run divided by its "
+                   "prefill + decode tokens.</p><table><tr>", d->r.gpu_name);
     for (int c = 0; c < NCOL; c++)
-        tb_printf(b, "<th>%s</th>", head[c]);
-    tb_puts(b, "</tr>\n");
+        fprintf(b, "<th>%s</th>", head[c]);
+    fputs("</tr>\n", b);
     char cells[NCOL][160], line[1024];
     for (int v = 0; v < d->nv; v++) {
         if (!d->gpu[v].n)
             continue;
-        row(d, v, cells);
-        tb_puts(b, "<tr>");
-        for (int c = 0; c < NCOL; c++) {
-            tb_puts(b, "<td>");
-            tb_html(b, cells[c]);
-            tb_puts(b, "</td>");
-        }
-        tb_puts(b, "</tr>\n");
+        row(d, v, cells, REPORT_ESC_HTML);
+        fputs("<tr>", b);
+        for (int c = 0; c < NCOL; c++)
+            fprintf(b, "<td>%s</td>", cells[c]);
+        fputs("</tr>\n", b);
     }
-    tb_puts(b, "</table><h3>Cold against hot</h3><p>Each variant's first quarter of measured runs against its last "
-               "quarter (Hodges-Lehmann ratio with its distribution-free 95 % CI).</p><ul>");
+    fputs("</table><h3>Cold against hot</h3><p>Each variant's first quarter of measured runs against its last "
+          "quarter (Hodges-Lehmann ratio with its distribution-free 95 % CI).</p><ul>", b);
     for (int v = 0; v < d->nv; v++) {
-        cold_hot_line(d, v, line, sizeof line);
-        tb_puts(b, "<li>");
-        tb_html(b, line);
-        tb_puts(b, "</li>");
+        cold_hot_line(d, v, line, sizeof line, REPORT_ESC_HTML);
+        fprintf(b, "<li>%s</li>", line);
     }
-    tb_puts(b, "</ul>");
+    fputs("</ul>", b);
     if (d->nv > 1) {
-        tb_puts(b, "<h3>A/B and the GPU's state</h3><ul>");
+        fputs("<h3>A/B and the GPU's state</h3><ul>", b);
         for (int i = 1; i < d->nv; i++) {
-            ab_line(d, i, line, sizeof line);
-            tb_puts(b, "<li>");
-            tb_html(b, line);
-            tb_puts(b, "</li>");
+            ab_line(d, i, line, sizeof line, REPORT_ESC_HTML);
+            fprintf(b, "<li>%s</li>", line);
         }
-        tb_puts(b, "</ul>");
+        fputs("</ul>", b);
     }
 }

@@ -329,3 +329,23 @@ int probe_gpu_throttle_cause(unsigned long long bits, char *out, size_t n)
     }
     return found;
 }
+
+int probe_gpu_clock_event_names(unsigned long long bits, char *out, size_t n)
+{
+    static const struct { unsigned long long bit; const char *what; } names[] = {
+        {0x1, "GPU idle"}, {0x2, "application clocks"}, {0x4, "SW power cap"}, {0x8, "HW slowdown"},
+        {0x10, "sync boost"}, {0x20, "SW thermal slowdown"}, {0x40, "HW thermal slowdown"},
+        {0x80, "HW power brake"}, {0x100, "display clock"},
+    };
+    int found = 0;
+    size_t len = 0;
+    if (n)
+        out[0] = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(bits & names[i].bit))
+            continue;
+        snprintf(out + len, n > len ? n - len : 0, "%s%s", found++ ? ", " : "", names[i].what);
+        len = strlen(out);
+    }
+    return found;
+}

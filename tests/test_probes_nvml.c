@@ -93,6 +93,21 @@ int main(void)
     CHECK(p.throttle == PROBE_THROTTLE_YES);
     CHECKF(strstr(p.throttle_cause, "gpu0: SW power cap") != NULL, "%s", p.throttle_cause);
     CHECK(strstr(p.throttle_cause, "idle") == NULL);
+    /* the GPU headline: every clock-event reason by name, the limit, the
+     * violation time, the memory clock and the mean temperature */
+    probe_headline hg;
+    probe_phase_headline(ps, &p, PROBE_DEVICE_GPU, -1, &hg);
+    CHECK_STR(hg.device, "gpu0");
+    CHECK_NEAR(hg.clock_event_mask, 0x5, 0);
+    CHECK_STR(hg.clock_events, "GPU idle, SW power cap");
+    CHECK_NEAR(hg.power_limit_w, 700, 1e-9);
+    CHECK_NEAR(hg.power_cap_time_ms, 5.0, 1e-9);
+    CHECK_NEAR(hg.mem_clock_mean_mhz, 2619, 1e-9);
+    CHECK_NEAR(hg.temp_mean_c, 45, 1e-9);
+    CHECK_NEAR(hg.energy_j, 12.345, 1e-9);
+    probe_headline hc;   /* the CPU's headline has none of the GPU's figures */
+    probe_phase_headline(ps, &p, PROBE_DEVICE_CPU, -1, &hc);
+    CHECK(isnan(hc.power_limit_w) && isnan(hc.clock_event_mask) && hc.clock_events[0] == 0);
     probe_phase_summary_free(&p);
     probe_sampler_free(s);
 

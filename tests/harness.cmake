@@ -14,3 +14,6 @@ add_dependencies(test_harness_e2e thermabench fake_workload)
 # twice at -O0: minutes on a loaded machine).
 add_test(NAME test_build_provenance COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_build_provenance.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_build_provenance PROPERTIES LABELS "harness;build" SKIP_RETURN_CODE 77 TIMEOUT 1500)
+# cmake --install into a temporary prefix: binary, man page, examples, docs.
+add_test(NAME test_install COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_install.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_install PROPERTIES LABELS "harness;build" TIMEOUT 300)

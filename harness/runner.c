@@ -288,6 +288,7 @@ static void open_probes(experiment *e, cJSON *notes)
     probe_options_default(&po);
     if (c->probes.root[0]) po.root = c->probes.root;
     if (c->probes.only[0]) po.only = c->probes.only;
+    if (c->probes.nvml_library[0]) po.nvml_library = c->probes.nvml_library;
     po.perf_hardware = c->probes.perf_hardware;
     if (probe_set_open(&po, &e->ps, &pe)) {
         cJSON_AddItemToArray(notes, cJSON_CreateString(pe.msg));

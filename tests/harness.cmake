@@ -8,7 +8,8 @@ add_dependencies(test_harness_config fake_workload)
 tb_add_test(NAME test_harness_e2e SOURCES test_harness_e2e.c
             LIBS PkgConfig::CJSON m LABELS harness cli
             ARGS $<TARGET_FILE:fake_workload>)
-add_dependencies(test_harness_e2e thermabench fake_workload)
+add_dependencies(test_harness_e2e thermabench fake_workload fake_nvml)
+target_compile_definitions(test_harness_e2e PRIVATE FAKE_NVML="$<TARGET_FILE:fake_nvml>")
 # Build provenance in a clone of this checkout: a commit and `cmake --build`
 # alone change what --version and results.json name (builds the binary
 # twice at -O0: minutes on a loaded machine).

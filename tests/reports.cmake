@@ -4,3 +4,4 @@ tb_add_test(NAME test_reports_montecarlo SOURCES test_reports_montecarlo.c LIBS 
 tb_add_test(NAME test_reports_cli SOURCES test_reports_cli.c LIBS thermabench_reports LABELS reports cli)
 add_dependencies(test_reports_cli thermabench)
 tb_add_test(NAME test_reports_escape SOURCES test_reports_escape.c LIBS thermabench_reports LABELS reports unit)
+tb_add_test(NAME test_reports_ranks SOURCES test_reports_ranks.c LIBS thermabench_reports LABELS reports statistics)

@@ -5,3 +5,7 @@ tb_add_test(NAME test_reports_cli SOURCES test_reports_cli.c LIBS thermabench_re
 add_dependencies(test_reports_cli thermabench)
 tb_add_test(NAME test_reports_escape SOURCES test_reports_escape.c LIBS thermabench_reports LABELS reports unit)
 tb_add_test(NAME test_reports_ranks SOURCES test_reports_ranks.c LIBS thermabench_reports LABELS reports statistics)
+# compare's time against runs per variant (not registered as a test): see its header.
+add_executable(bench_reports_compare bench_reports_compare.c)
+target_link_libraries(bench_reports_compare PRIVATE thermabench_reports PkgConfig::CJSON m)
+target_include_directories(bench_reports_compare PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

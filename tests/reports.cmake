@@ -9,3 +9,10 @@ tb_add_test(NAME test_reports_ranks SOURCES test_reports_ranks.c LIBS thermabenc
 add_executable(bench_reports_compare bench_reports_compare.c)
 target_link_libraries(bench_reports_compare PRIVATE thermabench_reports PkgConfig::CJSON m)
 target_include_directories(bench_reports_compare PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+# Every output fed hostile names, checked with real parsers (Python, cmark-gfm, xmllint).
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  add_test(NAME test_reports_hostile COMMAND Python3::Interpreter ${CMAKE_CURRENT_SOURCE_DIR}/test_reports_hostile.py
+           $<TARGET_FILE:thermabench>)
+  set_tests_properties(test_reports_hostile PROPERTIES LABELS "reports;cli" SKIP_RETURN_CODE 77)
+endif()

@@ -282,6 +282,18 @@ def main():
     except (ValueError, KeyError) as e:
         check(False, "compare --json: %s" % e)
 
+    # A TMPDIR that would end a shell's quoted string: gnuplot still runs
+    # (no shell between), nothing else does.
+    odd = os.path.join(TMP, "t'; touch %s; '$(touch %s)`touch %s`" % (MARKER, MARKER, MARKER))
+    os.makedirs(odd)
+    p = subprocess.run([BIN, "report", os.path.join(td, "results.json"), "-o", os.path.join(td, "rep2")],
+                       capture_output=True, env=dict(os.environ, TMPDIR=odd))
+    check(p.returncode == 0 and not os.path.exists(MARKER), "TMPDIR with quotes: a shell ran (rc %d)" % p.returncode)
+    if shutil.which("gnuplot"):
+        with open(os.path.join(td, "rep2", "report.html"), encoding="utf-8") as f:
+            check(f.read().count("<svg") == 4, "TMPDIR with quotes: plots missing")
+    check(os.listdir(odd) == [], "TMPDIR with quotes: temporary files left behind")
+
     if failures:
         print("%d failed; files kept in %s" % (len(failures), TMP))
         return 1

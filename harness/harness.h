@@ -179,6 +179,7 @@ typedef struct harness_run_options {
     const char *out_dir;     /* NULL: config's output_dir, else results/<ts>-<name> */
     bool strict;             /* refuse to start when preflight warns */
     bool quiet;              /* no progress output */
+    bool wait_for_lock;      /* another writer holds the results directory: wait for it, not exit 1 */
 } harness_run_options;
 
 typedef enum harness_status {

@@ -89,6 +89,14 @@ int harness_read_file(const char *root, const char *path, char *buf, size_t n);
 
 double harness_now_s(void);   /* CLOCK_MONOTONIC */
 
+/* results_lock.c: the exclusive lock of a results directory, held from here
+ * until harness_results_unlock (or the process ends); stale temporary files
+ * of a killed writer are removed once it is held. Returns the lock's file
+ * descriptor, or -1 with err set (another writer holds it and wait is false:
+ * the message says so and names its pid). */
+int harness_results_lock(const char *dir, bool wait, harness_error *err);
+void harness_results_unlock(int fd);
+
 /* engine_run.c: one in-process engine run. Models and sessions are cached
  * per variant across runs. */
 typedef struct harness_engine_cache harness_engine_cache;

@@ -83,6 +83,7 @@ typedef struct experiment {
     int run_s_n;
     bool tty;
     char last[200];         /* the last run's result, for progress lines */
+    int lock_fd;            /* the results directory's lock (results_lock.c), -1 before */
 } experiment;
 
 static void progress(experiment *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -458,6 +459,7 @@ static void experiment_free(experiment *e)
     cJSON_Delete(e->session_preflight);
     cJSON_Delete(e->doc);
     free(e->rec);
+    harness_results_unlock(e->lock_fd);
 }
 
 /* Runs the preflight checks and prints their warnings; 1 when --strict
@@ -487,7 +489,7 @@ static cJSON *environment(experiment *e)
 int harness_experiment_run(const harness_config *c, const harness_run_options *o,
                            harness_outcome *out, harness_error *err)
 {
-    experiment e = {.c = c, .o = o};
+    experiment e = {.c = c, .o = o, .lock_fd = -1};
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
     cJSON *notes = cJSON_CreateArray();
@@ -513,13 +515,15 @@ int harness_experiment_run(const harness_config *c, const harness_run_options *o
     e.doc = harness_results_new(c, env, pre);
     e.runs = cJSON_GetObjectItemCaseSensitive(e.doc, "runs");
     cJSON_ReplaceItemInObjectCaseSensitive(e.doc, "notes", notes);
+    if (harness_mkdir_p(e.dir)) {
+        harness_sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
+        goto done;
+    }
+    if ((e.lock_fd = harness_results_lock(e.dir, o->wait_for_lock, err)) < 0)
+        goto done;
     if (access(path, F_OK) == 0) {
         snprintf(err->msg, sizeof err->msg, "%s already holds an experiment (use --resume %s, or another --out)", e.dir, e.dir);
         err->kind = HARNESS_ERR_INPUT;
-        goto done;
-    }
-    if (harness_mkdir_p(e.dir)) {
-        harness_sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
         goto done;
     }
     char *cfg = harness_config_to_json_text(c);
@@ -560,14 +564,19 @@ static int load_history(experiment *e, harness_error *err)
 int harness_experiment_resume(const char *dir, const harness_run_options *o,
                               harness_outcome *out, harness_error *err)
 {
-    experiment e = {.o = o};
+    experiment e = {.o = o, .lock_fd = -1};
     harness_config *c = NULL;
     char path[1100];
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
     snprintf(e.dir, sizeof e.dir, "%s", dir);
+    if (access(dir, F_OK) == 0 && (e.lock_fd = harness_results_lock(dir, o->wait_for_lock, err)) < 0)
+        return -1;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (harness_config_load_file(path, &c, err)) return -1;
+    if (harness_config_load_file(path, &c, err)) {
+        harness_results_unlock(e.lock_fd);
+        return -1;
+    }
     e.c = c;
     snprintf(path, sizeof path, "%s/results.json", dir);
     FILE *f = fopen(path, "rb");

@@ -10,6 +10,10 @@ tb_add_test(NAME test_harness_e2e SOURCES test_harness_e2e.c
             ARGS $<TARGET_FILE:fake_workload>)
 add_dependencies(test_harness_e2e thermabench fake_workload fake_nvml)
 target_compile_definitions(test_harness_e2e PRIVATE FAKE_NVML="$<TARGET_FILE:fake_nvml>")
+tb_add_test(NAME test_harness_lock SOURCES test_harness_lock.c
+            LIBS PkgConfig::CJSON LABELS harness cli
+            ARGS $<TARGET_FILE:fake_workload>)
+add_dependencies(test_harness_lock thermabench fake_workload)
 # Build provenance in a clone of this checkout: a commit and `cmake --build`
 # alone change what --version and results.json name (builds the binary
 # twice at -O0: minutes on a loaded machine).

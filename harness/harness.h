@@ -115,6 +115,7 @@ typedef struct harness_config {
         int fast_period_ms, slow_period_ms;
         char only[128];          /* "" = all sources */
         char root[512];          /* testing: fake /sys and /proc tree */
+        char nvml_library[512];  /* "" = libnvidia-ml.so.1 */
         bool perf_hardware;
     } probes;
     double run_timeout_s;
@@ -179,6 +180,7 @@ typedef struct harness_run_options {
     const char *out_dir;     /* NULL: config's output_dir, else results/<ts>-<name> */
     bool strict;             /* refuse to start when preflight warns */
     bool quiet;              /* no progress output */
+    bool wait_for_lock;      /* another writer holds the results directory: wait for it, not exit 1 */
 } harness_run_options;
 
 typedef enum harness_status {

@@ -82,10 +82,11 @@ void report_gate_print(FILE *f, const report_gate_set *s)
     report_fprintf(f, REPORT_ESC_TERMINAL, "baseline build:  %s\ncandidate build: %s\n", s->base_build, s->cand_build);
     for (int i = 0; i < s->n; i++) {
         const report_gate_result *g = &s->items[i].g;
-        fprintf(f, "%s: %s: %s: %s\n", s->items[i].name, s->metric, report_gate_verdict_name(g->verdict), g->reason);
+        report_fprintf(f, REPORT_ESC_TERMINAL, "%s: %s: %s: %s\n", s->items[i].name, s->metric,
+                       report_gate_verdict_name(g->verdict), g->reason);
         if (g->env_mismatch)
-            fprintf(f, "  environment differs%s: %s\n", s->options.allow_env_mismatch ? " (allowed)" : "",
-                    g->env_detail);
+            report_fprintf(f, REPORT_ESC_TERMINAL, "  environment differs%s: %s\n",
+                           s->options.allow_env_mismatch ? " (allowed)" : "", g->env_detail);
     }
     if (s->n > 1)
         fprintf(f, "confidence %.4g%% per variant (Bonferroni over %d variants)\n", 100 * s->options.confidence,

@@ -144,16 +144,14 @@ static void test_baseline(const char *nvml)
 static const char *gpu_check(probe_set *ps, harness_config *c, char *status, size_t n)
 {
     static char detail[512];
-    int n_warn = 0;
-    cJSON *a = harness_preflight_json(c, ps, &n_warn);
+    static harness_preflight a;
+    harness_preflight_run(c, ps, &a);
     detail[0] = status[0] = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, a) {
-        if (strcmp(cJSON_GetObjectItem(e, "check")->valuestring, "gpu")) continue;
-        snprintf(status, n, "%s", cJSON_GetObjectItem(e, "status")->valuestring);
-        snprintf(detail, sizeof detail, "%s", cJSON_GetObjectItem(e, "detail")->valuestring);
+    for (int i = 0; i < a.n; i++) {
+        if (strcmp(a.checks[i].check, "gpu")) continue;
+        snprintf(status, n, "%s", a.checks[i].status);
+        snprintf(detail, sizeof detail, "%s", a.checks[i].detail);
     }
-    cJSON_Delete(a);
     return detail;
 }
 

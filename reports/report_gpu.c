@@ -274,79 +274,65 @@ static void ab_line(const report_doc *d, int i, char *out, size_t n, report_esca
         snprintf(out + k, n - k, "no adjusted effect (the GPU temperature did not vary enough to fit)");
 }
 
-/* Markdown: the cells and lines hold variant names, so they go through the escaping writer. */
-void report_gpu_md(FILE *f, const report_doc *d)
+/* The section in Markdown or HTML: the same rows and lines, written with
+ * each format's markup. Names from the results file are escaped inside
+ * row() and the line builders; the rest is numbers and fixed text. */
+typedef struct style {
+    report_escape how;
+    const char *title, *table, *head_cell, *rule, *row_start, *cell, *row_end, *list_start, *item, *list_end;
+} style;
+
+static const style markdown = {
+    REPORT_ESC_MARKDOWN,
+    "## GPU (%s)\n\nMeasured runs, from each run's summary of the %s channels (NVML). Energy per token is the "
+    "GPU's energy counter over the run divided by its prefill + decode tokens.\n\n|",
+    "", " %s |", "\n|---|---|---|---|---|---|---|---|---|---|---|\n", "|", " %s |", "\n",
+    "", "- %s\n", "\n"};
+static const style html = {
+    REPORT_ESC_HTML,
+    "<h2>GPU (%s)</h2><p>Measured runs, from each run's summary of the %s channels (NVML). Energy per token is "
+    "the GPU's energy counter over the run divided by its prefill + decode tokens.</p><table><tr>",
+    "", "<th>%s</th>", "</tr>\n", "<tr>", "<td>%s</td>", "</tr>\n", "<ul>", "<li>%s</li>", "</ul>"};
+
+static void write_section(FILE *f, const report_doc *d, const style *st)
 {
     if (!d->any_gpu)
         return;
-    report_fprintf(f, REPORT_ESC_MARKDOWN, "## GPU (%s)\n\nMeasured runs, from each run's summary of the %s "
-                   "channels (NVML). Energy per token is the GPU's energy counter over the run divided by its "
-                   "prefill + decode tokens.\n\n|", d->r.gpu_name, d->r.gpu_name);
+    report_fprintf(f, st->how, st->title, d->r.gpu_name, d->r.gpu_name);
     for (int c = 0; c < NCOL; c++)
-        fprintf(f, " %s |", head[c]);
-    fputs("\n|", f);
-    for (int c = 0; c < NCOL; c++)
-        fputs("---|", f);
-    fputc('\n', f);
+        fprintf(f, st->head_cell, head[c]);
+    fputs(st->rule, f);
     char cells[NCOL][160], line[1024];
     for (int v = 0; v < d->nv; v++) {
         if (!d->gpu[v].n)
             continue;
-        row(d, v, cells, REPORT_ESC_MARKDOWN);
-        fputc('|', f);
+        row(d, v, cells, st->how);
+        fputs(st->row_start, f);
         for (int c = 0; c < NCOL; c++)
-            fprintf(f, " %s |", cells[c]);
-        fputc('\n', f);
+            fprintf(f, st->cell, cells[c]);
+        fputs(st->row_end, f);
     }
-    fputs("\n### Cold against hot\n\nEach variant's first quarter of measured runs against its last quarter "
-          "(Hodges-Lehmann ratio with its distribution-free 95% CI).\n\n", f);
+    bool md = st->how == REPORT_ESC_MARKDOWN;
+    fputs(md ? "\n### Cold against hot\n\n" : "</table><h3>Cold against hot</h3><p>", f);
+    fputs("Each variant's first quarter of measured runs against its last quarter (Hodges-Lehmann ratio with its "
+          "distribution-free 95% CI).", f);
+    fputs(md ? "\n\n" : "</p>", f);
+    fputs(st->list_start, f);
     for (int v = 0; v < d->nv; v++) {
-        cold_hot_line(d, v, line, sizeof line, REPORT_ESC_MARKDOWN);
-        fprintf(f, "- %s\n", line);
+        cold_hot_line(d, v, line, sizeof line, st->how);
+        fprintf(f, st->item, line);
     }
+    fputs(st->list_end, f);
     if (d->nv > 1) {
-        fputs("\n### A/B and the GPU's state\n\n", f);
+        fputs(md ? "### A/B and the GPU's state\n\n" : "<h3>A/B and the GPU's state</h3>", f);
+        fputs(st->list_start, f);
         for (int i = 1; i < d->nv; i++) {
-            ab_line(d, i, line, sizeof line, REPORT_ESC_MARKDOWN);
-            fprintf(f, "- %s\n", line);
+            ab_line(d, i, line, sizeof line, st->how);
+            fprintf(f, st->item, line);
         }
+        fputs(st->list_end, f);
     }
-    fputc('\n', f);
 }
 
-void report_gpu_html(FILE *b, const report_doc *d)
-{
-    if (!d->any_gpu)
-        return;
-    report_fprintf(b, REPORT_ESC_HTML, "<h2>GPU (%s)</h2><p>Measured runs, from each run's summary of the GPU's "
-                   "channels (NVML). Energy per token is the GPU's energy counter over the run divided by its "
-                   "prefill + decode tokens.</p><table><tr>", d->r.gpu_name);
-    for (int c = 0; c < NCOL; c++)
-        fprintf(b, "<th>%s</th>", head[c]);
-    fputs("</tr>\n", b);
-    char cells[NCOL][160], line[1024];
-    for (int v = 0; v < d->nv; v++) {
-        if (!d->gpu[v].n)
-            continue;
-        row(d, v, cells, REPORT_ESC_HTML);
-        fputs("<tr>", b);
-        for (int c = 0; c < NCOL; c++)
-            fprintf(b, "<td>%s</td>", cells[c]);
-        fputs("</tr>\n", b);
-    }
-    fputs("</table><h3>Cold against hot</h3><p>Each variant's first quarter of measured runs against its last "
-          "quarter (Hodges-Lehmann ratio with its distribution-free 95 % CI).</p><ul>", b);
-    for (int v = 0; v < d->nv; v++) {
-        cold_hot_line(d, v, line, sizeof line, REPORT_ESC_HTML);
-        fprintf(b, "<li>%s</li>", line);
-    }
-    fputs("</ul>", b);
-    if (d->nv > 1) {
-        fputs("<h3>A/B and the GPU's state</h3><ul>", b);
-        for (int i = 1; i < d->nv; i++) {
-            ab_line(d, i, line, sizeof line, REPORT_ESC_HTML);
-            fprintf(b, "<li>%s</li>", line);
-        }
-        fputs("</ul>", b);
-    }
-}
+void report_gpu_md(FILE *f, const report_doc *d) { write_section(f, d, &markdown); }
+void report_gpu_html(FILE *b, const report_doc *d) { write_section(b, d, &html); }

@@ -432,6 +432,26 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
     return acc;
 }
 
+/* A row part's sum over its lanes, the split parts added in order (warp
+ * wi holds part k), and the row's value stored by its first warp. The
+ * barriers are uniform over the work-group; part[] is free again after. */
+inline void rg_finish(__local float *red, __local float *part, float v, int lane, int wi, int k, int split,
+                      bool row_ok, __global float *o, int add)
+{
+    v = rg_reduce(red, v, lane);
+    if (split > 1) {
+        if (lane == 0)
+            part[wi] = v;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = 1; j < split; j++)
+            v += part[wi + j];
+    }
+    if (lane == 0 && k == 0 && row_ok)
+        store(o, v, add);
+    if (split > 1)
+        barrier(CLK_LOCAL_MEM_FENCE);
+}
+
 /* Without a norm to apply, x is read straight from global memory (it
  * stays in L1): staging it would only add barriers. `split` (1, 2 or 4,
  * dividing RG_ROWS) warps share a row, interleaving warp-wide chunks of
@@ -467,18 +487,7 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
         float acc = r >= rows ? 0.0f
                   : split == 1 ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES)
                                : row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split);
-        acc = rg_reduce(red[wi], acc, lane);
-        if (split > 1) {   /* uniform over the work-group: the barriers are safe */
-            if (lane == 0)
-                part[wi] = acc;
-            barrier(CLK_LOCAL_MEM_FENCE);
-            for (int j = 1; j < split; j++)
-                acc += part[wi + j];
-        }
-        if (lane == 0 && k == 0 && r < rows)
-            store(out + (size_t)t * out_stride + r, acc, add);
-        if (split > 1)
-            barrier(CLK_LOCAL_MEM_FENCE);   /* part[] is rewritten for the next token */
+        rg_finish(red[wi], part, acc, lane, wi, k, split, r < rows, out + (size_t)t * out_stride + r, add);
     }
 }
 
@@ -548,20 +557,9 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
         else
             row_dot_n(w, d, (size_t)r * cols, cols, x, n, k * RG_LANES + lane, RG_LANES * split, acc);
     }
-    for (int t = 0; t < n; t++) {
-        float v = rg_reduce(red[wi], r < rows ? acc[t] : 0.0f, lane);
-        if (split > 1) {   /* uniform over the work-group: the barriers are safe */
-            if (lane == 0)
-                part[wi] = v;
-            barrier(CLK_LOCAL_MEM_FENCE);
-            for (int j = 1; j < split; j++)
-                v += part[wi + j];
-        }
-        if (lane == 0 && k == 0 && r < rows)
-            store(out + (size_t)t * out_stride + r, v, add);
-        if (split > 1)
-            barrier(CLK_LOCAL_MEM_FENCE);   /* part[] is rewritten for the next token */
-    }
+    for (int t = 0; t < n; t++)
+        rg_finish(red[wi], part, r < rows ? acc[t] : 0.0f, lane, wi, k, split, r < rows,
+                  out + (size_t)t * out_stride + r, add);
 }
 
 /* RoPE on a pair, without fma contraction (as the CPU reference computes it). */

@@ -12,6 +12,7 @@ packages=(
   pocl-opencl-icd         # OpenCL on the CPU (tests, CI)
   gnuplot-nox             # plots in reports (run time)
   python3 cmark-gfm libxml2-utils  # tests: outputs checked with real parsers (html.parser, GitHub Markdown, xmllint)
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer with ASan + UBSan (the fuzz preset)
 )
 
 missing=()

@@ -161,6 +161,37 @@ static void test_gate(void)
     }
     CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
     CHECK(contains(out, "variants: more than 64"));
+
+    /* Numbers range-checked before conversion, names kept whole or refused,
+     * text that is not UTF-8 refused: each an input error naming the field. */
+    static const struct {
+        const char *json, *expect;
+    } bad[] = {
+        {"\"environment\": {\"cpus_online\": -1e300}, \"runs\": []",
+         "environment.cpus_online: expected a whole number from 1 to 1048576, got -1e+300"},
+        {"\"environment\": {\"cpus_online\": 2.5}, \"runs\": []", "environment.cpus_online: expected a whole number"},
+        {"\"runs\": [{\"index\": 1e300, \"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1}}]",
+         "runs[0].index: expected a whole number from 0 to 2147483647"},
+        {"\"runs\": [{\"variant\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-one\", \"status\": \"ok\","
+         " \"metrics\": {\"m\": 1}}]", "runs[0].variant: 67 bytes long, at most 63 allowed (names are kept whole)"},
+        {"\"variants\": [{\"name\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-two\"}], \"runs\": []",
+         "variants[0].name: 67 bytes long"},
+        {"\"runs\": [{\"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1e308}}]",
+         "runs[0].metrics.m: 1e+308 is out of range"},
+        {"\"runs\": [{\"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1}, \"telemetry\":"
+         " {\"throttle\": \"yes-and-also-something-long\"}}]", "runs[0].telemetry.throttle: 27 bytes long"},
+        {"\"name\": \"x\xff\", \"runs\": []", "bad.json: byte 98: not UTF-8 text"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        f = fopen(p, "w");
+        if (f) {
+            fprintf(f, "{\"schema\": \"thermabench-results\", \"schema_version\": 1, \"primary_metric\": {\"name\": \"m\"},"
+                       " %s}", bad[k].json);
+            fclose(f);
+        }
+        CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
+        CHECKF(contains(out, bad[k].expect), "case %zu: no '%s'", k, bad[k].expect);
+    }
 }
 
 static void test_compare_and_report(void)

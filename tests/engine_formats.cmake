@@ -5,3 +5,5 @@ tb_add_test(NAME test_engine_formats SOURCES test_engine_formats.c
             LIBS thermabench_engine LABELS engine)
 tb_add_test(NAME test_engine_tokenizer SOURCES test_engine_tokenizer.c
             LIBS thermabench_engine LABELS engine)
+tb_add_test(NAME test_engine_tokenizer_bpe SOURCES test_engine_tokenizer_bpe.c
+            LIBS thermabench_engine PkgConfig::CJSON LABELS engine)

@@ -802,9 +802,53 @@ static void put_array_header(wbuf *b, const char *key, uint32_t type, uint64_t n
     put_u64(b, n);
 }
 
+static void put_types(wbuf *b, const engine_tokenizer *t, int n)
+{
+    put_array_header(b, "tokenizer.ggml.token_type", GGUF_I32, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        int32_t ty = formats_tokenizer_type(t, i);
+        put(b, &ty, 4);
+    }
+}
+
+/* Byte-level BPE: tokens and merges as stored, the pre-tokenizer, the ids
+ * and add_bos/add_eos (what llama.cpp reads). */
+static int put_vocab_bpe(wbuf *b, const engine_tokenizer *t, const formats_bpe *bpe)
+{
+    int n = engine_tokenizer_vocab_size(t), n_kv = 6;
+    kv_string(b, "tokenizer.ggml.model", "gpt2");
+    kv_string(b, "tokenizer.ggml.pre", formats_bpe_pre(bpe));
+    put_array_header(b, "tokenizer.ggml.tokens", GGUF_STRING, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        uint32_t len;
+        const char *s = formats_tokenizer_raw(t, i, &len);
+        put_str(b, s, len);
+    }
+    put_types(b, t, n);
+    int nm = formats_bpe_merge_count(bpe);
+    put_array_header(b, "tokenizer.ggml.merges", GGUF_STRING, (uint64_t)nm);
+    for (int i = 0; i < nm; i++) {
+        uint32_t len;
+        const char *s = formats_bpe_merge(bpe, i, &len);
+        put_str(b, s, len);
+    }
+    if (engine_tokenizer_bos(t) >= 0)
+        kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)engine_tokenizer_bos(t)), n_kv++;
+    if (engine_tokenizer_eos(t) >= 0)
+        kv_u32(b, "tokenizer.ggml.eos_token_id", (uint32_t)engine_tokenizer_eos(t)), n_kv++;
+    uint8_t add_bos = engine_tokenizer_add_bos(t), add_eos = engine_tokenizer_add_eos(t);
+    put_key(b, "tokenizer.ggml.add_bos_token", GGUF_BOOL);
+    put(b, &add_bos, 1);
+    put_key(b, "tokenizer.ggml.add_eos_token", GGUF_BOOL);
+    put(b, &add_eos, 1);
+    return n_kv;
+}
+
 /* Spaces go back to SentencePiece's U+2581 so llama.cpp reads the vocabulary. */
 static int put_vocab(wbuf *b, const engine_tokenizer *t)
 {
+    if (formats_tokenizer_bpe(t))
+        return put_vocab_bpe(b, t, formats_tokenizer_bpe(t));
     int n = engine_tokenizer_vocab_size(t);
     kv_string(b, "tokenizer.ggml.model", "llama");
     put_array_header(b, "tokenizer.ggml.tokens", GGUF_STRING, (uint64_t)n);
@@ -822,11 +866,7 @@ static int put_vocab(wbuf *b, const engine_tokenizer *t)
         float sc = formats_tokenizer_score(t, i);
         put(b, &sc, 4);
     }
-    put_array_header(b, "tokenizer.ggml.token_type", GGUF_I32, (uint64_t)n);
-    for (int i = 0; i < n; i++) {
-        int32_t ty = formats_tokenizer_type(t, i);
-        put(b, &ty, 4);
-    }
+    put_types(b, t, n);
     kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)engine_tokenizer_bos(t));
     kv_u32(b, "tokenizer.ggml.eos_token_id", (uint32_t)engine_tokenizer_eos(t));
     kv_u32(b, "tokenizer.ggml.unknown_token_id", 0);

@@ -16,6 +16,7 @@
 
 #include "engine.h"
 #include "tb_test.h"
+#include "tb_vocab_gguf.h"
 
 #define ORACLES TB_SHARED_DIR "/oracles"
 #define VECTORS ORACLES "/tokenizer-vectors/"
@@ -235,66 +236,132 @@ static void test_oracle_prompts(void)
         globfree(&gl);
 }
 
+/* Special tokens typed in the text: user-defined ones (Qwen's <tool_call>)
+ * are cut out as their own token, as llama.cpp does even with
+ * parse_special = false; control ones (<|im_start|>, Llama 3's
+ * <|begin_of_text|>) stay text. Either way the ids decode to the text. */
+static void test_special_tokens(void)
+{
+    static const struct {
+        const char *model, *text, *special;
+        bool one_token;
+    } c[] = {
+        {"qwen2-tiny-F32.gguf", "a<tool_call>b</tool_call>", "<tool_call>", true},
+        {"qwen2-tiny-F32.gguf", "x<|im_start|>user", "<|im_start|>", false},
+        {"llama3-tiny-F32.gguf", "<|begin_of_text|>Hi", "<|begin_of_text|>", false},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, ORACLES "/models/%s", c[i].model);
+        engine_tokenizer *t = load(path, 0);
+        if (!t)
+            continue;
+        int ids[64], n = 0, found = 0;
+        char text[256];
+        engine_error err = {0};
+        CHECKF(engine_tokenizer_encode(t, c[i].text, false, false, ids, 64, &n, &err) == 0, "%s", err.msg);
+        for (int k = 0; k < n; k++) {
+            size_t len;
+            const char *p = engine_tokenizer_piece(t, -1, ids[k], &len);
+            found += len == strlen(c[i].special) && !memcmp(p, c[i].special, len);
+        }
+        CHECKF(found == (c[i].one_token ? 1 : 0), "\"%s\": %d tokens print as %s", c[i].text, found, c[i].special);
+        size_t len = decode(t, ids, n, text, sizeof text);
+        CHECKF(len == strlen(c[i].text) && !memcmp(text, c[i].text, len), "\"%s\" decodes to \"%.*s\"", c[i].text,
+               (int)len, text);
+        engine_tokenizer_free(t);
+    }
+}
+
+/* An invalid UTF-8 byte is read as U+FFFD (llama.cpp's reading), so the
+ * ids decode to U+FFFD's bytes; a 200,000-letter word merges in
+ * O(n log n) (no timing bound, the figure is printed). */
+static void test_odd_text(void)
+{
+    engine_tokenizer *t = load(VECTORS "ggml-vocab-llama-bpe.gguf", 128256);
+    if (!t)
+        return;
+    int ids[16], n = 0;
+    char text[64];
+    engine_error err = {0};
+    CHECK(engine_tokenizer_encode(t, "a\xff" "b", false, false, ids, 16, &n, &err) == 0);
+    size_t len = decode(t, ids, n, text, sizeof text);
+    CHECK(len == 5 && !memcmp(text, "a\xef\xbf\xbd" "b", 5));
+    size_t big = 200000;
+    char *word = malloc(big + 1);
+    int *many = malloc(big * sizeof *many);
+    char *back = malloc(big + 1);
+    memset(word, 'q', big);
+    word[big] = 0;
+    double t0 = now_s();
+    int rc = engine_tokenizer_encode(t, word, false, false, many, (int)big, &n, &err);
+    printf("a %zu-letter word: %d tokens in %.0f ms\n", big, n, (now_s() - t0) * 1e3);
+    CHECKF(rc == 0 && n > 0 && n < (int)big, "%s", err.msg);
+    len = decode(t, many, n, back, big + 1);
+    CHECK(len == big && !memcmp(back, word, big));
+    free(word);
+    free(many);
+    free(back);
+    engine_tokenizer_free(t);
+}
+
+/* `thermabench generate` on llama3-tiny-F32 (an architecture the engine
+ * runs): stdout is the prompt and llama.cpp's greedy text, up to the first
+ * step whose top-2 margin is below 0.01 (oracles README). */
+static void test_cli_generate(void)
+{
+    char *json = tb_read_all(ORACLES "/oracles/llama3-tiny/F32/expected.json", NULL);
+    cJSON *root = json ? cJSON_Parse(json) : NULL;
+    free(json);
+    CHECK(root != NULL);
+    engine_tokenizer *t = load(ORACLES "/models/llama3-tiny-F32.gguf", 0);
+    const cJSON *c;
+    int n_cases = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
+        if (!t)
+            break;
+        static int greedy[4096];
+        static char want[1 << 16];
+        const char *prompt = cJSON_GetObjectItem(c, "prompt")->valuestring;
+        int n_prompt = cJSON_GetArraySize(cJSON_GetObjectItem(c, "prompt_ids"));
+        int n = int_array(cJSON_GetObjectItem(c, "greedy_ids"), greedy, 4096), n_cmp = 0;
+        const cJSON *m;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItem(c, "greedy_margins")) {
+            if (n_cmp >= n || m->valuedouble < 0.01)
+                break;
+            n_cmp++;
+        }
+        size_t pl = strlen(prompt);
+        memcpy(want, prompt, pl);
+        size_t len = pl + decode(t, greedy, n_cmp, want + pl, sizeof want - pl - 1);
+        want[len++] = '\n';
+        char cmd[2048], out_path[64];
+        snprintf(out_path, sizeof out_path, "tb_bpe_gen.%d.out", (int)getpid());
+        /* steps counts positions: the prompt's, less the one the first generated token takes */
+        snprintf(cmd, sizeof cmd, "'%s' generate --model " ORACLES "/models/llama3-tiny-F32.gguf --prompt '%s' "
+                 "--steps %d --threads 1 >%s", TB_BINARY, prompt, n_prompt - 1 + n_cmp, out_path);
+        int st = system(cmd);
+        size_t got_len = 0;
+        char *got = tb_read_all(out_path, &got_len);
+        remove(out_path);
+        CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "generate \"%s\": exit status %d", prompt, st);
+        CHECKF(got && got_len == len && !memcmp(got, want, len), "generate \"%s\" (%d tokens compared): stdout "
+               "\"%s\", expected \"%.*s\"", prompt, n_cmp, got ? got : "", (int)len, want);
+        free(got);
+        n_cases++;
+    }
+    CHECK(n_cases == 2);
+    engine_tokenizer_free(t);
+    cJSON_Delete(root);
+}
+
 /* ---- malformed vocabularies --------------------------------------------- */
-
-/* A vocabulary-only GGUF: tokenizer.ggml.model, optional pre, tokens, merges. */
-typedef struct gbuf {
-    char *p;
-    size_t len;
-} gbuf;
-
-static void gput(gbuf *b, const void *d, size_t n)
-{
-    b->p = realloc(b->p, b->len + n);
-    memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
-static void gstr(gbuf *b, const char *s)
-{
-    uint64_t n = strlen(s);
-    gput(b, &n, 8);
-    gput(b, s, n);
-}
-
-static void gkey(gbuf *b, const char *key, uint32_t type)
-{
-    gstr(b, key);
-    gput(b, &type, 4);
-}
-
-static void gstrings(gbuf *b, const char *key, const char *const *v, int n)
-{
-    gkey(b, key, 9);
-    uint32_t et = 8;
-    uint64_t cnt = (uint64_t)n;
-    gput(b, &et, 4);
-    gput(b, &cnt, 8);
-    for (int i = 0; i < n; i++)
-        gstr(b, v[i]);
-}
 
 static const char *write_vocab(const char *model, const char *pre, const char *name)
 {
     static char path[256];
     snprintf(path, sizeof path, "tb_bpe_%s.%d.gguf", name, (int)getpid());
-    static const char *const tokens[] = {"a", "b", "ab", "\xc4\xa0", "\xc4\xa0" "ab"};
-    static const char *const merges[] = {"a b", "\xc4\xa0 ab"};
-    gbuf b = {0};
-    uint32_t version = 3;
-    uint64_t n_tensors = 0, n_kv = 3 + (pre != NULL);
-    gput(&b, "GGUF", 4);
-    gput(&b, &version, 4);
-    gput(&b, &n_tensors, 8);
-    gput(&b, &n_kv, 8);
-    gkey(&b, "tokenizer.ggml.model", 8);
-    gstr(&b, model);
-    if (pre) {
-        gkey(&b, "tokenizer.ggml.pre", 8);
-        gstr(&b, pre);
-    }
-    gstrings(&b, "tokenizer.ggml.tokens", tokens, 5);
-    gstrings(&b, "tokenizer.ggml.merges", merges, 2);
+    tb_gbuf b = tb_tiny_vocab(model, pre);
     FILE *f = fopen(path, "wb");
     if (f) {
         fwrite(b.p, 1, b.len, f);
@@ -388,6 +455,9 @@ int main(void)
     test_full_vocabularies();
     test_truncated_vocabularies();
     test_oracle_prompts();
+    test_special_tokens();
+    test_odd_text();
+    test_cli_generate();
     test_malformed();
     test_cli_unknown_model();
     TB_MAIN_END();

@@ -355,13 +355,37 @@ static void test_cli_generate(void)
     cJSON_Delete(root);
 }
 
+/* A model with a BPE vocabulary written back as GGUF keeps it: the copy
+ * tokenizes llama.cpp's vectors as the original does. */
+static void test_gguf_roundtrip(void)
+{
+    engine_model *m = NULL;
+    engine_error err = {0};
+    char path[128];
+    snprintf(path, sizeof path, "tb_bpe_copy.%d.gguf", (int)getpid());
+    int rc = engine_model_load(ORACLES "/models/llama3-tiny-F32.gguf", &m, &err);
+    CHECKF(rc == 0 && m->tokenizer, "%s", err.msg);
+    if (rc == 0)
+        CHECKF(engine_gguf_write(m, path, &err) == 0, "%s", err.msg);
+    engine_model_free(m);
+    engine_tokenizer *t = load(path, 4352);
+    if (t) {
+        CHECK_STR(engine_tokenizer_kind(t), "llama-bpe");
+        CHECK(engine_tokenizer_bos(t) == 4096 && engine_tokenizer_eos(t) == 4097 && engine_tokenizer_add_bos(t));
+        check_vectors("llama3-tiny, written back", t, VECTORS "ggml-vocab-llama-bpe.gguf.inp",
+                      VECTORS "truncated-N4096-llama-bpe.out");
+        engine_tokenizer_free(t);
+    }
+    remove(path);
+}
+
 /* ---- malformed vocabularies --------------------------------------------- */
 
 static const char *write_vocab(const char *model, const char *pre, const char *name)
 {
     static char path[256];
     snprintf(path, sizeof path, "tb_bpe_%s.%d.gguf", name, (int)getpid());
-    tb_gbuf b = tb_tiny_vocab(model, pre);
+    tb_gbuf b = tb_tiny_vocab(model, pre, false);
     FILE *f = fopen(path, "wb");
     if (f) {
         fwrite(b.p, 1, b.len, f);
@@ -458,6 +482,7 @@ int main(void)
     test_special_tokens();
     test_odd_text();
     test_cli_generate();
+    test_gguf_roundtrip();
     test_malformed();
     test_cli_unknown_model();
     TB_MAIN_END();

@@ -100,6 +100,11 @@ int engine_generate(engine_session *s, const engine_tokenizer *t, const char *pr
     if (engine_forward(s, &b, logits, err))
         goto done;
     record(tokens_out, tokens_max, &n_out, ids[0]);
+    if (!engine_tokenizer_add_bos(t)) {   /* no BOS: the first id is the prompt's own */
+        size_t len;
+        const char *piece = engine_tokenizer_piece(t, -1, ids[0], &len);
+        emit_piece(t, emit, emit_ctx, piece, len);
+    }
     int n_forced = n_ids - 1 < steps ? n_ids - 1 : steps;
     for (int i = 0; i < n_forced; i++) {
         size_t len;

@@ -355,6 +355,46 @@ static void test_cli_generate(void)
     cJSON_Delete(root);
 }
 
+/* A model that adds no BOS (add_bos_token patched to false in a copy of
+ * llama3-tiny): the prompt still comes out whole, its first token included. */
+static void test_cli_generate_no_bos(void)
+{
+    size_t len;
+    char *data = tb_read_all(ORACLES "/models/llama3-tiny-F32.gguf", &len);
+    const char key[] = "tokenizer.ggml.add_bos_token";
+    char *k = data ? memmem(data, len, key, sizeof key - 1) : NULL;
+    CHECK(k && k[sizeof key - 1] == 7 && k[sizeof key - 1 + 4] == 1);   /* GGUF bool, true */
+    if (!k) {
+        free(data);
+        return;
+    }
+    k[sizeof key - 1 + 4] = 0;
+    char path[128], out_path[160], cmd[1024];
+    snprintf(path, sizeof path, "tb_bpe_nobos.%d.gguf", (int)getpid());
+    snprintf(out_path, sizeof out_path, "%s.out", path);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(data, 1, len, f) == len);
+    if (f)
+        fclose(f);
+    free(data);
+    snprintf(cmd, sizeof cmd, "'%s' generate --model %s --prompt 'Once upon a time' --steps 8 >%s", TB_BINARY, path,
+             out_path);
+    int st = system(cmd);
+    char *got = tb_read_all(out_path, NULL);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0 && got && !strncmp(got, "Once upon a time", 16),
+           "generate without BOS: stdout \"%s\"", got ? got : "");
+    free(got);
+    /* An empty prompt gives nothing to start from: exit 2 */
+    snprintf(cmd, sizeof cmd, "'%s' generate --model %s --steps 8 >/dev/null 2>%s", TB_BINARY, path, out_path);
+    st = system(cmd);
+    got = tb_read_all(out_path, NULL);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 2 && got && strstr(got, "adds no BOS"), "empty prompt: %s",
+           got ? got : "");
+    free(got);
+    remove(out_path);
+    remove(path);
+}
+
 /* A model with a BPE vocabulary written back as GGUF keeps it: the copy
  * tokenizes llama.cpp's vectors as the original does. */
 static void test_gguf_roundtrip(void)
@@ -482,6 +522,7 @@ int main(void)
     test_special_tokens();
     test_odd_text();
     test_cli_generate();
+    test_cli_generate_no_bos();
     test_gguf_roundtrip();
     test_malformed();
     test_cli_unknown_model();

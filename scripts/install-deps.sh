@@ -8,6 +8,7 @@ packages=(
   libcjson-dev            # config and result files
   libsensors-dev          # hwmon through lm-sensors
   libpfm4-dev             # perf event names -> perf_event_attr
+  libutf8proc-dev         # Unicode categories for BPE tokenizers
   ocl-icd-opencl-dev opencl-headers  # OpenCL ICD loader and headers
   pocl-opencl-icd         # OpenCL on the CPU (tests, CI)
   gnuplot-nox             # plots in reports (run time)

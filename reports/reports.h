@@ -251,6 +251,7 @@ typedef struct report_gate_options {
     bool allow_workload_change; /* the requested workload may differ (else an input error) */
     bool allow_env_mismatch;    /* both of the above (older spelling) */
     bool allow_throttle;
+    bool no_tables;             /* skip the per-variant tables (cmp): the verdict does not use them */
 } report_gate_options;
 
 /* ---- the gate's inputs: sides made of result sets and sessions ----

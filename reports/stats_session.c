@@ -1,0 +1,89 @@
+/* Where variance comes from: runs within a session, sessions within an
+ * experiment (Kalibera & Jones, "Rigorous benchmarking in reasonable time",
+ * 2013). One-way random-effects model x = mu + b_session + e_run: the
+ * between-session component is the variance of the session means less the
+ * share of the within-session variance they carry. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports.h"
+
+int report_variance_components_fit(const double *x, const int *session, size_t n, report_variance_components *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mean = o->var_within = o->var_between = o->var_session_means = NAN;
+    o->runs_per_session = NAN;
+    if (n == 0)
+        return -1;
+    int *lab = malloc(n * sizeof *lab);
+    double *sum = calloc(n, sizeof *sum), *cnt = calloc(n, sizeof *cnt);
+    if (!lab || !sum || !cnt) {
+        free(lab);
+        free(sum);
+        free(cnt);
+        return -1;
+    }
+    int m = 0;
+    size_t *which = malloc(n * sizeof *which);
+    for (size_t i = 0; which && i < n; i++) {
+        int s = 0;
+        while (s < m && lab[s] != session[i])
+            s++;
+        if (s == m)
+            lab[m++] = session[i];
+        which[i] = (size_t)s;
+        sum[s] += x[i];
+        cnt[s] += 1;
+    }
+    if (!which) {
+        free(lab);
+        free(sum);
+        free(cnt);
+        return -1;
+    }
+    double ssw = 0, dfw = 0, grand = 0, inv = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = x[i] - sum[which[i]] / cnt[which[i]];
+        ssw += d * d;
+    }
+    for (int s = 0; s < m; s++) {
+        dfw += cnt[s] - 1;
+        grand += sum[s] / cnt[s];
+        inv += 1 / cnt[s];
+    }
+    o->sessions = m;
+    o->runs = n;
+    o->mean = grand / m;
+    o->runs_per_session = m / inv;
+    o->df_within = dfw;
+    o->var_within = dfw > 0 ? ssw / dfw : NAN;
+    if (m >= 2) {
+        double ss = 0;
+        for (int s = 0; s < m; s++)
+            ss += pow(sum[s] / cnt[s] - o->mean, 2);
+        o->var_session_means = ss / (m - 1);
+        o->df_between = m - 1;
+        double share = isfinite(o->var_within) ? o->var_within / o->runs_per_session : 0;
+        o->var_between = fmax(0, o->var_session_means - share);
+    }
+    free(which);
+    free(lab);
+    free(sum);
+    free(cnt);
+    return 0;
+}
+
+int report_sessions_needed(const report_variance_components *vc, int runs_per_session, double target, double level)
+{
+    if (!(target > 0) || runs_per_session < 1 || !isfinite(vc->var_within) || !(vc->mean != 0))
+        return -1;
+    double vb = isfinite(vc->var_between) ? vc->var_between : 0;
+    double per = vb + vc->var_within / runs_per_session;     /* variance of one session's mean */
+    for (int m = 2; m <= 10000; m++) {
+        double t = report_t_quantile(1 - (1 - level) / 2, m - 1);
+        if (t * sqrt(per / m) <= target * fabs(vc->mean))
+            return m;
+    }
+    return -1;
+}

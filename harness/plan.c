@@ -33,17 +33,23 @@ static void count(const harness_config *c, const harness_run_record *done, int n
     }
 }
 
-/* Has the adaptive rule's CI target been met for variant v? */
-static bool ci_met(const harness_config *c, const harness_run_record *done, int n_done, int v)
+/* Stein's two-stage rule: the first `repetitions` measured runs of variant v
+ * decide, once, how many it gets in all (reports/stats_stop.c); stopping when
+ * the interval happens to look narrow would bias it (docs/STATISTICS.md). */
+static int adaptive_total(const harness_config *c, const harness_run_record *done, int n_done, int v)
 {
-    double *x = malloc(sizeof(double) * (size_t)(n_done + 1));
-    int n = 0;
-    for (int i = 0; x && i < n_done; i++)
-        if (done[i].variant == v && !done[i].warmup && done[i].ok && isfinite(done[i].primary))
-            x[n++] = done[i].primary;
-    double hw = x ? harness_ci_half_width_pct(x, n) : NAN;
+    double *x = malloc(sizeof(double) * (size_t)(c->repetitions + 1));
+    int n = 0, attempts = 0;
+    for (int i = 0; x && i < n_done && attempts < c->repetitions; i++)
+        if (done[i].variant == v && !done[i].warmup) {
+            attempts++;
+            if (done[i].ok && isfinite(done[i].primary))
+                x[n++] = done[i].primary;
+        }
+    int total = x && n >= 2 ? report_stop_runs_total(x, (size_t)n, c->stop.target_ci_pct, c->stop.max_repetitions)
+                            : c->stop.max_repetitions;
     free(x);
-    return isfinite(hw) && hw <= c->stop.target_ci_pct;
+    return total;
 }
 
 static bool variant_done(const harness_config *c, const harness_run_record *done, int n_done,
@@ -52,7 +58,7 @@ static bool variant_done(const harness_config *c, const harness_run_record *done
     if (v < 0 || v >= HARNESS_MAX_VARIANTS) return true;
     if (c->stop.rule == HARNESS_STOP_FIXED) return t->measured[v] >= c->repetitions;
     if (t->measured[v] >= c->stop.max_repetitions) return true;
-    return t->measured[v] >= c->repetitions && ci_met(c, done, n_done, v);
+    return t->measured[v] >= c->repetitions && t->measured[v] >= adaptive_total(c, done, n_done, v);
 }
 
 /* splitmix64: the order's permutations depend only on the seed and round. */

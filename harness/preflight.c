@@ -216,7 +216,8 @@ cJSON *harness_environment_json(const harness_config *c, probe_set *ps)
     if (gethostname(b, 256) == 0) { b[255] = 0; cJSON_AddStringToObject(o, "hostname", b); }
     else cJSON_AddNullToObject(o, "hostname");
     char model[256] = "";
-    if (!harness_read_file("", "/proc/cpuinfo", b, sizeof b)) {
+    bool have_cpuinfo = !harness_read_file("", "/proc/cpuinfo", b, sizeof b);
+    if (have_cpuinfo) {
         char *p = strstr(b, "model name");
         if (p && (p = strchr(p, ':'))) {
             p++;
@@ -227,6 +228,16 @@ cJSON *harness_environment_json(const harness_config *c, probe_set *ps)
     }
     if (model[0]) cJSON_AddStringToObject(o, "cpu_model", model);
     else cJSON_AddNullToObject(o, "cpu_model");
+    /* Microcode where the kernel shows it: part of the machine's identity for the gate. */
+    char micro[64] = "";
+    char *mc = have_cpuinfo ? strstr(b, "microcode") : NULL;
+    if (mc && (mc = strchr(mc, ':'))) {
+        mc++;
+        while (*mc == ' ' || *mc == '\t') mc++;
+        snprintf(micro, sizeof micro, "%.*s", (int)strcspn(mc, "\n"), mc);
+    }
+    if (micro[0]) cJSON_AddStringToObject(o, "microcode", micro);
+    else cJSON_AddNullToObject(o, "microcode");
     cJSON_AddNumberToObject(o, "cpus_online", (double)sysconf(_SC_NPROCESSORS_ONLN));
     if (uname(&u) == 0) {
         snprintf(b, sizeof b, "%s %s %s", u.sysname, u.release, u.machine);

@@ -886,6 +886,13 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
         steps_in_arm(A, "baseline", opt->step_p, steps, &ns);
         steps_in_arm(B, "candidate", opt->step_p, steps, &ns);
     }
+    /* The largest step first: it names the reason. */
+    for (int i = 1; i < ns; i++)
+        for (int j = i; j > 0 && fabs(steps[j].s.change_pct) > fabs(steps[j - 1].s.change_pct); j--) {
+            step_found t = steps[j];
+            steps[j] = steps[j - 1];
+            steps[j - 1] = t;
+        }
     char first_step[400] = "";
     for (int i = 0; i < ns; i++) {
         o->steps[o->nsteps++] = steps[i].s;

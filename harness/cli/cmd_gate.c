@@ -21,10 +21,14 @@ static void usage(FILE *f)
                "  --baseline-variant NAME   variant in BASE.json (default: the only one, or every common one)\n"
                "  --candidate-variant NAME  variant in NEW.json (default: the same name)\n"
                "  --inconclusive pass|fail|exit3   how to exit on inconclusive (default exit3: exit code 3)\n"
-               "  --allow-env-mismatch      CPU, threads or engine configuration may differ\n"
+               "  --allow-machine-change    the machine (CPU, cores, OS kernel, microcode, GPU) may differ\n"
+               "  --allow-workload-change   the requested workload (model, dtype, threads, batch, lengths,\n"
+               "                            forced kernels) may differ; else that is an input error\n"
+               "  --allow-env-mismatch      both of the above\n"
                "  --allow-throttle          throttled runs do not make the verdict inconclusive\n"
                "  --junit FILE              JUnit XML, one test case per variant\n"
-               "  --markdown FILE           summary for a CI job page\n\n"
+               "  --markdown FILE           summary for a CI job page\n"
+               "  --json                    every verdict, interval, reason and its evidence as JSON on stdout\n\n"
                "exit codes: 0 pass or improvement, 1 regression, 3 inconclusive, 2 usage or input error\n");
 }
 
@@ -104,8 +108,13 @@ static int write_markdown(const char *path, const gate_item *it, int n, const ch
     for (int i = 0; i < n; i++) {
         const report_variant_stats v[2] = {it[i].g.cmp.a, it[i].g.cmp.b};
         report_print_variants(f, v, 2, metric, unit, true);
-        if (it[i].g.env_mismatch)
-            fprintf(f, "Environment differs: %s\n\n", it[i].g.env_detail);
+        fprintf(f, "Design: %s\n\n", it[i].g.design);
+        if (it[i].g.machine_differs)
+            fprintf(f, "Machine differs: %s\n\n", it[i].g.machine_detail);
+        if (it[i].g.workload_differs)
+            fprintf(f, "Workload differs: %s\n\n", it[i].g.workload_detail);
+        if (it[i].g.kernels_differ)
+            fprintf(f, "Kernels resolved differently (the code under test): %s\n\n", it[i].g.kernel_change);
     }
     return fclose(f) == 0 ? 0 : -1;
 }
@@ -113,6 +122,7 @@ static int write_markdown(const char *path, const gate_item *it, int n, const ch
 typedef struct gate_args {
     const char *base, *cand, *vbase, *vcand, *junit, *markdown;
     int inconclusive_exit;
+    bool json;
     report_gate_options o;
 } gate_args;
 
@@ -129,6 +139,18 @@ static int parse(int argc, char **argv, gate_args *a)
         }
         if (!strcmp(o, "--allow-env-mismatch")) {
             a->o.allow_env_mismatch = true;
+            continue;
+        }
+        if (!strcmp(o, "--allow-machine-change")) {
+            a->o.allow_machine_change = true;
+            continue;
+        }
+        if (!strcmp(o, "--allow-workload-change")) {
+            a->o.allow_workload_change = true;
+            continue;
+        }
+        if (!strcmp(o, "--json")) {
+            a->json = true;
             continue;
         }
         if (!strcmp(o, "--allow-throttle")) {
@@ -209,15 +231,29 @@ static int gate(const report_results *b, const report_results *c, const gate_arg
             worst = (int)v;
     }
     const char *overall = report_gate_verdict_name(worst);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; a->json && i < n; i++) {
+        char *t = report_gate_result_json(&it[i].g, it[i].name, b->metric_name);
+        printf("%s%s%s", i ? "" : "{\"gate\": {\"verdicts\": [\n", t ? t : "null", i + 1 < n ? ",\n" : "\n");
+        free(t);
+    }
+    if (a->json)
+        printf("], \"verdict\": \"%s\", \"confidence\": %.6g}}\n", overall, o.confidence);
+    for (int i = 0; !a->json && i < n; i++) {
         const report_gate_result *g = &it[i].g;
         printf("%s: %s: %s: %s\n", it[i].name, b->metric_name, report_gate_verdict_name(g->verdict), g->reason);
-        if (g->env_mismatch)
-            printf("  environment differs%s: %s\n", a->o.allow_env_mismatch ? " (allowed)" : "", g->env_detail);
+        printf("  design: %s\n", g->design);
+        if (g->machine_differs)
+            printf("  machine differs%s: %s\n", a->o.allow_machine_change || a->o.allow_env_mismatch ? " (allowed)" : "",
+                   g->machine_detail);
+        if (g->workload_differs)
+            printf("  workload differs (allowed): %s\n", g->workload_detail);
+        if (g->kernels_differ)
+            printf("  kernels resolved differently (the code under test): %s\n", g->kernel_change);
     }
-    if (n > 1)
+    if (n > 1 && !a->json)
         printf("confidence %.4g%% per variant (Bonferroni over %d variants)\n", 100 * o.confidence, n);
-    printf("gate: %s\n", overall);
+    if (!a->json)
+        printf("gate: %s\n", overall);
     if (a->junit && write_junit(a->junit, it, n, b->metric_name) < 0) {
         fprintf(stderr, "thermabench gate: --junit %s: cannot write\n", a->junit);
         return TB_EXIT_USAGE;

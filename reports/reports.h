@@ -353,6 +353,20 @@ int report_variance_components_fit(const double *x, const int *session, size_t n
  * the mean no wider than +-target (relative to the mean); -1 if out of reach. */
 int report_sessions_needed(const report_variance_components *vc, int runs_per_session, double target, double level);
 
+/* How many runs and sessions a gate with margin `margin` needs on the noise
+ * of these runs: per side, sessions of runs_per_session runs each, so that an
+ * unchanged candidate passes (one-sided bound at `decision`) with
+ * probability `power`. x: metric values, session: their session labels. */
+#define REPORT_PLAN_SIZES 4
+typedef struct report_run_plan {
+    report_variance_components vc;      /* on log values */
+    double sd_within_pct, sd_between_pct;   /* NAN unknown (one session) */
+    int runs_per_session[REPORT_PLAN_SIZES];     /* 5, 10, 20, 40 */
+    int sessions_needed[REPORT_PLAN_SIZES];      /* per side; -1 out of reach (over 1000) */
+} report_run_plan;
+int report_plan_runs(const double *x, const int *session, size_t n, double margin, double decision, double power,
+                     report_run_plan *out);
+
 /* ---- pieces of the verdict ---- */
 /* Largest |t| over split points of a sequence (segments of min_segment+
  * runs), Bonferroni-adjusted p; *at is the index of the first run after the

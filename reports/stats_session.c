@@ -87,3 +87,46 @@ int report_sessions_needed(const report_variance_components *vc, int runs_per_se
     }
     return -1;
 }
+
+int report_plan_runs(const double *x, const int *session, size_t n, double margin, double decision, double power,
+                     report_run_plan *o)
+{
+    memset(o, 0, sizeof *o);
+    o->sd_within_pct = o->sd_between_pct = NAN;
+    double *l = malloc((n + 1) * sizeof *l);
+    if (!l || n < 2 || !(margin > 0)) {
+        free(l);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        l[i] = x[i] > 0 ? log(x[i]) : NAN;
+    int rc = report_variance_components_fit(l, session, n, &o->vc);
+    free(l);
+    if (rc < 0 || !isfinite(o->vc.var_within))
+        return -1;
+    o->sd_within_pct = 100 * sqrt(o->vc.var_within);
+    double vb = 0;
+    if (o->vc.sessions >= 2) {
+        vb = o->vc.var_between;
+        o->sd_between_pct = 100 * sqrt(vb);
+    }
+    double target = log(1 + margin);
+    static const int sizes[REPORT_PLAN_SIZES] = {5, 10, 20, 40};
+    for (int k = 0; k < REPORT_PLAN_SIZES; k++) {
+        int r = sizes[k];
+        o->runs_per_session[k] = r;
+        o->sessions_needed[k] = -1;
+        /* Var(log ratio) with m sessions a side: 2 (vb + vw / r) / m. With one
+         * session a side the runs' df count; with several, the sessions'. */
+        for (int m = 1; m <= 1000; m++) {
+            double df = m == 1 ? 2.0 * r - 2 : 2.0 * m - 2;
+            double se = sqrt(2 * (vb + o->vc.var_within / r) / m);
+            double need = (report_t_quantile(decision, df) + report_t_quantile(power, df)) * se;
+            if (need <= target) {
+                o->sessions_needed[k] = m;
+                break;
+            }
+        }
+    }
+    return 0;
+}

@@ -138,6 +138,12 @@ static void test_gate(void)
              tmp, out) == 3);
     CHECK(contains(out, "stepped down") && contains(out, "at run 11 of 20 of the candidate") &&
           contains(out, "CPU clock fell"));
+    /* plan-runs: the noise of these runs and the runs a 3 % margin needs. */
+    CHECK(sh("%s plan-runs %s/base20/results.json >%s 2>&1", TB_BINARY, tmp, out) == 0);
+    CHECK(contains(out, "20 runs in 1 session") && contains(out, "5 runs per session: 1 session (5 runs)"));
+    CHECK(sh("%s plan-runs %s/base20/results.json --margin 0.05%% >%s 2>&1", TB_BINARY, tmp, out) == 0);
+    CHECK(!contains(out, "5 runs per session: 1 session"));
+    CHECK(sh("%s plan-runs >%s 2>&1", TB_BINARY, out) == 2);
     /* --json: the verdict, the interval and the evidence. */
     CHECK(sh("%s gate --baseline %s/base20/results.json --candidate %s/step/results.json --json >%s 2>&1",
              TB_BINARY, tmp, tmp, out) == 3);

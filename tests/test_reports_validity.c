@@ -294,6 +294,30 @@ int main(int argc, char **argv)
     if (full)
         return grid(trials > 0 ? trials : 2000);
     int k = trials > 0 ? trials : 300;
+    /* Variance components by hand: sessions {1,2,3} and {4,5,6}: within 1,
+     * session means 2 and 5 (variance 4.5), between 4.5 - 1/3. */
+    const double vx[] = {1, 2, 3, 4, 5, 6};
+    const int vs[] = {7, 7, 7, 9, 9, 9};
+    report_variance_components vc;
+    CHECK(report_variance_components_fit(vx, vs, 6, &vc) == 0);
+    CHECK(vc.sessions == 2 && vc.df_within == 4 && vc.df_between == 1);
+    CHECK_NEAR(vc.mean, 3.5, 1e-12);
+    CHECK_NEAR(vc.var_within, 1, 1e-12);
+    CHECK_NEAR(vc.var_session_means, 4.5, 1e-12);
+    CHECK_NEAR(vc.var_between, 4.5 - 1.0 / 3, 1e-12);
+    /* A step at run 11 of 20 is found there; a straight line is not a step's evidence alone. */
+    double sx[20];
+    uint64_t ss = 5;
+    for (int i = 0; i < 20; i++)
+        sx[i] = (i >= 10 ? 90 : 100) * (1 + 0.01 * report_rng_normal(&ss));
+    size_t at;
+    double change, p;
+    CHECK(report_step_detect(sx, 20, 3, &at, &change, &p) == 0);
+    CHECK(at == 10 && p < 1e-6 && fabs(change + 0.10) < 0.02);
+    /* Stein: first stage 10, 11, 9 (sd 1): (4.303 / (20 % of 10))^2 = 4.63 -> 5 runs. */
+    const double first[] = {10, 11, 9};
+    CHECK(report_stop_runs_total(first, 3, 20.0, 20) == 5);
+    CHECK(report_stop_runs_total(first, 3, 1.0, 20) == 20);
     check_aa(0, 0.05, 5, k, 11);              /* normal, the smallest sample */
     check_aa(0, 0.02, 20, k, 12);
     check_aa(1, 0.02, 10, k, 13);             /* paired */

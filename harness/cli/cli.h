@@ -25,6 +25,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_plan_runs(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 /* Shared parsing: on a bad value they print "thermabench CMD: --opt: ..." to

@@ -178,8 +178,8 @@ typedef struct report_results {
     int nvariants;
     char variants[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
     char variant_config[REPORT_MAX_VARIANTS][256];   /* engine_kernels + workload threads, for the reports */
-    /* What was asked for (model or preset, dtype, seed, threads, batch, lengths, backend, forced
-     * kernels, command) and what the engine resolved ("" unknown): a different request is a
+    /* What was asked for ("field=value; ..." of model or preset, dtype, seed, threads, batch,
+     * lengths, backend, forced kernels, command) and what the engine resolved ("" unknown): a different request is a
      * different workload; a different resolution under the same request is the code under test. */
     char variant_request[REPORT_MAX_VARIANTS][384];
     char variant_kernels[REPORT_MAX_VARIANTS][160];

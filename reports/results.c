@@ -77,7 +77,7 @@ static void request_text(const cJSON *w, char *dst, size_t cap)
         if (!v)
             continue;
         char *t = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
-        len += (size_t)snprintf(dst + len, cap - len, "%s%s=%s", len ? " " : "", *f,
+        len += (size_t)snprintf(dst + len, cap - len, "%s%s=%s", len ? "; " : "", *f,
                                 t ? t : v->valuestring ? v->valuestring : "");
         free(t);
     }

@@ -108,7 +108,7 @@ static void test_gate(void)
     mkdir(p, 0755);
     CHECK(synth_write(p, &v, 1, &so) == 0);
     CHECK(GATE("--candidate %s/threads4/results.json", tmp) == 2);
-    CHECK(contains(out, "requested workloads differ") && contains(out, "threads=4"));
+    CHECK(contains(out, "requested workloads differ") && contains(out, "threads '2' vs '4'"));
     CHECK(GATE("--candidate %s/threads4/results.json --allow-workload-change", tmp) == 0);
     CHECK(contains(out, "workload differs (allowed)"));
     /* Other kernels under the same request: the code under test, named, never inconclusive. */

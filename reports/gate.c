@@ -50,6 +50,7 @@ int report_gate_files(const report_results *b, const char *vbase, const report_r
         return report_fail(err, "out of memory");
     out->options = *opt;
     out->options.confidence = 1 - (1 - opt->confidence) / n;     /* Bonferroni over the variants gated */
+    out->options.decision = 1 - (1 - opt->decision) / n;
     out->overall = REPORT_GATE_PASS;
     snprintf(out->metric, sizeof out->metric, "%s", b->metric_name);
     snprintf(out->unit, sizeof out->unit, "%s", b->metric_unit);

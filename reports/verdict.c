@@ -471,6 +471,24 @@ typedef struct step_found {
     int session, at;            /* position in the session of the first run after */
 } step_found;
 
+/* owner: the arm whose runs the hull sets aside (NULL: paired rounds);
+ * telemetry: the arm whose runs say what moved. */
+static void record_step(step_found *f, const char *name, const arm *owner, const arm *telemetry, int session,
+                        size_t at, size_t k, double change, double p)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->s.arm, sizeof f->s.arm, "%s", name);
+    f->s.session = session;
+    f->s.at_run = (int)at + 1;
+    f->s.session_runs = (int)k;
+    f->s.change_pct = 100 * change;
+    f->s.p = p;
+    telemetry_change(telemetry, session, (int)at, f->s.telemetry, sizeof f->s.telemetry);
+    f->a = owner;
+    f->session = session;
+    f->at = (int)at;
+}
+
 static void steps_in_arm(const arm *a, const char *name, double p_max, step_found *out, int *n)
 {
     double *x = malloc((a->n + 1) * sizeof *x);
@@ -485,18 +503,7 @@ static void steps_in_arm(const arm *a, const char *name, double p_max, step_foun
         double change, p;
         if (report_step_detect(x, k, 3, &at, &change, &p) < 0 || !(p < p_max) || !step_beats_line(x, k, at))
             continue;
-        step_found *f = &out[(*n)++];
-        memset(f, 0, sizeof *f);
-        snprintf(f->s.arm, sizeof f->s.arm, "%s", name);
-        f->s.session = s;
-        f->s.at_run = (int)at + 1;
-        f->s.session_runs = (int)k;
-        f->s.change_pct = 100 * change;
-        f->s.p = p;
-        telemetry_change(a, s, (int)at, f->s.telemetry, sizeof f->s.telemetry);
-        f->a = a;
-        f->session = s;
-        f->at = (int)at;
+        record_step(&out[(*n)++], name, a, a, s, at, k, change, p);
     }
     free(x);
 }
@@ -522,18 +529,7 @@ static void steps_in_pairs(const arm *A, const arm *B, double p_max, step_found 
         double change, p;
         if (report_step_detect(d, k, 3, &at, &change, &p) < 0 || !(p < p_max) || !step_beats_line(d, k, at))
             continue;
-        step_found *f = &out[(*n)++];
-        memset(f, 0, sizeof *f);
-        snprintf(f->s.arm, sizeof f->s.arm, "difference");
-        f->s.session = s;
-        f->s.at_run = (int)at + 1;
-        f->s.session_runs = (int)k;
-        f->s.change_pct = 100 * change;
-        f->s.p = p;
-        telemetry_change(B, s, (int)at, f->s.telemetry, sizeof f->s.telemetry);
-        f->a = NULL;
-        f->session = s;
-        f->at = (int)at;
+        record_step(&out[(*n)++], "difference", NULL, B, s, at, k, change, p);
     }
     memcpy(W->use, keep, A->n * sizeof *keep);
 done:

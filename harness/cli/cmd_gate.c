@@ -31,20 +31,6 @@ static void usage(FILE *f)
                "exit codes: 0 pass or improvement, 1 regression, 3 inconclusive, 2 usage or input error\n");
 }
 
-/* "3%", "3" and "3.5%" are all percentages. */
-static int parse_pct(const char *opt, const char *text, double min, double max, double *out)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", text);
-    size_t n = strlen(buf);
-    if (n && buf[n - 1] == '%')
-        buf[n - 1] = 0;
-    if (cli_parse_double(CMD, opt, buf, min, max, out) < 0)
-        return -1;
-    *out /= 100;
-    return 0;
-}
-
 typedef struct gate_args {
     const char *base, *cand, *vbase, *vcand, *junit, *markdown;
     int inconclusive_exit;
@@ -93,13 +79,13 @@ static int parse(int argc, char **argv, gate_args *a)
         else if (!strcmp(o, "--junit")) a->junit = v;
         else if (!strcmp(o, "--markdown")) a->markdown = v;
         else if (!strcmp(o, "--max-regression")) {
-            if (parse_pct(o, v, 0, 100, &a->o.max_regression) < 0)
+            if (cli_parse_pct(CMD, o, v, 0, 100, &a->o.max_regression) < 0)
                 return -1;
         } else if (!strcmp(o, "--confidence")) {
-            if (parse_pct(o, v, 50, 99.99, &a->o.confidence) < 0)
+            if (cli_parse_pct(CMD, o, v, 50, 99.99, &a->o.confidence) < 0)
                 return -1;
         } else if (!strcmp(o, "--max-cv")) {
-            if (parse_pct(o, v, 0.01, 1000, &a->o.max_cv) < 0)
+            if (cli_parse_pct(CMD, o, v, 0.01, 1000, &a->o.max_cv) < 0)
                 return -1;
         } else if (!strcmp(o, "--inconclusive")) {
             if (!strcmp(v, "pass")) a->inconclusive_exit = TB_EXIT_OK;

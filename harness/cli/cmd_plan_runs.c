@@ -31,19 +31,6 @@ static void usage(FILE *f)
                "  -h, --help       this help\n");
 }
 
-static int pct(const char *opt, const char *text, double lo, double hi, double *out)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", text);
-    size_t n = strlen(buf);
-    if (n && buf[n - 1] == '%')
-        buf[n - 1] = 0;
-    if (cli_parse_double(CMD, opt, buf, lo, hi, out) < 0)
-        return -1;
-    *out /= 100;
-    return 0;
-}
-
 int cmd_plan_runs(int argc, char **argv)
 {
     double margin = 0.03, power = 0.80;
@@ -52,8 +39,8 @@ int cmd_plan_runs(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
-        case 'm': if (pct("--margin", optarg, 0.01, 100, &margin) < 0) return TB_EXIT_USAGE; break;
-        case 'p': if (pct("--power", optarg, 1, 99.9, &power) < 0) return TB_EXIT_USAGE; break;
+        case 'm': if (cli_parse_pct(CMD, "--margin", optarg, 0.01, 100, &margin) < 0) return TB_EXIT_USAGE; break;
+        case 'p': if (cli_parse_pct(CMD, "--power", optarg, 1, 99.9, &power) < 0) return TB_EXIT_USAGE; break;
         case 'v': variant = optarg; break;
         case 'h': usage(stdout); return TB_EXIT_OK;
         default: cli_usage_error(CMD, "unknown option"); return TB_EXIT_USAGE;

@@ -111,29 +111,57 @@ static void verdict_sentence(report_comparison *o, const char *metric)
     char adj[160] = "";
     if (o->adjusted_ok)
         snprintf(adj, sizeof adj, "; %+.1f%% after adjusting for temperature", o->adjusted.pct);
-    if (!o->fieller_ok) {
+    if (!o->effect.ok) {
         snprintf(o->verdict, sizeof o->verdict, "no detectable difference");
         snprintf(o->sentence, sizeof o->sentence,
                  "No verdict: %s vs %s is too noisy or too short for a bounded CI of the ratio", bn, an);
         return;
     }
-    bool better = o->higher_is_better ? o->fieller.lo > 1 : o->fieller.hi < 1;
-    bool worse = o->higher_is_better ? o->fieller.hi < 1 : o->fieller.lo > 1;
+    bool better = o->higher_is_better ? o->effect.lo > 1 : o->effect.hi < 1;
+    bool worse = o->higher_is_better ? o->effect.hi < 1 : o->effect.lo > 1;
     if (better || worse) {
         snprintf(o->verdict, sizeof o->verdict, better ? "faster" : "slower");
         snprintf(o->sentence, sizeof o->sentence,
-                 "%s is %s than %s: %s %+.1f%% (95%% CI %+.1f%% to %+.1f%%, Welch p = %.2g, "
+                 "%s is %s than %s: %s %+.1f%% (95%% CI %+.1f%% to %+.1f%%, %s; Welch p = %.2g, "
                  "Mann-Whitney p = %.2g)%s",
-                 bn, o->verdict, an, metric, o->effect_pct, o->effect_lo_pct, o->effect_hi_pct, o->welch.p,
-                 o->mwu.p, adj);
+                 bn, o->verdict, an, metric, o->effect_pct, o->effect_lo_pct, o->effect_hi_pct, o->effect.method,
+                 o->welch.p, o->mwu.p, adj);
     } else {
         snprintf(o->verdict, sizeof o->verdict, "no detectable difference");
         snprintf(o->sentence, sizeof o->sentence,
-                 "No detectable difference between %s and %s: %s %+.1f%% (95%% CI %+.1f%% to %+.1f%%)%s; "
+                 "No detectable difference between %s and %s: %s %+.1f%% (95%% CI %+.1f%% to %+.1f%%, %s)%s; "
                  "this experiment could detect a change of about %.1f%%",
-                 an, bn, metric, o->effect_pct, o->effect_lo_pct, o->effect_hi_pct, adj,
+                 an, bn, metric, o->effect_pct, o->effect_lo_pct, o->effect_hi_pct, o->effect.method, adj,
                  o->min_detectable_pct);
     }
+}
+
+/* The effect as the gate's design sees it (paired rounds of one interleaved
+ * file, session means, temperature); Fieller's ratio of means otherwise. */
+static void design_effect(const report_results *ra, const char *va, const report_results *rb, const char *vb,
+                          report_comparison *o)
+{
+    o->effect = (report_interval){o->fieller.ratio, o->fieller.lo, o->fieller.hi, NAN, o->fieller_ok,
+                                  "ratio of means (Fieller)"};
+    snprintf(o->design, sizeof o->design, "independent samples");
+    const report_results *sa[1] = {ra}, *sb[1] = {rb};
+    report_side bs = {sa, 1, va}, cs = {sb, 1, vb};
+    report_gate_options go;
+    report_gate_defaults(&go);
+    go.no_tables = true;            /* no recursion into report_compare */
+    go.allow_env_mismatch = go.allow_throttle = true;
+    report_gate_result *g = calloc(1, sizeof *g);
+    report_error err;
+    if (g && report_gate_sides(&bs, &cs, &go, g, &err) == 0 && g->primary.ok) {
+        o->effect = g->primary;
+        if (!o->higher_is_better) {     /* the gate orients; a comparison reports b / a as measured */
+            o->effect.ratio = 1 / g->primary.ratio;
+            o->effect.lo = 1 / g->primary.hi;
+            o->effect.hi = 1 / g->primary.lo;
+        }
+        snprintf(o->design, sizeof o->design, "%s", g->design);
+    }
+    free(g);
 }
 
 /* Hesterberg's expanded percentile bootstrap: the percentile interval is
@@ -175,9 +203,10 @@ int report_compare(const report_results *ra, const char *va, const report_result
     report_mann_whitney(a, na, b, nb, &o->mwu);
     o->hodges_lehmann = report_hodges_lehmann(a, na, b, nb);
     o->cliffs_delta = report_cliffs_delta(a, na, b, nb);
-    o->effect_pct = 100 * (o->fieller.ratio - 1);
-    o->effect_lo_pct = 100 * (o->fieller.lo - 1);
-    o->effect_hi_pct = 100 * (o->fieller.hi - 1);
+    design_effect(ra, va, rb, vb, o);
+    o->effect_pct = 100 * (o->effect.ratio - 1);
+    o->effect_lo_pct = 100 * (o->effect.lo - 1);
+    o->effect_hi_pct = 100 * (o->effect.hi - 1);
     double cv = sqrt((o->a.s.cv * o->a.s.cv + o->b.s.cv * o->b.s.cv) / 2);
     size_t nmin = na < nb ? na : nb;
     o->min_detectable_pct = 100 * report_min_detectable(cv, nmin, 0.05, 0.8);

@@ -210,6 +210,15 @@ typedef struct report_variant_stats {
     report_mann_kendall trend;
 } report_variant_stats;
 
+/* An interval of the ratio candidate / baseline (in the gate: oriented so
+ * that < 1 is worse; in a comparison: as measured). */
+typedef struct report_interval {
+    double ratio, lo, hi;
+    double df;
+    bool ok;
+    char method[96];            /* "paired rounds", "ratio of geometric means (Welch)", ... */
+} report_interval;
+
 typedef struct report_comparison {
     report_variant_stats a, b;
     bool higher_is_better;
@@ -218,7 +227,11 @@ typedef struct report_comparison {
     report_welch welch;
     report_mwu mwu;
     double hodges_lehmann, cliffs_delta;
-    double effect_pct, effect_lo_pct, effect_hi_pct;    /* (ratio - 1) * 100 from Fieller */
+    /* The verdict's interval of b / a, 95 %: the gate's design (paired rounds of an
+     * interleaved file, session means, temperature) when it applies, else Fieller. */
+    report_interval effect;
+    char design[256];
+    double effect_pct, effect_lo_pct, effect_hi_pct;    /* (ratio - 1) * 100 of effect */
     report_adjusted adjusted;
     bool adjusted_ok;
     double min_detectable_pct;      /* at the observed noise, alpha 0.05, power 0.8 */
@@ -268,14 +281,6 @@ typedef struct report_side {
     int nsets;
     const char *variant;        /* in every set; NULL: each set's only variant */
 } report_side;
-
-/* An interval of the ratio candidate / baseline, oriented so that < 1 is worse. */
-typedef struct report_interval {
-    double ratio, lo, hi;
-    double df;
-    bool ok;
-    char method[96];            /* "paired rounds", "ratio of geometric means (Welch)", ... */
-} report_interval;
 
 /* A step inside one session of one arm's run sequence (or of the per-round
  * differences of a paired design). */

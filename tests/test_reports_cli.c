@@ -222,6 +222,15 @@ static void test_compare_and_report(void)
     CHECK_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "effect"), "ratio")), 1.04, 0.01);
     cJSON_Delete(root);
     free(js);
+    /* The same file marked interleaved: pairs of rounds, named in the verdict and the JSON. */
+    snprintf(p, sizeof p, "%s/abpaired", tmp);
+    mkdir(p, 0755);
+    o.order = "interleaved";
+    CHECK(synth_write(p, v, 2, &o) == 0);
+    CHECK(sh("%s compare %s/results.json >%s 2>&1", TB_BINARY, p, out) == 0);
+    CHECK(contains(out, "B is faster than A") && contains(out, "paired rounds"));
+    CHECK(sh("%s compare %s/results.json --json >%s 2>&1", TB_BINARY, p, out) == 0);
+    CHECK(contains(out, "\"design\":\t\"paired: rounds of one interleaved file"));
     /* A/A across two files: no detectable difference. */
     one("aa1", 100, 0.01, 11, NULL, NULL);
     one("aa2", 100, 0.01, 12, NULL, NULL);

@@ -30,6 +30,7 @@ typedef struct synth_opts {
     int threads;                /* the requested workload's threads */
     double step_pct;            /* throughput (and CPU clock) change from run step_at on; 0: none */
     int step_at;
+    const char *order;          /* config.order written into the file; NULL: no config */
 } synth_opts;
 
 static void synth_defaults(synth_opts *o)
@@ -80,6 +81,10 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
     cJSON_AddStringToObject(w, "status", "warn");
     cJSON_AddStringToObject(w, "detail", "scaling governor is 'powersave', not 'performance'");
     cJSON_AddItemToArray(pf, w);
+    if (o->order) {
+        cJSON *cfg = cJSON_AddObjectToObject(root, "config");
+        cJSON_AddStringToObject(cfg, "order", o->order);
+    }
     cJSON *pm = cJSON_AddObjectToObject(root, "primary_metric");
     cJSON_AddStringToObject(pm, "name", "decode_tokens_per_s");
     cJSON_AddStringToObject(pm, "unit", "tokens/s");

@@ -11,6 +11,7 @@ packages=(
   ocl-icd-opencl-dev opencl-headers  # OpenCL ICD loader and headers
   pocl-opencl-icd         # OpenCL on the CPU (tests, CI)
   gnuplot-nox             # plots in reports (run time)
+  python3 cmark-gfm libxml2-utils  # tests: outputs checked with real parsers (html.parser, GitHub Markdown, xmllint)
 )
 
 missing=()

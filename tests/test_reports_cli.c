@@ -149,6 +149,28 @@ static void test_gate(void)
              TB_BINARY, tmp, tmp, out) == 3);
     CHECK(contains(out, "\"verdict\": \"inconclusive\"") && contains(out, "\"at_run\":\t11"));
 
+    /* The gate names both builds: an older file's flat fields, a newer
+     * one's environment.build (commit, dirty, type, sanitizers, flags). */
+    synth_variant nv = {"main", 100, 0.01, NULL};
+    synth_opts no;
+    synth_defaults(&no);
+    no.seed = 8;
+    no.build_commit = "0123abcd4567";
+    snprintf(p, sizeof p, "%s/newbuild", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &nv, 1, &no) == 0);
+    CHECK(GATE("--candidate %s/newbuild/results.json --junit %s/j3.xml --markdown %s/s3.md", tmp, tmp, tmp) == 0);
+    CHECK(contains(out, "baseline build:  000000000000, gcc 12.2.0\n"));
+    CHECK(contains(out, "candidate build: 0123abcd4567 (dirty), RelWithDebInfo with sanitizers address,undefined, "
+                        "GNU 12.2.0, -O2 -g -fsanitize=address,undefined\n"));
+    snprintf(p, sizeof p, "%s/j3.xml", tmp);
+    CHECK(contains(p, "<property name=\"candidate_build\" value=\"0123abcd4567 (dirty), RelWithDebInfo"));
+    snprintf(p, sizeof p, "%s/s3.md", tmp);
+    CHECK(contains(p, "Baseline build: 000000000000, gcc 12.2.0"));
+    CHECK(sh("%s report %s/newbuild/results.json -o %s/newbuild/rep >%s 2>&1", TB_BINARY, tmp, tmp, out) == 0);
+    snprintf(p, sizeof p, "%s/newbuild/rep/report.md", tmp);
+    CHECK(contains(p, "- build: 0123abcd4567 \\(dirty\\), RelWithDebInfo with sanitizers address,undefined, GNU 12.2.0"));   /* Markdown-escaped */
+
     /* Usage and input errors: exit 2 with a message naming the problem. */
     CHECK(sh("%s gate >%s 2>&1", TB_BINARY, out) == 2);
     CHECK(contains(out, "thermabench gate: --baseline and --candidate are both required"));
@@ -251,6 +273,7 @@ static void test_compare_and_report(void)
     CHECK(contains(p, "B is faster than A"));
     CHECK(contains(p, "Thermal sensitivity"));
     CHECK(contains(p, "scaling governor is 'powersave'"));
+    CHECK(contains(p, "- build: 000000000000, gcc 12.2.0\n"));     /* an older file's flat fields */
     snprintf(p, sizeof p, "%s/rep/runs.csv", dir);
     char *csv = tb_read_all(p, NULL);
     int lines = 0;

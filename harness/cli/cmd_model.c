@@ -1,5 +1,5 @@
-/* thermabench model: synthesise a seeded model as GGUF (synth), or describe
- * any model file the engine loads (info). */
+/* thermabench model: synthesise a seeded model as GGUF or as a llama2.c
+ * checkpoint (synth), or describe any model file the engine loads (info). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +10,18 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: thermabench model synth --preset P --dtype D [--seed S] [--tied|--untied] -o FILE.gguf\n"
+            "usage: thermabench model synth --preset P --dtype D [--seed S] [--tied|--untied]\n"
+            "                               [--format gguf|llama2c] [--tokenizer-out TOKENIZER.bin] -o FILE\n"
             "       thermabench model info FILE\n\n"
-            "synth  writes a seeded synthetic model as GGUF v3 with an embedded vocabulary.\n"
-            "       presets: tiny, 15M, 42M, 110M, 1B; dtypes: f32, f16, bf16, q8_0, q4_0;\n"
-            "       seed defaults to 1; the classifier is tied up to 110M and untied for 1B\n"
-            "       unless --tied or --untied says otherwise.\n"
-            "info   prints a model's format, config, tokenizer and tensor table\n"
-            "       (GGUF or llama2.c checkpoint, detected by content).\n");
+            "synth  writes a seeded synthetic model. presets: tiny, 15M, 42M, 110M, 1B; dtypes: f32, f16,\n"
+            "       bf16, q8_0, q4_0; seed defaults to 1; the classifier is tied up to 110M and untied\n"
+            "       for 1B unless --tied or --untied says otherwise.\n"
+            "       --format gguf (default): GGUF v3 with the vocabulary embedded; FILE ends in .gguf.\n"
+            "       --format llama2c: a llama2.c checkpoint (the v0 layout run.c reads; f32 only);\n"
+            "       FILE ends in .bin; --tokenizer-out also writes the vocabulary as tokenizer.bin.\n"
+            "info   prints a model's format, config, tokenizer, the bytes of its matrices and the\n"
+            "       bytes one decoded token reads (as bench's decode GB/s counts them), and its tensor\n"
+            "       table (GGUF or llama2.c checkpoint, detected by content).\n");
 }
 
 static int fail(const engine_error *err)
@@ -26,9 +30,36 @@ static int fail(const engine_error *err)
     return err->kind == ENGINE_ERR_INPUT ? TB_EXIT_USAGE : TB_EXIT_FAIL;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* The output name must say what the file is: .gguf for GGUF, .bin for a
+ * llama2.c checkpoint (as llama2.c names them). 0 or -1 (printed). */
+static int check_output(const char *format, const char *out, const char *tokenizer_out)
+{
+    const char *cmd = "model synth";
+    if (strcmp(format, "gguf") && strcmp(format, "llama2c"))
+        return cli_usage_error(cmd, "--format: expected gguf or llama2c, got '%s'", format);
+    bool llama2c = !strcmp(format, "llama2c");
+    const char *ext = llama2c ? ".bin" : ".gguf";
+    if (!ends_with(out, ext))
+        return cli_usage_error(cmd, "-o %s: --format %s writes a %s file; name it *%s%s", out, format,
+                               llama2c ? "llama2.c checkpoint" : "GGUF", ext,
+                               ends_with(out, ".bin") ? " (or give --format llama2c for a llama2.c checkpoint)"
+                               : ends_with(out, ".gguf") ? " (or leave out --format llama2c)" : "");
+    if (tokenizer_out && !llama2c)
+        return cli_usage_error(cmd, "--tokenizer-out: GGUF embeds the vocabulary; it applies to --format llama2c");
+    if (tokenizer_out && !ends_with(tokenizer_out, ".bin"))
+        return cli_usage_error(cmd, "--tokenizer-out %s: a llama2.c tokenizer is a .bin file", tokenizer_out);
+    return 0;
+}
+
 static int cmd_synth(int argc, char **argv)
 {
-    const char *preset = NULL, *dtype_name = NULL, *out = NULL;
+    const char *preset = NULL, *dtype_name = NULL, *out = NULL, *format = "gguf", *tokenizer_out = NULL;
     unsigned long long seed = 1;
     int shared = -1;
     for (int i = 1; i < argc; i++) {
@@ -42,7 +73,8 @@ static int cmd_synth(int argc, char **argv)
         } else if (!strcmp(a, "--untied")) {
             shared = 0;
         } else if (!strcmp(a, "--preset") || !strcmp(a, "--dtype") || !strcmp(a, "--seed") ||
-                   !strcmp(a, "-o") || !strcmp(a, "--output")) {
+                   !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--format") ||
+                   !strcmp(a, "--tokenizer-out")) {
             if (!has_value)
                 return cli_usage_error("model synth", "%s needs a value", a), TB_EXIT_USAGE;
             const char *v = argv[++i];
@@ -50,6 +82,10 @@ static int cmd_synth(int argc, char **argv)
                 preset = v;
             else if (!strcmp(a, "--dtype"))
                 dtype_name = v;
+            else if (!strcmp(a, "--format"))
+                format = v;
+            else if (!strcmp(a, "--tokenizer-out"))
+                tokenizer_out = v;
             else if (!strcmp(a, "--seed")) {
                 if (cli_parse_u64("model synth", "--seed", v, &seed))
                     return TB_EXIT_USAGE;
@@ -61,17 +97,29 @@ static int cmd_synth(int argc, char **argv)
     }
     if (!preset || !dtype_name || !out)
         return cli_usage_error("model synth", "--preset, --dtype and -o are required"), TB_EXIT_USAGE;
+    if (check_output(format, out, tokenizer_out))
+        return TB_EXIT_USAGE;
     engine_dtype dtype;
     if (engine_dtype_parse(dtype_name, &dtype))
         return cli_usage_error("model synth", "--dtype: unknown type '%s', expected f32, f16, bf16, q8_0 or q4_0",
                                dtype_name), TB_EXIT_USAGE;
+    bool llama2c = !strcmp(format, "llama2c");
+    if (llama2c && dtype != ENGINE_DTYPE_F32)
+        return cli_usage_error("model synth", "--format llama2c: llama2.c checkpoints hold f32 weights only, "
+                               "not %s (give --dtype f32)", dtype_name), TB_EXIT_USAGE;
     engine_model *m;
     engine_error err = {0};
     if (engine_model_synth(preset, dtype, seed, shared, &m, &err))
         return fail(&err);
-    int rc = engine_gguf_write(m, out, &err);
+    int rc = llama2c ? engine_llama2c_write(m, out, &err) : engine_gguf_write(m, out, &err);
     if (rc == 0)
-        printf("wrote %s: %s, %.1f MiB of weights\n", out, m->source, m->weight_bytes / 1048576.0);
+        printf("wrote %s: %s as %s, %.1f MB of weights\n", out, m->source, llama2c ? "a llama2.c checkpoint" : "GGUF",
+               m->weight_bytes / 1e6);
+    if (rc == 0 && tokenizer_out) {
+        rc = engine_llama2c_tokenizer_write(m, tokenizer_out, &err);
+        if (rc == 0)
+            printf("wrote %s: the vocabulary as a llama2.c tokenizer.bin\n", tokenizer_out);
+    }
     engine_model_free(m);
     return rc ? fail(&err) : TB_EXIT_OK;
 }
@@ -92,8 +140,11 @@ static void print_info(const engine_model *m)
            c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, c->seq_len);
     printf("            head_dim %d, rope_theta %g, norm_eps %g, classifier %s\n", c->dim / c->n_heads,
            c->rope_theta, c->norm_eps, c->shared_classifier ? "tied to the embedding" : "separate");
-    printf("weights     %llu bytes in matrices (%.2f MiB read per decoded token)\n",
-           (unsigned long long)m->weight_bytes, m->weight_bytes / 1048576.0);
+    printf("weights     %llu bytes in matrices (%.1f MB), embedding table included\n",
+           (unsigned long long)m->weight_bytes, m->weight_bytes / 1e6);
+    printf("decode      %llu bytes read per decoded token (%.1f MB): every layer matrix and the classifier,\n"
+           "            not the embedding table (one row); bench's decode_gb_per_s divides this by the step time\n",
+           (unsigned long long)m->decode_bytes, m->decode_bytes / 1e6);
     if (m->tokenizer) {
         const engine_tokenizer *t = m->tokenizer;
         size_t l1, l2;

@@ -115,6 +115,28 @@ static char *slurp(const char *path, size_t *len, report_error *err)
     return buf;
 }
 
+/* The requested workload as "field=value ..." in a fixed order: two
+ * variants asked for the same work exactly when these texts are equal. */
+static void request_text(const cJSON *w, char *dst, size_t cap)
+{
+    static const char *fields[] = {"type", "model", "preset", "dtype", "seed", "threads", "batch_size",
+                                   "input_len", "output_len", "engine_warmup", "backend", "opencl_device",
+                                   "kernels", "command", NULL};
+    size_t len = 0;
+    dst[0] = 0;
+    for (const char **f = fields; *f && len < cap; f++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(w, *f);
+        if (!v)
+            continue;
+        char *t = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+        len += (size_t)snprintf(dst + len, cap - len, "%s%s=%s", len ? "; " : "", *f,
+                                t ? t : v->valuestring ? v->valuestring : "");
+        free(t);
+    }
+    if (len >= cap)
+        dst[cap - 1] = 0;
+}
+
 static int load_variant(report_results *r, const cJSON *v, report_error *err)
 {
     int i = r->nvariants++;
@@ -134,6 +156,8 @@ static int load_variant(report_results *r, const cJSON *v, report_error *err)
         snprintf(th, sizeof th, "%.0f", threads);
     snprintf(r->variant_config[i], sizeof r->variant_config[i], "kernels=%s threads=%s model=%s",
              kernels[0] ? kernels : "?", th, model[0] ? model : "?");
+    snprintf(r->variant_kernels[i], sizeof r->variant_kernels[i], "%s", kernels);
+    request_text(w, r->variant_request[i], sizeof r->variant_request[i]);
     return 0;
 }
 
@@ -146,6 +170,8 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
     if (int_field(r, run, at, "index", 0, 2147483647, i, &o->index, err) < 0 ||
         name_field(r, run, at, "variant", o->variant, sizeof o->variant, err) < 0)
         return -1;
+    const cJSON *sess = cJSON_GetObjectItemCaseSensitive(run, "session");
+    o->session = cJSON_IsNumber(sess) && sess->valuedouble >= 0 && sess->valuedouble < 1e6 ? (int)sess->valuedouble : 0;
     if (!o->variant[0])
         return report_fail(err, "%s: runs[%d].variant: expected a string", r->path, i);
     o->warmup = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "warmup"));
@@ -201,6 +227,20 @@ static int load_env(report_results *r, const cJSON *root, report_error *err)
     r->git_dirty = cJSON_IsBool(dirty) ? cJSON_IsTrue(dirty) : -1;
     if (int_field(r, env, "environment", "cpus_online", 1, 1 << 20, -1, &r->cpus_online, err) < 0)
         return -1;
+    char micro[64], gpu[160];
+    str(env, "microcode", micro, sizeof micro);
+    str(env, "gpu", gpu, sizeof gpu);
+    snprintf(r->machine, sizeof r->machine, "cpu_model=%.120s; cpus_online=%d; kernel=%.120s; microcode=%.60s; gpu=%.150s",
+             r->cpu_model[0] ? r->cpu_model : "?", r->cpus_online, r->kernel[0] ? r->kernel : "?",
+             micro[0] ? micro : "?", gpu[0] ? gpu : "?");
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "config");
+    str(cfg, "order", r->order, sizeof r->order);
+    const cJSON *stop = cJSON_GetObjectItemCaseSensitive(cfg, "stop");
+    char rule[32];
+    str(stop, "rule", rule, sizeof rule);
+    r->adaptive_stop = !strcmp(rule, "adaptive");
+    double reps = num(cfg, "repetitions");
+    r->stop_min_runs = r->adaptive_stop && reps >= 0 && reps <= 1e7 ? (int)reps : 0;
     const cJSON *pf;
     cJSON_ArrayForEach(pf, cJSON_GetObjectItemCaseSensitive(root, "preflight"))
     {

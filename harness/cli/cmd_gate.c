@@ -1,6 +1,6 @@
 /* thermabench gate: baseline against candidate with a verdict and an exit
  * code for CI: 0 pass or improvement, 1 regression, 3 inconclusive, 2 usage
- * or input error. The statistics are in reports/compare.c and
+ * or input error. The statistics are in reports/verdict.c and
  * docs/STATISTICS.md. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,30 +20,21 @@ static void usage(FILE *f)
                "  --baseline-variant NAME   variant in BASE.json (default: the only one, or every common one)\n"
                "  --candidate-variant NAME  variant in NEW.json (default: the same name)\n"
                "  --inconclusive pass|fail|exit3   how to exit on inconclusive (default exit3: exit code 3)\n"
-               "  --allow-env-mismatch      CPU, threads or engine configuration may differ\n"
+               "  --allow-machine-change    the machine (CPU, cores, OS kernel, microcode, GPU) may differ\n"
+               "  --allow-workload-change   the requested workload (model, dtype, threads, batch, lengths,\n"
+               "                            forced kernels) may differ; else that is an input error\n"
+               "  --allow-env-mismatch      both of the above\n"
                "  --allow-throttle          throttled runs do not make the verdict inconclusive\n"
                "  --junit FILE              JUnit XML, one test case per variant\n"
-               "  --markdown FILE           summary for a CI job page\n\n"
+               "  --markdown FILE           summary for a CI job page\n"
+               "  --json                    every verdict, interval, reason and its evidence as JSON on stdout\n\n"
                "exit codes: 0 pass or improvement, 1 regression, 3 inconclusive, 2 usage or input error\n");
-}
-
-/* "3%", "3" and "3.5%" are all percentages. */
-static int parse_pct(const char *opt, const char *text, double min, double max, double *out)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", text);
-    size_t n = strlen(buf);
-    if (n && buf[n - 1] == '%')
-        buf[n - 1] = 0;
-    if (cli_parse_double(CMD, opt, buf, min, max, out) < 0)
-        return -1;
-    *out /= 100;
-    return 0;
 }
 
 typedef struct gate_args {
     const char *base, *cand, *vbase, *vcand, *junit, *markdown;
     int inconclusive_exit;
+    bool json;
     report_gate_options o;
 } gate_args;
 
@@ -62,6 +53,18 @@ static int parse(int argc, char **argv, gate_args *a)
             a->o.allow_env_mismatch = true;
             continue;
         }
+        if (!strcmp(o, "--allow-machine-change")) {
+            a->o.allow_machine_change = true;
+            continue;
+        }
+        if (!strcmp(o, "--allow-workload-change")) {
+            a->o.allow_workload_change = true;
+            continue;
+        }
+        if (!strcmp(o, "--json")) {
+            a->json = true;
+            continue;
+        }
         if (!strcmp(o, "--allow-throttle")) {
             a->o.allow_throttle = true;
             continue;
@@ -76,13 +79,13 @@ static int parse(int argc, char **argv, gate_args *a)
         else if (!strcmp(o, "--junit")) a->junit = v;
         else if (!strcmp(o, "--markdown")) a->markdown = v;
         else if (!strcmp(o, "--max-regression")) {
-            if (parse_pct(o, v, 0, 100, &a->o.max_regression) < 0)
+            if (cli_parse_pct(CMD, o, v, 0, 100, &a->o.max_regression) < 0)
                 return -1;
         } else if (!strcmp(o, "--confidence")) {
-            if (parse_pct(o, v, 50, 99.99, &a->o.confidence) < 0)
+            if (cli_parse_pct(CMD, o, v, 50, 99.99, &a->o.confidence) < 0)
                 return -1;
         } else if (!strcmp(o, "--max-cv")) {
-            if (parse_pct(o, v, 0.01, 1000, &a->o.max_cv) < 0)
+            if (cli_parse_pct(CMD, o, v, 0.01, 1000, &a->o.max_cv) < 0)
                 return -1;
         } else if (!strcmp(o, "--inconclusive")) {
             if (!strcmp(v, "pass")) a->inconclusive_exit = TB_EXIT_OK;
@@ -105,7 +108,10 @@ static int gate(const report_results *b, const report_results *c, const gate_arg
         fprintf(stderr, "thermabench gate: %s\n", err.msg);
         return TB_EXIT_USAGE;
     }
-    report_gate_print(stdout, &set);
+    if (a->json)
+        report_gate_print_json(stdout, &set);
+    else
+        report_gate_print(stdout, &set);
     int rc = TB_EXIT_OK;
     if ((a->junit && report_gate_write_junit(&set, a->junit, &err) < 0) ||
         (a->markdown && report_gate_write_markdown(&set, a->markdown, &err) < 0)) {

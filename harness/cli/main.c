@@ -21,6 +21,7 @@ static const command commands[] = {
     {"probe", cmd_probe, "show every telemetry source and its readings"},
     {"compare", cmd_compare, "compare variants from results files"},
     {"gate", cmd_gate, "CI gate: baseline against candidate, with exit codes"},
+    {"plan-runs", cmd_plan_runs, "runs and sessions a gate margin needs on this machine's noise"},
     {"report", cmd_report, "write report.md / report.html with plots from results"},
 };
 

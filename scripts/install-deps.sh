@@ -11,6 +11,9 @@ packages=(
   ocl-icd-opencl-dev opencl-headers  # OpenCL ICD loader and headers
   pocl-opencl-icd         # OpenCL on the CPU (tests, CI)
   gnuplot-nox             # plots in reports (run time)
+  libsqlite3-dev          # results history (default store)
+  libpq-dev               # results history on a PostgreSQL server (a fleet)
+  postgresql              # a private server for the PostgreSQL history tests
 )
 
 missing=()

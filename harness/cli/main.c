@@ -21,6 +21,7 @@ static const command commands[] = {
     {"compare", cmd_compare, "compare variants from results files"},
     {"gate", cmd_gate, "CI gate: baseline against candidate, with exit codes"},
     {"report", cmd_report, "write report.md / report.html with plots from results"},
+    {"history", cmd_history, "the results store: list, show, trend, changes, import, export"},
 };
 
 static void usage(FILE *f)

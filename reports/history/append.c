@@ -244,6 +244,8 @@ static int insert_children(history_store *s, long long exp_id, const cJSON *root
         if (insert_run(s, exp_id, run, i++, err) < 0)
             return -1;
     }
+    if (s->schema_version < 2)
+        return 0;       /* a store kept at version 1 has no verdicts table */
     const cJSON *agree;
     cJSON_ArrayForEach(agree, cJSON_GetObjectItemCaseSensitive(root, "output_agreement"))
     {

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "history_internal.h"
-#include "stats_internal.h"
 
 static void json_str(FILE *f, const char *s)
 {
@@ -216,10 +215,10 @@ int history_export(history_store *s, const history_filter *f, history_format fmt
     export_ctx x = {.f = out, .fmt = fmt, .cur_exp = -1, .cur_run = -1};
     /* Tags first (a second query cannot run while PostgreSQL streams rows). */
     hist_sql t = {0}, q = {0};
-    tb_puts(&t.sql, "SELECT t.experiment_id, t.key, t.value FROM tags t JOIN experiments e ON e.id = t.experiment_id");
-    hist_sql_where(&t, "e", f);
-    tb_puts(&t.sql, " ORDER BY t.experiment_id, t.key");
-    tb_puts(&q.sql, "SELECT e.id, e.created_utc, e.name, e.status, m.machine_key, m.hostname, m.cpu_model, "
+    hist_sql_add(&t, "SELECT t.experiment_id, t.key, t.value FROM tags t JOIN experiments e ON e.id = t.experiment_id");
+    hist_sql_where(&t, f);
+    hist_sql_add(&t, " ORDER BY t.experiment_id, t.key");
+    hist_sql_add(&q, "SELECT e.id, e.created_utc, e.name, e.status, m.machine_key, m.hostname, m.cpu_model, "
                     "e.git_commit, e.git_branch, e.git_dirty, e.git_describe, e.metric_name, e.metric_unit, "
                     "e.higher_is_better, e.config_hash, e.tb_version, e.tb_build, e.results_path, r.id, r.variant, "
                     "r.run_index, r.warmup, r.ok, r.failure, r.wall_ms, r.temp_start_c, r.temp_end_c, "
@@ -227,13 +226,14 @@ int history_export(history_store *s, const history_filter *f, history_format fmt
                     "r.clock_min_mhz, r.mem_psi_some_us, r.throttle, rm.name, rm.value "
                     "FROM experiments e JOIN machines m ON m.id = e.machine_id "
                     "LEFT JOIN runs r ON r.experiment_id = e.id LEFT JOIN run_metrics rm ON rm.run_id = r.id");
-    hist_sql_where(&q, "e", f);
-    tb_puts(&q.sql, " ORDER BY e.id, r.run_index, r.id, rm.name");
+    hist_sql_where(&q, f);
+    hist_sql_add(&q, " ORDER BY e.id, r.run_index, r.id, rm.name");
     int rc = 0;
-    if (t.sql.oom || q.sql.oom)
+    const char *tsql = hist_sql_text(&t), *qsql = hist_sql_text(&q);
+    if (!tsql || !qsql)
         rc = hist_fail(err, 1, s, "out of memory");
     if (rc == 0 && fmt == HISTORY_FORMAT_JSON)
-        rc = s->be->exec(s, t.sql.s, t.np, t.params, take_tag, &x, err);
+        rc = s->be->exec(s, tsql, t.np, t.params, take_tag, &x, err);
     if (rc == 0 && x.oom)
         rc = hist_fail(err, 1, s, "out of memory");
     if (rc == 0) {
@@ -242,12 +242,12 @@ int history_export(history_store *s, const history_filter *f, history_format fmt
         else
             fputs("experiment_id,created_utc,config,machine_id,hostname,commit,branch,variant,run_index,warmup,ok,"
                   "metric,value,temp_start_c,temp_peak_c,power_mean_w,clock_mean_mhz,throttle\n", out);
-        rc = s->be->exec(s, q.sql.s, q.np, q.params, take_row, &x, err);
+        rc = s->be->exec(s, qsql, q.np, q.params, take_row, &x, err);
         if (fmt == HISTORY_FORMAT_JSON)
             fputs(!x.nexp ? "]}\n" : x.cur_run >= 0 ? "}}]}\n]}\n" : "]}\n]}\n", out);
     }
-    tb_free(&t.sql);
-    tb_free(&q.sql);
+    hist_sql_free(&t);
+    hist_sql_free(&q);
     for (size_t i = 0; i < x.ntags; i++)
         free(x.tags[i].kv);
     free(x.tags);

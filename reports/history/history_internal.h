@@ -6,7 +6,7 @@
 #include <stdarg.h>
 
 #include "history.h"
-#include "stats_internal.h"
+#include <stdio.h>
 
 /* One result row: ncols values as text, NULL for SQL NULL. Return non-zero
  * to stop reading rows (the statement still succeeds). */
@@ -68,15 +68,22 @@ const char *hist_int(hist_num *b, long long v);
 
 /* A query under construction: text and its parameters. */
 typedef struct hist_sql {
-    textbuf sql;
+    FILE *f;                    /* open_memstream, opened by the first hist_sql_add */
+    char *text;
+    size_t len;
+    int bad;                    /* out of memory or too many parameters */
     const char *params[48];
     int np;
     hist_num nums[4];
     int nn;
 } hist_sql;
+void hist_sql_add(hist_sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The finished text (NULL when q->bad); hist_sql_free releases it. */
+const char *hist_sql_text(hist_sql *q);
+void hist_sql_free(hist_sql *q);
 /* Appends " WHERE ..." with the filter's conditions on experiments alias e
- * (config, machine, tags, time range; not `last`, metric or variant). */
-void hist_sql_where(hist_sql *q, const char *e, const history_filter *f);
+ * (config, machine, tags, time range, the last N; not metric or variant). */
+void hist_sql_where(hist_sql *q, const history_filter *f);
 
 uint64_t hist_fnv1a(uint64_t h, const char *s);
 #define HIST_FNV_INIT 0xcbf29ce484222325ULL

@@ -3,6 +3,7 @@
  * results structures the gate reads. One SQL text serves both back ends. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,60 +27,92 @@ long long history_parse_since(const char *text, long long now_unix)
     return hist_parse_utc(text);
 }
 
-/* ---- WHERE clauses from a filter ---- */
+/* ---- building queries ---- */
+void hist_sql_add(hist_sql *q, const char *fmt, ...)
+{
+    if (!q->f && !q->bad && !(q->f = open_memstream(&q->text, &q->len)))
+        q->bad = 1;
+    if (q->bad)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vfprintf(q->f, fmt, ap) < 0)
+        q->bad = 1;
+    va_end(ap);
+}
+
+const char *hist_sql_text(hist_sql *q)
+{
+    if (q->f) {
+        if (fclose(q->f) != 0)
+            q->bad = 1;
+        q->f = NULL;
+    }
+    return q->bad ? NULL : q->text;
+}
+
+void hist_sql_free(hist_sql *q)
+{
+    if (q->f)
+        fclose(q->f);
+    free(q->text);
+    q->f = NULL;
+    q->text = NULL;
+}
+
 static void param(hist_sql *q, const char *p)
 {
     if (q->np < 48)
         q->params[q->np++] = p;
     else
-        q->sql.oom = 1;     /* reported as out of memory: the filter cannot hold more */
+        q->bad = 1;         /* reported: the filter cannot hold more */
 }
 
 /* Conditions on experiment alias `e` (and its machine) for the filter. */
-void hist_sql_where(hist_sql *q, const char *e, const history_filter *f)
+static void conditions(hist_sql *q, const char *e, const history_filter *f)
 {
-    tb_puts(&q->sql, " WHERE 1 = 1");
+    hist_sql_add(q, " WHERE 1 = 1");
     if (f->config) {
-        tb_printf(&q->sql, " AND %s.name = ?", e);
+        hist_sql_add(q, " AND %s.name = ?", e);
         param(q, f->config);
     }
     if (f->machine) {
-        tb_printf(&q->sql, " AND %s.machine_id IN (SELECT id FROM machines WHERE machine_key = ? OR hostname = ?)", e);
+        hist_sql_add(q, " AND %s.machine_id IN (SELECT id FROM machines WHERE machine_key = ? OR hostname = ?)", e);
         param(q, f->machine);
         param(q, f->machine);
     }
     for (int i = 0; i < f->ntags; i++) {
-        tb_printf(&q->sql, " AND EXISTS (SELECT 1 FROM tags t WHERE t.experiment_id = %s.id AND t.key = ? "
+        hist_sql_add(q, " AND EXISTS (SELECT 1 FROM tags t WHERE t.experiment_id = %s.id AND t.key = ? "
                            "AND t.value = ?)", e);
         param(q, f->tags[i].key);
         param(q, f->tags[i].value);
     }
     if (f->since_unix) {
-        tb_printf(&q->sql, " AND %s.created_unix >= ?", e);
+        hist_sql_add(q, " AND %s.created_unix >= ?", e);
         param(q, hist_int(&q->nums[q->nn++], f->since_unix));
     }
     if (f->until_unix) {
-        tb_printf(&q->sql, " AND %s.created_unix <= ?", e);
+        hist_sql_add(q, " AND %s.created_unix <= ?", e);
         param(q, hist_int(&q->nums[q->nn++], f->until_unix));
     }
 }
 
-/* The filter, restricted to its last N experiments when f->last is set. */
-static void where_last(hist_sql *q, const history_filter *f)
+void hist_sql_where(hist_sql *q, const history_filter *f)
 {
-    hist_sql_where(q, "e", f);
+    conditions(q, "e", f);
     if (f->last > 0) {
-        tb_puts(&q->sql, " AND e.id IN (SELECT e2.id FROM experiments e2");
-        hist_sql_where(q, "e2", f);
-        tb_printf(&q->sql, " ORDER BY e2.created_unix DESC, e2.id DESC LIMIT %ld)", f->last);
+        hist_sql_add(q, " AND e.id IN (SELECT e2.id FROM experiments e2");
+        conditions(q, "e2", f);
+        hist_sql_add(q, " ORDER BY e2.created_unix DESC, e2.id DESC LIMIT %ld)", f->last);
     }
 }
 
 static int run_sql(history_store *s, hist_sql *q, hist_row_fn fn, void *ctx, history_error *err)
 {
-    int rc = q->sql.oom ? hist_fail(err, 1, s, "query too large (too many filters)")
-                        : s->be->exec(s, q->sql.s, q->np, q->params, fn, ctx, err);
-    tb_free(&q->sql);
+    const char *sql = hist_sql_text(q);
+    int rc = !sql ? hist_fail(err, 1, s, "query too large (too many filters) or out of memory")
+                  : s->be->exec(s, sql, q->np, q->params, fn, ctx, err);
+    hist_sql_free(q);
     return rc;
 }
 
@@ -144,14 +177,14 @@ static int take_tag(void *ctx, int ncols, const char *const *v)
 static int select_experiments(history_store *s, const history_filter *f, exp_rows *rows, history_error *err)
 {
     hist_sql q = {0};
-    tb_puts(&q.sql, "SELECT e.id, e.created_unix, e.created_utc, e.name, e.status, m.machine_key, m.hostname, "
+    hist_sql_add(&q, "SELECT e.id, e.created_unix, e.created_utc, e.name, e.status, m.machine_key, m.hostname, "
                     "e.git_commit, e.git_branch, e.git_describe, e.git_dirty, e.metric_name, e.metric_unit, "
                     "e.results_path, (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.id AND r.warmup = 0) "
                     "FROM experiments e JOIN machines m ON m.id = e.machine_id");
-    hist_sql_where(&q, "e", f);
-    tb_puts(&q.sql, " ORDER BY e.created_unix DESC, e.id DESC");
+    conditions(&q, "e", f);
+    hist_sql_add(&q, " ORDER BY e.created_unix DESC, e.id DESC");
     if (f->last > 0)
-        tb_printf(&q.sql, " LIMIT %ld", f->last);
+        hist_sql_add(&q, " LIMIT %ld", f->last);
     memset(rows, 0, sizeof *rows);
     if (run_sql(s, &q, take_experiment, rows, err) < 0 || rows->oom) {
         free(rows->e);
@@ -293,23 +326,23 @@ int history_load_series(history_store *s, const history_filter *f, history_serie
 {
     memset(out, 0, sizeof *out);
     hist_sql q = {0};
-    tb_puts(&q.sql, "SELECT e.id, e.created_unix, e.git_commit, e.git_branch, e.results_path, e.name, m.machine_key, "
+    hist_sql_add(&q, "SELECT e.id, e.created_unix, e.git_commit, e.git_branch, e.results_path, e.name, m.machine_key, "
                     "m.hostname, e.metric_unit, e.higher_is_better, r.variant, rm.name, rm.value, r.temp_start_c, "
                     "r.clock_mean_mhz FROM experiments e JOIN machines m ON m.id = e.machine_id "
                     "JOIN runs r ON r.experiment_id = e.id JOIN run_metrics rm ON rm.run_id = r.id");
-    where_last(&q, f);
-    tb_puts(&q.sql, " AND r.warmup = 0 AND r.ok = 1 AND rm.value IS NOT NULL");
+    hist_sql_where(&q, f);
+    hist_sql_add(&q, " AND r.warmup = 0 AND r.ok = 1 AND rm.value IS NOT NULL");
     if (f->metric) {
-        tb_puts(&q.sql, " AND rm.name = ?");
+        hist_sql_add(&q, " AND rm.name = ?");
         param(&q, f->metric);
     } else {
-        tb_puts(&q.sql, " AND rm.name = e.metric_name");
+        hist_sql_add(&q, " AND rm.name = e.metric_name");
     }
     if (f->variant) {
-        tb_puts(&q.sql, " AND r.variant = ?");
+        hist_sql_add(&q, " AND r.variant = ?");
         param(&q, f->variant);
     }
-    tb_puts(&q.sql, " ORDER BY e.name, m.machine_key, r.variant, rm.name, e.created_unix, e.id");
+    hist_sql_add(&q, " ORDER BY e.name, m.machine_key, r.variant, rm.name, e.created_unix, e.id");
     series_acc a = {.set = out};
     int rc = run_sql(s, &q, take_series_row, &a, err);
     if (rc == 0 && !a.oom)

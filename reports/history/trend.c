@@ -11,26 +11,48 @@
 #include <time.h>
 
 #include "history_internal.h"
-#include "report_doc.h"
+#include "report_plot.h"
+#include "stats_internal.h"
 
-/* file: URL of the report next to a results.json, percent-encoded, then
- * escaped for an HTML attribute. */
-static void report_link(textbuf *b, const char *results_path)
+/* Escaping for the page and the plot script. */
+static void html(FILE *f, const char *s)
 {
-    char dir[600];
-    snprintf(dir, sizeof dir, "%s", results_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    tb_puts(b, "file://");
-    for (const char *p = dir; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/-_.~", c))
-            tb_printf(b, "%c", c);
+    for (; *s; s++) {
+        const char *ref = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '"' ? "&quot;"
+                        : *s == '\'' ? "&#39;" : NULL;
+        if (ref)
+            fputs(ref, f);
         else
-            tb_printf(b, "%%%02X", c);
+            fputc(*s, f);
     }
-    tb_puts(b, "/report.html");
+}
+
+/* A name that cannot end a single-quoted gnuplot string or start a command. */
+static void gp_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    for (; *src && n + 1 < cap; src++) {
+        unsigned char c = (unsigned char)*src;
+        dst[n++] = c < 32 || strchr("'\\\"@`", c) ? '_' : (char)c;
+    }
+    dst[n] = 0;
+}
+
+/* file: URL of the report next to a results.json: percent-encoded, so
+ * it is also safe inside a double-quoted attribute. */
+static void report_link(FILE *f, const char *results_path)
+{
+    const char *end = strrchr(results_path, '/');
+    size_t n = end ? (size_t)(end - results_path) : 0;
+    fputs("file://", f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)results_path[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("/-_.~", c))
+            fputc(c, f);
+        else
+            fprintf(f, "%%%02X", c);
+    }
+    fputs("/report.html", f);
 }
 
 static void utc_date(long long t, char *out, size_t cap)
@@ -57,25 +79,44 @@ static char *series_plot(plot_ctx *pc, const history_series *sr, const history_c
     }
     fclose(f);
     char metric[64], unit[32], variant[REPORT_NAME_MAX];
-    report_gp_safe(metric, sizeof metric, sr->metric);
-    report_gp_safe(unit, sizeof unit, sr->unit);
-    report_gp_safe(variant, sizeof variant, sr->variant);
-    textbuf s = {0};
-    tb_printf(&s, "set xdata time\nset timefmt '%%s'\nset format x '%%Y-%%m-%%d'\nset xtics rotate by -30\n"
-                  "set ylabel '%s (%s)'\nset key off\n", metric, unit);
+    gp_name(metric, sizeof metric, sr->metric);
+    gp_name(unit, sizeof unit, sr->unit);
+    gp_name(variant, sizeof variant, sr->variant);
+    char *script = NULL;
+    size_t len = 0;
+    FILE *s = open_memstream(&script, &len);
+    if (!s)
+        return NULL;
+    fprintf(s, "set xdata time\nset timefmt '%%s'\nset format x '%%Y-%%m-%%d'\nset xtics rotate by -30\n"
+               "set ylabel '%s (%s)'\nset key off\n", metric, unit);
     for (int i = 0; i < ncp; i++) {
         size_t c = cp[i].index;
         double x = 0.5 * ((double)sr->pts[c - 1].created_unix + (double)sr->pts[c].created_unix);
-        tb_printf(&s, "set arrow from %.0f, graph 0 to %.0f, graph 1 nohead lc rgb '#d62728' dt 2 lw 2\n", x, x);
+        fprintf(s, "set arrow from %.0f, graph 0 to %.0f, graph 1 nohead lc rgb '#d62728' dt 2 lw 2\n", x, x);
     }
-    tb_printf(&s, "plot '%s' using 1:2:3:4 with yerrorbars pt 7 ps 0.5 lc rgb '%s' title '%s', "
-                  "'' using 1:2 with lines lc rgb '%s' notitle\n", name, plot_color(0), variant, plot_color(0));
-    char *svg = s.oom ? NULL : plot_run(pc, name, s.s, 900, 320);
-    tb_free(&s);
+    fprintf(s, "plot '%s' using 1:2:3:4 with yerrorbars pt 7 ps 0.5 lc rgb '%s' title '%s', "
+               "'' using 1:2 with lines lc rgb '%s' notitle\n", name, plot_color(0), variant, plot_color(0));
+    char *svg = fclose(s) == 0 ? plot_run(pc, name, script, 900, 320) : NULL;
+    free(script);
     return svg;
 }
 
-static void series_section(textbuf *b, plot_ctx *pc, const history_series *sr, const history_cp_options *o, int k)
+static void change_table(FILE *b, const history_series *sr, const history_change *cp, int ncp)
+{
+    fputs("<table><tr><th>change</th><th>between commits</th><th>size</th><th>95% CI</th><th>p</th></tr>\n", b);
+    for (int i = 0; i < ncp; i++) {
+        const history_point *a = &sr->pts[cp[i].index - 1], *c = &sr->pts[cp[i].index];
+        fprintf(b, "<tr><td>%d</td><td>", i + 1);
+        html(b, a->commit[0] ? a->commit : "?");
+        fputs(" &rarr; ", b);
+        html(b, c->commit[0] ? c->commit : "?");
+        fprintf(b, "</td><td>%+.2f%%</td><td>%+.2f%% to %+.2f%%</td><td>%.3g</td></tr>\n", 100 * (cp[i].ratio - 1),
+                100 * (cp[i].lo - 1), 100 * (cp[i].hi - 1), cp[i].p);
+    }
+    fputs("</table>\n", b);
+}
+
+static void series_section(FILE *b, plot_ctx *pc, const history_series *sr, const history_cp_options *o, int k)
 {
     history_change cp[64];
     double *y = malloc((sr->n ? sr->n : 1) * sizeof *y);
@@ -88,55 +129,35 @@ static void series_section(textbuf *b, plot_ctx *pc, const history_series *sr, c
             ncp = 0;
         free(y);
     }
-    tb_puts(b, "<h2>");
-    tb_html(b, sr->config);
-    tb_puts(b, " &middot; ");
-    tb_html(b, sr->variant);
-    tb_puts(b, " &middot; ");
-    tb_html(b, sr->metric);
-    tb_puts(b, " &middot; machine ");
-    tb_html(b, sr->machine_id);
-    tb_puts(b, " (");
-    tb_html(b, sr->hostname);
-    tb_printf(b, ")</h2>\n<p>%zu experiments; %s is better; %d change point%s.</p>\n", sr->n,
-              sr->higher_is_better ? "higher" : "lower", ncp, ncp == 1 ? "" : "s");
+    const char *parts[] = {sr->config, " &middot; ", sr->variant, " &middot; ", sr->metric, " &middot; machine ",
+                           sr->machine_id, " (", sr->hostname, ")"};
+    fputs("<h2>", b);
+    for (int i = 0; i < 10; i++)
+        if (i % 2) fputs(parts[i], b);
+        else html(b, parts[i]);
+    fprintf(b, "</h2>\n<p>%zu experiments; %s is better; %d change point%s.</p>\n", sr->n,
+            sr->higher_is_better ? "higher" : "lower", ncp, ncp == 1 ? "" : "s");
     char *svg = pc->ok ? series_plot(pc, sr, cp, ncp, k) : NULL;
-    if (svg) {
-        tb_printf(b, "<div class=\"plot\">%s</div>\n", svg);
-        free(svg);
-    }
-    if (ncp) {
-        tb_puts(b, "<table><tr><th>change</th><th>between</th><th>size</th><th>95% CI</th><th>p</th></tr>\n");
-        for (int i = 0; i < ncp; i++) {
-            const history_point *a = &sr->pts[cp[i].index - 1], *c = &sr->pts[cp[i].index];
-            tb_printf(b, "<tr><td>%d</td><td>", i + 1);
-            tb_html(b, a->commit[0] ? a->commit : "?");
-            tb_puts(b, " &rarr; ");
-            tb_html(b, c->commit[0] ? c->commit : "?");
-            tb_printf(b, "</td><td>%+.2f%%</td><td>%+.2f%% to %+.2f%%</td><td>%.3g</td></tr>\n",
-                      100 * (cp[i].ratio - 1), 100 * (cp[i].lo - 1), 100 * (cp[i].hi - 1), cp[i].p);
-        }
-        tb_puts(b, "</table>\n");
-    }
-    tb_puts(b, "<details><summary>points</summary><table><tr><th>date (UTC)</th><th>commit</th><th>branch</th>"
-               "<th>n</th><th>median</th><th>95% CI</th><th>report</th></tr>\n");
+    if (svg)
+        fprintf(b, "<div class=\"plot\">%s</div>\n", svg);
+    free(svg);
+    if (ncp)
+        change_table(b, sr, cp, ncp);
+    fputs("<details><summary>points</summary><table><tr><th>date (UTC)</th><th>commit</th><th>branch</th>"
+          "<th>n</th><th>median</th><th>95% CI</th><th>report</th></tr>\n", b);
     for (size_t i = 0; i < sr->n; i++) {
         const history_point *p = &sr->pts[i];
         char date[32];
         utc_date(p->created_unix, date, sizeof date);
-        tb_printf(b, "<tr><td>%s</td><td>", date);
-        tb_html(b, p->commit);
-        tb_puts(b, "</td><td>");
-        tb_html(b, p->branch);
-        tb_printf(b, "</td><td>%zu</td><td>%.4g</td><td>%.4g to %.4g</td><td><a href=\"", p->n, p->median, p->lo,
-                  p->hi);
-        textbuf link = {0};
-        report_link(&link, p->results_path);
-        tb_html(b, link.s ? link.s : "");
-        tb_free(&link);
-        tb_printf(b, "\">experiment %lld</a></td></tr>\n", p->experiment_id);
+        fprintf(b, "<tr><td>%s</td><td>", date);
+        html(b, p->commit);
+        fputs("</td><td>", b);
+        html(b, p->branch);
+        fprintf(b, "</td><td>%zu</td><td>%.4g</td><td>%.4g to %.4g</td><td><a href=\"", p->n, p->median, p->lo, p->hi);
+        report_link(b, p->results_path);
+        fprintf(b, "\">experiment %lld</a></td></tr>\n", p->experiment_id);
     }
-    tb_puts(b, "</table></details>\n");
+    fputs("</table></details>\n", b);
 }
 
 int history_write_trend(const history_series_set *set, const history_cp_options *o, const char *out_dir,
@@ -144,33 +165,37 @@ int history_write_trend(const history_series_set *set, const history_cp_options 
 {
     if (mkdir(out_dir, 0755) < 0 && errno != EEXIST)
         return report_fail(err, "%s: cannot create: %s", out_dir, strerror(errno));
+    char *page = NULL;
+    size_t len = 0;
+    FILE *b = open_memstream(&page, &len);
+    if (!b)
+        return report_fail(err, "%s: out of memory", out_dir);
     plot_ctx pc;
     plot_begin(&pc);
-    textbuf b = {0};
-    tb_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
-    tb_html(&b, title);
-    tb_puts(&b, "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
-                "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}"
-                "h2{font-size:110%;margin-top:2em}</style></head><body>\n<h1>");
-    tb_html(&b, title);
-    tb_printf(&b, "</h1>\n<p>%zu series. Each point is one experiment: the median of its measured runs with a "
-                  "distribution-free 95%% interval. Dashed lines are change points (docs/HISTORY.md).</p>\n", set->n);
+    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", b);
+    html(b, title);
+    fputs("</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
+          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}"
+          "h2{font-size:110%;margin-top:2em}</style></head><body>\n<h1>", b);
+    html(b, title);
+    fprintf(b, "</h1>\n<p>%zu series. Each point is one experiment: the median of its measured runs with a "
+               "distribution-free 95%% interval. Dashed lines are change points (docs/HISTORY.md).</p>\n", set->n);
     if (!pc.ok) {
-        tb_puts(&b, "<p><em>");
-        tb_html(&b, pc.why);
-        tb_puts(&b, "</em></p>\n");
+        fputs("<p><em>", b);
+        html(b, pc.why);
+        fputs("</em></p>\n", b);
     }
     for (size_t i = 0; i < set->n; i++)
-        series_section(&b, &pc, &set->s[i], o, (int)i);
-    tb_puts(&b, "</body></html>\n");
+        series_section(b, &pc, &set->s[i], o, (int)i);
+    fputs("</body></html>\n", b);
     plot_end(&pc);
-    if (b.oom) {
-        tb_free(&b);
+    if (fclose(b) != 0) {
+        free(page);
         return report_fail(err, "%s: out of memory", out_dir);
     }
     char path[1024];
     snprintf(path, sizeof path, "%s/index.html", out_dir);
-    int rc = report_write_atomic(path, b.s, b.len, err);
-    tb_free(&b);
+    int rc = report_write_atomic(path, page, len, err);
+    free(page);
     return rc;
 }

@@ -153,7 +153,7 @@ static int parse(int argc, char **argv, history_args *a)
     optind = 0;     /* full reinitialisation (glibc) */
     opterr = 0;
     int c;
-    while ((c = getopt_long(sargc, sargv, "+", longopts, NULL)) != -1) {
+    while ((c = getopt_long(sargc, sargv, "", longopts, NULL)) != -1) {
         if (c == OPT_HELP) {
             usage(stdout);
             return 1;

@@ -16,3 +16,8 @@ add_dependencies(test_history_cli thermabench)
 tb_add_test(NAME test_history_cli_postgres SOURCES test_history_cli.c LIBS thermabench_history
   LABELS history cli postgres ARGS ${CMAKE_CURRENT_BINARY_DIR}/postgres.env)
 set_tests_properties(test_history_cli_postgres PROPERTIES FIXTURES_REQUIRED postgres)
+# Change-point detection rates on synthetic series (not a test; docs/HISTORY.md).
+add_executable(bench_history_changepoints bench_history_changepoints.c)
+target_link_libraries(bench_history_changepoints PRIVATE thermabench_history)
+tb_add_test(NAME test_history_changepoints SOURCES test_history_changepoints.c LIBS thermabench_history
+  LABELS history statistics)

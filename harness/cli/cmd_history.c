@@ -47,7 +47,7 @@ static const struct history_option {
     {{"fail-on", required_argument, NULL, OPT_FAIL_ON}, "WHAT",
      "changes: exit 1 on a 'regression' (default), 'any' change, or 'none'"},
     {{"penalty", required_argument, NULL, OPT_PENALTY}, "X", "change points: PELT penalty (default 3)"},
-    {{"alpha", required_argument, NULL, OPT_ALPHA}, "P", "change points: permutation-test level (default 0.01)"},
+    {{"alpha", required_argument, NULL, OPT_ALPHA}, "P", "change points: permutation-test level (default 0.002)"},
     {{"help", no_argument, NULL, OPT_HELP}, NULL, "this help"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])

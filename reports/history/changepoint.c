@@ -23,7 +23,7 @@ void history_cp_defaults(history_cp_options *o)
 {
     o->penalty = 3.0;
     o->min_segment = 5;
-    o->alpha = 0.01;
+    o->alpha = 0.002;
     o->permutations = 999;
     o->seed = 1;
 }

@@ -192,7 +192,7 @@ static int print_experiment(void *ctx, const history_experiment *e)
     for (char *p = date; *p; p++)
         if (*p == 'T')
             *p = ' ';
-    printf("%-8lld %-17s %-24.24s %-12s %-14.14s %-12.12s %-10.10s %4d  %s\n", e->id, date, e->name, e->machine_id,
+    report_fprintf(stdout, REPORT_ESC_TERMINAL, "%-8lld %-17s %-24.24s %-12s %-14.14s %-12.12s %-10.10s %4d  %s\n", e->id, date, e->name, e->machine_id,
            e->hostname, e->commit[0] ? e->commit : "-", e->branch[0] ? e->branch : "-", e->nruns, e->tags);
     return 0;
 }
@@ -224,11 +224,12 @@ static int do_show(history_store *s, history_args *a)
     if (history_load_series(s, &a->f, &set, &err) < 0)
         return store_error(&err);
     if (!set.n)
-        printf("no runs of config '%s'%s match in %s\n", a->f.config, a->f.metric ? " with that metric" : "",
+        report_fprintf(stdout, REPORT_ESC_TERMINAL, "no runs of config '%s'%s match in %s\n", a->f.config, a->f.metric ? " with that metric" : "",
                history_store_name(s));
     for (size_t i = 0; i < set.n; i++) {
         const history_series *sr = &set.s[i];
-        printf("%s%s / %s / %s (%s, %s is better) on machine %s (%s)\n", i ? "\n" : "", sr->config, sr->variant,
+        report_fprintf(stdout, REPORT_ESC_TERMINAL, "%s%s / %s / %s (%s, %s is better) on machine %s (%s)\n",
+                       i ? "\n" : "", sr->config, sr->variant,
                sr->metric, sr->unit, sr->higher_is_better ? "higher" : "lower", sr->machine_id, sr->hostname);
         printf("  %-17s %-12s %-10s %4s %12s  %-25s %8s\n", "created (UTC)", "commit", "branch", "n", "median",
                "95% CI of the median", "change");
@@ -242,7 +243,7 @@ static int do_show(history_store *s, history_args *a)
             snprintf(ci, sizeof ci, "%.4g to %.4g", p->lo, p->hi);
             if (k)
                 snprintf(chg, sizeof chg, "%+.2f%%", 100 * (p->median / sr->pts[k - 1].median - 1));
-            printf("  %-17s %-12.12s %-10.10s %4zu %12.4g  %-25s %8s\n", date, p->commit[0] ? p->commit : "-",
+            report_fprintf(stdout, REPORT_ESC_TERMINAL, "  %-17s %-12.12s %-10.10s %4zu %12.4g  %-25s %8s\n", date, p->commit[0] ? p->commit : "-",
                    p->branch[0] ? p->branch : "-", p->n, p->median, ci, chg);
         }
     }
@@ -354,7 +355,8 @@ static int do_changes(history_store *s, history_args *a)
             struct tm tm;
             gmtime_r(&t, &tm);
             strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
-            printf("%s / %s / %s on %s (%s): %s at %s, %s..%s: %+.2f%% (95%% CI %+.2f%% to %+.2f%%), p %.3g\n",
+            report_fprintf(stdout, REPORT_ESC_TERMINAL,
+                           "%s / %s / %s on %s (%s): %s at %s, %s..%s: %+.2f%% (95%% CI %+.2f%% to %+.2f%%), p %.3g\n",
                    sr->config, sr->variant, sr->metric, sr->machine_id, sr->hostname,
                    worse ? "regression" : "improvement", date, before->commit[0] ? before->commit : "?",
                    after->commit[0] ? after->commit : "?", 100 * (cp[k].ratio - 1), 100 * (cp[k].lo - 1),
@@ -380,7 +382,7 @@ static int do_import(history_store *s, history_args *a)
         bool replaced;
         if (history_append_results(s, a->rest[i], a->f.tags, a->f.ntags, &id, &replaced, &err) < 0)
             return store_error(&err);
-        printf("%s: experiment %lld%s\n", a->rest[i], id, replaced ? " (replaced the earlier copy)" : "");
+        report_fprintf(stdout, REPORT_ESC_TERMINAL, "%s: experiment %lld%s\n", a->rest[i], id, replaced ? " (replaced the earlier copy)" : "");
     }
     return TB_EXIT_OK;
 }

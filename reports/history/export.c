@@ -33,24 +33,6 @@ static void json_num(FILE *f, const char *v)
     fputs(v && isfinite(strtod(v, NULL)) ? v : "null", f);
 }
 
-/* RFC 4180: quoted when it holds a comma, a quote or a line break. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!s)
-        return;
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 typedef struct tag_row {
     long long experiment_id;
     char *kv;                   /* "key\0value" */
@@ -188,12 +170,18 @@ static void csv_row(export_ctx *x, const char *const *v)
 {
     if (!v[X_RID])
         return;
+    /* Text columns quoted (and guarded against spreadsheet formulas); numbers as the store gave them. */
     const int cols[] = {X_EID, X_CREATED, X_NAME, X_MACHINE, X_HOST, X_COMMIT, X_BRANCH, X_VARIANT, X_INDEX,
                         X_WARMUP, X_OK, X_MNAME, X_MVALUE, X_TSTART, X_TPEAK, X_POWER, X_CLOCK, X_THROTTLE};
+    const char *text = "nttttttt" "nnn" "tn" "nnnn" "t";    /* per column: t text, n number */
     for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
         if (k)
             fputc(',', x->f);
-        csv_field(x->f, v[cols[k]]);
+        const char *val = v[cols[k]];
+        if (val && text[k] == 't')
+            report_put_escaped(x->f, REPORT_ESC_CSV, val);
+        else if (val)
+            fputs(val, x->f);
     }
     fputc('\n', x->f);
 }

@@ -14,30 +14,6 @@
 #include "report_plot.h"
 #include "stats_internal.h"
 
-/* Escaping for the page and the plot script. */
-static void html(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        const char *ref = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : *s == '"' ? "&quot;"
-                        : *s == '\'' ? "&#39;" : NULL;
-        if (ref)
-            fputs(ref, f);
-        else
-            fputc(*s, f);
-    }
-}
-
-/* A name that cannot end a single-quoted gnuplot string or start a command. */
-static void gp_name(char *dst, size_t cap, const char *src)
-{
-    size_t n = 0;
-    for (; *src && n + 1 < cap; src++) {
-        unsigned char c = (unsigned char)*src;
-        dst[n++] = c < 32 || strchr("'\\\"@`", c) ? '_' : (char)c;
-    }
-    dst[n] = 0;
-}
-
 /* file: URL of the report next to a results.json: percent-encoded, so
  * it is also safe inside a double-quoted attribute. */
 static void report_link(FILE *f, const char *results_path)
@@ -78,24 +54,21 @@ static char *series_plot(plot_ctx *pc, const history_series *sr, const history_c
         fputc('\n', f);
     }
     fclose(f);
-    char metric[64], unit[32], variant[REPORT_NAME_MAX];
-    gp_name(metric, sizeof metric, sr->metric);
-    gp_name(unit, sizeof unit, sr->unit);
-    gp_name(variant, sizeof variant, sr->variant);
     char *script = NULL;
     size_t len = 0;
     FILE *s = open_memstream(&script, &len);
     if (!s)
         return NULL;
-    fprintf(s, "set xdata time\nset timefmt '%%s'\nset format x '%%Y-%%m-%%d'\nset xtics rotate by -30\n"
-               "set ylabel '%s (%s)'\nset key off\n", metric, unit);
+    fprintf(s, "set xdata time\nset timefmt '%%s'\nset format x '%%Y-%%m-%%d'\nset xtics rotate by -30\nset key off\n");
+    report_fprintf(s, REPORT_ESC_GNUPLOT, "set ylabel '%s (%s)'\n", sr->metric, sr->unit);
     for (int i = 0; i < ncp; i++) {
         size_t c = cp[i].index;
         double x = 0.5 * ((double)sr->pts[c - 1].created_unix + (double)sr->pts[c].created_unix);
         fprintf(s, "set arrow from %.0f, graph 0 to %.0f, graph 1 nohead lc rgb '#d62728' dt 2 lw 2\n", x, x);
     }
-    fprintf(s, "plot '%s' using 1:2:3:4 with yerrorbars pt 7 ps 0.5 lc rgb '%s' title '%s', "
-               "'' using 1:2 with lines lc rgb '%s' notitle\n", name, plot_color(0), variant, plot_color(0));
+    report_fprintf(s, REPORT_ESC_GNUPLOT, "plot '%s' using 1:2:3:4 with yerrorbars pt 7 ps 0.5 lc rgb '%s' "
+                   "title '%s', '' using 1:2 with lines lc rgb '%s' notitle\n", name, plot_color(0), sr->variant,
+                   plot_color(0));
     char *svg = fclose(s) == 0 ? plot_run(pc, name, script, 900, 320) : NULL;
     free(script);
     return svg;
@@ -107,9 +80,9 @@ static void change_table(FILE *b, const history_series *sr, const history_change
     for (int i = 0; i < ncp; i++) {
         const history_point *a = &sr->pts[cp[i].index - 1], *c = &sr->pts[cp[i].index];
         fprintf(b, "<tr><td>%d</td><td>", i + 1);
-        html(b, a->commit[0] ? a->commit : "?");
+        report_put_escaped(b, REPORT_ESC_HTML, a->commit[0] ? a->commit : "?");
         fputs(" &rarr; ", b);
-        html(b, c->commit[0] ? c->commit : "?");
+        report_put_escaped(b, REPORT_ESC_HTML, c->commit[0] ? c->commit : "?");
         fprintf(b, "</td><td>%+.2f%%</td><td>%+.2f%% to %+.2f%%</td><td>%.3g</td></tr>\n", 100 * (cp[i].ratio - 1),
                 100 * (cp[i].lo - 1), 100 * (cp[i].hi - 1), cp[i].p);
     }
@@ -134,7 +107,7 @@ static void series_section(FILE *b, plot_ctx *pc, const history_series *sr, cons
     fputs("<h2>", b);
     for (int i = 0; i < 10; i++)
         if (i % 2) fputs(parts[i], b);
-        else html(b, parts[i]);
+        else report_put_escaped(b, REPORT_ESC_HTML, parts[i]);
     fprintf(b, "</h2>\n<p>%zu experiments; %s is better; %d change point%s.</p>\n", sr->n,
             sr->higher_is_better ? "higher" : "lower", ncp, ncp == 1 ? "" : "s");
     char *svg = pc->ok ? series_plot(pc, sr, cp, ncp, k) : NULL;
@@ -150,9 +123,9 @@ static void series_section(FILE *b, plot_ctx *pc, const history_series *sr, cons
         char date[32];
         utc_date(p->created_unix, date, sizeof date);
         fprintf(b, "<tr><td>%s</td><td>", date);
-        html(b, p->commit);
+        report_put_escaped(b, REPORT_ESC_HTML, p->commit);
         fputs("</td><td>", b);
-        html(b, p->branch);
+        report_put_escaped(b, REPORT_ESC_HTML, p->branch);
         fprintf(b, "</td><td>%zu</td><td>%.4g</td><td>%.4g to %.4g</td><td><a href=\"", p->n, p->median, p->lo, p->hi);
         report_link(b, p->results_path);
         fprintf(b, "\">experiment %lld</a></td></tr>\n", p->experiment_id);
@@ -173,16 +146,16 @@ int history_write_trend(const history_series_set *set, const history_cp_options 
     plot_ctx pc;
     plot_begin(&pc);
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", b);
-    html(b, title);
+    report_put_escaped(b, REPORT_ESC_HTML, title);
     fputs("</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
           "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}"
           "h2{font-size:110%;margin-top:2em}</style></head><body>\n<h1>", b);
-    html(b, title);
+    report_put_escaped(b, REPORT_ESC_HTML, title);
     fprintf(b, "</h1>\n<p>%zu series. Each point is one experiment: the median of its measured runs with a "
                "distribution-free 95%% interval. Dashed lines are change points (docs/HISTORY.md).</p>\n", set->n);
     if (!pc.ok) {
         fputs("<p><em>", b);
-        html(b, pc.why);
+        report_put_escaped(b, REPORT_ESC_HTML, pc.why);
         fputs("</em></p>\n", b);
     }
     for (size_t i = 0; i < set->n; i++)

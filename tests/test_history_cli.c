@@ -127,6 +127,37 @@ static void test_queries(void)
     cJSON_Delete(doc);
 }
 
+/* gate --baseline-from-history over the 30 experiments of test_queries:
+ * the last 5 are at 90; a candidate at 90 passes, one at 80 is a regression. */
+static void test_gate_from_history(void)
+{
+    const double means[2] = {90, 80};
+    const int expect[2] = {0, 1};
+    for (int i = 0; i < 2; i++) {
+        char dir[400];
+        snprintf(dir, sizeof dir, "%s/cand%d", hx_tmp, i);
+        hx_results o;
+        hx_defaults(&o);
+        o.created_utc = "2026-12-07T00:00:00Z";
+        o.mean = means[i];
+        o.seed = 77 + (uint64_t)i;
+        CHECK(hx_write(dir, &o, NULL) == 0);
+        int rc = hx_sh("%s gate --history '%s' --baseline-from-history 'tag:branch=main,last=5' "
+                       "--candidate %s/results.json >%s 2>&1", TB_BINARY, hx_spec, dir, out);
+        CHECKF(rc == expect[i], "candidate at %g: exit %d", means[i], rc);
+        CHECK(contains(out, "baseline: 5 experiments of 'nightly'"));
+    }
+    /* Nothing matches: exit 2 with the store and the spec named. */
+    CHECK(hx_sh("%s gate --history '%s' --baseline-from-history 'tag:branch=nope' --candidate %s/cand0/results.json "
+                ">%s 2>&1", TB_BINARY, hx_spec, hx_tmp, out) == 2);
+    CHECK(contains(out, "tag:branch=nope") && contains(out, "no experiment in"));
+    CHECK(hx_sh("%s gate --history '%s' --baseline-from-history 'last=0' --candidate %s/cand0/results.json >%s 2>&1",
+                TB_BINARY, hx_spec, hx_tmp, out) == 2);
+    /* The machine must match unless the spec says any. */
+    CHECK(hx_sh("%s gate --history '%s' --baseline-from-history 'machine=other-host' --candidate "
+                "%s/cand0/results.json >%s 2>&1", TB_BINARY, hx_spec, hx_tmp, out) == 2);
+}
+
 /* Names that would end an HTML element or a gnuplot string. */
 static void test_trend_escaping(void)
 {
@@ -190,6 +221,7 @@ int main(int argc, char **argv)
     snprintf(out, sizeof out, "%s/out.txt", hx_tmp);
     test_concurrent_writers();
     test_queries();
+    test_gate_from_history();
     test_trend_escaping();
     test_bad_input();
     hx_teardown();

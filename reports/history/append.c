@@ -49,6 +49,15 @@ void history_machine_id(const char *hostname, const char *cpu_model, int cpus_on
     snprintf(out, 16, "%012llx", (unsigned long long)(h & 0xffffffffffffULL));
 }
 
+void history_results_machine_id(const report_results *r, char out[16])
+{
+    const cJSON *env = cJSON_GetObjectItemCaseSensitive((const cJSON *)r->json, "environment");
+    const cJSON *host = cJSON_GetObjectItemCaseSensitive(env, "hostname");
+    const cJSON *mem = cJSON_GetObjectItemCaseSensitive(env, "mem_total_bytes");
+    history_machine_id(cJSON_IsString(host) ? host->valuestring : NULL, r->cpu_model[0] ? r->cpu_model : NULL,
+                       r->cpus_online, cJSON_IsNumber(mem) ? mem->valuedouble : NAN, out);
+}
+
 static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);

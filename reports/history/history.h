@@ -143,6 +143,13 @@ int history_parse_baseline(const char *spec, history_filter *f, char *why, size_
  * report_results_free, then the array with free(). */
 int history_load_baseline(history_store *s, const history_filter *f, report_results **out, int *n,
                           history_error *err);
+/* The sessions of a baseline as one results structure (the newest one's
+ * header, every run, the union of the variants), for a gate that takes one
+ * baseline. 0, or -1 with why (the primary metrics differ, no memory). */
+int history_pool_baseline(const report_results *sets, int n, report_results *out, char *why, size_t why_len);
+/* The machine id of a loaded results file (from its environment), as the
+ * store gives it to the experiments of that machine. */
+void history_results_machine_id(const report_results *r, char out[16]);
 /* The stable machine id that experiments from this results file get. */
 void history_machine_id(const char *hostname, const char *cpu_model, int cpus_online, double mem_total_bytes,
                         char out[16]);

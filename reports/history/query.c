@@ -548,3 +548,48 @@ int history_load_baseline(history_store *s, const history_filter *f, report_resu
     *n = k;
     return 0;
 }
+
+int history_pool_baseline(const report_results *sets, int n, report_results *out, char *why, size_t why_len)
+{
+    memset(out, 0, sizeof *out);
+    if (n < 1) {
+        snprintf(why, why_len, "no experiments");
+        return -1;
+    }
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(sets[i].metric_name, sets[0].metric_name)) {
+            snprintf(why, why_len, "the experiments' primary metrics differ ('%s' and '%s')", sets[0].metric_name,
+                     sets[i].metric_name);
+            return -1;
+        }
+        total += (size_t)sets[i].nruns;
+    }
+    *out = sets[n - 1];
+    out->json = NULL;
+    out->nruns = 0;
+    out->nvariants = 0;
+    out->runs = calloc(total ? total : 1, sizeof *out->runs);
+    if (!out->runs) {
+        snprintf(why, why_len, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < sets[i].nvariants; k++) {
+            int known = 0;
+            for (int j = 0; j < out->nvariants && !known; j++)
+                known = !strcmp(out->variants[j], sets[i].variants[k]);
+            if (!known && out->nvariants < REPORT_MAX_VARIANTS) {
+                memcpy(out->variants[out->nvariants], sets[i].variants[k], sizeof out->variants[0]);
+                memcpy(out->variant_config[out->nvariants++], sets[i].variant_config[k], sizeof out->variant_config[0]);
+            }
+        }
+        for (int k = 0; k < sets[i].nruns; k++) {
+            out->runs[out->nruns] = sets[i].runs[k];
+            out->runs[out->nruns].index = out->nruns;
+            out->nruns++;
+        }
+    }
+    snprintf(out->path, sizeof out->path, "%.400s (and %d more)", sets[n - 1].path, n - 1);
+    return 0;
+}

@@ -6,7 +6,8 @@
 # CI gate run against it, each 5 times (median and range printed).
 #   scripts/history-scale.sh THERMABENCH STORE [NIGHTS]
 # STORE: a new SQLite path (needs the sqlite3 shell) or a postgresql:// URI of
-# an empty database (needs psql). NIGHTS defaults to 3650.
+# an empty database (needs psql). NIGHTS defaults to 3650. With
+# HISTORY_SCALE_REUSE=1 a store filled before is only timed.
 set -euo pipefail
 tb=${1:?path to the thermabench binary}
 store=${2:?SQLite path or postgresql:// URI}
@@ -16,6 +17,9 @@ machines=5 configs=50
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+fill=1
+[ "${HISTORY_SCALE_REUSE:-0}" = 1 ] && fill=0
+
 # The schema comes from thermabench itself: import one small experiment.
 cat >"$work/results.json" <<JSON
 {"schema": "thermabench-results", "schema_version": 1, "name": "scale-seed", "status": "complete",
@@ -24,7 +28,7 @@ cat >"$work/results.json" <<JSON
  "variants": [{"name": "A"}], "runs": [{"index": 0, "variant": "A", "warmup": false, "status": "ok",
  "metrics": {"decode_tokens_per_s": 100}}]}
 JSON
-"$tb" history import --history "$store" "$work/results.json" >/dev/null
+[ $fill = 1 ] && "$tb" history import --history "$store" "$work/results.json" >/dev/null
 
 t0=$(date +%s.%N)
 case "$store" in
@@ -85,9 +89,11 @@ ANALYZE;
 SQL
   ;;
 esac
-run_sql <"$work/fill.sql"
-t1=$(date +%s.%N)
-echo "filled $store in $(echo "$t1 - $t0" | bc) s"
+if [ $fill = 1 ]; then
+  run_sql <"$work/fill.sql"
+  t1=$(date +%s.%N)
+  echo "filled $store in $(echo "$t1 - $t0" | bc) s"
+fi
 "$tb" history list --history "$store" --config bench-7 --machine scale-host-3 --last 1
 
 # Median and range of 5 timings of a command (stdout to a file, checked non-empty).

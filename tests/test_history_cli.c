@@ -75,6 +75,64 @@ static void test_concurrent_writers(void)
     CHECK_NEAR(hx_count("SELECT COUNT(*) FROM meta"), 1, 0);
 }
 
+/* 8 `thermabench run` processes at once, each one experiment of 3 runs. */
+static void test_concurrent_runs(void)
+{
+    char config[600];
+    snprintf(config, sizeof config, "%s/tiny.json", hx_tmp);
+    FILE *f = fopen(config, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("{\"name\": \"run-concurrent\", \"workload\": {\"preset\": \"tiny\", \"threads\": 1, \"input_len\": 4, "
+          "\"output_len\": 4}, \"repetitions\": 2, \"warmup\": 1, \"probes\": {\"enabled\": false}}\n", f);
+    fclose(f);
+    char script[600];
+    snprintf(script, sizeof script, "%s/runs.sh", hx_tmp);
+    f = fopen(script, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fprintf(f, "pids=\nfor w in 0 1 2 3 4 5 6 7; do\n"
+               "  '%s' run %s --history '%s' --out %s/run$w --no-report --quiet --tag writer=$w "
+               ">%s/run$w.log 2>&1 &\n  pids=\"$pids $!\"\ndone\n"
+               "rc=0\nfor p in $pids; do wait $p || rc=1; done\nexit $rc\n",
+            TB_BINARY, config, hx_spec, hx_tmp, hx_tmp);
+    fclose(f);
+    int rc = hx_sh("sh '%s'", script);
+    CHECK(rc == 0);
+    if (rc != 0)
+        CHECK(hx_sh("cat %s/run*.log >&2", hx_tmp) == 0);
+    CHECK_NEAR(hx_count("SELECT COUNT(*) FROM experiments WHERE name = 'run-concurrent'"), 8, 0);
+    CHECK_NEAR(hx_count("SELECT COUNT(DISTINCT t.value) FROM tags t JOIN experiments e ON e.id = t.experiment_id "
+                        "WHERE e.name = 'run-concurrent' AND t.key = 'writer'"), 8, 0);
+    CHECK_NEAR(hx_count("SELECT COUNT(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id "
+                        "WHERE e.name = 'run-concurrent'"), 8 * 3, 0);
+    CHECK(TB("show --history '%s' --config run-concurrent", hx_spec) == 0);
+    CHECK(count_lines(out) == 2 + 8);
+
+    /* --no-history leaves the store alone; a store that cannot be opened
+     * stops `run` before its first run, with the store named. */
+    CHECK(hx_sh("%s run %s --history '%s' --out %s/run-off --no-report --quiet --no-history >%s 2>&1", TB_BINARY,
+                config, hx_spec, hx_tmp, out) == 0);
+    CHECK_NEAR(hx_count("SELECT COUNT(*) FROM experiments WHERE name = 'run-concurrent'"), 8, 0);
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/not-a-store.db", hx_tmp);
+    f = fopen(bad, "w");
+    if (f) {
+        fputs("SQLite format 3 is what this file is not; it is text.\n", f);
+        for (int i = 0; i < 200; i++)
+            fputs("0123456789abcdef", f);
+        fclose(f);
+    }
+    CHECK(hx_sh("%s run %s --history %s --out %s/run-bad --no-report --quiet >%s 2>&1", TB_BINARY, config, bad,
+                hx_tmp, out) == 2);
+    CHECK(contains(out, "not-a-store.db"));
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/run-bad", hx_tmp);
+    CHECK(access(dir, F_OK) != 0);
+}
+
 static void test_queries(void)
 {
     /* 30 nightly experiments; from the 21st on, 10 % slower. */
@@ -220,6 +278,7 @@ int main(int argc, char **argv)
     }
     snprintf(out, sizeof out, "%s/out.txt", hx_tmp);
     test_concurrent_writers();
+    test_concurrent_runs();
     test_queries();
     test_gate_from_history();
     test_trend_escaping();

@@ -63,6 +63,11 @@ typedef struct history_tag {
 /* Parses "key=value" (key: letters, digits, '_', '-', '.'). 0 or -1 with a message in why. */
 int history_parse_tag(const char *text, history_tag *out, char *why, size_t why_len);
 
+/* Adds the tags commit, branch (none when detached), dirty (0/1) and
+ * describe of the git work tree at dir, except keys already in tags.
+ * Returns 1 when dir is in a git work tree, 0 when not (nothing added). */
+int history_git_tags(const char *dir, history_tag *tags, int *ntags, int max);
+
 /* Appends the experiment of a results.json (docs/RESULTS.md) with tags. The
  * tags commit, branch, dirty and describe also fill the code-under-test
  * fields. An experiment already in the store (same name, creation time, host

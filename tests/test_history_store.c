@@ -273,6 +273,12 @@ static void test_unreachable(void)
     CHECKF(err.exit_code == 1 && strstr(err.msg, "postgresql://someone:***@/nothing") &&
                strstr(err.msg, "cannot connect") && !strstr(err.msg, "s3cret"), "%s", err.msg);
     history_close(s);
+    /* A mistyped URI (no ':' before the password) and a password parameter: still hidden. */
+    snprintf(spec, sizeof spec, "postgresql://someone?s3cret@/nothing?host=%s/no-server&password=t0psecret", hx_tmp);
+    s = history_open(spec, HISTORY_OPEN_CREATE, &err);
+    CHECK(s == NULL);
+    CHECKF(!strstr(err.msg, "s3cret") && !strstr(err.msg, "t0psecret"), "%s", err.msg);
+    history_close(s);
 }
 
 static void test_wrong_password(void)

@@ -27,11 +27,17 @@ static void redact(const char *uri, char *out, size_t cap)
     char *auth = strstr(buf, "://");
     if (auth) {
         auth += 3;
-        char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
-        char *colon = strchr(auth, ':');
-        if (at && (!slash || at < slash) && colon && colon < at) {
-            memmove(colon + 4, at, strlen(at) + 1);
-            memcpy(colon, ":***", 4);
+        char *slash = strchr(auth, '/');
+        char *at = NULL;
+        for (char *p = auth; *p && (!slash || p < slash); p++)
+            if (*p == '@')
+                at = p;     /* the last '@' before the path ends the user part */
+        if (at) {
+            char *cut = auth + strcspn(auth, ":?");
+            if (cut < at) {
+                memmove(cut + 4, at, strlen(at) + 1);
+                memcpy(cut, ":***", 4);
+            }
         }
     }
     char *pw = strstr(buf, "password=");

@@ -34,8 +34,9 @@ typedef struct hist_backend {
      * key until this transaction ends (SQLite's BEGIN IMMEDIATE already
      * serialises all writers: a no-op there). */
     int (*lock)(history_store *s, uint64_t key, history_error *err);
-    /* 1 when the named table exists, 0 when not, -1 on error. */
-    int (*has_table)(history_store *s, const char *table, history_error *err);
+    /* A query with one parameter, a table name, that returns a row when
+     * the table exists. */
+    const char *table_exists_sql;
     void (*close)(history_store *s);
 } hist_backend;
 

@@ -165,9 +165,20 @@ static char *ddl_for(const history_store *s, const char *sql)
     return out;
 }
 
+/* 1 when the table exists, 0 when not, -1 on error. */
+static int has_table(history_store *s, const char *table, history_error *err)
+{
+    char buf[8];
+    int found;
+    const char *p[1] = {table};
+    if (hist_query_text(s, s->be->table_exists_sql, 1, p, buf, sizeof buf, &found, err) < 0)
+        return -1;
+    return found;
+}
+
 static int read_version(history_store *s, int *version, history_error *err)
 {
-    int has = s->be->has_table(s, "meta", err);
+    int has = has_table(s, "meta", err);
     if (has < 0)
         return -1;
     *version = 0;
@@ -192,7 +203,7 @@ static int check_not_foreign(history_store *s, history_error *err)
 {
     /* A store without meta must be empty of our tables: anything else was
      * not made by thermabench (or lost its meta table). */
-    int has = s->be->has_table(s, "experiments", err);
+    int has = has_table(s, "experiments", err);
     if (has < 0)
         return -1;
     if (has)

@@ -95,17 +95,6 @@ static int sq_lock(history_store *s, uint64_t key, history_error *err)
     return 0;
 }
 
-static int sq_has_table(history_store *s, const char *table, history_error *err)
-{
-    char buf[8];
-    int found;
-    const char *p[1] = {table};
-    if (hist_query_text(s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", 1, p, buf, sizeof buf,
-                        &found, err) < 0)
-        return -1;
-    return found;
-}
-
 static void sq_close(history_store *s)
 {
     sqlite3_close(s->handle);
@@ -115,13 +104,13 @@ static void sq_close(history_store *s)
 static const hist_backend sqlite_backend = {
     .kind = "sqlite",
     .id_column = "INTEGER PRIMARY KEY",
+    .table_exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     .exec = sq_exec,
     .script = sq_script,
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .lock = sq_lock,
-    .has_table = sq_has_table,
     .close = sq_close,
 };
 

@@ -105,7 +105,8 @@ static int parse(int argc, char **argv, gate_args *a)
     if (a->base && a->from_history)
         return cli_usage_error(CMD, "--baseline and --baseline-from-history: one or the other");
     if ((!a->base && !a->from_history) || !a->cand)
-        return cli_usage_error(CMD, "--candidate and one of --baseline or --baseline-from-history are required");
+        return cli_usage_error(CMD, "--baseline and --candidate are both required (or --baseline-from-history "
+                                    "instead of --baseline)");
     return 0;
 }
 

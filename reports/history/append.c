@@ -300,6 +300,16 @@ static int append_doc(history_store *s, const cJSON *root, const char *abs_path,
     char chash[24] = "";
     if (config)
         snprintf(chash, sizeof chash, "%016llx", (unsigned long long)hist_fnv1a(HIST_FNV_INIT, config));
+    /* thermabench's own build: environment.build, or the flat fields of older files. */
+    const cJSON *build = cJSON_GetObjectItemCaseSensitive(env, "build");
+    char tb_build[80] = "";
+    const char *bc = jstr(build, "git_commit") ? jstr(build, "git_commit") : jstr(env, "git_commit");
+    if (bc)
+        snprintf(tb_build, sizeof tb_build, "%s%s", bc,
+                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(build, "git_dirty")) ? "-dirty" : "");
+    const char *compiler = jstr(build, "compiler") ? jstr(build, "compiler") : jstr(env, "compiler");
+    const char *version = jstr(build, "thermabench_version") ? jstr(build, "thermabench_version")
+                                                             : jstr(env, "thermabench_version");
     const history_tag *commit = find_tag(tags, ntags, "commit"), *branch = find_tag(tags, ntags, "branch"),
                       *dirty = find_tag(tags, ntags, "dirty"), *describe = find_tag(tags, ntags, "describe");
     const cJSON *hib = cJSON_GetObjectItemCaseSensitive(pm, "higher_is_better");
@@ -309,7 +319,7 @@ static int append_doc(history_store *s, const cJSON *root, const char *abs_path,
                        commit ? commit->value : NULL, branch ? branch->value : NULL,
                        !dirty ? NULL : (!strcmp(dirty->value, "0") || !strcmp(dirty->value, "false") ? "0" : "1"),
                        describe ? describe->value : NULL, chash[0] ? chash : NULL, config,
-                       jstr(env, "thermabench_version"), jstr(env, "git_commit"), jstr(env, "compiler"), abs_path,
+                       version, tb_build[0] ? tb_build : NULL, compiler, abs_path,
                        hist_int(&now, (long long)time(NULL))};
     int rc = hist_query_text(s,
                              "INSERT INTO experiments (uid, name, status, created_utc, created_unix, machine_id, "

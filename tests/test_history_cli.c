@@ -165,6 +165,11 @@ static void test_queries(void)
     CHECKF(contains(out, "regression") && contains(out, "c19..c20") && contains(out, "1 change point"),
            "changes output: see %s", out);
     CHECK(TB("changes --history '%s' --fail-on none", hx_spec) == 0);
+    CHECK(TB("trend --history '%s' --config nightly --out %s/trend-nightly", hx_spec, hx_tmp) == 0);
+    char page[600];
+    snprintf(page, sizeof page, "%s/trend-nightly/index.html", hx_tmp);
+    CHECK(contains(page, "30 experiments; higher is better; 1 change point."));
+    CHECK(contains(page, "c19 &rarr; c20"));
     CHECK(TB("changes --history '%s' --since 2026-11-25", hx_spec) == 0);
     CHECK(contains(out, "0 change points"));
 

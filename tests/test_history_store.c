@@ -128,6 +128,28 @@ static void test_append_and_query(void)
     history_close(s);
 }
 
+/* An A/B experiment keeps its verdict: B 20 % faster than A. */
+static void test_verdicts(void)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/ab", hx_tmp);
+    hx_results o;
+    hx_defaults(&o);
+    o.name = "ab";
+    o.runs = 16;
+    o.variant_b = "B";
+    o.mean_b = 120;
+    CHECK(hx_write(dir, &o, NULL) == 0);
+    strcat(dir, "/results.json");
+    history_error err;
+    history_store *s = history_open(hx_spec, HISTORY_OPEN_READ, &err);
+    CHECK(s && history_append_results(s, dir, NULL, 0, NULL, NULL, &err) == 0);
+    history_close(s);
+    CHECK_NEAR(hx_count("SELECT COUNT(*) FROM verdicts v JOIN experiments e ON e.id = v.experiment_id "
+                        "WHERE e.name = 'ab' AND v.kind = 'ab_compare' AND v.subject = 'B vs A' "
+                        "AND v.verdict = 'faster'"), 1, 0);
+}
+
 /* A failure mid-append leaves nothing of the experiment: a trigger rejects
  * the last run's metric. */
 static void test_half_written(void)
@@ -307,6 +329,7 @@ int main(int argc, char **argv)
         return 1;
     }
     test_append_and_query();
+    test_verdicts();
     test_half_written();
     test_newer_schema();
     test_migration();

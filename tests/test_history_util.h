@@ -25,6 +25,8 @@ typedef struct hx_results {
     uint64_t seed;
     double poison;              /* when finite: the last run's metric gets this value */
     double temp_c;
+    const char *variant_b;      /* when set: a second variant, runs alternating A B A B ... */
+    double mean_b;
 } hx_results;
 
 static void hx_defaults(hx_results *r)
@@ -72,17 +74,24 @@ static int hx_write(const char *dir, const hx_results *o, double *values)
     cJSON_AddNumberToObject(wl, "threads", 2);
     cJSON_AddStringToObject(wl, "preset", "tiny");
     cJSON_AddStringToObject(var, "engine_kernels", "matmul=scalar");
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "variants"), var);
+    cJSON *vars = cJSON_AddArrayToObject(root, "variants");
+    cJSON_AddItemToArray(vars, var);
+    if (o->variant_b) {
+        cJSON *vb = cJSON_CreateObject();
+        cJSON_AddStringToObject(vb, "name", o->variant_b);
+        cJSON_AddItemToArray(vars, vb);
+    }
     cJSON *runs = cJSON_AddArrayToObject(root, "runs");
     for (int k = 0; k <= o->runs; k++) {
-        double v = o->mean * (1 + o->cv * report_rng_normal(&s));
+        int b = o->variant_b && k % 2 == 0 && k > 0;
+        double v = (b ? o->mean_b : o->mean) * (1 + o->cv * report_rng_normal(&s));
         if (k == o->runs && isfinite(o->poison))
             v = o->poison;
         if (k > 0 && values)
             values[k - 1] = v;
         cJSON *r = cJSON_CreateObject();
         cJSON_AddNumberToObject(r, "index", k);
-        cJSON_AddStringToObject(r, "variant", o->variant);
+        cJSON_AddStringToObject(r, "variant", b ? o->variant_b : o->variant);
         cJSON_AddBoolToObject(r, "warmup", k == 0);
         cJSON_AddStringToObject(r, "status", "ok");
         cJSON_AddNumberToObject(r, "wall_ms", 100);

@@ -224,8 +224,31 @@ static int insert_run(history_store *s, long long exp_id, const cJSON *run, int 
     return 0;
 }
 
+/* Each variant against the first, as `run` and the report state it. A file
+ * the statistics cannot read has no such verdicts (nothing to record). */
+static int insert_ab_verdicts(history_store *s, const char *eid, const char *path, history_error *err)
+{
+    report_results r;
+    report_error rerr;
+    if (report_results_load(path, &r, &rerr) < 0)
+        return 0;
+    int rc = 0;
+    for (int i = 1; i < r.nvariants && rc == 0; i++) {
+        report_comparison c;
+        if (report_compare(&r, r.variants[0], &r, r.variants[i], &c, &rerr) < 0 || !c.verdict[0])
+            continue;
+        char subject[2 * REPORT_NAME_MAX + 8];
+        snprintf(subject, sizeof subject, "%s vs %s", r.variants[i], r.variants[0]);
+        const char *p[] = {eid, subject, c.verdict, c.sentence};
+        rc = s->be->exec(s, "INSERT INTO verdicts (experiment_id, kind, subject, verdict, detail) "
+                            "VALUES (?, 'ab_compare', ?, ?, ?)", 4, p, NULL, NULL, err);
+    }
+    report_results_free(&r);
+    return rc;
+}
+
 static int insert_children(history_store *s, long long exp_id, const cJSON *root, const history_tag *tags,
-                           int ntags, history_error *err)
+                           int ntags, const char *abs_path, history_error *err)
 {
     hist_num e;
     const char *eid = hist_int(&e, exp_id);
@@ -255,6 +278,8 @@ static int insert_children(history_store *s, long long exp_id, const cJSON *root
     }
     if (s->schema_version < 2)
         return 0;       /* a store kept at version 1 has no verdicts table */
+    if (insert_ab_verdicts(s, eid, abs_path, err) < 0)
+        return -1;
     const cJSON *agree;
     cJSON_ArrayForEach(agree, cJSON_GetObjectItemCaseSensitive(root, "output_agreement"))
     {
@@ -336,7 +361,7 @@ static int append_doc(history_store *s, const cJSON *root, const char *abs_path,
     long long id = atoll(buf);
     if (experiment_id)
         *experiment_id = id;
-    return insert_children(s, id, root, tags, ntags, err);
+    return insert_children(s, id, root, tags, ntags, abs_path, err);
 }
 
 int history_append_results(history_store *s, const char *results_path, const history_tag *tags, int ntags,

@@ -272,6 +272,25 @@ static void test_bad_input(void)
     CHECK(TB("import --history '%s' %s", hx_spec, bad) == 2);
     CHECK(contains(out, "bad.json") && contains(out, "byte"));
     CHECK(TB("import --history '%s' %s/nope.json", hx_spec, hx_tmp) == 2);
+    /* The store itself: unreachable (1), newer schema (2), wrong password (2). */
+    CHECK(TB("list --history 'postgresql://u:pw@/db?host=%s/no-server&connect_timeout=5'", hx_tmp) == 1);
+    CHECK(contains(out, "cannot connect") && contains(out, "u:***@"));
+    CHECK(hx_sql("UPDATE meta SET value = '7' WHERE key = 'schema_version'", NULL) == 0);
+    CHECK(TB("list --history '%s'", hx_spec) == 2);
+    CHECK(contains(out, "schema version 7 is newer"));
+    char restore[128];
+    snprintf(restore, sizeof restore, "UPDATE meta SET value = '%d' WHERE key = 'schema_version'",
+             HISTORY_SCHEMA_VERSION);
+    CHECK(hx_sql(restore, NULL) == 0);
+    if (hx_is_pg()) {
+        char wrong[1100];
+        snprintf(wrong, sizeof wrong, "%s", hx_spec);
+        char *pw = strstr(wrong, ":tb-");
+        if (pw)
+            pw[1] = 'X';
+        CHECK(TB("list --history '%s'", wrong) == 2);
+        CHECK(contains(out, "password authentication failed"));
+    }
     CHECK(TB("--help%s", "") == 0 && contains(out, "import") && contains(out, "--fail-on"));
 }
 

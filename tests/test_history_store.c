@@ -120,6 +120,11 @@ static void test_append_and_query(void)
         CHECK_STR(base[i].variant_config[0], "kernels=matmul=scalar threads=2 model=tiny");
         CHECK_STR(base[i].cpu_model, "History Test CPU");
         CHECK(base[i].nruns == 9 && base[i].runs[0].warmup);
+        /* The environment comes back as recorded: the same machine id as the file's. */
+        char mid[16], want[16];
+        history_results_machine_id(&base[i], mid);
+        history_machine_id("host-a", "History Test CPU", 4, NAN, want);
+        CHECK_STR(mid, want);
         report_results_free(&base[i]);
     }
     free(base);

@@ -277,7 +277,13 @@ static int insert_children(history_store *s, long long exp_id, const cJSON *root
             return -1;
     }
     if (s->schema_version < 2)
-        return 0;       /* a store kept at version 1 has no verdicts table */
+        return 0;       /* a store kept at version 1 has neither verdicts nor environment_json */
+    char *env = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "environment"));
+    const char *pe[] = {env, eid};
+    int rc = s->be->exec(s, "UPDATE experiments SET environment_json = ? WHERE id = ?", 2, pe, NULL, NULL, err);
+    free(env);
+    if (rc < 0)
+        return -1;
     if (insert_ab_verdicts(s, eid, abs_path, err) < 0)
         return -1;
     const cJSON *agree;

@@ -447,6 +447,16 @@ static int take_env(void *ctx, int ncols, const char *const *v)
     cpy(r->git_commit, sizeof r->git_commit, v[4]);
     cpy(r->status, sizeof r->status, v[5]);
     r->higher_is_better = !v[6] || atoi(v[6]) != 0;
+    /* The environment as recorded, where readers of a results file look for it. */
+    cJSON *env = v[7] ? cJSON_Parse(v[7]) : NULL;
+    if (env) {
+        cJSON *doc = cJSON_CreateObject();
+        if (doc)
+            cJSON_AddItemToObject(doc, "environment", env);
+        else
+            cJSON_Delete(env);
+        r->json = doc;
+    }
     return 1;
 }
 
@@ -498,9 +508,14 @@ static int load_one(history_store *s, const history_experiment *e, report_result
     baseline_ctx b = {r, 0};
     hist_num n;
     const char *p[2] = {hist_int(&n, e->id), e->metric};
-    if (s->be->exec(s, "SELECT m.cpu_model, m.kernel, m.cpus_online, e.compiler, e.tb_build, e.status, "
-                       "e.higher_is_better FROM experiments e JOIN machines m ON m.id = e.machine_id "
-                       "WHERE e.id = ?", 1, p, take_env, &b, err) < 0 ||
+    const char *env_sql = s->schema_version >= 2
+                              ? "SELECT m.cpu_model, m.kernel, m.cpus_online, e.compiler, e.tb_build, e.status, "
+                                "e.higher_is_better, e.environment_json FROM experiments e "
+                                "JOIN machines m ON m.id = e.machine_id WHERE e.id = ?"
+                              : "SELECT m.cpu_model, m.kernel, m.cpus_online, e.compiler, e.tb_build, e.status, "
+                                "e.higher_is_better, NULL FROM experiments e "
+                                "JOIN machines m ON m.id = e.machine_id WHERE e.id = ?";
+    if (s->be->exec(s, env_sql, 1, p, take_env, &b, err) < 0 ||
         s->be->exec(s, "SELECT name, engine_kernels, description FROM variants WHERE experiment_id = ? "
                        "ORDER BY name", 1, p, take_variant, &b, err) < 0 ||
         s->be->exec(s, "SELECT r.run_index, r.variant, r.warmup, r.ok, r.started_s, r.wall_ms, rm.value, "

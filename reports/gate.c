@@ -53,6 +53,8 @@ int report_gate_files(const report_results *b, const char *vbase, const report_r
     out->overall = REPORT_GATE_PASS;
     snprintf(out->metric, sizeof out->metric, "%s", b->metric_name);
     snprintf(out->unit, sizeof out->unit, "%s", b->metric_unit);
+    report_results_build(b, out->base_build, sizeof out->base_build);
+    report_results_build(c, out->cand_build, sizeof out->cand_build);
     for (int i = 0; i < n; i++) {
         const char *vb = vbase || n > 1 || vcand ? names[i] : NULL;
         const char *vc = vcand ? vcand : vb;
@@ -77,12 +79,14 @@ void report_gate_set_free(report_gate_set *s)
 
 void report_gate_print(FILE *f, const report_gate_set *s)
 {
+    report_fprintf(f, REPORT_ESC_TERMINAL, "baseline build:  %s\ncandidate build: %s\n", s->base_build, s->cand_build);
     for (int i = 0; i < s->n; i++) {
         const report_gate_result *g = &s->items[i].g;
-        fprintf(f, "%s: %s: %s: %s\n", s->items[i].name, s->metric, report_gate_verdict_name(g->verdict), g->reason);
+        report_fprintf(f, REPORT_ESC_TERMINAL, "%s: %s: %s: %s\n", s->items[i].name, s->metric,
+                       report_gate_verdict_name(g->verdict), g->reason);
         if (g->env_mismatch)
-            fprintf(f, "  environment differs%s: %s\n", s->options.allow_env_mismatch ? " (allowed)" : "",
-                    g->env_detail);
+            report_fprintf(f, REPORT_ESC_TERMINAL, "  environment differs%s: %s\n",
+                           s->options.allow_env_mismatch ? " (allowed)" : "", g->env_detail);
     }
     if (s->n > 1)
         fprintf(f, "confidence %.4g%% per variant (Bonferroni over %d variants)\n", 100 * s->options.confidence,
@@ -106,6 +110,9 @@ int report_gate_write_junit(const report_gate_set *s, const char *path, report_e
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<testsuites><testsuite name=\"thermabench gate\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n",
             s->n, fails, skipped);
+    report_fprintf(f, REPORT_ESC_XML_ATTR,
+                   "  <properties><property name=\"baseline_build\" value=\"%s\"/>"
+                   "<property name=\"candidate_build\" value=\"%s\"/></properties>\n", s->base_build, s->cand_build);
     for (int i = 0; i < s->n; i++) {
         const report_gate_result *g = &s->items[i].g;
         const char *tag = g->verdict == REPORT_GATE_REGRESSION ? "failure"
@@ -137,7 +144,8 @@ int report_gate_write_markdown(const report_gate_set *s, const char *path, repor
                 report_gate_verdict_name(g->verdict), 100 * (g->ratio - 1), 100 * (g->lo - 1), 100 * (g->hi - 1),
                 g->reason);
     }
-    fputc('\n', f);
+    report_fprintf(f, REPORT_ESC_MARKDOWN, "\nBaseline build: %s  \nCandidate build: %s\n\n", s->base_build,
+                   s->cand_build);
     for (int i = 0; i < s->n; i++) {
         const report_variant_stats v[2] = {s->items[i].g.cmp.a, s->items[i].g.cmp.b};
         report_print_variants(f, v, 2, s->metric, s->unit, true);

@@ -172,7 +172,10 @@ typedef struct report_results {
     char status[32];
     char metric_name[64], metric_unit[32];
     bool higher_is_better;
-    char cpu_model[128], kernel[128], compiler[64], git_commit[64];
+    char cpu_model[128], kernel[128];
+    /* the build that wrote the file ("" where an older file does not say) */
+    char compiler[64], git_commit[64], build_type[32], cflags[256], sanitizers[64];
+    int git_dirty;                  /* 1 dirty, 0 clean, -1 unknown */
     int cpus_online;                /* -1 unknown */
     int nvariants;
     char variants[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
@@ -185,6 +188,9 @@ typedef struct report_results {
 } report_results;
 
 int report_results_load(const char *path, report_results *out, report_error *err);
+/* "1a2b3c4d5e6f (dirty), Release, GNU 12.2.0, -O3 -DNDEBUG ...": the build
+ * that wrote the file, as far as it says. */
+void report_results_build(const report_results *r, char *buf, size_t n);
 void report_results_free(report_results *r);
 /* Values of the primary metric for a variant (non-warm-up ok runs, in run
  * order); returns how many were written (at most max). */
@@ -276,6 +282,7 @@ typedef struct report_gate_set {
     report_gate_options options;    /* as applied: confidence is per variant */
     report_gate_verdict overall;    /* the worst: regression, inconclusive, improvement, pass */
     char metric[64], unit[32];
+    char base_build[512], cand_build[512];  /* report_results_build of each file */
 } report_gate_set;
 
 int report_gate_files(const report_results *base, const char *base_variant, const report_results *cand,

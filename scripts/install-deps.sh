@@ -14,6 +14,7 @@ packages=(
   libsqlite3-dev          # results history (default store)
   libpq-dev               # results history on a PostgreSQL server (a fleet)
   postgresql              # a private server for the PostgreSQL history tests
+  python3 cmark-gfm libxml2-utils  # tests: outputs checked with real parsers (html.parser, GitHub Markdown, xmllint)
 )
 
 missing=()

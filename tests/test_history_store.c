@@ -229,6 +229,12 @@ static void test_migration(void)
     snprintf(dir, sizeof dir, "%s/n0/results.json", hx_tmp);
     CHECKF(history_append_results(s, dir, NULL, 0, NULL, NULL, &err) == 0, "%s", err.msg);
     history_close(s);
+    /* One step (to 2), then the rest (to the current version). */
+    s = history_open_version(spec, HISTORY_OPEN_READ, 2, &err);
+    CHECKF(s != NULL && history_store_schema_version(s) == 2, "%s", err.msg);
+    snprintf(dir, sizeof dir, "%s/n1/results.json", hx_tmp);
+    CHECKF(s && history_append_results(s, dir, NULL, 0, NULL, NULL, &err) == 0, "%s", err.msg);
+    history_close(s);
     s = history_open(spec, HISTORY_OPEN_READ, &err);
     CHECKF(s != NULL, "%s", err.msg);
     if (!s)
@@ -236,10 +242,16 @@ static void test_migration(void)
     CHECK(history_store_schema_version(s) == HISTORY_SCHEMA_VERSION);
     int n = 0;
     history_filter f = {0};
-    CHECK(history_list(s, &f, count_experiments, &n, &err) == 0 && n == 1);
-    snprintf(dir, sizeof dir, "%s/n1/results.json", hx_tmp);
+    CHECK(history_list(s, &f, count_experiments, &n, &err) == 0 && n == 2);
+    snprintf(dir, sizeof dir, "%s/n2/results.json", hx_tmp);
     CHECKF(history_append_results(s, dir, NULL, 0, NULL, NULL, &err) == 0, "%s", err.msg);
     history_close(s);
+    char saved[sizeof hx_spec];
+    memcpy(saved, hx_spec, sizeof saved);
+    snprintf(hx_spec, sizeof hx_spec, "%.1000s", spec);     /* the checks below read this store */
+    CHECK_NEAR(hx_count("SELECT COUNT(*) FROM experiments WHERE environment_json IS NULL"), 2, 0);
+    CHECK_NEAR(hx_count("SELECT COUNT(*) FROM experiments"), 3, 0);
+    memcpy(hx_spec, saved, sizeof saved);
 }
 
 static void write_bytes(const char *path, const void *data, size_t n)

@@ -20,6 +20,7 @@ static void usage(FILE *f)
             "  --out DIR       results directory (default: results/<UTC time>-<name>)\n"
             "  --resume DIR    continue an interrupted experiment in DIR\n"
             "  --strict        refuse to start when a preflight check warns\n"
+            "  --wait          another run holds the results directory: wait for it (default: exit 1)\n"
             "  --quiet         no progress output\n"
             "  --no-report     do not write report.md / report.html at the end\n"
             "  --print-config  print the config as it would run (defaults filled in) and exit\n"
@@ -30,8 +31,11 @@ static void usage(FILE *f)
             "  --tag K=V       a tag on the experiment in the history (repeatable); commit, branch,\n"
             "                  dirty and describe default to the git work tree of --repo\n"
             "  --repo DIR      the code under test's git work tree (default: the current directory)\n\n"
-            "exit status: 0 done, 1 every run failed or --strict refused, 2 bad config or\n"
-            "usage, 130 interrupted (results written; continue with --resume DIR)\n");
+            "exit status: 0 done; 1 every run failed, --strict refused, another run holds the\n"
+            "results directory, the results could not be written (disk full, read-only), or the\n"
+            "history store could not be reached; 2 bad config, usage, or a history store that is\n"
+            "not one (wrong password, newer schema, damaged file); 130 interrupted (results\n"
+            "written; continue with --resume DIR)\n");
 }
 
 /* The one-line verdict of every variant against the first (the baseline),
@@ -111,8 +115,8 @@ static int history_append(run_history *h, const char *results, bool quiet)
     long long id = 0;
     if (!s || history_append_results(s, results, h->tags, h->ntags, &id, NULL, &e) < 0) {
         history_close(s);
-        fprintf(stderr, "thermabench run: the experiment is in %s but not in the history: ", results);
-        return store_error(&e);
+        fprintf(stderr, "thermabench run: the experiment is in %s but not in the history: %s\n", results, e.msg);
+        return e.exit_code == 1 ? TB_EXIT_FAIL : TB_EXIT_USAGE;
     }
     if (!quiet)
         report_fprintf(stdout, REPORT_ESC_TERMINAL, "history: experiment %lld in %s\n", id, history_store_name(s));
@@ -123,7 +127,7 @@ static int history_append(run_history *h, const char *results, bool quiet)
 int cmd_run(int argc, char **argv)
 {
     const char *config_path = NULL, *out_dir = NULL, *resume = NULL;
-    bool strict = false, quiet = false, report = true, print_config = false;
+    bool strict = false, quiet = false, report = true, print_config = false, wait = false;
     run_history hist = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -136,6 +140,7 @@ int cmd_run(int argc, char **argv)
         else if (!strcmp(a, "--strict")) strict = true;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = true;
         else if (!strcmp(a, "--no-report")) report = false;
+        else if (!strcmp(a, "--wait")) wait = true;
         else if (!strcmp(a, "--print-config")) print_config = true;
         else if (!strcmp(a, "--out") || !strcmp(a, "--resume")) {
             if (i + 1 >= argc) { cli_usage_error("run", "%s needs a directory", a); return TB_EXIT_USAGE; }
@@ -152,7 +157,7 @@ int cmd_run(int argc, char **argv)
     }
     harness_error err = {0};
     harness_outcome out;
-    harness_run_options o = {.out_dir = out_dir, .strict = strict, .quiet = quiet};
+    harness_run_options o = {.out_dir = out_dir, .strict = strict, .quiet = quiet, .wait_for_lock = wait};
     int rc;
     if (resume) {
         if (print_config) { cli_usage_error("run", "--print-config needs a config, not --resume"); return TB_EXIT_USAGE; }

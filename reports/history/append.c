@@ -277,13 +277,7 @@ static int insert_children(history_store *s, long long exp_id, const cJSON *root
             return -1;
     }
     if (s->schema_version < 2)
-        return 0;       /* a store kept at version 1 has neither verdicts nor environment_json */
-    char *env = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "environment"));
-    const char *pe[] = {env, eid};
-    int rc = s->be->exec(s, "UPDATE experiments SET environment_json = ? WHERE id = ?", 2, pe, NULL, NULL, err);
-    free(env);
-    if (rc < 0)
-        return -1;
+        return 0;       /* a store kept at version 1 has no verdicts table */
     if (insert_ab_verdicts(s, eid, abs_path, err) < 0)
         return -1;
     const cJSON *agree;
@@ -298,7 +292,13 @@ static int insert_children(history_store *s, long long exp_id, const cJSON *root
         EXEC("INSERT INTO verdicts (experiment_id, kind, subject, verdict, detail) VALUES (?, 'output_agreement', "
              "?, ?, ?)", eid, agree->string, cJSON_IsTrue(stable) ? "stable" : "unstable", detail);
     }
-    return 0;
+    if (s->schema_version < 3)
+        return 0;       /* and one kept at version 2 no environment_json */
+    char *env = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(root, "environment"));
+    const char *pe[] = {env, eid};
+    int rc = s->be->exec(s, "UPDATE experiments SET environment_json = ? WHERE id = ?", 2, pe, NULL, NULL, err);
+    free(env);
+    return rc;
 }
 
 static int append_doc(history_store *s, const cJSON *root, const char *abs_path, const history_tag *tags, int ntags,

@@ -21,7 +21,7 @@
 #include "reports.h"
 
 /* The schema this build writes; older stores are migrated when opened. */
-#define HISTORY_SCHEMA_VERSION 2
+#define HISTORY_SCHEMA_VERSION 3
 
 typedef struct history_error {
     char msg[1024];

@@ -508,7 +508,7 @@ static int load_one(history_store *s, const history_experiment *e, report_result
     baseline_ctx b = {r, 0};
     hist_num n;
     const char *p[2] = {hist_int(&n, e->id), e->metric};
-    const char *env_sql = s->schema_version >= 2
+    const char *env_sql = s->schema_version >= 3
                               ? "SELECT m.cpu_model, m.kernel, m.cpus_online, e.compiler, e.tb_build, e.status, "
                                 "e.higher_is_better, e.environment_json FROM experiments e "
                                 "JOIN machines m ON m.id = e.machine_id WHERE e.id = ?"

@@ -133,12 +133,13 @@ static const char *const migrations[HISTORY_SCHEMA_VERSION + 1] = {
     "CREATE TABLE run_metrics ("
     " run_id BIGINT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
     " name TEXT NOT NULL, value DOUBLE PRECISION, PRIMARY KEY (run_id, name));",
-    /* 2: verdicts recorded with an experiment; the environment as recorded */
-    "ALTER TABLE experiments ADD COLUMN environment_json TEXT;"
+    /* 2: verdicts recorded with an experiment */
     "CREATE TABLE verdicts ("
     " experiment_id BIGINT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,"
     " kind TEXT NOT NULL, subject TEXT NOT NULL, verdict TEXT NOT NULL, detail TEXT,"
     " PRIMARY KEY (experiment_id, kind, subject));",
+    /* 3: the environment as recorded (unknown for experiments appended before) */
+    "ALTER TABLE experiments ADD COLUMN environment_json TEXT;",
 };
 
 /* The migration text with @ID@ replaced for the back end (malloc'd). */

@@ -23,6 +23,7 @@ static const command commands[] = {
     {"gate", cmd_gate, "CI gate: baseline against candidate, with exit codes"},
     {"plan-runs", cmd_plan_runs, "runs and sessions a gate margin needs on this machine's noise"},
     {"report", cmd_report, "write report.md / report.html with plots from results"},
+    {"history", cmd_history, "the results store: list, show, trend, changes, import, export"},
 };
 
 static void usage(FILE *f)

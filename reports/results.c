@@ -161,6 +161,73 @@ static int load_variant(report_results *r, const cJSON *v, report_error *err)
     return 0;
 }
 
+/* The run's GPU channels: gpuN.* of the GPU its summary watched, else gpu0. */
+static void load_gpu(report_results *r, report_run *o, const cJSON *t)
+{
+    report_gpu_run *g = &o->gpu;
+    double *all[] = {&g->temp_mean_c, &g->temp_start_c, &g->temp_peak_c, &g->sm_mean_mhz, &g->sm_min_mhz,
+                     &g->mem_mean_mhz, &g->mem_min_mhz, &g->power_mean_w, &g->power_limit_w, &g->energy_j,
+                     &g->energy_per_token_j, &g->util_mean_pct, &g->power_cap_ms, &g->thermal_cap_ms,
+                     &g->reasons_max};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        *all[k] = NAN;
+    char prefix[16] = "gpu0.", tc[64];
+    str(t, "temp_channel", tc, sizeof tc);
+    const char *dot = strchr(tc, '.');
+    if (!strncmp(tc, "gpu", 3) && dot && dot - tc < (long)sizeof prefix - 1)
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(dot - tc + 1), tc);
+    const cJSON *chs = cJSON_GetObjectItemCaseSensitive(t, "channels");
+    char name[64];
+#define CH(suffix) (snprintf(name, sizeof name, "%s%s", prefix, suffix), cJSON_GetObjectItemCaseSensitive(chs, name))
+    const cJSON *temp = CH("temp_c");
+    if (!temp)
+        return;
+    g->present = true;
+    g->temp_mean_c = num(temp, "mean");
+    g->temp_start_c = num(temp, "start");
+    g->temp_peak_c = num(temp, "max");
+    g->sm_mean_mhz = num(CH("sm_clock_mhz"), "mean");
+    g->sm_min_mhz = num(CH("sm_clock_mhz"), "min");
+    g->mem_mean_mhz = num(CH("mem_clock_mhz"), "mean");
+    g->mem_min_mhz = num(CH("mem_clock_mhz"), "min");
+    g->power_mean_w = num(CH("power_w"), "mean");
+    g->power_limit_w = num(CH("power_limit_w"), "mean");
+    g->energy_j = num(CH("energy_j"), "delta");
+    g->util_mean_pct = num(CH("util_pct"), "mean");
+    g->power_cap_ms = num(CH("power_cap_time_ms"), "delta");
+    g->thermal_cap_ms = num(CH("thermal_cap_time_ms"), "delta");
+    g->reasons_max = num(CH("throttle_reasons"), "max");
+#undef CH
+    if (isfinite(g->energy_j) && o->tokens > 0)
+        g->energy_per_token_j = g->energy_j / o->tokens;
+    const char *cause = "";
+    const cJSON *tcz = cJSON_GetObjectItemCaseSensitive(t, "throttle_cause");
+    if (cJSON_IsString(tcz) && tcz->valuestring)
+        cause = tcz->valuestring;
+    snprintf(g->throttle_cause, sizeof g->throttle_cause, "%s", cause);
+    if (!r->gpu_name[0])
+        snprintf(r->gpu_name, sizeof r->gpu_name, "%.*s", (int)strlen(prefix) - 1, prefix);
+}
+
+/* Tokens an engine run processes: batch x (input + output) of its variant. */
+static double run_tokens(const cJSON *root, const char *variant)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "variants"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(v, "name");
+        if (!cJSON_IsString(n) || strcmp(n->valuestring, variant))
+            continue;
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(v, "workload");
+        char type[16];
+        str(w, "type", type, sizeof type);
+        if (strcmp(type, "engine"))
+            return NAN;
+        return num(w, "batch_size") * (num(w, "input_len") + num(w, "output_len"));
+    }
+    return NAN;
+}
+
 static int load_run(report_results *r, const cJSON *run, int i, report_error *err)
 {
     report_run *o = &r->runs[r->nruns];
@@ -205,6 +272,8 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
         return -1;
     if (!o->throttle[0])
         strcpy(o->throttle, "unknown");
+    o->tokens = run_tokens((const cJSON *)r->json, o->variant);
+    load_gpu(r, o, t);
     r->nruns++;
     return 0;
 }
@@ -244,7 +313,7 @@ static int load_env(report_results *r, const cJSON *root, report_error *err)
     const cJSON *pf;
     cJSON_ArrayForEach(pf, cJSON_GetObjectItemCaseSensitive(root, "preflight"))
     {
-        char check[64], status[16], detail[160];
+        char check[64], status[16], detail[200];
         str(pf, "check", check, sizeof check);
         str(pf, "status", status, sizeof status);
         str(pf, "detail", detail, sizeof detail);

@@ -380,7 +380,14 @@ static void test_gpu_headline(void)
         CHECK_STR(str(g, "temp_channel"), "gpu0.temp_c");
         CHECK(num(g, "clock_mean_mhz") == 1980 && num(g, "clock_min_mhz") == 1980);
         CHECK(num(g, "power_mean_w") == 250);
-        CHECK(num(g, "temp_peak_c") == 45);
+        CHECK(num(g, "temp_peak_c") == 45 && num(g, "temp_mean_c") == 45);
+        /* the GPU's own figures (telemetry.gpu): the fake's 700 W limit, 2619 MHz memory clock */
+        const cJSON *gg = get(g, "gpu");
+        CHECK(cJSON_IsObject(gg) && num(gg, "power_limit_w") == 700 && num(gg, "mem_clock_mean_mhz") == 2619);
+        CHECK(num(gg, "power_of_limit_pct") > 35.7 && num(gg, "power_of_limit_pct") < 35.8);   /* 250 of 700 W */
+        CHECK(num(gg, "clock_event_mask") == 0 && !strcmp(str(gg, "clock_events"), ""));
+        CHECK(num(gg, "util_mean_pct") == 97);
+        CHECK(get(c, "gpu") == NULL);
         CHECK_STR(str(c, "device"), "cpu");
         CHECK(cJSON_IsNull(get(c, "clock_mean_mhz")) && cJSON_IsNull(get(c, "temp_channel")));
     }

@@ -324,6 +324,26 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
     return acc;
 }
 
+/* A row part's sum over its lanes, the split parts added in order (warp
+ * wi holds part k), and the row's value stored by its first warp. The
+ * barriers are uniform over the work-group; part[] is free again after. */
+inline void rg_finish(__local float *red, __local float *part, float v, int lane, int wi, int k, int split,
+                      bool row_ok, __global float *o, int add)
+{
+    v = rg_reduce(red, v, lane);
+    if (split > 1) {
+        if (lane == 0)
+            part[wi] = v;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = 1; j < split; j++)
+            v += part[wi + j];
+    }
+    if (lane == 0 && k == 0 && row_ok)
+        store(o, v, add);
+    if (split > 1)
+        barrier(CLK_LOCAL_MEM_FENCE);
+}
+
 /* Without a norm to apply, x is read straight from global memory (it
  * stays in L1): staging it would only add barriers. `split` (1, 2 or 4,
  * dividing RG_ROWS) warps share a row, interleaving warp-wide chunks of
@@ -344,19 +364,79 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
         float acc = r >= rows ? 0.0f
                   : split == 1 ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES)
                                : row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split);
-        acc = rg_reduce(red[wi], acc, lane);
-        if (split > 1) {   /* uniform over the work-group: the barriers are safe */
-            if (lane == 0)
-                part[wi] = acc;
-            barrier(CLK_LOCAL_MEM_FENCE);
-            for (int j = 1; j < split; j++)
-                acc += part[wi + j];
-        }
-        if (lane == 0 && k == 0 && r < rows)
-            store(out + (size_t)t * out_stride + r, acc, add);
-        if (split > 1)
-            barrier(CLK_LOCAL_MEM_FENCE);   /* part[] is rewritten for the next token */
+        rg_finish(red[wi], part, acc, lane, wi, k, split, r < rows, out + (size_t)t * out_stride + r, add);
     }
+}
+
+#ifndef RG_MAXN
+#define RG_MAXN 8   /* most tokens a decode launch takes (MATVEC_MAX_N in opencl.c) */
+#endif
+
+/* row_dot for n <= RG_MAXN tokens at once: every weight vector is loaded
+ * once and dotted with each token's x (rows of x, cols apart), so a
+ * batch reads the weights once instead of n times. Each token's sums are
+ * added in row_dot's order, so its bits are row_dot's. */
+inline void row_dot_n(__global const wtype *w, __global const half *d, size_t base, int cols,
+                      __global const float *x, int n, int lane, int lanes, float *out)
+{
+    if (cols % VEC == 0) {
+        int step = lanes * VEC, c = lane * VEC;
+        float a[RG_MAXN][RG_UNROLL];
+#pragma unroll
+        for (int t = 0; t < RG_MAXN; t++)
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                a[t][u] = 0.0f;
+        for (; c < cols; c += RG_UNROLL * step) {
+            wraw v[RG_UNROLL];
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    v[u] = wload(w, base + c + u * step);
+#pragma unroll
+            for (int t = 0; t < RG_MAXN; t++)
+                if (t < n)
+#pragma unroll
+                    for (int u = 0; u < RG_UNROLL; u++)
+                        if (c + u * step < cols)
+                            a[t][u] += wdotr(v[u], d, base + c + u * step, xvec(x + (size_t)t * cols, c + u * step));
+        }
+#pragma unroll
+        for (int t = 0; t < RG_MAXN; t++)
+            if (t < n)
+                out[t] = sum_unrolled(a[t]);
+        return;
+    }
+    for (int t = 0; t < n; t++) {
+        float acc = 0.0f;
+        for (int c = lane; c < cols; c += lanes)
+            acc += wget(w, d, base + c) * x[(size_t)t * cols + c];
+        out[t] = acc;
+    }
+}
+
+/* matvec_rowgroup for 2 to RG_MAXN tokens (batched decode): the same
+ * rows, splits and reductions, with each weight read once for all tokens
+ * (matvec_rowgroup reads them once per token). A kernel of its own, so the
+ * accumulators of the batch do not cost the single-token kernel occupancy. */
+__kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
+void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __global const float *x,
+                           __global float *out, int rows, int cols, int n, int out_stride, int add, int split)
+{
+    __local float red[RG_ROWS][RG_LANES];
+    __local float part[RG_ROWS];
+    int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
+    int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
+    float acc[RG_MAXN];
+    if (r < rows) {
+        if (split == 1)
+            row_dot_n(w, d, (size_t)r * cols, cols, x, n, lane, RG_LANES, acc);
+        else
+            row_dot_n(w, d, (size_t)r * cols, cols, x, n, k * RG_LANES + lane, RG_LANES * split, acc);
+    }
+    for (int t = 0; t < n; t++)
+        rg_finish(red[wi], part, r < rows ? acc[t] : 0.0f, lane, wi, k, split, r < rows,
+                  out + (size_t)t * out_stride + r, add);
 }
 
 /* RoPE on a pair, without fma contraction (as the CPU reference computes it). */

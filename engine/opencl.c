@@ -476,7 +476,8 @@ static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int 
 
 /* Warps sharing a row of matvec_rowgroup: 2 for rows of CLB_RG_SPLIT_COLS
  * columns or more (fewer dependent load passes per warp; w2 of the 1B
- * preset), else 1 (docs/PERFORMANCE.md, ninth round), unless forced. */
+ * preset), else 1 (shorter rows were slower split), unless
+ * THERMABENCH_OPENCL_RG_SPLIT forces it. */
 static int rg_split_for(const cl_backend *b, int cols)
 {
     return b->rg_split ? b->rg_split : cols >= CLB_RG_SPLIT_COLS ? 2 : 1;

@@ -60,6 +60,7 @@ cJSON *harness_results_run(const harness_run_entry *r);
 typedef struct harness_environment {
     char hostname[256];        /* "" unknown */
     char cpu_model[256];       /* "" unknown */
+    char microcode[64];        /* /proc/cpuinfo "microcode"; "" where the kernel does not show it */
     long cpus_online;
     char kernel[512];          /* "Linux 6.1.0 x86_64"; "" unknown */
     char governor[64];         /* "performance" when every CPU is; "" without cpufreq */

@@ -233,6 +233,13 @@ void harness_environment_read(const harness_config *c, harness_environment *e)
             size_t n = strcspn(p, "\n");
             snprintf(e->cpu_model, sizeof e->cpu_model, "%.*s", (int)n, p);
         }
+        /* Microcode where the kernel shows it: part of the machine's identity for the gate. */
+        char *mc = strstr(b, "microcode");
+        if (mc && (mc = strchr(mc, ':'))) {
+            mc++;
+            while (*mc == ' ' || *mc == '\t') mc++;
+            snprintf(e->microcode, sizeof e->microcode, "%.*s", (int)strcspn(mc, "\n"), mc);
+        }
     }
     e->cpus_online = sysconf(_SC_NPROCESSORS_ONLN);
     if (uname(&u) == 0) snprintf(e->kernel, sizeof e->kernel, "%s %s %s", u.sysname, u.release, u.machine);

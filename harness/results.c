@@ -111,6 +111,7 @@ cJSON *harness_results_environment(const harness_environment *e, const probe_set
     cJSON *o = cJSON_CreateObject();
     add_string_or_null(o, "hostname", e->hostname);
     add_string_or_null(o, "cpu_model", e->cpu_model);
+    add_string_or_null(o, "microcode", e->microcode);
     cJSON_AddNumberToObject(o, "cpus_online", (double)e->cpus_online);
     add_string_or_null(o, "kernel", e->kernel);
     add_string_or_null(o, "governor", e->governor);

@@ -120,7 +120,7 @@ static int add_record(experiment *e, int variant, bool warmup, bool ok, double p
         if (!r) return -1;
         e->rec = r, e->cap_rec = cap;
     }
-    e->rec[e->n_rec++] = (harness_run_record){variant, warmup, ok, primary};
+    e->rec[e->n_rec++] = (harness_run_record){variant, warmup, ok, primary, e->session};
     return 0;
 }
 
@@ -428,7 +428,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     cJSON_ArrayForEach(note, notes) say(e, "note: %s", note->valuestring);
     int rc = write_results(e, "running", err), v;
     bool warmup;
-    while (!rc && !harness_interrupted() && harness_plan_next(c, e->rec, e->n_rec, &v, &warmup)) {
+    while (!rc && !harness_interrupted() && harness_plan_next_in_session(c, e->rec, e->n_rec, e->session, &v, &warmup)) {
         double t_run = harness_now_s();
         harness_cooldown_result cd = {0};
         if (e->n_rec > 0 && c->cooldown.mode != HARNESS_COOLDOWN_NONE) {
@@ -564,9 +564,11 @@ static int load_history(experiment *e, harness_error *err)
         }
         const cJSON *mv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "metrics"), e->c->primary_metric);
         bool ok = !strcmp(st->valuestring, "ok");
+        const cJSON *sess = cJSON_GetObjectItemCaseSensitive(r, "session");
         if (add_record(e, v, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup")), ok,
                        ok && cJSON_IsNumber(mv) ? mv->valuedouble : NAN))
             return harness_sys_fail(err, "out of memory");
+        e->rec[e->n_rec - 1].session = cJSON_IsNumber(sess) ? sess->valueint : 0;
     }
     return 0;
 }

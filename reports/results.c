@@ -18,14 +18,66 @@ static double num(const cJSON *obj, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* A descriptive string (CPU model, kernel, preflight detail): one that does
+ * not fit is cut at a character boundary and ends in "...", never silently. */
 static void str(const cJSON *obj, const char *key, char *dst, size_t cap)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsString(v) && v->valuestring)
-        snprintf(dst, cap, "%s", v->valuestring);
-    else
-        dst[0] = 0;
+    dst[0] = 0;
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return;
+    size_t n = strlen(v->valuestring);
+    if (n < cap) {
+        memcpy(dst, v->valuestring, n + 1);
+        return;
+    }
+    size_t keep = cap - 4;
+    while (keep > 0 && ((unsigned char)v->valuestring[keep] & 0xC0) == 0x80)
+        keep--;                     /* not inside a UTF-8 sequence */
+    memcpy(dst, v->valuestring, keep);
+    memcpy(dst + keep, "...", 4);
 }
+
+/* A name (variant, metric, unit, status): names are keys, and two that share
+ * a cut prefix would merge, so one that does not fit is an error naming the
+ * field (at is its JSON path without the key). "" when missing. */
+static int name_field(const report_results *r, const cJSON *obj, const char *at, const char *key, char *dst,
+                      size_t cap, report_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    dst[0] = 0;
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return 0;
+    size_t n = strlen(v->valuestring);
+    if (n >= cap)
+        return report_fail(err, "%s: %s%s%s: %zu bytes long, at most %zu allowed (names are kept whole)", r->path,
+                           at, at[0] ? "." : "", key, n, cap - 1);
+    memcpy(dst, v->valuestring, n + 1);
+    return 0;
+}
+
+/* A whole number in [lo, hi], checked before any conversion; missing or null
+ * gives dflt. */
+static int int_field(const report_results *r, const cJSON *obj, const char *at, const char *key, double lo,
+                     double hi, int dflt, int *out, report_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = dflt;
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(x >= lo && x <= hi && x == floor(x)))
+        return report_fail(err, "%s: %s%s%s: expected a whole number from %.0f to %.0f, got %s%.6g", r->path, at,
+                           at[0] ? "." : "", key, lo, hi, cJSON_IsNumber(v) ? "" : "a non-number ",
+                           cJSON_IsNumber(v) ? x : 0.0);
+    *out = (int)x;
+    return 0;
+}
+
+/* The magnitudes the statistics compute with: squares and products of two
+ * values stay finite and normal. */
+#define METRIC_MAX 1e150
+#define METRIC_MIN 1e-150
 
 static char *slurp(const char *path, size_t *len, report_error *err)
 {
@@ -63,10 +115,35 @@ static char *slurp(const char *path, size_t *len, report_error *err)
     return buf;
 }
 
-static void load_variant(report_results *r, const cJSON *v)
+/* The requested workload as "field=value ..." in a fixed order: two
+ * variants asked for the same work exactly when these texts are equal. */
+static void request_text(const cJSON *w, char *dst, size_t cap)
+{
+    static const char *fields[] = {"type", "model", "preset", "dtype", "seed", "threads", "batch_size",
+                                   "input_len", "output_len", "engine_warmup", "backend", "opencl_device",
+                                   "kernels", "command", NULL};
+    size_t len = 0;
+    dst[0] = 0;
+    for (const char **f = fields; *f && len < cap; f++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(w, *f);
+        if (!v)
+            continue;
+        char *t = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+        len += (size_t)snprintf(dst + len, cap - len, "%s%s=%s", len ? "; " : "", *f,
+                                t ? t : v->valuestring ? v->valuestring : "");
+        free(t);
+    }
+    if (len >= cap)
+        dst[cap - 1] = 0;
+}
+
+static int load_variant(report_results *r, const cJSON *v, report_error *err)
 {
     int i = r->nvariants++;
-    str(v, "name", r->variants[i], sizeof r->variants[i]);
+    char at[32];
+    snprintf(at, sizeof at, "variants[%d]", i);
+    if (name_field(r, v, at, "name", r->variants[i], sizeof r->variants[i], err) < 0)
+        return -1;
     char kernels[120] = "", model[96] = "";
     str(v, "engine_kernels", kernels, sizeof kernels);
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(v, "workload");
@@ -79,6 +156,9 @@ static void load_variant(report_results *r, const cJSON *v)
         snprintf(th, sizeof th, "%.0f", threads);
     snprintf(r->variant_config[i], sizeof r->variant_config[i], "kernels=%s threads=%s model=%s",
              kernels[0] ? kernels : "?", th, model[0] ? model : "?");
+    snprintf(r->variant_kernels[i], sizeof r->variant_kernels[i], "%s", kernels);
+    request_text(w, r->variant_request[i], sizeof r->variant_request[i]);
+    return 0;
 }
 
 /* The run's GPU channels: gpuN.* of the GPU its summary watched, else gpu0. */
@@ -152,9 +232,13 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
 {
     report_run *o = &r->runs[r->nruns];
     memset(o, 0, sizeof *o);
-    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(run, "index");
-    o->index = cJSON_IsNumber(idx) ? idx->valueint : i;
-    str(run, "variant", o->variant, sizeof o->variant);
+    char at[32];
+    snprintf(at, sizeof at, "runs[%d]", i);
+    if (int_field(r, run, at, "index", 0, 2147483647, i, &o->index, err) < 0 ||
+        name_field(r, run, at, "variant", o->variant, sizeof o->variant, err) < 0)
+        return -1;
+    const cJSON *sess = cJSON_GetObjectItemCaseSensitive(run, "session");
+    o->session = cJSON_IsNumber(sess) && sess->valuedouble >= 0 && sess->valuedouble < 1e6 ? (int)sess->valuedouble : 0;
     if (!o->variant[0])
         return report_fail(err, "%s: runs[%d].variant: expected a string", r->path, i);
     o->warmup = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "warmup"));
@@ -168,6 +252,9 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
     if (mv && !cJSON_IsNumber(mv) && !cJSON_IsNull(mv))
         return report_fail(err, "%s: runs[%d].metrics.%s: expected a number or null", r->path, i, r->metric_name);
     o->metric = cJSON_IsNumber(mv) ? mv->valuedouble : NAN;
+    if (cJSON_IsNumber(mv) && !(o->metric == 0 || (fabs(o->metric) >= METRIC_MIN && fabs(o->metric) <= METRIC_MAX)))
+        return report_fail(err, "%s: runs[%d].metrics.%s: %g is out of range (0, or %g to %g in magnitude)", r->path,
+                           i, r->metric_name, o->metric, METRIC_MIN, METRIC_MAX);
     if (o->ok && !isfinite(o->metric))
         o->ok = false;      /* counted as failed: no value for the primary metric */
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(run, "telemetry");
@@ -180,7 +267,9 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
     o->clock_mean_mhz = num(t, "clock_mean_mhz");
     o->clock_min_mhz = num(t, "clock_min_mhz");
     o->mem_psi_some_us = num(t, "mem_psi_some_us");
-    str(t, "throttle", o->throttle, sizeof o->throttle);
+    snprintf(at, sizeof at, "runs[%d].telemetry", i);
+    if (name_field(r, t, at, "throttle", o->throttle, sizeof o->throttle, err) < 0)
+        return -1;
     if (!o->throttle[0])
         strcpy(o->throttle, "unknown");
     o->tokens = run_tokens((const cJSON *)r->json, o->variant);
@@ -189,7 +278,7 @@ static int load_run(report_results *r, const cJSON *run, int i, report_error *er
     return 0;
 }
 
-static void load_env(report_results *r, const cJSON *root)
+static int load_env(report_results *r, const cJSON *root, report_error *err)
 {
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(root, "environment");
     str(env, "cpu_model", r->cpu_model, sizeof r->cpu_model);
@@ -205,8 +294,22 @@ static void load_env(report_results *r, const cJSON *root)
     str(b, "sanitizers", r->sanitizers, sizeof r->sanitizers);
     const cJSON *dirty = cJSON_GetObjectItemCaseSensitive(b, "git_dirty");
     r->git_dirty = cJSON_IsBool(dirty) ? cJSON_IsTrue(dirty) : -1;
-    double c = num(env, "cpus_online");
-    r->cpus_online = isnan(c) ? -1 : (int)c;
+    if (int_field(r, env, "environment", "cpus_online", 1, 1 << 20, -1, &r->cpus_online, err) < 0)
+        return -1;
+    char micro[64], gpu[160];
+    str(env, "microcode", micro, sizeof micro);
+    str(env, "gpu", gpu, sizeof gpu);
+    snprintf(r->machine, sizeof r->machine, "cpu_model=%.120s; cpus_online=%d; kernel=%.120s; microcode=%.60s; gpu=%.150s",
+             r->cpu_model[0] ? r->cpu_model : "?", r->cpus_online, r->kernel[0] ? r->kernel : "?",
+             micro[0] ? micro : "?", gpu[0] ? gpu : "?");
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "config");
+    str(cfg, "order", r->order, sizeof r->order);
+    const cJSON *stop = cJSON_GetObjectItemCaseSensitive(cfg, "stop");
+    char rule[32];
+    str(stop, "rule", rule, sizeof rule);
+    r->adaptive_stop = !strcmp(rule, "adaptive");
+    double reps = num(cfg, "repetitions");
+    r->stop_min_runs = r->adaptive_stop && reps >= 0 && reps <= 1e7 ? (int)reps : 0;
     const cJSON *pf;
     cJSON_ArrayForEach(pf, cJSON_GetObjectItemCaseSensitive(root, "preflight"))
     {
@@ -218,6 +321,7 @@ static void load_env(report_results *r, const cJSON *root)
             snprintf(r->preflight[r->npreflight++], sizeof r->preflight[0], "%s: %s: %s", check,
                      status, detail);
     }
+    return 0;
 }
 
 int report_results_load(const char *path, report_results *r, report_error *err)
@@ -228,6 +332,11 @@ int report_results_load(const char *path, report_results *r, report_error *err)
     char *text = slurp(path, &len, err);
     if (!text)
         return -1;
+    size_t bad = report_utf8_invalid_at(text, len);
+    if (bad < len) {
+        free(text);
+        return report_fail(err, "%s: byte %zu: not UTF-8 text (invalid sequence or NUL byte)", path, bad);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
@@ -248,18 +357,21 @@ int report_results_load(const char *path, report_results *r, report_error *err)
         report_results_free(r);
         return report_fail(err, "%s: schema_version: expected 1", path);
     }
-    str(root, "name", r->name, sizeof r->name);
-    str(root, "status", r->status, sizeof r->status);
     const cJSON *pm = cJSON_GetObjectItemCaseSensitive(root, "primary_metric");
-    str(pm, "name", r->metric_name, sizeof r->metric_name);
-    str(pm, "unit", r->metric_unit, sizeof r->metric_unit);
+    if (name_field(r, root, "", "name", r->name, sizeof r->name, err) < 0 ||
+        name_field(r, root, "", "status", r->status, sizeof r->status, err) < 0 ||
+        name_field(r, pm, "primary_metric", "name", r->metric_name, sizeof r->metric_name, err) < 0 ||
+        name_field(r, pm, "primary_metric", "unit", r->metric_unit, sizeof r->metric_unit, err) < 0 ||
+        load_env(r, root, err) < 0) {
+        report_results_free(r);
+        return -1;
+    }
     if (!r->metric_name[0]) {
         report_results_free(r);
         return report_fail(err, "%s: primary_metric.name: expected a string", path);
     }
     const cJSON *hib = cJSON_GetObjectItemCaseSensitive(pm, "higher_is_better");
     r->higher_is_better = !cJSON_IsFalse(hib);
-    load_env(r, root);
     const cJSON *v;
     cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "variants"))
     {
@@ -267,7 +379,10 @@ int report_results_load(const char *path, report_results *r, report_error *err)
             report_results_free(r);
             return report_fail(err, "%s: variants: more than %d", path, REPORT_MAX_VARIANTS);
         }
-        load_variant(r, v);
+        if (load_variant(r, v, err) < 0) {
+            report_results_free(r);
+            return -1;
+        }
     }
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(root, "runs");
     if (!cJSON_IsArray(runs)) {

@@ -93,8 +93,61 @@ static void test_gate(void)
     CHECK(contains(out, "throttled"));
     CHECK(GATE("--candidate %s/hot/results.json --allow-throttle", tmp) == 0);
     CHECK(GATE("--candidate %s/othercpu/results.json", tmp) == 3);
-    CHECK(contains(out, "environment differs") && contains(out, "Intel Xeon"));
+    CHECK(contains(out, "another machine") && contains(out, "Intel Xeon"));
     CHECK(GATE("--candidate %s/othercpu/results.json --allow-env-mismatch", tmp) == 0);
+    CHECK(GATE("--candidate %s/othercpu/results.json --allow-machine-change", tmp) == 0);
+    CHECK(contains(out, "machine differs (allowed)"));
+
+    /* Another requested workload is another benchmark: an input error unless allowed. */
+    synth_variant v = {"main", 100, 0.01, NULL};
+    synth_opts so;
+    synth_defaults(&so);
+    so.seed = 8;
+    so.threads = 4;
+    snprintf(p, sizeof p, "%s/threads4", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &v, 1, &so) == 0);
+    CHECK(GATE("--candidate %s/threads4/results.json", tmp) == 2);
+    CHECK(contains(out, "requested workloads differ") && contains(out, "threads '2' vs '4'"));
+    CHECK(GATE("--candidate %s/threads4/results.json --allow-workload-change", tmp) == 0);
+    CHECK(contains(out, "workload differs (allowed)"));
+    /* Other kernels under the same request: the code under test, named, never inconclusive. */
+    synth_variant vk = {"main", 90, 0.01, "matmul=avx2"};
+    synth_defaults(&so);
+    so.seed = 9;
+    snprintf(p, sizeof p, "%s/kern", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &vk, 1, &so) == 0);
+    CHECK(GATE("--candidate %s/kern/results.json", tmp) == 1);
+    CHECK(contains(out, "regression") && contains(out, "matmul avx512 -> avx2"));
+    /* A step inside the candidate's session: named with the clock that fell, not a regression. */
+    synth_defaults(&so);
+    so.seed = 10;
+    so.runs_per_variant = 20;
+    so.temp_slope_pct_per_c = 0;
+    snprintf(p, sizeof p, "%s/base20", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &v, 1, &so) == 0);
+    so.seed = 11;
+    so.step_pct = -10;
+    so.step_at = 11;
+    snprintf(p, sizeof p, "%s/step", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &v, 1, &so) == 0);
+    CHECK(sh("%s gate --baseline %s/base20/results.json --candidate %s/step/results.json >%s 2>&1", TB_BINARY, tmp,
+             tmp, out) == 3);
+    CHECK(contains(out, "stepped down") && contains(out, "at run 11 of 20 of the candidate") &&
+          contains(out, "CPU clock fell"));
+    /* plan-runs: the noise of these runs and the runs a 3 % margin needs. */
+    CHECK(sh("%s plan-runs %s/base20/results.json >%s 2>&1", TB_BINARY, tmp, out) == 0);
+    CHECK(contains(out, "20 runs in 1 session") && contains(out, "5 runs per session: 1 session (5 runs)"));
+    CHECK(sh("%s plan-runs %s/base20/results.json --margin 0.05%% >%s 2>&1", TB_BINARY, tmp, out) == 0);
+    CHECK(!contains(out, "5 runs per session: 1 session"));
+    CHECK(sh("%s plan-runs >%s 2>&1", TB_BINARY, out) == 2);
+    /* --json: the verdict, the interval and the evidence. */
+    CHECK(sh("%s gate --baseline %s/base20/results.json --candidate %s/step/results.json --json >%s 2>&1",
+             TB_BINARY, tmp, tmp, out) == 3);
+    CHECK(contains(out, "\"verdict\": \"inconclusive\"") && contains(out, "\"at_run\":\t11"));
 
     /* The gate names both builds: an older file's flat fields, a newer
      * one's environment.build (commit, dirty, type, sanitizers, flags). */
@@ -161,6 +214,37 @@ static void test_gate(void)
     }
     CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
     CHECK(contains(out, "variants: more than 64"));
+
+    /* Numbers range-checked before conversion, names kept whole or refused,
+     * text that is not UTF-8 refused: each an input error naming the field. */
+    static const struct {
+        const char *json, *expect;
+    } bad[] = {
+        {"\"environment\": {\"cpus_online\": -1e300}, \"runs\": []",
+         "environment.cpus_online: expected a whole number from 1 to 1048576, got -1e+300"},
+        {"\"environment\": {\"cpus_online\": 2.5}, \"runs\": []", "environment.cpus_online: expected a whole number"},
+        {"\"runs\": [{\"index\": 1e300, \"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1}}]",
+         "runs[0].index: expected a whole number from 0 to 2147483647"},
+        {"\"runs\": [{\"variant\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-one\", \"status\": \"ok\","
+         " \"metrics\": {\"m\": 1}}]", "runs[0].variant: 67 bytes long, at most 63 allowed (names are kept whole)"},
+        {"\"variants\": [{\"name\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-two\"}], \"runs\": []",
+         "variants[0].name: 67 bytes long"},
+        {"\"runs\": [{\"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1e308}}]",
+         "runs[0].metrics.m: 1e+308 is out of range"},
+        {"\"runs\": [{\"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1}, \"telemetry\":"
+         " {\"throttle\": \"yes-and-also-something-long\"}}]", "runs[0].telemetry.throttle: 27 bytes long"},
+        {"\"name\": \"x\xff\", \"runs\": []", "bad.json: byte 98: not UTF-8 text"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        f = fopen(p, "w");
+        if (f) {
+            fprintf(f, "{\"schema\": \"thermabench-results\", \"schema_version\": 1, \"primary_metric\": {\"name\": \"m\"},"
+                       " %s}", bad[k].json);
+            fclose(f);
+        }
+        CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
+        CHECKF(contains(out, bad[k].expect), "case %zu: no '%s'", k, bad[k].expect);
+    }
 }
 
 static void test_compare_and_report(void)
@@ -191,6 +275,15 @@ static void test_compare_and_report(void)
     CHECK_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "effect"), "ratio")), 1.04, 0.01);
     cJSON_Delete(root);
     free(js);
+    /* The same file marked interleaved: pairs of rounds, named in the verdict and the JSON. */
+    snprintf(p, sizeof p, "%s/abpaired", tmp);
+    mkdir(p, 0755);
+    o.order = "interleaved";
+    CHECK(synth_write(p, v, 2, &o) == 0);
+    CHECK(sh("%s compare %s/results.json >%s 2>&1", TB_BINARY, p, out) == 0);
+    CHECK(contains(out, "B is faster than A") && contains(out, "paired rounds"));
+    CHECK(sh("%s compare %s/results.json --json >%s 2>&1", TB_BINARY, p, out) == 0);
+    CHECK(contains(out, "\"design\":\t\"paired: rounds of one interleaved file"));
     /* A/A across two files: no detectable difference. */
     one("aa1", 100, 0.01, 11, NULL, NULL);
     one("aa2", 100, 0.01, 12, NULL, NULL);

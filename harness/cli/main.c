@@ -22,7 +22,9 @@ static const command commands[] = {
     {"doctor", cmd_doctor, "check OpenCL loader, ICD files, devices, NVML and gnuplot; say what to set"},
     {"compare", cmd_compare, "compare variants from results files"},
     {"gate", cmd_gate, "CI gate: baseline against candidate, with exit codes"},
+    {"plan-runs", cmd_plan_runs, "runs and sessions a gate margin needs on this machine's noise"},
     {"report", cmd_report, "write report.md / report.html with plots from results"},
+    {"history", cmd_history, "the results store: list, show, trend, changes, import, export"},
 };
 
 static void usage(FILE *f)

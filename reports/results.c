@@ -313,7 +313,7 @@ static int load_env(report_results *r, const cJSON *root, report_error *err)
     const cJSON *pf;
     cJSON_ArrayForEach(pf, cJSON_GetObjectItemCaseSensitive(root, "preflight"))
     {
-        char check[64], status[16], detail[200];
+        char check[64], status[16], detail[160];
         str(pf, "check", check, sizeof check);
         str(pf, "status", status, sizeof status);
         str(pf, "detail", detail, sizeof detail);

@@ -207,6 +207,18 @@ def render_md(b):
     return p.stdout
 
 
+def check_no_formulas(label, rows):
+    """No CSV field a spreadsheet would run: one starting with = + - @ tab or
+    CR must be a number."""
+    for r in rows:
+        for field in r:
+            if field and field[0] in "=+-@\t\r":
+                try:
+                    float(field)
+                except ValueError:
+                    check(False, "%s: field starts a formula: %r" % (label, field))
+
+
 def strings(words, keep_ws):
     return {k: shown(v, keep_ws) for k, v in words.items() if k not in ("throttle",)}
 
@@ -252,13 +264,7 @@ def main():
     check(hr and hr[0][6] == guarded(shown_md["metric"]), "runs.csv: metric column %r" % (hr[0][6:7],))
     names = {shown_md[k] for k in ("variant_a", "variant_b", "variant_c")}
     check(all(r[1] in {guarded(n) for n in names} for r in hr[1:]), "runs.csv: a variant name was changed")
-    for r in hr:
-        for field in r:
-            if field and field[0] in "=+-@\t\r":
-                try:
-                    float(field)
-                except ValueError:
-                    check(False, "runs.csv: field starts a formula: %r" % field)
+    check_no_formulas("runs.csv", hr)
 
     # JUnit: xmllint accepts it, its structure is the twin's, names whole.
     for label, d in (("hostile", hd), ("twin", td)):
@@ -288,13 +294,7 @@ def main():
     he, te = rows(h["export_csv"]), rows(t["export_csv"])
     check(len(he) == len(te) > 1 and all(len(a) == len(b) for a, b in zip(he, te)),
           "history export csv: rows or fields differ from the twin's")
-    for r in he[1:]:
-        for field in r:
-            if field and field[0] in "=+-@\t\r":
-                try:
-                    float(field)
-                except ValueError:
-                    check(False, "history export csv: field starts a formula: %r" % field)
+    check_no_formulas("history export csv", he)
     check(any(r and guarded(shown_md["variant_b"]) in r for r in he), "history export csv: a variant name changed")
 
     # Terminal text: nothing that moves the cursor, colours or reorders text.

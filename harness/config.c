@@ -487,7 +487,7 @@ static const char *const top_fields[] = {
     "name", "workload", "variants", "primary_metric", "repetitions", "warmup", "order", "seed",
     "cooldown", "probes", "timeout_s", "cpu_affinity", "stop", "sessions", "output_dir", "description", NULL};
 static const char *const order_names[] = {"sequential", "interleaved", "random", "abba", NULL};
-static const char *const cooldown_fields[] = {"mode", "seconds", "channel", "within_c", "below_c",
+static const char *const cooldown_fields[] = {"mode", "seconds", "channel", "within_c", "below_c", "idle_c",
                                               "timeout_s", "baseline_s", "poll_ms", NULL};
 static const char *const cooldown_modes[] = {"none", "fixed", "temperature", NULL};
 static const char *const probes_fields[] = {"enabled", "fast_period_ms", "slow_period_ms", "only",
@@ -507,6 +507,7 @@ static void config_default(harness_config *c)
     c->cooldown.mode = HARNESS_COOLDOWN_NONE;
     c->cooldown.within_c = 2.0;
     c->cooldown.below_c = NAN;
+    c->cooldown.idle_c = NAN;
     c->cooldown.timeout_s = 300;
     c->cooldown.baseline_s = 2.0;
     c->cooldown.poll_ms = 200;
@@ -531,6 +532,7 @@ static int parse_cooldown(parser *p, const cJSON *v, harness_config *c)
         get_string(p, v, "cooldown", "channel", c->cooldown.channel, sizeof c->cooldown.channel) ||
         get_double(p, v, "cooldown", "within_c", 0, 100, &c->cooldown.within_c) ||
         get_double(p, v, "cooldown", "below_c", -50, 150, &c->cooldown.below_c) ||
+        get_double(p, v, "cooldown", "idle_c", -50, 150, &c->cooldown.idle_c) ||
         get_double(p, v, "cooldown", "timeout_s", 0, 86400, &c->cooldown.timeout_s) ||
         get_double(p, v, "cooldown", "baseline_s", 0, 3600, &c->cooldown.baseline_s) ||
         get_int(p, v, "cooldown", "poll_ms", 10, 60000, &c->cooldown.poll_ms))
@@ -916,6 +918,7 @@ cJSON *harness_config_to_json(const harness_config *c)
     cJSON_AddStringToObject(cd, "channel", c->cooldown.channel);
     cJSON_AddNumberToObject(cd, "within_c", c->cooldown.within_c);
     if (!isnan(c->cooldown.below_c)) cJSON_AddNumberToObject(cd, "below_c", c->cooldown.below_c);
+    if (!isnan(c->cooldown.idle_c)) cJSON_AddNumberToObject(cd, "idle_c", c->cooldown.idle_c);
     cJSON_AddNumberToObject(cd, "timeout_s", c->cooldown.timeout_s);
     cJSON_AddNumberToObject(cd, "baseline_s", c->cooldown.baseline_s);
     cJSON_AddNumberToObject(cd, "poll_ms", c->cooldown.poll_ms);

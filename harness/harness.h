@@ -105,6 +105,7 @@ typedef struct harness_config {
         char channel[96];        /* temperature: "" = first temperature channel */
         double within_c;         /* temperature: wait until <= baseline + within_c */
         double below_c;          /* temperature: or until <= below_c (NAN: unused) */
+        double idle_c;           /* temperature: the idle level, when known (NAN: found at start) */
         double timeout_s;
         double baseline_s;       /* idle baseline measured over this long at start */
         int poll_ms;

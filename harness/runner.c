@@ -376,13 +376,23 @@ static void baseline(experiment *e, cJSON *notes)
     }
     progress(e, "measuring the idle temperature baseline (%g s)", c->cooldown.baseline_s);
     mark(e, "baseline", true, -1);
-    e->baseline_c = harness_measure_baseline_c(c, e->sampler, e->temp_channel);
+    harness_idle idle;
+    harness_idle_baseline(c, e->ps, e->sampler, e->temp_channel, &idle);
+    e->baseline_c = idle.baseline_c;
     mark(e, "baseline", false, -1);
     cJSON_DeleteItemFromObjectCaseSensitive(cdo, "channel");
     cJSON_DeleteItemFromObjectCaseSensitive(cdo, "baseline_c");
     if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
     else cJSON_AddNullToObject(cdo, "channel");
     harness_json_add_number(cdo, "baseline_c", e->baseline_c);
+    cJSON_AddStringToObject(cdo, "baseline_source", idle.source);
+    harness_json_add_number(cdo, "start_c", idle.start_c);
+    cJSON_AddStringToObject(cdo, "baseline_detail", idle.detail);
+    if (!strcmp(idle.source, "start reading")) {
+        char b[320];
+        snprintf(b, sizeof b, "cooldown: %s", idle.detail);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(b));
+    }
     if (isnan(e->baseline_c) && e->temp_channel >= 0)
         cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: the temperature channel gave no reading; runs start without waiting"));
 }

@@ -154,6 +154,19 @@ double report_rng_normal(uint64_t *state);
 #define REPORT_NAME_MAX 64
 #define REPORT_MAX_VARIANTS 64     /* more is an input error, never a silent cut */
 
+/* A run's GPU telemetry, from its summary's gpuN.* channels (NAN: not
+ * recorded). The GPU is the one whose temperature the run's summary
+ * watched, else gpu0. */
+typedef struct report_gpu_run {
+    bool present;
+    double temp_mean_c, temp_start_c, temp_peak_c;
+    double sm_mean_mhz, sm_min_mhz, mem_mean_mhz, mem_min_mhz;
+    double power_mean_w, power_limit_w, energy_j, energy_per_token_j, util_mean_pct;
+    double power_cap_ms, thermal_cap_ms;   /* NVML violation time during the run */
+    double reasons_max;                    /* highest clock-event bitmask read (NAN if none) */
+    char throttle_cause[128];              /* the summary's cause, e.g. "gpu0: SW power cap" */
+} report_gpu_run;
+
 typedef struct report_run {
     int index;
     char variant[REPORT_NAME_MAX];
@@ -165,6 +178,8 @@ typedef struct report_run {
     double clock_mean_mhz, clock_min_mhz, mem_psi_some_us;
     char throttle[16];              /* "yes" | "no" | "unknown" */
     int session;                    /* which session of its set ran it (0 when the file has one) */
+    double tokens;                  /* prefill + decode tokens of an engine run (NAN otherwise) */
+    report_gpu_run gpu;
 } report_run;
 
 typedef struct report_results {
@@ -177,6 +192,7 @@ typedef struct report_results {
     /* the build that wrote the file ("" where an older file does not say) */
     char compiler[64], git_commit[64], build_type[32], cflags[256], sanitizers[64];
     int git_dirty;                  /* 1 dirty, 0 clean, -1 unknown */
+    char gpu_name[16];              /* "gpu0": the GPU the runs' telemetry names, "" if none */
     int cpus_online;                /* -1 unknown */
     int nvariants;
     char variants[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];

@@ -31,6 +31,8 @@ typedef struct synth_opts {
     double step_pct;            /* throughput (and CPU clock) change from run step_at on; 0: none */
     int step_at;
     const char *order;          /* config.order written into the file; NULL: no config */
+    int gpu;                    /* engine runs on gpu0: its channels in every run's summary; the SM
+                                   clock drops from 1980 to 1755 MHz (SW power cap) above 55 C */
     const char *build_commit;   /* set: environment.build of a dirty sanitizer build at this commit;
                                    NULL: the flat compiler and git_commit of older files */
 } synth_opts;
@@ -107,6 +109,13 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
         cJSON_AddStringToObject(x, "name", v[i].name);
         cJSON *wl = cJSON_AddObjectToObject(x, "workload");
         cJSON_AddNumberToObject(wl, "threads", o->threads);
+        if (o->gpu) {   /* 64 tokens a run */
+            cJSON_AddStringToObject(wl, "type", "engine");
+            cJSON_AddStringToObject(wl, "backend", "opencl");
+            cJSON_AddNumberToObject(wl, "batch_size", 2);
+            cJSON_AddNumberToObject(wl, "input_len", 24);
+            cJSON_AddNumberToObject(wl, "output_len", 8);
+        }
         cJSON_AddStringToObject(wl, "model", "synth-tiny");
         cJSON_AddStringToObject(x, "engine_kernels", v[i].kernels ? v[i].kernels : "matmul=avx512");
         cJSON_AddItemToArray(vars, x);
@@ -152,6 +161,38 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
         synth_num(te, "clock_min_mhz", 2900 - 5 * (temp0 - 45), kt);
         cJSON_AddStringToObject(te, "throttle", o->throttle);
         cJSON_AddNumberToObject(te, "mem_psi_some_us", 100 * k);
+        if (o->gpu) {
+            double sm = temp0 > 55 ? 1755 : 1980, gp = 520 + 0.5 * (temp0 - 45);
+            cJSON_AddStringToObject(te, "temp_channel", "gpu0.temp_c");
+            cJSON_AddStringToObject(te, "throttle_cause", sm < 1980 ? "gpu0: SW power cap" : "");
+            cJSON *ch = cJSON_AddObjectToObject(te, "channels");
+            cJSON *c = cJSON_AddObjectToObject(ch, "gpu0.temp_c");
+            cJSON_AddNumberToObject(c, "start", temp0);
+            cJSON_AddNumberToObject(c, "end", temp0 + 1.5);
+            cJSON_AddNumberToObject(c, "min", temp0);
+            cJSON_AddNumberToObject(c, "mean", temp0 + 0.75);
+            cJSON_AddNumberToObject(c, "max", temp0 + 2);
+            c = cJSON_AddObjectToObject(ch, "gpu0.sm_clock_mhz");
+            cJSON_AddNumberToObject(c, "mean", sm);
+            cJSON_AddNumberToObject(c, "min", sm - 15);
+            c = cJSON_AddObjectToObject(ch, "gpu0.mem_clock_mhz");
+            cJSON_AddNumberToObject(c, "mean", 2619);
+            cJSON_AddNumberToObject(c, "min", 2619);
+            c = cJSON_AddObjectToObject(ch, "gpu0.power_w");
+            cJSON_AddNumberToObject(c, "mean", gp);
+            c = cJSON_AddObjectToObject(ch, "gpu0.power_limit_w");
+            cJSON_AddNumberToObject(c, "mean", 700);
+            c = cJSON_AddObjectToObject(ch, "gpu0.energy_j");
+            cJSON_AddNumberToObject(c, "delta", gp * wall_s);
+            c = cJSON_AddObjectToObject(ch, "gpu0.util_pct");
+            cJSON_AddNumberToObject(c, "mean", 99);
+            c = cJSON_AddObjectToObject(ch, "gpu0.power_cap_time_ms");
+            cJSON_AddNumberToObject(c, "delta", sm < 1980 ? 1000 * wall_s : 0);
+            c = cJSON_AddObjectToObject(ch, "gpu0.thermal_cap_time_ms");
+            cJSON_AddNumberToObject(c, "delta", 0);
+            c = cJSON_AddObjectToObject(ch, "gpu0.throttle_reasons");
+            cJSON_AddNumberToObject(c, "max", sm < 1980 ? 4 : 0);
+        }
         cJSON_AddItemToArray(runs, r);
         if (csv) {
             fprintf(csv, "%.6f,mark,0.01,run:begin:%d,,,,\n", t, k);

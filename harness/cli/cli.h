@@ -27,6 +27,8 @@ int cmd_compare(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_plan_runs(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /* Shared parsing: on a bad value they print "thermabench CMD: --opt: ..." to
  * stderr and return -1, so the command exits with TB_EXIT_USAGE. */

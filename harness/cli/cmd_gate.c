@@ -7,13 +7,21 @@
 #include <string.h>
 
 #include "cli.h"
+#include "history.h"
 #include "reports.h"
 
 static const char *CMD = "gate";
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: thermabench gate --baseline BASE.json --candidate NEW.json [options]\n\n"
+    fprintf(f, "usage: thermabench gate --baseline BASE.json --candidate NEW.json [options]\n"
+               "       thermabench gate --baseline-from-history SPEC --candidate NEW.json [options]\n\n"
+               "  --baseline-from-history SPEC  the baseline from the results history, e.g.\n"
+               "                            'tag:branch=main,last=5' (keys: tag:K=V, last=N, machine=ID|any,\n"
+               "                            config=NAME, variant=NAME, since=30d; default: the candidate's\n"
+               "                            config and machine, last=5)\n"
+               "  --history PATH|URI        the store (default $THERMABENCH_HISTORY, else\n"
+               "                            $XDG_DATA_HOME/thermabench/history.db)\n"
                "  --max-regression PCT      equivalence margin, e.g. 3%% (default 3%%)\n"
                "  --confidence PCT          CI level (default 95%%; split over several variants)\n"
                "  --max-cv PCT              robust CV above which runs are unstable (default 10%%)\n"
@@ -32,7 +40,7 @@ static void usage(FILE *f)
 }
 
 typedef struct gate_args {
-    const char *base, *cand, *vbase, *vcand, *junit, *markdown;
+    const char *base, *cand, *vbase, *vcand, *junit, *markdown, *from_history, *history;
     int inconclusive_exit;
     bool json;
     report_gate_options o;
@@ -76,6 +84,8 @@ static int parse(int argc, char **argv, gate_args *a)
         else if (!strcmp(o, "--candidate")) a->cand = v;
         else if (!strcmp(o, "--baseline-variant")) a->vbase = v;
         else if (!strcmp(o, "--candidate-variant")) a->vcand = v;
+        else if (!strcmp(o, "--baseline-from-history")) a->from_history = v;
+        else if (!strcmp(o, "--history")) a->history = v;
         else if (!strcmp(o, "--junit")) a->junit = v;
         else if (!strcmp(o, "--markdown")) a->markdown = v;
         else if (!strcmp(o, "--max-regression")) {
@@ -95,8 +105,11 @@ static int parse(int argc, char **argv, gate_args *a)
         } else
             return cli_usage_error(CMD, "unknown option '%s'", o);
     }
-    if (!a->base || !a->cand)
-        return cli_usage_error(CMD, "--baseline and --candidate are both required");
+    if (a->base && a->from_history)
+        return cli_usage_error(CMD, "--baseline and --baseline-from-history: one or the other");
+    if ((!a->base && !a->from_history) || !a->cand)
+        return cli_usage_error(CMD, "--baseline and --candidate are both required (or --baseline-from-history "
+                                    "instead of --baseline)");
     return 0;
 }
 
@@ -126,6 +139,54 @@ static int gate(const report_results *b, const report_results *c, const gate_arg
     return rc;
 }
 
+/* The baseline named by --baseline-from-history: the matching experiments
+ * of the store, pooled into one results structure (b). */
+static int baseline_from_history(const gate_args *a, const report_results *c, report_results *b)
+{
+    history_filter f;
+    char why[300], machine[16], spec[1024];
+    if (history_parse_baseline(a->from_history, &f, why, sizeof why) < 0)
+        return cli_usage_error(CMD, "--baseline-from-history: %s", why), TB_EXIT_USAGE;
+    if (!f.config)
+        f.config = c->name;
+    if (f.machine && !strcmp(f.machine, "any"))
+        f.machine = NULL;
+    else if (!f.machine) {
+        history_results_machine_id(c, machine);
+        f.machine = machine;
+    }
+    const char *store = a->history ? a->history : history_default_spec(spec, sizeof spec);
+    if (!store)
+        return cli_usage_error(CMD, "no history store: set --history or THERMABENCH_HISTORY"), TB_EXIT_USAGE;
+    history_error err;
+    history_store *s = history_open(store, HISTORY_OPEN_READ, &err);
+    report_results *sets = NULL;
+    int n = 0;
+    if (!s || history_load_baseline(s, &f, &sets, &n, &err) < 0) {
+        fprintf(stderr, "thermabench gate: %s\n", err.msg);
+        history_close(s);
+        return err.exit_code == 1 ? TB_EXIT_FAIL : TB_EXIT_USAGE;
+    }
+    int rc = TB_EXIT_OK;
+    if (!n) {
+        report_fprintf(stderr, REPORT_ESC_TERMINAL,
+                       "thermabench gate: no experiment in %s matches '%s' (config '%s', machine %s)\n",
+                       history_store_name(s), a->from_history, f.config, f.machine ? f.machine : "any");
+        rc = TB_EXIT_USAGE;
+    } else if (history_pool_baseline(sets, n, b, why, sizeof why) < 0) {
+        fprintf(stderr, "thermabench gate: baseline from %s: %s\n", history_store_name(s), why);
+        rc = TB_EXIT_USAGE;
+    } else {
+        report_fprintf(stdout, REPORT_ESC_TERMINAL, "baseline: %d experiment%s of '%s' from %s (%s)\n", n,
+                       n == 1 ? "" : "s", f.config, history_store_name(s), a->from_history);
+    }
+    for (int i = 0; i < n; i++)
+        report_results_free(&sets[i]);
+    free(sets);
+    history_close(s);
+    return rc;
+}
+
 int cmd_gate(int argc, char **argv)
 {
     gate_args a;
@@ -134,13 +195,19 @@ int cmd_gate(int argc, char **argv)
         return p > 0 ? TB_EXIT_OK : TB_EXIT_USAGE;
     report_results b, c;
     report_error err;
-    if (report_results_load(a.base, &b, &err) < 0) {
+    if (report_results_load(a.cand, &c, &err) < 0) {
         fprintf(stderr, "thermabench gate: %s\n", err.msg);
         return TB_EXIT_USAGE;
     }
-    if (report_results_load(a.cand, &c, &err) < 0) {
+    if (a.from_history) {
+        int hrc = baseline_from_history(&a, &c, &b);
+        if (hrc != TB_EXIT_OK) {
+            report_results_free(&c);
+            return hrc;
+        }
+    } else if (report_results_load(a.base, &b, &err) < 0) {
         fprintf(stderr, "thermabench gate: %s\n", err.msg);
-        report_results_free(&b);
+        report_results_free(&c);
         return TB_EXIT_USAGE;
     }
     int rc = gate(&b, &c, &a);

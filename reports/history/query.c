@@ -572,6 +572,7 @@ int history_pool_baseline(const report_results *sets, int n, report_results *out
         return -1;
     }
     size_t total = 0;
+    int session_base = 0;
     for (int i = 0; i < n; i++) {
         if (strcmp(sets[i].metric_name, sets[0].metric_name)) {
             snprintf(why, why_len, "the experiments' primary metrics differ ('%s' and '%s')", sets[0].metric_name,
@@ -596,15 +597,26 @@ int history_pool_baseline(const report_results *sets, int n, report_results *out
                 known = !strcmp(out->variants[j], sets[i].variants[k]);
             if (!known && out->nvariants < REPORT_MAX_VARIANTS) {
                 memcpy(out->variants[out->nvariants], sets[i].variants[k], sizeof out->variants[0]);
+                memcpy(out->variant_request[out->nvariants], sets[i].variant_request[k], sizeof out->variant_request[0]);
+                memcpy(out->variant_kernels[out->nvariants], sets[i].variant_kernels[k], sizeof out->variant_kernels[0]);
                 memcpy(out->variant_config[out->nvariants++], sets[i].variant_config[k], sizeof out->variant_config[0]);
             }
         }
+        /* Each experiment's sessions stay sessions of their own: the gate
+         * measures the between-session variance from them (docs/STATISTICS.md). */
+        int last = -1;
         for (int k = 0; k < sets[i].nruns; k++) {
             out->runs[out->nruns] = sets[i].runs[k];
             out->runs[out->nruns].index = out->nruns;
+            out->runs[out->nruns].session = session_base + sets[i].runs[k].session;
+            if (sets[i].runs[k].session > last)
+                last = sets[i].runs[k].session;
             out->nruns++;
         }
+        session_base += last + 1;
     }
+    out->adaptive_stop = false;     /* pooled: no single first stage */
+    out->stop_min_runs = 0;
     snprintf(out->path, sizeof out->path, "%.400s (and %d more)", sets[n - 1].path, n - 1);
     return 0;
 }

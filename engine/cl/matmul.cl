@@ -360,7 +360,7 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        /* split 1 with constant lanes, as the kernel was measured (docs/PERFORMANCE.md) */
+        /* split 1 passes constant lanes, so row_dot compiles as in the unsplit kernel */
         float acc = r >= rows ? 0.0f
                   : split == 1 ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES)
                                : row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split);
@@ -368,9 +368,7 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     }
 }
 
-#ifndef RG_MAXN
 #define RG_MAXN 8   /* most tokens a decode launch takes (MATVEC_MAX_N in opencl.c) */
-#endif
 
 /* row_dot for n <= RG_MAXN tokens at once: every weight vector is loaded
  * once and dotted with each token's x (rows of x, cols apart), so a

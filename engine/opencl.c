@@ -250,8 +250,9 @@ static void release_weight(clb_weight *w)
     w->w = w->d = NULL;
 }
 
-/* cos and sin of pos * theta^(-2j/head_dim), computed as the CPU reference does. */
-static int upload_rope_table(cl_backend *b, engine_error *err)
+/* cos and sin of pos * theta^(-2j/head_dim) / freq_factors[j], computed as
+ * the CPU reference does. */
+static int upload_rope_table(cl_backend *b, const float *freq_factors, engine_error *err)
 {
     int half = b->head_dim / 2;
     float *cs = malloc((size_t)b->seq_len * half * 2 * sizeof *cs);
@@ -260,6 +261,8 @@ static int upload_rope_table(cl_backend *b, engine_error *err)
     for (int p = 0; p < b->seq_len; p++)
         for (int j = 0; j < half; j++) {
             float freq = 1.0f / powf(b->cfg.rope_theta, (2 * j) / (float)b->head_dim);
+            if (freq_factors)
+                freq /= freq_factors[j];
             float val = p * freq;
             cs[((size_t)p * half + j) * 2] = cosf(val);
             cs[((size_t)p * half + j) * 2 + 1] = sinf(val);
@@ -346,7 +349,7 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
     if (!(b->kcache = dev_alloc(b, cache, CL_MEM_READ_WRITE, err, "the key cache")) ||
         !(b->vcache = dev_alloc(b, cache, CL_MEM_READ_WRITE, err, "the value cache")))
         return -1;
-    return upload_rope_table(b, err);
+    return upload_rope_table(b, m->rope_freqs, err);
 }
 
 static void release_acts(cl_backend *b)
@@ -890,6 +893,15 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
 {
     *out = NULL;
     const engine_config *c = &m->cfg;
+    if (c->arch != ENGINE_ARCH_LLAMA || (c->head_dim && c->head_dim * c->n_heads != c->dim))
+        return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: runs the llama architecture with "
+                        "head_dim = dim / n_heads; this model is %s with head_dim %d, dim %d, %d heads "
+                        "(use the cpu backend)", engine_arch_name(c->arch), engine_config_head_dim(c), c->dim,
+                        c->n_heads);
+    for (int l = 0; l < c->n_layers; l++)
+        if (m->layers[l].bq || m->layers[l].bk || m->layers[l].bv || m->layers[l].q_norm || m->layers[l].k_norm)
+            return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: layer %d has attention biases or q/k "
+                            "norms, which the OpenCL kernels do not apply (use the cpu backend)", l);
     if (c->n_heads <= 0 || c->dim % c->n_heads || (c->dim / c->n_heads) % 2)
         return clb_fail(err, ENGINE_ERR_INPUT, "OpenCL backend: dim %d is not n_heads %d times an even head size",
                         c->dim, c->n_heads);

@@ -8,6 +8,7 @@
 
 #define KERNEL_TABLES(X) \
     X(kernel_variants_scalar) \
+    X(kernel_variants_kquant) \
     X(kernel_variants_avx512) \
     X(kernel_variants_avx2) \
     X(kernel_variants_opencl)

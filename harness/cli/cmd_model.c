@@ -104,7 +104,7 @@ static void print_info(const engine_model *m)
     } else {
         printf("tokenizer   none embedded (give a llama2.c tokenizer.bin)\n");
     }
-    int max = 3 + 9 * c->n_layers;
+    int max = 4 + 14 * c->n_layers;
     engine_tensor_row *rows = malloc((size_t)max * sizeof *rows);
     if (!rows)
         return;

@@ -116,6 +116,9 @@ typedef struct kernel_variant {
 const kernel_variant *kernel_find(engine_op op, const char *name);
 /* The best supported CPU variant of `op` (for matmul: one that handles dtype). */
 const kernel_variant *kernel_pick(engine_op op, engine_dtype dtype);
+/* The best supported CPU matmul that handles every type in the mask
+ * (1u << engine_dtype each): models mixing types (Q4_K_M) need one. */
+const kernel_variant *kernel_pick_dtypes(engine_op op, uint32_t dtypes);
 
 /* Runs a group through v's group entry, or one v->fn.matmul per job then
  * swiglu where v has none or it declines the group. */

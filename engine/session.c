@@ -214,9 +214,9 @@ static int resolve_kernels(engine_session *s, engine_error *err)
     for (int op = 0; op < ENGINE_OP_COUNT; op++) {
         if (s->k[op])
             continue;
-        const kernel_variant *v = kernel_pick((engine_op)op, m->classifier.type);
-        if (op == ENGINE_OP_MATMUL && v && (need & ~v->dtypes))
-            v = kernel_find(ENGINE_OP_MATMUL, "scalar");  /* mixed types: the reference does all */
+        /* matmul: the best variant that handles every type the model mixes */
+        const kernel_variant *v = op == ENGINE_OP_MATMUL ? kernel_pick_dtypes(ENGINE_OP_MATMUL, need)
+                                                         : kernel_pick((engine_op)op, m->classifier.type);
         if (!v)
             return fail(err, ENGINE_ERR_UNSUPPORTED, "no %s kernel runs on this machine",
                         engine_op_name((engine_op)op));

@@ -1,0 +1,265 @@
+/* "avx512_kq": Q4_K, Q5_K and Q6_K weights with AVX-512 VNNI, in the
+ * arithmetic of the scalar_q8 reference (and of llama.cpp): each token's
+ * activations are quantized to q8_K once per call, each super-block of a
+ * row is unpacked in registers (nibbles, fifth/sixth bits, 6-bit or int8
+ * scales) and multiplied with VPDPBUSD; the integer sums of a sub-block
+ * are scaled by its integer scale exactly, and only the per-super-block
+ * float scale (d_w * d_x) and the mins term are applied in float, so the
+ * results differ from scalar_q8 by float summation order alone.
+ *
+ * Decode (few tokens) and prefill share the row loop: a row's super-block
+ * is unpacked once and applied to up to KQ_TOKENS tokens, so prefill reads
+ * each weight once per KQ_TOKENS tokens. Rows are split over the pool.
+ * Other element types go to the "avx512" variant. */
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "kernels_cpu.h"
+#include "quant.h"
+#include "quant_k.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#define TKQ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define KQ_TOKENS 4   /* tokens sharing one unpacked super-block */
+
+static bool kq_supported(void)
+{
+    const cpu_features *f = cpu_features_get();
+    return f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->fma && f->f16c && f->avx2 &&
+           !kcpu_isa_disabled("avx512");
+}
+
+typedef struct kq_ctx {
+    const engine_tensor *w;
+    const block_q8_K *act;   /* n tokens x nb blocks; q4_K/q5_K: sub-blocks in kq_perm order */
+    float *out;
+    int n;
+    int64_t nb, rows_per_task;
+} kq_ctx;
+
+/* q4_K/q5_K: a 64-byte load of qs holds sub-blocks (2k, 2k+2) in its low
+ * nibbles and (2k+1, 2k+3) in its high ones; activations are stored in
+ * that order so each nibble vector meets its 64 activations in one load. */
+static const int kq_perm[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+
+/* int32 lanes of a VPDPBUSD result: lanes 0-7 take scale a, 8-15 scale b. */
+TKQ static inline __m512i pair_scales(const __m512i sc, int a, int b)
+{
+    const __m512i idx = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(a), _mm512_set1_epi32(b));
+    return _mm512_permutexvar_epi32(idx, sc);
+}
+
+/* 16-bit lanes 0-15 shifted right by a, 16-31 by b (bytes 0-31 and 32-63). */
+TKQ static inline __m512i shift_halves(__m512i v, int a, int b)
+{
+    const __m512i cnt = _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_set1_epi16((short)a), _mm512_set1_epi16((short)b));
+    return _mm512_srlv_epi16(v, cnt);
+}
+
+TKQ static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
+
+/* Rows [r0, r1) of a q4_K (or, with qh, q5_K) matrix for every token. */
+TKQ static void rows_q45_K(const kq_ctx *c, int64_t r0, int64_t r1, bool five)
+{
+    const engine_tensor *w = c->w;
+    const size_t row_bytes = engine_dtype_bytes(w->type, w->cols);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)w->data + (size_t)r * row_bytes;
+        for (int t0 = 0; t0 < c->n; t0 += KQ_TOKENS) {
+            const int nt = c->n - t0 < KQ_TOKENS ? c->n - t0 : KQ_TOKENS;
+            __m512 acc[KQ_TOKENS];
+            float mins[KQ_TOKENS] = {0};
+            for (int t = 0; t < nt; t++)
+                acc[t] = _mm512_setzero_ps();
+            for (int64_t b = 0; b < c->nb; b++) {
+                const uint8_t *scales, *qs, *qh = NULL;
+                uint16_t dh, dminh;
+                if (five) {
+                    const block_q5_K *x = (const block_q5_K *)row + b;
+                    scales = x->scales, qs = x->qs, qh = x->qh, dh = x->d, dminh = x->dmin;
+                } else {
+                    const block_q4_K *x = (const block_q4_K *)row + b;
+                    scales = x->scales, qs = x->qs, dh = x->d, dminh = x->dmin;
+                }
+                _Alignas(16) uint8_t sc[16] = {0};
+                uint8_t m[8];
+                for (int j = 0; j < 8; j++)
+                    quant_k_scale_min(j, scales, &sc[j], &m[j]);
+                const __m512i scv = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)sc));
+                const __m512i s0 = pair_scales(scv, 0, 2), s1 = pair_scales(scv, 1, 3);
+                const __m512i s2 = pair_scales(scv, 4, 6), s3 = pair_scales(scv, 5, 7);
+                const __m512i v0 = _mm512_loadu_si512(qs), v1 = _mm512_loadu_si512(qs + 64);
+                __m512i w0 = _mm512_and_si512(v0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
+                __m512i w2 = _mm512_and_si512(v1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
+                if (five) {
+                    /* bit j of qh[l]: the fifth bit of element l of sub-block j */
+                    const __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh));
+#define HIGH(v, a, b) _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(shift_halves(h, a, b), one), 4))
+                    w0 = HIGH(w0, 0, 2);
+                    w1 = HIGH(w1, 1, 3);
+                    w2 = HIGH(w2, 4, 6);
+                    w3 = HIGH(w3, 5, 7);
+#undef HIGH
+                }
+                const float dw = engine_f16_to_f32(dh), dminw = engine_f16_to_f32(dminh);
+                for (int t = 0; t < nt; t++) {
+                    const block_q8_K *y = c->act + (size_t)(t0 + t) * c->nb + b;
+                    const __m512i z = _mm512_setzero_si512();
+                    __m512i p0 = _mm512_dpbusd_epi32(z, w0, _mm512_loadu_si512(y->qs));
+                    __m512i p1 = _mm512_dpbusd_epi32(z, w1, _mm512_loadu_si512(y->qs + 64));
+                    __m512i p2 = _mm512_dpbusd_epi32(z, w2, _mm512_loadu_si512(y->qs + 128));
+                    __m512i p3 = _mm512_dpbusd_epi32(z, w3, _mm512_loadu_si512(y->qs + 192));
+                    __m512i isum = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(p0, s0), _mm512_mullo_epi32(p1, s1)),
+                                                    _mm512_add_epi32(_mm512_mullo_epi32(p2, s2), _mm512_mullo_epi32(p3, s3)));
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw * y->d), acc[t]);
+                    int32_t ms = 0;
+                    for (int j = 0; j < 8; j++)
+                        ms += m[j] * (y->bsums[2 * j] + y->bsums[2 * j + 1]);
+                    mins[t] += dminw * y->d * (float)ms;
+                }
+            }
+            for (int t = 0; t < nt; t++)
+                c->out[(size_t)(t0 + t) * w->rows + r] = hsum(acc[t]) - mins[t];
+        }
+    }
+}
+
+/* Rows [r0, r1) of a q6_K matrix for every token. */
+TKQ static void rows_q6_K(const kq_ctx *c, int64_t r0, int64_t r1)
+{
+    const engine_tensor *w = c->w;
+    const size_t row_bytes = engine_dtype_bytes(w->type, w->cols);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
+    /* lane i of the lo/hi vector of half h: sub-block of 16 number 8h + i/4 (+ 4 for hi) */
+    const __m512i idx_lo = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i idx_hi = _mm512_add_epi32(idx_lo, _mm512_set1_epi32(4));
+    for (int64_t r = r0; r < r1; r++) {
+        const block_q6_K *row = (const block_q6_K *)((const uint8_t *)w->data + (size_t)r * row_bytes);
+        for (int t0 = 0; t0 < c->n; t0 += KQ_TOKENS) {
+            const int nt = c->n - t0 < KQ_TOKENS ? c->n - t0 : KQ_TOKENS;
+            __m512 acc[KQ_TOKENS];
+            for (int t = 0; t < nt; t++)
+                acc[t] = _mm512_setzero_ps();
+            for (int64_t b = 0; b < c->nb; b++) {
+                const block_q6_K *x = row + b;
+                __m512i wv[4], sv[4];
+                for (int h = 0; h < 2; h++) {
+                    const __m512i ql = _mm512_loadu_si512(x->ql + 64 * h);
+                    const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
+                    /* lo: elements 128h + 0..63 (g = 0, 1), hi: 128h + 64..127 (g = 2, 3) */
+                    wv[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                                _mm512_slli_epi16(_mm512_and_si512(shift_halves(qh, 0, 2), m2), 4));
+                    wv[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                                    _mm512_slli_epi16(_mm512_and_si512(shift_halves(qh, 4, 6), m2), 4));
+                    const __m512i sc8 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(x->scales + 8 * h)));
+                    sv[2 * h] = _mm512_permutexvar_epi32(idx_lo, sc8);
+                    sv[2 * h + 1] = _mm512_permutexvar_epi32(idx_hi, sc8);
+                }
+                const float dw = engine_f16_to_f32(x->d);
+                for (int t = 0; t < nt; t++) {
+                    const block_q8_K *y = c->act + (size_t)(t0 + t) * c->nb + b;
+                    const __m512i z = _mm512_setzero_si512();
+                    __m512i isum = z;
+                    for (int k = 0; k < 4; k++)
+                        isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(
+                                                          _mm512_dpbusd_epi32(z, wv[k], _mm512_loadu_si512(y->qs + 64 * k)),
+                                                          sv[k]));
+                    /* the quants are stored + 32: take 32 * sum(scale_j * sum of the activations of j) off */
+                    int32_t corr = 0;
+                    for (int j = 0; j < 16; j++)
+                        corr += x->scales[j] * y->bsums[j];
+                    isum = _mm512_sub_epi32(isum, _mm512_maskz_set1_epi32(1, 32 * corr));
+                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw * y->d), acc[t]);
+                }
+            }
+            for (int t = 0; t < nt; t++)
+                c->out[(size_t)(t0 + t) * w->rows + r] = hsum(acc[t]);
+        }
+    }
+}
+
+TKQ static void kq_task(void *arg, int task, int n_tasks)
+{
+    (void)n_tasks;
+    const kq_ctx *c = arg;
+    int64_t r0 = (int64_t)task * c->rows_per_task, r1 = r0 + c->rows_per_task;
+    if (r1 > c->w->rows)
+        r1 = c->w->rows;
+    switch (c->w->type) {
+    case ENGINE_DTYPE_Q4_K: rows_q45_K(c, r0, r1, false); break;
+    case ENGINE_DTYPE_Q5_K: rows_q45_K(c, r0, r1, true); break;
+    default: rows_q6_K(c, r0, r1); break;
+    }
+}
+
+/* q8_K activations of n tokens; q4_K/q5_K get their sub-blocks in kq_perm
+ * order (bsums stay in natural order: the mins term reads them by j). */
+static void quantize_activations(const float *x, int n, int64_t cols, engine_dtype type, block_q8_K *act)
+{
+    const int64_t nb = cols / QK_K;
+    for (int t = 0; t < n; t++) {
+        block_q8_K *a = act + (size_t)t * nb;
+        quant_k_quantize_q8_K(x + (size_t)t * cols, a, cols);
+        if (type == ENGINE_DTYPE_Q6_K)
+            continue;
+        for (int64_t b = 0; b < nb; b++) {
+            int8_t tmp[QK_K];
+            for (int j = 0; j < 8; j++)
+                memcpy(tmp + 32 * j, a[b].qs + 32 * kq_perm[j], 32);
+            memcpy(a[b].qs, tmp, QK_K);
+        }
+    }
+}
+
+static void matmul_avx512_kq(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool)
+{
+    if (!((ENGINE_DTYPES_KQUANT >> w->type) & 1)) {
+        kernel_find(ENGINE_OP_MATMUL, "avx512")->fn.matmul(out, x, w, n, pool);
+        return;
+    }
+    const int64_t nb = w->cols / QK_K;
+    block_q8_K *act = kcpu_scratch(2, (size_t)n * nb * sizeof(block_q8_K));
+    if (!act) {   /* out of memory for the activations: the reference gives the same sums */
+        kernel_find(ENGINE_OP_MATMUL, "scalar_q8")->fn.matmul(out, x, w, n, pool);
+        return;
+    }
+    quantize_activations(x, n, w->cols, w->type, act);
+    const int threads = engine_pool_threads(pool);
+    const int64_t row_bytes = (int64_t)engine_dtype_bytes(w->type, w->cols);
+    kq_ctx c = {.w = w, .act = act, .out = out, .n = n, .nb = nb,
+                .rows_per_task = n <= KQ_TOKENS ? kcpu_matvec_rows_per_task(w->rows, row_bytes * n, threads, 1)
+                                                : kcpu_rows_per_task(w->rows, threads, 1)};
+    int n_tasks = (int)((w->rows + c.rows_per_task - 1) / c.rows_per_task);
+    engine_pool_run(pool, kq_task, &c, n_tasks);
+}
+
+/* Groups of K-quant matrices run one matmul each; others as avx512 groups them. */
+static bool matmul_group_avx512_kq(const kernel_matmul_job *jobs, int n_jobs, const float *x, int n,
+                                   kernel_swiglu_fn swiglu, engine_pool *pool)
+{
+    for (int j = 0; j < n_jobs; j++)
+        if ((ENGINE_DTYPES_KQUANT >> jobs[j].w->type) & 1)
+            return false;
+    const kernel_variant *v = kernel_find(ENGINE_OP_MATMUL, "avx512");
+    return v->matmul_group && v->matmul_group(jobs, n_jobs, x, n, swiglu, pool);
+}
+
+const kernel_variant kernel_variants_kquant_avx512[] = {
+    {.info = {ENGINE_OP_MATMUL, "avx512_kq", "cpu", "avx512f avx512bw avx512vl avx512vnni fma f16c",
+              "q4_k/q5_k/q6_k: activations quantized to q8_K, VNNI dots per super-block unpacked in "
+              "registers (llama.cpp's arithmetic, as scalar_q8), threaded, 4 tokens per unpacked block; "
+              "other types as avx512"},
+     .supported = kq_supported, .dtypes = ENGINE_DTYPES_BASE | ENGINE_DTYPES_KQUANT, .priority = 29,
+     .fn.matmul = matmul_avx512_kq, .matmul_group = matmul_group_avx512_kq},
+    {.info = {.name = NULL}},
+};
+
+#else
+
+const kernel_variant kernel_variants_kquant_avx512[] = {{.info = {.name = NULL}}};
+
+#endif

@@ -1,15 +1,17 @@
-/* "avx512_kq": Q4_K, Q5_K and Q6_K weights with AVX-512 VNNI, in the
+/* "avx512_kq": Q4_K, Q5_K and Q6_K weights with AVX-512 (BW), in the
  * arithmetic of the scalar_q8 reference (and of llama.cpp): each token's
  * activations are quantized to q8_K once per call, each super-block of a
  * row is unpacked in registers (nibbles, fifth/sixth bits, 6-bit or int8
- * scales) and multiplied with VPDPBUSD; the integer sums of a sub-block
+ * scales) and multiplied in integers; the integer sums of a sub-block
  * are scaled by its integer scale exactly, and only the per-super-block
  * float scale (d_w * d_x) and the mins term are applied in float, so the
  * results differ from scalar_q8 by float summation order alone.
  *
  * Decode (few tokens) and prefill share the row loop: a row's super-block
  * is unpacked once and applied to up to KQ_TOKENS tokens, so prefill reads
- * each weight once per KQ_TOKENS tokens. Rows are split over the pool.
+ * each weight once per KQ_TOKENS tokens. Products go through VPMADDUBSW
+ * (pairs of u8 x s8 in 16 bits: at most 2 * 63 * 127, no overflow) and
+ * VPMADDWD with the sub-block scales. Rows are split over the pool.
  * Other element types go to the "avx512" variant. */
 #include <immintrin.h>
 #include <stdlib.h>
@@ -22,19 +24,20 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-#define TKQ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-#define KQ_TOKENS 4   /* tokens sharing one unpacked super-block */
+#define TKQ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define KQ_TOKENS 8   /* tokens sharing one unpacked super-block */
 
 static bool kq_supported(void)
 {
     const cpu_features *f = cpu_features_get();
-    return f->avx512f && f->avx512bw && f->avx512vl && f->avx512vnni && f->fma && f->f16c && f->avx2 &&
+    return f->avx512f && f->avx512bw && f->avx512vl && f->fma && f->f16c && f->avx2 &&
            !kcpu_isa_disabled("avx512");
 }
 
 typedef struct kq_ctx {
     const engine_tensor *w;
     const block_q8_K *act;   /* n tokens x nb blocks; q4_K/q5_K: sub-blocks in kq_perm order */
+    const int16_t *ysum;     /* q4_K/q5_K: n x nb x 8 sums of each sub-block of 32 activations */
     float *out;
     int n;
     int64_t nb, rows_per_task;
@@ -45,11 +48,11 @@ typedef struct kq_ctx {
  * that order so each nibble vector meets its 64 activations in one load. */
 static const int kq_perm[8] = {0, 2, 1, 3, 4, 6, 5, 7};
 
-/* int32 lanes of a VPDPBUSD result: lanes 0-7 take scale a, 8-15 scale b. */
-TKQ static inline __m512i pair_scales(const __m512i sc, int a, int b)
+/* 16-bit lanes 0-15 from lane a of v, 16-31 from lane b. */
+TKQ static inline __m512i pair16(__m512i v, int a, int b)
 {
-    const __m512i idx = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(a), _mm512_set1_epi32(b));
-    return _mm512_permutexvar_epi32(idx, sc);
+    const __m512i idx = _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_set1_epi16((short)a), _mm512_set1_epi16((short)b));
+    return _mm512_permutexvar_epi16(idx, v);
 }
 
 /* 16-bit lanes 0-15 shifted right by a, 16-31 by b (bytes 0-31 and 32-63). */
@@ -59,7 +62,28 @@ TKQ static inline __m512i shift_halves(__m512i v, int a, int b)
     return _mm512_srlv_epi16(v, cnt);
 }
 
-TKQ static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
+/* sum over 64 bytes of w (unsigned) * y (signed), weighted per pair of
+ * 16-bit lanes by scale s (int16 lanes): int32 lanes, exact. */
+TKQ static inline __m512i scaled_dot(__m512i w, const int8_t *y, __m512i s)
+{
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(w, _mm512_loadu_si512(y)), s);
+}
+
+/* The eight 6-bit scales (sc) and mins (m) of a q4_K/q5_K block, one byte
+ * each, from the 12 packed bytes: bytes 0-3 hold sc0-3 in their low six
+ * bits and the top bits of sc4-7; bytes 4-7 the same for the mins; bytes
+ * 8-11 the low nibbles of sc4-7 and, above them, of m4-7. */
+static inline void unpack_scales(const uint8_t *q, uint32_t sc[2], uint32_t m[2])
+{
+    uint32_t a, b, c;
+    memcpy(&a, q, 4);
+    memcpy(&b, q + 4, 4);
+    memcpy(&c, q + 8, 4);
+    sc[0] = a & 0x3f3f3f3fu;
+    m[0] = b & 0x3f3f3f3fu;
+    sc[1] = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+    m[1] = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+}
 
 /* Rows [r0, r1) of a q4_K (or, with qh, q5_K) matrix for every token. */
 TKQ static void rows_q45_K(const kq_ctx *c, int64_t r0, int64_t r1, bool five)
@@ -72,9 +96,11 @@ TKQ static void rows_q45_K(const kq_ctx *c, int64_t r0, int64_t r1, bool five)
         for (int t0 = 0; t0 < c->n; t0 += KQ_TOKENS) {
             const int nt = c->n - t0 < KQ_TOKENS ? c->n - t0 : KQ_TOKENS;
             __m512 acc[KQ_TOKENS];
-            float mins[KQ_TOKENS] = {0};
-            for (int t = 0; t < nt; t++)
+            __m128 macc[KQ_TOKENS];
+            for (int t = 0; t < nt; t++) {
                 acc[t] = _mm512_setzero_ps();
+                macc[t] = _mm_setzero_ps();
+            }
             for (int64_t b = 0; b < c->nb; b++) {
                 const uint8_t *scales, *qs, *qh = NULL;
                 uint16_t dh, dminh;
@@ -85,13 +111,12 @@ TKQ static void rows_q45_K(const kq_ctx *c, int64_t r0, int64_t r1, bool five)
                     const block_q4_K *x = (const block_q4_K *)row + b;
                     scales = x->scales, qs = x->qs, dh = x->d, dminh = x->dmin;
                 }
-                _Alignas(16) uint8_t sc[16] = {0};
-                uint8_t m[8];
-                for (int j = 0; j < 8; j++)
-                    quant_k_scale_min(j, scales, &sc[j], &m[j]);
-                const __m512i scv = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)sc));
-                const __m512i s0 = pair_scales(scv, 0, 2), s1 = pair_scales(scv, 1, 3);
-                const __m512i s2 = pair_scales(scv, 4, 6), s3 = pair_scales(scv, 5, 7);
+                uint32_t sc[2], mn[2];
+                unpack_scales(scales, sc, mn);
+                const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
+                const __m128i m16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+                const __m512i s0 = pair16(sc16, 0, 2), s1 = pair16(sc16, 1, 3);
+                const __m512i s2 = pair16(sc16, 4, 6), s3 = pair16(sc16, 5, 7);
                 const __m512i v0 = _mm512_loadu_si512(qs), v1 = _mm512_loadu_si512(qs + 64);
                 __m512i w0 = _mm512_and_si512(v0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
                 __m512i w2 = _mm512_and_si512(v1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
@@ -105,25 +130,22 @@ TKQ static void rows_q45_K(const kq_ctx *c, int64_t r0, int64_t r1, bool five)
                     w3 = HIGH(w3, 5, 7);
 #undef HIGH
                 }
-                const float dw = engine_f16_to_f32(dh), dminw = engine_f16_to_f32(dminh);
+                const float dw = _cvtsh_ss(dh), dminw = _cvtsh_ss(dminh);
                 for (int t = 0; t < nt; t++) {
-                    const block_q8_K *y = c->act + (size_t)(t0 + t) * c->nb + b;
-                    const __m512i z = _mm512_setzero_si512();
-                    __m512i p0 = _mm512_dpbusd_epi32(z, w0, _mm512_loadu_si512(y->qs));
-                    __m512i p1 = _mm512_dpbusd_epi32(z, w1, _mm512_loadu_si512(y->qs + 64));
-                    __m512i p2 = _mm512_dpbusd_epi32(z, w2, _mm512_loadu_si512(y->qs + 128));
-                    __m512i p3 = _mm512_dpbusd_epi32(z, w3, _mm512_loadu_si512(y->qs + 192));
-                    __m512i isum = _mm512_add_epi32(_mm512_add_epi32(_mm512_mullo_epi32(p0, s0), _mm512_mullo_epi32(p1, s1)),
-                                                    _mm512_add_epi32(_mm512_mullo_epi32(p2, s2), _mm512_mullo_epi32(p3, s3)));
+                    const size_t yb = (size_t)(t0 + t) * c->nb + b;
+                    const block_q8_K *y = c->act + yb;
+                    __m512i isum = _mm512_add_epi32(_mm512_add_epi32(scaled_dot(w0, y->qs, s0), scaled_dot(w1, y->qs + 64, s1)),
+                                                    _mm512_add_epi32(scaled_dot(w2, y->qs + 128, s2), scaled_dot(w3, y->qs + 192, s3)));
                     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw * y->d), acc[t]);
-                    int32_t ms = 0;
-                    for (int j = 0; j < 8; j++)
-                        ms += m[j] * (y->bsums[2 * j] + y->bsums[2 * j + 1]);
-                    mins[t] += dminw * y->d * (float)ms;
+                    const __m128i ms = _mm_madd_epi16(m16, _mm_loadu_si128((const __m128i *)(c->ysum + yb * 8)));
+                    macc[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(ms), _mm_set1_ps(dminw * y->d), macc[t]);
                 }
             }
-            for (int t = 0; t < nt; t++)
-                c->out[(size_t)(t0 + t) * w->rows + r] = hsum(acc[t]) - mins[t];
+            for (int t = 0; t < nt; t++) {
+                __m128 mv = _mm_add_ps(macc[t], _mm_movehl_ps(macc[t], macc[t]));
+                mv = _mm_add_ss(mv, _mm_movehdup_ps(mv));
+                c->out[(size_t)(t0 + t) * w->rows + r] = _mm512_reduce_add_ps(acc[t]) - _mm_cvtss_f32(mv);
+            }
         }
     }
 }
@@ -134,9 +156,14 @@ TKQ static void rows_q6_K(const kq_ctx *c, int64_t r0, int64_t r1)
     const engine_tensor *w = c->w;
     const size_t row_bytes = engine_dtype_bytes(w->type, w->cols);
     const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
-    /* lane i of the lo/hi vector of half h: sub-block of 16 number 8h + i/4 (+ 4 for hi) */
-    const __m512i idx_lo = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    const __m512i idx_hi = _mm512_add_epi32(idx_lo, _mm512_set1_epi32(4));
+    /* 16-bit lane i of the lo/hi vector of half h covers sub-block of 16 number 8h + i/8 (+ 4 for hi) */
+    __m512i idx[4];
+    for (int k = 0; k < 4; k++) {
+        _Alignas(64) int16_t ix[32];
+        for (int i = 0; i < 32; i++)
+            ix[i] = (int16_t)(4 * k + i / 8);
+        idx[k] = _mm512_load_si512(ix);
+    }
     for (int64_t r = r0; r < r1; r++) {
         const block_q6_K *row = (const block_q6_K *)((const uint8_t *)w->data + (size_t)r * row_bytes);
         for (int t0 = 0; t0 < c->n; t0 += KQ_TOKENS) {
@@ -147,6 +174,7 @@ TKQ static void rows_q6_K(const kq_ctx *c, int64_t r0, int64_t r1)
             for (int64_t b = 0; b < c->nb; b++) {
                 const block_q6_K *x = row + b;
                 __m512i wv[4], sv[4];
+                const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
                 for (int h = 0; h < 2; h++) {
                     const __m512i ql = _mm512_loadu_si512(x->ql + 64 * h);
                     const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
@@ -155,29 +183,22 @@ TKQ static void rows_q6_K(const kq_ctx *c, int64_t r0, int64_t r1)
                                                 _mm512_slli_epi16(_mm512_and_si512(shift_halves(qh, 0, 2), m2), 4));
                     wv[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
                                                     _mm512_slli_epi16(_mm512_and_si512(shift_halves(qh, 4, 6), m2), 4));
-                    const __m512i sc8 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(x->scales + 8 * h)));
-                    sv[2 * h] = _mm512_permutexvar_epi32(idx_lo, sc8);
-                    sv[2 * h + 1] = _mm512_permutexvar_epi32(idx_hi, sc8);
                 }
-                const float dw = engine_f16_to_f32(x->d);
+                for (int k = 0; k < 4; k++)
+                    sv[k] = _mm512_permutexvar_epi16(idx[k], _mm512_castsi256_si512(sc16));
+                const float dw = _cvtsh_ss(x->d);
                 for (int t = 0; t < nt; t++) {
                     const block_q8_K *y = c->act + (size_t)(t0 + t) * c->nb + b;
-                    const __m512i z = _mm512_setzero_si512();
-                    __m512i isum = z;
-                    for (int k = 0; k < 4; k++)
-                        isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(
-                                                          _mm512_dpbusd_epi32(z, wv[k], _mm512_loadu_si512(y->qs + 64 * k)),
-                                                          sv[k]));
-                    /* the quants are stored + 32: take 32 * sum(scale_j * sum of the activations of j) off */
-                    int32_t corr = 0;
-                    for (int j = 0; j < 16; j++)
-                        corr += x->scales[j] * y->bsums[j];
-                    isum = _mm512_sub_epi32(isum, _mm512_maskz_set1_epi32(1, 32 * corr));
+                    __m512i isum = _mm512_add_epi32(_mm512_add_epi32(scaled_dot(wv[0], y->qs, sv[0]), scaled_dot(wv[1], y->qs + 64, sv[1])),
+                                                    _mm512_add_epi32(scaled_dot(wv[2], y->qs + 128, sv[2]), scaled_dot(wv[3], y->qs + 192, sv[3])));
+                    /* the quants are stored + 32: take 32 * sum_j(scale_j * sum of the activations of j) off */
+                    const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
+                    isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
                     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw * y->d), acc[t]);
                 }
             }
             for (int t = 0; t < nt; t++)
-                c->out[(size_t)(t0 + t) * w->rows + r] = hsum(acc[t]);
+                c->out[(size_t)(t0 + t) * w->rows + r] = _mm512_reduce_add_ps(acc[t]);
         }
     }
 }
@@ -198,7 +219,8 @@ TKQ static void kq_task(void *arg, int task, int n_tasks)
 
 /* q8_K activations of n tokens; q4_K/q5_K get their sub-blocks in kq_perm
  * order (bsums stay in natural order: the mins term reads them by j). */
-static void quantize_activations(const float *x, int n, int64_t cols, engine_dtype type, block_q8_K *act)
+static void quantize_activations(const float *x, int n, int64_t cols, engine_dtype type, block_q8_K *act,
+                                 int16_t *ysum)
 {
     const int64_t nb = cols / QK_K;
     for (int t = 0; t < n; t++) {
@@ -207,6 +229,8 @@ static void quantize_activations(const float *x, int n, int64_t cols, engine_dty
         if (type == ENGINE_DTYPE_Q6_K)
             continue;
         for (int64_t b = 0; b < nb; b++) {
+            for (int j = 0; j < 8; j++)
+                ysum[((size_t)t * nb + b) * 8 + j] = (int16_t)(a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
             int8_t tmp[QK_K];
             for (int j = 0; j < 8; j++)
                 memcpy(tmp + 32 * j, a[b].qs + 32 * kq_perm[j], 32);
@@ -222,15 +246,17 @@ static void matmul_avx512_kq(float *out, const float *x, const engine_tensor *w,
         return;
     }
     const int64_t nb = w->cols / QK_K;
-    block_q8_K *act = kcpu_scratch(2, (size_t)n * nb * sizeof(block_q8_K));
+    const size_t act_bytes = ((size_t)n * nb * sizeof(block_q8_K) + 63) & ~(size_t)63;
+    block_q8_K *act = kcpu_scratch(2, act_bytes + (size_t)n * nb * 8 * sizeof(int16_t));
     if (!act) {   /* out of memory for the activations: the reference gives the same sums */
         kernel_find(ENGINE_OP_MATMUL, "scalar_q8")->fn.matmul(out, x, w, n, pool);
         return;
     }
-    quantize_activations(x, n, w->cols, w->type, act);
+    int16_t *ysum = (int16_t *)((char *)act + act_bytes);
+    quantize_activations(x, n, w->cols, w->type, act, ysum);
     const int threads = engine_pool_threads(pool);
     const int64_t row_bytes = (int64_t)engine_dtype_bytes(w->type, w->cols);
-    kq_ctx c = {.w = w, .act = act, .out = out, .n = n, .nb = nb,
+    kq_ctx c = {.w = w, .act = act, .ysum = ysum, .out = out, .n = n, .nb = nb,
                 .rows_per_task = n <= KQ_TOKENS ? kcpu_matvec_rows_per_task(w->rows, row_bytes * n, threads, 1)
                                                 : kcpu_rows_per_task(w->rows, threads, 1)};
     int n_tasks = (int)((w->rows + c.rows_per_task - 1) / c.rows_per_task);
@@ -249,9 +275,9 @@ static bool matmul_group_avx512_kq(const kernel_matmul_job *jobs, int n_jobs, co
 }
 
 const kernel_variant kernel_variants_kquant_avx512[] = {
-    {.info = {ENGINE_OP_MATMUL, "avx512_kq", "cpu", "avx512f avx512bw avx512vl avx512vnni fma f16c",
-              "q4_k/q5_k/q6_k: activations quantized to q8_K, VNNI dots per super-block unpacked in "
-              "registers (llama.cpp's arithmetic, as scalar_q8), threaded, 4 tokens per unpacked block; "
+    {.info = {ENGINE_OP_MATMUL, "avx512_kq", "cpu", "avx512f avx512bw avx512vl fma f16c",
+              "q4_k/q5_k/q6_k: activations quantized to q8_K, integer dots (vpmaddubsw, vpmaddwd) per super-block unpacked in "
+              "registers (llama.cpp's arithmetic, as scalar_q8), threaded, 8 tokens per unpacked block; "
               "other types as avx512"},
      .supported = kq_supported, .dtypes = ENGINE_DTYPES_BASE | ENGINE_DTYPES_KQUANT, .priority = 29,
      .fn.matmul = matmul_avx512_kq, .matmul_group = matmul_group_avx512_kq},

@@ -6,3 +6,6 @@ add_test(NAME test_engine_model_oracles_scalar COMMAND test_engine_model_oracles
 set_tests_properties(test_engine_model_oracles_scalar PROPERTIES LABELS engine SKIP_RETURN_CODE 77)
 add_test(NAME test_engine_model_oracles_q8 COMMAND test_engine_model_oracles matmul=scalar_q8)
 set_tests_properties(test_engine_model_oracles_q8 PROPERTIES LABELS engine SKIP_RETURN_CODE 77)
+# K-quant blocks, dot products, avx512_kq against scalar_q8, malformed files.
+tb_add_test(NAME test_engine_kquant SOURCES test_engine_kquant.c
+            LIBS thermabench_engine m LABELS engine)

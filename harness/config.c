@@ -532,17 +532,20 @@ static int finish(parser *p, harness_config *c)
                            &c->variants[i].workload))
             return -1;
     }
-    const char *names[HARNESS_MAX_METRICS + 16], *units[HARNESS_MAX_METRICS + 16];
-    bool hib[HARNESS_MAX_METRICS + 16];
-    int nm = harness_workload_metrics(&c->variants[0].workload, names, units, hib, HARNESS_MAX_METRICS + 16);
+    harness_metric ms[HARNESS_MAX_WORKLOAD_METRICS];
+    const char *names[HARNESS_MAX_WORKLOAD_METRICS + 1];
+    int nm = harness_workload_metrics(&c->variants[0].workload, ms, HARNESS_MAX_WORKLOAD_METRICS);
     if (!c->primary_metric[0]) {
         snprintf(c->primary_metric, sizeof c->primary_metric, "%s",
-                 c->variants[0].workload.kind == HARNESS_WORKLOAD_ENGINE ? "decode_tokens_per_s" : names[0]);
+                 c->variants[0].workload.kind == HARNESS_WORKLOAD_ENGINE ? "decode_tokens_per_s" : ms[0].name);
     }
     for (int v = 0; v < c->n_variants; v++) {
-        nm = harness_workload_metrics(&c->variants[v].workload, names, units, hib, HARNESS_MAX_METRICS + 16);
+        nm = harness_workload_metrics(&c->variants[v].workload, ms, HARNESS_MAX_WORKLOAD_METRICS);
         bool found = false;
-        for (int i = 0; i < nm; i++) found |= !strcmp(names[i], c->primary_metric);
+        for (int i = 0; i < nm; i++) {
+            names[i] = ms[i].name;
+            found |= !strcmp(names[i], c->primary_metric);
+        }
         if (!found) {
             names[nm] = NULL;
             const char *near = nearest(c->primary_metric, names);
@@ -691,31 +694,40 @@ int harness_config_load_file(const char *path, harness_config **out, harness_err
 
 /* ---- metrics each workload produces --------------------------------- */
 
-static const char *const engine_metric_names[] = {
-    "decode_tokens_per_s", "prefill_tokens_per_s", "total_tokens_per_s", "decode_step_median_ms",
-    "prefill_ms", "decode_ms", "total_ms", "decode_gb_per_s", "prefill_gflop_per_s", "peak_rss_bytes", NULL};
-static const char *const engine_metric_units[] = {
-    "tokens/s", "tokens/s", "tokens/s", "ms", "ms", "ms", "ms", "GB/s", "GFLOP/s", "bytes", NULL};
-static const bool engine_metric_hib[] = {true, true, true, false, false, false, false, true, true, false};
-
-int harness_workload_metrics(const harness_workload *w, const char **names, const char **units,
-                             bool *higher_is_better, int max)
+int harness_workload_metrics(const harness_workload *w, harness_metric *out, int max)
 {
     int n = 0;
     if (w->kind == HARNESS_WORKLOAD_ENGINE) {
-        for (; engine_metric_names[n] && n < max; n++) {
-            names[n] = engine_metric_names[n];
-            units[n] = engine_metric_units[n];
-            higher_is_better[n] = engine_metric_hib[n];
+        for (; (size_t)n < engine_metric_count() && n < max; n++) {
+            const engine_metric *m = engine_metric_at((size_t)n);
+            harness_metric *o = &out[n];
+            snprintf(o->name, sizeof o->name, "%s", m->name);
+            snprintf(o->unit, sizeof o->unit, "%s", m->unit);
+            o->higher_is_better = m->higher_is_better;
+            snprintf(o->source, sizeof o->source, "engine: %s", m->source);
         }
         return n;
     }
     for (; n < w->n_metrics && n < max; n++) {
-        names[n] = w->metrics[n].name;
-        units[n] = w->metrics[n].unit;
-        higher_is_better[n] = w->metrics[n].higher_is_better;
+        const harness_metric_spec *m = &w->metrics[n];
+        harness_metric *o = &out[n];
+        snprintf(o->name, sizeof o->name, "%s", m->name);
+        snprintf(o->unit, sizeof o->unit, "%s", m->unit);
+        o->higher_is_better = m->higher_is_better;
+        snprintf(o->source, sizeof o->source, "%s: %s", m->json_path[0] ? "stdout JSON path" : "stdout regex",
+                 m->json_path[0] ? m->json_path : m->regex);
     }
     return n;
+}
+
+int harness_primary_metric_index(const harness_config *c, const harness_workload *w)
+{
+    harness_metric m[HARNESS_MAX_WORKLOAD_METRICS];
+    int n = harness_workload_metrics(w, m, HARNESS_MAX_WORKLOAD_METRICS);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(m[i].name, c->primary_metric))
+            return i;
+    return 0;
 }
 
 /* ---- the config as run ---------------------------------------------- */

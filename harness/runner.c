@@ -1,6 +1,25 @@
 /* The runner: executes the plan, one run at a time, and rewrites
- * results.json atomically after every run, so a crash, a timeout or Ctrl-C
- * leaves a valid file with every finished run. --resume continues from it. */
+ * results.json (harness/results.c writes its sections) atomically after
+ * every run, so a crash, a timeout or Ctrl-C leaves a valid file with every
+ * finished run.
+ *
+ * An experiment's "status" in results.json moves through these states:
+ *
+ *   running      set when the file is first written, and again when a
+ *                session starts; every finished run is appended and the
+ *                file rewritten. A crash leaves it "running" with every
+ *                run that finished.
+ *   interrupted  SIGINT/SIGTERM (the run in progress is not recorded) or a
+ *                failed write: the session ends, the file keeps what was
+ *                saved, and the experiment can be resumed.
+ *   complete     the plan has no run left.
+ *   resumed      not a status but a transition: --resume reads config.json
+ *                and results.json, rebuilds the plan's history from the
+ *                recorded runs (the plan is deterministic in that history),
+ *                adds a session, and goes back to running.
+ *
+ * Each invocation (fresh or resumed) is one entry of "sessions" with its own
+ * telemetry file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -43,79 +62,6 @@ void harness_install_signal_handlers(void)
 }
 
 bool harness_interrupted(void) { return g_interrupted != 0; }
-
-static int sys_fail(harness_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sys_fail(harness_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    err->kind = HARNESS_ERR_SYSTEM;
-    return -1;
-}
-
-int harness_write_atomic(const char *path, const char *data, size_t len, harness_error *err)
-{
-    char tmp[1100], dir[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return sys_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return sys_fail(err, "%s: write failed: %s", tmp, strerror(e));
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) || close(fd)) {
-        unlink(tmp);
-        return sys_fail(err, "%s: fsync failed: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        return sys_fail(err, "%s: rename failed: %s", path, strerror(e));
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0; else strcpy(dir, ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) { fsync(dfd); close(dfd); }
-    return 0;
-}
-
-static void utc_now(char *buf, size_t n)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void add_num(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
-static int mkdir_p(const char *path)
-{
-    char b[1024];
-    snprintf(b, sizeof b, "%s", path);
-    for (char *p = b + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(b, 0755) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(b, 0755) && errno != EEXIST ? -1 : 0;
-}
 
 /* ---- the experiment ------------------------------------------------- */
 
@@ -177,51 +123,6 @@ static int add_record(experiment *e, int variant, bool warmup, bool ok, double p
     return 0;
 }
 
-static bool comparable(const harness_workload *a, const harness_workload *b)
-{
-    return a->kind == HARNESS_WORKLOAD_ENGINE && b->kind == HARNESS_WORKLOAD_ENGINE &&
-           !strcmp(a->model, b->model) && !strcmp(a->preset, b->preset) && !strcmp(a->dtype, b->dtype) &&
-           a->seed == b->seed && a->batch_size == b->batch_size && a->input_len == b->input_len &&
-           a->output_len == b->output_len;
-}
-
-/* Greedy outputs of every measured run against the variant's first run and
- * the first variant's first run. */
-static void output_agreement(experiment *e)
-{
-    const harness_config *c = e->c;
-    cJSON *oa = cJSON_CreateObject();
-    const char *first_variant_hash = NULL;
-    for (int v = 0; v < c->n_variants; v++) {
-        const char *first = NULL;
-        int runs = 0, match_v = 0, match_0 = 0;
-        const cJSON *r;
-        cJSON_ArrayForEach(r, e->runs) {
-            const cJSON *h = cJSON_GetObjectItemCaseSensitive(r, "output_tokens_hash");
-            const cJSON *vn = cJSON_GetObjectItemCaseSensitive(r, "variant");
-            if (!cJSON_IsString(h) || !cJSON_IsString(vn)) continue;
-            if (!strcmp(vn->valuestring, c->variants[0].name) && !first_variant_hash)
-                first_variant_hash = h->valuestring;
-            if (strcmp(vn->valuestring, c->variants[v].name)) continue;
-            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup"))) continue;
-            if (!first) first = h->valuestring;
-            runs++;
-            match_v += !strcmp(first, h->valuestring);
-            match_0 += first_variant_hash && !strcmp(first_variant_hash, h->valuestring);
-        }
-        if (!runs) continue;
-        cJSON *o = cJSON_AddObjectToObject(oa, c->variants[v].name);
-        cJSON_AddNumberToObject(o, "runs", runs);
-        cJSON_AddNumberToObject(o, "match_variant_first", match_v);
-        if (comparable(&c->variants[v].workload, &c->variants[0].workload) && first_variant_hash)
-            cJSON_AddNumberToObject(o, "match_first_variant", match_0);
-        else
-            cJSON_AddNullToObject(o, "match_first_variant");   /* different inputs: not comparable */
-        cJSON_AddBoolToObject(o, "stable", match_v == runs);
-    }
-    cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "output_agreement", oa);
-}
-
 static void write_telemetry(experiment *e)
 {
     if (!e->sampler) return;
@@ -236,42 +137,19 @@ static void write_telemetry(experiment *e)
     e->last_telemetry_write = harness_now_s();
 }
 
-static const cJSON *get_obj(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
-
-static cJSON *model_json(const engine_model *m)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "source", m->source);
-    cJSON_AddStringToObject(o, "format", m->format);
-    cJSON_AddNumberToObject(o, "dim", m->cfg.dim);
-    cJSON_AddNumberToObject(o, "hidden_dim", m->cfg.hidden_dim);
-    cJSON_AddNumberToObject(o, "n_layers", m->cfg.n_layers);
-    cJSON_AddNumberToObject(o, "n_heads", m->cfg.n_heads);
-    cJSON_AddNumberToObject(o, "n_kv_heads", m->cfg.n_kv_heads);
-    cJSON_AddNumberToObject(o, "vocab_size", m->cfg.vocab_size);
-    cJSON_AddNumberToObject(o, "seq_len", m->cfg.seq_len);
-    cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
-    return o;
-}
-
 static int write_results(experiment *e, const char *status, harness_error *err)
 {
     char now[32];
-    utc_now(now, sizeof now);
+    harness_utc_now(now, sizeof now);
     cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "status", cJSON_CreateString(status));
     cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "updated_utc", cJSON_CreateString(now));
     /* Kernels a variant's session chose become known at its first run. */
-    const cJSON *v;
-    int i = 0;
-    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e->doc, "variants")) {
-        const engine_model *em = harness_engine_cache_model(e->engine, i);
-        const char *k = harness_engine_cache_kernels(e->engine, i++);
-        if (k && k[0]) cJSON_ReplaceItemInObjectCaseSensitive((cJSON *)v, "engine_kernels", cJSON_CreateString(k));
-        if (em && !get_obj(v, "engine_model")) cJSON_AddItemToObject((cJSON *)v, "engine_model", model_json(em));
-    }
-    output_agreement(e);
+    for (int v = 0; v < e->c->n_variants; v++)
+        harness_results_variant_engine(e->doc, v, harness_engine_cache_kernels(e->engine, v),
+                                       harness_engine_cache_model(e->engine, v));
+    harness_results_output_agreement(e->doc, e->c);
     char *text = cJSON_Print(e->doc);
-    if (!text) return sys_fail(err, "out of memory");
+    if (!text) return harness_sys_fail(err, "out of memory");
     char path[1100];
     snprintf(path, sizeof path, "%s/results.json", e->dir);
     int rc = harness_write_atomic(path, text, strlen(text), err);
@@ -279,148 +157,54 @@ static int write_results(experiment *e, const char *status, harness_error *err)
     return rc;
 }
 
-/* ---- telemetry summaries -------------------------------------------- */
-
-static cJSON *summary_json(experiment *e, int mark_b, int mark_e, double tokens)
-{
-    probe_phase_summary s;
-    probe_error pe;
-    if (!e->sampler || mark_b < 0 || mark_e < 0 || probe_summarize(e->sampler, mark_b, mark_e, &s, &pe))
-        return cJSON_CreateNull();
-    cJSON *o = cJSON_CreateObject();
-    double dur_s = (s.t_end_ns - s.t_begin_ns) / 1e9;
-    const probe_channel_summary *temp = NULL;
-    double energy = NAN, power = NAN, clk_sum = 0, clk_min = NAN, psi = NAN;
-    int clk_n = 0;
-    cJSON *chs = cJSON_CreateObject();
-    for (size_t i = 0; i < s.n_channels; i++) {
-        const probe_channel_summary *cs = &s.channels[i];
-        const probe_channel *ch = probe_set_channel(e->ps, (size_t)cs->channel);
-        cJSON *co = cJSON_AddObjectToObject(chs, ch->name);
-        if (ch->kind == PROBE_COUNTER) {
-            add_num(co, "delta", cs->delta);
-            add_num(co, "rate_per_s", cs->rate_per_s);
-            if (!strcmp(ch->unit, "j") && isfinite(cs->delta) && (isnan(energy) || strstr(ch->name, "pkg")))
-                energy = cs->delta;
-            if (!strcmp(ch->name, "mem.psi_some_us")) psi = cs->delta;
-        } else {
-            add_num(co, "start", cs->start);
-            add_num(co, "end", cs->end);
-            add_num(co, "min", cs->min);
-            add_num(co, "mean", cs->mean);
-            add_num(co, "max", cs->max);
-            if (cs->channel == e->temp_channel) temp = cs;
-            if (!strcmp(ch->unit, "w") && isfinite(cs->mean) && isnan(power)) power = cs->mean;
-            if (!strcmp(ch->unit, "mhz") && strstr(ch->name, "cpu") && isfinite(cs->mean)) {
-                clk_sum += cs->mean, clk_n++;
-                if (isnan(clk_min) || cs->min < clk_min) clk_min = cs->min;
-            }
-        }
-    }
-    if (isnan(power) && isfinite(energy) && dur_s > 0) power = energy / dur_s;
-    if (temp) cJSON_AddStringToObject(o, "temp_channel", probe_set_channel(e->ps, (size_t)temp->channel)->name);
-    else cJSON_AddNullToObject(o, "temp_channel");
-    add_num(o, "temp_start_c", temp ? temp->start : NAN);
-    add_num(o, "temp_end_c", temp ? temp->end : NAN);
-    add_num(o, "temp_peak_c", temp ? temp->max : NAN);
-    add_num(o, "power_mean_w", power);
-    add_num(o, "energy_j", energy);
-    add_num(o, "energy_per_token_j", tokens > 0 ? energy / tokens : NAN);
-    add_num(o, "clock_mean_mhz", clk_n ? clk_sum / clk_n : NAN);
-    add_num(o, "clock_min_mhz", clk_min);
-    cJSON_AddStringToObject(o, "throttle", s.throttle == PROBE_THROTTLE_YES ? "yes" :
-                                           s.throttle == PROBE_THROTTLE_NO ? "no" : "unknown");
-    cJSON_AddStringToObject(o, "throttle_cause", s.throttle_cause);
-    add_num(o, "mem_psi_some_us", psi);
-    add_num(o, "duration_s", dur_s);
-    cJSON_AddItemToObject(o, "channels", chs);
-    probe_phase_summary_free(&s);
-    return o;
-}
-
 /* ---- one run -------------------------------------------------------- */
-
-static char *tail(const char *s, size_t n)
-{
-    size_t len = s ? strlen(s) : 0;
-    return (char *)(s ? s + (len > n ? len - n : 0) : "");
-}
 
 static int mark(experiment *e, const char *phase, bool begin, int run)
 {
     return e->sampler ? probe_sampler_mark(e->sampler, phase, begin, run) : -1;
 }
 
-typedef struct run_outcome {
-    bool ok;
-    char failure[1024];
-    double primary, tokens, wall_ms;
-} run_outcome;
-
-static void engine_part(experiment *e, int v, int index, int pi, int *marks, cJSON *r, cJSON *m, run_outcome *o)
+/* A run of the in-process engine; marks get the prefill and decode marks. */
+static void engine_part(experiment *e, int v, harness_run_entry *r, double *values, char *failure, size_t cap,
+                        int *marks, double *tokens)
 {
     const harness_workload *w = &e->c->variants[v].workload;
-    const char *names[32], *units[32];
-    bool hib[32];
-    int nm = harness_workload_metrics(w, names, units, hib, 32);
     harness_engine_result er;
-    harness_engine_run(e->engine, v, w, e->sampler, index, marks, &er);
-    mark(e, "run", false, index);
-    if (!er.ok) snprintf(o->failure, sizeof o->failure, "%s", er.failure);
+    harness_engine_run(e->engine, v, w, e->sampler, r->index, marks, &er);
+    mark(e, "run", false, r->index);
+    if (!er.ok) snprintf(failure, cap, "%s", er.failure);
     else if (e->c->run_timeout_s > 0 && er.wall_ms > e->c->run_timeout_s * 1e3)
-        snprintf(o->failure, sizeof o->failure, "took %.1f s, over the timeout of %g s", er.wall_ms / 1e3, e->c->run_timeout_s);
-    o->ok = !o->failure[0];
-    for (int i = 0; i < nm; i++) add_num(m, names[i], er.ok ? er.metrics[i] : NAN);
-    o->primary = er.ok ? er.metrics[pi] : NAN;
-    o->tokens = (double)er.tokens;
-    o->wall_ms = er.wall_ms;
-    cJSON_AddNullToObject(r, "exit_status");
-    char hash[32];
-    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)er.output_hash);
-    if (er.have_hash) cJSON_AddStringToObject(r, "output_tokens_hash", hash);
-    else cJSON_AddNullToObject(r, "output_tokens_hash");
+        snprintf(failure, cap, "took %.1f s, over the timeout of %g s", er.wall_ms / 1e3, e->c->run_timeout_s);
+    for (int i = 0; i < r->n_metrics; i++) values[i] = er.ok && i < er.n_metrics ? er.metrics[i] : NAN;
+    r->ok = !failure[0];
+    r->wall_ms = er.wall_ms;
+    r->have_hash = er.ok;
+    r->output_hash = er.output_hash;
+    *tokens = (double)er.tokens;
 }
 
-/* Returns 1 when the command was cut short by SIGINT/SIGTERM. */
-static int command_part(experiment *e, int v, int index, int pi, cJSON *r, cJSON *m, run_outcome *o)
+/* A run of an external command; 1 when SIGINT/SIGTERM cut it short. The
+ * caller frees *cr once the run is recorded (r points into it). */
+static int command_part(experiment *e, int v, harness_run_entry *r, double *values, char *failure, size_t cap,
+                        harness_command_result *cr)
 {
     const harness_workload *w = &e->c->variants[v].workload;
-    harness_command_result cr;
     harness_error herr = {0};
-    if (harness_command_run(w, e->c->run_timeout_s, &cr, &herr)) {
-        cr.ok = false;
-        snprintf(cr.failure, sizeof cr.failure, "%s", herr.msg);
+    if (harness_command_run(w, e->c->run_timeout_s, cr, &herr)) {
+        cr->ok = false;
+        snprintf(cr->failure, sizeof cr->failure, "%s", herr.msg);
     }
-    mark(e, "run", false, index);
-    if (cr.interrupted) {
-        harness_command_result_free(&cr);
-        return 1;
-    }
-    o->ok = cr.ok;
-    snprintf(o->failure, sizeof o->failure, "%s", cr.failure);
-    for (int i = 0; i < w->n_metrics; i++) add_num(m, w->metrics[i].name, cr.metrics[i]);
-    o->primary = cr.ok ? cr.metrics[pi] : NAN;
-    o->wall_ms = cr.wall_ms;
-    if (cr.exit_status >= 0) cJSON_AddNumberToObject(r, "exit_status", cr.exit_status);
-    else cJSON_AddNullToObject(r, "exit_status");
-    if (cr.term_signal) cJSON_AddNumberToObject(r, "term_signal", cr.term_signal);
-    cJSON_AddStringToObject(r, "stdout_tail", tail(cr.out, 2048));
-    cJSON_AddStringToObject(r, "stderr_tail", tail(cr.errout, 2048));
-    cJSON_AddNullToObject(r, "output_tokens_hash");
-    harness_command_result_free(&cr);
+    mark(e, "run", false, r->index);
+    if (cr->interrupted) return 1;
+    r->ok = cr->ok;
+    snprintf(failure, cap, "%s", cr->failure);
+    for (int i = 0; i < r->n_metrics; i++) values[i] = cr->metrics[i];
+    r->wall_ms = cr->wall_ms;
+    r->exit_status = cr->exit_status;
+    r->term_signal = cr->term_signal;
+    r->stdout_text = cr->out;
+    r->stderr_text = cr->errout;
     return 0;
-}
-
-static cJSON *cooldown_json(const harness_cooldown_result *cd)
-{
-    if (!cd->done) return cJSON_CreateNull();
-    cJSON *co = cJSON_CreateObject();
-    add_num(co, "waited_s", cd->waited_s);
-    add_num(co, "temp_start_c", cd->temp_start_c);
-    add_num(co, "temp_end_c", cd->temp_end_c);
-    add_num(co, "target_c", cd->target_c);
-    cJSON_AddBoolToObject(co, "timed_out", cd->timed_out);
-    return co;
 }
 
 /* On a terminal, one line rewritten before each run: the run about to
@@ -439,15 +223,21 @@ static void run_progress(experiment *e, int v, bool warmup, bool before)
              warmup ? " (warm-up)" : "", eta, tbuf, e->last[0] ? "  last: " : "", e->last);
 }
 
-static void set_last(experiment *e, const run_outcome *o, const char *unit)
+static void set_last(experiment *e, const harness_run_entry *r, double primary, const char *unit)
 {
     /* Four significant digits whatever the magnitude, so lines stay comparable. */
-    double mag = fabs(o->primary);
+    double mag = fabs(primary);
     int decimals = mag >= 1000 ? 0 : mag >= 100 ? 1 : mag >= 10 ? 2 : 3;
-    if (o->ok)
-        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, decimals, o->primary, unit);
+    if (r->ok)
+        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, decimals, primary, unit);
     else
-        snprintf(e->last, sizeof e->last, "FAILED: %.120s", o->failure);
+        snprintf(e->last, sizeof e->last, "FAILED: %.120s", r->failure);
+}
+
+static cJSON *telemetry(experiment *e, const harness_workload *w, int mark_begin, int mark_end, double tokens)
+{
+    int temp = e->c->cooldown.channel[0] ? e->temp_channel : -1;   /* a channel the config names wins */
+    return harness_results_telemetry(e->ps, e->sampler, mark_begin, mark_end, harness_workload_device(w), temp, tokens);
 }
 
 /* Runs one planned run and records it; returns 1 when it was interrupted
@@ -455,41 +245,33 @@ static void set_last(experiment *e, const run_outcome *o, const char *unit)
 static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_result *cd)
 {
     const harness_workload *w = &e->c->variants[v].workload;
-    int index = e->n_rec, marks[4] = {-1, -1, -1, -1};
-    const char *names[32], *units[32];
-    bool hib[32];
-    int nm = harness_workload_metrics(w, names, units, hib, 32), pi = 0;
-    for (int i = 0; i < nm; i++)
-        if (!strcmp(names[i], e->c->primary_metric)) pi = i;
-    double started_s = harness_now_s() - e->t0;
-    int mb = mark(e, "run", true, index);
-    cJSON *r = cJSON_CreateObject(), *m = cJSON_CreateObject();
-    run_outcome o = {.primary = NAN};
-    cJSON_AddNumberToObject(r, "index", index);
-    cJSON_AddStringToObject(r, "variant", e->c->variants[v].name);
-    cJSON_AddBoolToObject(r, "warmup", warmup);
-    if (w->kind == HARNESS_WORKLOAD_ENGINE) engine_part(e, v, index, pi, marks, r, m, &o);
-    else if (command_part(e, v, index, pi, r, m, &o)) {
-        cJSON_Delete(r);
-        cJSON_Delete(m);
+    harness_metric metrics[HARNESS_MAX_WORKLOAD_METRICS];
+    double values[HARNESS_MAX_WORKLOAD_METRICS], tokens = 0;
+    char failure[1024] = "";
+    int marks[4] = {-1, -1, -1, -1};
+    harness_run_entry r = {
+        .index = e->n_rec, .session = e->session, .variant = e->c->variants[v].name, .warmup = warmup,
+        .engine = w->kind == HARNESS_WORKLOAD_ENGINE, .failure = failure, .started_s = harness_now_s() - e->t0,
+        .n_metrics = harness_workload_metrics(w, metrics, HARNESS_MAX_WORKLOAD_METRICS), .metrics = metrics,
+        .values = values, .exit_status = -1, .cooldown = cd};
+    int pi = harness_primary_metric_index(e->c, w);
+    int mb = mark(e, "run", true, r.index);
+    harness_command_result cr = {0};
+    if (r.engine) {
+        engine_part(e, v, &r, values, failure, sizeof failure, marks, &tokens);
+    } else if (command_part(e, v, &r, values, failure, sizeof failure, &cr)) {
+        harness_command_result_free(&cr);
         return 1;
     }
     int me = e->sampler ? (int)probe_sampler_mark_count(e->sampler) - 1 : -1;
-    cJSON_AddStringToObject(r, "status", o.ok ? "ok" : "failed");
-    if (o.ok) cJSON_AddNullToObject(r, "failure");
-    else cJSON_AddStringToObject(r, "failure", o.failure);
-    cJSON_AddNumberToObject(r, "started_s", started_s);
-    cJSON_AddNumberToObject(r, "wall_ms", o.wall_ms);
-    cJSON_AddItemToObject(r, "metrics", m);
-    cJSON_AddItemToObject(r, "telemetry", summary_json(e, mb, me, o.tokens));
-    cJSON *ph = cJSON_AddObjectToObject(r, "phases");
-    if (marks[0] >= 0 && marks[1] >= 0) cJSON_AddItemToObject(ph, "prefill", summary_json(e, marks[0], marks[1], o.tokens));
-    if (marks[2] >= 0 && marks[3] >= 0) cJSON_AddItemToObject(ph, "decode", summary_json(e, marks[2], marks[3], o.tokens));
-    cJSON_AddNumberToObject(r, "session", e->session);
-    cJSON_AddItemToObject(r, "cooldown", cooldown_json(cd));
-    cJSON_AddItemToArray(e->runs, r);
-    add_record(e, v, warmup, o.ok, o.ok ? o.primary : NAN);
-    set_last(e, &o, units[pi]);
+    r.telemetry = telemetry(e, w, mb, me, tokens);
+    if (marks[0] >= 0 && marks[1] >= 0) r.prefill = telemetry(e, w, marks[0], marks[1], tokens);
+    if (marks[2] >= 0 && marks[3] >= 0) r.decode = telemetry(e, w, marks[2], marks[3], tokens);
+    cJSON_AddItemToArray(e->runs, harness_results_run(&r));
+    harness_command_result_free(&cr);
+    double primary = r.ok ? values[pi] : NAN;
+    add_record(e, v, warmup, r.ok, primary);
+    set_last(e, &r, primary, metrics[pi].unit);
     run_progress(e, v, warmup, false);
     return 0;
 }
@@ -545,67 +327,6 @@ static void set_affinity(experiment *e, cJSON *notes)
     }
 }
 
-static int primary_index(const harness_config *c)
-{
-    const char *names[32], *units[32];
-    bool hib[32];
-    int nm = harness_workload_metrics(&c->variants[0].workload, names, units, hib, 32);
-    for (int i = 0; i < nm; i++)
-        if (!strcmp(names[i], c->primary_metric)) return i;
-    return 0;
-}
-
-static cJSON *new_doc(experiment *e, cJSON *env, cJSON *preflight)
-{
-    const harness_config *c = e->c;
-    char now[32];
-    utc_now(now, sizeof now);
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "schema", "thermabench-results");
-    cJSON_AddNumberToObject(d, "schema_version", 1);
-    cJSON_AddStringToObject(d, "name", c->name);
-    cJSON_AddStringToObject(d, "status", "running");
-    cJSON_AddStringToObject(d, "created_utc", now);
-    cJSON_AddStringToObject(d, "updated_utc", now);
-    cJSON_AddItemToObject(d, "config", harness_config_to_json(c));
-    cJSON_AddItemToObject(d, "environment", env);
-    cJSON_AddItemToObject(d, "preflight", preflight);
-    const char *names[32], *units[32];
-    bool hib[32];
-    int nm = harness_workload_metrics(&c->variants[0].workload, names, units, hib, 32);
-    int pi = primary_index(c);
-    cJSON *pm = cJSON_AddObjectToObject(d, "primary_metric");
-    cJSON_AddStringToObject(pm, "name", names[pi]);
-    cJSON_AddStringToObject(pm, "unit", units[pi]);
-    cJSON_AddBoolToObject(pm, "higher_is_better", hib[pi]);
-    cJSON *ms = cJSON_AddArrayToObject(d, "metrics");
-    for (int i = 0; i < nm; i++) {
-        cJSON *mo = cJSON_CreateObject();
-        cJSON_AddStringToObject(mo, "name", names[i]);
-        cJSON_AddStringToObject(mo, "unit", units[i]);
-        cJSON_AddBoolToObject(mo, "higher_is_better", hib[i]);
-        cJSON_AddItemToArray(ms, mo);
-    }
-    cJSON *seeds = cJSON_AddObjectToObject(d, "seeds");
-    cJSON_AddNumberToObject(seeds, "order", (double)c->order_seed);
-    cJSON_AddNumberToObject(seeds, "engine", (double)c->variants[0].workload.seed);
-    cJSON *vs = cJSON_AddArrayToObject(d, "variants");
-    for (int i = 0; i < c->n_variants; i++) {
-        cJSON *vo = cJSON_CreateObject();
-        cJSON_AddStringToObject(vo, "name", c->variants[i].name);
-        cJSON_AddItemToObject(vo, "workload", harness_workload_to_json(&c->variants[i].workload));
-        cJSON_AddNullToObject(vo, "engine_kernels");
-        cJSON_AddItemToArray(vs, vo);
-    }
-    cJSON_AddArrayToObject(d, "sessions");
-    cJSON_AddObjectToObject(d, "cooldown");
-    cJSON_AddArrayToObject(d, "notes");
-    cJSON_AddArrayToObject(d, "telemetry_files");
-    e->runs = cJSON_AddArrayToObject(d, "runs");
-    cJSON_AddObjectToObject(d, "output_agreement");
-    return d;
-}
-
 static void default_dir(const harness_config *c, char *out, size_t n)
 {
     char ts[32];
@@ -627,7 +348,7 @@ static cJSON *begin_session(experiment *e)
     }
     cJSON *sess = cJSON_CreateObject();
     char now[32];
-    utc_now(now, sizeof now);
+    harness_utc_now(now, sizeof now);
     cJSON_AddStringToObject(sess, "started_utc", now);
     if (e->session_env) cJSON_AddItemToObject(sess, "environment", e->session_env);
     if (e->session_preflight) cJSON_AddItemToObject(sess, "preflight", e->session_preflight);
@@ -659,7 +380,7 @@ static void baseline(experiment *e, cJSON *notes)
     cJSON_DeleteItemFromObjectCaseSensitive(cdo, "baseline_c");
     if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
     else cJSON_AddNullToObject(cdo, "channel");
-    add_num(cdo, "baseline_c", e->baseline_c);
+    harness_json_add_number(cdo, "baseline_c", e->baseline_c);
     if (isnan(e->baseline_c) && e->temp_channel >= 0)
         cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: the temperature channel gave no reading; runs start without waiting"));
 }
@@ -685,7 +406,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     cJSON *notes = cJSON_GetObjectItemCaseSensitive(e->doc, "notes");
     e->tty = isatty(2);
     e->engine = harness_engine_cache_new(c->n_variants);
-    if (!e->engine) return sys_fail(err, "out of memory");
+    if (!e->engine) return harness_sys_fail(err, "out of memory");
     set_affinity(e, notes);
     start_sampler(e, notes);
     e->t0 = harness_now_s();
@@ -716,7 +437,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     /* A failed write also ends as "interrupted": the file holds what was saved. */
     const char *status = rc || harness_interrupted() ? "interrupted" : "complete";
     char now[32];
-    utc_now(now, sizeof now);
+    harness_utc_now(now, sizeof now);
     cJSON_AddStringToObject(sess, "ended_utc", now);
     cJSON_AddStringToObject(sess, "status", status);
     write_telemetry(e);
@@ -783,20 +504,21 @@ int harness_experiment_run(const harness_config *c, const harness_run_options *o
     char path[1100];
     snprintf(path, sizeof path, "%s/results.json", e.dir);
     int rc = -1;
-    e.doc = new_doc(&e, env, pre);
+    e.doc = harness_results_new(c, env, pre);
+    e.runs = cJSON_GetObjectItemCaseSensitive(e.doc, "runs");
     cJSON_ReplaceItemInObjectCaseSensitive(e.doc, "notes", notes);
     if (access(path, F_OK) == 0) {
         snprintf(err->msg, sizeof err->msg, "%s already holds an experiment (use --resume %s, or another --out)", e.dir, e.dir);
         err->kind = HARNESS_ERR_INPUT;
         goto done;
     }
-    if (mkdir_p(e.dir)) {
-        sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
+    if (harness_mkdir_p(e.dir)) {
+        harness_sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
         goto done;
     }
     char *cfg = harness_config_to_json_text(c);
     snprintf(path, sizeof path, "%s/config.json", e.dir);
-    rc = cfg ? harness_write_atomic(path, cfg, strlen(cfg), err) : sys_fail(err, "out of memory");
+    rc = cfg ? harness_write_atomic(path, cfg, strlen(cfg), err) : harness_sys_fail(err, "out of memory");
     free(cfg);
     if (rc == 0) rc = run_loop(&e, out, err);
 done:
@@ -824,7 +546,7 @@ static int load_history(experiment *e, harness_error *err)
         bool ok = !strcmp(st->valuestring, "ok");
         if (add_record(e, v, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup")), ok,
                        ok && cJSON_IsNumber(mv) ? mv->valuedouble : NAN))
-            return sys_fail(err, "out of memory");
+            return harness_sys_fail(err, "out of memory");
     }
     return 0;
 }

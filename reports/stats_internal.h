@@ -10,17 +10,7 @@ double stats_quantile_sorted(const double *s, size_t n, double p);
 
 
 
-/* A growable text buffer for the report writers. */
 #include <stdio.h>
-typedef struct textbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} textbuf;
-void tb_printf(textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tb_puts(textbuf *b, const char *s);
-void tb_html(textbuf *b, const char *s);    /* escaped for HTML text */
-void tb_free(textbuf *b);
 
 /* Writes path via path.tmp + fsync + rename. 0 or -1 with err set. */
 struct report_error;

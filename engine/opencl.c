@@ -13,7 +13,8 @@
 #include "backend_opencl.h"
 #include "kernels.h"
 
-#define ALL_CL_DTYPES ((1u << ENGINE_DTYPE_F32) | (1u << ENGINE_DTYPE_F16) | (1u << ENGINE_DTYPE_Q8_0))
+#define ALL_CL_DTYPES ((1u << ENGINE_DTYPE_F32) | (1u << ENGINE_DTYPE_F16) | (1u << ENGINE_DTYPE_Q8_0) | \
+                       (1u << ENGINE_DTYPE_Q4_K))
 
 /* Variants in the registry: the backend reads the choice by name. Their
  * function pointers are unused (the work is enqueued, not called). */
@@ -81,7 +82,7 @@ enum { MV_ROWGROUP, MV_ROWITEM, MV_TILED };
 static const char *const mv_names[] = {"cl_rowgroup", "cl_rowitem", "cl_tiled"};
 
 typedef struct clb_weight {
-    int prog;           /* CLB_PROG_F32 / F16 / Q8 */
+    int prog;           /* CLB_PROG_F32 / F16 / Q8 / Q4K */
     int rows, cols;
     cl_mem w, d;        /* d: q8 scales, NULL otherwise */
 } clb_weight;
@@ -183,7 +184,7 @@ static cl_mem upload(cl_backend *b, const void *src, size_t bytes, engine_error 
 static int prog_for(engine_dtype t)
 {
     return t == ENGINE_DTYPE_F32 ? CLB_PROG_F32 : t == ENGINE_DTYPE_F16 ? CLB_PROG_F16
-         : t == ENGINE_DTYPE_Q8_0 ? CLB_PROG_Q8 : -1;
+         : t == ENGINE_DTYPE_Q8_0 ? CLB_PROG_Q8 : t == ENGINE_DTYPE_Q4_K ? CLB_PROG_Q4K : -1;
 }
 
 /* Uploads matrices stacked by rows (same type and width). q8_0 blocks are
@@ -201,12 +202,24 @@ static int upload_weight(cl_backend *b, const engine_tensor *const *parts, int n
     out->prog = prog_for(p0->type);
     if (out->prog < 0)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s is %s; the OpenCL kernels handle f32, "
-                        "f16 and q8_0 weights", what, engine_dtype_name(p0->type));
+                        "f16, q8_0 and q4_k weights", what, engine_dtype_name(p0->type));
     if (rows > INT32_MAX || p0->cols > INT32_MAX)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s is too large", what);
     out->rows = (int)rows;
     out->cols = (int)p0->cols;
     size_t n = (size_t)rows * (size_t)p0->cols;
+    if (out->prog == CLB_PROG_Q4K) {
+        uint8_t *nib;
+        uint16_t *side;
+        size_t nib_bytes, side_bytes;
+        if (clb_repack_q4_K(parts, n_parts, &nib, &side, &nib_bytes, &side_bytes))
+            return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory repacking %s", what);
+        int rc = (out->w = upload(b, nib, nib_bytes, err, what)) && (out->d = upload(b, side, side_bytes, err, what))
+                     ? 0 : -1;
+        free(nib);
+        free(side);
+        return rc;
+    }
     if (out->prog != CLB_PROG_Q8) {
         size_t es = out->prog == CLB_PROG_F32 ? 4 : 2, off = 0;
         if (!(out->w = dev_alloc(b, n * es, CL_MEM_READ_ONLY, err, what)))

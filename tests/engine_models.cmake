@@ -9,3 +9,6 @@ set_tests_properties(test_engine_model_oracles_q8 PROPERTIES LABELS engine SKIP_
 # K-quant blocks, dot products, avx512_kq against scalar_q8, malformed files.
 tb_add_test(NAME test_engine_kquant SOURCES test_engine_kquant.c
             LIBS thermabench_engine m LABELS engine)
+# q4_K matrices on the OpenCL device (PoCL in CI) against the CPU reference.
+tb_add_test(NAME test_engine_opencl_kquant SOURCES test_engine_opencl_kquant.c
+            LIBS thermabench_engine m LABELS engine opencl)

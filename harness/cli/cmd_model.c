@@ -10,11 +10,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: thermabench model synth --preset P --dtype D [--seed S] [--tied|--untied] -o FILE.gguf\n"
+            "usage: thermabench model synth --preset P --dtype D [--arch A] [--seed S] [--tied|--untied]\n"
+            "                                -o FILE.gguf\n"
             "       thermabench model info FILE\n\n"
             "synth  writes a seeded synthetic model as GGUF v3 with an embedded vocabulary.\n"
-            "       presets: tiny, 15M, 42M, 110M, 1B; dtypes: f32, f16, bf16, q8_0, q4_0;\n"
-            "       seed defaults to 1; the classifier is tied up to 110M and untied for 1B\n"
+            "       presets: tiny, 15M, 42M, 110M, 1B (llama2.c shapes, llama), qwen3-0.6B,\n"
+            "       llama3.2-1B, qwen2.5-0.5B, smollm2-135M (real shapes and vocabulary sizes);\n"
+            "       dtypes: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k (rows that are not whole\n"
+            "       K-quant super-blocks of 256 are written q4_0 for q4_k, q8_0 for q5_k/q6_k);\n"
+            "       --arch llama|qwen2|qwen3 writes the preset's shape as that family (qwen2: q/k/v\n"
+            "       biases, qwen3: q/k norms; both NeoX RoPE); default: the preset's own.\n"
+            "       seed defaults to 1; the classifier is tied except for 1B\n"
             "       unless --tied or --untied says otherwise.\n"
             "info   prints a model's format, config, tokenizer and tensor table\n"
             "       (GGUF or llama2.c checkpoint, detected by content).\n");
@@ -28,7 +34,7 @@ static int fail(const engine_error *err)
 
 static int cmd_synth(int argc, char **argv)
 {
-    const char *preset = NULL, *dtype_name = NULL, *out = NULL;
+    const char *preset = NULL, *dtype_name = NULL, *out = NULL, *arch = NULL;
     unsigned long long seed = 1;
     int shared = -1;
     for (int i = 1; i < argc; i++) {
@@ -42,7 +48,7 @@ static int cmd_synth(int argc, char **argv)
         } else if (!strcmp(a, "--untied")) {
             shared = 0;
         } else if (!strcmp(a, "--preset") || !strcmp(a, "--dtype") || !strcmp(a, "--seed") ||
-                   !strcmp(a, "-o") || !strcmp(a, "--output")) {
+                   !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--arch")) {
             if (!has_value)
                 return cli_usage_error("model synth", "%s needs a value", a), TB_EXIT_USAGE;
             const char *v = argv[++i];
@@ -50,6 +56,8 @@ static int cmd_synth(int argc, char **argv)
                 preset = v;
             else if (!strcmp(a, "--dtype"))
                 dtype_name = v;
+            else if (!strcmp(a, "--arch"))
+                arch = v;
             else if (!strcmp(a, "--seed")) {
                 if (cli_parse_u64("model synth", "--seed", v, &seed))
                     return TB_EXIT_USAGE;
@@ -63,11 +71,12 @@ static int cmd_synth(int argc, char **argv)
         return cli_usage_error("model synth", "--preset, --dtype and -o are required"), TB_EXIT_USAGE;
     engine_dtype dtype;
     if (engine_dtype_parse(dtype_name, &dtype))
-        return cli_usage_error("model synth", "--dtype: unknown type '%s', expected f32, f16, bf16, q8_0 or q4_0",
+        return cli_usage_error("model synth", "--dtype: unknown type '%s', expected f32, f16, bf16, q8_0, q4_0, "
+                               "q4_k, q5_k or q6_k",
                                dtype_name), TB_EXIT_USAGE;
     engine_model *m;
     engine_error err = {0};
-    if (engine_model_synth(preset, dtype, seed, shared, &m, &err))
+    if (engine_model_synth_arch(preset, arch, dtype, seed, shared, &m, &err))
         return fail(&err);
     int rc = engine_gguf_write(m, out, &err);
     if (rc == 0)
@@ -90,8 +99,10 @@ static void print_info(const engine_model *m)
     printf("source      %s\nformat      %s\n", m->source, m->format);
     printf("config      dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, vocab_size %d, seq_len %d\n",
            c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, c->seq_len);
-    printf("            head_dim %d, rope_theta %g, norm_eps %g, classifier %s\n", c->dim / c->n_heads,
-           c->rope_theta, c->norm_eps, c->shared_classifier ? "tied to the embedding" : "separate");
+    printf("            architecture %s, head_dim %d, rope_theta %g%s, norm_eps %g, classifier %s\n",
+           engine_arch_name(c->arch), engine_config_head_dim(c), c->rope_theta,
+           m->rope_freqs ? " (scaled by rope_freqs)" : "", c->norm_eps,
+           c->shared_classifier ? "tied to the embedding" : "separate");
     printf("weights     %llu bytes in matrices (%.2f MiB read per decoded token)\n",
            (unsigned long long)m->weight_bytes, m->weight_bytes / 1048576.0);
     if (m->tokenizer) {

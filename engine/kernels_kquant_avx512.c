@@ -85,120 +85,158 @@ static inline void unpack_scales(const uint8_t *q, uint32_t sc[2], uint32_t m[2]
     m[1] = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
 }
 
+/* Row r of a q4_K (or, with qh, q5_K) matrix for tokens [t0, t0 + NT):
+ * inlined with NT a constant, the accumulators stay in registers. */
+TKQ static inline __attribute__((always_inline)) void q45_tokens(const int NT, const kq_ctx *c, const uint8_t *row,
+                                                                 int64_t r, int t0, bool five)
+{
+    const engine_tensor *w = c->w;
+    const int nt = NT;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    __m512 acc[KQ_TOKENS];
+    __m128 macc[KQ_TOKENS];
+    for (int t = 0; t < nt; t++) {
+        acc[t] = _mm512_setzero_ps();
+        macc[t] = _mm_setzero_ps();
+    }
+    for (int64_t b = 0; b < c->nb; b++) {
+        const uint8_t *scales, *qs, *qh = NULL;
+        uint16_t dh, dminh;
+        if (five) {
+            const block_q5_K *x = (const block_q5_K *)row + b;
+            scales = x->scales, qs = x->qs, qh = x->qh, dh = x->d, dminh = x->dmin;
+        } else {
+            const block_q4_K *x = (const block_q4_K *)row + b;
+            scales = x->scales, qs = x->qs, dh = x->d, dminh = x->dmin;
+        }
+        uint32_t sc[2], mn[2];
+        unpack_scales(scales, sc, mn);
+        const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
+        const __m128i m16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+        const __m512i s0 = pair16(sc16, 0, 2), s1 = pair16(sc16, 1, 3);
+        const __m512i s2 = pair16(sc16, 4, 6), s3 = pair16(sc16, 5, 7);
+        const __m512i v0 = _mm512_loadu_si512(qs), v1 = _mm512_loadu_si512(qs + 64);
+        __m512i w0 = _mm512_and_si512(v0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
+        __m512i w2 = _mm512_and_si512(v1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
+        if (five) {
+            /* bit j of qh[l]: the fifth bit of element l of sub-block j */
+            const __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh));
+#define HIGH(v, a, b) _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(shift_halves(h, a, b), one), 4))
+            w0 = HIGH(w0, 0, 2);
+            w1 = HIGH(w1, 1, 3);
+            w2 = HIGH(w2, 4, 6);
+            w3 = HIGH(w3, 5, 7);
+#undef HIGH
+        }
+        const float dw = _cvtsh_ss(dh), dminw = _cvtsh_ss(dminh);
+        for (int t = 0; t < nt; t++) {
+            const size_t yb = (size_t)(t0 + t) * c->nb + b;
+            const block_q8_K *y = c->act + yb;
+            __m512i isum = _mm512_add_epi32(_mm512_add_epi32(scaled_dot(w0, y->qs, s0), scaled_dot(w1, y->qs + 64, s1)),
+                                            _mm512_add_epi32(scaled_dot(w2, y->qs + 128, s2), scaled_dot(w3, y->qs + 192, s3)));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw * y->d), acc[t]);
+            const __m128i ms = _mm_madd_epi16(m16, _mm_loadu_si128((const __m128i *)(c->ysum + yb * 8)));
+            macc[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(ms), _mm_set1_ps(dminw * y->d), macc[t]);
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        __m128 mv = _mm_add_ps(macc[t], _mm_movehl_ps(macc[t], macc[t]));
+        mv = _mm_add_ss(mv, _mm_movehdup_ps(mv));
+        c->out[(size_t)(t0 + t) * w->rows + r] = _mm512_reduce_add_ps(acc[t]) - _mm_cvtss_f32(mv);
+    }
+}
+
 /* Rows [r0, r1) of a q4_K (or, with qh, q5_K) matrix for every token. */
 TKQ static void rows_q45_K(const kq_ctx *c, int64_t r0, int64_t r1, bool five)
 {
-    const engine_tensor *w = c->w;
-    const size_t row_bytes = engine_dtype_bytes(w->type, w->cols);
-    const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    const size_t row_bytes = engine_dtype_bytes(c->w->type, c->w->cols);
     for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)w->data + (size_t)r * row_bytes;
+        const uint8_t *row = (const uint8_t *)c->w->data + (size_t)r * row_bytes;
         for (int t0 = 0; t0 < c->n; t0 += KQ_TOKENS) {
-            const int nt = c->n - t0 < KQ_TOKENS ? c->n - t0 : KQ_TOKENS;
-            __m512 acc[KQ_TOKENS];
-            __m128 macc[KQ_TOKENS];
-            for (int t = 0; t < nt; t++) {
-                acc[t] = _mm512_setzero_ps();
-                macc[t] = _mm_setzero_ps();
-            }
-            for (int64_t b = 0; b < c->nb; b++) {
-                const uint8_t *scales, *qs, *qh = NULL;
-                uint16_t dh, dminh;
-                if (five) {
-                    const block_q5_K *x = (const block_q5_K *)row + b;
-                    scales = x->scales, qs = x->qs, qh = x->qh, dh = x->d, dminh = x->dmin;
-                } else {
-                    const block_q4_K *x = (const block_q4_K *)row + b;
-                    scales = x->scales, qs = x->qs, dh = x->d, dminh = x->dmin;
-                }
-                uint32_t sc[2], mn[2];
-                unpack_scales(scales, sc, mn);
-                const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
-                const __m128i m16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
-                const __m512i s0 = pair16(sc16, 0, 2), s1 = pair16(sc16, 1, 3);
-                const __m512i s2 = pair16(sc16, 4, 6), s3 = pair16(sc16, 5, 7);
-                const __m512i v0 = _mm512_loadu_si512(qs), v1 = _mm512_loadu_si512(qs + 64);
-                __m512i w0 = _mm512_and_si512(v0, m4), w1 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
-                __m512i w2 = _mm512_and_si512(v1, m4), w3 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
-                if (five) {
-                    /* bit j of qh[l]: the fifth bit of element l of sub-block j */
-                    const __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh));
-#define HIGH(v, a, b) _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(shift_halves(h, a, b), one), 4))
-                    w0 = HIGH(w0, 0, 2);
-                    w1 = HIGH(w1, 1, 3);
-                    w2 = HIGH(w2, 4, 6);
-                    w3 = HIGH(w3, 5, 7);
-#undef HIGH
-                }
-                const float dw = _cvtsh_ss(dh), dminw = _cvtsh_ss(dminh);
-                for (int t = 0; t < nt; t++) {
-                    const size_t yb = (size_t)(t0 + t) * c->nb + b;
-                    const block_q8_K *y = c->act + yb;
-                    __m512i isum = _mm512_add_epi32(_mm512_add_epi32(scaled_dot(w0, y->qs, s0), scaled_dot(w1, y->qs + 64, s1)),
-                                                    _mm512_add_epi32(scaled_dot(w2, y->qs + 128, s2), scaled_dot(w3, y->qs + 192, s3)));
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw * y->d), acc[t]);
-                    const __m128i ms = _mm_madd_epi16(m16, _mm_loadu_si128((const __m128i *)(c->ysum + yb * 8)));
-                    macc[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(ms), _mm_set1_ps(dminw * y->d), macc[t]);
-                }
-            }
-            for (int t = 0; t < nt; t++) {
-                __m128 mv = _mm_add_ps(macc[t], _mm_movehl_ps(macc[t], macc[t]));
-                mv = _mm_add_ss(mv, _mm_movehdup_ps(mv));
-                c->out[(size_t)(t0 + t) * w->rows + r] = _mm512_reduce_add_ps(acc[t]) - _mm_cvtss_f32(mv);
+            switch (c->n - t0 < KQ_TOKENS ? c->n - t0 : KQ_TOKENS) {
+            case 1: q45_tokens(1, c, row, r, t0, five); break;
+            case 2: q45_tokens(2, c, row, r, t0, five); break;
+            case 3: q45_tokens(3, c, row, r, t0, five); break;
+            case 4: q45_tokens(4, c, row, r, t0, five); break;
+            case 5: q45_tokens(5, c, row, r, t0, five); break;
+            case 6: q45_tokens(6, c, row, r, t0, five); break;
+            case 7: q45_tokens(7, c, row, r, t0, five); break;
+            default: q45_tokens(KQ_TOKENS, c, row, r, t0, five); break;
             }
         }
     }
 }
 
-/* Rows [r0, r1) of a q6_K matrix for every token. */
-TKQ static void rows_q6_K(const kq_ctx *c, int64_t r0, int64_t r1)
+/* q6_K: the scale of 16-bit lane i of the k-th 64-element vector of a
+ * super-block is scale 4k + i / 8 (a sub-block of 16 is 8 lanes). */
+static _Alignas(64) const int16_t q6_scale_lanes[4][32] = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+    {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+    {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15},
+};
+
+/* Row r of a q6_K matrix for tokens [t0, t0 + NT) (NT a constant, as q45_tokens). */
+TKQ static inline __attribute__((always_inline)) void q6_tokens(const int NT, const kq_ctx *c, const block_q6_K *row,
+                                                                int64_t r, int t0)
 {
     const engine_tensor *w = c->w;
-    const size_t row_bytes = engine_dtype_bytes(w->type, w->cols);
+    const int nt = NT;
     const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
     /* 16-bit lane i of the lo/hi vector of half h covers sub-block of 16 number 8h + i/8 (+ 4 for hi) */
     __m512i idx[4];
-    for (int k = 0; k < 4; k++) {
-        _Alignas(64) int16_t ix[32];
-        for (int i = 0; i < 32; i++)
-            ix[i] = (int16_t)(4 * k + i / 8);
-        idx[k] = _mm512_load_si512(ix);
+    for (int k = 0; k < 4; k++)
+        idx[k] = _mm512_load_si512(q6_scale_lanes[k]);
+    __m512 acc[KQ_TOKENS];
+    for (int t = 0; t < nt; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < c->nb; b++) {
+        const block_q6_K *x = row + b;
+        __m512i wv[4], sv[4];
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
+        for (int h = 0; h < 2; h++) {
+            const __m512i ql = _mm512_loadu_si512(x->ql + 64 * h);
+            const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
+            /* lo: elements 128h + 0..63 (g = 0, 1), hi: 128h + 64..127 (g = 2, 3) */
+            wv[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                        _mm512_slli_epi16(_mm512_and_si512(shift_halves(qh, 0, 2), m2), 4));
+            wv[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                            _mm512_slli_epi16(_mm512_and_si512(shift_halves(qh, 4, 6), m2), 4));
+        }
+        for (int k = 0; k < 4; k++)
+            sv[k] = _mm512_permutexvar_epi16(idx[k], _mm512_castsi256_si512(sc16));
+        const float dw = _cvtsh_ss(x->d);
+        for (int t = 0; t < nt; t++) {
+            const block_q8_K *y = c->act + (size_t)(t0 + t) * c->nb + b;
+            __m512i isum = _mm512_add_epi32(_mm512_add_epi32(scaled_dot(wv[0], y->qs, sv[0]), scaled_dot(wv[1], y->qs + 64, sv[1])),
+                                            _mm512_add_epi32(scaled_dot(wv[2], y->qs + 128, sv[2]), scaled_dot(wv[3], y->qs + 192, sv[3])));
+            /* the quants are stored + 32: take 32 * sum_j(scale_j * sum of the activations of j) off */
+            const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
+            isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw * y->d), acc[t]);
+        }
     }
+    for (int t = 0; t < nt; t++)
+        c->out[(size_t)(t0 + t) * w->rows + r] = _mm512_reduce_add_ps(acc[t]);
+}
+
+/* Rows [r0, r1) of a q6_K matrix for every token. */
+TKQ static void rows_q6_K(const kq_ctx *c, int64_t r0, int64_t r1)
+{
+    const size_t row_bytes = engine_dtype_bytes(c->w->type, c->w->cols);
     for (int64_t r = r0; r < r1; r++) {
-        const block_q6_K *row = (const block_q6_K *)((const uint8_t *)w->data + (size_t)r * row_bytes);
+        const block_q6_K *row = (const block_q6_K *)((const uint8_t *)c->w->data + (size_t)r * row_bytes);
         for (int t0 = 0; t0 < c->n; t0 += KQ_TOKENS) {
-            const int nt = c->n - t0 < KQ_TOKENS ? c->n - t0 : KQ_TOKENS;
-            __m512 acc[KQ_TOKENS];
-            for (int t = 0; t < nt; t++)
-                acc[t] = _mm512_setzero_ps();
-            for (int64_t b = 0; b < c->nb; b++) {
-                const block_q6_K *x = row + b;
-                __m512i wv[4], sv[4];
-                const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
-                for (int h = 0; h < 2; h++) {
-                    const __m512i ql = _mm512_loadu_si512(x->ql + 64 * h);
-                    const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
-                    /* lo: elements 128h + 0..63 (g = 0, 1), hi: 128h + 64..127 (g = 2, 3) */
-                    wv[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4),
-                                                _mm512_slli_epi16(_mm512_and_si512(shift_halves(qh, 0, 2), m2), 4));
-                    wv[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                                    _mm512_slli_epi16(_mm512_and_si512(shift_halves(qh, 4, 6), m2), 4));
-                }
-                for (int k = 0; k < 4; k++)
-                    sv[k] = _mm512_permutexvar_epi16(idx[k], _mm512_castsi256_si512(sc16));
-                const float dw = _cvtsh_ss(x->d);
-                for (int t = 0; t < nt; t++) {
-                    const block_q8_K *y = c->act + (size_t)(t0 + t) * c->nb + b;
-                    __m512i isum = _mm512_add_epi32(_mm512_add_epi32(scaled_dot(wv[0], y->qs, sv[0]), scaled_dot(wv[1], y->qs + 64, sv[1])),
-                                                    _mm512_add_epi32(scaled_dot(wv[2], y->qs + 128, sv[2]), scaled_dot(wv[3], y->qs + 192, sv[3])));
-                    /* the quants are stored + 32: take 32 * sum_j(scale_j * sum of the activations of j) off */
-                    const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
-                    isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(corr, 5)));
-                    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(dw * y->d), acc[t]);
-                }
+            switch (c->n - t0 < KQ_TOKENS ? c->n - t0 : KQ_TOKENS) {
+            case 1: q6_tokens(1, c, row, r, t0); break;
+            case 2: q6_tokens(2, c, row, r, t0); break;
+            case 3: q6_tokens(3, c, row, r, t0); break;
+            case 4: q6_tokens(4, c, row, r, t0); break;
+            case 5: q6_tokens(5, c, row, r, t0); break;
+            case 6: q6_tokens(6, c, row, r, t0); break;
+            case 7: q6_tokens(7, c, row, r, t0); break;
+            default: q6_tokens(KQ_TOKENS, c, row, r, t0); break;
             }
-            for (int t = 0; t < nt; t++)
-                c->out[(size_t)(t0 + t) * w->rows + r] = _mm512_reduce_add_ps(acc[t]);
         }
     }
 }

@@ -8,47 +8,37 @@
 #include "quant.h"
 #include "quant_k.h"
 
+/* One q4_K (qh NULL) or q5_K super-block: for each pair of sub-blocks the
+ * scales and mins are multiplied out first (d1 = d * sc, m1 = dmin * m),
+ * then each element is d1 * q - m1, as ggml computes them. */
+static void dequantize_q45_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, uint16_t dh,
+                                 uint16_t dminh, float *y)
+{
+    const float d = engine_f16_to_f32(dh), dmin = engine_f16_to_f32(dminh);
+    for (int j = 0; j < 8; j += 2) {
+        uint8_t sc, m;
+        quant_k_scale_min(j, scales, &sc, &m);
+        const float d1 = d * sc, m1 = dmin * m;
+        quant_k_scale_min(j + 1, scales, &sc, &m);
+        const float d2 = d * sc, m2 = dmin * m;
+        const uint8_t *q = qs + 16 * j;
+        for (int l = 0; l < 32; l++)
+            *y++ = d1 * ((q[l] & 0xF) + (qh && (qh[l] >> j) & 1 ? 16 : 0)) - m1;
+        for (int l = 0; l < 32; l++)
+            *y++ = d2 * ((q[l] >> 4) + (qh && (qh[l] >> (j + 1)) & 1 ? 16 : 0)) - m2;
+    }
+}
+
 void quant_k_dequantize_q4_K(const block_q4_K *x, float *y, int64_t n)
 {
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *q = x[i].qs;
-        const float d = engine_f16_to_f32(x[i].d), dmin = engine_f16_to_f32(x[i].dmin);
-        for (int j = 0; j < 8; j += 2) {
-            uint8_t sc, m;
-            quant_k_scale_min(j, x[i].scales, &sc, &m);
-            const float d1 = d * sc, m1 = dmin * m;
-            quant_k_scale_min(j + 1, x[i].scales, &sc, &m);
-            const float d2 = d * sc, m2 = dmin * m;
-            for (int l = 0; l < 32; l++)
-                *y++ = d1 * (q[l] & 0xF) - m1;
-            for (int l = 0; l < 32; l++)
-                *y++ = d2 * (q[l] >> 4) - m2;
-            q += 32;
-        }
-    }
+    for (int64_t i = 0; i < n / QK_K; i++)
+        dequantize_q45_block(x[i].scales, x[i].qs, NULL, x[i].d, x[i].dmin, y + i * QK_K);
 }
 
 void quant_k_dequantize_q5_K(const block_q5_K *x, float *y, int64_t n)
 {
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *ql = x[i].qs, *qh = x[i].qh;
-        const float d = engine_f16_to_f32(x[i].d), dmin = engine_f16_to_f32(x[i].dmin);
-        uint8_t u1 = 1, u2 = 2;
-        for (int j = 0; j < 8; j += 2) {
-            uint8_t sc, m;
-            quant_k_scale_min(j, x[i].scales, &sc, &m);
-            const float d1 = d * sc, m1 = dmin * m;
-            quant_k_scale_min(j + 1, x[i].scales, &sc, &m);
-            const float d2 = d * sc, m2 = dmin * m;
-            for (int l = 0; l < 32; l++)
-                *y++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
-            for (int l = 0; l < 32; l++)
-                *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
-            ql += 32;
-            u1 = (uint8_t)(u1 << 2);
-            u2 = (uint8_t)(u2 << 2);
-        }
-    }
+    for (int64_t i = 0; i < n / QK_K; i++)
+        dequantize_q45_block(x[i].scales, x[i].qs, x[i].qh, x[i].d, x[i].dmin, y + i * QK_K);
 }
 
 void quant_k_dequantize_q6_K(const block_q6_K *x, float *y, int64_t n)
@@ -237,45 +227,38 @@ static int32_t mins_dot(const uint8_t *scales, const block_q8_K *x)
     return s;
 }
 
+/* One q4_K (qh NULL) or q5_K super-block with its q8_K activations. */
+static float dot_q45_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, uint16_t dh, uint16_t dminh,
+                           const block_q8_K *x)
+{
+    int32_t isum = 0;
+    for (int j = 0; j < 8; j++) {
+        uint8_t sc, m;
+        quant_k_scale_min(j, scales, &sc, &m);
+        const uint8_t *q = qs + 32 * (j / 2);
+        const int8_t *a = x->qs + 32 * j;
+        int32_t s = 0;
+        for (int l = 0; l < 32; l++)
+            s += ((j & 1 ? q[l] >> 4 : q[l] & 0xF) | (qh ? ((qh[l] >> j) & 1) << 4 : 0)) * a[l];
+        isum += sc * s;
+    }
+    const float d = engine_f16_to_f32(dh) * x->d, dmin = engine_f16_to_f32(dminh) * x->d;
+    return d * (float)isum - dmin * (float)mins_dot(scales, x);
+}
+
 float quant_k_dot_q4_K(const block_q4_K *w, const block_q8_K *x, int64_t nb)
 {
     float sum = 0.0f;
-    for (int64_t i = 0; i < nb; i++) {
-        int32_t isum = 0;
-        for (int j = 0; j < 8; j++) {
-            uint8_t sc, m;
-            quant_k_scale_min(j, w[i].scales, &sc, &m);
-            const uint8_t *q = w[i].qs + 32 * (j / 2);
-            const int8_t *a = x[i].qs + 32 * j;
-            int32_t s = 0;
-            for (int l = 0; l < 32; l++)
-                s += (j & 1 ? q[l] >> 4 : q[l] & 0xF) * a[l];
-            isum += sc * s;
-        }
-        const float d = engine_f16_to_f32(w[i].d) * x[i].d, dmin = engine_f16_to_f32(w[i].dmin) * x[i].d;
-        sum += d * (float)isum - dmin * (float)mins_dot(w[i].scales, &x[i]);
-    }
+    for (int64_t i = 0; i < nb; i++)
+        sum += dot_q45_block(w[i].scales, w[i].qs, NULL, w[i].d, w[i].dmin, &x[i]);
     return sum;
 }
 
 float quant_k_dot_q5_K(const block_q5_K *w, const block_q8_K *x, int64_t nb)
 {
     float sum = 0.0f;
-    for (int64_t i = 0; i < nb; i++) {
-        int32_t isum = 0;
-        for (int j = 0; j < 8; j++) {
-            uint8_t sc, m;
-            quant_k_scale_min(j, w[i].scales, &sc, &m);
-            const uint8_t *q = w[i].qs + 32 * (j / 2);
-            const int8_t *a = x[i].qs + 32 * j;
-            int32_t s = 0;
-            for (int l = 0; l < 32; l++)
-                s += ((j & 1 ? q[l] >> 4 : q[l] & 0xF) | (((w[i].qh[l] >> j) & 1) << 4)) * a[l];
-            isum += sc * s;
-        }
-        const float d = engine_f16_to_f32(w[i].d) * x[i].d, dmin = engine_f16_to_f32(w[i].dmin) * x[i].d;
-        sum += d * (float)isum - dmin * (float)mins_dot(w[i].scales, &x[i]);
-    }
+    for (int64_t i = 0; i < nb; i++)
+        sum += dot_q45_block(w[i].scales, w[i].qs, w[i].qh, w[i].d, w[i].dmin, &x[i]);
     return sum;
 }
 

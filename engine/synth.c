@@ -37,6 +37,7 @@ static const preset presets[] = {
     {"42M", 512, 1376, 8, 8, 8, 32000, 1024, true, ENGINE_ARCH_LLAMA, 0, 0, 0, 0},
     {"110M", 768, 2048, 12, 12, 12, 32000, 1024, true, ENGINE_ARCH_LLAMA, 0, 0, 0, 0},
     {"1B", 2048, 5632, 22, 32, 4, 32000, 2048, false, ENGINE_ARCH_LLAMA, 0, 0, 0, 0},
+    {"llama3-8B", 4096, 14336, 32, 32, 8, 128256, 8192, false, ENGINE_ARCH_LLAMA, 0, 500000.0f, 1e-5f, 0},
     {"qwen3-0.6B", 1024, 3072, 28, 16, 8, 151936, 4096, true, ENGINE_ARCH_QWEN3, 128, 1e6f, 1e-6f, 0},
     {"llama3.2-1B", 2048, 8192, 16, 32, 8, 128256, 4096, true, ENGINE_ARCH_LLAMA, 0, 500000.0f, 1e-5f, 32.0f},
     {"qwen2.5-0.5B", 896, 4864, 24, 14, 2, 151936, 4096, true, ENGINE_ARCH_QWEN2, 0, 1e6f, 1e-6f, 0},

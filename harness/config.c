@@ -104,6 +104,100 @@ static void sub(char *out, size_t n, const char *path, const char *key)
     snprintf(out, n, "%s%s%s", path, *path ? "." : "", key);
 }
 
+/* Metric regexes are POSIX extended, in a subset with no catastrophic case:
+ * glibc's regcomp copies a quantified subexpression once per quantifier, so
+ * stacked quantifiers ("a++", "a+{2}") and quantified groups holding a
+ * quantifier ("(a+)+") grow the compiled pattern exponentially, large
+ * bounds ("a{30000}") linearly but hugely, and backreferences make matching
+ * exponential. Those are refused; the rest compiles and matches in time
+ * polynomial in the pattern and the output. NULL when the pattern is fine,
+ * else why not. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define REGEX_MAX_BOUND 100
+#define REGEX_MAX_DEPTH 32
+
+static const char *regex_unsafe(const char *re)
+{
+    bool group_quantified[REGEX_MAX_DEPTH + 1] = {false};   /* per open group: holds a quantifier */
+    int depth = 0;
+    enum { NOTHING, ATOM, GROUP_WITH_QUANTIFIER, QUANTIFIER } prev = NOTHING;
+    for (const char *c = re; *c; c++) {
+        if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
+            if (prev == QUANTIFIER)
+                return "a quantifier right after another (as in 'a++' or 'a*{2}') can make the pattern "
+                       "exponentially large";
+            if (prev == GROUP_WITH_QUANTIFIER)
+                return "a quantified group that holds a quantifier (as in '(a+)+') can make the pattern "
+                       "exponentially large";
+            if (*c == '{') {
+                char *end;
+                long lo = strtol(c + 1, &end, 10), hi = lo;
+                if (end == c + 1)
+                    return "'{' must start a bound such as {2} or {1,3}";
+                if (*end == ',') {
+                    char *e2;
+                    hi = strtol(end + 1, &e2, 10);
+                    if (e2 == end + 1)
+                        return "open bounds such as {2,} are not allowed: give the largest count";
+                    end = e2;
+                }
+                if (*end != '}')
+                    return "'{' must start a bound such as {2} or {1,3}";
+                if (lo > REGEX_MAX_BOUND || hi > REGEX_MAX_BOUND)
+                    return "a bound above {" STR(REGEX_MAX_BOUND) "} makes the compiled pattern too large";
+                c = end;
+            }
+            if (depth > 0)
+                group_quantified[depth] = true;
+            prev = QUANTIFIER;
+            continue;
+        }
+        if (*c == '(') {
+            if (++depth > REGEX_MAX_DEPTH)
+                return "groups nested more than " STR(REGEX_MAX_DEPTH) " deep";
+            group_quantified[depth] = false;
+            prev = NOTHING;
+        } else if (*c == ')') {
+            if (depth == 0)
+                return NULL;        /* regcomp reports the unbalanced ')' */
+            bool q = group_quantified[depth--];
+            if (q && depth > 0)
+                group_quantified[depth] = true;
+            prev = q ? GROUP_WITH_QUANTIFIER : ATOM;
+        } else if (*c == '|') {
+            prev = NOTHING;
+        } else if (*c == '\\') {
+            if (c[1] >= '1' && c[1] <= '9')
+                return "backreferences (\\1 to \\9) can make matching take exponential time";
+            if (c[1])
+                c++;
+            prev = ATOM;
+        } else if (*c == '[') {
+            /* A bracket expression: "[]...]" and "[^]...]" hold a literal ']'; "[:alpha:]" ends at ":]". */
+            const char *b = c + 1;
+            if (*b == '^')
+                b++;
+            if (*b == ']')
+                b++;
+            for (; *b && *b != ']'; b++)
+                if (*b == '[' && (b[1] == ':' || b[1] == '.' || b[1] == '=')) {
+                    const char *close = strstr(b + 2, b[1] == ':' ? ":]" : b[1] == '.' ? ".]" : "=]");
+                    if (!close)
+                        return NULL;        /* regcomp reports it */
+                    b = close + 1;
+                }
+            if (!*b)
+                return NULL;
+            c = b;
+            prev = ATOM;
+        } else {
+            prev = ATOM;
+        }
+    }
+    return NULL;
+}
+
 static int get_string(parser *p, const cJSON *obj, const char *path, const char *key, char *out, size_t n)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -302,6 +396,8 @@ static int parse_metrics(parser *p, const cJSON *v, const char *at, harness_work
         if (!s->json_path[0] == !s->regex[0])
             return fail(p, mat, "expected exactly one of 'json_path' or 'regex'");
         if (s->regex[0]) {
+            const char *why = regex_unsafe(s->regex);
+            if (why) return fail(p, mat, "regex: '%s': %s", s->regex, why);
             harness_error e = {0};
             double dummy;
             if (harness_regex_number("", s->regex, &dummy, &e) && e.kind == HARNESS_ERR_INPUT)
@@ -389,14 +485,15 @@ static int check_workload(parser *p, const char *path, const harness_workload *w
 
 static const char *const top_fields[] = {
     "name", "workload", "variants", "primary_metric", "repetitions", "warmup", "order", "seed",
-    "cooldown", "probes", "timeout_s", "cpu_affinity", "stop", "output_dir", "description", NULL};
+    "cooldown", "probes", "timeout_s", "cpu_affinity", "stop", "sessions", "output_dir", "description", NULL};
 static const char *const order_names[] = {"sequential", "interleaved", "random", "abba", NULL};
-static const char *const cooldown_fields[] = {"mode", "seconds", "channel", "within_c", "below_c",
+static const char *const cooldown_fields[] = {"mode", "seconds", "channel", "within_c", "below_c", "idle_c",
                                               "timeout_s", "baseline_s", "poll_ms", NULL};
 static const char *const cooldown_modes[] = {"none", "fixed", "temperature", NULL};
 static const char *const probes_fields[] = {"enabled", "fast_period_ms", "slow_period_ms", "only",
-                                            "root", "perf_hardware", NULL};
+                                            "root", "perf_hardware", "nvml_library", NULL};
 static const char *const stop_fields[] = {"rule", "target_ci_pct", "max_repetitions", NULL};
+static const char *const sessions_fields[] = {"count", "pause_s", NULL};
 static const char *const stop_rules[] = {"fixed", "adaptive", NULL};
 
 static void config_default(harness_config *c)
@@ -410,6 +507,7 @@ static void config_default(harness_config *c)
     c->cooldown.mode = HARNESS_COOLDOWN_NONE;
     c->cooldown.within_c = 2.0;
     c->cooldown.below_c = NAN;
+    c->cooldown.idle_c = NAN;
     c->cooldown.timeout_s = 300;
     c->cooldown.baseline_s = 2.0;
     c->cooldown.poll_ms = 200;
@@ -420,6 +518,8 @@ static void config_default(harness_config *c)
     c->stop.rule = HARNESS_STOP_FIXED;
     c->stop.target_ci_pct = 2.0;
     c->stop.max_repetitions = 30;
+    c->sessions.count = 1;
+    c->sessions.pause_s = 0;
 }
 
 static int parse_cooldown(parser *p, const cJSON *v, harness_config *c)
@@ -432,6 +532,7 @@ static int parse_cooldown(parser *p, const cJSON *v, harness_config *c)
         get_string(p, v, "cooldown", "channel", c->cooldown.channel, sizeof c->cooldown.channel) ||
         get_double(p, v, "cooldown", "within_c", 0, 100, &c->cooldown.within_c) ||
         get_double(p, v, "cooldown", "below_c", -50, 150, &c->cooldown.below_c) ||
+        get_double(p, v, "cooldown", "idle_c", -50, 150, &c->cooldown.idle_c) ||
         get_double(p, v, "cooldown", "timeout_s", 0, 86400, &c->cooldown.timeout_s) ||
         get_double(p, v, "cooldown", "baseline_s", 0, 3600, &c->cooldown.baseline_s) ||
         get_int(p, v, "cooldown", "poll_ms", 10, 60000, &c->cooldown.poll_ms))
@@ -451,6 +552,7 @@ static int parse_probes(parser *p, const cJSON *v, harness_config *c)
            get_int(p, v, "probes", "slow_period_ms", 10, 600000, &c->probes.slow_period_ms) ||
            get_string(p, v, "probes", "only", c->probes.only, sizeof c->probes.only) ||
            get_string(p, v, "probes", "root", c->probes.root, sizeof c->probes.root) ||
+           get_string(p, v, "probes", "nvml_library", c->probes.nvml_library, sizeof c->probes.nvml_library) ||
            get_bool(p, v, "probes", "perf_hardware", &c->probes.perf_hardware) ? -1 : 0;
 }
 
@@ -465,6 +567,14 @@ static int parse_stop(parser *p, const cJSON *v, harness_config *c)
         return -1;
     c->stop.rule = (harness_stop_rule)rule;
     return 0;
+}
+
+static int parse_sessions(parser *p, const cJSON *v, harness_config *c)
+{
+    if (!cJSON_IsObject(v)) return fail(p, "sessions", "expected an object, got %s", type_name(v));
+    return check_fields(p, v, "sessions", sessions_fields) ||
+           get_int(p, v, "sessions", "count", 1, 1000, &c->sessions.count) ||
+           get_double(p, v, "sessions", "pause_s", 0, 86400, &c->sessions.pause_s) ? -1 : 0;
 }
 
 static int parse_affinity(parser *p, const cJSON *v, harness_config *c)
@@ -520,6 +630,9 @@ static int parse_variants(parser *p, const cJSON *v, harness_config *c)
 /* Fills in defaults that depend on other fields and checks the whole. */
 static int finish(parser *p, harness_config *c)
 {
+    if (c->sessions.count > 1 && c->order == HARNESS_ORDER_SEQUENTIAL && c->n_variants > 1)
+        return fail(p, "sessions.count", "several sessions need an order that runs every variant in each round "
+                                         "(interleaved, abba or random), not sequential");
     if (c->n_variants == 0) {
         c->n_variants = 1;
         strcpy(c->variants[0].name, "default");
@@ -597,6 +710,7 @@ static int parse_config(parser *p, const cJSON *root, harness_config *c)
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "cooldown")) && parse_cooldown(p, v, c)) return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "probes")) && parse_probes(p, v, c)) return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "stop")) && parse_stop(p, v, c)) return -1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "sessions")) && parse_sessions(p, v, c)) return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "cpu_affinity")) && parse_affinity(p, v, c)) return -1;
     return finish(p, c);
 }
@@ -804,6 +918,7 @@ cJSON *harness_config_to_json(const harness_config *c)
     cJSON_AddStringToObject(cd, "channel", c->cooldown.channel);
     cJSON_AddNumberToObject(cd, "within_c", c->cooldown.within_c);
     if (!isnan(c->cooldown.below_c)) cJSON_AddNumberToObject(cd, "below_c", c->cooldown.below_c);
+    if (!isnan(c->cooldown.idle_c)) cJSON_AddNumberToObject(cd, "idle_c", c->cooldown.idle_c);
     cJSON_AddNumberToObject(cd, "timeout_s", c->cooldown.timeout_s);
     cJSON_AddNumberToObject(cd, "baseline_s", c->cooldown.baseline_s);
     cJSON_AddNumberToObject(cd, "poll_ms", c->cooldown.poll_ms);
@@ -813,6 +928,7 @@ cJSON *harness_config_to_json(const harness_config *c)
     cJSON_AddNumberToObject(pr, "slow_period_ms", c->probes.slow_period_ms);
     cJSON_AddStringToObject(pr, "only", c->probes.only);
     cJSON_AddStringToObject(pr, "root", c->probes.root);
+    cJSON_AddStringToObject(pr, "nvml_library", c->probes.nvml_library);
     cJSON_AddBoolToObject(pr, "perf_hardware", c->probes.perf_hardware);
     cJSON_AddNumberToObject(o, "timeout_s", c->run_timeout_s);
     cJSON *aff = cJSON_AddArrayToObject(o, "cpu_affinity");
@@ -821,6 +937,9 @@ cJSON *harness_config_to_json(const harness_config *c)
     cJSON_AddStringToObject(st, "rule", stop_rules[c->stop.rule]);
     cJSON_AddNumberToObject(st, "target_ci_pct", c->stop.target_ci_pct);
     cJSON_AddNumberToObject(st, "max_repetitions", c->stop.max_repetitions);
+    cJSON *ss = cJSON_AddObjectToObject(o, "sessions");
+    cJSON_AddNumberToObject(ss, "count", c->sessions.count);
+    cJSON_AddNumberToObject(ss, "pause_s", c->sessions.pause_s);
     cJSON_AddStringToObject(o, "output_dir", c->output_dir);
     return o;
 }

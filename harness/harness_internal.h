@@ -17,6 +17,12 @@ cJSON *harness_results_model(const engine_model *m);
 cJSON *harness_results_build(void);     /* harness_build as environment.build */
 cJSON *harness_results_metric_table(const harness_metric *m, int n);
 cJSON *harness_results_probe_sources(const probe_set *ps);
+/* environment (with the build, the engine's default kernels and the probe
+ * sources) and preflight, for the top level and each resumed session */
+struct harness_environment;
+struct harness_preflight;
+cJSON *harness_results_environment(const struct harness_environment *e, const probe_set *ps);
+cJSON *harness_results_preflight(const struct harness_preflight *p);
 /* The telemetry of the interval between two marks: the probes' headline
  * for the device and every channel's summary; null without a sampler. */
 cJSON *harness_results_telemetry(const probe_set *ps, const probe_sampler *s, int mark_begin, int mark_end,
@@ -51,8 +57,29 @@ cJSON *harness_results_run(const harness_run_entry *r);
 
 /* preflight.c: the machine as found, and what makes numbers unreliable.
  * Paths are read under c->probes.root when set (tests use a fake tree). */
-cJSON *harness_environment_json(const harness_config *c, probe_set *ps);
-cJSON *harness_preflight_json(const harness_config *c, probe_set *ps, int *n_warn);
+typedef struct harness_environment {
+    char hostname[256];        /* "" unknown */
+    char cpu_model[256];       /* "" unknown */
+    char microcode[64];        /* /proc/cpuinfo "microcode"; "" where the kernel does not show it */
+    long cpus_online;
+    char kernel[512];          /* "Linux 6.1.0 x86_64"; "" unknown */
+    char governor[64];         /* "performance" when every CPU is; "" without cpufreq */
+    int turbo;                 /* 1 on, 0 off, -1 unknown */
+    long long mem_total_bytes; /* -1 unknown */
+} harness_environment;
+void harness_environment_read(const harness_config *c, harness_environment *e);
+
+#define HARNESS_MAX_CHECKS 16
+typedef struct harness_check {
+    char check[32];            /* "governor", "turbo", "load", ... */
+    char status[8];            /* "ok", "warn", "unknown" */
+    char detail[512];
+} harness_check;
+typedef struct harness_preflight {
+    int n, n_warn;
+    harness_check checks[HARNESS_MAX_CHECKS];
+} harness_preflight;
+void harness_preflight_run(const harness_config *c, probe_set *ps, harness_preflight *out);
 
 /* files.c. harness_sys_fail formats err->msg (HARNESS_ERR_SYSTEM) and returns -1. */
 int harness_sys_fail(harness_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -62,6 +89,14 @@ int harness_mkdir_p(const char *path);   /* 0 or -1 with errno */
 int harness_read_file(const char *root, const char *path, char *buf, size_t n);
 
 double harness_now_s(void);   /* CLOCK_MONOTONIC */
+
+/* results_lock.c: the exclusive lock of a results directory, held from here
+ * until harness_results_unlock (or the process ends); stale temporary files
+ * of a killed writer are removed once it is held. Returns the lock's file
+ * descriptor, or -1 with err set (another writer holds it and wait is false:
+ * the message says so and names its pid). */
+int harness_results_lock(const char *dir, bool wait, harness_error *err);
+void harness_results_unlock(int fd);
 
 /* engine_run.c: one in-process engine run. Models and sessions are cached
  * per variant across runs. */
@@ -98,14 +133,37 @@ struct harness_cooldown_result {
 
 /* The device a workload runs on (OpenCL engine runs: the GPU). */
 probe_device harness_workload_device(const harness_workload *w);
-/* The temperature channel the experiment watches (config's, else the
- * probes' choice for the first variant's device), or -1. */
+/* The temperature channel the experiment watches: the config's; else the
+ * temperature of the device the workload uses (the GPU's when any variant
+ * runs the engine on OpenCL), as the probes choose it; -1 if none. */
 int harness_temp_channel(const harness_config *c, probe_set *ps);
-/* Mean of the channel over baseline_s: the idle baseline (NAN if unreadable). */
-double harness_measure_baseline_c(const harness_config *c, probe_sampler *s, int channel);
 void harness_cooldown(const harness_config *c, probe_sampler *s, int channel, double baseline_c,
                       harness_cooldown_result *r);
 /* Sleeps up to seconds, returning early on an interrupt. */
 void harness_sleep_s(double seconds);
+
+/* idle_temp.c: the idle temperature a cooldown returns to. */
+typedef struct harness_idle {
+    double baseline_c;     /* what the cooldown returns to (NAN: unknown) */
+    char source[32];       /* "config", "cold reading", "stored", "start reading", "none" */
+    double start_c;        /* mean of the channel over baseline_s at the start */
+    double stored_c;       /* the stored idle temperature of this device, NAN if none */
+    bool busy, cooling, cold;
+    char detail[256];
+} harness_idle;
+/* cooldown.idle_c if set; else the start reading when the device is idle and
+ * not cooling (a cold reading, stored for later experiments); else the
+ * stored idle temperature of this host, channel and device; else the start
+ * reading, with a detail saying it may be above idle. */
+void harness_idle_baseline(const harness_config *c, probe_set *ps, probe_sampler *s, int channel,
+                           harness_idle *out);
+/* $THERMABENCH_STATE_DIR/FILE, else $XDG_STATE_HOME/thermabench/FILE, else
+ * ~/.local/state/thermabench/FILE; -1 when none can be formed. */
+int harness_state_path(char *out, size_t n, const char *file);
+/* The stored idle temperature of a channel's device (0), or -1; when gets its UTC date. */
+int harness_idle_lookup(const probe_set *ps, int channel, double *idle_c, char *when, size_t n);
+int harness_idle_store(const probe_set *ps, int channel, double idle_c);
+/* values[channel PREFIX SUFFIX] ("gpu0." "util_pct"), NAN when there is no such channel. */
+double harness_device_reading(const probe_set *ps, const double *values, const char *prefix, const char *suffix);
 
 #endif

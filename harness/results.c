@@ -1,7 +1,9 @@
-/* The one writer of results.json (docs/RESULTS.md): each section below has
- * one function, and `bench --json`, `probe --json` and the environment that
- * preflight records use the same ones, so a model, a probe source or a
- * metric reads the same wherever it appears. */
+/* The one writer of results.json (docs/RESULTS.md): each section has one
+ * function here (the environment and preflight from the facts preflight.c
+ * gathers, the metric table, runs with the probes' headline, output
+ * agreement), and `bench --json` and `probe --json` use the same ones, so a
+ * model, a probe source, a build or a metric reads the same wherever it
+ * appears. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,46 @@ cJSON *harness_results_probe_sources(const probe_set *ps)
     return a;
 }
 
+static void add_string_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v[0]) cJSON_AddStringToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+cJSON *harness_results_environment(const harness_environment *e, const probe_set *ps)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_string_or_null(o, "hostname", e->hostname);
+    add_string_or_null(o, "cpu_model", e->cpu_model);
+    add_string_or_null(o, "microcode", e->microcode);
+    cJSON_AddNumberToObject(o, "cpus_online", (double)e->cpus_online);
+    add_string_or_null(o, "kernel", e->kernel);
+    add_string_or_null(o, "governor", e->governor);
+    add_string_or_null(o, "turbo", e->turbo < 0 ? "" : e->turbo ? "on" : "off");
+    if (e->mem_total_bytes > 0) cJSON_AddNumberToObject(o, "mem_total_bytes", (double)e->mem_total_bytes);
+    cJSON_AddItemToObject(o, "build", harness_results_build());
+    cJSON *kd = cJSON_AddObjectToObject(o, "engine_default_kernels");
+    for (int op = 0; op < ENGINE_OP_COUNT; op++) {
+        const char *k = engine_kernel_default((engine_op)op, "cpu");
+        if (k) cJSON_AddStringToObject(kd, engine_op_name((engine_op)op), k);
+    }
+    cJSON_AddItemToObject(o, "probes", harness_results_probe_sources(ps));
+    return o;
+}
+
+cJSON *harness_results_preflight(const harness_preflight *p)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < p->n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "check", p->checks[i].check);
+        cJSON_AddStringToObject(o, "status", p->checks[i].status);
+        cJSON_AddStringToObject(o, "detail", p->checks[i].detail);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
 static const char *throttle_name(probe_throttle t)
 {
     return t == PROBE_THROTTLE_YES ? "yes" : t == PROBE_THROTTLE_NO ? "no" : "unknown";
@@ -119,6 +161,7 @@ cJSON *harness_results_telemetry(const probe_set *ps, const probe_sampler *s, in
     harness_json_add_number(o, "temp_start_c", h.temp_start_c);
     harness_json_add_number(o, "temp_end_c", h.temp_end_c);
     harness_json_add_number(o, "temp_peak_c", h.temp_peak_c);
+    harness_json_add_number(o, "temp_mean_c", h.temp_mean_c);
     harness_json_add_number(o, "power_mean_w", h.power_mean_w);
     harness_json_add_number(o, "energy_j", h.energy_j);
     harness_json_add_number(o, "energy_per_token_j", tokens > 0 ? h.energy_j / tokens : NAN);
@@ -128,6 +171,21 @@ cJSON *harness_results_telemetry(const probe_set *ps, const probe_sampler *s, in
     cJSON_AddStringToObject(o, "throttle_cause", h.throttle_cause);
     harness_json_add_number(o, "mem_psi_some_us", h.mem_psi_some_us);
     harness_json_add_number(o, "duration_s", h.duration_s);
+    if (strcmp(h.device, "cpu")) {
+        cJSON *g = cJSON_AddObjectToObject(o, "gpu");
+        harness_json_add_number(g, "sm_clock_mean_mhz", h.clock_mean_mhz);
+        harness_json_add_number(g, "sm_clock_min_mhz", h.clock_min_mhz);
+        harness_json_add_number(g, "mem_clock_mean_mhz", h.mem_clock_mean_mhz);
+        harness_json_add_number(g, "mem_clock_min_mhz", h.mem_clock_min_mhz);
+        harness_json_add_number(g, "power_limit_w", h.power_limit_w);
+        harness_json_add_number(g, "power_of_limit_pct", 100 * h.power_mean_w / h.power_limit_w);
+        harness_json_add_number(g, "power_cap_time_ms", h.power_cap_time_ms);
+        harness_json_add_number(g, "thermal_cap_time_ms", h.thermal_cap_time_ms);
+        harness_json_add_number(g, "util_mean_pct", h.util_mean_pct);
+        harness_json_add_number(g, "clock_event_mask", h.clock_event_mask);
+        if (isfinite(h.clock_event_mask)) cJSON_AddStringToObject(g, "clock_events", h.clock_events);
+        else cJSON_AddNullToObject(g, "clock_events");
+    }
     cJSON *chs = cJSON_AddObjectToObject(o, "channels");
     for (size_t i = 0; i < sum.n_channels; i++) {
         const probe_channel_summary *cs = &sum.channels[i];

@@ -83,6 +83,7 @@ typedef struct experiment {
     int run_s_n;
     bool tty;
     char last[200];         /* the last run's result, for progress lines */
+    int lock_fd;            /* the results directory's lock (results_lock.c), -1 before */
 } experiment;
 
 static void progress(experiment *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -119,7 +120,7 @@ static int add_record(experiment *e, int variant, bool warmup, bool ok, double p
         if (!r) return -1;
         e->rec = r, e->cap_rec = cap;
     }
-    e->rec[e->n_rec++] = (harness_run_record){variant, warmup, ok, primary};
+    e->rec[e->n_rec++] = (harness_run_record){variant, warmup, ok, primary, e->session};
     return 0;
 }
 
@@ -288,6 +289,7 @@ static void open_probes(experiment *e, cJSON *notes)
     probe_options_default(&po);
     if (c->probes.root[0]) po.root = c->probes.root;
     if (c->probes.only[0]) po.only = c->probes.only;
+    if (c->probes.nvml_library[0]) po.nvml_library = c->probes.nvml_library;
     po.perf_hardware = c->probes.perf_hardware;
     if (probe_set_open(&po, &e->ps, &pe)) {
         cJSON_AddItemToArray(notes, cJSON_CreateString(pe.msg));
@@ -374,13 +376,23 @@ static void baseline(experiment *e, cJSON *notes)
     }
     progress(e, "measuring the idle temperature baseline (%g s)", c->cooldown.baseline_s);
     mark(e, "baseline", true, -1);
-    e->baseline_c = harness_measure_baseline_c(c, e->sampler, e->temp_channel);
+    harness_idle idle;
+    harness_idle_baseline(c, e->ps, e->sampler, e->temp_channel, &idle);
+    e->baseline_c = idle.baseline_c;
     mark(e, "baseline", false, -1);
     cJSON_DeleteItemFromObjectCaseSensitive(cdo, "channel");
     cJSON_DeleteItemFromObjectCaseSensitive(cdo, "baseline_c");
     if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
     else cJSON_AddNullToObject(cdo, "channel");
     harness_json_add_number(cdo, "baseline_c", e->baseline_c);
+    cJSON_AddStringToObject(cdo, "baseline_source", idle.source);
+    harness_json_add_number(cdo, "start_c", idle.start_c);
+    cJSON_AddStringToObject(cdo, "baseline_detail", idle.detail);
+    if (!strcmp(idle.source, "start reading")) {
+        char b[320];
+        snprintf(b, sizeof b, "cooldown: %s", idle.detail);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(b));
+    }
     if (isnan(e->baseline_c) && e->temp_channel >= 0)
         cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: the temperature channel gave no reading; runs start without waiting"));
 }
@@ -416,7 +428,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     cJSON_ArrayForEach(note, notes) say(e, "note: %s", note->valuestring);
     int rc = write_results(e, "running", err), v;
     bool warmup;
-    while (!rc && !harness_interrupted() && harness_plan_next(c, e->rec, e->n_rec, &v, &warmup)) {
+    while (!rc && !harness_interrupted() && harness_plan_next_in_session(c, e->rec, e->n_rec, e->session, &v, &warmup)) {
         double t_run = harness_now_s();
         harness_cooldown_result cd = {0};
         if (e->n_rec > 0 && c->cooldown.mode != HARNESS_COOLDOWN_NONE) {
@@ -457,36 +469,42 @@ static void experiment_free(experiment *e)
     cJSON_Delete(e->session_preflight);
     cJSON_Delete(e->doc);
     free(e->rec);
+    harness_results_unlock(e->lock_fd);
 }
 
 /* Runs the preflight checks and prints their warnings; 1 when --strict
  * refuses to start (out->status and err->msg say so). */
 static int preflight(experiment *e, cJSON **pre, harness_outcome *out, harness_error *err)
 {
-    int n_warn = 0;
-    *pre = harness_preflight_json(e->c, e->ps, &n_warn);
-    const cJSON *p;
-    cJSON_ArrayForEach(p, *pre) {
-        const char *st = cJSON_GetObjectItemCaseSensitive(p, "status")->valuestring;
-        if (!strcmp(st, "warn"))
-            say(e, "preflight: %s: %s", cJSON_GetObjectItemCaseSensitive(p, "check")->valuestring,
-                cJSON_GetObjectItemCaseSensitive(p, "detail")->valuestring);
-    }
-    if (!e->o->strict || !n_warn) return 0;
+    harness_preflight p;
+    harness_preflight_run(e->c, e->ps, &p);
+    *pre = harness_results_preflight(&p);
+    for (int i = 0; i < p.n; i++)
+        if (!strcmp(p.checks[i].status, "warn")) say(e, "preflight: %s: %s", p.checks[i].check, p.checks[i].detail);
+    if (!e->o->strict || !p.n_warn) return 0;
     out->status = HARNESS_REFUSED;
-    snprintf(err->msg, sizeof err->msg, "--strict: %d preflight warning%s; not starting", n_warn, n_warn == 1 ? "" : "s");
+    snprintf(err->msg, sizeof err->msg, "--strict: %d preflight warning%s; not starting", p.n_warn,
+             p.n_warn == 1 ? "" : "s");
     return 1;
+}
+
+/* The machine as found now, as results.json records it. */
+static cJSON *environment(experiment *e)
+{
+    harness_environment env;
+    harness_environment_read(e->c, &env);
+    return harness_results_environment(&env, e->ps);
 }
 
 int harness_experiment_run(const harness_config *c, const harness_run_options *o,
                            harness_outcome *out, harness_error *err)
 {
-    experiment e = {.c = c, .o = o};
+    experiment e = {.c = c, .o = o, .lock_fd = -1};
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
     cJSON *notes = cJSON_CreateArray();
     open_probes(&e, notes);
-    cJSON *env = harness_environment_json(c, e.ps), *pre;
+    cJSON *env = environment(&e), *pre;
     if (preflight(&e, &pre, out, err)) {
         cJSON_Delete(env); cJSON_Delete(pre); cJSON_Delete(notes);
         if (e.ps) probe_set_close(e.ps);
@@ -507,13 +525,15 @@ int harness_experiment_run(const harness_config *c, const harness_run_options *o
     e.doc = harness_results_new(c, env, pre);
     e.runs = cJSON_GetObjectItemCaseSensitive(e.doc, "runs");
     cJSON_ReplaceItemInObjectCaseSensitive(e.doc, "notes", notes);
+    if (harness_mkdir_p(e.dir)) {
+        harness_sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
+        goto done;
+    }
+    if ((e.lock_fd = harness_results_lock(e.dir, o->wait_for_lock, err)) < 0)
+        goto done;
     if (access(path, F_OK) == 0) {
         snprintf(err->msg, sizeof err->msg, "%s already holds an experiment (use --resume %s, or another --out)", e.dir, e.dir);
         err->kind = HARNESS_ERR_INPUT;
-        goto done;
-    }
-    if (harness_mkdir_p(e.dir)) {
-        harness_sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
         goto done;
     }
     char *cfg = harness_config_to_json_text(c);
@@ -544,9 +564,11 @@ static int load_history(experiment *e, harness_error *err)
         }
         const cJSON *mv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "metrics"), e->c->primary_metric);
         bool ok = !strcmp(st->valuestring, "ok");
+        const cJSON *sess = cJSON_GetObjectItemCaseSensitive(r, "session");
         if (add_record(e, v, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup")), ok,
                        ok && cJSON_IsNumber(mv) ? mv->valuedouble : NAN))
             return harness_sys_fail(err, "out of memory");
+        e->rec[e->n_rec - 1].session = cJSON_IsNumber(sess) ? sess->valueint : 0;
     }
     return 0;
 }
@@ -554,14 +576,19 @@ static int load_history(experiment *e, harness_error *err)
 int harness_experiment_resume(const char *dir, const harness_run_options *o,
                               harness_outcome *out, harness_error *err)
 {
-    experiment e = {.o = o};
+    experiment e = {.o = o, .lock_fd = -1};
     harness_config *c = NULL;
     char path[1100];
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
     snprintf(e.dir, sizeof e.dir, "%s", dir);
+    if (access(dir, F_OK) == 0 && (e.lock_fd = harness_results_lock(dir, o->wait_for_lock, err)) < 0)
+        return -1;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (harness_config_load_file(path, &c, err)) return -1;
+    if (harness_config_load_file(path, &c, err)) {
+        harness_results_unlock(e.lock_fd);
+        return -1;
+    }
     e.c = c;
     snprintf(path, sizeof path, "%s/results.json", dir);
     FILE *f = fopen(path, "rb");
@@ -594,7 +621,7 @@ int harness_experiment_resume(const char *dir, const harness_run_options *o,
     e.session = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e.doc, "sessions"));
     if (load_history(&e, err)) goto done;
     open_probes(&e, cJSON_GetObjectItemCaseSensitive(e.doc, "notes"));
-    e.session_env = harness_environment_json(c, e.ps);
+    e.session_env = environment(&e);
     if (preflight(&e, &e.session_preflight, out, err)) {
         rc = 0;
         goto done;

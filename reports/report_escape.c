@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "reports.h"
+#include "stats_internal.h"
 
 #define REPLACEMENT 0xFFFD
 
@@ -37,6 +38,18 @@ static unsigned decode_utf8(const unsigned char *s, size_t n, size_t *len)
         return REPLACEMENT;
     *len = (size_t)need + 1;
     return cp;
+}
+
+size_t report_utf8_invalid_at(const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len;
+    for (size_t i = 0; i < n; i += len) {
+        unsigned cp = decode_utf8(s + i, n - i, &len);
+        if ((cp == REPLACEMENT && len == 1) || (cp >= 0xD800 && cp <= 0xDFFF) || s[i] == 0)
+            return i;
+    }
+    return n;
 }
 
 static void put_utf8(FILE *f, unsigned cp)
@@ -71,25 +84,37 @@ static int is_alnum(unsigned cp)
     return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
 }
 
-/* Markdown (CommonMark and GitHub's tables): a backslash before every
- * character that can start markup anywhere, and before those that start a
- * block (list, heading, quote) when they open the text; '_' inside a word
- * cannot start emphasis and stays as it is. Line breaks are already gone, so
- * the text cannot leave its table cell, list item or paragraph. */
-static void put_markdown(FILE *f, unsigned cp, unsigned prev, unsigned next, size_t pos, int *digits_only)
+/* Markdown (CommonMark, GitHub's tables and autolinks): a backslash before
+ * every character that can start markup anywhere (':' too, so no "http://"
+ * or "javascript:" becomes a link, and the '.' of "www." for the same
+ * reason), and before those that start a block (list, heading, quote) when
+ * they open the text; '_' inside a word cannot start emphasis and stays as it
+ * is. Line breaks are already gone, so the text cannot leave its table cell,
+ * list item or paragraph. */
+typedef struct md_state {
+    unsigned prev[3];       /* the last three code points, newest first */
+    int digits_only;        /* everything so far was a digit */
+} md_state;
+
+static void put_markdown(FILE *f, unsigned cp, unsigned next, size_t pos, md_state *m)
 {
-    int esc = cp < 0x80 && strchr("\\`*[]<>()#!|~&$@", (int)cp) != NULL;
+    int esc = cp < 0x80 && strchr("\\`*[]<>()#!|~&$@:", (int)cp) != NULL;
     if (cp == '_')
-        esc = !(is_alnum(prev) && is_alnum(next));
-    if (pos == 0 && (cp == '-' || cp == '+' || cp == '=' || cp == ':'))
+        esc = !(is_alnum(m->prev[0]) && is_alnum(next));
+    if (pos == 0 && (cp == '-' || cp == '+' || cp == '='))
         esc = 1;
-    if (*digits_only && pos > 0 && (cp == '.' || cp == ')'))
+    if (m->digits_only && pos > 0 && (cp == '.' || cp == ')'))
         esc = 1;                     /* "1." or "1)" opening the text: an ordered list */
+    if (cp == '.' && (m->prev[0] | 0x20) == 'w' && (m->prev[1] | 0x20) == 'w' && (m->prev[2] | 0x20) == 'w')
+        esc = 1;
     if (!(cp >= '0' && cp <= '9'))
-        *digits_only = 0;
+        m->digits_only = 0;
     if (esc)
         fputc('\\', f);
     put_utf8(f, cp);
+    m->prev[2] = m->prev[1];
+    m->prev[1] = m->prev[0];
+    m->prev[0] = cp;
 }
 
 static int needs_formula_guard(unsigned first)
@@ -108,8 +133,7 @@ void report_put_escaped(FILE *f, report_escape how, const char *text)
         if (n && needs_formula_guard(decode_utf8(s, n, &len)))
             fputc('\'', f);
     }
-    unsigned prev = 0;
-    int digits_only = 1;
+    md_state md = {{0, 0, 0}, 1};
     for (size_t i = 0; i < n; i += len) {
         unsigned cp = decode_utf8(s + i, n - i, &len), next = 0;
         size_t nlen;
@@ -118,7 +142,6 @@ void report_put_escaped(FILE *f, report_escape how, const char *text)
         int keep_ws = (how == REPORT_ESC_XML_TEXT || how == REPORT_ESC_HTML) && (cp == '\n' || cp == '\t');
         if (how == REPORT_ESC_XML_ATTR && (cp == '\n' || cp == '\t' || cp == '\r')) {
             fprintf(f, "&#%u;", cp);     /* kept, not normalised to a space by the parser */
-            prev = cp;
             continue;
         }
         if (unwanted(cp) && !keep_ws)
@@ -135,7 +158,7 @@ void report_put_escaped(FILE *f, report_escape how, const char *text)
             else put_utf8(f, cp);
             break;
         case REPORT_ESC_MARKDOWN:
-            put_markdown(f, cp, prev, next, i, &digits_only);
+            put_markdown(f, cp, next, i, &md);
             break;
         case REPORT_ESC_CSV:
             if (cp == '"')
@@ -152,7 +175,6 @@ void report_put_escaped(FILE *f, report_escape how, const char *text)
             put_utf8(f, cp);
             break;
         }
-        prev = cp;
     }
     if (how == REPORT_ESC_CSV)
         fputc('"', f);

@@ -8,9 +8,21 @@ add_dependencies(test_harness_config fake_workload)
 tb_add_test(NAME test_harness_e2e SOURCES test_harness_e2e.c
             LIBS PkgConfig::CJSON m LABELS harness cli
             ARGS $<TARGET_FILE:fake_workload>)
-add_dependencies(test_harness_e2e thermabench fake_workload)
+add_dependencies(test_harness_e2e thermabench fake_workload fake_nvml)
+target_compile_definitions(test_harness_e2e PRIVATE FAKE_NVML="$<TARGET_FILE:fake_nvml>")
+tb_add_test(NAME test_harness_lock SOURCES test_harness_lock.c
+            LIBS PkgConfig::CJSON LABELS harness cli
+            ARGS $<TARGET_FILE:fake_workload>)
+add_dependencies(test_harness_lock thermabench fake_workload)
+tb_add_test(NAME test_harness_gpu_idle SOURCES test_harness_gpu_idle.c
+            LIBS thermabench_harness ${CMAKE_DL_LIBS} LABELS harness unit
+            ARGS $<TARGET_FILE:fake_nvml>)
+add_dependencies(test_harness_gpu_idle fake_nvml)
 # Build provenance in a clone of this checkout: a commit and `cmake --build`
 # alone change what --version and results.json name (builds the binary
 # twice at -O0: minutes on a loaded machine).
 add_test(NAME test_build_provenance COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_build_provenance.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_build_provenance PROPERTIES LABELS "harness;build" SKIP_RETURN_CODE 77 TIMEOUT 1500)
+# cmake --install into a temporary prefix: binary, man page, examples, docs.
+add_test(NAME test_install COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_install.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_install PROPERTIES LABELS "harness;build" TIMEOUT 300)

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -76,6 +78,68 @@ static void test_config_errors(void)
     CHECK_HAS(err.msg, "/tmp: cannot read: Is a directory");
 }
 
+/* Loads a command config whose metric regex is `re`, in a child process
+ * that a watchdog ends after 60 s (a pattern that compiles for minutes must
+ * fail this test, not hang it). Returns the child's message, "" when loaded. */
+static const char *load_regex(const char *re)
+{
+    static char msg[1200];
+    cJSON *root = cJSON_Parse("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"],"
+                              " \"metrics\": [{\"name\": \"t\"}]}}");
+    cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "workload"), "metrics"), 0);
+    cJSON_AddStringToObject(m, "regex", re);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    int fd[2];
+    msg[0] = 0;
+    if (!text || pipe(fd)) {
+        free(text);
+        return "(no pipe)";
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        alarm(60);
+        const char *e = load_err(text);
+        if (write(fd[1], e, strlen(e)) < 0) {}
+        _exit(0);
+    }
+    close(fd[1]);
+    free(text);
+    ssize_t n = read(fd[0], msg, sizeof msg - 1), k;
+    while (n >= 0 && n < (ssize_t)sizeof msg - 1 && (k = read(fd[0], msg + n, sizeof msg - 1 - (size_t)n)) > 0)
+        n += k;
+    msg[n > 0 ? n : 0] = 0;
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st))
+        snprintf(msg, sizeof msg, "(killed by signal %d: the pattern hung)", WTERMSIG(st));
+    return msg;
+}
+
+/* Regexes with a catastrophic case are input errors, said at once. */
+static void test_regex_limits(void)
+{
+    char stacked[64] = "v: (2)";
+    strcat(stacked, "++++++++++++++++++++++++");      /* 24: glibc's regcomp takes minutes */
+    CHECK_HAS(load_regex(stacked), "t.json: workload.metrics[0]: regex: 'v: (2)++");
+    CHECK_HAS(load_regex(stacked), "a quantifier right after another");
+    CHECK_HAS(load_regex("v: 2++++++++++++++++++++++++"), "a quantifier right after another");
+    CHECK_HAS(load_regex("(([0-9]+)*)*"), "a quantified group that holds a quantifier");
+    CHECK_HAS(load_regex("((a|b+)c)+ ([0-9]+)"), "a quantified group that holds a quantifier");
+    CHECK_HAS(load_regex("x([0-9]+){2}"), "a quantified group that holds a quantifier");
+    CHECK_HAS(load_regex("x{1000}([0-9]+)"), "a bound above {100}");
+    CHECK_HAS(load_regex("x{2,}([0-9]+)"), "open bounds such as {2,}");
+    CHECK_HAS(load_regex("(a)\\1([0-9]+)"), "backreferences");
+    CHECK_STR(load_regex("speed = ([0-9.eE+-]+) it/s"), "");
+    CHECK_STR(load_regex("[]+*]([0-9]+)"), "");
+    CHECK_STR(load_regex("[^]+]{1,3} t=([0-9]{1,3})"), "");
+    CHECK_STR(load_regex("(ab|cd)+ ([[:digit:].]+)"), "");
+    CHECK_STR(load_regex("a\\++ ([0-9]+)"), "");       /* an escaped '+' is a character */
+    CHECK_HAS(load_regex("(unbalanced"), "invalid regular expression");
+}
+
 static void test_default_and_round_trip(void)
 {
     harness_config *c = NULL, *c2 = NULL;
@@ -117,7 +181,7 @@ static void plan_string(const harness_config *c, harness_run_record *rec, const 
     bool w;
     out[0] = 0;
     while (nd < 200 && harness_plan_next(c, rec, nd, &v, &w)) {
-        rec[nd] = (harness_run_record){v, w, true, values ? values[nd % 7] : 1.0};
+        rec[nd] = (harness_run_record){v, w, true, values ? values[nd % 7] : 1.0, 0};
         snprintf(out + strlen(out), n - strlen(out), "%s%c%s", nd ? " " : "", 'A' + v, w ? "w" : "");
         nd++;
     }
@@ -191,6 +255,33 @@ static void test_plan(void)
     plan_string(c, rec, noisy, s, sizeof s);
     CHECK_STR(s, "A B A B A B A B A B A B");
     CHECK(harness_plan_remaining(c, rec, 0) == 12);
+    free(c);
+    c = NULL;
+
+    /* Sessions: each repeats the warm-up and takes its share of the rounds;
+     * random blocks are re-drawn in every session. */
+    CHECK(harness_config_load_text("{\"name\": \"p\", \"variants\": [{\"name\": \"a\"}, {\"name\": \"b\"}],"
+                                   " \"repetitions\": 3, \"warmup\": 1, \"order\": \"interleaved\","
+                                   " \"sessions\": {\"count\": 2, \"pause_s\": 5}}", "p", &c, &err) == 0);
+    if (!c) return;
+    CHECK(c->sessions.count == 2 && c->sessions.pause_s == 5);
+    int nd = 0, v;
+    bool w;
+    s[0] = 0;
+    for (int sess = 0; sess < 3; sess++) {
+        while (nd < 100 && harness_plan_next_in_session(c, rec, nd, sess, &v, &w)) {
+            rec[nd] = (harness_run_record){v, w, true, 1.0, sess};
+            snprintf(s + strlen(s), sizeof s - strlen(s), "%s%c%s", nd ? " " : "", 'A' + v, w ? "w" : "");
+            nd++;
+        }
+        snprintf(s + strlen(s), sizeof s - strlen(s), " |");
+    }
+    CHECK_STR(s, "Aw Bw A B A B | Aw Bw A B | |");
+    free(c);
+    c = NULL;
+    CHECK(harness_config_load_text("{\"name\": \"p\", \"variants\": [{\"name\": \"a\"}, {\"name\": \"b\"}],"
+                                   " \"order\": \"sequential\", \"sessions\": {\"count\": 2}}", "p", &c, &err) == -1);
+    CHECK(strstr(err.msg, "sessions.count") && strstr(err.msg, "sequential"));
     free(c);
 }
 
@@ -297,9 +388,10 @@ static void test_preflight(void)
     put(root, "/proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 12000000 kB\nSwapTotal: 1000 kB\nSwapFree: 1000 kB\n");
     put(root, "/sys/class/power_supply/AC/type", "Mains\n");
     put(root, "/sys/class/power_supply/AC/online", "1\n");
-    int n_warn = -1;
-    cJSON *a = harness_preflight_json(c, NULL, &n_warn);
-    CHECK(n_warn == 0);
+    harness_preflight pf;
+    harness_preflight_run(c, NULL, &pf);
+    cJSON *a = harness_results_preflight(&pf);
+    CHECK(pf.n_warn == 0);
     const char *d = "";
     CHECK_STR(check_status(a, "governor", &d), "ok");
     CHECK_STR(d, "2 of 2 CPUs on 'performance'");
@@ -320,8 +412,9 @@ static void test_preflight(void)
     put(root, "/proc/pressure/memory", "some avg10=12.50 avg60=3.00 avg300=1.00 total=99\n");
     put(root, "/proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 1000000 kB\nSwapTotal: 4096 kB\nSwapFree: 1024 kB\n");
     put(root, "/sys/class/power_supply/AC/online", "0\n");
-    a = harness_preflight_json(c, NULL, &n_warn);
-    CHECK(n_warn == 8);
+    harness_preflight_run(c, NULL, &pf);
+    a = harness_results_preflight(&pf);
+    CHECK(pf.n_warn == 8);
     CHECK_STR(check_status(a, "governor", &d), "warn");
     CHECK_STR(d, "1 of 2 CPUs on 'performance'; others: powersave");
     CHECK_STR(check_status(a, "turbo", NULL), "warn");
@@ -345,6 +438,7 @@ static void test_preflight(void)
 int main(int argc, char **argv)
 {
     test_config_errors();
+    test_regex_limits();
     test_default_and_round_trip();
     test_plan();
     test_ci();

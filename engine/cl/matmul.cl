@@ -94,8 +94,10 @@ inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
     float4 s4 = s8.lo + s8.hi;
     return ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * vload_half(i / 32, d);
 }
+#elif defined(WT_Q4K)
+/* defined in kquant.cl, which precedes this file in the program */
 #else
-#error "build with -DWT_F32, -DWT_F16 or -DWT_Q8"
+#error "build with -DWT_F32, -DWT_F16, -DWT_Q8 or -DWT_Q4K"
 #endif
 
 inline float wdot(__global const wtype *w, __global const half *d, size_t i, vtype b)

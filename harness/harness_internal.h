@@ -20,6 +20,10 @@ int harness_read_file(const char *root, const char *path, char *buf, size_t n);
 
 double harness_now_s(void);   /* CLOCK_MONOTONIC */
 
+/* command.c tells the signal handler (runner.c) whether a command is
+ * running: then a second SIGINT/SIGTERM only hastens its end. */
+void harness_command_live(bool live);
+
 /* engine_run.c: one in-process engine run. Models and sessions are cached
  * per variant across runs. */
 typedef struct harness_engine_cache harness_engine_cache;

@@ -19,18 +19,25 @@
 /* Messages and paths are bounded buffers; cutting one short is intended. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-static volatile sig_atomic_t g_interrupted;
+static volatile sig_atomic_t g_interrupted, g_signals, g_command_live;
 
-/* The first SIGINT/SIGTERM asks the runner to stop after the current run;
- * a second one kills at once (results.json is still whole: writes are atomic). */
+/* The first SIGINT/SIGTERM asks the runner to stop after the current run and
+ * ends a running command (SIGTERM, SIGKILL after a grace period). A second
+ * one cuts that grace period short; outside a command (an engine run cannot
+ * be stopped mid-way) it ends the harness at once (results.json is still
+ * whole: writes are atomic). */
 static void on_signal(int sig)
 {
-    if (g_interrupted) {
+    if (g_signals < 1000) g_signals++;
+    if (g_interrupted && !g_command_live) {
         signal(sig, SIG_DFL);
         raise(sig);
     }
     g_interrupted = sig;
 }
+
+void harness_command_live(bool live) { g_command_live = live; }
+int harness_interrupt_count(void) { return g_signals; }
 
 void harness_install_signal_handlers(void)
 {
@@ -119,6 +126,8 @@ static int mkdir_p(const char *path)
 
 /* ---- the experiment ------------------------------------------------- */
 
+#define HARNESS_OVERHEAD_SAMPLES 4096
+
 typedef struct experiment {
     const harness_config *c;
     const harness_run_options *o;
@@ -137,6 +146,12 @@ typedef struct experiment {
     int run_s_n;
     bool tty;
     char last[200];         /* the last run's result, for progress lines */
+    bool setup_done[HARNESS_MAX_VARIANTS], ran[HARNESS_MAX_VARIANTS];
+    /* The harness's own time per command run, for "harness_overhead". */
+    int n_overhead;
+    double spawn_ms[HARNESS_OVERHEAD_SAMPLES], reap_ms[HARNESS_OVERHEAD_SAMPLES];
+    double bookkeeping_ms[HARNESS_OVERHEAD_SAMPLES];
+    double prepare_ms, command_ms;   /* of the last run */
 } experiment;
 
 static void progress(experiment *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -270,7 +285,12 @@ static int write_results(experiment *e, const char *status, harness_error *err)
         if (em && !get_obj(v, "engine_model")) cJSON_AddItemToObject((cJSON *)v, "engine_model", model_json(em));
     }
     output_agreement(e);
-    char *text = cJSON_Print(e->doc);
+    char *printed = cJSON_Print(e->doc);
+    if (!printed) return sys_fail(err, "out of memory");
+    /* cJSON copies strings' bytes as they are: a name or argument that is not
+     * UTF-8 (from argv or a config) gets U+FFFD here, so the file is JSON. */
+    char *text = harness_utf8_sanitize(printed, strlen(printed), NULL);
+    free(printed);
     if (!text) return sys_fail(err, "out of memory");
     char path[1100];
     snprintf(path, sizeof path, "%s/results.json", e->dir);
@@ -340,12 +360,6 @@ static cJSON *summary_json(experiment *e, int mark_b, int mark_e, double tokens)
 
 /* ---- one run -------------------------------------------------------- */
 
-static char *tail(const char *s, size_t n)
-{
-    size_t len = s ? strlen(s) : 0;
-    return (char *)(s ? s + (len > n ? len - n : 0) : "");
-}
-
 static int mark(experiment *e, const char *phase, bool begin, int run)
 {
     return e->sampler ? probe_sampler_mark(e->sampler, phase, begin, run) : -1;
@@ -355,6 +369,7 @@ typedef struct run_outcome {
     bool ok;
     char failure[1024];
     double primary, tokens, wall_ms;
+    double command_ms;      /* command runs: wall_ms + reap_ms, the part not the harness's */
 } run_outcome;
 
 static void engine_part(experiment *e, int v, int index, int pi, int *marks, cJSON *r, cJSON *m, run_outcome *o)
@@ -381,6 +396,57 @@ static void engine_part(experiment *e, int v, int index, int pi, int *marks, cJS
     else cJSON_AddNullToObject(r, "output_tokens_hash");
 }
 
+#define OUTPUT_TAIL_BYTES 2048
+
+/* The last bytes of a stream as a JSON string: valid UTF-8 (invalid bytes and
+ * NUL as U+FFFD), with the exact bytes in base64 beside it when anything was
+ * replaced; and how many bytes the command wrote in all. */
+static void add_output(cJSON *r, const char *name, const harness_capture *c)
+{
+    char key[64];
+    size_t n = c->len > OUTPUT_TAIL_BYTES ? OUTPUT_TAIL_BYTES : c->len;
+    const char *start = c->data ? c->data + c->len - n : "";
+    /* A character cut by the window's edge is dropped whole, not replaced. */
+    if (n < c->len)
+        for (int k = 0; k < 3 && n && ((unsigned char)*start & 0xC0) == 0x80; k++) start++, n--;
+    bool lossy = false;
+    char *text = harness_utf8_sanitize(start, n, &lossy);
+    snprintf(key, sizeof key, "%s_tail", name);
+    cJSON_AddStringToObject(r, key, text ? text : "");
+    free(text);
+    if (lossy) {
+        char *b64 = harness_base64((const unsigned char *)start, n);
+        snprintf(key, sizeof key, "%s_tail_base64", name);
+        cJSON_AddStringToObject(r, key, b64 ? b64 : "");
+        free(b64);
+    }
+    snprintf(key, sizeof key, "%s_bytes", name);
+    cJSON_AddNumberToObject(r, key, (double)c->total);
+    if (c->omitted) {
+        snprintf(key, sizeof key, "%s_omitted_bytes", name);
+        cJSON_AddNumberToObject(r, key, (double)c->omitted);
+    }
+}
+
+/* Runs a hook (prepare, setup, cleanup) untimed; false with the reason in
+ * why when it failed; *interrupted when SIGINT/SIGTERM cut it short. */
+static bool run_hook(experiment *e, const char *what, const harness_argv *a, char *why, size_t n, bool *interrupted)
+{
+    harness_command_result cr;
+    harness_error herr = {0};
+    harness_exec_options o = {.timeout_s = e->c->run_timeout_s, .output = HARNESS_OUTPUT_CAPTURE};
+    int rc = harness_command_exec(a, &o, &cr, &herr);
+    bool ok = rc == 0 && cr.ok;
+    if (interrupted) *interrupted = rc == 0 && cr.interrupted;
+    if (!ok) {
+        const char *errtail = cr.err.data && cr.err.len ? cr.err.data + (cr.err.len > 200 ? cr.err.len - 200 : 0) : "";
+        snprintf(why, n, "%s '%s' failed: %s%s%.200s", what, a->argv[0], rc ? herr.msg : cr.failure,
+                 errtail[0] ? "; stderr: " : "", errtail);
+    }
+    harness_command_result_free(&cr);
+    return ok;
+}
+
 /* Returns 1 when the command was cut short by SIGINT/SIGTERM. */
 static int command_part(experiment *e, int v, int index, int pi, cJSON *r, cJSON *m, run_outcome *o)
 {
@@ -398,15 +464,30 @@ static int command_part(experiment *e, int v, int index, int pi, cJSON *r, cJSON
     }
     o->ok = cr.ok;
     snprintf(o->failure, sizeof o->failure, "%s", cr.failure);
+    double timing[HARNESS_COMMAND_TIMING_METRICS] = {cr.wall_ms, cr.user_ms, cr.sys_ms, cr.max_rss_bytes};
+    for (int i = 0; i < HARNESS_COMMAND_TIMING_METRICS; i++) add_num(m, harness_command_timing_names[i], timing[i]);
     for (int i = 0; i < w->n_metrics; i++) add_num(m, w->metrics[i].name, cr.metrics[i]);
-    o->primary = cr.ok ? cr.metrics[pi] : NAN;
+    double all[HARNESS_COMMAND_TIMING_METRICS + HARNESS_MAX_METRICS];
+    memcpy(all, timing, sizeof timing);
+    memcpy(all + HARNESS_COMMAND_TIMING_METRICS, cr.metrics, sizeof cr.metrics);
+    o->primary = cr.ok ? all[pi] : NAN;
     o->wall_ms = cr.wall_ms;
+    o->command_ms = (isfinite(cr.wall_ms) ? cr.wall_ms : 0) + (isfinite(cr.reap_ms) ? cr.reap_ms : 0);
     if (cr.exit_status >= 0) cJSON_AddNumberToObject(r, "exit_status", cr.exit_status);
     else cJSON_AddNullToObject(r, "exit_status");
     if (cr.term_signal) cJSON_AddNumberToObject(r, "term_signal", cr.term_signal);
-    cJSON_AddStringToObject(r, "stdout_tail", tail(cr.out, 2048));
-    cJSON_AddStringToObject(r, "stderr_tail", tail(cr.errout, 2048));
+    add_num(r, "spawn_ms", cr.spawn_ms);
+    add_num(r, "reap_ms", cr.reap_ms);
+    if (cr.leftovers_killed) cJSON_AddNumberToObject(r, "leftovers_killed", cr.leftovers_killed);
+    if (w->output == HARNESS_OUTPUT_CAPTURE) {
+        add_output(r, "stdout", &cr.out);
+        add_output(r, "stderr", &cr.err);
+    }
     cJSON_AddNullToObject(r, "output_tokens_hash");
+    if (e->n_overhead < HARNESS_OVERHEAD_SAMPLES && isfinite(cr.spawn_ms) && isfinite(cr.reap_ms)) {
+        e->spawn_ms[e->n_overhead] = cr.spawn_ms;
+        e->reap_ms[e->n_overhead] = cr.reap_ms;
+    }
     harness_command_result_free(&cr);
     return 0;
 }
@@ -461,6 +542,15 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
     int nm = harness_workload_metrics(w, names, units, hib, 32), pi = 0;
     for (int i = 0; i < nm; i++)
         if (!strcmp(names[i], e->c->primary_metric)) pi = i;
+    /* prepare: before every run, untimed, outside the run's telemetry. */
+    double t_prepare = harness_now_s();
+    char prepare_failure[700] = "";
+    if (w->kind == HARNESS_WORKLOAD_COMMAND && w->prepare.argc) {
+        bool interrupted = false;
+        if (!run_hook(e, "prepare", &w->prepare, prepare_failure, sizeof prepare_failure, &interrupted) && interrupted)
+            return 1;
+    }
+    e->prepare_ms = (harness_now_s() - t_prepare) * 1e3;
     double started_s = harness_now_s() - e->t0;
     int mb = mark(e, "run", true, index);
     cJSON *r = cJSON_CreateObject(), *m = cJSON_CreateObject();
@@ -468,7 +558,10 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
     cJSON_AddNumberToObject(r, "index", index);
     cJSON_AddStringToObject(r, "variant", e->c->variants[v].name);
     cJSON_AddBoolToObject(r, "warmup", warmup);
-    if (w->kind == HARNESS_WORKLOAD_ENGINE) engine_part(e, v, index, pi, marks, r, m, &o);
+    if (prepare_failure[0]) {
+        mark(e, "run", false, index);
+        snprintf(o.failure, sizeof o.failure, "%s", prepare_failure);
+    } else if (w->kind == HARNESS_WORKLOAD_ENGINE) engine_part(e, v, index, pi, marks, r, m, &o);
     else if (command_part(e, v, index, pi, r, m, &o)) {
         cJSON_Delete(r);
         cJSON_Delete(m);
@@ -489,6 +582,8 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
     cJSON_AddItemToObject(r, "cooldown", cooldown_json(cd));
     cJSON_AddItemToArray(e->runs, r);
     add_record(e, v, warmup, o.ok, o.ok ? o.primary : NAN);
+    e->command_ms = o.command_ms;
+    e->ran[v] = true;
     set_last(e, &o, units[pi]);
     run_progress(e, v, warmup, false);
     return 0;
@@ -678,6 +773,36 @@ static void tell_outcome(experiment *e, harness_outcome *out)
             say(e, "warning: variant '%s': generated tokens differ between runs", oa->string);
 }
 
+static double median_of(double *x, int n)
+{
+    if (n <= 0) return NAN;
+    for (int i = 1; i < n; i++)   /* insertion sort: a few thousand values at most */
+        for (int j = i; j > 0 && x[j - 1] > x[j]; j--) {
+            double t = x[j];
+            x[j] = x[j - 1], x[j - 1] = t;
+        }
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+/* "harness_overhead": the harness's own time per command run, this session:
+ * spawn_ms is inside wall_ms (posix_spawn until the program runs), reap_ms
+ * and bookkeeping_ms are outside it (after the exit; recording and writing
+ * results.json). Nothing is subtracted from any metric. */
+static void overhead_json(experiment *e)
+{
+    if (!e->n_overhead) return;
+    cJSON *o = cJSON_CreateObject();
+    int n = e->n_overhead;
+    cJSON_AddNumberToObject(o, "runs", n);
+    add_num(o, "spawn_ms_median", median_of(e->spawn_ms, n));
+    add_num(o, "reap_ms_median", median_of(e->reap_ms, n));
+    add_num(o, "bookkeeping_ms_median", median_of(e->bookkeeping_ms, n));
+    if (cJSON_GetObjectItemCaseSensitive(e->doc, "harness_overhead"))
+        cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "harness_overhead", o);
+    else
+        cJSON_AddItemToObject(e->doc, "harness_overhead", o);
+}
+
 /* The loop shared by a fresh experiment and a resumed one. */
 static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
 {
@@ -697,6 +822,18 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     bool warmup;
     while (!rc && !harness_interrupted() && harness_plan_next(c, e->rec, e->n_rec, &v, &warmup)) {
         double t_run = harness_now_s();
+        const harness_workload *w = &c->variants[v].workload;
+        if (w->kind == HARNESS_WORKLOAD_COMMAND && w->setup.argc && !e->setup_done[v]) {
+            char why[700];
+            bool interrupted = false;
+            e->setup_done[v] = true;   /* its cleanup runs even when it failed half-way */
+            if (!run_hook(e, "setup", &w->setup, why, sizeof why, &interrupted)) {
+                if (interrupted) break;
+                rc = sys_fail(err, "variant '%s': %s", c->variants[v].name, why);
+                break;
+            }
+            t_run = harness_now_s();
+        }
         harness_cooldown_result cd = {0};
         if (e->n_rec > 0 && c->cooldown.mode != HARNESS_COOLDOWN_NONE) {
             if (e->tty) progress(e, "cooling down before run %d (%s)", e->n_rec + 1, c->variants[v].name);
@@ -705,13 +842,31 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
             mark(e, "cooldown", false, e->n_rec);
             if (cd.interrupted) break;
         }
+        double t_cooled = harness_now_s();
+        e->command_ms = NAN;
         run_progress(e, v, warmup, true);
         if (do_run(e, v, warmup, &cd)) break;
         e->run_s_sum += harness_now_s() - t_run;
         e->run_s_n++;
         rc = write_results(e, "running", err);
         if (harness_now_s() - e->last_telemetry_write > 10) write_telemetry(e);
+        /* What the harness spent on this run outside the command and its
+         * prepare: progress, recording, writing results.json. */
+        if (isfinite(e->command_ms) && e->n_overhead < HARNESS_OVERHEAD_SAMPLES)
+            e->bookkeeping_ms[e->n_overhead++] = (harness_now_s() - t_cooled) * 1e3 - e->command_ms - e->prepare_ms;
     }
+    for (int i = 0; i < c->n_variants; i++) {
+        const harness_workload *w = &c->variants[i].workload;
+        if (w->kind != HARNESS_WORKLOAD_COMMAND || !w->cleanup.argc || !(e->ran[i] || e->setup_done[i])) continue;
+        char why[700];
+        if (!run_hook(e, "cleanup", &w->cleanup, why, sizeof why, NULL)) {
+            char note[800];
+            snprintf(note, sizeof note, "variant '%s': %s", c->variants[i].name, why);
+            say(e, "warning: %s", note);
+            if (cJSON_GetArraySize(notes) < 100) cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+        }
+    }
+    overhead_json(e);
     if (e->sampler) probe_sampler_stop(e->sampler);
     /* A failed write also ends as "interrupted": the file holds what was saved. */
     const char *status = rc || harness_interrupted() ? "interrupted" : "complete";

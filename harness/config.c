@@ -508,6 +508,29 @@ static int parse_affinity(parser *p, const cJSON *v, harness_config *c)
     return 0;
 }
 
+/* "parameters": {"NAME": "value"}: what a parameter scan substituted into
+ * this variant (recorded for exports; the harness does not use them). */
+static int parse_parameters(parser *p, const cJSON *v, const char *path, harness_variant *var)
+{
+    char at[512];
+    if (!v) return 0;
+    sub(at, sizeof at, path, "parameters");
+    if (!cJSON_IsObject(v)) return fail(p, at, "expected an object of strings, got %s", type_name(v));
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v) {
+        char eat[600];
+        sub(eat, sizeof eat, at, e->string);
+        if (var->n_parameters == HARNESS_MAX_PARAMETERS) return fail(p, at, "at most %d parameters", HARNESS_MAX_PARAMETERS);
+        if (!cJSON_IsString(e)) return fail(p, eat, "expected a string, got %s", type_name(e));
+        if (strlen(e->string) >= sizeof var->parameter_names[0] || strlen(e->valuestring) >= sizeof var->parameter_values[0])
+            return fail(p, eat, "name or value too long (%zu, %zu bytes at most)", sizeof var->parameter_names[0] - 1,
+                        sizeof var->parameter_values[0] - 1);
+        strcpy(var->parameter_names[var->n_parameters], e->string);
+        strcpy(var->parameter_values[var->n_parameters++], e->valuestring);
+    }
+    return 0;
+}
+
 static int parse_variants(parser *p, const cJSON *v, harness_config *c)
 {
     if (!cJSON_IsArray(v)) return fail(p, "variants", "expected an array of variant objects, got %s", type_name(v));
@@ -518,6 +541,7 @@ static int parse_variants(parser *p, const cJSON *v, harness_config *c)
     size_t k = 0;
     known[k++] = "name";
     known[k++] = "description";
+    known[k++] = "parameters";
     for (size_t i = 0; workload_fields[i]; i++) known[k++] = workload_fields[i];
     known[k] = NULL;
     for (int i = 0; i < n; i++) {
@@ -535,6 +559,7 @@ static int parse_variants(parser *p, const cJSON *v, harness_config *c)
             if (!strcmp(c->variants[j].name, var->name)) return fail(p, at, "duplicate variant name '%s'", var->name);
         var->workload = c->workload;
         if (parse_workload_fields(p, o, at, &var->workload, known)) return -1;
+        if (parse_parameters(p, cJSON_GetObjectItemCaseSensitive(o, "parameters"), at, var)) return -1;
     }
     c->n_variants = n;
     return 0;
@@ -809,6 +834,13 @@ static cJSON *workload_json(cJSON *o, const harness_workload *w, const harness_w
     return o;
 }
 
+void harness_variant_parameters_json(cJSON *o, const harness_variant *v)
+{
+    if (!v->n_parameters) return;
+    cJSON *p = cJSON_AddObjectToObject(o, "parameters");
+    for (int i = 0; i < v->n_parameters; i++) cJSON_AddStringToObject(p, v->parameter_names[i], v->parameter_values[i]);
+}
+
 cJSON *harness_workload_to_json(const harness_workload *w)
 {
     return workload_json(cJSON_CreateObject(), w, NULL);
@@ -825,6 +857,7 @@ cJSON *harness_config_to_json(const harness_config *c)
         cJSON *v = cJSON_CreateObject();
         cJSON_AddStringToObject(v, "name", c->variants[i].name);
         if (c->variants[i].description[0]) cJSON_AddStringToObject(v, "description", c->variants[i].description);
+        harness_variant_parameters_json(v, &c->variants[i]);
         cJSON_AddItemToArray(vs, workload_json(v, &c->variants[i].workload, &c->workload));
     }
     cJSON_AddStringToObject(o, "primary_metric", c->primary_metric);

@@ -93,9 +93,13 @@ typedef struct harness_workload {
 #define HARNESS_COMMAND_TIMING_METRICS 4
 extern const char *const harness_command_timing_names[HARNESS_COMMAND_TIMING_METRICS];
 
+#define HARNESS_MAX_PARAMETERS 8
 typedef struct harness_variant {
     char name[64];
     char description[256];
+    int n_parameters;        /* what a parameter scan substituted ("parameters") */
+    char parameter_names[HARNESS_MAX_PARAMETERS][32];
+    char parameter_values[HARNESS_MAX_PARAMETERS][128];
     harness_workload workload;   /* base workload with the variant's overrides */
 } harness_variant;
 
@@ -273,12 +277,6 @@ int harness_json_path_number_n(const char *text, size_t len, const char *path, d
 /* First match of a regex's group 1 as a number; 0 and *out, or -1. */
 int harness_regex_number(const char *text, const char *regex, double *out, harness_error *err);
 int harness_regex_number_n(const char *text, size_t len, const char *regex, double *out, harness_error *err);
-
-/* Bytes as valid UTF-8 for a JSON string: invalid sequences and NUL become
- * U+FFFD; *lossy says whether any did. malloc'd, NUL-terminated. */
-char *harness_utf8_sanitize(const char *s, size_t n, bool *lossy);
-/* Standard base64 (RFC 4648, padded), malloc'd. */
-char *harness_base64(const unsigned char *s, size_t n);
 
 /* Writes `data` to `path` atomically: temporary file in the same directory,
  * fsync, rename, fsync of the directory. */

@@ -9,6 +9,7 @@
 
 cJSON *harness_config_to_json(const harness_config *c);
 cJSON *harness_workload_to_json(const harness_workload *w);   /* every field */
+void harness_variant_parameters_json(cJSON *o, const harness_variant *v);   /* "parameters", if any */
 
 /* preflight.c: the machine as found, and what makes numbers unreliable.
  * Paths are read under c->probes.root when set (tests use a fake tree). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness_internal.h"
+#include "reports.h"
 
 /* Messages and paths are bounded buffers; cutting one short is intended. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -289,7 +290,7 @@ static int write_results(experiment *e, const char *status, harness_error *err)
     if (!printed) return sys_fail(err, "out of memory");
     /* cJSON copies strings' bytes as they are: a name or argument that is not
      * UTF-8 (from argv or a config) gets U+FFFD here, so the file is JSON. */
-    char *text = harness_utf8_sanitize(printed, strlen(printed), NULL);
+    char *text = report_utf8_sanitize(printed, strlen(printed), NULL);
     free(printed);
     if (!text) return sys_fail(err, "out of memory");
     char path[1100];
@@ -410,12 +411,12 @@ static void add_output(cJSON *r, const char *name, const harness_capture *c)
     if (n < c->len)
         for (int k = 0; k < 3 && n && ((unsigned char)*start & 0xC0) == 0x80; k++) start++, n--;
     bool lossy = false;
-    char *text = harness_utf8_sanitize(start, n, &lossy);
+    char *text = report_utf8_sanitize(start, n, &lossy);
     snprintf(key, sizeof key, "%s_tail", name);
     cJSON_AddStringToObject(r, key, text ? text : "");
     free(text);
     if (lossy) {
-        char *b64 = harness_base64((const unsigned char *)start, n);
+        char *b64 = report_base64((const unsigned char *)start, n);
         snprintf(key, sizeof key, "%s_tail_base64", name);
         cJSON_AddStringToObject(r, key, b64 ? b64 : "");
         free(b64);
@@ -688,6 +689,8 @@ static cJSON *new_doc(experiment *e, cJSON *env, cJSON *preflight)
     for (int i = 0; i < c->n_variants; i++) {
         cJSON *vo = cJSON_CreateObject();
         cJSON_AddStringToObject(vo, "name", c->variants[i].name);
+        if (c->variants[i].description[0]) cJSON_AddStringToObject(vo, "description", c->variants[i].description);
+        harness_variant_parameters_json(vo, &c->variants[i]);
         cJSON_AddItemToObject(vo, "workload", harness_workload_to_json(&c->variants[i].workload));
         cJSON_AddNullToObject(vo, "engine_kernels");
         cJSON_AddItemToArray(vs, vo);

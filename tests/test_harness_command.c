@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "reports.h"
 #include "tb_test.h"
 
 static const char *fake;
@@ -138,25 +139,25 @@ static void test_capture(void)
 static void test_text_helpers(void)
 {
     bool lossy;
-    char *s = harness_utf8_sanitize("a\xC3\xA9z", 4, &lossy);
+    char *s = report_utf8_sanitize("a\xC3\xA9z", 4, &lossy);
     CHECK_STR(s, "a\xC3\xA9z");
     CHECK(!lossy);
     free(s);
     /* NUL, a lone continuation byte, an overlong NUL, a surrogate, above U+10FFFF. */
-    s = harness_utf8_sanitize("\0x\x80\xC0\x80\xED\xA0\x80\xF4\x90\x80\x80", 12, &lossy);
+    s = report_utf8_sanitize("\0x\x80\xC0\x80\xED\xA0\x80\xF4\x90\x80\x80", 12, &lossy);
     const char *want = "\xEF\xBF\xBDx\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
                        "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD";
     CHECK_STR(s, want);
     CHECK(lossy);
     free(s);
-    s = harness_utf8_sanitize("\xF0\x9F\x98\x80", 4, &lossy);   /* U+1F600 */
+    s = report_utf8_sanitize("\xF0\x9F\x98\x80", 4, &lossy);   /* U+1F600 */
     CHECK(!lossy && !strcmp(s, "\xF0\x9F\x98\x80"));
     free(s);
     /* RFC 4648 test vectors. */
     const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
     const char *out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     for (int i = 0; i < 7; i++) {
-        char *b = harness_base64((const unsigned char *)in[i], strlen(in[i]));
+        char *b = report_base64((const unsigned char *)in[i], strlen(in[i]));
         CHECK_STR(b, out[i]);
         free(b);
     }

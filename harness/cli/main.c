@@ -12,6 +12,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"run", cmd_run, "run an experiment from a config (default: the built-in A/B)"},
+    {"cmd", cmd_cmd, "benchmark command lines against each other, in one line"},
     {"bench", cmd_bench, "measure prefill and decode throughput once (bench_one_batch)"},
     {"generate", cmd_generate, "generate text from a model"},
     {"model", cmd_model, "synthesise a model (synth) or describe one (info)"},
@@ -21,6 +22,7 @@ static const command commands[] = {
     {"compare", cmd_compare, "compare variants from results files"},
     {"gate", cmd_gate, "CI gate: baseline against candidate, with exit codes"},
     {"report", cmd_report, "write report.md / report.html with plots from results"},
+    {"export", cmd_export, "write results in another tool's format (hyperfine, Bencher, ...)"},
 };
 
 static void usage(FILE *f)

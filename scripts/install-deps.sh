@@ -11,6 +11,10 @@ packages=(
   ocl-icd-opencl-dev opencl-headers  # OpenCL ICD loader and headers
   pocl-opencl-icd         # OpenCL on the CPU (tests, CI)
   gnuplot-nox             # plots in reports (run time)
+  python3                 # tests: outputs read as their consumers read them
+  hyperfine               # tests: reference exports; docs: side-by-side timings
+  libbenchmark-tools python3-scipy   # tests: Google Benchmark's compare.py reads our export
+  python3-prometheus-client          # tests: the OpenMetrics parser reads our export
 )
 
 missing=()

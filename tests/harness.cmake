@@ -20,3 +20,8 @@ tb_add_test(NAME test_harness_command SOURCES test_harness_command.c
             LIBS thermabench_harness LABELS harness unit
             ARGS $<TARGET_FILE:fake_workload>)
 add_dependencies(test_harness_command fake_workload)
+tb_add_test(NAME test_harness_cmd SOURCES test_harness_cmd.c
+            LIBS PkgConfig::CJSON LABELS harness cli
+            ARGS $<TARGET_FILE:fake_workload>)
+add_dependencies(test_harness_cmd thermabench fake_workload)
+target_compile_definitions(test_harness_cmd PRIVATE TB_PYTHON3="${Python3_EXECUTABLE}")

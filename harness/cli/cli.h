@@ -66,6 +66,8 @@ void cli_help(FILE *f, const char *usage, const cli_option *opts, const char *ta
 int cli_parse_long(const char *cmd, const char *opt, const char *text, long min, long max, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *text, double min, double max, double *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *text, unsigned long long *out);
+/* "3%" or "3" (per cent) into 0.03, range checked in per cent. */
+int cli_parse_percent(const char *cmd, const char *opt, const char *text, double min, double max, double *out);
 /* --threads, --kernel, --backend, --opencl-device into `o`: 0 parsed,
  * -1 bad value (printed), 1 not an engine option. */
 int cli_parse_engine_option(const char *cmd, const char *opt, const char *value, engine_options *o);

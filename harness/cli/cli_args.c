@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -54,5 +55,16 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *text, unsigned l
     if (errno || end == text || *end)
         return cli_usage_error(cmd, "%s: expected a non-negative integer, got '%s'", opt, text);
     *out = v;
+    return 0;
+}
+
+int cli_parse_percent(const char *cmd, const char *opt, const char *text, double min, double max, double *out)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", text);
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == '%') buf[n - 1] = 0;
+    if (cli_parse_double(cmd, opt, buf, min, max, out)) return -1;
+    *out /= 100;
     return 0;
 }

@@ -19,7 +19,7 @@ enum {
     O_RUNS, O_WARMUP, O_PREPARE, O_SETUP, O_CLEANUP, O_SHELL, O_NO_SHELL, O_PARAM_SCAN, O_PARAM_STEP, O_PARAM_LIST,
     O_NAME, O_IGNORE_FAILURE, O_TIME_UNIT, O_EXPORT_JSON, O_EXPORT_MARKDOWN, O_EXPORT_CSV, O_EXPORT_BMF,
     O_EXPORT_GITHUB, O_EXPORT_GOOGLE, O_EXPORT_OPENMETRICS, O_ORDER, O_SEED, O_COOLDOWN, O_COOLDOWN_WITHIN,
-    O_COOLDOWN_BELOW, O_NO_PROBES, O_TIMEOUT, O_OUTPUT, O_MAX_REGRESSION, O_OUT, O_REPORT, O_STRICT, O_QUIET,
+    O_COOLDOWN_BELOW, O_NO_PROBES, O_TIMEOUT, O_OUTPUT, O_MAX_REGRESSION, O_MAX_CV, O_OUT, O_REPORT, O_STRICT, O_QUIET,
     O_JSON, O_HELP
 };
 
@@ -53,6 +53,7 @@ static const cli_option options[] = {
     [O_TIMEOUT] = {"timeout", 't', "SECONDS", "per-run limit (default 600)"},
     [O_OUTPUT] = {"output", 0, "WHERE", "discard (default; also 'null') or capture (also 'pipe': the\nlast 2 KiB of each run are kept in results.json)"},
     [O_MAX_REGRESSION] = {"max-regression", 0, "PCT", "gate every command against the first: exit 1 when one is slower\nby more than PCT (e.g. 3%), 3 when it cannot tell"},
+    [O_MAX_CV] = {"max-cv", 0, "PCT", "the gate's noise limit: above this robust CV it says\ninconclusive (default 10%)"},
     [O_OUT] = {"out", 'o', "DIR", "results directory (default results/<UTC time>-cmd)"},
     [O_REPORT] = {"report", 0, NULL, "also write report.md, report.html and runs.csv"},
     [O_STRICT] = {"strict", 0, NULL, "refuse to start when a preflight check warns"},
@@ -229,11 +230,12 @@ static char **join_multi_value_options(int argc, char **argv, int *out_argc)
                 while (++i < argc) out[n++] = strdup(argv[i]);
             continue;
         }
-        size_t len = strlen(a) + 2;
+        const char *name = take == 3 ? "--parameter-scan=" : "--parameter-list=";
+        size_t len = strlen(name) + 1;
         for (int k = 1; k <= take; k++) len += strlen(argv[i + k]) + 1;
         char *j = malloc(len);
         if (!j) break;
-        snprintf(j, len, "%s=", a[1] == 'P' || !strcmp(a, "--parameter-scan") ? "--parameter-scan" : "--parameter-list");
+        strcpy(j, name);
         for (int k = 1; k <= take; k++) {
             strcat(j, argv[i + k]);
             if (k < take) strcat(j, "\x1f");
@@ -335,7 +337,7 @@ typedef struct cmd_args {
     const char *scan, *step;
     bool ignore_failure, no_probes, report, strict, quiet, json;
     unsigned long long seed;
-    double cooldown_s, cooldown_within, cooldown_below, timeout_s, max_regression;
+    double cooldown_s, cooldown_within, cooldown_below, timeout_s, max_regression, max_cv;
 } cmd_args;
 
 static cJSON *argv_json(const harness_argv *a)
@@ -511,12 +513,13 @@ static double shell_startup_ms(const harness_argv *probe, long runs, double *spr
     return med;
 }
 
-static int gate(const report_results *r, double max_regression, cJSON *json_out)
+static int gate(const report_results *r, double max_regression, double max_cv, cJSON *json_out)
 {
     int worst = TB_EXIT_OK;
     report_gate_options go;
     report_gate_defaults(&go);
     go.max_regression = max_regression;
+    if (max_cv > 0) go.max_cv = max_cv;
     go.allow_env_mismatch = true;   /* one file, one machine */
     for (int i = 1; i < r->nvariants; i++) {
         report_gate_result g;
@@ -608,15 +611,12 @@ static int parse_args(int argc, char **argv, cmd_args *a, int *first_operand)
             }
             a->output = v;
             break;
-        case O_MAX_REGRESSION: {
-            char buf[64];
-            snprintf(buf, sizeof buf, "%s", v);
-            size_t n = strlen(buf);
-            if (n && buf[n - 1] == '%') buf[n - 1] = 0;
-            if (cli_parse_double(CMD, "--max-regression", buf, 0.001, 1000, &a->max_regression)) goto done;
-            a->max_regression /= 100;
+        case O_MAX_REGRESSION:
+            if (cli_parse_percent(CMD, "--max-regression", v, 0.001, 1000, &a->max_regression)) goto done;
             break;
-        }
+        case O_MAX_CV:
+            if (cli_parse_percent(CMD, "--max-cv", v, 0.001, 10000, &a->max_cv)) goto done;
+            break;
         case O_OUT: a->out = v; break;
         case O_REPORT: a->report = true; break;
         case O_STRICT: a->strict = true; break;
@@ -755,7 +755,7 @@ int cmd_cmd(int argc, char **argv)
     }
     rc = out.runs_total > 0 && out.runs_failed == out.runs_total ? TB_EXIT_FAIL : TB_EXIT_OK;
     if (a.max_regression > 0) {
-        int g = gate(&r, a.max_regression, jgate);
+        int g = gate(&r, a.max_regression, a.max_cv, jgate);
         if (rc == TB_EXIT_OK) rc = g;
     }
     report_export_options eo = {.time_unit = a.time_unit ? a.time_unit : u.name};

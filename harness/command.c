@@ -345,6 +345,7 @@ int harness_command_exec(const harness_argv *a, const harness_exec_options *o, h
         return 0;
     }
     r->spawn_ms = t_spawned - t0;
+    r->started_ms = t0;
     w.pidfd = pidfd_open_(w.pid);
 
     bool exited = false;
@@ -365,13 +366,14 @@ int harness_command_exec(const harness_argv *a, const harness_exec_options *o, h
     double t_exit = now_ms();
     /* Reap it (rusage) while its process group still exists, so the group
      * id cannot be reused before the leftovers are killed. */
-    kill(-w.pid, SIGKILL);
+    bool keep = o->keep_leftovers && !r->timed_out && !r->interrupted;
+    if (!keep) kill(-w.pid, SIGKILL);
     int status = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
     while (wait4(w.pid, &status, 0, &ru) < 0 && errno == EINTR) {}
     if (w.pidfd >= 0) close(w.pidfd);
-    r->leftovers_killed = end_adopted(before, n_before);
+    r->leftovers_killed = keep ? 0 : end_adopted(before, n_before);
     harness_command_live(false);
     /* Output still in the pipes; a holder the harness could not end (not
      * its descendant any more) is not waited for beyond a short linger. */

@@ -241,6 +241,7 @@ typedef struct harness_command_result {
     int exit_status;         /* -1 if killed or not started */
     int term_signal;         /* 0 unless killed by a signal */
     bool timed_out, interrupted;
+    double started_ms;       /* CLOCK_MONOTONIC (ms) just before the spawn */
     double wall_ms;          /* spawn to exit, CLOCK_MONOTONIC */
     double spawn_ms;         /* part of wall_ms until the program was exec'd */
     double user_ms, sys_ms;  /* CPU time of the command and its waited-for children */
@@ -254,6 +255,7 @@ typedef struct harness_command_result {
 typedef struct harness_exec_options {
     double timeout_s;        /* 0: none */
     harness_output output;
+    bool keep_leftovers;     /* what it leaves running stays (a setup that starts a server) */
 } harness_exec_options;
 
 /* Starts argv (no shell) with stdin /dev/null in its own process group,

@@ -435,7 +435,9 @@ static bool run_hook(experiment *e, const char *what, const harness_argv *a, cha
 {
     harness_command_result cr;
     harness_error herr = {0};
-    harness_exec_options o = {.timeout_s = e->c->run_timeout_s, .output = HARNESS_OUTPUT_CAPTURE};
+    /* A setup may start what the runs need (a server): it stays. */
+    harness_exec_options o = {.timeout_s = e->c->run_timeout_s, .output = HARNESS_OUTPUT_CAPTURE,
+                              .keep_leftovers = !strcmp(what, "setup")};
     int rc = harness_command_exec(a, &o, &cr, &herr);
     bool ok = rc == 0 && cr.ok;
     if (interrupted) *interrupted = rc == 0 && cr.interrupted;

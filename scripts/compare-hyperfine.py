@@ -29,6 +29,8 @@ ap.add_argument("--runs", type=int, default=10)
 ap.add_argument("--thermabench", default="build/release/thermabench")
 ap.add_argument("--work", default="/tmp/tb-vs-hf")
 ap.add_argument("--markdown", help="also write the table as Markdown to this file")
+ap.add_argument("--nice", type=int, default=None,
+                help="run both tools at this niceness (e.g. -20 as root, ahead of other jobs on a shared machine)")
 args = ap.parse_args()
 
 hyperfine = shutil.which("hyperfine")
@@ -49,8 +51,11 @@ commands = [
 ]
 
 
+NICE = ["nice", "-n", str(args.nice)] if args.nice is not None else []
+
+
 def run_hyperfine(cmd, out):
-    subprocess.run([hyperfine, "-N", "--style", "none", "--warmup", "1", "--runs", str(args.runs),
+    subprocess.run(NICE + [hyperfine, "-N", "--style", "none", "--warmup", "1", "--runs", str(args.runs),
                     "--export-json", out, cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     r = json.load(open(out))["results"][0]
     return statistics.median(r["times"]) * 1e3, r["user"] * 1e3, r["system"] * 1e3, None
@@ -58,7 +63,7 @@ def run_hyperfine(cmd, out):
 
 def run_thermabench(cmd, out_dir):
     shutil.rmtree(out_dir, ignore_errors=True)
-    subprocess.run([args.thermabench, "cmd", "--no-probes", "-q", "--warmup", "1", "--runs", str(args.runs),
+    subprocess.run(NICE + [args.thermabench, "cmd", "--no-probes", "-q", "--warmup", "1", "--runs", str(args.runs),
                     "--out", out_dir, cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     d = json.load(open(os.path.join(out_dir, "results.json")))
     runs = [r for r in d["runs"] if not r["warmup"] and r["status"] == "ok"]
@@ -66,6 +71,7 @@ def run_thermabench(cmd, out_dir):
     return statistics.median(m("wall_ms")), statistics.mean(m("user_ms")), statistics.mean(m("sys_ms")), d["harness_overhead"]
 
 
+LOAD = open("/proc/loadavg").read().split()[0]
 rows = []
 for cmd in commands:
     ratios = {"wall": [], "user": [], "sys": []}
@@ -103,10 +109,12 @@ for r in rows:
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], "%.3f (%s)" % (r[7], r[8]) if r[8] != "-" else "- (sys < 0.5 ms)",
         r[9], r[10], r[11]))
 table = header + "\n".join(lines) + "\n"
-info = "%s, %d CPUs, %s; %s; %d rounds x %d runs (+1 warm-up) per tool and command, %s" % (
-    platform.node(), os.cpu_count(), platform.platform(),
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+info = "%s, %d CPUs, %s; %s; %d rounds x %d runs (+1 warm-up) per tool and command%s; load average before: %s; %s" % (
+    cpu, os.cpu_count(), platform.platform(),
     subprocess.run([hyperfine, "--version"], capture_output=True, text=True).stdout.strip(),
-    args.rounds, args.runs, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    args.rounds, args.runs, "" if args.nice is None else ", niceness %d" % args.nice, LOAD,
+    time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
 print(info)
 print(table)
 if args.markdown:

@@ -14,6 +14,7 @@
  *   fake_workload bytes VALUE         every byte value 0-255, NULs first and last, then the JSON
  *   fake_workload nulfirst VALUE      a NUL byte, then "throughput: VALUE tok/s"
  *   fake_workload spew MIB VALUE      MIB MiB of log lines, then the JSON on its last line
+ *   fake_workload stamp               prints CLOCK_MONOTONIC (ms) at its start and just before it exits
  *   fake_workload burn MS             busy on the CPU for MS of its own CPU time
  *   fake_workload child-burn MS       a child busy for MS of CPU time, waited for
  *   fake_workload alloc MIB           touches MIB MiB of memory
@@ -177,6 +178,14 @@ int main(int argc, char **argv)
             fputs("log line that fills the capture window past its head and tail....\n", stdout);
         print_json(argv[3]);
         return 0;
+    }
+    if (!strcmp(mode, "stamp")) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "%.6f\n", now_s() * 1e3);
+        burn(1);
+        n += snprintf(line + n, sizeof line - (size_t)n, "%.6f\n", now_s() * 1e3);
+        if (write(1, line, (size_t)n) < 0) return 1;
+        _exit(0);
     }
     if (!strcmp(mode, "burn") && argc > 2) { burn(atof(argv[2])); return 0; }
     if (!strcmp(mode, "child-burn") && argc > 2) {

@@ -19,7 +19,7 @@ enum {
     O_RUNS, O_WARMUP, O_PREPARE, O_SETUP, O_CLEANUP, O_SHELL, O_NO_SHELL, O_PARAM_SCAN, O_PARAM_STEP, O_PARAM_LIST,
     O_NAME, O_IGNORE_FAILURE, O_TIME_UNIT, O_EXPORT_JSON, O_EXPORT_MARKDOWN, O_EXPORT_CSV, O_EXPORT_BMF,
     O_EXPORT_GITHUB, O_EXPORT_GOOGLE, O_EXPORT_OPENMETRICS, O_ORDER, O_SEED, O_COOLDOWN, O_COOLDOWN_WITHIN,
-    O_COOLDOWN_BELOW, O_NO_PROBES, O_TIMEOUT, O_OUTPUT, O_MAX_REGRESSION, O_MAX_CV, O_OUT, O_REPORT, O_STRICT, O_QUIET,
+    O_COOLDOWN_BELOW, O_NO_PROBES, O_TIMEOUT, O_OUTPUT, O_MAX_REGRESSION, O_METRIC, O_MAX_CV, O_OUT, O_REPORT, O_STRICT, O_QUIET,
     O_JSON, O_HELP
 };
 
@@ -53,6 +53,7 @@ static const cli_option options[] = {
     [O_TIMEOUT] = {"timeout", 't', "SECONDS", "per-run limit (default 600)"},
     [O_OUTPUT] = {"output", 0, "WHERE", "discard (default; also 'null') or capture (also 'pipe': the\nlast 2 KiB of each run are kept in results.json)"},
     [O_MAX_REGRESSION] = {"max-regression", 0, "PCT", "gate every command against the first: exit 1 when one is slower\nby more than PCT (e.g. 3%), 3 when it cannot tell"},
+    [O_METRIC] = {"metric", 'm', "NAME", "what the summary, verdict and gate compare: wall_ms (default),\nuser_ms, sys_ms or max_rss_bytes"},
     [O_MAX_CV] = {"max-cv", 0, "PCT", "the gate's noise limit: above this robust CV it says\ninconclusive (default 10%)"},
     [O_OUT] = {"out", 'o', "DIR", "results directory (default results/<UTC time>-cmd)"},
     [O_REPORT] = {"report", 0, NULL, "also write report.md, report.html and runs.csv"},
@@ -261,6 +262,7 @@ static unit pick_unit(const char *asked, double median_ms)
 
 typedef struct command_stats {
     const char *name;
+    report_summary primary;      /* the metric the verdict uses (--metric) */
     report_summary wall, user, sys, rss;
     bool have_user, have_sys, have_rss;
 } command_stats;
@@ -280,6 +282,8 @@ static void stats_of(const report_results *r, const char *variant, command_stats
         if (n) report_summarize(x, n, out[m]);
         if (have[m]) *have[m] = n > 0;
     }
+    size_t n = report_metric_values(r, variant, r->metric_name, x, max);
+    if (n) report_summarize(x, n, &s->primary);
     free(x);
 }
 
@@ -301,15 +305,16 @@ static void print_stats(const command_stats *s, int index, unit u, const char *s
 }
 
 /* "B ran 1.03 ± 0.08 times faster than A (95% CI 0.97–1.10)": hyperfine's
- * ratio of means with its propagated spread, and the interval (Fieller)
- * this project's comparison gives. */
+ * ratio of means of the verdict's metric (wall_ms unless --metric) with its
+ * propagated spread, and the interval (Fieller) this project's comparison
+ * gives. */
 static void print_summary(const report_results *r, const command_stats *s, int n, int fastest)
 {
-    if (n < 2 || !s[fastest].wall.n) return;
-    printf("Summary\n  '%s' ran\n", s[fastest].name);
+    if (n < 2 || !s[fastest].primary.n) return;
+    printf("Summary (%s)\n  '%s' ran\n", r->metric_name, s[fastest].name);
     for (int i = 0; i < n; i++) {
-        if (i == fastest || !s[i].wall.n) continue;
-        const report_summary *a = &s[i].wall, *b = &s[fastest].wall;
+        if (i == fastest || !s[i].primary.n) continue;
+        const report_summary *a = &s[i].primary, *b = &s[fastest].primary;
         double ratio = a->mean / b->mean;
         double spread = a->n >= 2 && b->n >= 2 ? ratio * sqrt(pow(a->sd / a->mean, 2) + pow(b->sd / b->mean, 2)) : NAN;
         printf("    %6.3f ± %.3f times faster than '%s'", ratio, spread, s[i].name);
@@ -328,7 +333,7 @@ typedef struct cmd_args {
     long runs, warmup;
     const char *prepare[HARNESS_MAX_VARIANTS];
     int nprepare;
-    const char *setup, *cleanup, *shell, *time_unit, *order, *out, *output;
+    const char *setup, *cleanup, *shell, *time_unit, *order, *out, *output, *metric;
     const char *exports[REPORT_EXPORT_COUNT];
     const char *names[HARNESS_MAX_VARIANTS];
     int nnames;
@@ -457,7 +462,7 @@ static cJSON *build_config(const cmd_args *a, char **lines, int nlines, harness_
             cJSON_AddItemToArray(vs, v);
             made++;
         }
-    cJSON_AddStringToObject(c, "primary_metric", "wall_ms");
+    cJSON_AddStringToObject(c, "primary_metric", a->metric ? a->metric : "wall_ms");
     cJSON_AddNumberToObject(c, "repetitions", (double)a->runs);
     cJSON_AddNumberToObject(c, "warmup", (double)a->warmup);
     cJSON_AddStringToObject(c, "order", a->order ? a->order : "abba");
@@ -614,6 +619,13 @@ static int parse_args(int argc, char **argv, cmd_args *a, int *first_operand)
         case O_MAX_REGRESSION:
             if (cli_parse_percent(CMD, "--max-regression", v, 0.001, 1000, &a->max_regression)) goto done;
             break;
+        case O_METRIC:
+            if (strcmp(v, "wall_ms") && strcmp(v, "user_ms") && strcmp(v, "sys_ms") && strcmp(v, "max_rss_bytes")) {
+                cli_usage_error(CMD, "--metric: '%s' is not one of wall_ms, user_ms, sys_ms, max_rss_bytes", v);
+                goto done;
+            }
+            a->metric = v;
+            break;
         case O_MAX_CV:
             if (cli_parse_percent(CMD, "--max-cv", v, 0.001, 10000, &a->max_cv)) goto done;
             break;
@@ -712,9 +724,9 @@ int cmd_cmd(int argc, char **argv)
     int fastest = 0;
     for (int i = 0; i < r.nvariants && i < HARNESS_MAX_VARIANTS; i++) {
         stats_of(&r, r.variants[i], &s[i]);
-        if (s[i].wall.n && (!s[fastest].wall.n || s[i].wall.mean < s[fastest].wall.mean)) fastest = i;
+        if (s[i].primary.n && (!s[fastest].primary.n || s[i].primary.mean < s[fastest].primary.mean)) fastest = i;
     }
-    unit u = pick_unit(a.time_unit, s[fastest].wall.median);
+    unit u = pick_unit(a.time_unit, s[fastest].wall.n ? s[fastest].wall.median : 0);
     cJSON *jroot = a.json ? cJSON_CreateObject() : NULL, *jgate = NULL;
     if (jroot) {
         cJSON_AddStringToObject(jroot, "results", path);

@@ -3,6 +3,8 @@
  * then output_len decode steps of batch_size tokens each, every step timed.
  * Prompts are seeded random ids; decoding is greedy so that the output ids
  * can be compared across kernels and runs. */
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,19 @@ static void matmul_params(const engine_model *m, double *layer, double *classifi
     *classifier = (double)m->classifier.rows * m->classifier.cols;
 }
 
+/* fnv1a64 over the ids as little-endian int32: the output-agreement check
+ * compares these hashes between runs. */
+static uint64_t fnv1a64(const int *ids, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < 4; b++) {
+            h ^= ((uint32_t)ids[i] >> (8 * b)) & 0xff;
+            h *= 0x100000001b3ULL;
+        }
+    return h;
+}
+
 static void fill_figures(const engine_model *m, int B, int I, int O, engine_bench_result *r)
 {
     double layer, cls;
@@ -139,7 +154,8 @@ static void fill_figures(const engine_model *m, int B, int I, int O, engine_benc
     /* only the last token of each sequence goes through the classifier */
     r->prefill_gflop_per_s = 2.0 * (layer * B * I + cls * B) / 1e9 / (r->prefill_ms / 1e3);
     struct rusage ru;
-    r->peak_rss_bytes = getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
+    r->peak_rss_bytes = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss * 1024 : NAN;
+    r->output_tokens_hash = fnv1a64(r->output_tokens, r->n_output_tokens);
 }
 
 static int bench_error(engine_error *err, engine_error_kind kind, const char *msg)
@@ -208,4 +224,38 @@ void engine_bench_result_free(engine_bench_result *r)
     r->decode_step_ms = NULL;
     r->output_tokens = NULL;
     r->n_output_tokens = 0;
+}
+
+#define ROW(field, unit, hib, source) {#field, unit, hib, source, offsetof(engine_bench_result, field)}
+static const engine_metric metrics[] = {
+    ROW(decode_tokens_per_s, "tokens/s", true, "batch x output_len tokens / decode time (all steps)"),
+    ROW(prefill_tokens_per_s, "tokens/s", true, "batch x input_len tokens / prefill time"),
+    ROW(total_tokens_per_s, "tokens/s", true, "batch x (input_len + output_len) tokens / (prefill + decode) time"),
+    ROW(decode_step_median_ms, "ms", false, "median of the decode steps' times"),
+    ROW(prefill_ms, "ms", false, "prefill forward pass, wall clock"),
+    ROW(decode_ms, "ms", false, "all decode steps, wall clock"),
+    ROW(total_ms, "ms", false, "prefill and decode, wall clock"),
+    ROW(decode_gb_per_s, "GB/s", true, "matrix bytes read per decoded token / median decode step time"),
+    ROW(prefill_gflop_per_s, "GFLOP/s", true, "2 x matrix multiply-adds of the prefill / prefill time"),
+    ROW(peak_rss_bytes, "bytes", false, "peak resident set of the process (getrusage ru_maxrss)"),
+};
+#undef ROW
+
+size_t engine_metric_count(void) { return sizeof metrics / sizeof metrics[0]; }
+
+const engine_metric *engine_metric_at(size_t i) { return i < engine_metric_count() ? &metrics[i] : NULL; }
+
+const engine_metric *engine_metric_find(const char *name)
+{
+    for (size_t i = 0; i < engine_metric_count(); i++)
+        if (!strcmp(metrics[i].name, name))
+            return &metrics[i];
+    return NULL;
+}
+
+double engine_metric_value(const engine_metric *m, const engine_bench_result *r)
+{
+    double v;
+    memcpy(&v, (const char *)r + m->offset, sizeof v);
+    return v;
 }

@@ -256,16 +256,35 @@ typedef struct engine_bench_result {
     double decode_step_median_ms;
     double *decode_step_ms;                      /* output_len entries, owned by the result */
     double total_ms, total_tokens_per_s;
-    uint64_t peak_rss_bytes;
+    double peak_rss_bytes;       /* of the process (getrusage), a whole number */
     double decode_gb_per_s;      /* weight bytes read per step / step time */
     double prefill_gflop_per_s;  /* 2 * params * tokens / prefill time */
     int *output_tokens;          /* batch_size x output_len greedy ids (for output agreement) */
     int n_output_tokens;
+    uint64_t output_tokens_hash; /* fnv1a64 of output_tokens as little-endian int32 */
 } engine_bench_result;
 
 int engine_bench(engine_session *s, const engine_bench_params *p,
                  engine_bench_result *r, engine_error *err);
 void engine_bench_result_free(engine_bench_result *r);
+
+/* The bench's figures, one row each: what every results file, `bench
+ * --json` and config validation call them. A row binds the name to the
+ * field it reads, so the order of rows cannot mislabel a value; adding a
+ * metric is adding a row (and its field). */
+typedef struct engine_metric {
+    const char *name;          /* "decode_tokens_per_s": the key in results files */
+    const char *unit;          /* "tokens/s", "ms", "GB/s", "GFLOP/s", "bytes" */
+    bool higher_is_better;
+    const char *source;        /* where the value comes from, in words */
+    size_t offset;             /* of its double in engine_bench_result */
+} engine_metric;
+
+size_t engine_metric_count(void);
+const engine_metric *engine_metric_at(size_t i);
+/* The row named `name`, or NULL. */
+const engine_metric *engine_metric_find(const char *name);
+double engine_metric_value(const engine_metric *m, const engine_bench_result *r);
 
 /* ---- OpenCL devices --------------------------------------------------- */
 

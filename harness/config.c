@@ -104,6 +104,100 @@ static void sub(char *out, size_t n, const char *path, const char *key)
     snprintf(out, n, "%s%s%s", path, *path ? "." : "", key);
 }
 
+/* Metric regexes are POSIX extended, in a subset with no catastrophic case:
+ * glibc's regcomp copies a quantified subexpression once per quantifier, so
+ * stacked quantifiers ("a++", "a+{2}") and quantified groups holding a
+ * quantifier ("(a+)+") grow the compiled pattern exponentially, large
+ * bounds ("a{30000}") linearly but hugely, and backreferences make matching
+ * exponential. Those are refused; the rest compiles and matches in time
+ * polynomial in the pattern and the output. NULL when the pattern is fine,
+ * else why not. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define REGEX_MAX_BOUND 100
+#define REGEX_MAX_DEPTH 32
+
+static const char *regex_unsafe(const char *re)
+{
+    bool group_quantified[REGEX_MAX_DEPTH + 1] = {false};   /* per open group: holds a quantifier */
+    int depth = 0;
+    enum { NOTHING, ATOM, GROUP_WITH_QUANTIFIER, QUANTIFIER } prev = NOTHING;
+    for (const char *c = re; *c; c++) {
+        if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
+            if (prev == QUANTIFIER)
+                return "a quantifier right after another (as in 'a++' or 'a*{2}') can make the pattern "
+                       "exponentially large";
+            if (prev == GROUP_WITH_QUANTIFIER)
+                return "a quantified group that holds a quantifier (as in '(a+)+') can make the pattern "
+                       "exponentially large";
+            if (*c == '{') {
+                char *end;
+                long lo = strtol(c + 1, &end, 10), hi = lo;
+                if (end == c + 1)
+                    return "'{' must start a bound such as {2} or {1,3}";
+                if (*end == ',') {
+                    char *e2;
+                    hi = strtol(end + 1, &e2, 10);
+                    if (e2 == end + 1)
+                        return "open bounds such as {2,} are not allowed: give the largest count";
+                    end = e2;
+                }
+                if (*end != '}')
+                    return "'{' must start a bound such as {2} or {1,3}";
+                if (lo > REGEX_MAX_BOUND || hi > REGEX_MAX_BOUND)
+                    return "a bound above {" STR(REGEX_MAX_BOUND) "} makes the compiled pattern too large";
+                c = end;
+            }
+            if (depth > 0)
+                group_quantified[depth] = true;
+            prev = QUANTIFIER;
+            continue;
+        }
+        if (*c == '(') {
+            if (++depth > REGEX_MAX_DEPTH)
+                return "groups nested more than " STR(REGEX_MAX_DEPTH) " deep";
+            group_quantified[depth] = false;
+            prev = NOTHING;
+        } else if (*c == ')') {
+            if (depth == 0)
+                return NULL;        /* regcomp reports the unbalanced ')' */
+            bool q = group_quantified[depth--];
+            if (q && depth > 0)
+                group_quantified[depth] = true;
+            prev = q ? GROUP_WITH_QUANTIFIER : ATOM;
+        } else if (*c == '|') {
+            prev = NOTHING;
+        } else if (*c == '\\') {
+            if (c[1] >= '1' && c[1] <= '9')
+                return "backreferences (\\1 to \\9) can make matching take exponential time";
+            if (c[1])
+                c++;
+            prev = ATOM;
+        } else if (*c == '[') {
+            /* A bracket expression: "[]...]" and "[^]...]" hold a literal ']'; "[:alpha:]" ends at ":]". */
+            const char *b = c + 1;
+            if (*b == '^')
+                b++;
+            if (*b == ']')
+                b++;
+            for (; *b && *b != ']'; b++)
+                if (*b == '[' && (b[1] == ':' || b[1] == '.' || b[1] == '=')) {
+                    const char *close = strstr(b + 2, b[1] == ':' ? ":]" : b[1] == '.' ? ".]" : "=]");
+                    if (!close)
+                        return NULL;        /* regcomp reports it */
+                    b = close + 1;
+                }
+            if (!*b)
+                return NULL;
+            c = b;
+            prev = ATOM;
+        } else {
+            prev = ATOM;
+        }
+    }
+    return NULL;
+}
+
 static int get_string(parser *p, const cJSON *obj, const char *path, const char *key, char *out, size_t n)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -310,6 +404,8 @@ static int parse_metrics(parser *p, const cJSON *v, const char *at, harness_work
         if (!s->json_path[0] == !s->regex[0])
             return fail(p, mat, "expected exactly one of 'json_path' or 'regex'");
         if (s->regex[0]) {
+            const char *why = regex_unsafe(s->regex);
+            if (why) return fail(p, mat, "regex: '%s': %s", s->regex, why);
             harness_error e = {0};
             double dummy;
             if (harness_regex_number("", s->regex, &dummy, &e) && e.kind == HARNESS_ERR_INPUT)
@@ -580,9 +676,9 @@ static int finish(parser *p, harness_config *c)
                            &c->variants[i].workload))
             return -1;
     }
-    const char *names[HARNESS_MAX_METRICS + 16], *units[HARNESS_MAX_METRICS + 16];
-    bool hib[HARNESS_MAX_METRICS + 16];
-    int nm = harness_workload_metrics(&c->variants[0].workload, names, units, hib, HARNESS_MAX_METRICS + 16);
+    harness_metric ms[HARNESS_MAX_WORKLOAD_METRICS];
+    const char *names[HARNESS_MAX_WORKLOAD_METRICS + 1];
+    int nm = harness_workload_metrics(&c->variants[0].workload, ms, HARNESS_MAX_WORKLOAD_METRICS);
     if (!c->primary_metric[0]) {
         snprintf(c->primary_metric, sizeof c->primary_metric, "%s",
                  c->variants[0].workload.kind == HARNESS_WORKLOAD_ENGINE ? "decode_tokens_per_s"
@@ -590,9 +686,12 @@ static int finish(parser *p, harness_config *c)
                                                      : "wall_ms");
     }
     for (int v = 0; v < c->n_variants; v++) {
-        nm = harness_workload_metrics(&c->variants[v].workload, names, units, hib, HARNESS_MAX_METRICS + 16);
+        nm = harness_workload_metrics(&c->variants[v].workload, ms, HARNESS_MAX_WORKLOAD_METRICS);
         bool found = false;
-        for (int i = 0; i < nm; i++) found |= !strcmp(names[i], c->primary_metric);
+        for (int i = 0; i < nm; i++) {
+            names[i] = ms[i].name;
+            found |= !strcmp(names[i], c->primary_metric);
+        }
         if (!found) {
             names[nm] = NULL;
             const char *near = nearest(c->primary_metric, names);
@@ -741,38 +840,52 @@ int harness_config_load_file(const char *path, harness_config **out, harness_err
 
 /* ---- metrics each workload produces --------------------------------- */
 
-static const char *const engine_metric_names[] = {
-    "decode_tokens_per_s", "prefill_tokens_per_s", "total_tokens_per_s", "decode_step_median_ms",
-    "prefill_ms", "decode_ms", "total_ms", "decode_gb_per_s", "prefill_gflop_per_s", "peak_rss_bytes", NULL};
-static const char *const engine_metric_units[] = {
-    "tokens/s", "tokens/s", "tokens/s", "ms", "ms", "ms", "ms", "GB/s", "GFLOP/s", "bytes", NULL};
-static const bool engine_metric_hib[] = {true, true, true, false, false, false, false, true, true, false};
-
-int harness_workload_metrics(const harness_workload *w, const char **names, const char **units,
-                             bool *higher_is_better, int max)
+int harness_workload_metrics(const harness_workload *w, harness_metric *out, int max)
 {
     int n = 0;
     if (w->kind == HARNESS_WORKLOAD_ENGINE) {
-        for (; engine_metric_names[n] && n < max; n++) {
-            names[n] = engine_metric_names[n];
-            units[n] = engine_metric_units[n];
-            higher_is_better[n] = engine_metric_hib[n];
+        for (; (size_t)n < engine_metric_count() && n < max; n++) {
+            const engine_metric *m = engine_metric_at((size_t)n);
+            harness_metric *o = &out[n];
+            snprintf(o->name, sizeof o->name, "%s", m->name);
+            snprintf(o->unit, sizeof o->unit, "%s", m->unit);
+            o->higher_is_better = m->higher_is_better;
+            snprintf(o->source, sizeof o->source, "engine: %s", m->source);
         }
         return n;
     }
     /* The harness's own timing first, then what is read from stdout. */
     static const char *const timing_units[] = {"ms", "ms", "ms", "bytes"};
-    for (; n < HARNESS_COMMAND_TIMING_METRICS && n < max; n++) {
-        names[n] = harness_command_timing_names[n];
-        units[n] = timing_units[n];
-        higher_is_better[n] = false;
+    static const char *const timing_sources[] = {
+        "harness: CLOCK_MONOTONIC from posix_spawn to the exit (pidfd)", "harness: wait4 rusage ru_utime",
+        "harness: wait4 rusage ru_stime", "harness: wait4 rusage ru_maxrss"};
+    for (int i = 0; i < HARNESS_COMMAND_TIMING_METRICS && n < max; i++, n++) {
+        harness_metric *o = &out[n];
+        snprintf(o->name, sizeof o->name, "%s", harness_command_timing_names[i]);
+        snprintf(o->unit, sizeof o->unit, "%s", timing_units[i]);
+        o->higher_is_better = false;
+        snprintf(o->source, sizeof o->source, "%s", timing_sources[i]);
     }
     for (int i = 0; i < w->n_metrics && n < max; i++, n++) {
-        names[n] = w->metrics[i].name;
-        units[n] = w->metrics[i].unit;
-        higher_is_better[n] = w->metrics[i].higher_is_better;
+        const harness_metric_spec *m = &w->metrics[i];
+        harness_metric *o = &out[n];
+        snprintf(o->name, sizeof o->name, "%s", m->name);
+        snprintf(o->unit, sizeof o->unit, "%s", m->unit);
+        o->higher_is_better = m->higher_is_better;
+        snprintf(o->source, sizeof o->source, "%s: %s", m->json_path[0] ? "stdout JSON path" : "stdout regex",
+                 m->json_path[0] ? m->json_path : m->regex);
     }
     return n;
+}
+
+int harness_primary_metric_index(const harness_config *c, const harness_workload *w)
+{
+    harness_metric m[HARNESS_MAX_WORKLOAD_METRICS];
+    int n = harness_workload_metrics(w, m, HARNESS_MAX_WORKLOAD_METRICS);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(m[i].name, c->primary_metric))
+            return i;
+    return 0;
 }
 
 /* ---- the config as run ---------------------------------------------- */

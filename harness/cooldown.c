@@ -19,15 +19,16 @@ void harness_sleep_s(double seconds)
     }
 }
 
+probe_device harness_workload_device(const harness_workload *w)
+{
+    return w->kind == HARNESS_WORKLOAD_ENGINE && !strcmp(w->backend, "opencl") ? PROBE_DEVICE_GPU : PROBE_DEVICE_CPU;
+}
+
 int harness_temp_channel(const harness_config *c, probe_set *ps)
 {
     if (!ps) return -1;
     if (c->cooldown.channel[0]) return probe_set_find(ps, c->cooldown.channel);
-    int pkg = probe_set_find(ps, "cpu.pkg.temp_c");
-    if (pkg >= 0) return pkg;
-    for (size_t i = 0; i < probe_set_channel_count(ps); i++)
-        if (!strcmp(probe_set_channel(ps, i)->unit, "c")) return (int)i;
-    return -1;
+    return probe_device_temp_channel(ps, harness_workload_device(&c->variants[0].workload));
 }
 
 /* The latest reading, waiting up to a second for the sampler's first one. */

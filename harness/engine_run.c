@@ -130,19 +130,6 @@ static void on_phase(void *ctx, const char *phase, bool begin)
     if (slot >= 0 && p->marks) p->marks[slot + !begin] = m;
 }
 
-static uint64_t fnv1a64(const int *ids, int n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (int i = 0; i < n; i++) {
-        uint32_t x = (uint32_t)ids[i];
-        for (int b = 0; b < 4; b++) {
-            h ^= (x >> (8 * b)) & 0xff;
-            h *= 0x100000001b3ULL;
-        }
-    }
-    return h;
-}
-
 int harness_engine_run(harness_engine_cache *cache, int variant, const harness_workload *w,
                        probe_sampler *sampler, int run_index, int *phase_marks,
                        harness_engine_result *r)
@@ -171,15 +158,10 @@ int harness_engine_run(harness_engine_cache *cache, int variant, const harness_w
         engine_bench_result_free(&b);
         return 0;
     }
-    double m[] = {b.decode_tokens_per_s, b.prefill_tokens_per_s, b.total_tokens_per_s,
-                  b.decode_step_median_ms, b.prefill_ms, b.decode_ms, b.total_ms,
-                  b.decode_gb_per_s, b.prefill_gflop_per_s, (double)b.peak_rss_bytes};
-    r->n_metrics = (int)(sizeof m / sizeof m[0]);
-    memcpy(r->metrics, m, sizeof m);
-    if (b.output_tokens && b.n_output_tokens > 0) {
-        r->output_hash = fnv1a64(b.output_tokens, b.n_output_tokens);
-        r->have_hash = true;
-    }
+    r->n_metrics = (int)engine_metric_count();
+    for (int i = 0; i < r->n_metrics; i++)
+        r->metrics[i] = engine_metric_value(engine_metric_at((size_t)i), &b);
+    r->output_hash = b.output_tokens_hash;
     r->tokens = (long)w->batch_size * (w->input_len + w->output_len);
     r->ok = true;
     engine_bench_result_free(&b);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "probes.h"
 
 /* The built-in default config (configs/default.json compiled in). */
 extern const char harness_default_config_json[];
@@ -160,10 +161,23 @@ int harness_config_load_text(const char *text, const char *source, harness_confi
 /* The config as run, defaults filled in, as JSON text (malloc'd); loading it
  * gives back the same config. */
 char *harness_config_to_json_text(const harness_config *c);
-/* Metric names a variant produces (engine: the bench fields; command: its
- * metrics). Returns the count; fills names/units/higher_is_better. */
-int harness_workload_metrics(const harness_workload *w, const char **names, const char **units,
-                             bool *higher_is_better, int max);
+/* A metric a variant produces: name, unit, direction and where the value
+ * comes from (engine: its metric table's row; command: the JSON path or
+ * regex applied to its stdout). */
+typedef struct harness_metric {
+    char name[64];
+    char unit[32];
+    bool higher_is_better;
+    char source[300];
+} harness_metric;
+
+#define HARNESS_MAX_WORKLOAD_METRICS (HARNESS_MAX_METRICS + 16)
+
+/* The metrics of a workload, in the order its runs report values: the
+ * engine's metric table or the command's metrics. Returns the count. */
+int harness_workload_metrics(const harness_workload *w, harness_metric *out, int max);
+/* Index of the config's primary metric among a workload's metrics (0 if absent). */
+int harness_primary_metric_index(const harness_config *c, const harness_workload *w);
 
 /* ---- plan and statistics --------------------------------------------- */
 
@@ -190,6 +204,7 @@ typedef struct harness_run_options {
     const char *out_dir;     /* NULL: config's output_dir, else results/<ts>-<name> */
     bool strict;             /* refuse to start when preflight warns */
     bool quiet;              /* no progress output */
+    bool wait_for_lock;      /* another writer holds the results directory: wait for it, not exit 1 */
 } harness_run_options;
 
 typedef enum harness_status {
@@ -279,6 +294,45 @@ int harness_json_path_number_n(const char *text, size_t len, const char *path, d
 /* First match of a regex's group 1 as a number; 0 and *out, or -1. */
 int harness_regex_number(const char *text, const char *regex, double *out, harness_error *err);
 int harness_regex_number_n(const char *text, size_t len, const char *regex, double *out, harness_error *err);
+
+/* ---- build provenance -------------------------------------------------- */
+
+/* What this binary is, recorded when it was built (cmake/build_info.cmake
+ * regenerates it at every build, not at configure time). */
+typedef struct harness_build_info {
+    const char *version;        /* "0.1.0" */
+    const char *git_commit;     /* 12 hex digits of HEAD, or "unknown" outside a git checkout */
+    int git_dirty;              /* 1: tracked files differed from that commit; 0: clean; -1: unknown */
+    const char *compiler;       /* "GNU 12.2.0" */
+    const char *build_type;     /* "Release", "RelWithDebInfo", ... */
+    const char *cflags;         /* this build's C flags (build type's and the project's options) */
+    const char *sanitizers;     /* "address,undefined" in a sanitizer build, else "" */
+} harness_build_info;
+
+extern const harness_build_info harness_build;
+
+/* "0.1.0 (1a2b3c4d5e6f, dirty), Release, GNU 12.2.0": one line for --version and logs. */
+void harness_build_describe(char *buf, size_t n);
+
+/* ---- documents for the CLI: the same sections results.json uses ---- */
+
+/* `thermabench bench --json`: one measurement with its model and setup. */
+typedef struct harness_bench_report {
+    const engine_model *model;
+    const char *preset;              /* NULL for a model file */
+    uint64_t seed;
+    int batch_size, input_len, output_len, warmup, threads;
+    const char *backend, *kernels;
+    const engine_bench_result *result;
+    const engine_kernel_time *kernel_times;   /* OpenCL per-kernel times; NULL: not asked for */
+    int n_kernel_times;
+    const engine_roofline *roofline;          /* NULL: not measured */
+} harness_bench_report;
+char *harness_bench_json(const harness_bench_report *b);   /* malloc'd text, NULL: out of memory */
+
+/* `thermabench probe --json`: every source, every channel's value (and
+ * rate per second of the counters when rate != NULL), the notes. */
+char *harness_probe_json(const probe_set *ps, const double *values, const double *rate);
 
 /* Writes `data` to `path` atomically: temporary file in the same directory,
  * fsync, rename, fsync of the directory. */

@@ -11,10 +11,57 @@ cJSON *harness_config_to_json(const harness_config *c);
 cJSON *harness_workload_to_json(const harness_workload *w);   /* every field */
 void harness_variant_parameters_json(cJSON *o, const harness_variant *v);   /* "parameters", if any */
 
+/* results.c: the one writer of results.json's sections (docs/RESULTS.md). */
+void harness_json_add_number(cJSON *o, const char *key, double v);   /* null unless finite */
+void harness_utc_now(char *buf, size_t n);                           /* "2026-12-07T20:00:00Z" */
+cJSON *harness_results_model(const engine_model *m);
+cJSON *harness_results_build(void);     /* harness_build as environment.build */
+cJSON *harness_results_metric_table(const harness_metric *m, int n);
+cJSON *harness_results_probe_sources(const probe_set *ps);
+/* The telemetry of the interval between two marks: the probes' headline
+ * for the device and every channel's summary; null without a sampler. */
+cJSON *harness_results_telemetry(const probe_set *ps, const probe_sampler *s, int mark_begin, int mark_end,
+                                 probe_device dev, int temp_channel, double tokens);
+/* The top level of a new results file (takes environment and preflight). */
+cJSON *harness_results_new(const harness_config *c, cJSON *environment, cJSON *preflight);
+/* A variant's engine kernels and model, known after its first run. */
+void harness_results_variant_engine(cJSON *doc, int variant, const char *kernels, const engine_model *m);
+void harness_results_output_agreement(cJSON *doc, const harness_config *c);
+
+typedef struct harness_cooldown_result harness_cooldown_result;
+
+/* One run as the runner saw it; harness_results_run takes over the cJSON
+ * telemetry objects. */
+typedef struct harness_run_entry {
+    int index, session;
+    const char *variant;
+    bool warmup, ok, engine;
+    const char *failure;                 /* when !ok */
+    double started_s, wall_ms;
+    int n_metrics;
+    const harness_metric *metrics;       /* the workload's metrics ... */
+    const double *values;                /* ... and their values, NAN where missing */
+    bool have_hash;
+    uint64_t output_hash;
+    int exit_status, term_signal;        /* -1 / 0: none */
+    const harness_command_result *command;   /* command runs that ran: timing and captures */
+    bool capture;                            /* its output was captured (not discarded) */
+    cJSON *telemetry, *prefill, *decode;
+    const harness_cooldown_result *cooldown;
+} harness_run_entry;
+cJSON *harness_results_run(const harness_run_entry *r);
+/* "harness_overhead": medians of the harness's own time per command run
+ * (x arrays are sorted in place); nothing when n is 0. */
+void harness_results_overhead(cJSON *doc, double *spawn_ms, double *reap_ms, double *bookkeeping_ms, int n);
+
 /* preflight.c: the machine as found, and what makes numbers unreliable.
  * Paths are read under c->probes.root when set (tests use a fake tree). */
 cJSON *harness_environment_json(const harness_config *c, probe_set *ps);
 cJSON *harness_preflight_json(const harness_config *c, probe_set *ps, int *n_warn);
+
+/* files.c. harness_sys_fail formats err->msg (HARNESS_ERR_SYSTEM) and returns -1. */
+int harness_sys_fail(harness_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int harness_mkdir_p(const char *path);   /* 0 or -1 with errno */
 
 /* Reads a small file under root into buf; 0 or -1. */
 int harness_read_file(const char *root, const char *path, char *buf, size_t n);
@@ -24,6 +71,13 @@ double harness_now_s(void);   /* CLOCK_MONOTONIC */
 /* command.c tells the signal handler (runner.c) whether a command is
  * running: then a second SIGINT/SIGTERM only hastens its end. */
 void harness_command_live(bool live);
+/* results_lock.c: the exclusive lock of a results directory, held from here
+ * until harness_results_unlock (or the process ends); stale temporary files
+ * of a killed writer are removed once it is held. Returns the lock's file
+ * descriptor, or -1 with err set (another writer holds it and wait is false:
+ * the message says so and names its pid). */
+int harness_results_lock(const char *dir, bool wait, harness_error *err);
+void harness_results_unlock(int fd);
 
 /* engine_run.c: one in-process engine run. Models and sessions are cached
  * per variant across runs. */
@@ -39,10 +93,9 @@ typedef struct harness_engine_result {
     bool ok;
     char failure[1024];
     double wall_ms;
-    double metrics[16];          /* in harness_workload_metrics order */
+    double metrics[HARNESS_MAX_WORKLOAD_METRICS];   /* in harness_workload_metrics order */
     int n_metrics;
-    uint64_t output_hash;        /* fnv1a64 of the generated ids */
-    bool have_hash;
+    uint64_t output_hash;        /* engine_bench_result.output_tokens_hash */
     long tokens;                 /* prefill + decode tokens processed */
 } harness_engine_result;
 
@@ -51,16 +104,18 @@ int harness_engine_run(harness_engine_cache *cache, int variant, const harness_w
                        harness_engine_result *r);
 
 /* cooldown.c */
-typedef struct harness_cooldown_result {
+struct harness_cooldown_result {
     bool done;             /* a cooldown happened before this run */
     double waited_s;
     double temp_start_c, temp_end_c, target_c;
     bool timed_out;
     bool interrupted;
-} harness_cooldown_result;
+};
 
+/* The device a workload runs on (OpenCL engine runs: the GPU). */
+probe_device harness_workload_device(const harness_workload *w);
 /* The temperature channel the experiment watches (config's, else the
- * package temperature, else the first temperature channel), or -1. */
+ * probes' choice for the first variant's device), or -1. */
 int harness_temp_channel(const harness_config *c, probe_set *ps);
 /* Mean of the channel over baseline_s: the idle baseline (NAN if unreadable). */
 double harness_measure_baseline_c(const harness_config *c, probe_sampler *s, int channel);

@@ -15,19 +15,6 @@
 /* Messages and paths are bounded buffers; cutting one short is intended. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-#ifndef THERMABENCH_VERSION
-#define THERMABENCH_VERSION "unknown"
-#endif
-#ifndef THERMABENCH_GIT_COMMIT
-#define THERMABENCH_GIT_COMMIT "unknown"
-#endif
-#ifndef THERMABENCH_COMPILER
-#define THERMABENCH_COMPILER "unknown"
-#endif
-#ifndef THERMABENCH_CFLAGS
-#define THERMABENCH_CFLAGS ""
-#endif
-
 double harness_now_s(void)
 {
     struct timespec ts;
@@ -241,24 +228,12 @@ cJSON *harness_environment_json(const harness_config *c, probe_set *ps)
     else cJSON_AddStringToObject(o, "turbo", t ? "on" : "off");
     if (!harness_read_file("", "/proc/meminfo", b, sizeof b) && meminfo_kb(b, "MemTotal:") > 0)
         cJSON_AddNumberToObject(o, "mem_total_bytes", (double)meminfo_kb(b, "MemTotal:") * 1024);
-    cJSON_AddStringToObject(o, "compiler", THERMABENCH_COMPILER);
-    cJSON_AddStringToObject(o, "cflags", THERMABENCH_CFLAGS);
-    cJSON_AddStringToObject(o, "git_commit", THERMABENCH_GIT_COMMIT);
-    cJSON_AddStringToObject(o, "thermabench_version", THERMABENCH_VERSION);
+    cJSON_AddItemToObject(o, "build", harness_results_build());
     cJSON *kd = cJSON_AddObjectToObject(o, "engine_default_kernels");
     for (int op = 0; op < ENGINE_OP_COUNT; op++) {
         const char *k = engine_kernel_default((engine_op)op, "cpu");
         if (k) cJSON_AddStringToObject(kd, engine_op_name((engine_op)op), k);
     }
-    cJSON *pa = cJSON_AddArrayToObject(o, "probes");
-    for (size_t i = 0; ps && i < probe_set_source_count(ps); i++) {
-        const probe_source_status *s = probe_set_source(ps, i);
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddStringToObject(p, "name", s->name);
-        cJSON_AddBoolToObject(p, "available", s->available);
-        cJSON_AddStringToObject(p, "reason", s->reason);
-        cJSON_AddNumberToObject(p, "channels", (double)s->n_channels);
-        cJSON_AddItemToArray(pa, p);
-    }
+    cJSON_AddItemToObject(o, "probes", harness_results_probe_sources(ps));
     return o;
 }

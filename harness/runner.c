@@ -1,6 +1,25 @@
 /* The runner: executes the plan, one run at a time, and rewrites
- * results.json atomically after every run, so a crash, a timeout or Ctrl-C
- * leaves a valid file with every finished run. --resume continues from it. */
+ * results.json (harness/results.c writes its sections) atomically after
+ * every run, so a crash, a timeout or Ctrl-C leaves a valid file with every
+ * finished run.
+ *
+ * An experiment's "status" in results.json moves through these states:
+ *
+ *   running      set when the file is first written, and again when a
+ *                session starts; every finished run is appended and the
+ *                file rewritten. A crash leaves it "running" with every
+ *                run that finished.
+ *   interrupted  SIGINT/SIGTERM (the run in progress is not recorded) or a
+ *                failed write: the session ends, the file keeps what was
+ *                saved, and the experiment can be resumed.
+ *   complete     the plan has no run left.
+ *   resumed      not a status but a transition: --resume reads config.json
+ *                and results.json, rebuilds the plan's history from the
+ *                recorded runs (the plan is deterministic in that history),
+ *                adds a session, and goes back to running.
+ *
+ * Each invocation (fresh or resumed) is one entry of "sessions" with its own
+ * telemetry file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -52,79 +71,6 @@ void harness_install_signal_handlers(void)
 
 bool harness_interrupted(void) { return g_interrupted != 0; }
 
-static int sys_fail(harness_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sys_fail(harness_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    err->kind = HARNESS_ERR_SYSTEM;
-    return -1;
-}
-
-int harness_write_atomic(const char *path, const char *data, size_t len, harness_error *err)
-{
-    char tmp[1100], dir[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return sys_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return sys_fail(err, "%s: write failed: %s", tmp, strerror(e));
-        }
-        off += (size_t)n;
-    }
-    if (fsync(fd) || close(fd)) {
-        unlink(tmp);
-        return sys_fail(err, "%s: fsync failed: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        return sys_fail(err, "%s: rename failed: %s", path, strerror(e));
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0; else strcpy(dir, ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) { fsync(dfd); close(dfd); }
-    return 0;
-}
-
-static void utc_now(char *buf, size_t n)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void add_num(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
-static int mkdir_p(const char *path)
-{
-    char b[1024];
-    snprintf(b, sizeof b, "%s", path);
-    for (char *p = b + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(b, 0755) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(b, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 /* ---- the experiment ------------------------------------------------- */
 
 #define HARNESS_OVERHEAD_SAMPLES 4096
@@ -153,6 +99,7 @@ typedef struct experiment {
     double spawn_ms[HARNESS_OVERHEAD_SAMPLES], reap_ms[HARNESS_OVERHEAD_SAMPLES];
     double bookkeeping_ms[HARNESS_OVERHEAD_SAMPLES];
     double prepare_ms, command_ms;   /* of the last run */
+    int lock_fd;            /* the results directory's lock (results_lock.c), -1 before */
 } experiment;
 
 static void progress(experiment *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -193,51 +140,6 @@ static int add_record(experiment *e, int variant, bool warmup, bool ok, double p
     return 0;
 }
 
-static bool comparable(const harness_workload *a, const harness_workload *b)
-{
-    return a->kind == HARNESS_WORKLOAD_ENGINE && b->kind == HARNESS_WORKLOAD_ENGINE &&
-           !strcmp(a->model, b->model) && !strcmp(a->preset, b->preset) && !strcmp(a->dtype, b->dtype) &&
-           a->seed == b->seed && a->batch_size == b->batch_size && a->input_len == b->input_len &&
-           a->output_len == b->output_len;
-}
-
-/* Greedy outputs of every measured run against the variant's first run and
- * the first variant's first run. */
-static void output_agreement(experiment *e)
-{
-    const harness_config *c = e->c;
-    cJSON *oa = cJSON_CreateObject();
-    const char *first_variant_hash = NULL;
-    for (int v = 0; v < c->n_variants; v++) {
-        const char *first = NULL;
-        int runs = 0, match_v = 0, match_0 = 0;
-        const cJSON *r;
-        cJSON_ArrayForEach(r, e->runs) {
-            const cJSON *h = cJSON_GetObjectItemCaseSensitive(r, "output_tokens_hash");
-            const cJSON *vn = cJSON_GetObjectItemCaseSensitive(r, "variant");
-            if (!cJSON_IsString(h) || !cJSON_IsString(vn)) continue;
-            if (!strcmp(vn->valuestring, c->variants[0].name) && !first_variant_hash)
-                first_variant_hash = h->valuestring;
-            if (strcmp(vn->valuestring, c->variants[v].name)) continue;
-            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup"))) continue;
-            if (!first) first = h->valuestring;
-            runs++;
-            match_v += !strcmp(first, h->valuestring);
-            match_0 += first_variant_hash && !strcmp(first_variant_hash, h->valuestring);
-        }
-        if (!runs) continue;
-        cJSON *o = cJSON_AddObjectToObject(oa, c->variants[v].name);
-        cJSON_AddNumberToObject(o, "runs", runs);
-        cJSON_AddNumberToObject(o, "match_variant_first", match_v);
-        if (comparable(&c->variants[v].workload, &c->variants[0].workload) && first_variant_hash)
-            cJSON_AddNumberToObject(o, "match_first_variant", match_0);
-        else
-            cJSON_AddNullToObject(o, "match_first_variant");   /* different inputs: not comparable */
-        cJSON_AddBoolToObject(o, "stable", match_v == runs);
-    }
-    cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "output_agreement", oa);
-}
-
 static void write_telemetry(experiment *e)
 {
     if (!e->sampler) return;
@@ -252,111 +154,29 @@ static void write_telemetry(experiment *e)
     e->last_telemetry_write = harness_now_s();
 }
 
-static const cJSON *get_obj(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
-
-static cJSON *model_json(const engine_model *m)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "source", m->source);
-    cJSON_AddStringToObject(o, "format", m->format);
-    cJSON_AddNumberToObject(o, "dim", m->cfg.dim);
-    cJSON_AddNumberToObject(o, "hidden_dim", m->cfg.hidden_dim);
-    cJSON_AddNumberToObject(o, "n_layers", m->cfg.n_layers);
-    cJSON_AddNumberToObject(o, "n_heads", m->cfg.n_heads);
-    cJSON_AddNumberToObject(o, "n_kv_heads", m->cfg.n_kv_heads);
-    cJSON_AddNumberToObject(o, "vocab_size", m->cfg.vocab_size);
-    cJSON_AddNumberToObject(o, "seq_len", m->cfg.seq_len);
-    cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
-    return o;
-}
-
 static int write_results(experiment *e, const char *status, harness_error *err)
 {
     char now[32];
-    utc_now(now, sizeof now);
+    harness_utc_now(now, sizeof now);
     cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "status", cJSON_CreateString(status));
     cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "updated_utc", cJSON_CreateString(now));
     /* Kernels a variant's session chose become known at its first run. */
-    const cJSON *v;
-    int i = 0;
-    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(e->doc, "variants")) {
-        const engine_model *em = harness_engine_cache_model(e->engine, i);
-        const char *k = harness_engine_cache_kernels(e->engine, i++);
-        if (k && k[0]) cJSON_ReplaceItemInObjectCaseSensitive((cJSON *)v, "engine_kernels", cJSON_CreateString(k));
-        if (em && !get_obj(v, "engine_model")) cJSON_AddItemToObject((cJSON *)v, "engine_model", model_json(em));
-    }
-    output_agreement(e);
+    for (int v = 0; v < e->c->n_variants; v++)
+        harness_results_variant_engine(e->doc, v, harness_engine_cache_kernels(e->engine, v),
+                                       harness_engine_cache_model(e->engine, v));
+    harness_results_output_agreement(e->doc, e->c);
     char *printed = cJSON_Print(e->doc);
-    if (!printed) return sys_fail(err, "out of memory");
+    if (!printed) return harness_sys_fail(err, "out of memory");
     /* cJSON copies strings' bytes as they are: a name or argument that is not
      * UTF-8 (from argv or a config) gets U+FFFD here, so the file is JSON. */
     char *text = report_utf8_sanitize(printed, strlen(printed), NULL);
     free(printed);
-    if (!text) return sys_fail(err, "out of memory");
+    if (!text) return harness_sys_fail(err, "out of memory");
     char path[1100];
     snprintf(path, sizeof path, "%s/results.json", e->dir);
     int rc = harness_write_atomic(path, text, strlen(text), err);
     free(text);
     return rc;
-}
-
-/* ---- telemetry summaries -------------------------------------------- */
-
-static cJSON *summary_json(experiment *e, int mark_b, int mark_e, double tokens)
-{
-    probe_phase_summary s;
-    probe_error pe;
-    if (!e->sampler || mark_b < 0 || mark_e < 0 || probe_summarize(e->sampler, mark_b, mark_e, &s, &pe))
-        return cJSON_CreateNull();
-    cJSON *o = cJSON_CreateObject();
-    double dur_s = (s.t_end_ns - s.t_begin_ns) / 1e9;
-    const probe_channel_summary *temp = NULL;
-    double energy = NAN, power = NAN, clk_sum = 0, clk_min = NAN, psi = NAN;
-    int clk_n = 0;
-    cJSON *chs = cJSON_CreateObject();
-    for (size_t i = 0; i < s.n_channels; i++) {
-        const probe_channel_summary *cs = &s.channels[i];
-        const probe_channel *ch = probe_set_channel(e->ps, (size_t)cs->channel);
-        cJSON *co = cJSON_AddObjectToObject(chs, ch->name);
-        if (ch->kind == PROBE_COUNTER) {
-            add_num(co, "delta", cs->delta);
-            add_num(co, "rate_per_s", cs->rate_per_s);
-            if (!strcmp(ch->unit, "j") && isfinite(cs->delta) && (isnan(energy) || strstr(ch->name, "pkg")))
-                energy = cs->delta;
-            if (!strcmp(ch->name, "mem.psi_some_us")) psi = cs->delta;
-        } else {
-            add_num(co, "start", cs->start);
-            add_num(co, "end", cs->end);
-            add_num(co, "min", cs->min);
-            add_num(co, "mean", cs->mean);
-            add_num(co, "max", cs->max);
-            if (cs->channel == e->temp_channel) temp = cs;
-            if (!strcmp(ch->unit, "w") && isfinite(cs->mean) && isnan(power)) power = cs->mean;
-            if (!strcmp(ch->unit, "mhz") && strstr(ch->name, "cpu") && isfinite(cs->mean)) {
-                clk_sum += cs->mean, clk_n++;
-                if (isnan(clk_min) || cs->min < clk_min) clk_min = cs->min;
-            }
-        }
-    }
-    if (isnan(power) && isfinite(energy) && dur_s > 0) power = energy / dur_s;
-    if (temp) cJSON_AddStringToObject(o, "temp_channel", probe_set_channel(e->ps, (size_t)temp->channel)->name);
-    else cJSON_AddNullToObject(o, "temp_channel");
-    add_num(o, "temp_start_c", temp ? temp->start : NAN);
-    add_num(o, "temp_end_c", temp ? temp->end : NAN);
-    add_num(o, "temp_peak_c", temp ? temp->max : NAN);
-    add_num(o, "power_mean_w", power);
-    add_num(o, "energy_j", energy);
-    add_num(o, "energy_per_token_j", tokens > 0 ? energy / tokens : NAN);
-    add_num(o, "clock_mean_mhz", clk_n ? clk_sum / clk_n : NAN);
-    add_num(o, "clock_min_mhz", clk_min);
-    cJSON_AddStringToObject(o, "throttle", s.throttle == PROBE_THROTTLE_YES ? "yes" :
-                                           s.throttle == PROBE_THROTTLE_NO ? "no" : "unknown");
-    cJSON_AddStringToObject(o, "throttle_cause", s.throttle_cause);
-    add_num(o, "mem_psi_some_us", psi);
-    add_num(o, "duration_s", dur_s);
-    cJSON_AddItemToObject(o, "channels", chs);
-    probe_phase_summary_free(&s);
-    return o;
 }
 
 /* ---- one run -------------------------------------------------------- */
@@ -366,67 +186,23 @@ static int mark(experiment *e, const char *phase, bool begin, int run)
     return e->sampler ? probe_sampler_mark(e->sampler, phase, begin, run) : -1;
 }
 
-typedef struct run_outcome {
-    bool ok;
-    char failure[1024];
-    double primary, tokens, wall_ms;
-    double command_ms;      /* command runs: wall_ms + reap_ms, the part not the harness's */
-} run_outcome;
-
-static void engine_part(experiment *e, int v, int index, int pi, int *marks, cJSON *r, cJSON *m, run_outcome *o)
+/* A run of the in-process engine; marks get the prefill and decode marks. */
+static void engine_part(experiment *e, int v, harness_run_entry *r, double *values, char *failure, size_t cap,
+                        int *marks, double *tokens)
 {
     const harness_workload *w = &e->c->variants[v].workload;
-    const char *names[32], *units[32];
-    bool hib[32];
-    int nm = harness_workload_metrics(w, names, units, hib, 32);
     harness_engine_result er;
-    harness_engine_run(e->engine, v, w, e->sampler, index, marks, &er);
-    mark(e, "run", false, index);
-    if (!er.ok) snprintf(o->failure, sizeof o->failure, "%s", er.failure);
+    harness_engine_run(e->engine, v, w, e->sampler, r->index, marks, &er);
+    mark(e, "run", false, r->index);
+    if (!er.ok) snprintf(failure, cap, "%s", er.failure);
     else if (e->c->run_timeout_s > 0 && er.wall_ms > e->c->run_timeout_s * 1e3)
-        snprintf(o->failure, sizeof o->failure, "took %.1f s, over the timeout of %g s", er.wall_ms / 1e3, e->c->run_timeout_s);
-    o->ok = !o->failure[0];
-    for (int i = 0; i < nm; i++) add_num(m, names[i], er.ok ? er.metrics[i] : NAN);
-    o->primary = er.ok ? er.metrics[pi] : NAN;
-    o->tokens = (double)er.tokens;
-    o->wall_ms = er.wall_ms;
-    cJSON_AddNullToObject(r, "exit_status");
-    char hash[32];
-    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)er.output_hash);
-    if (er.have_hash) cJSON_AddStringToObject(r, "output_tokens_hash", hash);
-    else cJSON_AddNullToObject(r, "output_tokens_hash");
-}
-
-#define OUTPUT_TAIL_BYTES 2048
-
-/* The last bytes of a stream as a JSON string: valid UTF-8 (invalid bytes and
- * NUL as U+FFFD), with the exact bytes in base64 beside it when anything was
- * replaced; and how many bytes the command wrote in all. */
-static void add_output(cJSON *r, const char *name, const harness_capture *c)
-{
-    char key[64];
-    size_t n = c->len > OUTPUT_TAIL_BYTES ? OUTPUT_TAIL_BYTES : c->len;
-    const char *start = c->data ? c->data + c->len - n : "";
-    /* A character cut by the window's edge is dropped whole, not replaced. */
-    if (n < c->len)
-        for (int k = 0; k < 3 && n && ((unsigned char)*start & 0xC0) == 0x80; k++) start++, n--;
-    bool lossy = false;
-    char *text = report_utf8_sanitize(start, n, &lossy);
-    snprintf(key, sizeof key, "%s_tail", name);
-    cJSON_AddStringToObject(r, key, text ? text : "");
-    free(text);
-    if (lossy) {
-        char *b64 = report_base64((const unsigned char *)start, n);
-        snprintf(key, sizeof key, "%s_tail_base64", name);
-        cJSON_AddStringToObject(r, key, b64 ? b64 : "");
-        free(b64);
-    }
-    snprintf(key, sizeof key, "%s_bytes", name);
-    cJSON_AddNumberToObject(r, key, (double)c->total);
-    if (c->omitted) {
-        snprintf(key, sizeof key, "%s_omitted_bytes", name);
-        cJSON_AddNumberToObject(r, key, (double)c->omitted);
-    }
+        snprintf(failure, cap, "took %.1f s, over the timeout of %g s", er.wall_ms / 1e3, e->c->run_timeout_s);
+    for (int i = 0; i < r->n_metrics; i++) values[i] = er.ok && i < er.n_metrics ? er.metrics[i] : NAN;
+    r->ok = !failure[0];
+    r->wall_ms = er.wall_ms;
+    r->have_hash = er.ok;
+    r->output_hash = er.output_hash;
+    *tokens = (double)er.tokens;
 }
 
 /* Runs a hook (prepare, setup, cleanup) untimed; false with the reason in
@@ -450,61 +226,36 @@ static bool run_hook(experiment *e, const char *what, const harness_argv *a, cha
     return ok;
 }
 
-/* Returns 1 when the command was cut short by SIGINT/SIGTERM. */
-static int command_part(experiment *e, int v, int index, int pi, cJSON *r, cJSON *m, run_outcome *o)
+/* A run of an external command; 1 when SIGINT/SIGTERM cut it short. The
+ * caller frees *cr once the run is recorded (r points into it). */
+static int command_part(experiment *e, int v, harness_run_entry *r, double *values, char *failure, size_t cap,
+                        harness_command_result *cr)
 {
     const harness_workload *w = &e->c->variants[v].workload;
-    harness_command_result cr;
     harness_error herr = {0};
-    if (harness_command_run(w, e->c->run_timeout_s, &cr, &herr)) {
-        cr.ok = false;
-        snprintf(cr.failure, sizeof cr.failure, "%s", herr.msg);
+    if (harness_command_run(w, e->c->run_timeout_s, cr, &herr)) {
+        cr->ok = false;
+        snprintf(cr->failure, sizeof cr->failure, "%s", herr.msg);
     }
-    mark(e, "run", false, index);
-    if (cr.interrupted) {
-        harness_command_result_free(&cr);
-        return 1;
+    mark(e, "run", false, r->index);
+    if (cr->interrupted) return 1;
+    r->ok = cr->ok;
+    snprintf(failure, cap, "%s", cr->failure);
+    /* The harness's timing metrics first (harness_workload_metrics' order). */
+    double timing[HARNESS_COMMAND_TIMING_METRICS] = {cr->wall_ms, cr->user_ms, cr->sys_ms, cr->max_rss_bytes};
+    for (int i = 0; i < r->n_metrics; i++)
+        values[i] = i < HARNESS_COMMAND_TIMING_METRICS ? timing[i] : cr->metrics[i - HARNESS_COMMAND_TIMING_METRICS];
+    r->wall_ms = cr->wall_ms;
+    r->exit_status = cr->exit_status;
+    r->term_signal = cr->term_signal;
+    r->command = cr;
+    r->capture = w->output == HARNESS_OUTPUT_CAPTURE;
+    e->command_ms = (isfinite(cr->wall_ms) ? cr->wall_ms : 0) + (isfinite(cr->reap_ms) ? cr->reap_ms : 0);
+    if (e->n_overhead < HARNESS_OVERHEAD_SAMPLES && isfinite(cr->spawn_ms) && isfinite(cr->reap_ms)) {
+        e->spawn_ms[e->n_overhead] = cr->spawn_ms;
+        e->reap_ms[e->n_overhead] = cr->reap_ms;
     }
-    o->ok = cr.ok;
-    snprintf(o->failure, sizeof o->failure, "%s", cr.failure);
-    double timing[HARNESS_COMMAND_TIMING_METRICS] = {cr.wall_ms, cr.user_ms, cr.sys_ms, cr.max_rss_bytes};
-    for (int i = 0; i < HARNESS_COMMAND_TIMING_METRICS; i++) add_num(m, harness_command_timing_names[i], timing[i]);
-    for (int i = 0; i < w->n_metrics; i++) add_num(m, w->metrics[i].name, cr.metrics[i]);
-    double all[HARNESS_COMMAND_TIMING_METRICS + HARNESS_MAX_METRICS];
-    memcpy(all, timing, sizeof timing);
-    memcpy(all + HARNESS_COMMAND_TIMING_METRICS, cr.metrics, sizeof cr.metrics);
-    o->primary = cr.ok ? all[pi] : NAN;
-    o->wall_ms = cr.wall_ms;
-    o->command_ms = (isfinite(cr.wall_ms) ? cr.wall_ms : 0) + (isfinite(cr.reap_ms) ? cr.reap_ms : 0);
-    if (cr.exit_status >= 0) cJSON_AddNumberToObject(r, "exit_status", cr.exit_status);
-    else cJSON_AddNullToObject(r, "exit_status");
-    if (cr.term_signal) cJSON_AddNumberToObject(r, "term_signal", cr.term_signal);
-    add_num(r, "spawn_ms", cr.spawn_ms);
-    add_num(r, "reap_ms", cr.reap_ms);
-    if (cr.leftovers_killed) cJSON_AddNumberToObject(r, "leftovers_killed", cr.leftovers_killed);
-    if (w->output == HARNESS_OUTPUT_CAPTURE) {
-        add_output(r, "stdout", &cr.out);
-        add_output(r, "stderr", &cr.err);
-    }
-    cJSON_AddNullToObject(r, "output_tokens_hash");
-    if (e->n_overhead < HARNESS_OVERHEAD_SAMPLES && isfinite(cr.spawn_ms) && isfinite(cr.reap_ms)) {
-        e->spawn_ms[e->n_overhead] = cr.spawn_ms;
-        e->reap_ms[e->n_overhead] = cr.reap_ms;
-    }
-    harness_command_result_free(&cr);
     return 0;
-}
-
-static cJSON *cooldown_json(const harness_cooldown_result *cd)
-{
-    if (!cd->done) return cJSON_CreateNull();
-    cJSON *co = cJSON_CreateObject();
-    add_num(co, "waited_s", cd->waited_s);
-    add_num(co, "temp_start_c", cd->temp_start_c);
-    add_num(co, "temp_end_c", cd->temp_end_c);
-    add_num(co, "target_c", cd->target_c);
-    cJSON_AddBoolToObject(co, "timed_out", cd->timed_out);
-    return co;
 }
 
 /* On a terminal, one line rewritten before each run: the run about to
@@ -523,15 +274,21 @@ static void run_progress(experiment *e, int v, bool warmup, bool before)
              warmup ? " (warm-up)" : "", eta, tbuf, e->last[0] ? "  last: " : "", e->last);
 }
 
-static void set_last(experiment *e, const run_outcome *o, const char *unit)
+static void set_last(experiment *e, const harness_run_entry *r, double primary, const char *unit)
 {
     /* Four significant digits whatever the magnitude, so lines stay comparable. */
-    double mag = fabs(o->primary);
+    double mag = fabs(primary);
     int decimals = mag >= 1000 ? 0 : mag >= 100 ? 1 : mag >= 10 ? 2 : 3;
-    if (o->ok)
-        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, decimals, o->primary, unit);
+    if (r->ok)
+        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, decimals, primary, unit);
     else
-        snprintf(e->last, sizeof e->last, "FAILED: %.120s", o->failure);
+        snprintf(e->last, sizeof e->last, "FAILED: %.120s", r->failure);
+}
+
+static cJSON *telemetry(experiment *e, const harness_workload *w, int mark_begin, int mark_end, double tokens)
+{
+    int temp = e->c->cooldown.channel[0] ? e->temp_channel : -1;   /* a channel the config names wins */
+    return harness_results_telemetry(e->ps, e->sampler, mark_begin, mark_end, harness_workload_device(w), temp, tokens);
 }
 
 /* Runs one planned run and records it; returns 1 when it was interrupted
@@ -539,55 +296,44 @@ static void set_last(experiment *e, const run_outcome *o, const char *unit)
 static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_result *cd)
 {
     const harness_workload *w = &e->c->variants[v].workload;
-    int index = e->n_rec, marks[4] = {-1, -1, -1, -1};
-    const char *names[32], *units[32];
-    bool hib[32];
-    int nm = harness_workload_metrics(w, names, units, hib, 32), pi = 0;
-    for (int i = 0; i < nm; i++)
-        if (!strcmp(names[i], e->c->primary_metric)) pi = i;
+    harness_metric metrics[HARNESS_MAX_WORKLOAD_METRICS];
+    double values[HARNESS_MAX_WORKLOAD_METRICS], tokens = 0;
+    char failure[1024] = "";
+    int marks[4] = {-1, -1, -1, -1};
     /* prepare: before every run, untimed, outside the run's telemetry. */
     double t_prepare = harness_now_s();
-    char prepare_failure[700] = "";
     if (w->kind == HARNESS_WORKLOAD_COMMAND && w->prepare.argc) {
         bool interrupted = false;
-        if (!run_hook(e, "prepare", &w->prepare, prepare_failure, sizeof prepare_failure, &interrupted) && interrupted)
-            return 1;
+        if (!run_hook(e, "prepare", &w->prepare, failure, sizeof failure, &interrupted) && interrupted) return 1;
     }
     e->prepare_ms = (harness_now_s() - t_prepare) * 1e3;
-    double started_s = harness_now_s() - e->t0;
-    int mb = mark(e, "run", true, index);
-    cJSON *r = cJSON_CreateObject(), *m = cJSON_CreateObject();
-    run_outcome o = {.primary = NAN};
-    cJSON_AddNumberToObject(r, "index", index);
-    cJSON_AddStringToObject(r, "variant", e->c->variants[v].name);
-    cJSON_AddBoolToObject(r, "warmup", warmup);
-    if (prepare_failure[0]) {
-        mark(e, "run", false, index);
-        snprintf(o.failure, sizeof o.failure, "%s", prepare_failure);
-    } else if (w->kind == HARNESS_WORKLOAD_ENGINE) engine_part(e, v, index, pi, marks, r, m, &o);
-    else if (command_part(e, v, index, pi, r, m, &o)) {
-        cJSON_Delete(r);
-        cJSON_Delete(m);
+    harness_run_entry r = {
+        .index = e->n_rec, .session = e->session, .variant = e->c->variants[v].name, .warmup = warmup,
+        .engine = w->kind == HARNESS_WORKLOAD_ENGINE, .failure = failure, .started_s = harness_now_s() - e->t0,
+        .n_metrics = harness_workload_metrics(w, metrics, HARNESS_MAX_WORKLOAD_METRICS), .metrics = metrics,
+        .values = values, .exit_status = -1, .cooldown = cd, .wall_ms = NAN};
+    for (int i = 0; i < r.n_metrics; i++) values[i] = NAN;
+    int pi = harness_primary_metric_index(e->c, w);
+    int mb = mark(e, "run", true, r.index);
+    harness_command_result cr = {0};
+    if (failure[0]) {
+        mark(e, "run", false, r.index);   /* prepare failed: the run is recorded as failed */
+    } else if (r.engine) {
+        engine_part(e, v, &r, values, failure, sizeof failure, marks, &tokens);
+    } else if (command_part(e, v, &r, values, failure, sizeof failure, &cr)) {
+        harness_command_result_free(&cr);
         return 1;
     }
     int me = e->sampler ? (int)probe_sampler_mark_count(e->sampler) - 1 : -1;
-    cJSON_AddStringToObject(r, "status", o.ok ? "ok" : "failed");
-    if (o.ok) cJSON_AddNullToObject(r, "failure");
-    else cJSON_AddStringToObject(r, "failure", o.failure);
-    cJSON_AddNumberToObject(r, "started_s", started_s);
-    cJSON_AddNumberToObject(r, "wall_ms", o.wall_ms);
-    cJSON_AddItemToObject(r, "metrics", m);
-    cJSON_AddItemToObject(r, "telemetry", summary_json(e, mb, me, o.tokens));
-    cJSON *ph = cJSON_AddObjectToObject(r, "phases");
-    if (marks[0] >= 0 && marks[1] >= 0) cJSON_AddItemToObject(ph, "prefill", summary_json(e, marks[0], marks[1], o.tokens));
-    if (marks[2] >= 0 && marks[3] >= 0) cJSON_AddItemToObject(ph, "decode", summary_json(e, marks[2], marks[3], o.tokens));
-    cJSON_AddNumberToObject(r, "session", e->session);
-    cJSON_AddItemToObject(r, "cooldown", cooldown_json(cd));
-    cJSON_AddItemToArray(e->runs, r);
-    add_record(e, v, warmup, o.ok, o.ok ? o.primary : NAN);
-    e->command_ms = o.command_ms;
+    r.telemetry = telemetry(e, w, mb, me, tokens);
+    if (marks[0] >= 0 && marks[1] >= 0) r.prefill = telemetry(e, w, marks[0], marks[1], tokens);
+    if (marks[2] >= 0 && marks[3] >= 0) r.decode = telemetry(e, w, marks[2], marks[3], tokens);
+    cJSON_AddItemToArray(e->runs, harness_results_run(&r));
+    harness_command_result_free(&cr);
+    double primary = r.ok ? values[pi] : NAN;
+    add_record(e, v, warmup, r.ok, primary);
     e->ran[v] = true;
-    set_last(e, &o, units[pi]);
+    set_last(e, &r, primary, metrics[pi].unit);
     run_progress(e, v, warmup, false);
     return 0;
 }
@@ -643,69 +389,6 @@ static void set_affinity(experiment *e, cJSON *notes)
     }
 }
 
-static int primary_index(const harness_config *c)
-{
-    const char *names[32], *units[32];
-    bool hib[32];
-    int nm = harness_workload_metrics(&c->variants[0].workload, names, units, hib, 32);
-    for (int i = 0; i < nm; i++)
-        if (!strcmp(names[i], c->primary_metric)) return i;
-    return 0;
-}
-
-static cJSON *new_doc(experiment *e, cJSON *env, cJSON *preflight)
-{
-    const harness_config *c = e->c;
-    char now[32];
-    utc_now(now, sizeof now);
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "schema", "thermabench-results");
-    cJSON_AddNumberToObject(d, "schema_version", 1);
-    cJSON_AddStringToObject(d, "name", c->name);
-    cJSON_AddStringToObject(d, "status", "running");
-    cJSON_AddStringToObject(d, "created_utc", now);
-    cJSON_AddStringToObject(d, "updated_utc", now);
-    cJSON_AddItemToObject(d, "config", harness_config_to_json(c));
-    cJSON_AddItemToObject(d, "environment", env);
-    cJSON_AddItemToObject(d, "preflight", preflight);
-    const char *names[32], *units[32];
-    bool hib[32];
-    int nm = harness_workload_metrics(&c->variants[0].workload, names, units, hib, 32);
-    int pi = primary_index(c);
-    cJSON *pm = cJSON_AddObjectToObject(d, "primary_metric");
-    cJSON_AddStringToObject(pm, "name", names[pi]);
-    cJSON_AddStringToObject(pm, "unit", units[pi]);
-    cJSON_AddBoolToObject(pm, "higher_is_better", hib[pi]);
-    cJSON *ms = cJSON_AddArrayToObject(d, "metrics");
-    for (int i = 0; i < nm; i++) {
-        cJSON *mo = cJSON_CreateObject();
-        cJSON_AddStringToObject(mo, "name", names[i]);
-        cJSON_AddStringToObject(mo, "unit", units[i]);
-        cJSON_AddBoolToObject(mo, "higher_is_better", hib[i]);
-        cJSON_AddItemToArray(ms, mo);
-    }
-    cJSON *seeds = cJSON_AddObjectToObject(d, "seeds");
-    cJSON_AddNumberToObject(seeds, "order", (double)c->order_seed);
-    cJSON_AddNumberToObject(seeds, "engine", (double)c->variants[0].workload.seed);
-    cJSON *vs = cJSON_AddArrayToObject(d, "variants");
-    for (int i = 0; i < c->n_variants; i++) {
-        cJSON *vo = cJSON_CreateObject();
-        cJSON_AddStringToObject(vo, "name", c->variants[i].name);
-        if (c->variants[i].description[0]) cJSON_AddStringToObject(vo, "description", c->variants[i].description);
-        harness_variant_parameters_json(vo, &c->variants[i]);
-        cJSON_AddItemToObject(vo, "workload", harness_workload_to_json(&c->variants[i].workload));
-        cJSON_AddNullToObject(vo, "engine_kernels");
-        cJSON_AddItemToArray(vs, vo);
-    }
-    cJSON_AddArrayToObject(d, "sessions");
-    cJSON_AddObjectToObject(d, "cooldown");
-    cJSON_AddArrayToObject(d, "notes");
-    cJSON_AddArrayToObject(d, "telemetry_files");
-    e->runs = cJSON_AddArrayToObject(d, "runs");
-    cJSON_AddObjectToObject(d, "output_agreement");
-    return d;
-}
-
 static void default_dir(const harness_config *c, char *out, size_t n)
 {
     char ts[32];
@@ -727,7 +410,7 @@ static cJSON *begin_session(experiment *e)
     }
     cJSON *sess = cJSON_CreateObject();
     char now[32];
-    utc_now(now, sizeof now);
+    harness_utc_now(now, sizeof now);
     cJSON_AddStringToObject(sess, "started_utc", now);
     if (e->session_env) cJSON_AddItemToObject(sess, "environment", e->session_env);
     if (e->session_preflight) cJSON_AddItemToObject(sess, "preflight", e->session_preflight);
@@ -759,7 +442,7 @@ static void baseline(experiment *e, cJSON *notes)
     cJSON_DeleteItemFromObjectCaseSensitive(cdo, "baseline_c");
     if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
     else cJSON_AddNullToObject(cdo, "channel");
-    add_num(cdo, "baseline_c", e->baseline_c);
+    harness_json_add_number(cdo, "baseline_c", e->baseline_c);
     if (isnan(e->baseline_c) && e->temp_channel >= 0)
         cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: the temperature channel gave no reading; runs start without waiting"));
 }
@@ -778,36 +461,6 @@ static void tell_outcome(experiment *e, harness_outcome *out)
             say(e, "warning: variant '%s': generated tokens differ between runs", oa->string);
 }
 
-static double median_of(double *x, int n)
-{
-    if (n <= 0) return NAN;
-    for (int i = 1; i < n; i++)   /* insertion sort: a few thousand values at most */
-        for (int j = i; j > 0 && x[j - 1] > x[j]; j--) {
-            double t = x[j];
-            x[j] = x[j - 1], x[j - 1] = t;
-        }
-    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
-}
-
-/* "harness_overhead": the harness's own time per command run, this session:
- * spawn_ms is inside wall_ms (posix_spawn until the program runs), reap_ms
- * and bookkeeping_ms are outside it (after the exit; recording and writing
- * results.json). Nothing is subtracted from any metric. */
-static void overhead_json(experiment *e)
-{
-    if (!e->n_overhead) return;
-    cJSON *o = cJSON_CreateObject();
-    int n = e->n_overhead;
-    cJSON_AddNumberToObject(o, "runs", n);
-    add_num(o, "spawn_ms_median", median_of(e->spawn_ms, n));
-    add_num(o, "reap_ms_median", median_of(e->reap_ms, n));
-    add_num(o, "bookkeeping_ms_median", median_of(e->bookkeeping_ms, n));
-    if (cJSON_GetObjectItemCaseSensitive(e->doc, "harness_overhead"))
-        cJSON_ReplaceItemInObjectCaseSensitive(e->doc, "harness_overhead", o);
-    else
-        cJSON_AddItemToObject(e->doc, "harness_overhead", o);
-}
-
 /* The loop shared by a fresh experiment and a resumed one. */
 static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
 {
@@ -815,7 +468,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     cJSON *notes = cJSON_GetObjectItemCaseSensitive(e->doc, "notes");
     e->tty = isatty(2);
     e->engine = harness_engine_cache_new(c->n_variants);
-    if (!e->engine) return sys_fail(err, "out of memory");
+    if (!e->engine) return harness_sys_fail(err, "out of memory");
     set_affinity(e, notes);
     start_sampler(e, notes);
     e->t0 = harness_now_s();
@@ -834,7 +487,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
             e->setup_done[v] = true;   /* its cleanup runs even when it failed half-way */
             if (!run_hook(e, "setup", &w->setup, why, sizeof why, &interrupted)) {
                 if (interrupted) break;
-                rc = sys_fail(err, "variant '%s': %s", c->variants[v].name, why);
+                rc = harness_sys_fail(err, "variant '%s': %s", c->variants[v].name, why);
                 break;
             }
             t_run = harness_now_s();
@@ -871,12 +524,12 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
             if (cJSON_GetArraySize(notes) < 100) cJSON_AddItemToArray(notes, cJSON_CreateString(note));
         }
     }
-    overhead_json(e);
+    harness_results_overhead(e->doc, e->spawn_ms, e->reap_ms, e->bookkeeping_ms, e->n_overhead);
     if (e->sampler) probe_sampler_stop(e->sampler);
     /* A failed write also ends as "interrupted": the file holds what was saved. */
     const char *status = rc || harness_interrupted() ? "interrupted" : "complete";
     char now[32];
-    utc_now(now, sizeof now);
+    harness_utc_now(now, sizeof now);
     cJSON_AddStringToObject(sess, "ended_utc", now);
     cJSON_AddStringToObject(sess, "status", status);
     write_telemetry(e);
@@ -896,6 +549,7 @@ static void experiment_free(experiment *e)
     cJSON_Delete(e->session_preflight);
     cJSON_Delete(e->doc);
     free(e->rec);
+    harness_results_unlock(e->lock_fd);
 }
 
 /* Runs the preflight checks and prints their warnings; 1 when --strict
@@ -920,7 +574,7 @@ static int preflight(experiment *e, cJSON **pre, harness_outcome *out, harness_e
 int harness_experiment_run(const harness_config *c, const harness_run_options *o,
                            harness_outcome *out, harness_error *err)
 {
-    experiment e = {.c = c, .o = o};
+    experiment e = {.c = c, .o = o, .lock_fd = -1};
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
     cJSON *notes = cJSON_CreateArray();
@@ -943,20 +597,23 @@ int harness_experiment_run(const harness_config *c, const harness_run_options *o
     char path[1100];
     snprintf(path, sizeof path, "%s/results.json", e.dir);
     int rc = -1;
-    e.doc = new_doc(&e, env, pre);
+    e.doc = harness_results_new(c, env, pre);
+    e.runs = cJSON_GetObjectItemCaseSensitive(e.doc, "runs");
     cJSON_ReplaceItemInObjectCaseSensitive(e.doc, "notes", notes);
+    if (harness_mkdir_p(e.dir)) {
+        harness_sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
+        goto done;
+    }
+    if ((e.lock_fd = harness_results_lock(e.dir, o->wait_for_lock, err)) < 0)
+        goto done;
     if (access(path, F_OK) == 0) {
         snprintf(err->msg, sizeof err->msg, "%s already holds an experiment (use --resume %s, or another --out)", e.dir, e.dir);
         err->kind = HARNESS_ERR_INPUT;
         goto done;
     }
-    if (mkdir_p(e.dir)) {
-        sys_fail(err, "%s: cannot create the results directory: %s", e.dir, strerror(errno));
-        goto done;
-    }
     char *cfg = harness_config_to_json_text(c);
     snprintf(path, sizeof path, "%s/config.json", e.dir);
-    rc = cfg ? harness_write_atomic(path, cfg, strlen(cfg), err) : sys_fail(err, "out of memory");
+    rc = cfg ? harness_write_atomic(path, cfg, strlen(cfg), err) : harness_sys_fail(err, "out of memory");
     free(cfg);
     if (rc == 0) rc = run_loop(&e, out, err);
 done:
@@ -984,7 +641,7 @@ static int load_history(experiment *e, harness_error *err)
         bool ok = !strcmp(st->valuestring, "ok");
         if (add_record(e, v, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup")), ok,
                        ok && cJSON_IsNumber(mv) ? mv->valuedouble : NAN))
-            return sys_fail(err, "out of memory");
+            return harness_sys_fail(err, "out of memory");
     }
     return 0;
 }
@@ -992,14 +649,19 @@ static int load_history(experiment *e, harness_error *err)
 int harness_experiment_resume(const char *dir, const harness_run_options *o,
                               harness_outcome *out, harness_error *err)
 {
-    experiment e = {.o = o};
+    experiment e = {.o = o, .lock_fd = -1};
     harness_config *c = NULL;
     char path[1100];
     memset(out, 0, sizeof *out);
     memset(err, 0, sizeof *err);
     snprintf(e.dir, sizeof e.dir, "%s", dir);
+    if (access(dir, F_OK) == 0 && (e.lock_fd = harness_results_lock(dir, o->wait_for_lock, err)) < 0)
+        return -1;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (harness_config_load_file(path, &c, err)) return -1;
+    if (harness_config_load_file(path, &c, err)) {
+        harness_results_unlock(e.lock_fd);
+        return -1;
+    }
     e.c = c;
     snprintf(path, sizeof path, "%s/results.json", dir);
     FILE *f = fopen(path, "rb");

@@ -154,6 +154,37 @@ int probe_summarize(const probe_sampler *s, int mark_begin, int mark_end,
                     probe_phase_summary *out, probe_error *err);
 void probe_phase_summary_free(probe_phase_summary *p);
 
+/* ---- the headline of a phase ------------------------------------------ */
+
+/* The device a workload runs on: its headline reads that device's channels. */
+typedef enum probe_device { PROBE_DEVICE_CPU = 0, PROBE_DEVICE_GPU } probe_device;
+
+/* The few figures every run records (docs/RESULTS.md, "telemetry"), each
+ * from the channel that stands for the device (docs/PROBES.md, "The
+ * headline of a phase"). NAN where no channel of this machine measures it. */
+typedef struct probe_headline {
+    char device[8];              /* whose channels: "cpu" or "gpu0" */
+    int temp_channel;            /* -1: none */
+    double temp_start_c, temp_end_c, temp_peak_c;
+    double power_mean_w;         /* the power gauge's mean, else energy / duration */
+    double energy_j;
+    double clock_mean_mhz, clock_min_mhz;
+    double mem_psi_some_us;      /* memory pressure: time some task stalled */
+    double duration_s;
+    probe_throttle throttle;
+    char throttle_cause[128];
+} probe_headline;
+
+/* The temperature channel that stands for a device (CPU: the package
+ * sensor, else the first temperature; GPU: gpu0.temp_c), or -1. */
+int probe_device_temp_channel(const probe_set *ps, probe_device dev);
+/* The headline of a summarised phase. temp_channel >= 0 overrides the
+ * device's temperature channel (a cooldown channel named in a config). A
+ * GPU device on a machine whose probes see no GPU reads the CPU's channels
+ * (an OpenCL CPU device) and says so in device. */
+void probe_phase_headline(const probe_set *ps, const probe_phase_summary *s, probe_device dev, int temp_channel,
+                          probe_headline *out);
+
 /* The whole timeline with phase marks as CSV: t_s, tier, latency_ms, one
  * column per channel; marks as rows with the mark in a "mark" column. */
 int probe_timeline_write_csv(const probe_sampler *s, const char *path, probe_error *err);

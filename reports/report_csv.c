@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,57 +54,51 @@ int report_write_atomic(const char *path, const char *data, size_t len, report_e
 }
 
 /* Empty field for unknown values, as in telemetry.csv. */
-static void num(textbuf *b, double v)
+static void num(FILE *f, double v)
 {
     if (isfinite(v))
-        tb_printf(b, ",%.10g", v);
+        fprintf(f, ",%.10g", v);
     else
-        tb_puts(b, ",");
+        fputc(',', f);
 }
 
-static void csv_text(textbuf *b, const char *s)
-{
-    tb_puts(b, ",\"");
-    for (; *s; s++) {
-        char c[3] = {*s, 0, 0};
-        if (*s == '"')
-            c[1] = '"';
-        tb_puts(b, c);
-    }
-    tb_puts(b, "\"");
-}
-
+/* Every text field goes through report_put_escaped (quoted, no formula):
+ * the metric name in the header, the variant and the throttle state. */
 int report_write_csv(const report_results *r, const char *path, report_error *err)
 {
-    textbuf b = {0};
-    tb_printf(&b, "index,variant,warmup,status,started_s,wall_ms,%s,temp_start_c,temp_end_c,temp_peak_c,"
-                  "power_mean_w,energy_j,energy_per_token_j,clock_mean_mhz,clock_min_mhz,mem_psi_some_us,throttle\n",
-              r->metric_name);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return report_fail(err, "%.400s: out of memory", path);
+    fputs("index,variant,warmup,status,started_s,wall_ms,", f);
+    report_put_escaped(f, REPORT_ESC_CSV, r->metric_name);
+    fputs(",temp_start_c,temp_end_c,temp_peak_c,power_mean_w,energy_j,energy_per_token_j,clock_mean_mhz,"
+          "clock_min_mhz,mem_psi_some_us,throttle\n", f);
     for (int i = 0; i < r->nruns; i++) {
         const report_run *u = &r->runs[i];
-        tb_printf(&b, "%d", u->index);
-        csv_text(&b, u->variant);
-        tb_printf(&b, ",%s,%s", u->warmup ? "true" : "false", u->ok ? "ok" : "failed");
-        num(&b, u->started_s);
-        num(&b, u->wall_ms);
-        num(&b, u->metric);
-        num(&b, u->temp_start_c);
-        num(&b, u->temp_end_c);
-        num(&b, u->temp_peak_c);
-        num(&b, u->power_mean_w);
-        num(&b, u->energy_j);
-        num(&b, u->energy_per_token_j);
-        num(&b, u->clock_mean_mhz);
-        num(&b, u->clock_min_mhz);
-        num(&b, u->mem_psi_some_us);
-        tb_printf(&b, ",%s\n", u->throttle);
+        report_fprintf(f, REPORT_ESC_CSV, "%d,%s,", u->index, u->variant);
+        fputs(u->warmup ? "true," : "false,", f);
+        fputs(u->ok ? "ok" : "failed", f);
+        num(f, u->started_s);
+        num(f, u->wall_ms);
+        num(f, u->metric);
+        num(f, u->temp_start_c);
+        num(f, u->temp_end_c);
+        num(f, u->temp_peak_c);
+        num(f, u->power_mean_w);
+        num(f, u->energy_j);
+        num(f, u->energy_per_token_j);
+        num(f, u->clock_mean_mhz);
+        num(f, u->clock_min_mhz);
+        num(f, u->mem_psi_some_us);
+        report_fprintf(f, REPORT_ESC_CSV, ",%s\n", u->throttle);
     }
-    if (b.oom) {
-        tb_free(&b);
-        snprintf(err->msg, sizeof err->msg, "%.400s: out of memory", path);
-        return -1;
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return report_fail(err, "%.400s: out of memory", path);
     }
-    int rc = report_write_atomic(path, b.s, b.len, err);
-    tb_free(&b);
+    int rc = report_write_atomic(path, buf, len, err);
+    free(buf);
     return rc;
 }

@@ -20,14 +20,7 @@ typedef struct report_doc {
     char telemetry_csv[600];
     char plot_note[600];
     char *svg[4];
-    /* Names as gnuplot may quote them: no quote, backslash or control
-     * character can end a string and smuggle in a command. */
-    char gp_variant[MAXV][REPORT_NAME_MAX], gp_metric[64], gp_unit[32];
 } report_doc;
-
-/* Copies src into dst (cap bytes) keeping only characters safe inside a
- * single-quoted gnuplot string. */
-void report_gp_safe(char *dst, size_t cap, const char *src);
 
 /* Start temperature and metric of a variant's counted runs. */
 size_t report_doc_variant_xy(const report_results *r, const char *v, double *t, double *y);

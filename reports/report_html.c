@@ -39,23 +39,9 @@ static void probes_missing(report_doc *d)
     }
 }
 
-void report_gp_safe(char *dst, size_t cap, const char *src)
-{
-    size_t n = 0;
-    for (; *src && n + 1 < cap; src++) {
-        unsigned char c = (unsigned char)*src;
-        dst[n++] = c < 32 || c == '\'' || c == '\\' || c == '"' || c == '@' || c == '`' ? '_' : (char)c;
-    }
-    dst[n] = 0;
-}
-
 static void analyse(report_doc *d)
 {
     d->nv = d->r.nvariants < MAXV ? d->r.nvariants : MAXV;
-    for (int i = 0; i < d->nv; i++)
-        report_gp_safe(d->gp_variant[i], sizeof d->gp_variant[i], d->r.variants[i]);
-    report_gp_safe(d->gp_metric, sizeof d->gp_metric, d->r.metric_name);
-    report_gp_safe(d->gp_unit, sizeof d->gp_unit, d->r.metric_unit);
     double *t = malloc(((size_t)d->r.nruns + 1) * sizeof *t), *y = malloc(((size_t)d->r.nruns + 1) * sizeof *y);
     for (int i = 0; i < d->nv; i++) {
         report_variant_summary(&d->r, d->r.variants[i], &d->vs[i]);
@@ -79,7 +65,11 @@ static void analyse(report_doc *d)
 
 static void plot_runs(report_doc *d, plot_ctx *p)
 {
-    textbuf s = {0};
+    char *script = NULL;
+    size_t script_len = 0;
+    FILE *s = open_memstream(&script, &script_len);
+    if (!s)
+        return;
     bool temp = false;
     FILE *ft = plot_data(p, "temp.dat");
     for (int i = 0; i < d->r.nruns && ft; i++) {
@@ -93,13 +83,13 @@ static void plot_runs(report_doc *d, plot_ctx *p)
     }
     if (ft)
         fclose(ft);
-    tb_printf(&s, "set title 'Throughput per run, in run order'\nset xlabel 'run index'\nset ylabel '%s (%s)'\n",
-              d->gp_metric, d->gp_unit);
+    report_fprintf(s, REPORT_ESC_GNUPLOT, "set title 'Throughput per run, in run order'\nset xlabel 'run index'\nset ylabel '%s (%s)'\n",
+              d->r.metric_name, d->r.metric_unit);
     if (temp)
-        tb_puts(&s, "set y2label 'temperature at run start (C)'\nset y2tics\nset ytics nomirror\n");
+        fputs("set y2label 'temperature at run start (C)'\nset y2tics\nset ytics nomirror\n", s);
     else
-        tb_puts(&s, "set label 1 'no temperature recorded' at graph 0.02, graph 0.95\n");
-    tb_puts(&s, "plot ");
+        fputs("set label 1 'no temperature recorded' at graph 0.02, graph 0.95\n", s);
+    fputs("plot ", s);
     for (int v = 0; v < d->nv; v++) {
         char name[32];
         snprintf(name, sizeof name, "runs%d.dat", v);
@@ -111,22 +101,26 @@ static void plot_runs(report_doc *d, plot_ctx *p)
         }
         if (f)
             fclose(f);
-        tb_printf(&s, "%s'%s' using 1:2 with points pt 7 ps 0.8 lc rgb '%s' title '%s'", v ? ", " : "", name,
-                  plot_color(v), d->gp_variant[v]);
+        report_fprintf(s, REPORT_ESC_GNUPLOT, "%s'%s' using 1:2 with points pt 7 ps 0.8 lc rgb '%s' title '%s'", v ? ", " : "", name,
+                  plot_color(v), d->r.variants[v]);
     }
     if (temp)
-        tb_puts(&s, ", 'temp.dat' using 1:2 axes x1y2 with lines lw 1.5 dt 2 lc rgb '#555555' title 'temperature'");
-    tb_puts(&s, "\n");
-    d->svg[0] = s.s ? plot_run(p, "runs", s.s, 960, 380) : NULL;
-    tb_free(&s);
+        fputs(", 'temp.dat' using 1:2 axes x1y2 with lines lw 1.5 dt 2 lc rgb '#555555' title 'temperature'", s);
+    fputs("\n", s);
+    d->svg[0] = fclose(s) == 0 && script ? plot_run(p, "runs", script, 960, 380) : NULL;
+    free(script);
 }
 
 static void plot_vs_temp(report_doc *d, plot_ctx *p)
 {
-    textbuf s = {0};
-    tb_printf(&s, "set title 'Throughput against temperature, with each variant''s least-squares line'\n"
+    char *script = NULL;
+    size_t script_len = 0;
+    FILE *s = open_memstream(&script, &script_len);
+    if (!s)
+        return;
+    report_fprintf(s, REPORT_ESC_GNUPLOT, "set title 'Throughput against temperature, with each variant''s least-squares line'\n"
                   "set xlabel 'temperature at run start (C)'\nset ylabel '%s (%s)'\nplot ",
-              d->gp_metric, d->gp_unit);
+              d->r.metric_name, d->r.metric_unit);
     int plotted = 0;
     double *t = malloc(((size_t)d->r.nruns + 1) * sizeof *t), *y = malloc(((size_t)d->r.nruns + 1) * sizeof *y);
     for (int v = 0; v < d->nv && t && y; v++) {
@@ -148,8 +142,8 @@ static void plot_vs_temp(report_doc *d, plot_ctx *p)
             fclose(f);
         if (!k)
             continue;
-        tb_printf(&s, "%s'%s' using 1:2 with points pt 7 ps 0.8 lc rgb '%s' title '%s'", plotted ? ", " : "", name,
-                  plot_color(v), d->gp_variant[v]);
+        report_fprintf(s, REPORT_ESC_GNUPLOT, "%s'%s' using 1:2 with points pt 7 ps 0.8 lc rgb '%s' title '%s'", plotted ? ", " : "", name,
+                  plot_color(v), d->r.variants[v]);
         plotted++;
         if (d->sens_ok[v] && (f = plot_data(p, line))) {
             double m = d->vs[v].s.mean, slope = d->sens[v].pct_per_c / 100 * m;
@@ -157,27 +151,31 @@ static void plot_vs_temp(report_doc *d, plot_ctx *p)
             double tm = report_mean(t, n);
             fprintf(f, "%.10g %.10g\n%.10g %.10g\n", lo, m + slope * (lo - tm), hi, m + slope * (hi - tm));
             fclose(f);
-            tb_printf(&s, ", '%s' using 1:2 with lines lw 2 lc rgb '%s' title '%s: %+.2f%%/C, R^2 %.2f'", line,
-                      plot_color(v), d->gp_variant[v], d->sens[v].pct_per_c, d->sens[v].r2);
+            report_fprintf(s, REPORT_ESC_GNUPLOT, ", '%s' using 1:2 with lines lw 2 lc rgb '%s' title '%s: %+.2f%%/C, R^2 %.2f'", line,
+                      plot_color(v), d->r.variants[v], d->sens[v].pct_per_c, d->sens[v].r2);
         }
     }
     free(t);
     free(y);
-    tb_puts(&s, "\n");
-    d->svg[1] = plotted && s.s ? plot_run(p, "vstemp", s.s, 960, 380) : NULL;
-    tb_free(&s);
+    fputs("\n", s);
+    d->svg[1] = fclose(s) == 0 && plotted && script ? plot_run(p, "vstemp", script, 960, 380) : NULL;
+    free(script);
 }
 
 static void plot_distribution(report_doc *d, plot_ctx *p)
 {
-    textbuf s = {0};
-    tb_printf(&s, "set title 'Distribution per variant (box: quartiles, whiskers 1.5 IQR; every run shown)'\n"
+    char *script = NULL;
+    size_t script_len = 0;
+    FILE *s = open_memstream(&script, &script_len);
+    if (!s)
+        return;
+    report_fprintf(s, REPORT_ESC_GNUPLOT, "set title 'Distribution per variant (box: quartiles, whiskers 1.5 IQR; every run shown)'\n"
                   "set ylabel '%s (%s)'\nset style boxplot nooutliers\nset style data boxplot\nset boxwidth 0.4\n"
                   "set key off\nset xrange [0.3:%d.7]\nset xtics (",
-              d->gp_metric, d->gp_unit, d->nv);
+              d->r.metric_name, d->r.metric_unit, d->nv);
     for (int v = 0; v < d->nv; v++)
-        tb_printf(&s, "%s'%s' %d", v ? ", " : "", d->gp_variant[v], v + 1);
-    tb_puts(&s, ")\nplot ");
+        report_fprintf(s, REPORT_ESC_GNUPLOT, "%s'%s' %d", v ? ", " : "", d->r.variants[v], v + 1);
+    fputs(")\nplot ", s);
     uint64_t seed = 7;
     for (int v = 0; v < d->nv; v++) {
         char name[32];
@@ -190,13 +188,13 @@ static void plot_distribution(report_doc *d, plot_ctx *p)
         }
         if (f)
             fclose(f);
-        tb_printf(&s, "%s'%s' using (%d):1 with boxplot lc rgb '%s' fs transparent solid 0.15, '%s' using 2:1 with "
+        report_fprintf(s, REPORT_ESC_GNUPLOT, "%s'%s' using (%d):1 with boxplot lc rgb '%s' fs transparent solid 0.15, '%s' using 2:1 with "
                       "points pt 7 ps 0.7 lc rgb '%s'",
                   v ? ", " : "", name, v + 1, plot_color(v), name, plot_color(v));
     }
-    tb_puts(&s, "\n");
-    d->svg[2] = s.s ? plot_run(p, "dist", s.s, 960, 380) : NULL;
-    tb_free(&s);
+    fputs("\n", s);
+    d->svg[2] = fclose(s) == 0 && script ? plot_run(p, "dist", script, 960, 380) : NULL;
+    free(script);
 }
 
 static int gen_plots(report_doc *d)

@@ -1,12 +1,21 @@
 /* Plots through gnuplot (svg terminal), run at report time: data files and a
- * script in a private temporary directory, the SVG read back and inlined. */
+ * script in a private temporary directory, the SVG read back and inlined.
+ * gnuplot is started with posix_spawnp and an argument vector, in that
+ * directory, its script a file there: no shell ever sees a path or a name. */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+
+extern char **environ;
 
 #include "report_plot.h"
 
@@ -15,6 +24,31 @@ static const char *palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#94
 const char *plot_color(int i)
 {
     return palette[i % 6];
+}
+
+/* gnuplot ARG in p->dir, stdin from /dev/null, stdout and stderr to log (a
+ * path relative to p->dir). Its exit status, or -1 when it could not start. */
+static int run_gnuplot(plot_ctx *p, const char *arg, const char *log)
+{
+    char *argv[] = {"gnuplot", (char *)arg, NULL};
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -1;
+    int rc = posix_spawn_file_actions_addchdir_np(&fa, p->dir) ||
+             posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) ||
+             posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600) ||
+             posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    if (rc == 0)
+        rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return -1;
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int plot_begin(plot_ctx *p)
@@ -26,7 +60,7 @@ int plot_begin(plot_ctx *p)
         return -1;
     }
     /* gnuplot present? "gnuplot --version" exits 0. */
-    if (system("gnuplot --version >/dev/null 2>&1") != 0) {
+    if (run_gnuplot(p, "--version", "/dev/null") != 0) {
         snprintf(p->why, sizeof p->why, "gnuplot is not installed (apt-get install gnuplot-nox): plots left out");
         return -1;
     }
@@ -78,22 +112,23 @@ char *plot_run(plot_ctx *p, const char *name, const char *script, int width, int
 {
     if (!p->ok)
         return NULL;
-    char gp[600], svgp[600], cmd[1400];
-    snprintf(gp, sizeof gp, "%s/%s.gp", p->dir, name);
-    snprintf(svgp, sizeof svgp, "%s/%s.svg", p->dir, name);
-    FILE *f = fopen(gp, "w");
+    /* Names relative to p->dir, where gnuplot runs; name is one of ours. */
+    char gp[64], svgp[64], logp[64], path[600];
+    snprintf(gp, sizeof gp, "%.40s.gp", name);
+    snprintf(svgp, sizeof svgp, "%.40s.svg", name);
+    snprintf(logp, sizeof logp, "%.40s.log", name);
+    FILE *f = plot_data(p, gp);
     if (!f)
         return NULL;
     fprintf(f, "set terminal svg size %d,%d dynamic noenhanced font 'sans,11' background rgb 'white'\n"
-               "set output '%s'\ncd '%s'\nset datafile missing 'NaN'\nset grid lc rgb '#dddddd'\n"
+               "set output '%s'\nset datafile missing 'NaN'\nset grid lc rgb '#dddddd'\n"
                "set key outside right top\nset offsets graph 0.02, graph 0.02, graph 0.06, graph 0.06\n%s\n",
-            width, height, svgp, p->dir, script);
+            width, height, svgp, script);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "gnuplot '%s' >'%s/%s.log' 2>&1", gp, p->dir, name);
-    if (system(cmd) != 0) {
-        char logp[600], msg[300] = "";
-        snprintf(logp, sizeof logp, "%s/%s.log", p->dir, name);
-        FILE *lf = fopen(logp, "r");
+    if (run_gnuplot(p, gp, logp) != 0) {
+        char msg[300] = "";
+        snprintf(path, sizeof path, "%s/%s", p->dir, logp);
+        FILE *lf = fopen(path, "r");
         if (lf) {
             size_t n = fread(msg, 1, sizeof msg - 1, lf);
             msg[n] = 0;
@@ -102,7 +137,8 @@ char *plot_run(plot_ctx *p, const char *name, const char *script, int width, int
         snprintf(p->why, sizeof p->why, "gnuplot failed on the %.40s plot: %.300s", name, msg);
         return NULL;
     }
-    f = fopen(svgp, "rb");
+    snprintf(path, sizeof path, "%s/%s", p->dir, svgp);
+    f = fopen(path, "rb");
     if (!f)
         return NULL;
     fseek(f, 0, SEEK_END);

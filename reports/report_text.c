@@ -20,7 +20,8 @@ static const char *fmt(char *buf, size_t cap, const char *f, double v)
 void report_print_variants(FILE *f, const report_variant_stats *v, int n, const char *metric,
                            const char *unit, bool md)
 {
-    fprintf(f, md ? "**%s** (%s)\n\n" : "%s (%s)\n\n", metric, unit && unit[0] ? unit : "?");
+    report_escape esc = md ? REPORT_ESC_MARKDOWN : REPORT_ESC_TERMINAL;
+    report_fprintf(f, esc, md ? "**%s** (%s)\n\n" : "%s (%s)\n\n", metric, unit && unit[0] ? unit : "?");
     if (md)
         fprintf(f, "| variant | n | median | mean [95%% CI] | CV | outliers (mild/severe) | "
                    "T start | T peak | power | energy/token | throttled | failed |\n"
@@ -44,26 +45,30 @@ void report_print_variants(FILE *f, const report_variant_stats *v, int n, const 
         const char *ts = fmt(b3, sizeof b3, "%.1f C", s->temp_start_c), *tp = fmt(b4, sizeof b4, "%.1f C", s->temp_peak_c);
         const char *pw = fmt(b5, sizeof b5, "%.1f W", s->power_mean_w);
         const char *ej = fmt(b6, sizeof b6, "%.3g J", s->energy_per_token_j);
+        /* Only the name is user text; the other cells are numbers formatted here. */
+        report_fprintf(f, esc, md ? "| %s " : "%-12s", s->name);
         if (md)
-            fprintf(f, "| %s | %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", s->name, s->s.n, med, ci,
-                    cv, out, ts, tp, pw, ej, thr, s->failed_runs);
+            fprintf(f, "| %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", s->s.n, med, ci, cv, out, ts, tp,
+                    pw, ej, thr, s->failed_runs);
         else
-            fprintf(f, "%-12s %4zu %10s %28s %6s %8s %8s %8s %8s %10s %10s %6d\n", s->name, s->s.n, med, ci, cv, out,
-                    ts, tp, pw, ej, thr, s->failed_runs);
+            fprintf(f, " %4zu %10s %28s %6s %8s %8s %8s %8s %10s %10s %6d\n", s->s.n, med, ci, cv, out, ts, tp, pw, ej,
+                    thr, s->failed_runs);
     }
     fputc('\n', f);
 }
 
 void report_print_comparison(FILE *f, const report_comparison *c, bool md)
 {
+    report_escape esc = md ? REPORT_ESC_MARKDOWN : REPORT_ESC_TERMINAL;
     const char *li = md ? "- " : "  ";
     char b1[64], b2[64];
-    fprintf(f, "%s vs %s (baseline):\n\n", c->b.name, c->a.name);
+    report_fprintf(f, esc, "%s vs %s (baseline):\n\n", c->b.name, c->a.name);
+    fputs(li, f);
     if (c->fieller_ok)
-        fprintf(f, "%sratio of means %.4f, 95%% CI %.4f to %.4f (Fieller); bootstrap %.4f to %.4f\n", li,
-                c->fieller.ratio, c->fieller.lo, c->fieller.hi, c->boot.lo, c->boot.hi);
+        fprintf(f, "ratio of means %.4f, 95%% CI %.4f to %.4f (Fieller); bootstrap %.4f to %.4f\n", c->fieller.ratio,
+                c->fieller.lo, c->fieller.hi, c->boot.lo, c->boot.hi);
     else
-        fprintf(f, "%sratio of means %.4f: CI unbounded (baseline too noisy)\n", li, c->fieller.ratio);
+        fprintf(f, "ratio of means %.4f: CI unbounded (baseline too noisy)\n", c->fieller.ratio);
     fprintf(f, "%sWelch t-test p = %.3g; Mann-Whitney U = %.1f, p = %.3g (%s)\n", li, c->welch.p, c->mwu.u,
             c->mwu.p, c->mwu.exact ? "exact" : "normal approximation");
     fprintf(f, "%sHodges-Lehmann shift %.4g; Cliff's delta %.3f\n", li, c->hodges_lehmann, c->cliffs_delta);
@@ -72,12 +77,17 @@ void report_print_comparison(FILE *f, const report_comparison *c, bool md)
                 c->adjusted.pct, c->adjusted.pct_lo, c->adjusted.pct_hi, c->effect_pct);
     else
         fprintf(f, "%stemperature-adjusted effect: n/a (no start temperature recorded for every run)\n", li);
-    fprintf(f, "%strend over run order (Mann-Kendall): %s p = %s, %s p = %s\n", li, c->a.name,
-            fmt(b1, sizeof b1, "%.3g", c->a.trend.p), c->b.name, fmt(b2, sizeof b2, "%.3g", c->b.trend.p));
+    fprintf(f, "%strend over run order (Mann-Kendall): ", li);
+    report_fprintf(f, esc, "%s", c->a.name);
+    fprintf(f, " p = %s, ", fmt(b1, sizeof b1, "%.3g", c->a.trend.p));
+    report_fprintf(f, esc, "%s", c->b.name);
+    fprintf(f, " p = %s\n", fmt(b2, sizeof b2, "%.3g", c->b.trend.p));
     fprintf(f, "%ssmallest detectable change at this noise: %s%% (alpha 0.05, power 0.8); runs per variant "
                "for 3%%: %d\n\n",
             li, fmt(b1, sizeof b1, "%.2f", c->min_detectable_pct), c->runs_needed_3pct);
-    fprintf(f, "%s%s%s\n\n", md ? "**" : "verdict: ", c->sentence, md ? "**" : "");
+    fputs(md ? "**" : "verdict: ", f);
+    report_fprintf(f, esc, "%s", c->sentence);
+    fputs(md ? "**\n\n" : "\n\n", f);
 }
 
 static void num(cJSON *o, const char *k, double v)

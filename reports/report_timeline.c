@@ -114,7 +114,7 @@ static int read_csv(timeline *tl, const char *path)
     }
     for (int c = 0; c < NCH; c++)
         if (ich[c] >= 0)
-            report_gp_safe(tl->chan[c], sizeof tl->chan[c], fl[ich[c]]);
+            snprintf(tl->chan[c], sizeof tl->chan[c], "%s", fl[ich[c]]);
     if (it < 0) {
         free(line);
         fclose(f);
@@ -179,10 +179,10 @@ static int run_variant(const report_doc *d, int run)
     return -1;
 }
 
-static void script(const report_doc *d, timeline *tl, plot_ctx *p, textbuf *s, bool *have)
+static void script(const report_doc *d, timeline *tl, plot_ctx *p, FILE *s, bool *have)
 {
     double tmin = tl->pt[0].t, tmax = tl->pt[tl->npt - 1].t;
-    tb_printf(s, "set multiplot layout %d,1 title 'Telemetry timeline (%s): runs shaded by variant "
+    report_fprintf(s, REPORT_ESC_GNUPLOT, "set multiplot layout %d,1 title 'Telemetry timeline (%s): runs shaded by variant "
                  "(grey: warm-up), dark band: prefill, light band: decode'\n"
                  "set xrange [%g:%g]\nset lmargin 12\nset rmargin 20\n",
               NCH, tl->source, tmin, tmax > tmin ? tmax : tmin + 1);
@@ -191,28 +191,28 @@ static void script(const report_doc *d, timeline *tl, plot_ctx *p, textbuf *s, b
         const tl_span *sp = &tl->span[i];
         int v = run_variant(d, sp->run);
         if (sp->kind == 0)
-            tb_printf(s, "set object %d rect from %g, graph 0 to %g, graph 1 fc rgb '%s' fs transparent solid 0.12 "
+            report_fprintf(s, REPORT_ESC_GNUPLOT, "set object %d rect from %g, graph 0 to %g, graph 1 fc rgb '%s' fs transparent solid 0.12 "
                          "noborder behind\n",
                       obj++, sp->t0, sp->t1, v >= 0 ? plot_color(v) : "#888888");
         else
-            tb_printf(s, "set object %d rect from %g, graph 0.9 to %g, graph 1 fc rgb '%s' fs solid %s noborder "
+            report_fprintf(s, REPORT_ESC_GNUPLOT, "set object %d rect from %g, graph 0.9 to %g, graph 1 fc rgb '%s' fs solid %s noborder "
                          "front\n",
                       obj++, sp->t0, sp->t1, "#444444", sp->kind == 1 ? "0.8" : "0.25");
     }
     for (int c = 0; c < NCH; c++) {
-        tb_printf(s, "set ylabel '%s'\nunset label\n", ch_label[c]);
-        tb_printf(s, c == NCH - 1 ? "set xlabel 'time (s)'\n" : "unset xlabel\n");
+        report_fprintf(s, REPORT_ESC_GNUPLOT, "set ylabel '%s'\nunset label\n", ch_label[c]);
+        fputs(c == NCH - 1 ? "set xlabel 'time (s)'\n" : "unset xlabel\n", s);
         if (have[c]) {
             /* Pressure and power are never negative: keep 0 at the bottom even when flat. */
-            tb_printf(s, "%s\nplot 'tl.dat' using 1:%d with lines lw 1.5 lc rgb '#333333' title '%s'\n",
+            report_fprintf(s, REPORT_ESC_GNUPLOT, "%s\nplot 'tl.dat' using 1:%d with lines lw 1.5 lc rgb '#333333' title '%s'\n",
                       c == CH_PSI || c == CH_POWER ? "set yrange [0:*]" : "set autoscale y", c + 2,
                       tl->chan[c][0] ? tl->chan[c] : ch_label[c]);
         } else {
-            tb_printf(s, "set yrange [0:1]\nset label 1 'not recorded on this machine' at graph 0.5, graph 0.5 "
+            report_fprintf(s, REPORT_ESC_GNUPLOT, "set yrange [0:1]\nset label 1 'not recorded on this machine' at graph 0.5, graph 0.5 "
                          "center\nplot 2 notitle\n");
         }
     }
-    tb_puts(s, "unset multiplot\n");
+    fputs("unset multiplot\n", s);
     (void)p;
 }
 
@@ -244,10 +244,14 @@ void report_doc_timeline(report_doc *d, plot_ctx *p)
     }
     if (f)
         fclose(f);
-    textbuf s = {0};
-    script(d, tl, p, &s, have);
-    d->svg[3] = s.s ? plot_run(p, "timeline", s.s, 960, 720) : NULL;
-    tb_free(&s);
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *s = open_memstream(&text, &text_len);
+    if (s) {
+        script(d, tl, p, s, have);
+        d->svg[3] = fclose(s) == 0 && text ? plot_run(p, "timeline", text, 960, 720) : NULL;
+        free(text);
+    }
     free(tl->pt);
     free(tl);
 }

@@ -6,6 +6,7 @@
 #ifndef THERMABENCH_REPORTS_H
 #define THERMABENCH_REPORTS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -171,7 +172,10 @@ typedef struct report_results {
     char status[32];
     char metric_name[64], metric_unit[32];
     bool higher_is_better;
-    char cpu_model[128], kernel[128], compiler[64], git_commit[64];
+    char cpu_model[128], kernel[128];
+    /* the build that wrote the file ("" where an older file does not say) */
+    char compiler[64], git_commit[64], build_type[32], cflags[256], sanitizers[64];
+    int git_dirty;                  /* 1 dirty, 0 clean, -1 unknown */
     int cpus_online;                /* -1 unknown */
     int nvariants;
     char variants[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
@@ -184,6 +188,9 @@ typedef struct report_results {
 } report_results;
 
 int report_results_load(const char *path, report_results *out, report_error *err);
+/* "1a2b3c4d5e6f (dirty), Release, GNU 12.2.0, -O3 -DNDEBUG ...": the build
+ * that wrote the file, as far as it says. */
+void report_results_build(const report_results *r, char *buf, size_t n);
 void report_results_free(report_results *r);
 /* Values of the primary metric for a variant (non-warm-up ok runs, in run
  * order); returns how many were written (at most max). */
@@ -259,6 +266,79 @@ report_gate_verdict report_gate_samples(const double *base, size_t nb, const dou
 int report_gate(const report_results *base, const char *base_variant, const report_results *cand,
                 const char *cand_variant, const report_gate_options *o, report_gate_result *out,
                 report_error *err);
+
+/* The gate over two results files (thermabench gate): the named variants,
+ * the only one, or every variant name the files share, each gated at a
+ * confidence split over them (Bonferroni). Fails when the primary metrics
+ * differ or no variant name is in common. */
+typedef struct report_gate_item {
+    char name[REPORT_NAME_MAX];
+    report_gate_result g;
+} report_gate_item;
+
+typedef struct report_gate_set {
+    int n;
+    report_gate_item *items;
+    report_gate_options options;    /* as applied: confidence is per variant */
+    report_gate_verdict overall;    /* the worst: regression, inconclusive, improvement, pass */
+    char metric[64], unit[32];
+    char base_build[512], cand_build[512];  /* report_results_build of each file */
+} report_gate_set;
+
+int report_gate_files(const report_results *base, const char *base_variant, const report_results *cand,
+                      const char *cand_variant, const report_gate_options *o, report_gate_set *out,
+                      report_error *err);
+void report_gate_set_free(report_gate_set *s);
+/* One line per variant, environment differences, the overall verdict. */
+void report_gate_print(FILE *f, const report_gate_set *s);
+/* JUnit XML (one test case per variant) and a Markdown summary for a CI job page. */
+int report_gate_write_junit(const report_gate_set *s, const char *path, report_error *err);
+int report_gate_write_markdown(const report_gate_set *s, const char *path, report_error *err);
+
+/* Comparisons over one results file (every variant against the baseline) or
+ * two (the candidate file's variants against the first file's) for
+ * thermabench compare, with Holm-adjusted Welch p-values. A pair that cannot
+ * be compared is skipped and its reason kept in skipped[]. */
+typedef struct report_comparison_set {
+    int n;
+    report_comparison *c;
+    double holm_p[REPORT_MAX_VARIANTS];
+    int nskipped;
+    char skipped[REPORT_MAX_VARIANTS][512];
+    char metric[64], unit[32];
+} report_comparison_set;
+
+/* base / cand: variant names or NULL. Fails when nothing could be compared
+ * or the two files' primary metrics differ. */
+int report_compare_files(const report_results *r, int nfiles, const char *base, const char *cand,
+                         report_comparison_set *out, report_error *err);
+void report_comparison_set_free(report_comparison_set *s);
+/* The variant table and every comparison; detect > 0 also prints the runs
+ * per variant needed to detect a relative change of `detect`. */
+void report_comparison_set_print(FILE *f, const report_comparison_set *s, double detect);
+/* {"comparisons": [...], "holm_adjusted_welch_p": [...]} (caller frees). */
+char *report_comparison_set_json(const report_comparison_set *s);
+
+/* ---- escaping ----
+ * Every user-controlled string (names, units, descriptions, statuses, paths)
+ * reaches an output through these, never through a bare format string. All
+ * modes write valid UTF-8: invalid bytes, control characters, surrogates and
+ * bidirectional overrides become U+FFFD (except newline and tab where the
+ * format keeps them as text). */
+typedef enum report_escape {
+    REPORT_ESC_HTML,        /* HTML text or a double-quoted attribute value: & < > " ' as references */
+    REPORT_ESC_XML_TEXT,    /* XML 1.0 element text: only characters XML allows */
+    REPORT_ESC_XML_ATTR,    /* XML attribute value: as text, tab and line breaks as &#9; &#10; &#13; */
+    REPORT_ESC_MARKDOWN,    /* GitHub Markdown table cell or inline text: markup characters backslashed */
+    REPORT_ESC_CSV,         /* one whole CSV field, quoted; a leading = + - @ gets a ' (no formula) */
+    REPORT_ESC_GNUPLOT,     /* inside a single-quoted gnuplot string: ' doubled */
+    REPORT_ESC_TERMINAL     /* plain text for a terminal: no escape sequences */
+} report_escape;
+void report_put_escaped(FILE *f, report_escape how, const char *s);
+/* printf where every %s argument is written through report_put_escaped(how);
+ * numbers are formatted as printf does. 0, or -1 on a write error. */
+int report_fprintf(FILE *f, report_escape how, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int report_vfprintf(FILE *f, report_escape how, const char *fmt, va_list ap);
 
 /* ---- exports for other tools (docs/EXPORTS.md) ---- */
 typedef enum report_export_format {

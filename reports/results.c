@@ -125,8 +125,17 @@ static void load_env(report_results *r, const cJSON *root)
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(root, "environment");
     str(env, "cpu_model", r->cpu_model, sizeof r->cpu_model);
     str(env, "kernel", r->kernel, sizeof r->kernel);
-    str(env, "compiler", r->compiler, sizeof r->compiler);
-    str(env, "git_commit", r->git_commit, sizeof r->git_commit);
+    /* The build: environment.build, or the flat fields of files written
+     * before it existed (compiler and git_commit only). */
+    const cJSON *build = cJSON_GetObjectItemCaseSensitive(env, "build");
+    const cJSON *b = build ? build : env;
+    str(b, "compiler", r->compiler, sizeof r->compiler);
+    str(b, "git_commit", r->git_commit, sizeof r->git_commit);
+    str(b, "build_type", r->build_type, sizeof r->build_type);
+    str(b, "cflags", r->cflags, sizeof r->cflags);
+    str(b, "sanitizers", r->sanitizers, sizeof r->sanitizers);
+    const cJSON *dirty = cJSON_GetObjectItemCaseSensitive(b, "git_dirty");
+    r->git_dirty = cJSON_IsBool(dirty) ? cJSON_IsTrue(dirty) : -1;
     double c = num(env, "cpus_online");
     r->cpus_online = isnan(c) ? -1 : (int)c;
     const cJSON *pf;
@@ -225,6 +234,14 @@ int report_results_load(const char *path, report_results *r, report_error *err)
         }
     }
     return 0;
+}
+
+void report_results_build(const report_results *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s%s%s%s%s%s%s%s", r->git_commit[0] ? r->git_commit : "commit unknown",
+             r->git_dirty > 0 ? " (dirty)" : "", r->build_type[0] ? ", " : "", r->build_type,
+             r->sanitizers[0] ? " with sanitizers " : "", r->sanitizers, r->compiler[0] ? ", " : "", r->compiler,
+             r->cflags[0] ? ", " : "", r->cflags);
 }
 
 void report_results_free(report_results *r)

@@ -1,6 +1,7 @@
 /* Two-sample tests and effect sizes: Welch, Mann-Whitney U, Hodges-Lehmann,
  * Cliff's delta, ratio of means (Fieller, bootstrap), Holm, sample sizes. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,35 +59,51 @@ static double mwu_exact_cdf(size_t m, size_t n, double u)
     return below / total;
 }
 
+/* Pair counts of two samples through sorting, O((na + nb) log(na + nb)):
+ * gt = #(a_i > b_j), eq = #(a_i == b_j), and the tie term sum(t^3 - t) over
+ * the tie groups of the pooled sample. Exact: every count is an integer
+ * below 2^53. The sums of midranks that the textbooks use reduce to these. */
+typedef struct pair_counts {
+    double gt, eq, ties;
+} pair_counts;
+
+static int count_pairs(const double *a, size_t na, const double *b, size_t nb, pair_counts *o)
+{
+    double *sa = stats_sorted_copy(a, na), *sb = stats_sorted_copy(b, nb);
+    if (!sa || !sb) {
+        free(sa);
+        free(sb);
+        return -1;
+    }
+    o->gt = o->eq = o->ties = 0;
+    size_t i = 0, j = 0;
+    while (i < na || j < nb) {
+        double v = j >= nb || (i < na && sa[i] <= sb[j]) ? sa[i] : sb[j];
+        size_t i0 = i, j0 = j;
+        while (i < na && sa[i] == v)
+            i++;
+        while (j < nb && sb[j] == v)
+            j++;
+        double ca = (double)(i - i0), cb = (double)(j - j0), t = ca + cb;
+        o->gt += ca * (double)j0;        /* every b before this group is smaller */
+        o->eq += ca * cb;
+        o->ties += t * t * t - t;
+    }
+    free(sa);
+    free(sb);
+    return 0;
+}
+
 void report_mann_whitney(const double *a, size_t na, const double *b, size_t nb, report_mwu *o)
 {
     o->u = o->p = o->z = NAN;
     o->exact = false;
-    if (na == 0 || nb == 0)
+    pair_counts pc;
+    if (na == 0 || nb == 0 || count_pairs(a, na, b, nb, &pc) < 0)
         return;
-    double u = 0;
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++)
-            u += a[i] > b[j] ? 1 : a[i] == b[j] ? 0.5 : 0;
+    double u = pc.gt + 0.5 * pc.eq, ties = pc.ties;
     o->u = u;
-    /* Tie groups over the pooled sample, for the variance correction. */
     size_t N = na + nb;
-    double *pool = malloc(N * sizeof *pool);
-    if (!pool)
-        return;
-    memcpy(pool, a, na * sizeof *pool);
-    memcpy(pool + na, b, nb * sizeof *pool);
-    stats_sort(pool, N);
-    double ties = 0;
-    for (size_t i = 0; i < N;) {
-        size_t j = i;
-        while (j < N && pool[j] == pool[i])
-            j++;
-        double t = (double)(j - i);
-        ties += t * t * t - t;
-        i = j;
-    }
-    free(pool);
     double mn = (double)na * (double)nb, mu = mn / 2;
     if (ties == 0 && na <= 20 && nb <= 20) {
         double lo = u < mn - u ? u : mn - u;
@@ -104,20 +121,74 @@ void report_mann_whitney(const double *a, size_t na, const double *b, size_t nb,
     o->p = fmin(1, 2 * report_normal_cdf(-fabs(o->z)));
 }
 
+/* Doubles as unsigned integers in the same order (negative ones flipped), so
+ * bisection over the integers visits every double between two others. */
+static uint64_t order_key(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u >> 63 ? ~u : u | (1ULL << 63);
+}
+
+static double from_order_key(uint64_t k)
+{
+    uint64_t u = k >> 63 ? k & ~(1ULL << 63) : ~k;
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* #(sb[j] - sa[i] <= t) over all pairs, both sorted ascending: O(na + nb).
+ * Floating-point subtraction is monotone in each argument, so for each j the
+ * pairs form a suffix of sa that only moves right as j grows. */
+static double count_diff_le(const double *sa, size_t na, const double *sb, size_t nb, double t)
+{
+    double c = 0;
+    size_t p = 0;
+    for (size_t j = 0; j < nb; j++) {
+        while (p < na && sb[j] - sa[p] > t)
+            p++;
+        c += (double)(na - p);
+    }
+    return c;
+}
+
+/* The k-th smallest (1-based) of the na * nb differences sb[j] - sa[i], as
+ * floating point computes them: the same value sorting all of them would
+ * give, in O((na + nb) * 64) by bisection over the doubles in between. */
+double stats_pairwise_diff_kth(const double *sa, size_t na, const double *sb, size_t nb, double k)
+{
+    uint64_t lo = order_key(sb[0] - sa[na - 1]), hi = order_key(sb[nb - 1] - sa[0]);
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (count_diff_le(sa, na, sb, nb, from_order_key(mid)) >= k)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return from_order_key(lo) + 0.0;     /* -0.0 and +0.0 count alike; sorting would give the +0.0 of x - x */
+}
+
+/* stats_quantile_sorted(p) of the sorted pairwise differences, without them. */
+static double pairwise_diff_quantile(const double *sa, size_t na, const double *sb, size_t nb, double p)
+{
+    double m = (double)na * (double)nb, h = (m - 1) * p, lo = floor(h);
+    double d0 = stats_pairwise_diff_kth(sa, na, sb, nb, lo + 1);
+    if (lo >= m - 1)
+        return d0;
+    double d1 = stats_pairwise_diff_kth(sa, na, sb, nb, lo + 2);
+    return d0 + (h - lo) * (d1 - d0);
+}
+
 double report_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb)
 {
-    /* All pairwise differences: 32 MB at the cap (2000 x 2000 runs). */
-    if (na == 0 || nb == 0 || (double)na * (double)nb > 4e6)
+    if (na == 0 || nb == 0)
         return NAN;
-    double *d = malloc(na * nb * sizeof *d);
-    if (!d)
-        return NAN;
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++)
-            d[i * nb + j] = b[j] - a[i];
-    stats_sort(d, na * nb);
-    double hl = stats_quantile_sorted(d, na * nb, 0.5);
-    free(d);
+    double *sa = stats_sorted_copy(a, na), *sb = stats_sorted_copy(b, nb), hl = NAN;
+    if (sa && sb)
+        hl = pairwise_diff_quantile(sa, na, sb, nb, 0.5);
+    free(sa);
+    free(sb);
     return hl;
 }
 
@@ -141,40 +212,40 @@ int report_ratio_hodges_lehmann(const double *a, size_t na, const double *b, siz
                                 report_ratio *o)
 {
     o->ratio = o->lo = o->hi = NAN;
-    if (na == 0 || nb == 0 || (double)na * (double)nb > 4e6)
+    if (na == 0 || nb == 0)
         return -1;
-    size_t m = na * nb;
-    double *d = malloc(m * sizeof *d);
-    if (!d)
-        return -1;
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++) {
-            if (!(a[i] > 0 && b[j] > 0)) {
-                free(d);
-                return -1;
-            }
-            d[i * nb + j] = log(b[j]) - log(a[i]);
+    double *la = malloc(na * sizeof *la), *lb = malloc(nb * sizeof *lb);
+    int rc = la && lb ? 0 : -1;
+    for (size_t i = 0; i < na && rc == 0; i++)
+        rc = a[i] > 0 ? (la[i] = log(a[i]), 0) : -1;
+    for (size_t j = 0; j < nb && rc == 0; j++)
+        rc = b[j] > 0 ? (lb[j] = log(b[j]), 0) : -1;
+    if (rc == 0) {
+        stats_sort(la, na);
+        stats_sort(lb, nb);
+        double m = (double)na * (double)nb;
+        o->ratio = exp(pairwise_diff_quantile(la, na, lb, nb, 0.5));
+        long k = report_mwu_ci_rank(na, nb, level);
+        if (k >= 1) {
+            o->lo = exp(stats_pairwise_diff_kth(la, na, lb, nb, (double)k));
+            o->hi = exp(stats_pairwise_diff_kth(la, na, lb, nb, m - (double)k + 1));
+        } else {
+            rc = -1;
         }
-    stats_sort(d, m);
-    o->ratio = exp(stats_quantile_sorted(d, m, 0.5));
-    long k = report_mwu_ci_rank(na, nb, level);
-    if (k >= 1) {
-        o->lo = exp(d[k - 1]);
-        o->hi = exp(d[m - (size_t)k]);
     }
-    free(d);
-    return k >= 1 ? 0 : -1;
+    free(la);
+    free(lb);
+    return rc;
 }
 
 double report_cliffs_delta(const double *a, size_t na, const double *b, size_t nb)
 {
-    if (na == 0 || nb == 0)
+    pair_counts pc;
+    if (na == 0 || nb == 0 || count_pairs(a, na, b, nb, &pc) < 0)
         return NAN;
-    double s = 0;
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++)
-            s += (b[j] > a[i]) - (b[j] < a[i]);
-    return s / ((double)na * (double)nb);
+    double m = (double)na * (double)nb;
+    /* #(b > a) - #(b < a) = (m - gt - eq) - gt */
+    return (m - 2 * pc.gt - pc.eq) / m;
 }
 
 int report_ratio_fieller(const double *a, size_t na, const double *b, size_t nb, double level,

@@ -106,14 +106,10 @@ double report_mean_ci_half_width(const double *x, size_t n, double level)
     return t * report_sd(x, n) / sqrt((double)n);
 }
 
-/* P(Binomial(n, 1/2) <= k), summed in logs so large n does not overflow. */
-static double binom_half_cdf(size_t n, size_t k)
+/* P(Binomial(n, 1/2) = i), in logs so large n does not overflow. */
+static double binom_half_pmf(size_t n, size_t i)
 {
-    double sum = 0;
-    for (size_t i = 0; i <= k && i <= n; i++)
-        sum += exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) -
-                   (double)n * M_LN2);
-    return sum;
+    return exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - (double)n * M_LN2);
 }
 
 void report_median_ci(const double *x, size_t n, double level, double *lo, double *hi)
@@ -127,8 +123,9 @@ void report_median_ci(const double *x, size_t n, double level, double *lo, doubl
     /* Largest k with P(B <= k - 1) <= (1 - level) / 2: [x_(k), x_(n-k+1)], 1-based. */
     double half_alpha = (1 - level) / 2;
     size_t k = 0;
-    while (k + 1 <= n / 2 && binom_half_cdf(n, k) <= half_alpha)
-        k++;
+    double cdf = binom_half_pmf(n, 0);          /* P(B <= k), summed as k grows: O(n) */
+    while (k + 1 <= n / 2 && cdf <= half_alpha)
+        cdf += binom_half_pmf(n, ++k);
     if (k == 0) {
         *lo = s[0];
         *hi = s[n - 1];

@@ -7,20 +7,13 @@
 double *stats_sorted_copy(const double *x, size_t n);   /* malloc'd, ascending */
 void stats_sort(double *x, size_t n);
 double stats_quantile_sorted(const double *s, size_t n, double p);
+/* The k-th smallest (1-based) of the differences sb[j] - sa[i] of two sorted
+ * non-empty samples, without forming them: O((na + nb) * 64). */
+double stats_pairwise_diff_kth(const double *sa, size_t na, const double *sb, size_t nb, double k);
 
 
 
-/* A growable text buffer for the report writers. */
 #include <stdio.h>
-typedef struct textbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} textbuf;
-void tb_printf(textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tb_puts(textbuf *b, const char *s);
-void tb_html(textbuf *b, const char *s);    /* escaped for HTML text */
-void tb_free(textbuf *b);
 
 /* Writes path via path.tmp + fsync + rename. 0 or -1 with err set. */
 struct report_error;

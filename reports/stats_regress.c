@@ -7,29 +7,58 @@
 #include "reports.h"
 #include "stats_internal.h"
 
+/* Strict inversions #(i < j, x_i > x_j) of x[lo, hi) by merge sort, which
+ * leaves x[lo, hi) sorted: O(n log n). */
+static double inversions(double *x, double *tmp, size_t lo, size_t hi)
+{
+    if (hi - lo < 2)
+        return 0;
+    size_t mid = lo + (hi - lo) / 2;
+    double inv = inversions(x, tmp, lo, mid) + inversions(x, tmp, mid, hi);
+    size_t i = lo, j = mid, k = lo;
+    while (i < mid && j < hi) {
+        if (x[i] <= x[j]) {
+            tmp[k++] = x[i++];
+        } else {
+            inv += (double)(mid - i);       /* x[i..mid) are all greater than x[j] */
+            tmp[k++] = x[j++];
+        }
+    }
+    while (i < mid)
+        tmp[k++] = x[i++];
+    while (j < hi)
+        tmp[k++] = x[j++];
+    memcpy(x + lo, tmp + lo, (hi - lo) * sizeof *x);
+    return inv;
+}
+
 void report_mann_kendall_test(const double *x, size_t n, report_mann_kendall *o)
 {
     o->s = o->var_s = o->z = o->p = o->tau = NAN;
     if (n < 3)
         return;
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            s += (x[j] > x[i]) - (x[j] < x[i]);
-    double *srt = stats_sorted_copy(x, n);
-    if (!srt)
+    double *srt = malloc(n * sizeof *srt), *tmp = malloc(n * sizeof *tmp);
+    if (!srt || !tmp) {
+        free(srt);
+        free(tmp);
         return;
-    double ties = 0;
+    }
+    memcpy(srt, x, n * sizeof *srt);
+    /* S = #(x_j > x_i) - #(x_j < x_i) over i < j = pairs - tied pairs - 2 inversions. */
+    double q = inversions(srt, tmp, 0, n);
+    free(tmp);
+    double ties = 0, tied_pairs = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && srt[j] == srt[i])
             j++;
         double t = (double)(j - i);
         ties += t * (t - 1) * (2 * t + 5);
+        tied_pairs += t * (t - 1) / 2;
         i = j;
     }
     free(srt);
-    double dn = (double)n;
+    double dn = (double)n, s = dn * (dn - 1) / 2 - tied_pairs - 2 * q;
     o->s = s;
     o->var_s = (dn * (dn - 1) * (2 * dn + 5) - ties) / 18;
     o->tau = s / (dn * (dn - 1) / 2);

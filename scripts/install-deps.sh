@@ -11,7 +11,7 @@ packages=(
   ocl-icd-opencl-dev opencl-headers  # OpenCL ICD loader and headers
   pocl-opencl-icd         # OpenCL on the CPU (tests, CI)
   gnuplot-nox             # plots in reports (run time)
-  python3                 # tests: outputs read as their consumers read them
+  python3 cmark-gfm libxml2-utils  # tests: outputs checked with real parsers (html.parser, GitHub Markdown, xmllint)
   hyperfine               # tests: reference exports; docs: side-by-side timings
   libbenchmark-tools python3-scipy   # tests: Google Benchmark's compare.py reads our export
   python3-prometheus-client          # tests: the OpenMetrics parser reads our export

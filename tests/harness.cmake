@@ -25,3 +25,12 @@ tb_add_test(NAME test_harness_cmd SOURCES test_harness_cmd.c
             ARGS $<TARGET_FILE:fake_workload>)
 add_dependencies(test_harness_cmd thermabench fake_workload)
 target_compile_definitions(test_harness_cmd PRIVATE TB_PYTHON3="${Python3_EXECUTABLE}")
+tb_add_test(NAME test_harness_lock SOURCES test_harness_lock.c
+            LIBS PkgConfig::CJSON LABELS harness cli
+            ARGS $<TARGET_FILE:fake_workload>)
+add_dependencies(test_harness_lock thermabench fake_workload)
+# Build provenance in a clone of this checkout: a commit and `cmake --build`
+# alone change what --version and results.json name (builds the binary
+# twice at -O0: minutes on a loaded machine).
+add_test(NAME test_build_provenance COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_build_provenance.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_build_provenance PROPERTIES LABELS "harness;build" SKIP_RETURN_CODE 77 TIMEOUT 1500)

@@ -1,7 +1,5 @@
 # Probes: fake sysfs/procfs trees, a fake NVML, libsensors in a private mount
 # namespace, and the `thermabench probe` command.
-tb_add_test(NAME test_probes_sysfs SOURCES test_probes_sysfs.c
-  LIBS thermabench_probes LABELS probes unit)
 
 add_library(fake_nvml SHARED fake_nvml.c)
 set_target_properties(fake_nvml PROPERTIES OUTPUT_NAME fake-nvidia-ml)
@@ -9,6 +7,11 @@ tb_add_test(NAME test_probes_nvml SOURCES test_probes_nvml.c
   LIBS thermabench_probes LABELS probes unit)
 add_dependencies(test_probes_nvml fake_nvml)
 target_compile_definitions(test_probes_nvml PRIVATE FAKE_NVML="$<TARGET_FILE:fake_nvml>")
+# The sysfs tests also check the phase headline, whose GPU side needs NVML.
+tb_add_test(NAME test_probes_sysfs SOURCES test_probes_sysfs.c
+  LIBS thermabench_probes ${CMAKE_DL_LIBS} LABELS probes unit)
+add_dependencies(test_probes_sysfs fake_nvml)
+target_compile_definitions(test_probes_sysfs PRIVATE FAKE_NVML="$<TARGET_FILE:fake_nvml>")
 
 tb_add_test(NAME test_probes_hwmon SOURCES test_probes_hwmon.c
   LIBS thermabench_probes LABELS probes unit)

@@ -368,6 +368,40 @@ static void test_errors(engine_model *m)
     engine_session_free(s);
 }
 
+/* Each row of the metric table reads the field its name says: a row whose
+ * name and field disagree (two rows' names swapped) fails here, whatever
+ * the rows' order. Every field gets its own value. */
+static void test_metric_table(void)
+{
+    engine_bench_result r;
+    memset(&r, 0, sizeof r);
+    const struct {
+        const char *name;
+        double *field;
+    } expect[] = {
+        {"decode_tokens_per_s", &r.decode_tokens_per_s}, {"prefill_tokens_per_s", &r.prefill_tokens_per_s},
+        {"total_tokens_per_s", &r.total_tokens_per_s}, {"decode_step_median_ms", &r.decode_step_median_ms},
+        {"prefill_ms", &r.prefill_ms}, {"decode_ms", &r.decode_ms}, {"total_ms", &r.total_ms},
+        {"decode_gb_per_s", &r.decode_gb_per_s}, {"prefill_gflop_per_s", &r.prefill_gflop_per_s},
+        {"peak_rss_bytes", &r.peak_rss_bytes},
+    };
+    size_t n = sizeof expect / sizeof expect[0];
+    for (size_t i = 0; i < n; i++)
+        *expect[i].field = 1000.0 + (double)i;
+    CHECK(engine_metric_count() == n);
+    for (size_t i = 0; i < n; i++) {
+        const engine_metric *m = engine_metric_find(expect[i].name);
+        CHECKF(m && engine_metric_value(m, &r) == 1000.0 + (double)i, "metric %s reads another field",
+               expect[i].name);
+    }
+    for (size_t i = 0; i < engine_metric_count(); i++) {
+        const engine_metric *m = engine_metric_at(i);
+        CHECKF(engine_metric_find(m->name) == m, "metric %s: listed twice", m->name);
+        CHECK(m->unit[0] && m->source[0]);
+    }
+    CHECK(engine_metric_at(engine_metric_count()) == NULL && engine_metric_find("tps2") == NULL);
+}
+
 int main(void)
 {
     test_rmsnorm();
@@ -378,6 +412,7 @@ int main(void)
     test_registry();
     test_sampler();
     test_expected_outputs();
+    test_metric_table();
     engine_model *m = NULL;
     engine_error err;
     if (engine_model_load(TB_SHARED_DIR "/models/stories260K/model.gguf", &m, &err) == 0) {

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -82,6 +84,68 @@ static void test_config_errors(void)
     CHECK_HAS(err.msg, "/nonexistent/x.json: cannot open");
     CHECK(harness_config_load_file("/tmp", &c, &err) == -1 && err.kind == HARNESS_ERR_INPUT);
     CHECK_HAS(err.msg, "/tmp: cannot read: Is a directory");
+}
+
+/* Loads a command config whose metric regex is `re`, in a child process
+ * that a watchdog ends after 60 s (a pattern that compiles for minutes must
+ * fail this test, not hang it). Returns the child's message, "" when loaded. */
+static const char *load_regex(const char *re)
+{
+    static char msg[1200];
+    cJSON *root = cJSON_Parse("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"],"
+                              " \"metrics\": [{\"name\": \"t\"}]}}");
+    cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "workload"), "metrics"), 0);
+    cJSON_AddStringToObject(m, "regex", re);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    int fd[2];
+    msg[0] = 0;
+    if (!text || pipe(fd)) {
+        free(text);
+        return "(no pipe)";
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        alarm(60);
+        const char *e = load_err(text);
+        if (write(fd[1], e, strlen(e)) < 0) {}
+        _exit(0);
+    }
+    close(fd[1]);
+    free(text);
+    ssize_t n = read(fd[0], msg, sizeof msg - 1), k;
+    while (n >= 0 && n < (ssize_t)sizeof msg - 1 && (k = read(fd[0], msg + n, sizeof msg - 1 - (size_t)n)) > 0)
+        n += k;
+    msg[n > 0 ? n : 0] = 0;
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st))
+        snprintf(msg, sizeof msg, "(killed by signal %d: the pattern hung)", WTERMSIG(st));
+    return msg;
+}
+
+/* Regexes with a catastrophic case are input errors, said at once. */
+static void test_regex_limits(void)
+{
+    char stacked[64] = "v: (2)";
+    strcat(stacked, "++++++++++++++++++++++++");      /* 24: glibc's regcomp takes minutes */
+    CHECK_HAS(load_regex(stacked), "t.json: workload.metrics[0]: regex: 'v: (2)++");
+    CHECK_HAS(load_regex(stacked), "a quantifier right after another");
+    CHECK_HAS(load_regex("v: 2++++++++++++++++++++++++"), "a quantifier right after another");
+    CHECK_HAS(load_regex("(([0-9]+)*)*"), "a quantified group that holds a quantifier");
+    CHECK_HAS(load_regex("((a|b+)c)+ ([0-9]+)"), "a quantified group that holds a quantifier");
+    CHECK_HAS(load_regex("x([0-9]+){2}"), "a quantified group that holds a quantifier");
+    CHECK_HAS(load_regex("x{1000}([0-9]+)"), "a bound above {100}");
+    CHECK_HAS(load_regex("x{2,}([0-9]+)"), "open bounds such as {2,}");
+    CHECK_HAS(load_regex("(a)\\1([0-9]+)"), "backreferences");
+    CHECK_STR(load_regex("speed = ([0-9.eE+-]+) it/s"), "");
+    CHECK_STR(load_regex("[]+*]([0-9]+)"), "");
+    CHECK_STR(load_regex("[^]+]{1,3} t=([0-9]{1,3})"), "");
+    CHECK_STR(load_regex("(ab|cd)+ ([[:digit:].]+)"), "");
+    CHECK_STR(load_regex("a\\++ ([0-9]+)"), "");       /* an escaped '+' is a character */
+    CHECK_HAS(load_regex("(unbalanced"), "invalid regular expression");
 }
 
 static void test_default_and_round_trip(void)
@@ -353,6 +417,7 @@ static void test_preflight(void)
 int main(int argc, char **argv)
 {
     test_config_errors();
+    test_regex_limits();
     test_default_and_round_trip();
     test_plan();
     test_ci();

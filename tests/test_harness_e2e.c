@@ -203,6 +203,48 @@ static void test_external(void)
     CHECK(run((const char *[]){path, "--out", dir, "--quiet", "--no-report", NULL}) == 1);
 }
 
+/* The engine's figures by name must agree with each other whatever order
+ * the metric table lists them in: a value filed under another metric's
+ * name breaks one of these identities (tokens = rate x time, total =
+ * prefill + decode, GB/s = bytes per step / median step, units). Every
+ * metric but prefill_gflop_per_s is pinned by one, so any two swapped
+ * labels are caught. m: results.json's run "metrics", or bench --json. */
+static void check_engine_metrics(const cJSON *m, int B, int I, int O, double decode_bytes)
+{
+    double dec = num(m, "decode_ms"), pre = num(m, "prefill_ms"), tot = num(m, "total_ms");
+    double step = num(m, "decode_step_median_ms");
+    CHECK_NEAR(num(m, "decode_tokens_per_s") * dec / 1e3, (double)B * O, 1e-6 * B * O);
+    CHECK_NEAR(num(m, "prefill_tokens_per_s") * pre / 1e3, (double)B * I, 1e-6 * B * I);
+    CHECK_NEAR(num(m, "total_tokens_per_s") * tot / 1e3, (double)B * (I + O), 1e-6 * B * (I + O));
+    CHECK_NEAR(tot, pre + dec, 1e-9 * tot);
+    CHECK(step > 0 && step < dec);
+    CHECK_NEAR(num(m, "decode_gb_per_s"), decode_bytes / 1e9 / (step / 1e3), 1e-9 * num(m, "decode_gb_per_s"));
+    double rss = num(m, "peak_rss_bytes");
+    CHECK(rss > 1e6 && rss == floor(rss));
+    CHECK(num(m, "prefill_gflop_per_s") > 0);
+}
+
+/* results.json's metric table: units follow the names' suffixes, every
+ * metric says where it comes from. */
+static void check_metric_table(const cJSON *table, const cJSON *run_metrics)
+{
+    const cJSON *row;
+    cJSON_ArrayForEach(row, table) {
+        const char *name = str(row, "name"), *unit = str(row, "unit");
+        size_t n = strlen(name);
+        const char *want = n > 3 && !strcmp(name + n - 3, "_ms") ? "ms"
+                         : strstr(name, "tokens_per_s") ? "tokens/s"
+                         : strstr(name, "gb_per_s") ? "GB/s"
+                         : strstr(name, "gflop_per_s") ? "GFLOP/s" : "bytes";
+        CHECKF(!strcmp(unit, want), "metric %s: unit '%s', expected '%s'", name, unit, want);
+        CHECKF(cJSON_IsBool(get(row, "higher_is_better")) &&
+               cJSON_IsTrue(get(row, "higher_is_better")) == (strstr(name, "per_s") != NULL),
+               "metric %s: direction", name);
+        CHECKF(strlen(str(row, "source")) > 10, "metric %s: no source", name);
+        CHECKF(cJSON_IsNumber(get(run_metrics, name)), "metric %s: no value", name);
+    }
+}
+
 static void test_engine(void)
 {
     char path[512], dir[512];
@@ -243,6 +285,11 @@ static void test_engine(void)
         CHECK(cJSON_IsObject(get(r, "telemetry")));
     }
     const cJSON *v0 = cJSON_GetArrayItem(get(d, "variants"), 0);
+    CHECK(cJSON_GetArraySize(get(d, "metrics")) == 10);
+    check_metric_table(get(d, "metrics"), get(cJSON_GetArrayItem(runs, 0), "metrics"));
+    for (int i = 0; i < cJSON_GetArraySize(runs); i++)
+        check_engine_metrics(get(cJSON_GetArrayItem(runs, i), "metrics"), 1, 8, 8,
+                             num(get(v0, "engine_model"), "decode_bytes_per_step"));
     CHECK_HAS(str(v0, "engine_kernels"), "matmul=scalar");
     CHECK_STR(str(get(v0, "engine_model"), "format"), "synthetic");
     CHECK(num(get(v0, "engine_model"), "seq_len") == 256);
@@ -292,6 +339,22 @@ static void test_engine(void)
     CHECK(r && !strcmp(str(r, "status"), "ok") && cJSON_IsNull(get(r, "telemetry")));
     CHECK(d && cJSON_GetArraySize(get(d, "runs")) == 4);
     cJSON_Delete(d);
+}
+
+/* bench --json files its figures under the same names as results.json. */
+static void test_bench_json(void)
+{
+    char cmd[1024], path[512];
+    snprintf(path, sizeof path, "%s/bench.json", tmp);
+    snprintf(cmd, sizeof cmd, "'%s' bench --preset tiny --batch-size 2 --input-len 12 --output-len 5 --threads 1 --json >'%s'",
+             TB_BINARY, path);
+    CHECK(system(cmd) == 0);
+    cJSON *b = load_json(path);
+    CHECK(b != NULL);
+    if (!b) return;
+    check_engine_metrics(b, 2, 12, 5, num(get(b, "model"), "decode_bytes_per_step"));
+    CHECK(cJSON_IsString(get(b, "output_tokens_hash")) && strlen(str(b, "output_tokens_hash")) == 16);
+    cJSON_Delete(b);
 }
 
 /* Waits until results.json shows at least n finished runs. */
@@ -619,6 +682,7 @@ int main(int argc, char **argv)
     if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
     test_external();
     test_engine();
+    test_bench_json();
     test_interrupt_and_resume();
     test_signals_end_workloads();
     test_arbitrary_bytes();

@@ -3,6 +3,7 @@
  * vanishes mid-run, unreadable files, malformed contents; the sampler's
  * marks, per-phase summaries, throttle verdicts and the CSV timeline.
  * Every expected value is computed by hand from what the test writes. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -431,6 +432,75 @@ static void test_concurrent_reader(void)
     probe_set_close(ps);
 }
 
+/* The headline of a phase picks each device's own channels: the CPU's
+ * package energy (not its core subzone), cpufreq's mean and minimum clock;
+ * the GPU's SM clock, power and energy through NVML (the fake library). A
+ * GPU run on a machine without GPU channels reads the CPU's. */
+static void test_headline(void)
+{
+    put("sys/class/powercap/intel-rapl:0/energy_uj", "100000\n");
+    put("sys/class/powercap/intel-rapl:0:0/energy_uj", "10\n");
+    void *lib = dlopen(FAKE_NVML, RTLD_NOW);
+    int (*nvml_set)(const char *, double) = lib ? (int (*)(const char *, double))dlsym(lib, "fake_nvml_set") : NULL;
+    CHECK(nvml_set != NULL);
+    if (!nvml_set) return;
+    nvml_set("energy_mj", 1000000);
+    probe_options o;
+    probe_options_default(&o);
+    o.root = root;
+    o.only = "thermal,rapl,cpufreq,nvml";
+    o.nvml_library = FAKE_NVML;
+    probe_set *ps = NULL;
+    probe_error err;
+    CHECK(probe_set_open(&o, &ps, &err) == 0);
+    probe_sampler *s;
+    CHECK(probe_sampler_start(ps, 10, 20, &s, &err) == 0);
+    int m0 = probe_sampler_mark(s, "run", true, 0);
+    put("sys/class/powercap/intel-rapl:0/energy_uj", "600000\n");     /* package: +0.5 J */
+    put("sys/class/powercap/intel-rapl:0:0/energy_uj", "300010\n");   /* core: +0.3 J, inside the package's */
+    nvml_set("energy_mj", 1003000);                                     /* GPU: +3 J */
+    sleep_ms(50);
+    int m1 = probe_sampler_mark(s, "run", false, 0);
+    probe_sampler_stop(s);
+    probe_phase_summary p = phase(s, m0, m1);
+    probe_headline h;
+    probe_phase_headline(ps, &p, PROBE_DEVICE_CPU, -1, &h);
+    CHECK_STR(h.device, "cpu");
+    CHECK(h.temp_channel == probe_set_find(ps, "thermal.zone0.temp_c"));
+    CHECK_NEAR(h.temp_start_c, 45, 1e-9);
+    CHECK_NEAR(h.energy_j, 0.5, 1e-9);
+    CHECK_NEAR(h.power_mean_w, 0.5 / h.duration_s, 1e-6);
+    CHECK_NEAR(h.clock_mean_mhz, 1800, 1e-9);
+    CHECK_NEAR(h.clock_min_mhz, 1200, 1e-9);
+    CHECK(isnan(h.mem_psi_some_us));   /* no memory source opened: unknown, not 0 */
+    probe_phase_headline(ps, &p, PROBE_DEVICE_GPU, -1, &h);
+    CHECK_STR(h.device, "gpu0");
+    CHECK(h.temp_channel == probe_set_find(ps, "gpu0.temp_c"));
+    CHECK_NEAR(h.clock_mean_mhz, 1980, 1e-9);
+    CHECK_NEAR(h.clock_min_mhz, 1980, 1e-9);
+    CHECK_NEAR(h.power_mean_w, 250, 1e-9);
+    CHECK_NEAR(h.energy_j, 3, 1e-9);
+    probe_phase_headline(ps, &p, PROBE_DEVICE_GPU, probe_set_find(ps, "thermal.zone0.temp_c"), &h);
+    CHECK(h.temp_channel == probe_set_find(ps, "thermal.zone0.temp_c"));   /* a named channel wins */
+    probe_phase_summary_free(&p);
+    probe_sampler_free(s);
+    probe_set_close(ps);
+
+    ps = open_fake("thermal,cpufreq");
+    CHECK(probe_sampler_start(ps, 10, 20, &s, &err) == 0);
+    m0 = probe_sampler_mark(s, "run", true, 0);
+    m1 = probe_sampler_mark(s, "run", false, 0);
+    probe_sampler_stop(s);
+    p = phase(s, m0, m1);
+    probe_phase_headline(ps, &p, PROBE_DEVICE_GPU, -1, &h);
+    CHECK_STR(h.device, "cpu");
+    CHECK_NEAR(h.clock_mean_mhz, 1800, 1e-9);
+    CHECK(isnan(h.energy_j) && isnan(h.power_mean_w));
+    probe_phase_summary_free(&p);
+    probe_sampler_free(s);
+    probe_set_close(ps);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "/tmp/tb_probes_XXXXXX");
@@ -448,6 +518,7 @@ int main(void)
     test_sampler();
     test_unknown_verdict();
     test_concurrent_reader();
+    test_headline();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)

@@ -96,6 +96,25 @@ static void test_gate(void)
     CHECK(contains(out, "environment differs") && contains(out, "Intel Xeon"));
     CHECK(GATE("--candidate %s/othercpu/results.json --allow-env-mismatch", tmp) == 0);
 
+    /* The gate names both builds: an older file's flat fields, a newer
+     * one's environment.build (commit, dirty, type, sanitizers, flags). */
+    synth_variant nv = {"main", 100, 0.01, NULL};
+    synth_opts no;
+    synth_defaults(&no);
+    no.seed = 8;
+    no.build_commit = "0123abcd4567";
+    snprintf(p, sizeof p, "%s/newbuild", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &nv, 1, &no) == 0);
+    CHECK(GATE("--candidate %s/newbuild/results.json --junit %s/j3.xml --markdown %s/s3.md", tmp, tmp, tmp) == 0);
+    CHECK(contains(out, "baseline build:  000000000000, gcc 12.2.0\n"));
+    CHECK(contains(out, "candidate build: 0123abcd4567 (dirty), RelWithDebInfo with sanitizers address,undefined, "
+                        "GNU 12.2.0, -O2 -g -fsanitize=address,undefined\n"));
+    snprintf(p, sizeof p, "%s/j3.xml", tmp);
+    CHECK(contains(p, "<property name=\"candidate_build\" value=\"0123abcd4567 (dirty), RelWithDebInfo"));
+    snprintf(p, sizeof p, "%s/s3.md", tmp);
+    CHECK(contains(p, "Baseline build: 000000000000, gcc 12.2.0"));
+
     /* Usage and input errors: exit 2 with a message naming the problem. */
     CHECK(sh("%s gate >%s 2>&1", TB_BINARY, out) == 2);
     CHECK(contains(out, "thermabench gate: --baseline and --candidate are both required"));

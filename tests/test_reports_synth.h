@@ -27,6 +27,8 @@ typedef struct synth_opts {
     int with_temperature;       /* 0: nulls, as on a machine without sensors */
     double temp_slope_pct_per_c; /* throughput change per degree C */
     int telemetry_csv;          /* also write telemetry.csv next to it */
+    const char *build_commit;   /* set: environment.build of a dirty sanitizer build at this commit;
+                                   NULL: the flat compiler and git_commit of older files */
 } synth_opts;
 
 static void synth_defaults(synth_opts *o)
@@ -62,8 +64,18 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
     cJSON_AddStringToObject(env, "cpu_model", o->cpu_model);
     cJSON_AddNumberToObject(env, "cpus_online", 2);
     cJSON_AddStringToObject(env, "kernel", "6.1.0-synthetic");
-    cJSON_AddStringToObject(env, "compiler", "gcc 12.2.0");
-    cJSON_AddStringToObject(env, "git_commit", "000000000000");
+    if (o->build_commit) {
+        cJSON *b = cJSON_AddObjectToObject(env, "build");
+        cJSON_AddStringToObject(b, "git_commit", o->build_commit);
+        cJSON_AddBoolToObject(b, "git_dirty", 1);
+        cJSON_AddStringToObject(b, "compiler", "GNU 12.2.0");
+        cJSON_AddStringToObject(b, "build_type", "RelWithDebInfo");
+        cJSON_AddStringToObject(b, "cflags", "-O2 -g -fsanitize=address,undefined");
+        cJSON_AddStringToObject(b, "sanitizers", "address,undefined");
+    } else {
+        cJSON_AddStringToObject(env, "compiler", "gcc 12.2.0");
+        cJSON_AddStringToObject(env, "git_commit", "000000000000");
+    }
     cJSON *probes = cJSON_AddArrayToObject(env, "probes");
     cJSON *pr = cJSON_CreateObject();
     cJSON_AddStringToObject(pr, "name", "nvml");

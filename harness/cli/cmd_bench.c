@@ -1,14 +1,13 @@
 /* thermabench bench: one bench_one_batch measurement (warm-up, prefill of
  * batch x input tokens, output_len decode steps) on a model file or a
  * seeded synthetic preset; text for people or --json for programs. */
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "engine.h"
+#include "harness.h"
 
 static const char usage_text[] =
     "usage: thermabench bench (--model FILE | --preset P --dtype D [--seed S] [--tied|--untied])\n"
@@ -131,18 +130,6 @@ static int load_model(const bench_args *a, engine_model **m, engine_error *err)
     return engine_model_synth(a->preset, dt, a->seed, a->tied, m, err);
 }
 
-/* fnv1a64 over the ids as little-endian int32, as results.json records it. */
-static uint64_t hash_tokens(const int *ids, int n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (int i = 0; i < n; i++)
-        for (int b = 0; b < 4; b++) {
-            h ^= ((uint32_t)ids[i] >> (8 * b)) & 0xff;
-            h *= 0x100000001b3ull;
-        }
-    return h;
-}
-
 static void print_text(const bench_args *a, const engine_model *m, const char *kernels, int threads,
                        const engine_bench_result *r)
 {
@@ -166,97 +153,20 @@ static void print_text(const bench_args *a, const engine_model *m, const char *k
     printf("total     %10.2f ms  %10.1f tokens/s\n", r->total_ms, r->total_tokens_per_s);
     printf("peak RSS  %.1f MiB\n", r->peak_rss_bytes / 1048576.0);
     printf("output    %016llx (fnv1a64 of %d greedy ids)\n",
-           (unsigned long long)hash_tokens(r->output_tokens, r->n_output_tokens), r->n_output_tokens);
-}
-
-static cJSON *json_model(const bench_args *a, const engine_model *m)
-{
-    const engine_config *c = &m->cfg;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "source", m->source);
-    cJSON_AddStringToObject(o, "format", m->format);
-    if (a->preset) {
-        cJSON_AddStringToObject(o, "preset", a->preset);
-        cJSON_AddNumberToObject(o, "seed", (double)a->seed);
-    }
-    cJSON_AddStringToObject(o, "dtype", engine_dtype_name(m->layers[0].wq.type));
-    cJSON_AddNumberToObject(o, "dim", c->dim);
-    cJSON_AddNumberToObject(o, "hidden_dim", c->hidden_dim);
-    cJSON_AddNumberToObject(o, "n_layers", c->n_layers);
-    cJSON_AddNumberToObject(o, "n_heads", c->n_heads);
-    cJSON_AddNumberToObject(o, "n_kv_heads", c->n_kv_heads);
-    cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
-    cJSON_AddNumberToObject(o, "seq_len", c->seq_len);
-    cJSON_AddBoolToObject(o, "shared_classifier", c->shared_classifier);
-    cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
-    cJSON_AddNumberToObject(o, "decode_bytes_per_step", (double)m->decode_bytes);
-    return o;
-}
-
-static cJSON *json_config(const bench_args *a, const char *kernels, int threads)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "batch_size", a->batch);
-    cJSON_AddNumberToObject(o, "input_len", a->input);
-    cJSON_AddNumberToObject(o, "output_len", a->output);
-    cJSON_AddNumberToObject(o, "warmup", a->warmup);
-    cJSON_AddNumberToObject(o, "threads", threads);
-    cJSON_AddStringToObject(o, "backend", a->opt.backend);
-    cJSON_AddStringToObject(o, "kernels", kernels);
-    cJSON_AddNumberToObject(o, "prompt_seed", (double)a->seed);
-    return o;
-}
-
-/* Per-kernel device times of an OpenCL session with --opencl-profile
- * (warm-up, prefill and decode together), and the host times where
- * THERMABENCH_OPENCL_HOST_TIMES asked for them. */
-static cJSON *json_kernel_times(const engine_session *s)
-{
-    engine_kernel_time kt[32];
-    int n = engine_session_kernel_times(s, kt, 32);
-    cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < n && i < 32; i++) {
-        cJSON *k = cJSON_CreateObject();
-        cJSON_AddStringToObject(k, "kernel", kt[i].name);
-        cJSON_AddNumberToObject(k, "calls", (double)kt[i].calls);
-        cJSON_AddNumberToObject(k, "total_ms", kt[i].total_ms);
-        cJSON_AddItemToArray(arr, k);
-    }
-    return arr;
+           (unsigned long long)r->output_tokens_hash, r->n_output_tokens);
 }
 
 static int print_json(const bench_args *a, const engine_model *m, const char *kernels, int threads,
                       const engine_bench_result *r, const engine_session *s)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "command", "bench");
-    cJSON_AddItemToObject(o, "model", json_model(a, m));
-    cJSON_AddItemToObject(o, "config", json_config(a, kernels, threads));
-    cJSON_AddNumberToObject(o, "prefill_ms", r->prefill_ms);
-    cJSON_AddNumberToObject(o, "prefill_tokens_per_s", r->prefill_tokens_per_s);
-    cJSON_AddNumberToObject(o, "prefill_gflop_per_s", r->prefill_gflop_per_s);
-    cJSON_AddNumberToObject(o, "decode_ms", r->decode_ms);
-    cJSON_AddNumberToObject(o, "decode_tokens_per_s", r->decode_tokens_per_s);
-    cJSON_AddNumberToObject(o, "decode_step_median_ms", r->decode_step_median_ms);
-    cJSON_AddNumberToObject(o, "decode_gb_per_s", r->decode_gb_per_s);
-    cJSON_AddNumberToObject(o, "total_ms", r->total_ms);
-    cJSON_AddNumberToObject(o, "total_tokens_per_s", r->total_tokens_per_s);
-    cJSON_AddNumberToObject(o, "peak_rss_bytes", (double)r->peak_rss_bytes);
-    cJSON_AddItemToObject(o, "decode_step_ms", cJSON_CreateDoubleArray(r->decode_step_ms, (int)a->output));
-    cJSON_AddItemToObject(o, "output_tokens", cJSON_CreateIntArray(r->output_tokens, r->n_output_tokens));
-    char hash[17];
-    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)hash_tokens(r->output_tokens, r->n_output_tokens));
-    cJSON_AddStringToObject(o, "output_tokens_hash", hash);
-    if (a->opt.opencl_profile || engine_session_kernel_times(s, NULL, 0) > 0)
-        cJSON_AddItemToObject(o, "opencl_kernel_times", json_kernel_times(s));
-    if (a->have_roofline) {
-        cJSON *rf = cJSON_AddObjectToObject(o, "roofline");
-        cJSON_AddNumberToObject(rf, "threads", a->rf.threads);
-        cJSON_AddNumberToObject(rf, "read_gb_per_s", a->rf.read_gb_per_s);
-        cJSON_AddNumberToObject(rf, "fma_gflop_per_s", a->rf.fma_gflop_per_s);
-    }
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
+    engine_kernel_time kt[32];
+    int nk = engine_session_kernel_times(s, kt, 32);
+    harness_bench_report b = {
+        .model = m, .preset = a->preset, .seed = a->seed, .batch_size = (int)a->batch, .input_len = (int)a->input,
+        .output_len = (int)a->output, .warmup = (int)a->warmup, .threads = threads, .backend = a->opt.backend,
+        .kernels = kernels, .result = r, .kernel_times = a->opt.opencl_profile || nk > 0 ? kt : NULL, .n_kernel_times = nk < 32 ? nk : 32,
+        .roofline = a->have_roofline ? &a->rf : NULL};
+    char *text = harness_bench_json(&b);
     if (!text)
         return -1;
     puts(text);

@@ -1,7 +1,5 @@
 /* thermabench compare: per-variant statistics and A/B effects with a
  * one-line verdict, from one results file (several variants) or two. */
-#include <libgen.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,106 +21,25 @@ static void usage(FILE *f)
                "  -h, --help         this help\n");
 }
 
-typedef struct pair {
-    const report_results *ra, *rb;
-    const char *va, *vb;
-} pair;
-
-/* Tells apart same-named variants from two files: "A (base.json)". */
-static void label(report_variant_stats *s, const report_results *r)
-{
-    char path[512], name[REPORT_NAME_MAX];
-    snprintf(path, sizeof path, "%s", r->path);
-    snprintf(name, sizeof name, "%.20s (%.30s)", s->name, basename(path));
-    memcpy(s->name, name, sizeof name);
-}
-
-static int make_pairs(report_results *r, int nfiles, const char *base, const char *cand, pair *p, int max)
-{
-    const report_results *ra = &r[0], *rb = &r[nfiles - 1];
-    int n = 0;
-    if (nfiles == 1) {
-        const char *va = base ? base : ra->variants[0];
-        for (int i = 0; i < ra->nvariants && n < max; i++) {
-            const char *vb = ra->variants[i];
-            if (strcmp(vb, va) && (!cand || !strcmp(vb, cand)))
-                p[n++] = (pair){ra, ra, va, vb};
-        }
-        return n;
-    }
-    if (base || cand || (ra->nvariants == 1 && rb->nvariants == 1)) {
-        p[n++] = (pair){ra, rb, base ? base : ra->variants[0], cand ? cand : (base ? base : rb->variants[0])};
-        return n;
-    }
-    for (int i = 0; i < ra->nvariants && n < max; i++)
-        for (int j = 0; j < rb->nvariants; j++)
-            if (!strcmp(ra->variants[i], rb->variants[j]))
-                p[n++] = (pair){ra, rb, ra->variants[i], rb->variants[j]};
-    return n;
-}
-
 static int run(report_results *r, int nfiles, const char *base, const char *cand, bool json, double detect)
 {
-    pair p[REPORT_MAX_VARIANTS];
-    int np = make_pairs(r, nfiles, base, cand, p, REPORT_MAX_VARIANTS);
-    if (np == 0) {
-        fprintf(stderr, "thermabench compare: nothing to compare (need two variants; %s has %d)\n", r[0].path,
-                r[0].nvariants);
+    report_comparison_set set;
+    report_error err;
+    int rc = report_compare_files(r, nfiles, base, cand, &set, &err);
+    for (int i = 0; i < set.nskipped; i++)
+        fprintf(stderr, "thermabench compare: %s\n", set.skipped[i]);
+    if (rc < 0) {
+        fprintf(stderr, "thermabench compare: %s\n", err.msg);
         return TB_EXIT_USAGE;
     }
-    report_comparison *c = calloc((size_t)np, sizeof *c);
-    double pv[REPORT_MAX_VARIANTS], adj[REPORT_MAX_VARIANTS];
-    int ok = 0;
-    for (int i = 0; i < np; i++) {
-        report_error err;
-        if (report_compare(p[i].ra, p[i].va, p[i].rb, p[i].vb, &c[ok], &err) < 0) {
-            fprintf(stderr, "thermabench compare: %s\n", err.msg);
-            continue;
-        }
-        if (nfiles == 2 && !strcmp(p[i].va, p[i].vb)) {
-            label(&c[ok].a, p[i].ra);
-            label(&c[ok].b, p[i].rb);
-        }
-        pv[ok] = c[ok].welch.p;
-        ok++;
-    }
-    if (!ok) {
-        free(c);
-        return TB_EXIT_USAGE;
-    }
-    report_holm(pv, (size_t)ok, adj);
-    const char *metric = r[0].metric_name, *unit = r[0].metric_unit;
     if (json) {
-        printf("{\"comparisons\": [\n");
-        for (int i = 0; i < ok; i++) {
-            char *t = report_comparison_json(&c[i], metric, unit);
-            printf("%s%s\n", t ? t : "null", i + 1 < ok ? "," : "");
-            free(t);
-        }
-        printf("], \"holm_adjusted_welch_p\": [");
-        for (int i = 0; i < ok; i++)
-            printf("%s%.6g", i ? ", " : "", adj[i]);
-        printf("]}\n");
+        char *t = report_comparison_set_json(&set);
+        fputs(t ? t : "null\n", stdout);
+        free(t);
     } else {
-        report_variant_stats vs[REPORT_MAX_VARIANTS + 1];
-        int nv = 0;
-        vs[nv++] = c[0].a;
-        for (int i = 0; i < ok; i++)
-            vs[nv++] = c[i].b;
-        report_print_variants(stdout, vs, nv, metric, unit, false);
-        for (int i = 0; i < ok; i++) {
-            report_print_comparison(stdout, &c[i], false);
-            if (ok > 1)
-                printf("  (Welch p adjusted for %d comparisons, Holm: %.3g)\n\n", ok, adj[i]);
-            if (detect > 0) {
-                const report_summary *sa = &c[i].a.s, *sb = &c[i].b.s;
-                double cv = sqrt((sa->cv * sa->cv + sb->cv * sb->cv) / 2);
-                printf("  runs per variant to detect a %.3g%% change at this noise (alpha 0.05, power 0.8): %d\n\n",
-                       100 * detect, report_runs_needed(cv, detect, 0.05, 0.8));
-            }
-        }
+        report_comparison_set_print(stdout, &set, detect);
     }
-    free(c);
+    report_comparison_set_free(&set);
     return TB_EXIT_OK;
 }
 
@@ -178,12 +95,7 @@ int cmd_compare(int argc, char **argv)
             return TB_EXIT_USAGE;
         }
     }
-    int rc = TB_EXIT_USAGE;
-    if (nfiles == 2 && strcmp(r[0].metric_name, r[1].metric_name))
-        fprintf(stderr, "thermabench compare: primary metrics differ: %s has '%s', %s has '%s'\n", files[0],
-                r[0].metric_name, files[1], r[1].metric_name);
-    else
-        rc = run(r, nfiles, base, cand, json, detect);
+    int rc = run(r, nfiles, base, cand, json, detect);
     for (int i = 0; i < nfiles; i++)
         report_results_free(&r[i]);
     return rc;

@@ -2,7 +2,6 @@
  * code for CI: 0 pass or improvement, 1 regression, 3 inconclusive, 2 usage
  * or input error. The statistics are in reports/compare.c and
  * docs/STATISTICS.md. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,74 +39,6 @@ static int parse_pct(const char *opt, const char *text, double min, double max, 
         return -1;
     *out /= 100;
     return 0;
-}
-
-static void xml_escaped(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else if (*s == '"') fputs("&quot;", f);
-        else fputc(*s, f);
-    }
-}
-
-typedef struct gate_item {
-    char name[REPORT_NAME_MAX];
-    report_gate_result g;
-} gate_item;
-
-static int write_junit(const char *path, const gate_item *it, int n, const char *metric)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    int fails = 0, skipped = 0;
-    for (int i = 0; i < n; i++) {
-        fails += it[i].g.verdict == REPORT_GATE_REGRESSION;
-        skipped += it[i].g.verdict == REPORT_GATE_INCONCLUSIVE;
-    }
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<testsuites><testsuite name=\"thermabench gate\" tests=\"%d\" failures=\"%d\" skipped=\"%d\">\n",
-            n, fails, skipped);
-    for (int i = 0; i < n; i++) {
-        const report_gate_result *g = &it[i].g;
-        fprintf(f, "  <testcase classname=\"thermabench.gate\" name=\"");
-        xml_escaped(f, it[i].name);
-        fprintf(f, " %s\">\n", metric);
-        const char *tag = g->verdict == REPORT_GATE_REGRESSION ? "failure"
-                          : g->verdict == REPORT_GATE_INCONCLUSIVE ? "skipped" : "system-out";
-        fprintf(f, "    <%s message=\"%s\">", tag, report_gate_verdict_name(g->verdict));
-        xml_escaped(f, g->reason);
-        fprintf(f, "</%s>\n  </testcase>\n", tag);
-    }
-    fprintf(f, "</testsuite></testsuites>\n");
-    return fclose(f) == 0 ? 0 : -1;
-}
-
-static int write_markdown(const char *path, const gate_item *it, int n, const char *overall, const char *metric,
-                          const char *unit)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "## thermabench gate: %s\n\n| variant | verdict | change | 95%% CI | why |\n|---|---|---|---|---|\n",
-            overall);
-    for (int i = 0; i < n; i++) {
-        const report_gate_result *g = &it[i].g;
-        fprintf(f, "| %s | **%s** | %+.2f%% | %+.2f%% to %+.2f%% | %s |\n", it[i].name,
-                report_gate_verdict_name(g->verdict), 100 * (g->ratio - 1), 100 * (g->lo - 1), 100 * (g->hi - 1),
-                g->reason);
-    }
-    fputc('\n', f);
-    for (int i = 0; i < n; i++) {
-        const report_variant_stats v[2] = {it[i].g.cmp.a, it[i].g.cmp.b};
-        report_print_variants(f, v, 2, metric, unit, true);
-        if (it[i].g.env_mismatch)
-            fprintf(f, "Environment differs: %s\n\n", it[i].g.env_detail);
-    }
-    return fclose(f) == 0 ? 0 : -1;
 }
 
 typedef struct gate_args {
@@ -166,71 +97,27 @@ static int parse(int argc, char **argv, gate_args *a)
     return 0;
 }
 
-/* Which variants to gate: the named one, the only one, or every common name. */
-static int pick(const report_results *b, const report_results *c, const gate_args *a, char (*names)[REPORT_NAME_MAX])
-{
-    if (a->vbase || a->vcand || (b->nvariants == 1 && c->nvariants == 1)) {
-        snprintf(names[0], REPORT_NAME_MAX, "%.63s", a->vbase ? a->vbase : b->variants[0]);
-        return 1;
-    }
-    int n = 0;
-    for (int i = 0; i < b->nvariants; i++)
-        for (int j = 0; j < c->nvariants; j++)
-            if (!strcmp(b->variants[i], c->variants[j]))
-                snprintf(names[n++], REPORT_NAME_MAX, "%.63s", b->variants[i]);
-    return n;
-}
-
 static int gate(const report_results *b, const report_results *c, const gate_args *a)
 {
-    char names[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
-    int n = pick(b, c, a, names);
-    if (!n) {
-        fprintf(stderr, "thermabench gate: no variant name in common between %s and %s; use --baseline-variant\n",
-                b->path, c->path);
+    report_gate_set set;
+    report_error err;
+    if (report_gate_files(b, a->vbase, c, a->vcand, &a->o, &set, &err) < 0) {
+        fprintf(stderr, "thermabench gate: %s\n", err.msg);
         return TB_EXIT_USAGE;
     }
-    static gate_item it[REPORT_MAX_VARIANTS];     /* large: off the stack */
-    report_gate_options o = a->o;
-    o.confidence = 1 - (1 - a->o.confidence) / n;        /* Bonferroni over the variants gated */
-    int worst = REPORT_GATE_PASS;
-    for (int i = 0; i < n; i++) {
-        report_error err;
-        const char *vb = a->vbase || n > 1 || a->vcand ? names[i] : NULL;
-        const char *vc = a->vcand ? a->vcand : vb;
-        memcpy(it[i].name, names[i], sizeof it[i].name);
-        if (report_gate(b, vb ? vb : b->variants[0], c, vc ? vc : c->variants[0], &o, &it[i].g, &err) < 0) {
-            fprintf(stderr, "thermabench gate: %s\n", err.msg);
-            return TB_EXIT_USAGE;
-        }
-        report_gate_verdict v = it[i].g.verdict;
-        if (v == REPORT_GATE_REGRESSION || (v == REPORT_GATE_INCONCLUSIVE && worst != REPORT_GATE_REGRESSION) ||
-            (v == REPORT_GATE_IMPROVEMENT && worst == REPORT_GATE_PASS))
-            worst = (int)v;
+    report_gate_print(stdout, &set);
+    int rc = TB_EXIT_OK;
+    if ((a->junit && report_gate_write_junit(&set, a->junit, &err) < 0) ||
+        (a->markdown && report_gate_write_markdown(&set, a->markdown, &err) < 0)) {
+        fprintf(stderr, "thermabench gate: %s\n", err.msg);
+        rc = TB_EXIT_USAGE;
+    } else if (set.overall == REPORT_GATE_REGRESSION) {
+        rc = TB_EXIT_FAIL;
+    } else if (set.overall == REPORT_GATE_INCONCLUSIVE) {
+        rc = a->inconclusive_exit;
     }
-    const char *overall = report_gate_verdict_name(worst);
-    for (int i = 0; i < n; i++) {
-        const report_gate_result *g = &it[i].g;
-        printf("%s: %s: %s: %s\n", it[i].name, b->metric_name, report_gate_verdict_name(g->verdict), g->reason);
-        if (g->env_mismatch)
-            printf("  environment differs%s: %s\n", a->o.allow_env_mismatch ? " (allowed)" : "", g->env_detail);
-    }
-    if (n > 1)
-        printf("confidence %.4g%% per variant (Bonferroni over %d variants)\n", 100 * o.confidence, n);
-    printf("gate: %s\n", overall);
-    if (a->junit && write_junit(a->junit, it, n, b->metric_name) < 0) {
-        fprintf(stderr, "thermabench gate: --junit %s: cannot write\n", a->junit);
-        return TB_EXIT_USAGE;
-    }
-    if (a->markdown && write_markdown(a->markdown, it, n, overall, b->metric_name, b->metric_unit) < 0) {
-        fprintf(stderr, "thermabench gate: --markdown %s: cannot write\n", a->markdown);
-        return TB_EXIT_USAGE;
-    }
-    switch (worst) {
-    case REPORT_GATE_REGRESSION: return TB_EXIT_FAIL;
-    case REPORT_GATE_INCONCLUSIVE: return a->inconclusive_exit;
-    default: return TB_EXIT_OK;
-    }
+    report_gate_set_free(&set);
+    return rc;
 }
 
 int cmd_gate(int argc, char **argv)
@@ -250,13 +137,7 @@ int cmd_gate(int argc, char **argv)
         report_results_free(&b);
         return TB_EXIT_USAGE;
     }
-    int rc;
-    if (strcmp(b.metric_name, c.metric_name)) {
-        fprintf(stderr, "thermabench gate: primary metrics differ: '%s' vs '%s'\n", b.metric_name, c.metric_name);
-        rc = TB_EXIT_USAGE;
-    } else {
-        rc = gate(&b, &c, &a);
-    }
+    int rc = gate(&b, &c, &a);
     report_results_free(&b);
     report_results_free(&c);
     return rc;

@@ -1,7 +1,6 @@
 /* thermabench probe: every telemetry source, available or not and why, with
  * current readings (what `sensors` and `nvidia-smi` show together).
  * --watch refreshes; --record samples a timeline and prints its summary. */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "probes.h"
+#include "harness.h"
 
 static const char *CMD = "probe";
 
@@ -116,46 +115,12 @@ static void print_text(const probe_set *ps, const double *v, const double *rate)
         printf("note: %s\n", probe_set_note(ps, i)->text);
 }
 
-static cJSON *number_or_null(double v)
-{
-    return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
-}
-
 static void print_json(const probe_set *ps, const double *v, const double *rate)
 {
-    cJSON *root = cJSON_CreateObject(), *srcs = cJSON_AddArrayToObject(root, "sources");
-    for (size_t i = 0; i < probe_set_source_count(ps); i++) {
-        const probe_source_status *s = probe_set_source(ps, i);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", s->name);
-        cJSON_AddBoolToObject(o, "available", s->available);
-        cJSON_AddStringToObject(o, "reason", s->reason);
-        cJSON_AddNumberToObject(o, "channels", (double)s->n_channels);
-        cJSON_AddItemToArray(srcs, o);
-    }
-    cJSON *chans = cJSON_AddArrayToObject(root, "channels");
-    for (size_t i = 0; i < probe_set_channel_count(ps); i++) {
-        const probe_channel *ch = probe_set_channel(ps, i);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", ch->name);
-        cJSON_AddStringToObject(o, "unit", ch->unit);
-        cJSON_AddStringToObject(o, "label", ch->label);
-        cJSON_AddStringToObject(o, "kind", ch->kind == PROBE_COUNTER ? "counter" : "gauge");
-        cJSON_AddStringToObject(o, "tier", ch->tier == PROBE_TIER_SLOW ? "slow" : "fast");
-        cJSON_AddStringToObject(o, "source", probe_set_source(ps, (size_t)ch->source)->name);
-        cJSON_AddItemToObject(o, "value", number_or_null(v[i]));
-        if (rate && ch->kind == PROBE_COUNTER)
-            cJSON_AddItemToObject(o, "rate_per_s", number_or_null(rate[i]));
-        cJSON_AddItemToArray(chans, o);
-    }
-    cJSON *notes = cJSON_AddArrayToObject(root, "notes");
-    for (size_t i = 0; i < probe_set_note_count(ps); i++)
-        cJSON_AddItemToArray(notes, cJSON_CreateString(probe_set_note(ps, i)->text));
-    char *text = cJSON_PrintUnformatted(root);
+    char *text = harness_probe_json(ps, v, rate);
     if (text)
         puts(text);
     free(text);
-    cJSON_Delete(root);
     fflush(stdout);
 }
 

@@ -19,11 +19,13 @@ static void usage(FILE *f)
             "  --out DIR       results directory (default: results/<UTC time>-<name>)\n"
             "  --resume DIR    continue an interrupted experiment in DIR\n"
             "  --strict        refuse to start when a preflight check warns\n"
+            "  --wait          another run holds the results directory: wait for it (default: exit 1)\n"
             "  --quiet         no progress output\n"
             "  --no-report     do not write report.md / report.html at the end\n"
             "  --print-config  print the config as it would run (defaults filled in) and exit\n\n"
-            "exit status: 0 done, 1 every run failed or --strict refused, 2 bad config or\n"
-            "usage, 130 interrupted (results written; continue with --resume DIR)\n");
+            "exit status: 0 done; 1 every run failed, --strict refused, another run holds the\n"
+            "results directory, or the results could not be written (disk full, read-only);\n"
+            "2 bad config or usage; 130 interrupted (results written; continue with --resume DIR)\n");
 }
 
 /* The one-line verdict of every variant against the first (the baseline),
@@ -45,13 +47,14 @@ static void print_verdicts(const char *results_path)
 int cmd_run(int argc, char **argv)
 {
     const char *config_path = NULL, *out_dir = NULL, *resume = NULL;
-    bool strict = false, quiet = false, report = true, print_config = false;
+    bool strict = false, quiet = false, report = true, print_config = false, wait = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return TB_EXIT_OK; }
         else if (!strcmp(a, "--strict")) strict = true;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = true;
         else if (!strcmp(a, "--no-report")) report = false;
+        else if (!strcmp(a, "--wait")) wait = true;
         else if (!strcmp(a, "--print-config")) print_config = true;
         else if (!strcmp(a, "--out") || !strcmp(a, "--resume")) {
             if (i + 1 >= argc) { cli_usage_error("run", "%s needs a directory", a); return TB_EXIT_USAGE; }
@@ -68,7 +71,7 @@ int cmd_run(int argc, char **argv)
     }
     harness_error err = {0};
     harness_outcome out;
-    harness_run_options o = {.out_dir = out_dir, .strict = strict, .quiet = quiet};
+    harness_run_options o = {.out_dir = out_dir, .strict = strict, .quiet = quiet, .wait_for_lock = wait};
     int rc;
     if (resume) {
         if (print_config) { cli_usage_error("run", "--print-config needs a config, not --resume"); return TB_EXIT_USAGE; }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "harness.h"
 
 typedef struct command {
     const char *name;
@@ -44,7 +45,12 @@ int main(int argc, char **argv)
         return TB_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("thermabench %s (%s)\n", THERMABENCH_VERSION, THERMABENCH_GIT_COMMIT);
+        const harness_build_info *b = &harness_build;
+        char line[512];
+        harness_build_describe(line, sizeof line);
+        printf("thermabench %s\ncommit:     %s%s\nbuild type: %s\ncompiler:   %s\nflags:      %s\nsanitizers: %s\n", line,
+               b->git_commit, b->git_dirty > 0 ? " (dirty: tracked files differ from the commit)" : "", b->build_type,
+               b->compiler, b->cflags, b->sanitizers[0] ? b->sanitizers : "none");
         return TB_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

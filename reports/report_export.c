@@ -222,25 +222,6 @@ static int write_hyperfine(FILE *f, const export_data *d)
     return 0;
 }
 
-/* A CSV field: quoted when it holds a comma, quote or line break; a leading
- * = + - @ tab or CR gets a ' so spreadsheets do not run it as a formula. */
-static void csv_field(FILE *f, const char *s)
-{
-    bool formula = strchr("=+-@\t\r", s[0]) && s[0];
-    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-    if (!quote) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    if (formula) fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v)
 {
     if (isfinite(v)) fprintf(f, ",%.9g", v);
@@ -258,13 +239,13 @@ static int write_csv(FILE *f, const export_data *d)
         char h[300];
         snprintf(h, sizeof h, "parameter_%s", params[k]);
         fputc(',', f);
-        csv_field(f, h);
+        report_put_escaped(f, REPORT_ESC_CSV, h);
     }
     fputc('\n', f);
     for (int i = 0; i < d->nv; i++) {
         const variant_data *v = &d->v[i];
         const report_summary *w = &v->s[M_WALL];
-        csv_field(f, v->name);
+        report_put_escaped(f, REPORT_ESC_CSV, v->name);
         csv_num(f, w->mean / 1e3);
         csv_num(f, sd_or_nan(w) / 1e3);
         csv_num(f, w->median / 1e3);
@@ -274,36 +255,16 @@ static int write_csv(FILE *f, const export_data *d)
         csv_num(f, w->max / 1e3);
         for (int k = 0; k < np; k++) {
             fputc(',', f);
-            csv_field(f, parameter_value(v, params[k]));
+            report_put_escaped(f, REPORT_ESC_CSV, parameter_value(v, params[k]));
         }
         fputc('\n', f);
     }
     return 0;
 }
 
-/* A name as a Markdown table cell: a code span (fenced by more backticks
- * than it holds in a row), '|' escaped, line breaks as spaces. */
-static void md_code_cell(FILE *f, const char *s)
-{
-    int run = 0, longest = 0;
-    for (const char *p = s; *p; p++) {
-        run = *p == '`' ? run + 1 : 0;
-        if (run > longest) longest = run;
-    }
-    for (int i = 0; i <= longest; i++) fputc('`', f);
-    bool pad = s[0] == '`' || (s[0] && s[strlen(s) - 1] == '`');
-    if (pad) fputc(' ', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '|') fputs("\\|", f);
-        else if (*p == '\n' || *p == '\r') fputc(' ', f);
-        else fputc(*p, f);
-    }
-    if (pad) fputc(' ', f);
-    for (int i = 0; i <= longest; i++) fputc('`', f);
-}
-
 /* hyperfine --export-markdown: mean ± stddev, min, max in the time unit, and
- * each mean relative to the fastest (± propagated from both spreads). */
+ * each mean relative to the fastest (± propagated from both spreads). The
+ * name is escaped as Markdown text (hyperfine puts it in a code span). */
 static int write_markdown(FILE *f, const export_data *d, double per_ms, const char *unit)
 {
     int fastest = 0;
@@ -314,7 +275,7 @@ static int write_markdown(FILE *f, const export_data *d, double per_ms, const ch
     for (int i = 0; i < d->nv; i++) {
         const report_summary *w = &d->v[i].s[M_WALL];
         fputs("| ", f);
-        md_code_cell(f, d->v[i].name);
+        report_put_escaped(f, REPORT_ESC_MARKDOWN, d->v[i].name);
         fprintf(f, " | %.3g", w->mean * per_ms);
         if (w->n >= 2) fprintf(f, " ± %.2g", w->sd * per_ms);
         fprintf(f, " | %.3g | %.3g | ", w->min * per_ms, w->max * per_ms);

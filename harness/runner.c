@@ -271,7 +271,7 @@ static void run_progress(experiment *e, int v, bool warmup, bool before)
     int i = before ? e->n_rec + 1 : e->n_rec;
     if (left && e->run_s_n) snprintf(eta, sizeof eta, "  ~%.0f s left", e->run_s_sum / e->run_s_n * left);
     progress(e, "[run %d/%d] %s%s%s%s%s%s", i, e->n_rec + left, e->c->variants[v].name,
-             warmup ? " (warm-up)" : "", eta, tbuf, e->last[0] ? "  last: " : "", e->last);
+             warmup ? " (warm-up)" : "", eta, tbuf, e->last[0] ? (before ? "  last: " : "  result: ") : "", e->last);
 }
 
 static void set_last(experiment *e, const harness_run_entry *r, double primary, const char *unit)
@@ -279,10 +279,11 @@ static void set_last(experiment *e, const harness_run_entry *r, double primary, 
     /* Four significant digits whatever the magnitude, so lines stay comparable. */
     double mag = fabs(primary);
     int decimals = mag >= 1000 ? 0 : mag >= 100 ? 1 : mag >= 10 ? 2 : 3;
+    /* Named by its own variant: before a run the line shows the next one's name. */
     if (r->ok)
-        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, decimals, primary, unit);
+        snprintf(e->last, sizeof e->last, "%s %s %.*f %s", r->variant, e->c->primary_metric, decimals, primary, unit);
     else
-        snprintf(e->last, sizeof e->last, "FAILED: %.120s", r->failure);
+        snprintf(e->last, sizeof e->last, "%s FAILED: %.120s", r->variant, r->failure);
 }
 
 static cJSON *telemetry(experiment *e, const harness_workload *w, int mark_begin, int mark_end, double tokens)

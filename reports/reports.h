@@ -294,6 +294,9 @@ void report_gate_print(FILE *f, const report_gate_set *s);
 /* JUnit XML (one test case per variant) and a Markdown summary for a CI job page. */
 int report_gate_write_junit(const report_gate_set *s, const char *path, report_error *err);
 int report_gate_write_markdown(const report_gate_set *s, const char *path, report_error *err);
+/* The overall verdict, the options and every variant's verdict, ratio and
+ * comparison as JSON (malloc'd). */
+char *report_gate_set_json(const report_gate_set *s);
 
 /* Comparisons over one results file (every variant against the baseline) or
  * two (the candidate file's variants against the first file's) for

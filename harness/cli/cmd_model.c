@@ -1,5 +1,6 @@
 /* thermabench model: synthesise a seeded model as GGUF (synth), or describe
  * any model file the engine loads (info). */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,17 +8,33 @@
 #include "cli.h"
 #include "engine.h"
 
+enum { S_PRESET, S_DTYPE, S_SEED, S_TIED, S_UNTIED, S_OUTPUT, S_HELP };
+static const cli_option synth_options[] = {
+    [S_PRESET] = {"preset", 'p', "P", "tiny, 15M, 42M, 110M or 1B (required)"},
+    [S_DTYPE] = {"dtype", 'd', "D", "f32, f16, bf16, q8_0 or q4_0 (required)"},
+    [S_SEED] = {"seed", 's', "S", "weights seed (default 1)"},
+    [S_TIED] = {"tied", 0, NULL, "the classifier shares the embedding (default up to 110M)"},
+    [S_UNTIED] = {"untied", 0, NULL, "the classifier has its own weights (default for 1B)"},
+    [S_OUTPUT] = {"output", 'o', "FILE.gguf", "where to write it (required)"},
+    [S_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
+enum { I_JSON, I_HELP };
+static const cli_option info_options[] = {
+    [I_JSON] = {"json", 0, NULL, "print one JSON object"},
+    [I_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: thermabench model synth --preset P --dtype D [--seed S] [--tied|--untied] -o FILE.gguf\n"
-            "       thermabench model info FILE\n\n"
-            "synth  writes a seeded synthetic model as GGUF v3 with an embedded vocabulary.\n"
-            "       presets: tiny, 15M, 42M, 110M, 1B; dtypes: f32, f16, bf16, q8_0, q4_0;\n"
-            "       seed defaults to 1; the classifier is tied up to 110M and untied for 1B\n"
-            "       unless --tied or --untied says otherwise.\n"
-            "info   prints a model's format, config, tokenizer and tensor table\n"
-            "       (GGUF or llama2.c checkpoint, detected by content).\n");
+    fprintf(f, "usage: thermabench model synth --preset P --dtype D [options] -o FILE.gguf\n"
+               "       thermabench model info FILE [--json]\n\n"
+               "synth  writes a seeded synthetic model as GGUF v3 with an embedded vocabulary.\n");
+    cli_help(f, "", synth_options, "\ninfo   prints a model's format, config, tokenizer and tensor table\n"
+                                   "       (GGUF or llama2.c checkpoint, detected by content).\n");
+    cli_help(f, "", info_options, NULL);
 }
 
 static int fail(const engine_error *err)
@@ -28,37 +45,29 @@ static int fail(const engine_error *err)
 
 static int cmd_synth(int argc, char **argv)
 {
-    const char *preset = NULL, *dtype_name = NULL, *out = NULL;
+    const char *preset = NULL, *dtype_name = NULL, *out = NULL, *v;
     unsigned long long seed = 1;
-    int shared = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_value = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return TB_EXIT_OK;
-        } else if (!strcmp(a, "--tied")) {
-            shared = 1;
-        } else if (!strcmp(a, "--untied")) {
-            shared = 0;
-        } else if (!strcmp(a, "--preset") || !strcmp(a, "--dtype") || !strcmp(a, "--seed") ||
-                   !strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!has_value)
-                return cli_usage_error("model synth", "%s needs a value", a), TB_EXIT_USAGE;
-            const char *v = argv[++i];
-            if (!strcmp(a, "--preset"))
-                preset = v;
-            else if (!strcmp(a, "--dtype"))
-                dtype_name = v;
-            else if (!strcmp(a, "--seed")) {
-                if (cli_parse_u64("model synth", "--seed", v, &seed))
-                    return TB_EXIT_USAGE;
-            } else
-                out = v;
-        } else {
-            return cli_usage_error("model synth", "unexpected argument '%s'", a), TB_EXIT_USAGE;
+    int shared = -1, id, rc = 0;
+    cli_parser p;
+    if (cli_parser_init(&p, "model synth", synth_options, argc, argv)) return TB_EXIT_FAIL;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        switch (id) {
+        case CLI_ERROR: rc = TB_EXIT_USAGE; break;
+        case S_HELP: usage(stdout); rc = -1; break;
+        case S_TIED: shared = 1; break;
+        case S_UNTIED: shared = 0; break;
+        case S_PRESET: preset = v; break;
+        case S_DTYPE: dtype_name = v; break;
+        case S_OUTPUT: out = v; break;
+        case S_SEED: if (cli_parse_u64("model synth", "--seed", v, &seed)) rc = TB_EXIT_USAGE; break;
         }
     }
+    if (!rc && cli_positional(&p) < argc) {
+        cli_usage_error("model synth", "unexpected argument '%s'", argv[cli_positional(&p)]);
+        rc = TB_EXIT_USAGE;
+    }
+    cli_parser_free(&p);
+    if (rc) return rc < 0 ? TB_EXIT_OK : rc;
     if (!preset || !dtype_name || !out)
         return cli_usage_error("model synth", "--preset, --dtype and -o are required"), TB_EXIT_USAGE;
     engine_dtype dtype;
@@ -69,7 +78,7 @@ static int cmd_synth(int argc, char **argv)
     engine_error err = {0};
     if (engine_model_synth(preset, dtype, seed, shared, &m, &err))
         return fail(&err);
-    int rc = engine_gguf_write(m, out, &err);
+    rc = engine_gguf_write(m, out, &err);
     if (rc == 0)
         printf("wrote %s: %s, %.1f MiB of weights\n", out, m->source, m->weight_bytes / 1048576.0);
     engine_model_free(m);
@@ -123,25 +132,89 @@ static void print_info(const engine_model *m)
     free(rows);
 }
 
+static cJSON *info_json(const engine_model *m)
+{
+    const engine_config *c = &m->cfg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "source", m->source);
+    cJSON_AddStringToObject(o, "format", m->format);
+    cJSON *cfg = cJSON_AddObjectToObject(o, "config");
+    cJSON_AddNumberToObject(cfg, "dim", c->dim);
+    cJSON_AddNumberToObject(cfg, "hidden_dim", c->hidden_dim);
+    cJSON_AddNumberToObject(cfg, "n_layers", c->n_layers);
+    cJSON_AddNumberToObject(cfg, "n_heads", c->n_heads);
+    cJSON_AddNumberToObject(cfg, "n_kv_heads", c->n_kv_heads);
+    cJSON_AddNumberToObject(cfg, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(cfg, "seq_len", c->seq_len);
+    cJSON_AddNumberToObject(cfg, "head_dim", c->dim / c->n_heads);
+    cJSON_AddNumberToObject(cfg, "rope_theta", c->rope_theta);
+    cJSON_AddNumberToObject(cfg, "norm_eps", c->norm_eps);
+    cJSON_AddBoolToObject(cfg, "shared_classifier", c->shared_classifier);
+    cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
+    if (m->tokenizer) {
+        cJSON *t = cJSON_AddObjectToObject(o, "tokenizer");
+        cJSON_AddNumberToObject(t, "vocab_size", engine_tokenizer_vocab_size(m->tokenizer));
+        cJSON_AddNumberToObject(t, "bos", engine_tokenizer_bos(m->tokenizer));
+        cJSON_AddNumberToObject(t, "eos", engine_tokenizer_eos(m->tokenizer));
+    } else {
+        cJSON_AddNullToObject(o, "tokenizer");
+    }
+    int max = 3 + 9 * c->n_layers;
+    engine_tensor_row *rows = malloc((size_t)max * sizeof *rows);
+    cJSON *ts = cJSON_AddArrayToObject(o, "tensors");
+    int n = rows ? engine_model_tensors(m, rows, max) : 0;
+    for (int i = 0; i < n; i++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "name", rows[i].name);
+        cJSON_AddStringToObject(r, "type", engine_dtype_name(rows[i].type));
+        cJSON *shape = cJSON_AddArrayToObject(r, "shape");
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)rows[i].ne0));
+        if (rows[i].n_dims > 1) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)rows[i].ne1));
+        cJSON_AddNumberToObject(r, "bytes", (double)rows[i].bytes);
+        if (rows[i].file_offset >= 0) cJSON_AddNumberToObject(r, "offset", (double)rows[i].file_offset);
+        else cJSON_AddNullToObject(r, "offset");
+        cJSON_AddItemToArray(ts, r);
+    }
+    free(rows);
+    return o;
+}
+
 static int cmd_info(int argc, char **argv)
 {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return TB_EXIT_OK;
+    const char *path = NULL, *v;
+    bool json = false;
+    int id, rc = 0;
+    cli_parser p;
+    if (cli_parser_init(&p, "model info", info_options, argc, argv)) return TB_EXIT_FAIL;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        if (id == CLI_ERROR) rc = TB_EXIT_USAGE;
+        else if (id == I_HELP) usage(stdout), rc = -1;
+        else if (id == I_JSON) json = true;
+    }
+    for (int i = cli_positional(&p); !rc && i < argc; i++) {
+        if (path) {
+            cli_usage_error("model info", "unexpected argument '%s'", argv[i]);
+            rc = TB_EXIT_USAGE;
         }
-        if (path || argv[i][0] == '-')
-            return cli_usage_error("model info", "unexpected argument '%s'", argv[i]), TB_EXIT_USAGE;
         path = argv[i];
     }
+    cli_parser_free(&p);
+    if (rc) return rc < 0 ? TB_EXIT_OK : rc;
     if (!path)
         return cli_usage_error("model info", "a model file is required"), TB_EXIT_USAGE;
     engine_model *m;
     engine_error err = {0};
     if (engine_model_load(path, &m, &err))
         return fail(&err);
-    print_info(m);
+    if (json) {
+        cJSON *o = info_json(m);
+        char *t = cJSON_Print(o);
+        cJSON_Delete(o);
+        if (t) puts(t);
+        free(t);
+    } else {
+        print_info(m);
+    }
     engine_model_free(m);
     return TB_EXIT_OK;
 }

@@ -56,7 +56,15 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "thermabench: unknown command '%s'\n\n", argv[1]);
+    const char *near = NULL;
+    size_t best = 3;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        size_t d = 0, la = strlen(argv[1]), lb = strlen(commands[i].name);
+        for (size_t k = 0; k < la || k < lb; k++) d += k >= la || k >= lb || argv[1][k] != commands[i].name[k];
+        if (d < best || (d == best && !near && d <= 2)) best = d, near = commands[i].name;
+    }
+    if (near) fprintf(stderr, "thermabench: unknown command '%s' (did you mean '%s'?)\n\n", argv[1], near);
+    else fprintf(stderr, "thermabench: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return TB_EXIT_USAGE;
 }

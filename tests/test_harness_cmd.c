@@ -170,6 +170,39 @@ static void test_options(void)
     cJSON_Delete(d);
 }
 
+/* Hostile names (a formula, markup, quotes, a backslash, a line break, a
+ * pipe) through every export, read back by each consumer's parser. */
+static void test_hostile_names(void)
+{
+    const char *n1 = "=HYPERLINK(\"http://x\")|<script>alert(1)</script>";
+    const char *n2 = "two \"quoted\", back\\slash\nnext line";
+    char dir[300], c1[600], e[7][400], cmd[3000];
+    const char *files[7] = {"hyperfine.json", "hyperfine.csv", "hyperfine.md", "bmf.json", "github.json", "gbench.json",
+                            "metrics.txt"};
+    snprintf(dir, sizeof dir, "%s/hostile", tmp);
+    for (int i = 0; i < 7; i++) snprintf(e[i], sizeof e[i], "%s/%s", dir, files[i]);
+    snprintf(c1, sizeof c1, "'%s' nothing", fake);
+    int rc = tb((const char *[]){"cmd", "-r", "2", "--no-probes", "-q", "-n", n1, "-n", n2, "--out", dir,
+                                 "--export-json", e[0], "--export-csv", e[1], "--export-markdown", e[2], "--export-bmf", e[3],
+                                 "--export-github-benchmark", e[4], "--export-google-benchmark", e[5],
+                                 "--export-openmetrics", e[6], c1, c1, NULL});
+    CHECKF(rc == 0, "exit %d: %s", rc, err_text);
+    /* The names go to the script through files: no shell quoting to get wrong. */
+    char p1[400], p2[400];
+    snprintf(p1, sizeof p1, "%s/name1", tmp);
+    snprintf(p2, sizeof p2, "%s/name2", tmp);
+    FILE *f = fopen(p1, "w");
+    if (f) fputs(n1, f), fclose(f);
+    f = fopen(p2, "w");
+    if (f) fputs(n2, f), fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "'%s' -c 'import sys,subprocess; n=[open(p).read() for p in sys.argv[2:4]]; "
+             "sys.exit(subprocess.call([sys.executable, sys.argv[1], sys.argv[4]] + n))' "
+             "'%s/tests/scripts/check_exports_hostile.py' '%s' '%s' '%s' >&2",
+             TB_PYTHON3, TB_SOURCE_DIR, p1, p2, dir);
+    CHECKF(system(cmd) == 0, "%s", cmd);
+}
+
 /* The gate: the second command against the first, exit 1 on a regression;
  * on CPU time, which a loaded machine does not stretch as it does wall time. */
 static void test_gate(void)
@@ -195,6 +228,7 @@ int main(int argc, char **argv)
     test_options();
     test_exports();
     test_gate();
+    test_hostile_names();
     if (!tb_failed) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

@@ -320,9 +320,11 @@ static void print_summary(const report_results *r, const command_stats *s, int n
         printf("    %6.3f ± %.3f times faster than '%s'", ratio, spread, s[i].name);
         report_comparison c;
         report_error err = {0};
-        if (report_compare(r, s[i].name, r, s[fastest].name, &c, &err) == 0 && c.fieller_ok)
+        if (report_compare(r, s[i].name, r, s[fastest].name, &c, &err) == 0 && c.fieller_ok && c.fieller.lo > 0)
             printf("   (95%% CI %.3f–%.3f%s)", 1 / c.fieller.hi, 1 / c.fieller.lo,
                    c.fieller.hi < 1 ? "" : "; not a detectable difference");
+        else
+            printf("   (95%% CI unbounded: too noisy or too few runs)");
         printf("\n");
     }
 }

@@ -80,6 +80,7 @@ int report_compare_files(const report_results *r, int nfiles, const char *base, 
     }
     if (!out->n) {     /* the last reason becomes the error */
         snprintf(err->msg, sizeof err->msg, "%s", out->skipped[--out->nskipped]);
+        report_comparison_set_free(out);
         return -1;
     }
     report_holm(pv, (size_t)out->n, out->holm_p);

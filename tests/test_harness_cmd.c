@@ -211,7 +211,7 @@ static void test_gate(void)
     snprintf(dir, sizeof dir, "%s/gate", tmp);
     snprintf(a, sizeof a, "%s burn 2", fake);
     snprintf(b, sizeof b, "%s burn 150", fake);
-    int rc = tb((const char *[]){"cmd", "-r", "5", "--no-probes", "-q", "--max-regression", "3%", "-m", "user_ms", "--out", dir, a, b, NULL});
+    int rc = tb((const char *[]){"cmd", "-r", "5", "--no-probes", "-q", "--max-regression", "3%", "-m", "user_ms", "--max-cv", "100%", "--out", dir, a, b, NULL});
     CHECKF(rc == 1, "gate exit %d", rc);
     CHECK_HAS(out_text, "regression");
 }

@@ -101,6 +101,14 @@ const char *const *engine_preset_names(void);  /* NULL-terminated */
 
 /* Writes a model (weights in their types, config, embedded vocabulary) as GGUF v3. */
 int engine_gguf_write(const engine_model *m, const char *path, engine_error *err);
+/* Writes a model as a llama2.c checkpoint (v0, the layout llama2.c's run.c
+ * reads): f32 weights only, RoPE theta 10000 and norm epsilon 1e-5, no
+ * vocabulary (llama2.c keeps it in tokenizer.bin). Anything else is an
+ * input error naming what does not fit. */
+int engine_llama2c_write(const engine_model *m, const char *path, engine_error *err);
+/* Writes the model's embedded vocabulary as a llama2.c tokenizer.bin
+ * (max_token_length, then per token: score, length, bytes). */
+int engine_llama2c_tokenizer_write(const engine_model *m, const char *path, engine_error *err);
 void engine_model_free(engine_model *m);
 
 /* One row of `thermabench model info`'s tensor table, named as in GGUF

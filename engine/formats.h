@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine.h"
 
@@ -43,6 +44,14 @@ int formats_check_config(const engine_config *c, const char *name, engine_error 
 uint64_t formats_weight_bytes(const engine_model *m);
 /* Bytes one decode step reads: layer matrices and the classifier. */
 uint64_t formats_decode_bytes(const engine_model *m);
+
+/* Model writers create `path` under a temporary name in the same folder
+ * (tmp, tmp_len bytes) and rename it when whole and synced: a crash never
+ * leaves a half-written file under the requested name. formats_create_tmp
+ * returns NULL with err set; formats_commit_tmp closes f, and renames it
+ * when ok (else removes it), returning 0 or -1 with err set. */
+FILE *formats_create_tmp(const char *path, char *tmp, size_t tmp_len, engine_error *err);
+int formats_commit_tmp(FILE *f, const char *tmp, const char *path, bool ok, engine_error *err);
 
 /* Loaders; each fills a model created by engine_model_load. */
 int formats_load_llama2c(engine_model *m, const char *path, const uint8_t *data, size_t len,

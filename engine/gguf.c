@@ -867,8 +867,7 @@ static int write_all(FILE *f, const void *p, size_t n)
     return fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
-/* Written to a temporary name, synced, then renamed: a crash never leaves
- * a half-written file under the requested name. */
+/* Written to a temporary name, synced, then renamed (formats_commit_tmp). */
 int engine_gguf_write(const engine_model *m, const char *path, engine_error *err)
 {
     int max_tensors = 3 + 9 * m->cfg.n_layers;
@@ -883,13 +882,11 @@ int engine_gguf_write(const engine_model *m, const char *path, engine_error *err
         free(hdr.p);
         return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory building the GGUF header");
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = formats_create_tmp(path, tmp, sizeof tmp, err);
     if (!f) {
-        int e = errno;
         free(list);
         free(hdr.p);
-        return formats_error(err, ENGINE_ERR_INPUT, "%s: cannot create (as %s): %s", path, tmp, strerror(e));
+        return -1;
     }
     static const uint8_t zeros[GGUF_DEFAULT_ALIGNMENT];
     int rc = write_all(f, hdr.p, hdr.len);
@@ -899,17 +896,7 @@ int engine_gguf_write(const engine_model *m, const char *path, engine_error *err
         if (rc == 0)   /* the last one too, as ggml's writer does */
             rc = write_all(f, zeros, pad);
     }
-    int e = errno;
-    if (rc == 0 && (fflush(f) || fsync(fileno(f))))
-        rc = -1, e = errno;
-    if (fclose(f) && rc == 0)
-        rc = -1, e = errno;
-    if (rc == 0 && rename(tmp, path))
-        rc = -1, e = errno;
-    if (rc) {
-        unlink(tmp);
-        formats_error(err, ENGINE_ERR_SYSTEM, "%s: write failed: %s", path, strerror(e));
-    }
+    rc = formats_commit_tmp(f, tmp, path, rc == 0, err);
     free(list);
     free(hdr.p);
     return rc;

@@ -8,7 +8,10 @@
  *
  * v1 (export.py version1_export): uint32 magic "ak42", int32 version 1, the
  * 7 int32, uint8 shared_classifier, zeros to byte 256; then rms_att, rms_ffn,
- * rms_final, tok_embeddings, wq, wk, wv, wo, w1, w2, w3, [wcls]. */
+ * rms_final, tok_embeddings, wq, wk, wv, wo, w1, w2, w3, [wcls].
+ *
+ * engine_llama2c_write writes v0, the layout llama2.c's run.c reads. */
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -161,4 +164,129 @@ int formats_load_llama2c(engine_model *m, const char *path, const uint8_t *data,
                         ? m->tok_embeddings
                         : f32_matrix(take(&cur, (uint64_t)(c->vocab_size * dim)), c->vocab_size, dim);
     return 0;
+}
+
+/* ---- writing v0 ---------------------------------------------------------- */
+
+typedef struct writer {
+    FILE *f;
+    bool ok;
+} writer;
+
+static void put(writer *w, const void *p, size_t bytes)
+{
+    if (w->ok && bytes && fwrite(p, 1, bytes, w->f) != bytes)
+        w->ok = false;
+}
+
+static void put_tensor(writer *w, const engine_tensor *t)
+{
+    put(w, t->data, (size_t)(t->rows * t->cols) * sizeof(float));
+}
+
+static void put_layers(writer *w, const engine_model *m, size_t field)
+{
+    for (int l = 0; l < m->cfg.n_layers; l++)
+        put_tensor(w, (const engine_tensor *)((const char *)&m->layers[l] + field));
+}
+
+static void put_norms(writer *w, const engine_model *m, bool att)
+{
+    for (int l = 0; l < m->cfg.n_layers; l++)
+        put(w, att ? m->layers[l].rms_att : m->layers[l].rms_ffn, (size_t)m->cfg.dim * sizeof(float));
+}
+
+/* freq_cis_real then freq_cis_imag, [seq_len][head_size / 2] each, as
+ * llama2.c's legacy export wrote them (run.c skips them; so does the loader). */
+static void put_freq_cis(writer *w, const engine_config *c)
+{
+    int half = c->dim / c->n_heads / 2;
+    for (int part = 0; part < 2; part++)
+        for (int t = 0; t < c->seq_len; t++)
+            for (int i = 0; i < half; i++) {
+                float freq = (float)(1.0 / pow(c->rope_theta, 2.0 * i / (2.0 * half)));
+                double angle = (double)((float)t * freq);
+                float v = (float)(part ? sin(angle) : cos(angle));
+                put(w, &v, sizeof v);
+            }
+}
+
+/* What v0 cannot hold: weights other than f32, a RoPE theta or norm epsilon
+ * other than llama2.c's fixed 10000 and 1e-5. */
+static int check_writable(const engine_model *m, const char *path, engine_error *err)
+{
+    const engine_config *c = &m->cfg;
+    if (c->rope_theta != 10000.0f || c->norm_eps != 1e-5f)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: a llama2.c checkpoint fixes rope_theta 10000 and norm_eps "
+                             "1e-5; this model has %g and %g", path, c->rope_theta, c->norm_eps);
+    engine_tensor_row rows[3 + 9 * 64];
+    int max = (int)(sizeof rows / sizeof rows[0]);
+    if (c->n_layers > 64)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: %d layers; the writer handles up to 64", path, c->n_layers);
+    int n = engine_model_tensors(m, rows, max);
+    for (int i = 0; i < n; i++)
+        if (rows[i].type != ENGINE_DTYPE_F32)
+            return formats_error(err, ENGINE_ERR_INPUT, "%s: llama2.c checkpoints hold f32 weights only; tensor %s "
+                                 "is %s (synthesise with --dtype f32)", path, rows[i].name,
+                                 engine_dtype_name(rows[i].type));
+    return 0;
+}
+
+int engine_llama2c_write(const engine_model *m, const char *path, engine_error *err)
+{
+    if (check_writable(m, path, err))
+        return -1;
+    const engine_config *c = &m->cfg;
+    char tmp[4096];
+    writer w = {formats_create_tmp(path, tmp, sizeof tmp, err), true};
+    if (!w.f)
+        return -1;
+    int32_t h[7] = {c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads,
+                    c->shared_classifier ? c->vocab_size : -c->vocab_size, c->seq_len};
+    put(&w, h, sizeof h);
+    put_tensor(&w, &m->tok_embeddings);
+    put_norms(&w, m, true);
+    put_layers(&w, m, offsetof(engine_layer, wq));
+    put_layers(&w, m, offsetof(engine_layer, wk));
+    put_layers(&w, m, offsetof(engine_layer, wv));
+    put_layers(&w, m, offsetof(engine_layer, wo));
+    put_norms(&w, m, false);
+    put_layers(&w, m, offsetof(engine_layer, w1));
+    put_layers(&w, m, offsetof(engine_layer, w2));
+    put_layers(&w, m, offsetof(engine_layer, w3));
+    put(&w, m->rms_final, (size_t)c->dim * sizeof(float));
+    put_freq_cis(&w, c);
+    if (!c->shared_classifier)
+        put_tensor(&w, &m->classifier);
+    return formats_commit_tmp(w.f, tmp, path, w.ok, err);
+}
+
+int engine_llama2c_tokenizer_write(const engine_model *m, const char *path, engine_error *err)
+{
+    const engine_tokenizer *t = m->tokenizer;
+    if (!t)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: the model has no embedded vocabulary to write", path);
+    int n = engine_tokenizer_vocab_size(t);
+    int32_t max_len = 0;
+    for (int i = 0; i < n; i++) {
+        uint32_t len;
+        formats_tokenizer_raw(t, i, &len);
+        if ((int32_t)len > max_len)
+            max_len = (int32_t)len;
+    }
+    char tmp[4096];
+    writer w = {formats_create_tmp(path, tmp, sizeof tmp, err), true};
+    if (!w.f)
+        return -1;
+    put(&w, &max_len, sizeof max_len);
+    for (int i = 0; i < n; i++) {
+        uint32_t len;
+        const char *piece = formats_tokenizer_raw(t, i, &len);
+        float score = formats_tokenizer_score(t, i);
+        int32_t len32 = (int32_t)len;
+        put(&w, &score, sizeof score);
+        put(&w, &len32, sizeof len32);
+        put(&w, piece, len);
+    }
+    return formats_commit_tmp(w.f, tmp, path, w.ok, err);
 }

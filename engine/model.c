@@ -24,6 +24,30 @@ int formats_error(engine_error *err, engine_error_kind kind, const char *fmt, ..
     return -1;
 }
 
+FILE *formats_create_tmp(const char *path, char *tmp, size_t tmp_len, engine_error *err)
+{
+    snprintf(tmp, tmp_len, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        formats_error(err, ENGINE_ERR_INPUT, "%s: cannot create (as %s): %s", path, tmp, strerror(errno));
+    return f;
+}
+
+int formats_commit_tmp(FILE *f, const char *tmp, const char *path, bool ok, engine_error *err)
+{
+    int e = errno;
+    if (ok && (fflush(f) || fsync(fileno(f))))
+        ok = false, e = errno;
+    if (fclose(f) && ok)
+        ok = false, e = errno;
+    if (ok && rename(tmp, path))
+        ok = false, e = errno;
+    if (ok)
+        return 0;
+    unlink(tmp);
+    return formats_error(err, ENGINE_ERR_SYSTEM, "%s: write failed: %s", path, strerror(e));
+}
+
 engine_model *formats_model_new(int n_layers)
 {
     engine_model *m = calloc(1, sizeof *m);

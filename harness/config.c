@@ -514,7 +514,7 @@ static const char *const cooldown_fields[] = {"mode", "seconds", "channel", "wit
                                               "timeout_s", "baseline_s", "poll_ms", NULL};
 static const char *const cooldown_modes[] = {"none", "fixed", "temperature", NULL};
 static const char *const probes_fields[] = {"enabled", "fast_period_ms", "slow_period_ms", "only",
-                                            "root", "perf_hardware", NULL};
+                                            "root", "perf_hardware", "nvml_library", NULL};
 static const char *const stop_fields[] = {"rule", "target_ci_pct", "max_repetitions", NULL};
 static const char *const stop_rules[] = {"fixed", "adaptive", NULL};
 
@@ -570,6 +570,7 @@ static int parse_probes(parser *p, const cJSON *v, harness_config *c)
            get_int(p, v, "probes", "slow_period_ms", 10, 600000, &c->probes.slow_period_ms) ||
            get_string(p, v, "probes", "only", c->probes.only, sizeof c->probes.only) ||
            get_string(p, v, "probes", "root", c->probes.root, sizeof c->probes.root) ||
+           get_string(p, v, "probes", "nvml_library", c->probes.nvml_library, sizeof c->probes.nvml_library) ||
            get_bool(p, v, "probes", "perf_hardware", &c->probes.perf_hardware) ? -1 : 0;
 }
 
@@ -993,6 +994,7 @@ cJSON *harness_config_to_json(const harness_config *c)
     cJSON_AddNumberToObject(pr, "slow_period_ms", c->probes.slow_period_ms);
     cJSON_AddStringToObject(pr, "only", c->probes.only);
     cJSON_AddStringToObject(pr, "root", c->probes.root);
+    cJSON_AddStringToObject(pr, "nvml_library", c->probes.nvml_library);
     cJSON_AddBoolToObject(pr, "perf_hardware", c->probes.perf_hardware);
     cJSON_AddNumberToObject(o, "timeout_s", c->run_timeout_s);
     cJSON *aff = cJSON_AddArrayToObject(o, "cpu_affinity");

@@ -140,6 +140,7 @@ typedef struct harness_config {
         int fast_period_ms, slow_period_ms;
         char only[128];          /* "" = all sources */
         char root[512];          /* testing: fake /sys and /proc tree */
+        char nvml_library[512];  /* "" = libnvidia-ml.so.1 */
         bool perf_hardware;
     } probes;
     double run_timeout_s;

@@ -18,6 +18,12 @@ cJSON *harness_results_model(const engine_model *m);
 cJSON *harness_results_build(void);     /* harness_build as environment.build */
 cJSON *harness_results_metric_table(const harness_metric *m, int n);
 cJSON *harness_results_probe_sources(const probe_set *ps);
+/* environment (with the build, the engine's default kernels and the probe
+ * sources) and preflight, for the top level and each resumed session */
+struct harness_environment;
+struct harness_preflight;
+cJSON *harness_results_environment(const struct harness_environment *e, const probe_set *ps);
+cJSON *harness_results_preflight(const struct harness_preflight *p);
 /* The telemetry of the interval between two marks: the probes' headline
  * for the device and every channel's summary; null without a sampler. */
 cJSON *harness_results_telemetry(const probe_set *ps, const probe_sampler *s, int mark_begin, int mark_end,
@@ -56,8 +62,28 @@ void harness_results_overhead(cJSON *doc, double *spawn_ms, double *reap_ms, dou
 
 /* preflight.c: the machine as found, and what makes numbers unreliable.
  * Paths are read under c->probes.root when set (tests use a fake tree). */
-cJSON *harness_environment_json(const harness_config *c, probe_set *ps);
-cJSON *harness_preflight_json(const harness_config *c, probe_set *ps, int *n_warn);
+typedef struct harness_environment {
+    char hostname[256];        /* "" unknown */
+    char cpu_model[256];       /* "" unknown */
+    long cpus_online;
+    char kernel[512];          /* "Linux 6.1.0 x86_64"; "" unknown */
+    char governor[64];         /* "performance" when every CPU is; "" without cpufreq */
+    int turbo;                 /* 1 on, 0 off, -1 unknown */
+    long long mem_total_bytes; /* -1 unknown */
+} harness_environment;
+void harness_environment_read(const harness_config *c, harness_environment *e);
+
+#define HARNESS_MAX_CHECKS 16
+typedef struct harness_check {
+    char check[32];            /* "governor", "turbo", "load", ... */
+    char status[8];            /* "ok", "warn", "unknown" */
+    char detail[512];
+} harness_check;
+typedef struct harness_preflight {
+    int n, n_warn;
+    harness_check checks[HARNESS_MAX_CHECKS];
+} harness_preflight;
+void harness_preflight_run(const harness_config *c, probe_set *ps, harness_preflight *out);
 
 /* files.c. harness_sys_fail formats err->msg (HARNESS_ERR_SYSTEM) and returns -1. */
 int harness_sys_fail(harness_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

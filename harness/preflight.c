@@ -1,6 +1,7 @@
-/* The environment a results file records, and the preflight checks: what
- * makes numbers unreliable (governor, turbo, load, busy processes, memory
- * pressure, swap, battery, a hot or busy GPU). */
+/* The machine as found (the environment a results file records) and the
+ * preflight checks: what makes numbers unreliable (governor, turbo, load,
+ * busy processes, memory pressure, swap, battery, a hot or busy GPU).
+ * harness/results.c writes both into results.json. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -72,22 +73,22 @@ static long long meminfo_kb(const char *text, const char *key)
     return p ? atoll(p + strlen(key)) : -1;
 }
 
-static void add_check(cJSON *a, const char *check, const char *status, const char *detail, int *n_warn)
+static void add_check(harness_preflight *a, const char *check, const char *status, const char *detail)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "check", check);
-    cJSON_AddStringToObject(o, "status", status);
-    cJSON_AddStringToObject(o, "detail", detail);
-    cJSON_AddItemToArray(a, o);
-    if (!strcmp(status, "warn")) (*n_warn)++;
+    if (a->n == HARNESS_MAX_CHECKS) return;
+    harness_check *k = &a->checks[a->n++];
+    snprintf(k->check, sizeof k->check, "%s", check);
+    snprintf(k->status, sizeof k->status, "%s", status);
+    snprintf(k->detail, sizeof k->detail, "%s", detail);
+    if (!strcmp(status, "warn")) a->n_warn++;
 }
 
-static void check_power(const char *root, cJSON *a, int *n_warn)
+static void check_power(const char *root, harness_preflight *a)
 {
     char dirp[1024];
     snprintf(dirp, sizeof dirp, "%s/sys/class/power_supply", root);
     DIR *d = opendir(dirp);
-    if (!d) { add_check(a, "battery", "ok", "no power supplies listed: not on battery", n_warn); return; }
+    if (!d) { add_check(a, "battery", "ok", "no power supplies listed: not on battery"); return; }
     struct dirent *e;
     bool on_battery = false, any = false;
     while ((e = readdir(d))) {
@@ -107,12 +108,12 @@ static void check_power(const char *root, cJSON *a, int *n_warn)
     closedir(d);
     add_check(a, "battery", on_battery ? "warn" : "ok",
               on_battery ? "running on battery: clocks and power limits differ from mains"
-                         : any ? "on mains power" : "no battery", n_warn);
+                         : any ? "on mains power" : "no battery");
 }
 
-static void check_gpu(probe_set *ps, cJSON *a, int *n_warn)
+static void check_gpu(probe_set *ps, harness_preflight *a)
 {
-    if (!ps) { add_check(a, "gpu", "unknown", "probes not open", n_warn); return; }
+    if (!ps) { add_check(a, "gpu", "unknown", "probes not open"); return; }
     size_t n = probe_set_channel_count(ps);
     double *v = malloc(sizeof(double) * (n ? n : 1));
     if (!v) return;
@@ -134,106 +135,88 @@ static void check_gpu(probe_set *ps, cJSON *a, int *n_warn)
         }
     }
     free(v);
-    if (!any) add_check(a, "gpu", "ok", "no GPU found by the probes", n_warn);
-    else add_check(a, "gpu", bad ? "warn" : "ok", bad ? detail : "GPUs idle and cool", n_warn);
+    if (!any) add_check(a, "gpu", "ok", "no GPU found by the probes");
+    else add_check(a, "gpu", bad ? "warn" : "ok", bad ? detail : "GPUs idle and cool");
 }
 
-cJSON *harness_preflight_json(const harness_config *c, probe_set *ps, int *n_warn)
+void harness_preflight_run(const harness_config *c, probe_set *ps, harness_preflight *a)
 {
     const char *root = root_of(c);
-    cJSON *a = cJSON_CreateArray();
     char b[4096], d[512];
     int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), n_gov, n_perf;
-    *n_warn = 0;
+    memset(a, 0, sizeof *a);
 
     governor(root, b, 64, &n_gov, &n_perf);
-    if (!n_gov) add_check(a, "governor", "unknown", "no cpufreq scaling_governor", n_warn);
+    if (!n_gov) add_check(a, "governor", "unknown", "no cpufreq scaling_governor");
     else {
         snprintf(d, sizeof d, "%d of %d CPUs on 'performance'%s%s", n_perf, n_gov,
                  n_perf < n_gov ? "; others: " : "", n_perf < n_gov ? b : "");
-        add_check(a, "governor", n_perf == n_gov ? "ok" : "warn", d, n_warn);
+        add_check(a, "governor", n_perf == n_gov ? "ok" : "warn", d);
     }
     int t = turbo(root);
     add_check(a, "turbo", t < 0 ? "unknown" : t ? "warn" : "ok",
               t < 0 ? "no intel_pstate/no_turbo or cpufreq/boost" :
-              t ? "turbo/boost on: clocks depend on thermal headroom" : "turbo/boost off", n_warn);
+              t ? "turbo/boost on: clocks depend on thermal headroom" : "turbo/boost off");
 
     if (!harness_read_file(root, "/proc/loadavg", b, sizeof b)) {
         double load1 = atof(b);
         snprintf(d, sizeof d, "load average %.2f on %d CPUs", load1, ncpu);
-        add_check(a, "load", load1 > 0.5 + 0.1 * ncpu ? "warn" : "ok", d, n_warn);
-    } else add_check(a, "load", "unknown", "no /proc/loadavg", n_warn);
+        add_check(a, "load", load1 > 0.5 + 0.1 * ncpu ? "warn" : "ok", d);
+    } else add_check(a, "load", "unknown", "no /proc/loadavg");
 
     if (!harness_read_file(root, "/proc/stat", b, sizeof b) && strstr(b, "procs_running ")) {
         int running = atoi(strstr(b, "procs_running ") + 14) - 1;   /* minus this process */
         if (running < 0) running = 0;
         snprintf(d, sizeof d, "%d other runnable processes", running);
-        add_check(a, "busy_processes", running > 0 ? "warn" : "ok", d, n_warn);
-    } else add_check(a, "busy_processes", "unknown", "no procs_running in /proc/stat", n_warn);
+        add_check(a, "busy_processes", running > 0 ? "warn" : "ok", d);
+    } else add_check(a, "busy_processes", "unknown", "no procs_running in /proc/stat");
 
     if (!harness_read_file(root, "/proc/pressure/memory", b, sizeof b) && strstr(b, "avg10=")) {
         double avg10 = atof(strstr(b, "avg10=") + 6);
         snprintf(d, sizeof d, "memory PSI some avg10 = %.2f%%", avg10);
-        add_check(a, "memory_pressure", avg10 > 1.0 ? "warn" : "ok", d, n_warn);
-    } else add_check(a, "memory_pressure", "unknown", "no /proc/pressure/memory", n_warn);
+        add_check(a, "memory_pressure", avg10 > 1.0 ? "warn" : "ok", d);
+    } else add_check(a, "memory_pressure", "unknown", "no /proc/pressure/memory");
 
     if (!harness_read_file(root, "/proc/meminfo", b, sizeof b)) {
         long long total = meminfo_kb(b, "MemTotal:"), avail = meminfo_kb(b, "MemAvailable:");
         long long st = meminfo_kb(b, "SwapTotal:"), sf = meminfo_kb(b, "SwapFree:");
         if (total > 0 && avail >= 0) {
             snprintf(d, sizeof d, "%lld MiB of %lld MiB available", avail / 1024, total / 1024);
-            add_check(a, "memory_available", avail * 10 < total ? "warn" : "ok", d, n_warn);
+            add_check(a, "memory_available", avail * 10 < total ? "warn" : "ok", d);
         }
         if (st >= 0 && sf >= 0) {
             snprintf(d, sizeof d, "%lld MiB swap in use", (st - sf) / 1024);
-            add_check(a, "swap", st - sf > 0 ? "warn" : "ok", d, n_warn);
-        } else add_check(a, "swap", "unknown", "no SwapTotal in /proc/meminfo", n_warn);
-    } else add_check(a, "swap", "unknown", "no /proc/meminfo", n_warn);
+            add_check(a, "swap", st - sf > 0 ? "warn" : "ok", d);
+        } else add_check(a, "swap", "unknown", "no SwapTotal in /proc/meminfo");
+    } else add_check(a, "swap", "unknown", "no /proc/meminfo");
 
-    check_power(root, a, n_warn);
-    check_gpu(ps, a, n_warn);
-    return a;
+    check_power(root, a);
+    check_gpu(ps, a);
 }
 
-cJSON *harness_environment_json(const harness_config *c, probe_set *ps)
+void harness_environment_read(const harness_config *c, harness_environment *e)
 {
-    cJSON *o = cJSON_CreateObject();
     char b[1 << 16];
     struct utsname u;
-    if (gethostname(b, 256) == 0) { b[255] = 0; cJSON_AddStringToObject(o, "hostname", b); }
-    else cJSON_AddNullToObject(o, "hostname");
-    char model[256] = "";
+    memset(e, 0, sizeof *e);
+    if (gethostname(e->hostname, sizeof e->hostname) == 0) e->hostname[sizeof e->hostname - 1] = 0;
+    else e->hostname[0] = 0;
     if (!harness_read_file("", "/proc/cpuinfo", b, sizeof b)) {
         char *p = strstr(b, "model name");
         if (p && (p = strchr(p, ':'))) {
             p++;
             while (*p == ' ' || *p == '\t') p++;
             size_t n = strcspn(p, "\n");
-            snprintf(model, sizeof model, "%.*s", (int)n, p);
+            snprintf(e->cpu_model, sizeof e->cpu_model, "%.*s", (int)n, p);
         }
     }
-    if (model[0]) cJSON_AddStringToObject(o, "cpu_model", model);
-    else cJSON_AddNullToObject(o, "cpu_model");
-    cJSON_AddNumberToObject(o, "cpus_online", (double)sysconf(_SC_NPROCESSORS_ONLN));
-    if (uname(&u) == 0) {
-        snprintf(b, sizeof b, "%s %s %s", u.sysname, u.release, u.machine);
-        cJSON_AddStringToObject(o, "kernel", b);
-    } else cJSON_AddNullToObject(o, "kernel");
+    e->cpus_online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (uname(&u) == 0) snprintf(e->kernel, sizeof e->kernel, "%s %s %s", u.sysname, u.release, u.machine);
     int n_gov, n_perf;
     governor(root_of(c), b, 64, &n_gov, &n_perf);
-    if (n_gov) cJSON_AddStringToObject(o, "governor", n_perf == n_gov ? "performance" : b);
-    else cJSON_AddNullToObject(o, "governor");
-    int t = turbo(root_of(c));
-    if (t < 0) cJSON_AddNullToObject(o, "turbo");
-    else cJSON_AddStringToObject(o, "turbo", t ? "on" : "off");
+    if (n_gov) snprintf(e->governor, sizeof e->governor, "%s", n_perf == n_gov ? "performance" : b);
+    e->turbo = turbo(root_of(c));
+    e->mem_total_bytes = -1;
     if (!harness_read_file("", "/proc/meminfo", b, sizeof b) && meminfo_kb(b, "MemTotal:") > 0)
-        cJSON_AddNumberToObject(o, "mem_total_bytes", (double)meminfo_kb(b, "MemTotal:") * 1024);
-    cJSON_AddItemToObject(o, "build", harness_results_build());
-    cJSON *kd = cJSON_AddObjectToObject(o, "engine_default_kernels");
-    for (int op = 0; op < ENGINE_OP_COUNT; op++) {
-        const char *k = engine_kernel_default((engine_op)op, "cpu");
-        if (k) cJSON_AddStringToObject(kd, engine_op_name((engine_op)op), k);
-    }
-    cJSON_AddItemToObject(o, "probes", harness_results_probe_sources(ps));
-    return o;
+        e->mem_total_bytes = meminfo_kb(b, "MemTotal:") * 1024;
 }

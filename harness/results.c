@@ -1,7 +1,9 @@
-/* The one writer of results.json (docs/RESULTS.md): each section below has
- * one function, and `bench --json`, `probe --json` and the environment that
- * preflight records use the same ones, so a model, a probe source or a
- * metric reads the same wherever it appears. */
+/* The one writer of results.json (docs/RESULTS.md): each section has one
+ * function here (the environment and preflight from the facts preflight.c
+ * gathers, the metric table, runs with the probes' headline, output
+ * agreement), and `bench --json` and `probe --json` use the same ones, so a
+ * model, a probe source, a build or a metric reads the same wherever it
+ * appears. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +96,45 @@ cJSON *harness_results_probe_sources(const probe_set *ps)
         cJSON_AddBoolToObject(o, "available", s->available);
         cJSON_AddStringToObject(o, "reason", s->reason);
         cJSON_AddNumberToObject(o, "channels", (double)s->n_channels);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static void add_string_or_null(cJSON *o, const char *key, const char *v)
+{
+    if (v[0]) cJSON_AddStringToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+cJSON *harness_results_environment(const harness_environment *e, const probe_set *ps)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_string_or_null(o, "hostname", e->hostname);
+    add_string_or_null(o, "cpu_model", e->cpu_model);
+    cJSON_AddNumberToObject(o, "cpus_online", (double)e->cpus_online);
+    add_string_or_null(o, "kernel", e->kernel);
+    add_string_or_null(o, "governor", e->governor);
+    add_string_or_null(o, "turbo", e->turbo < 0 ? "" : e->turbo ? "on" : "off");
+    if (e->mem_total_bytes > 0) cJSON_AddNumberToObject(o, "mem_total_bytes", (double)e->mem_total_bytes);
+    cJSON_AddItemToObject(o, "build", harness_results_build());
+    cJSON *kd = cJSON_AddObjectToObject(o, "engine_default_kernels");
+    for (int op = 0; op < ENGINE_OP_COUNT; op++) {
+        const char *k = engine_kernel_default((engine_op)op, "cpu");
+        if (k) cJSON_AddStringToObject(kd, engine_op_name((engine_op)op), k);
+    }
+    cJSON_AddItemToObject(o, "probes", harness_results_probe_sources(ps));
+    return o;
+}
+
+cJSON *harness_results_preflight(const harness_preflight *p)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < p->n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "check", p->checks[i].check);
+        cJSON_AddStringToObject(o, "status", p->checks[i].status);
+        cJSON_AddStringToObject(o, "detail", p->checks[i].detail);
         cJSON_AddItemToArray(a, o);
     }
     return a;

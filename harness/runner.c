@@ -351,6 +351,7 @@ static void open_probes(experiment *e, cJSON *notes)
     probe_options_default(&po);
     if (c->probes.root[0]) po.root = c->probes.root;
     if (c->probes.only[0]) po.only = c->probes.only;
+    if (c->probes.nvml_library[0]) po.nvml_library = c->probes.nvml_library;
     po.perf_hardware = c->probes.perf_hardware;
     if (probe_set_open(&po, &e->ps, &pe)) {
         cJSON_AddItemToArray(notes, cJSON_CreateString(pe.msg));
@@ -557,19 +558,24 @@ static void experiment_free(experiment *e)
  * refuses to start (out->status and err->msg say so). */
 static int preflight(experiment *e, cJSON **pre, harness_outcome *out, harness_error *err)
 {
-    int n_warn = 0;
-    *pre = harness_preflight_json(e->c, e->ps, &n_warn);
-    const cJSON *p;
-    cJSON_ArrayForEach(p, *pre) {
-        const char *st = cJSON_GetObjectItemCaseSensitive(p, "status")->valuestring;
-        if (!strcmp(st, "warn"))
-            say(e, "preflight: %s: %s", cJSON_GetObjectItemCaseSensitive(p, "check")->valuestring,
-                cJSON_GetObjectItemCaseSensitive(p, "detail")->valuestring);
-    }
-    if (!e->o->strict || !n_warn) return 0;
+    harness_preflight p;
+    harness_preflight_run(e->c, e->ps, &p);
+    *pre = harness_results_preflight(&p);
+    for (int i = 0; i < p.n; i++)
+        if (!strcmp(p.checks[i].status, "warn")) say(e, "preflight: %s: %s", p.checks[i].check, p.checks[i].detail);
+    if (!e->o->strict || !p.n_warn) return 0;
     out->status = HARNESS_REFUSED;
-    snprintf(err->msg, sizeof err->msg, "--strict: %d preflight warning%s; not starting", n_warn, n_warn == 1 ? "" : "s");
+    snprintf(err->msg, sizeof err->msg, "--strict: %d preflight warning%s; not starting", p.n_warn,
+             p.n_warn == 1 ? "" : "s");
     return 1;
+}
+
+/* The machine as found now, as results.json records it. */
+static cJSON *environment(experiment *e)
+{
+    harness_environment env;
+    harness_environment_read(e->c, &env);
+    return harness_results_environment(&env, e->ps);
 }
 
 int harness_experiment_run(const harness_config *c, const harness_run_options *o,
@@ -580,7 +586,7 @@ int harness_experiment_run(const harness_config *c, const harness_run_options *o
     memset(err, 0, sizeof *err);
     cJSON *notes = cJSON_CreateArray();
     open_probes(&e, notes);
-    cJSON *env = harness_environment_json(c, e.ps), *pre;
+    cJSON *env = environment(&e), *pre;
     if (preflight(&e, &pre, out, err)) {
         cJSON_Delete(env); cJSON_Delete(pre); cJSON_Delete(notes);
         if (e.ps) probe_set_close(e.ps);
@@ -695,7 +701,7 @@ int harness_experiment_resume(const char *dir, const harness_run_options *o,
     e.session = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e.doc, "sessions"));
     if (load_history(&e, err)) goto done;
     open_probes(&e, cJSON_GetObjectItemCaseSensitive(e.doc, "notes"));
-    e.session_env = harness_environment_json(c, e.ps);
+    e.session_env = environment(&e);
     if (preflight(&e, &e.session_preflight, out, err)) {
         rc = 0;
         goto done;

@@ -60,9 +60,10 @@ int report_doc_write_md(const report_doc *d, const char *path, report_error *err
     }
     sensitivity_md(f, d);
     warnings_md(f, d);
-    report_fprintf(f, REPORT_ESC_MARKDOWN, "## Environment\n\n- CPU: %s (%d online)\n- kernel: %s\n- compiler: %s\n- commit: %s\n",
-            d->r.cpu_model[0] ? d->r.cpu_model : "n/a", d->r.cpus_online, d->r.kernel[0] ? d->r.kernel : "n/a",
-            d->r.compiler[0] ? d->r.compiler : "n/a", d->r.git_commit[0] ? d->r.git_commit : "n/a");
+    char build[512];
+    report_results_build(&d->r, build, sizeof build);
+    report_fprintf(f, REPORT_ESC_MARKDOWN, "## Environment\n\n- CPU: %s (%d online)\n- kernel: %s\n- build: %s\n",
+            d->r.cpu_model[0] ? d->r.cpu_model : "n/a", d->r.cpus_online, d->r.kernel[0] ? d->r.kernel : "n/a", build);
     for (int v = 0; v < d->nv; v++)
         report_fprintf(f, REPORT_ESC_MARKDOWN, "- %s: %s\n", d->r.variants[v], d->r.variant_config[v]);
     if (d->plot_note[0])
@@ -242,10 +243,10 @@ int report_doc_write_html(const report_doc *d, const char *path, report_error *e
     report_put_escaped(b, REPORT_ESC_HTML, d->r.cpu_model[0] ? d->r.cpu_model : "n/a");
     report_fprintf(b, REPORT_ESC_HTML, " (%d online)</li><li>kernel: ", d->r.cpus_online);
     report_put_escaped(b, REPORT_ESC_HTML, d->r.kernel);
-    fputs("</li><li>compiler: ", b);
-    report_put_escaped(b, REPORT_ESC_HTML, d->r.compiler);
-    fputs("</li><li>commit: ", b);
-    report_put_escaped(b, REPORT_ESC_HTML, d->r.git_commit);
+    char build[512];
+    report_results_build(&d->r, build, sizeof build);
+    fputs("</li><li>build: ", b);
+    report_put_escaped(b, REPORT_ESC_HTML, build);
     fputs("</li>", b);
     for (int v = 0; v < d->nv; v++) {
         fputs("<li>", b);

@@ -14,7 +14,8 @@ add_dependencies(test_harness_config fake_workload)
 tb_add_test(NAME test_harness_e2e SOURCES test_harness_e2e.c
             LIBS PkgConfig::CJSON m LABELS harness cli
             ARGS $<TARGET_FILE:fake_workload>)
-add_dependencies(test_harness_e2e thermabench fake_workload)
+add_dependencies(test_harness_e2e thermabench fake_workload fake_nvml)
+target_compile_definitions(test_harness_e2e PRIVATE FAKE_NVML="$<TARGET_FILE:fake_nvml>")
 target_compile_definitions(test_harness_e2e PRIVATE TB_PYTHON3="${Python3_EXECUTABLE}")
 tb_add_test(NAME test_harness_command SOURCES test_harness_command.c
             LIBS thermabench_harness LABELS harness unit
@@ -34,3 +35,6 @@ add_dependencies(test_harness_lock thermabench fake_workload)
 # twice at -O0: minutes on a loaded machine).
 add_test(NAME test_build_provenance COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_build_provenance.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_build_provenance PROPERTIES LABELS "harness;build" SKIP_RETURN_CODE 77 TIMEOUT 1500)
+# cmake --install into a temporary prefix: binary, man page, examples, docs.
+add_test(NAME test_install COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_install.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+set_tests_properties(test_install PROPERTIES LABELS "harness;build" TIMEOUT 300)

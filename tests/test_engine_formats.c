@@ -471,6 +471,124 @@ static void cleanup(void)
         fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
+/* Our llama2.c writer against run.c's own file: aidreams260K (v0) written
+ * back is the same bytes, except freq_cis (regenerated; run.c ignores it),
+ * which must agree to float rounding. stories260K (v1) converts to v0 and
+ * loads as the same model; a synthetic untied model and its vocabulary
+ * round-trip; what v0 cannot hold is refused. */
+static void test_llama2c_write(void)
+{
+    engine_model *m = NULL, *r = NULL;
+    engine_error err = {0};
+    const char *path = tmp_path("w.bin");
+    if (engine_model_load(AIDREAMS "model.bin", &m, &err) == 0) {
+        CHECKF(engine_llama2c_write(m, path, &err) == 0, "%s", err.msg);
+        size_t na, nb;
+        unsigned char *a = (unsigned char *)tb_read_all(AIDREAMS "model.bin", &na);
+        unsigned char *b = (unsigned char *)tb_read_all(path, &nb);
+        const engine_config *c = &m->cfg;
+        size_t hs = (size_t)(c->dim / c->n_heads), dim = (size_t)c->dim, L = (size_t)c->n_layers;
+        size_t freq_at = 28 + 4 * (512 * dim + 2 * L * dim + 4 * L * dim * dim + 3 * L * dim * (size_t)c->hidden_dim + dim);
+        size_t freq_len = 4 * (size_t)c->seq_len * hs;
+        CHECK(a && b && na == nb && freq_at + freq_len == na);
+        if (a && b && na == nb && freq_at + freq_len <= na) {
+            CHECK(!memcmp(a, b, freq_at));
+            double worst = 0;
+            for (size_t i = freq_at; i < freq_at + freq_len; i += 4) {
+                float x, y;
+                memcpy(&x, a + i, 4);
+                memcpy(&y, b + i, 4);
+                worst = fabs(x - y) > worst ? fabs(x - y) : worst;
+            }
+            CHECKF(worst < 1e-5, "freq_cis differs by up to %g", worst);
+        }
+        free(a);
+        free(b);
+        engine_model_free(m);
+    } else {
+        CHECKF(0, "%s", err.msg);
+    }
+    if (engine_model_load(STORIES "model.bin", &m, &err) == 0) {
+        CHECKF(engine_llama2c_write(m, path, &err) == 0 && engine_model_load(path, &r, &err) == 0, "%s", err.msg);
+        if (r) {
+            CHECK_STR(r->format, "llama2c-v0");
+            check_same_model(m, r, "stories260K v1 -> v0", true);
+        }
+        engine_model_free(r);
+        engine_model_free(m);
+        r = NULL;
+    }
+    engine_tokenizer *t = NULL;
+    if (engine_model_synth("tiny", ENGINE_DTYPE_F32, 3, 0, &m, &err) == 0) {
+        CHECKF(engine_llama2c_write(m, path, &err) == 0 && engine_model_load(path, &r, &err) == 0, "%s", err.msg);
+        if (r)
+            check_same_model(m, r, "tiny f32 untied -> llama2.c", true);
+        CHECK(r && !r->cfg.shared_classifier);
+        const char *tok = tmp_path("tok.bin");
+        CHECKF(engine_llama2c_tokenizer_write(m, tok, &err) == 0 && engine_tokenizer_load(tok, 512, &t, &err) == 0,
+               "%s", err.msg);
+        CHECK(t && same_vocab(m->tokenizer, t));
+        CHECK(r && engine_llama2c_tokenizer_write(r, tok, &err) == -1 && err.kind == ENGINE_ERR_INPUT);
+        engine_tokenizer_free(t);
+        engine_model_free(r);
+        engine_model_free(m);
+    }
+    if (engine_model_synth("tiny", ENGINE_DTYPE_Q8_0, 3, 1, &m, &err) == 0) {
+        CHECK(engine_llama2c_write(m, tmp_path("q8.bin"), &err) == -1 && err.kind == ENGINE_ERR_INPUT &&
+              strstr(err.msg, "f32 weights only") && strstr(err.msg, "q8_0"));
+        CHECK(access(tmp_path("q8.bin"), F_OK) != 0);
+        engine_model_free(m);
+    }
+}
+
+/* Through the CLI: the output name must match the format (exit 2
+ * otherwise), and `model info`'s bytes per decoded token are bench's. */
+static void test_synth_cli(void)
+{
+    if (access(TB_BINARY, X_OK) != 0)
+        return;
+    char cmd[2048];
+    const char *bin = tmp_path("cli.bin"), *gguf = tmp_path("cli.gguf");
+    struct { const char *args; int status; } cases[] = {
+        {"--preset tiny --dtype f32 -o %s", 2},                      /* .bin without --format llama2c */
+        {"--preset tiny --dtype f32 --format llama2c -o %s.gguf", 2}, /* a GGUF name for a checkpoint */
+        {"--preset tiny --dtype f32 --format ggml -o %s", 2},
+        {"--preset tiny --dtype f32 --tokenizer-out t.bin -o %s.gguf", 2},
+        {"--preset tiny --dtype q8_0 --format llama2c -o %s", 2},
+        {"--preset tiny --dtype f32 --format llama2c -o %s", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[256];
+        snprintf(args, sizeof args, cases[i].args, bin);
+        snprintf(cmd, sizeof cmd, "'%s' model synth %s >/dev/null 2>&1", TB_BINARY, args);
+        int st = system(cmd);
+        CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == cases[i].status, "model synth %s: status %d", args, st);
+    }
+    engine_model *m = NULL;
+    engine_error err;
+    CHECKF(engine_model_load(bin, &m, &err) == 0 && !strcmp(m->format, "llama2c-v0"), "%s", err.msg);
+    engine_model_free(m);
+
+    /* untied q8_0: the embedding table is stored but not read per token */
+    snprintf(cmd, sizeof cmd, "'%s' model synth --preset tiny --dtype q8_0 --untied -o '%s' >/dev/null && "
+             "'%s' model info '%s' >'%s' && '%s' bench --model '%s' --input-len 4 --output-len 2 --threads 1 --json >'%s'",
+             TB_BINARY, gguf, TB_BINARY, gguf, tmp_path("info.txt"), TB_BINARY, gguf, tmp_path("bench.json"));
+    CHECK(system(cmd) == 0);
+    char *info = (char *)tb_read_all(tmp_path("info.txt"), NULL), *bench = (char *)tb_read_all(tmp_path("bench.json"), NULL);
+    const char *d = info ? strstr(info, "\ndecode ") : NULL, *w = info ? strstr(info, "\nweights ") : NULL;
+    const char *b = bench ? strstr(bench, "\"decode_bytes_per_step\":") : NULL;
+    unsigned long long info_decode = d ? strtoull(d + 8, NULL, 10) : 0, info_weights = w ? strtoull(w + 9, NULL, 10) : 0;
+    unsigned long long bench_decode = b ? strtoull(b + 24, NULL, 10) : 1;
+    CHECKF(info_decode == bench_decode, "model info: %llu bytes per decoded token, bench: %llu", info_decode, bench_decode);
+    /* tiny: 4 layers of 4 64x64 and 3 64x172 matrices, a 512x64 classifier; q8_0 is 34 bytes per 32
+       values of a row, and ffn_down, whose 172-value rows are not whole blocks, is stored as f16 */
+    unsigned long long per_layer = 4 * 64 * (64 / 32 * 34) + 2 * 172 * (64 / 32 * 34) + 64 * 172 * 2;
+    CHECK_NEAR((double)info_decode, (double)(4 * per_layer + 512 * (64 / 32 * 34)), 0);
+    CHECK_NEAR((double)info_weights, (double)(info_decode + 512 * (64 / 32 * 34)), 0);
+    free(info);
+    free(bench);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "%s/tb-formats-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -481,6 +599,8 @@ int main(void)
     test_synth_round_trip();
     test_synth_presets();
     test_malformed();
+    test_llama2c_write();
+    test_synth_cli();
     cleanup();
     test_gguf_stories();
     test_gguf_stories();

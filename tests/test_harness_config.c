@@ -369,9 +369,10 @@ static void test_preflight(void)
     put(root, "/proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 12000000 kB\nSwapTotal: 1000 kB\nSwapFree: 1000 kB\n");
     put(root, "/sys/class/power_supply/AC/type", "Mains\n");
     put(root, "/sys/class/power_supply/AC/online", "1\n");
-    int n_warn = -1;
-    cJSON *a = harness_preflight_json(c, NULL, &n_warn);
-    CHECK(n_warn == 0);
+    harness_preflight pf;
+    harness_preflight_run(c, NULL, &pf);
+    cJSON *a = harness_results_preflight(&pf);
+    CHECK(pf.n_warn == 0);
     const char *d = "";
     CHECK_STR(check_status(a, "governor", &d), "ok");
     CHECK_STR(d, "2 of 2 CPUs on 'performance'");
@@ -392,8 +393,9 @@ static void test_preflight(void)
     put(root, "/proc/pressure/memory", "some avg10=12.50 avg60=3.00 avg300=1.00 total=99\n");
     put(root, "/proc/meminfo", "MemTotal: 16000000 kB\nMemAvailable: 1000000 kB\nSwapTotal: 4096 kB\nSwapFree: 1024 kB\n");
     put(root, "/sys/class/power_supply/AC/online", "0\n");
-    a = harness_preflight_json(c, NULL, &n_warn);
-    CHECK(n_warn == 8);
+    harness_preflight_run(c, NULL, &pf);
+    a = harness_results_preflight(&pf);
+    CHECK(pf.n_warn == 8);
     CHECK_STR(check_status(a, "governor", &d), "warn");
     CHECK_STR(d, "1 of 2 CPUs on 'performance'; others: powersave");
     CHECK_STR(check_status(a, "turbo", NULL), "warn");

@@ -341,6 +341,38 @@ static void test_engine(void)
     cJSON_Delete(d);
 }
 
+/* Each run's telemetry headlines its own device: an OpenCL variant reads
+ * the GPU's channels (the fake NVML: SM clock 1980 MHz, 250 W, 45 C), a CPU
+ * variant of the same experiment the CPU's (no clock source here: null).
+ * Whether OpenCL can run here does not matter: a failed run keeps its
+ * telemetry. */
+static void test_gpu_headline(void)
+{
+    char path[512], dir[512], cfg[2048];
+    snprintf(path, sizeof path, "%s/gpu.json", tmp);
+    snprintf(dir, sizeof dir, "%s/gpu", tmp);
+    snprintf(cfg, sizeof cfg,
+             "{\"name\": \"gpu\", \"workload\": {\"preset\": \"tiny\", \"threads\": 1, \"input_len\": 4, \"output_len\": 2},"
+             " \"variants\": [{\"name\": \"cpu\"}, {\"name\": \"gpu\", \"backend\": \"opencl\"}],"
+             " \"repetitions\": 1, \"warmup\": 0,"
+             " \"probes\": {\"only\": \"nvml,memory\", \"nvml_library\": \"%s\", \"fast_period_ms\": 20}}", FAKE_NVML);
+    write_file(path, cfg);
+    CHECK(run((const char *[]){path, "--out", dir, "--no-report", NULL}) == 0);
+    cJSON *d = results(dir);
+    const cJSON *g = d ? get(run_of(d, "gpu"), "telemetry") : NULL, *c = d ? get(run_of(d, "cpu"), "telemetry") : NULL;
+    CHECKF(cJSON_IsObject(g) && cJSON_IsObject(c), "no telemetry: %s", err_text);
+    if (cJSON_IsObject(g) && cJSON_IsObject(c)) {
+        CHECK_STR(str(g, "device"), "gpu0");
+        CHECK_STR(str(g, "temp_channel"), "gpu0.temp_c");
+        CHECK(num(g, "clock_mean_mhz") == 1980 && num(g, "clock_min_mhz") == 1980);
+        CHECK(num(g, "power_mean_w") == 250);
+        CHECK(num(g, "temp_peak_c") == 45);
+        CHECK_STR(str(c, "device"), "cpu");
+        CHECK(cJSON_IsNull(get(c, "clock_mean_mhz")) && cJSON_IsNull(get(c, "temp_channel")));
+    }
+    cJSON_Delete(d);
+}
+
 /* bench --json files its figures under the same names as results.json. */
 static void test_bench_json(void)
 {
@@ -683,6 +715,7 @@ int main(int argc, char **argv)
     test_external();
     test_engine();
     test_bench_json();
+    test_gpu_headline();
     test_interrupt_and_resume();
     test_signals_end_workloads();
     test_arbitrary_bytes();

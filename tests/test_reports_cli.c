@@ -114,6 +114,9 @@ static void test_gate(void)
     CHECK(contains(p, "<property name=\"candidate_build\" value=\"0123abcd4567 (dirty), RelWithDebInfo"));
     snprintf(p, sizeof p, "%s/s3.md", tmp);
     CHECK(contains(p, "Baseline build: 000000000000, gcc 12.2.0"));
+    CHECK(sh("%s report %s/newbuild/results.json -o %s/newbuild/rep >%s 2>&1", TB_BINARY, tmp, tmp, out) == 0);
+    snprintf(p, sizeof p, "%s/newbuild/rep/report.md", tmp);
+    CHECK(contains(p, "- build: 0123abcd4567 \\(dirty\\), RelWithDebInfo with sanitizers address,undefined, GNU 12.2.0"));   /* Markdown-escaped */
 
     /* Usage and input errors: exit 2 with a message naming the problem. */
     CHECK(sh("%s gate >%s 2>&1", TB_BINARY, out) == 2);
@@ -208,6 +211,7 @@ static void test_compare_and_report(void)
     CHECK(contains(p, "B is faster than A"));
     CHECK(contains(p, "Thermal sensitivity"));
     CHECK(contains(p, "scaling governor is 'powersave'"));
+    CHECK(contains(p, "- build: 000000000000, gcc 12.2.0\n"));     /* an older file's flat fields */
     snprintf(p, sizeof p, "%s/rep/runs.csv", dir);
     char *csv = tb_read_all(p, NULL);
     int lines = 0;

@@ -1,5 +1,5 @@
-/* thermabench model: synthesise a seeded model as GGUF (synth), or describe
- * any model file the engine loads (info). */
+/* thermabench model: synthesise a seeded model as GGUF or as a llama2.c
+ * checkpoint (synth), or describe any model file the engine loads (info). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +8,18 @@
 #include "cli.h"
 #include "engine.h"
 
-enum { S_PRESET, S_DTYPE, S_SEED, S_TIED, S_UNTIED, S_OUTPUT, S_HELP };
+enum { S_PRESET, S_DTYPE, S_SEED, S_TIED, S_UNTIED, S_FORMAT, S_TOKENIZER_OUT, S_OUTPUT, S_HELP };
 static const cli_option synth_options[] = {
     [S_PRESET] = {"preset", 'p', "P", "tiny, 15M, 42M, 110M or 1B (required)"},
     [S_DTYPE] = {"dtype", 'd', "D", "f32, f16, bf16, q8_0 or q4_0 (required)"},
     [S_SEED] = {"seed", 's', "S", "weights seed (default 1)"},
     [S_TIED] = {"tied", 0, NULL, "the classifier shares the embedding (default up to 110M)"},
     [S_UNTIED] = {"untied", 0, NULL, "the classifier has its own weights (default for 1B)"},
-    [S_OUTPUT] = {"output", 'o', "FILE.gguf", "where to write it (required)"},
+    [S_FORMAT] = {"format", 'f', "F", "gguf (default): GGUF v3 with the vocabulary embedded, FILE *.gguf;\n"
+                                       "llama2c: a llama2.c checkpoint (the v0 layout run.c reads; f32 only),\n"
+                                       "FILE *.bin"},
+    [S_TOKENIZER_OUT] = {"tokenizer-out", 0, "TOKENIZER.bin", "with --format llama2c: also write the vocabulary as tokenizer.bin"},
+    [S_OUTPUT] = {"output", 'o', "FILE", "where to write it (required)"},
     [S_HELP] = {"help", 'h', NULL, "this help"},
     {0},
 };
@@ -29,11 +33,13 @@ static const cli_option info_options[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: thermabench model synth --preset P --dtype D [options] -o FILE.gguf\n"
+    fprintf(f, "usage: thermabench model synth --preset P --dtype D [options] -o FILE\n"
                "       thermabench model info FILE [--json]\n\n"
-               "synth  writes a seeded synthetic model as GGUF v3 with an embedded vocabulary.\n");
-    cli_help(f, "", synth_options, "\ninfo   prints a model's format, config, tokenizer and tensor table\n"
-                                   "       (GGUF or llama2.c checkpoint, detected by content).\n");
+               "synth  writes a seeded synthetic model.\n");
+    cli_help(f, "", synth_options,
+             "\ninfo   prints a model's format, config, tokenizer, the bytes of its matrices and the\n"
+             "       bytes one decoded token reads (as bench's decode GB/s counts them), and its tensor\n"
+             "       table (GGUF or llama2.c checkpoint, detected by content).\n");
     cli_help(f, "", info_options, NULL);
 }
 
@@ -43,44 +49,85 @@ static int fail(const engine_error *err)
     return err->kind == ENGINE_ERR_INPUT ? TB_EXIT_USAGE : TB_EXIT_FAIL;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* The output name must say what the file is: .gguf for GGUF, .bin for a
+ * llama2.c checkpoint (as llama2.c names them). 0 or -1 (printed). */
+static int check_output(const char *format, const char *out, const char *tokenizer_out)
+{
+    const char *cmd = "model synth";
+    if (strcmp(format, "gguf") && strcmp(format, "llama2c"))
+        return cli_usage_error(cmd, "--format: expected gguf or llama2c, got '%s'", format);
+    bool llama2c = !strcmp(format, "llama2c");
+    const char *ext = llama2c ? ".bin" : ".gguf";
+    if (!ends_with(out, ext))
+        return cli_usage_error(cmd, "-o %s: --format %s writes a %s file; name it *%s%s", out, format,
+                               llama2c ? "llama2.c checkpoint" : "GGUF", ext,
+                               ends_with(out, ".bin") ? " (or give --format llama2c for a llama2.c checkpoint)"
+                               : ends_with(out, ".gguf") ? " (or leave out --format llama2c)" : "");
+    if (tokenizer_out && !llama2c)
+        return cli_usage_error(cmd, "--tokenizer-out: GGUF embeds the vocabulary; it applies to --format llama2c");
+    if (tokenizer_out && !ends_with(tokenizer_out, ".bin"))
+        return cli_usage_error(cmd, "--tokenizer-out %s: a llama2.c tokenizer is a .bin file", tokenizer_out);
+    return 0;
+}
+
 static int cmd_synth(int argc, char **argv)
 {
-    const char *preset = NULL, *dtype_name = NULL, *out = NULL, *v;
+    const char *preset = NULL, *dtype_name = NULL, *out = NULL, *format = "gguf", *tokenizer_out = NULL, *v;
     unsigned long long seed = 1;
-    int shared = -1, id, rc = 0;
+    int shared = -1, id, prc = 0;
     cli_parser p;
     if (cli_parser_init(&p, "model synth", synth_options, argc, argv)) return TB_EXIT_FAIL;
-    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+    while (!prc && (id = cli_next(&p, &v)) != CLI_END) {
         switch (id) {
-        case CLI_ERROR: rc = TB_EXIT_USAGE; break;
-        case S_HELP: usage(stdout); rc = -1; break;
+        case CLI_ERROR: prc = TB_EXIT_USAGE; break;
+        case S_HELP: usage(stdout); prc = -1; break;
         case S_TIED: shared = 1; break;
         case S_UNTIED: shared = 0; break;
         case S_PRESET: preset = v; break;
         case S_DTYPE: dtype_name = v; break;
+        case S_FORMAT: format = v; break;
+        case S_TOKENIZER_OUT: tokenizer_out = v; break;
         case S_OUTPUT: out = v; break;
-        case S_SEED: if (cli_parse_u64("model synth", "--seed", v, &seed)) rc = TB_EXIT_USAGE; break;
+        case S_SEED: if (cli_parse_u64("model synth", "--seed", v, &seed)) prc = TB_EXIT_USAGE; break;
         }
     }
-    if (!rc && cli_positional(&p) < argc) {
+    if (!prc && cli_positional(&p) < argc) {
         cli_usage_error("model synth", "unexpected argument '%s'", argv[cli_positional(&p)]);
-        rc = TB_EXIT_USAGE;
+        prc = TB_EXIT_USAGE;
     }
     cli_parser_free(&p);
-    if (rc) return rc < 0 ? TB_EXIT_OK : rc;
+    if (prc) return prc < 0 ? TB_EXIT_OK : prc;
     if (!preset || !dtype_name || !out)
         return cli_usage_error("model synth", "--preset, --dtype and -o are required"), TB_EXIT_USAGE;
+    if (check_output(format, out, tokenizer_out))
+        return TB_EXIT_USAGE;
     engine_dtype dtype;
     if (engine_dtype_parse(dtype_name, &dtype))
         return cli_usage_error("model synth", "--dtype: unknown type '%s', expected f32, f16, bf16, q8_0 or q4_0",
                                dtype_name), TB_EXIT_USAGE;
+    bool llama2c = !strcmp(format, "llama2c");
+    if (llama2c && dtype != ENGINE_DTYPE_F32)
+        return cli_usage_error("model synth", "--format llama2c: llama2.c checkpoints hold f32 weights only, "
+                               "not %s (give --dtype f32)", dtype_name), TB_EXIT_USAGE;
     engine_model *m;
     engine_error err = {0};
     if (engine_model_synth(preset, dtype, seed, shared, &m, &err))
         return fail(&err);
-    rc = engine_gguf_write(m, out, &err);
+    int rc = llama2c ? engine_llama2c_write(m, out, &err) : engine_gguf_write(m, out, &err);
     if (rc == 0)
-        printf("wrote %s: %s, %.1f MiB of weights\n", out, m->source, m->weight_bytes / 1048576.0);
+        printf("wrote %s: %s as %s, %.1f MB of weights\n", out, m->source, llama2c ? "a llama2.c checkpoint" : "GGUF",
+               m->weight_bytes / 1e6);
+    if (rc == 0 && tokenizer_out) {
+        rc = engine_llama2c_tokenizer_write(m, tokenizer_out, &err);
+        if (rc == 0)
+            printf("wrote %s: the vocabulary as a llama2.c tokenizer.bin\n", tokenizer_out);
+    }
     engine_model_free(m);
     return rc ? fail(&err) : TB_EXIT_OK;
 }
@@ -101,8 +148,11 @@ static void print_info(const engine_model *m)
            c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, c->seq_len);
     printf("            head_dim %d, rope_theta %g, norm_eps %g, classifier %s\n", c->dim / c->n_heads,
            c->rope_theta, c->norm_eps, c->shared_classifier ? "tied to the embedding" : "separate");
-    printf("weights     %llu bytes in matrices (%.2f MiB read per decoded token)\n",
-           (unsigned long long)m->weight_bytes, m->weight_bytes / 1048576.0);
+    printf("weights     %llu bytes in matrices (%.1f MB), embedding table included\n",
+           (unsigned long long)m->weight_bytes, m->weight_bytes / 1e6);
+    printf("decode      %llu bytes read per decoded token (%.1f MB): every layer matrix and the classifier,\n"
+           "            not the embedding table (one row); bench's decode_gb_per_s divides this by the step time\n",
+           (unsigned long long)m->decode_bytes, m->decode_bytes / 1e6);
     if (m->tokenizer) {
         const engine_tokenizer *t = m->tokenizer;
         size_t l1, l2;
@@ -151,6 +201,7 @@ static cJSON *info_json(const engine_model *m)
     cJSON_AddNumberToObject(cfg, "norm_eps", c->norm_eps);
     cJSON_AddBoolToObject(cfg, "shared_classifier", c->shared_classifier);
     cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
+    cJSON_AddNumberToObject(o, "decode_bytes_per_token", (double)m->decode_bytes);
     if (m->tokenizer) {
         cJSON *t = cJSON_AddObjectToObject(o, "tokenizer");
         cJSON_AddNumberToObject(t, "vocab_size", engine_tokenizer_vocab_size(m->tokenizer));

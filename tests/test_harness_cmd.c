@@ -216,6 +216,101 @@ static void test_gate(void)
     CHECK_HAS(out_text, "regression");
 }
 
+static cJSON *stdout_json(void)
+{
+    cJSON *j = cJSON_Parse(out_text);
+    CHECKF(j != NULL, "not JSON: %.200s", out_text);
+    return j;
+}
+
+/* One convention for every subcommand: a help generated from the option
+ * table, --opt=value and --opt value, did-you-mean, --json where it reports,
+ * run's overrides (recorded in config.json) and --dry-run. */
+static void test_conventions(void)
+{
+    const char *cmds[] = {"run", "cmd", "bench", "generate", "model", "kernels", "roofline", "probe", "compare", "gate",
+                          "report", "export"};
+    for (int i = 0; i < 12; i++) {
+        CHECKF(tb((const char *[]){cmds[i], "--help", NULL}) == 0, "%s --help", cmds[i]);
+        CHECKF(strstr(out_text, "options:") && strstr(out_text, "-h, --help"), "%s --help: %.300s", cmds[i], out_text);
+        if (strcmp(cmds[i], "model")) {
+            CHECKF(tb((const char *[]){cmds[i], "--no-such-option", NULL}) == 2, "%s --no-such-option", cmds[i]);
+            CHECKF(strstr(err_text, "unknown option '--no-such-option'"), "%s: %s", cmds[i], err_text);
+        }
+    }
+    CHECK(tb((const char *[]){"run", "--quite", NULL}) == 2);
+    CHECK_HAS(err_text, "unknown option '--quite' (did you mean '--quiet'?)");
+    CHECK(tb((const char *[]){"rnu", NULL}) == 2);
+    CHECK_HAS(err_text, "unknown command 'rnu' (did you mean 'run'?)");
+
+    /* --dry-run with overrides: the plan, not a run. */
+    CHECK(tb((const char *[]){"run", "--dry-run", "--runs=2", "-w", "0", "--set", "cooldown.mode=fixed", "-s",
+                              "cooldown.seconds=1.5", NULL}) == 0);
+    CHECK_HAS(out_text, "2 measured + 0 warm-up");
+    CHECK_HAS(out_text, "4 runs x each run's own time + 4 s of cooldown");
+    CHECK(tb((const char *[]){"run", "--dry-run", "--set", "workload.threds=2", NULL}) == 2);
+    CHECK_HAS(err_text, "workload: unknown field 'threds' (did you mean 'threads'?)");
+
+    /* Overrides are what config.json records; --json summarises the run. */
+    char cfg[1024], path[400], dir[400];
+    snprintf(path, sizeof path, "%s/conv.json", tmp);
+    snprintf(dir, sizeof dir, "%s/conv", tmp);
+    snprintf(cfg, sizeof cfg, "{\"name\": \"conv\", \"workload\": {\"type\": \"command\", \"command\": [\"%s\", \"nothing\"]},"
+             " \"variants\": [{\"name\": \"A\"}, {\"name\": \"B\"}], \"repetitions\": 9, \"probes\": {\"enabled\": false}}", fake);
+    FILE *f = fopen(path, "w");
+    if (f) fputs(cfg, f), fclose(f);
+    CHECK(tb((const char *[]){"run", path, "-r", "3", "-w", "0", "--set", "variants[1].ignore_failure=true", "-o", dir, "-q",
+                              "--no-report", "--json", NULL}) == 0);
+    cJSON *j = stdout_json();
+    CHECK(cJSON_GetObjectItem(j, "runs") && cJSON_GetObjectItem(j, "runs")->valueint == 6);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "comparisons")) == 1);
+    cJSON_Delete(j);
+    char cpath[500];
+    snprintf(cpath, sizeof cpath, "%s/config.json", dir);
+    char *text = tb_read_all(cpath, NULL);
+    cJSON *c = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    CHECK(c && cJSON_GetObjectItem(c, "repetitions")->valueint == 3);
+    CHECK(c && cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "variants"), 1), "ignore_failure")));
+    cJSON_Delete(c);
+
+    /* --json where a command reports. */
+    char results[500];
+    snprintf(results, sizeof results, "%s/results.json", dir);
+    CHECK(tb((const char *[]){"gate", "-b", results, "--candidate=" , NULL}) == 2);
+    CHECK(tb((const char *[]){"gate", "--baseline", results, "--candidate", results, "--baseline-variant", "A",
+                              "--candidate-variant=B", "--max-cv=1000%", "--json", NULL}) != 2);
+    j = stdout_json();
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "verdict")) && cJSON_GetArraySize(cJSON_GetObjectItem(j, "variants")) == 1);
+    cJSON_Delete(j);
+    CHECK(tb((const char *[]){"kernels", "--json", NULL}) == 0);
+    j = stdout_json();
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "kernels")) > 3);
+    cJSON_Delete(j);
+    char model[600];
+    snprintf(model, sizeof model, "%s/models/stories260K/model.gguf", TB_SHARED_DIR);
+    CHECK(tb((const char *[]){"model", "info", model, "--json", NULL}) == 0);
+    j = stdout_json();
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "dim") &&
+          cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "dim")->valueint == 64);
+    cJSON_Delete(j);
+    CHECK(tb((const char *[]){"probe", "--record=1", "--json", "--no-hardware-counters", NULL}) == 0);
+    j = stdout_json();
+    CHECK(cJSON_IsObject(cJSON_GetObjectItem(j, "channels")) && cJSON_GetObjectItem(j, "samples"));
+    cJSON_Delete(j);
+    CHECK(tb((const char *[]){"bench", "-p", "tiny", "-i", "8", "-o", "8", "-t", "1", "--json", NULL}) == 0);
+    j = stdout_json();
+    CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "input_len")->valueint == 8);
+    cJSON_Delete(j);
+    /* bench's defaults are a config's: 32 prompt tokens, 32 decode steps, no warm-up pass. */
+    CHECK(tb((const char *[]){"bench", "--preset=tiny", "--threads=1", "--json", NULL}) == 0);
+    j = stdout_json();
+    const cJSON *bc = cJSON_GetObjectItem(j, "config");
+    CHECK(bc && cJSON_GetObjectItem(bc, "input_len")->valueint == 32 && cJSON_GetObjectItem(bc, "output_len")->valueint == 32 &&
+          cJSON_GetObjectItem(bc, "warmup")->valueint == 0);
+    cJSON_Delete(j);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -229,6 +324,7 @@ int main(int argc, char **argv)
     test_exports();
     test_gate();
     test_hostile_names();
+    test_conventions();
     if (!tb_failed) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

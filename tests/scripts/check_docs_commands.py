@@ -7,7 +7,8 @@ usage: check_docs_commands.py SOURCE_DIR BUILD_DIR SHARED_DIR [FILTER]
 The commands run in a scratch copy of the repository (the files git knows,
 committed or not), whose build/release is BUILD_DIR and whose ../shared is
 SHARED_DIR, so results/ and friends start empty and the checkout is left
-alone. Blocks fenced as ```sh, ```bash or ```shell are read; a line ending
+alone. The README's install step is done too (cmake --install into a
+scratch prefix, first on PATH and MANPATH), so `thermabench` works bare. Blocks fenced as ```sh, ```bash or ```shell are read; a line ending
 in a backslash continues on the next; commands run in document order, each
 in its own bash (so a later command may read what an earlier one wrote).
 
@@ -86,6 +87,11 @@ def scratch_copy():
     os.makedirs(os.path.join(repo, "build"), exist_ok=True)
     os.symlink(os.path.abspath(build), os.path.join(repo, "build", "release"))
     os.symlink(os.path.abspath(shared), os.path.join(root, "shared"))
+    prefix = os.path.join(root, "prefix")
+    subprocess.run(["cmake", "--install", os.path.abspath(build), "--prefix", prefix], check=True,
+                   stdout=subprocess.DEVNULL)
+    os.environ["PATH"] = os.path.join(prefix, "bin") + os.pathsep + os.environ.get("PATH", "")
+    os.environ["MANPATH"] = os.path.join(prefix, "share", "man") + os.pathsep
     return root, repo
 
 

@@ -128,18 +128,29 @@ int engine_model_tensors(const engine_model *m, engine_tensor_row *rows, int max
 
 /* ---- tokenizer -------------------------------------------------------- */
 
-/* llama2.c tokenizer.bin; vocab_size must match the model's. */
+/* llama2.c tokenizer.bin, or the vocabulary of a GGUF file; vocab_size must
+ * match the model's (0 takes a GGUF vocabulary of any size). */
 int engine_tokenizer_load(const char *path, int vocab_size, engine_tokenizer **out, engine_error *err);
 void engine_tokenizer_free(engine_tokenizer *t);
 int engine_tokenizer_vocab_size(const engine_tokenizer *t);
-int engine_tokenizer_bos(const engine_tokenizer *t);
-int engine_tokenizer_eos(const engine_tokenizer *t);
-/* SentencePiece-style BPE with dummy leading space and byte fallback.
- * Writes at most `max` ids to `ids`, sets *n. */
+int engine_tokenizer_bos(const engine_tokenizer *t);   /* -1: none */
+int engine_tokenizer_eos(const engine_tokenizer *t);   /* -1: none */
+/* Whether a prompt starts with BOS / ends with EOS, as the vocabulary's
+ * metadata says (tokenizer.ggml.add_bos_token; defaults as llama.cpp's). */
+bool engine_tokenizer_add_bos(const engine_tokenizer *t);
+bool engine_tokenizer_add_eos(const engine_tokenizer *t);
+/* "sentencepiece", or the byte-level BPE pre-tokenizer ("llama-bpe", "qwen2", ...). */
+const char *engine_tokenizer_kind(const engine_tokenizer *t);
+/* SentencePiece-style BPE with dummy leading space and byte fallback, or
+ * byte-level BPE as llama.cpp's (special tokens typed in the text are not
+ * parsed, except user-defined ones). Writes at most `max` ids to `ids`,
+ * sets *n. */
 int engine_tokenizer_encode(const engine_tokenizer *t, const char *text, bool bos, bool eos,
                             int *ids, int max, int *n, engine_error *err);
 /* The bytes to print for `token` following `prev` (README decoding rules):
- * leading space dropped after BOS, <0xXX> becomes a raw byte. Sets *len. */
+ * SentencePiece: leading space dropped after BOS, <0xXX> becomes a raw byte;
+ * byte-level BPE: the token's bytes, control tokens by name (the pieces of a
+ * text's ids concatenate to the text). Sets *len. */
 const char *engine_tokenizer_piece(const engine_tokenizer *t, int prev, int token, size_t *len);
 
 /* ---- kernel registry -------------------------------------------------- */

@@ -64,20 +64,52 @@ int formats_load_gguf(engine_model *m, const char *path, const uint8_t *data, si
 /* A vocabulary in memory. Pieces are copied. With `spm_escaped`, U+2581
  * ("▁") in pieces stands for a space (SentencePiece, GGUF) and is turned
  * into ' ' so that all vocabularies share one representation. `types` may be
- * NULL (GGUF token_type: 1 normal, 2 unknown, 3 control, 6 byte). */
+ * NULL (GGUF token_type: 1 normal, 2 unknown, 3 control, 4 user-defined,
+ * 5 unused, 6 byte).
+ *
+ * kind FORMATS_VOCAB_BPE is byte-level BPE (GGUF tokenizer.ggml.model
+ * "gpt2"): pieces in GPT-2's byte encoding, kept as stored; `merges` ("left
+ * right", rank = position) and `pre` (tokenizer.ggml.pre) are required. */
+typedef enum formats_vocab_kind { FORMATS_VOCAB_SPM = 0, FORMATS_VOCAB_BPE } formats_vocab_kind;
+
 typedef struct formats_vocab {
     int n;
     const char *const *pieces;
     const uint32_t *lens;
     const float *scores;
     const int32_t *types;
-    int bos, eos;
+    int bos, eos;             /* -1: none */
     bool spm_escaped;
+    formats_vocab_kind kind;
+    int add_bos, add_eos;     /* tokenizer.ggml.add_bos_token/add_eos_token: 1 on, -1 off, 0 the kind's default */
+    int n_merges;
+    const char *const *merges;
+    const uint32_t *merge_lens;
+    const char *pre;          /* not NUL-terminated; NULL: key missing */
+    size_t pre_len;
+    const char *source;       /* file name for messages, may be NULL */
 } formats_vocab;
 
 /* The SentencePiece vocabulary embedded in a GGUF file (vocab-only files too). */
 int formats_tokenizer_load_gguf(const char *path, int vocab_size, engine_tokenizer **out, engine_error *err);
 int formats_tokenizer_build(const formats_vocab *v, engine_tokenizer **out, engine_error *err);
+/* Byte-level BPE (tokenizer_bpe.c), held by a tokenizer of kind BPE. */
+typedef struct formats_bpe formats_bpe;
+int formats_bpe_build(const formats_vocab *v, formats_bpe **out, engine_error *err);
+void formats_bpe_free(formats_bpe *b);
+/* Appends the ids of `text` (len bytes) at ids[*n..max), updating *n. */
+int formats_bpe_encode(const formats_bpe *b, const char *text, size_t len, int *ids, int max, int *n,
+                       engine_error *err);
+/* The bytes token `id` prints as (special tokens by name). */
+const char *formats_bpe_piece(const formats_bpe *b, int id, size_t *len);
+bool formats_bpe_add_bos(const formats_bpe *b);
+bool formats_bpe_add_eos(const formats_bpe *b);
+const char *formats_bpe_pre(const formats_bpe *b);
+int formats_bpe_merge_count(const formats_bpe *b);
+const char *formats_bpe_merge(const formats_bpe *b, int i, uint32_t *len);
+/* The tokenizer's BPE part, NULL for a SentencePiece vocabulary. */
+const formats_bpe *formats_tokenizer_bpe(const engine_tokenizer *t);
+
 /* Piece bytes exactly as stored in the vocabulary (spaces as ' '), for writers. */
 const char *formats_tokenizer_raw(const engine_tokenizer *t, int id, uint32_t *len);
 float formats_tokenizer_score(const engine_tokenizer *t, int id);

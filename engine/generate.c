@@ -1,5 +1,6 @@
 /* Generation by the rules of the reference (models/aidreams260K/README.md):
- * BOS prepended, `steps` counts positions with the prompt included, prompt
+ * BOS prepended (unless the vocabulary's metadata says the model adds none,
+ * as Qwen's), `steps` counts positions with the prompt included, prompt
  * tokens forced, stop early when the next token is BOS. The prompt goes
  * through the model as one batch (prefill); then one token per step. */
 #include <ctype.h>
@@ -7,15 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats.h"
 #include "session.h"
 
-/* Only printable bytes or whitespace reach the output, as llama2.c's
- * safe_printf: a lone control byte from a <0xXX> piece is dropped. */
-static void emit_piece(engine_emit_fn emit, void *ctx, const char *piece, size_t len)
+/* SentencePiece: only printable bytes or whitespace reach the output, as
+ * llama2.c's safe_printf: a lone control byte from a <0xXX> piece is
+ * dropped. Byte-level BPE pieces go out whole: a character's bytes are often
+ * split over tokens. */
+static void emit_piece(const engine_tokenizer *t, engine_emit_fn emit, void *ctx, const char *piece, size_t len)
 {
     if (!emit || !piece || len == 0)
         return;
-    if (len == 1) {
+    if (len == 1 && !formats_tokenizer_bpe(t)) {
         unsigned char c = (unsigned char)piece[0];
         if (!(isprint(c) || isspace(c)))
             return;
@@ -66,7 +70,9 @@ int engine_generate(engine_session *s, const engine_tokenizer *t, const char *pr
     }
     if (!prompt)
         prompt = "";
-    int max_ids = (int)strlen(prompt) + 3, n_ids = 0;
+    /* At most one token per byte of the re-encoded text (an invalid byte
+     * becomes U+FFFD's three), plus BOS and EOS. */
+    int max_ids = 3 * (int)strlen(prompt) + 3, n_ids = 0;
     int *ids = malloc(max_ids * sizeof *ids);
     int *pos = malloc(max_ids * sizeof *pos);
     int *seq = calloc(max_ids, sizeof *seq);
@@ -77,8 +83,13 @@ int engine_generate(engine_session *s, const engine_tokenizer *t, const char *pr
         snprintf(err->msg, sizeof err->msg, "generate: out of memory");
         goto done;
     }
-    if (engine_tokenizer_encode(t, prompt, true, false, ids, max_ids, &n_ids, err))
+    if (engine_tokenizer_encode(t, prompt, engine_tokenizer_add_bos(t), engine_tokenizer_add_eos(t), ids, max_ids,
+                                &n_ids, err))
         goto done;
+    if (n_ids == 0) {
+        gen_error(err, "generate: the prompt is empty and the model adds no BOS token: give --prompt TEXT");
+        goto done;
+    }
     engine_session_reset(s, 0);
 
     /* Prefill the prompt positions that fit in `steps`, in one batch. */
@@ -89,11 +100,16 @@ int engine_generate(engine_session *s, const engine_tokenizer *t, const char *pr
     if (engine_forward(s, &b, logits, err))
         goto done;
     record(tokens_out, tokens_max, &n_out, ids[0]);
+    if (!engine_tokenizer_add_bos(t)) {   /* no BOS: the first id is the prompt's own */
+        size_t len;
+        const char *piece = engine_tokenizer_piece(t, -1, ids[0], &len);
+        emit_piece(t, emit, emit_ctx, piece, len);
+    }
     int n_forced = n_ids - 1 < steps ? n_ids - 1 : steps;
     for (int i = 0; i < n_forced; i++) {
         size_t len;
         const char *piece = engine_tokenizer_piece(t, ids[i], ids[i + 1], &len);
-        emit_piece(emit, emit_ctx, piece, len);
+        emit_piece(t, emit, emit_ctx, piece, len);
         record(tokens_out, tokens_max, &n_out, ids[i + 1]);
     }
     int token = ids[n_pre - 1], p = n_pre - 1;
@@ -110,7 +126,7 @@ int engine_generate(engine_session *s, const engine_tokenizer *t, const char *pr
             break;
         size_t len;
         const char *piece = engine_tokenizer_piece(t, token, next, &len);
-        emit_piece(emit, emit_ctx, piece, len);
+        emit_piece(t, emit, emit_ctx, piece, len);
         record(tokens_out, tokens_max, &n_out, next);
         token = next;
         if (p >= steps)

@@ -333,9 +333,8 @@ static void gguf_close(gguf_file *g)
     g->tensors = NULL;
 }
 
-/* Parses everything but the meaning: header, metadata, tensor infos, and
- * checks that every tensor lies inside the file. */
-static int gguf_parse(gguf_file *g, const char *path, const uint8_t *data, size_t len, engine_error *err)
+/* Header and metadata only (enough for the vocabulary). */
+static int gguf_parse_metadata(gguf_file *g, const char *path, const uint8_t *data, size_t len, engine_error *err)
 {
     memset(g, 0, sizeof *g);
     g->path = path;
@@ -357,7 +356,14 @@ static int gguf_parse(gguf_file *g, const char *path, const uint8_t *data, size_
     if (g->n_kv > GGUF_MAX_KV || g->n_kv > len / 12)
         return formats_error(err, ENGINE_ERR_INPUT, "%s: byte 16: metadata count %llu, expected at most %d",
                              path, (unsigned long long)g->n_kv, GGUF_MAX_KV);
-    if (parse_kvs(g))
+    return parse_kvs(g);
+}
+
+/* Parses everything but the meaning: header, metadata, tensor infos, and
+ * checks that every tensor lies inside the file. */
+static int gguf_parse(gguf_file *g, const char *path, const uint8_t *data, size_t len, engine_error *err)
+{
+    if (gguf_parse_metadata(g, path, data, len, err))
         return -1;
     int64_t align = GGUF_DEFAULT_ALIGNMENT;
     int rc = kv_int(g, "general.alignment", &align);
@@ -393,8 +399,54 @@ static int gguf_parse(gguf_file *g, const char *path, const uint8_t *data, size_
 
 /* ---- vocabulary --------------------------------------------------------- */
 
-/* Reads tokenizer.ggml.* into a tokenizer; *out stays NULL when the file has
- * no vocabulary, or one of a kind this tokenizer does not implement. */
+/* Boolean metadata: 1 found, 0 absent, -1 bad. */
+static int kv_bool(gguf_file *g, const char *key, bool *out)
+{
+    const gguf_kv *kv = find_kv(g, key);
+    if (!kv)
+        return 0;
+    if (kv->type != GGUF_BOOL)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s: value type %u, expected a bool",
+                             g->path, key, kv->type);
+    *out = g->data[kv->value_off] != 0;
+    return 1;
+}
+
+/* An array of strings as pointers into the file (parse_kvs checked their
+ * bounds); each at most 65535 bytes. */
+static int kv_strings(gguf_file *g, const char *key, const gguf_kv *kv, const char ***out, uint32_t **lens, int *n)
+{
+    *out = NULL;
+    *lens = NULL;
+    if (!kv || kv->type != GGUF_ARRAY || kv->arr_type != GGUF_STRING)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s: %s, expected an array of strings", g->path, key,
+                             kv ? "wrong type" : "missing");
+    if (kv->arr_n > (1u << 24))
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s: %llu entries, expected at most %d",
+                             g->path, key, (unsigned long long)kv->arr_n, 1 << 24);
+    *n = (int)kv->arr_n;
+    *out = malloc(((size_t)*n + 1) * sizeof **out);
+    *lens = malloc(((size_t)*n + 1) * sizeof **lens);
+    if (!*out || !*lens)
+        return formats_error(g->err, ENGINE_ERR_SYSTEM, "out of memory");
+    size_t off = kv->arr_off;
+    for (int i = 0; i < *n; i++) {
+        uint64_t l;
+        memcpy(&l, g->data + off, 8);
+        if (l > 65535)
+            return formats_error(g->err, ENGINE_ERR_INPUT, "%s: byte %zu: %s entry %d has length %llu, expected "
+                                 "< 65536", g->path, off, key, i, (unsigned long long)l);
+        (*out)[i] = (const char *)g->data + off + 8;
+        (*lens)[i] = (uint32_t)l;
+        off += 8 + (size_t)l;
+    }
+    return 0;
+}
+
+/* Reads tokenizer.ggml.* into a tokenizer: "llama" (SentencePiece) or
+ * "gpt2" (byte-level BPE). *out stays NULL when the file has no vocabulary
+ * (no tokenizer.ggml.model, or "none"/"no_vocab"); any other model is an
+ * error naming the key. */
 static int gguf_vocab(gguf_file *g, engine_tokenizer **out)
 {
     *out = NULL;
@@ -403,65 +455,85 @@ static int gguf_vocab(gguf_file *g, engine_tokenizer **out)
     int rc = kv_str(g, "tokenizer.ggml.model", &model, &model_len);
     if (rc <= 0)
         return rc;
-    if (model_len != 5 || memcmp(model, "llama", 5))
-        return 0;    /* BPE (gpt2) and others: not implemented, the model runs without text */
-    const gguf_kv *toks = find_kv(g, "tokenizer.ggml.tokens");
-    if (!toks || toks->type != GGUF_ARRAY || toks->arr_type != GGUF_STRING)
-        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.tokens: expected an array of strings",
-                             g->path);
-    int n = (int)(toks->arr_n < (1u << 24) ? toks->arr_n : (1u << 24));
-    if ((uint64_t)n != toks->arr_n)
-        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.tokens: %llu tokens, expected at most %d",
-                             g->path, (unsigned long long)toks->arr_n, 1 << 24);
+#define MODEL_IS(name) (model_len == strlen(name) && !memcmp(model, name, model_len))
+    if (MODEL_IS("none") || MODEL_IS("no_vocab"))
+        return 0;
+    bool bpe = MODEL_IS("gpt2");
+    if (!bpe && !MODEL_IS("llama")) {
+        char shown[64];
+        size_t k = 0;
+        for (size_t i = 0; i < model_len && k + 1 < sizeof shown; i++)
+            shown[k++] = model[i] >= 0x20 && model[i] < 0x7f ? model[i] : '?';
+        shown[k] = 0;
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.model is \"%s\", expected \"llama\" "
+                             "(SentencePiece) or \"gpt2\" (byte-level BPE)", g->path, shown);
+    }
+#undef MODEL_IS
+    const char **pieces = NULL, **merges = NULL;
+    uint32_t *lens = NULL, *merge_lens = NULL;
+    float *scores = NULL;
+    int32_t *types = NULL;
+    int n = 0, n_merges = 0;
+    rc = -1;
+    if (kv_strings(g, "tokenizer.ggml.tokens", find_kv(g, "tokenizer.ggml.tokens"), &pieces, &lens, &n))
+        goto done;
     const gguf_kv *sc = find_kv(g, "tokenizer.ggml.scores");
     const gguf_kv *ty = find_kv(g, "tokenizer.ggml.token_type");
-    if (sc && (sc->type != GGUF_ARRAY || sc->arr_type != GGUF_F32 || sc->arr_n != toks->arr_n))
-        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.scores: expected %d float32",
-                             g->path, n);
-    if (ty && (ty->type != GGUF_ARRAY || ty->arr_type != GGUF_I32 || ty->arr_n != toks->arr_n))
-        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.token_type: expected %d int32",
-                             g->path, n);
-    const char **pieces = malloc((size_t)n * sizeof *pieces);
-    uint32_t *lens = malloc((size_t)n * sizeof *lens);
-    float *scores = sc ? malloc((size_t)n * sizeof *scores) : NULL;
-    int32_t *types = ty ? malloc((size_t)n * sizeof *types) : NULL;
-    rc = -1;
-    if (!pieces || !lens || (sc && !scores) || (ty && !types)) {
-        formats_error(g->err, ENGINE_ERR_SYSTEM, "out of memory");
+    if (sc && (sc->type != GGUF_ARRAY || sc->arr_type != GGUF_F32 || sc->arr_n != (uint64_t)n)) {
+        formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.scores: expected %d float32", g->path, n);
         goto done;
     }
-    /* The strings were bounds-checked by parse_kvs. */
-    size_t off = toks->arr_off;
-    for (int i = 0; i < n; i++) {
-        uint64_t l;
-        memcpy(&l, g->data + off, 8);
-        if (l > 65535) {
-            formats_error(g->err, ENGINE_ERR_INPUT, "%s: byte %zu: token %d has length %llu, expected < 65536",
-                          g->path, off, i, (unsigned long long)l);
-            goto done;
-        }
-        pieces[i] = (const char *)g->data + off + 8;
-        lens[i] = (uint32_t)l;
-        off += 8 + (size_t)l;
+    if (ty && (ty->type != GGUF_ARRAY || ty->arr_type != GGUF_I32 || ty->arr_n != (uint64_t)n)) {
+        formats_error(g->err, ENGINE_ERR_INPUT, "%s: key tokenizer.ggml.token_type: expected %d int32", g->path, n);
+        goto done;
+    }
+    scores = sc ? malloc((size_t)n * sizeof *scores + 1) : NULL;
+    types = ty ? malloc((size_t)n * sizeof *types + 1) : NULL;
+    if ((sc && !scores) || (ty && !types)) {
+        formats_error(g->err, ENGINE_ERR_SYSTEM, "out of memory");
+        goto done;
     }
     if (sc)
         memcpy(scores, g->data + sc->arr_off, (size_t)n * 4);
     if (ty)
         memcpy(types, g->data + ty->arr_off, (size_t)n * 4);
-    int64_t bos = 1, eos = 2;
-    if (kv_int(g, "tokenizer.ggml.bos_token_id", &bos) < 0 || kv_int(g, "tokenizer.ggml.eos_token_id", &eos) < 0)
+    const char *pre = NULL;
+    size_t pre_len = 0;
+    if (bpe && (kv_strings(g, "tokenizer.ggml.merges", find_kv(g, "tokenizer.ggml.merges"), &merges, &merge_lens,
+                           &n_merges) || kv_str(g, "tokenizer.ggml.pre", &pre, &pre_len) < 0))
         goto done;
-    if (bos < 0 || bos >= n || eos < 0 || eos >= n) {
-        formats_error(g->err, ENGINE_ERR_INPUT, "%s: tokenizer.ggml.bos_token_id %lld / eos_token_id %lld outside "
-                      "the %d-token vocabulary", g->path, (long long)bos, (long long)eos, n);
-        goto done;
+    /* Default ids as llama.cpp's: 1/2 (SentencePiece), 11/11 (BPE), none when outside the vocabulary. */
+    int64_t ids[2] = {bpe ? 11 : 1, bpe ? 11 : 2};
+    const char *id_keys[2] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"};
+    for (int k = 0; k < 2; k++) {
+        int found = kv_int(g, id_keys[k], &ids[k]);
+        if (found < 0)
+            goto done;
+        if (found && (ids[k] < 0 || ids[k] >= n)) {
+            formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s = %lld, outside the %d-token vocabulary", g->path,
+                          id_keys[k], (long long)ids[k], n);
+            goto done;
+        }
+        if (!found && ids[k] >= n)
+            ids[k] = -1;
     }
+    bool add_bos = false, add_eos = false;
+    int has_bos = kv_bool(g, "tokenizer.ggml.add_bos_token", &add_bos);
+    int has_eos = kv_bool(g, "tokenizer.ggml.add_eos_token", &add_eos);
+    if (has_bos < 0 || has_eos < 0)
+        goto done;
     formats_vocab v = {.n = n, .pieces = pieces, .lens = lens, .scores = scores, .types = types,
-                       .bos = (int)bos, .eos = (int)eos, .spm_escaped = true};
+                       .bos = (int)ids[0], .eos = (int)ids[1], .spm_escaped = !bpe,
+                       .kind = bpe ? FORMATS_VOCAB_BPE : FORMATS_VOCAB_SPM,
+                       .add_bos = has_bos ? (add_bos ? 1 : -1) : 0, .add_eos = has_eos ? (add_eos ? 1 : -1) : 0,
+                       .n_merges = n_merges, .merges = merges, .merge_lens = merge_lens,
+                       .pre = pre, .pre_len = pre_len, .source = g->path};
     rc = formats_tokenizer_build(&v, out, g->err);
 done:
     free(pieces);
     free(lens);
+    free(merges);
+    free(merge_lens);
     free(scores);
     free(types);
     return rc;
@@ -478,13 +550,13 @@ int formats_tokenizer_load_gguf(const char *path, int vocab_size, engine_tokeniz
     gguf_file g = {0};
     int rc = formats_map_file(holder, path, &data, &len, err);
     if (rc == 0)
-        rc = gguf_parse(&g, path, data, len, err);
+        rc = gguf_parse_metadata(&g, path, data, len, err);
     if (rc == 0)
         rc = gguf_vocab(&g, out);
     if (rc == 0 && !*out)
-        rc = formats_error(err, ENGINE_ERR_INPUT, "%s: no SentencePiece vocabulary (tokenizer.ggml.model "
-                           "\"llama\" with tokenizer.ggml.tokens)", path);
-    if (rc == 0 && engine_tokenizer_vocab_size(*out) != vocab_size)
+        rc = formats_error(err, ENGINE_ERR_INPUT, "%s: no vocabulary (tokenizer.ggml.model \"llama\" or \"gpt2\" "
+                           "with tokenizer.ggml.tokens)", path);
+    if (rc == 0 && vocab_size > 0 && engine_tokenizer_vocab_size(*out) != vocab_size)
         rc = formats_error(err, ENGINE_ERR_INPUT, "%s: holds %d tokens, the model's vocab_size is %d", path,
                            engine_tokenizer_vocab_size(*out), vocab_size);
     if (rc) {
@@ -730,9 +802,53 @@ static void put_array_header(wbuf *b, const char *key, uint32_t type, uint64_t n
     put_u64(b, n);
 }
 
+static void put_types(wbuf *b, const engine_tokenizer *t, int n)
+{
+    put_array_header(b, "tokenizer.ggml.token_type", GGUF_I32, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        int32_t ty = formats_tokenizer_type(t, i);
+        put(b, &ty, 4);
+    }
+}
+
+/* Byte-level BPE: tokens and merges as stored, the pre-tokenizer, the ids
+ * and add_bos/add_eos (what llama.cpp reads). */
+static int put_vocab_bpe(wbuf *b, const engine_tokenizer *t, const formats_bpe *bpe)
+{
+    int n = engine_tokenizer_vocab_size(t), n_kv = 6;
+    kv_string(b, "tokenizer.ggml.model", "gpt2");
+    kv_string(b, "tokenizer.ggml.pre", formats_bpe_pre(bpe));
+    put_array_header(b, "tokenizer.ggml.tokens", GGUF_STRING, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        uint32_t len;
+        const char *s = formats_tokenizer_raw(t, i, &len);
+        put_str(b, s, len);
+    }
+    put_types(b, t, n);
+    int nm = formats_bpe_merge_count(bpe);
+    put_array_header(b, "tokenizer.ggml.merges", GGUF_STRING, (uint64_t)nm);
+    for (int i = 0; i < nm; i++) {
+        uint32_t len;
+        const char *s = formats_bpe_merge(bpe, i, &len);
+        put_str(b, s, len);
+    }
+    if (engine_tokenizer_bos(t) >= 0)
+        kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)engine_tokenizer_bos(t)), n_kv++;
+    if (engine_tokenizer_eos(t) >= 0)
+        kv_u32(b, "tokenizer.ggml.eos_token_id", (uint32_t)engine_tokenizer_eos(t)), n_kv++;
+    uint8_t add_bos = engine_tokenizer_add_bos(t), add_eos = engine_tokenizer_add_eos(t);
+    put_key(b, "tokenizer.ggml.add_bos_token", GGUF_BOOL);
+    put(b, &add_bos, 1);
+    put_key(b, "tokenizer.ggml.add_eos_token", GGUF_BOOL);
+    put(b, &add_eos, 1);
+    return n_kv;
+}
+
 /* Spaces go back to SentencePiece's U+2581 so llama.cpp reads the vocabulary. */
 static int put_vocab(wbuf *b, const engine_tokenizer *t)
 {
+    if (formats_tokenizer_bpe(t))
+        return put_vocab_bpe(b, t, formats_tokenizer_bpe(t));
     int n = engine_tokenizer_vocab_size(t);
     kv_string(b, "tokenizer.ggml.model", "llama");
     put_array_header(b, "tokenizer.ggml.tokens", GGUF_STRING, (uint64_t)n);
@@ -750,11 +866,7 @@ static int put_vocab(wbuf *b, const engine_tokenizer *t)
         float sc = formats_tokenizer_score(t, i);
         put(b, &sc, 4);
     }
-    put_array_header(b, "tokenizer.ggml.token_type", GGUF_I32, (uint64_t)n);
-    for (int i = 0; i < n; i++) {
-        int32_t ty = formats_tokenizer_type(t, i);
-        put(b, &ty, 4);
-    }
+    put_types(b, t, n);
     kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)engine_tokenizer_bos(t));
     kv_u32(b, "tokenizer.ggml.eos_token_id", (uint32_t)engine_tokenizer_eos(t));
     kv_u32(b, "tokenizer.ggml.unknown_token_id", 0);

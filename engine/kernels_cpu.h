@@ -26,11 +26,9 @@ int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align);
 
 /* Decode's row dot products: one task per thread, and at least 64 KiB of
  * weights per task (row_bytes x tokens per row). A decode matrix takes
- * 5 to 50 us, so each claim and the final wait count. 110M decode, 2
- * threads, medians of 7 interleaved bench runs (18:31 and 19:15 UTC):
- * q8_0 397 / 344 tokens/s with 1 task per thread against 363 / 308 with 2;
- * q4_0 559 / 504 against 505 / 445. Up to 8 per thread was slower still
- * (bench_engine_kernels, q4_0: 1.41 against 1.14 ms with 2). */
+ * 5 to 50 us, so each claim and the final wait count: on the 110M model
+ * with 2 threads, 1 task per thread decoded 9 to 13 % more tokens/s
+ * (q8_0 and q4_0) than 2 per thread, and more tasks were slower still. */
 int64_t kcpu_matvec_rows_per_task(int64_t rows, int64_t row_bytes, int threads, int64_t align);
 
 /* Activations quantized to q8 per block of 32 for the integer dot

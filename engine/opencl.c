@@ -92,7 +92,8 @@ typedef struct clb_layer {
 } clb_layer;
 
 typedef struct clb_mm_kernels {
-    cl_kernel rowgroup, rowgroup_swiglu, rowgroup_qkv, rowgroup_norm, rowitem, rowitem_swiglu, tiled, embed;
+    cl_kernel rowgroup, rowgroup_batch, rowgroup_swiglu, rowgroup_qkv, rowgroup_norm, rowitem, rowitem_swiglu, tiled,
+        embed;
 } clb_mm_kernels;
 
 struct cl_backend {
@@ -113,6 +114,7 @@ struct cl_backend {
     int step_chunks;                 /* chunks of the longest context in this pass */
     int matvec;                      /* MV_* */
     int rg_split;                    /* warps per row in matvec_rowgroup (1, 2, 4; 0: by row length) */
+    bool batch_staged;               /* batches through the per-token staged kernels, not matvec_rowgroup_batch */
     /* activations for up to cap tokens */
     int cap;
     cl_mem x, xb, qkv, hb, hb2, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
@@ -286,6 +288,7 @@ static int need_mm(cl_backend *b, int prog, engine_error *err)
     if (clb_program_get(b->dev, prog, &p, err))
         return -1;
     return make_kernel(p, "matvec_rowgroup", &k->rowgroup, err) ||
+           make_kernel(p, "matvec_rowgroup_batch", &k->rowgroup_batch, err) ||
            make_kernel(p, "matvec_rowgroup_swiglu", &k->rowgroup_swiglu, err) ||
            make_kernel(p, "matvec_rowgroup_qkv", &k->rowgroup_qkv, err) ||
            make_kernel(p, "matvec_rowgroup_norm", &k->rowgroup_norm, err) ||
@@ -473,7 +476,8 @@ static int rmsnorm(cl_backend *b, cl_mem x, cl_mem w, cl_mem out, int rows, int 
 
 /* Warps sharing a row of matvec_rowgroup: 2 for rows of CLB_RG_SPLIT_COLS
  * columns or more (fewer dependent load passes per warp; w2 of the 1B
- * preset), else 1 (docs/PERFORMANCE.md, ninth round), unless forced. */
+ * preset), else 1 (shorter rows were slower split), unless
+ * THERMABENCH_OPENCL_RG_SPLIT forces it. */
 static int rg_split_for(const cl_backend *b, int cols)
 {
     return b->rg_split ? b->rg_split : cols >= CLB_RG_SPLIT_COLS ? 2 : 1;
@@ -481,8 +485,13 @@ static int rg_split_for(const cl_backend *b, int cols)
 
 static bool use_rowgroup(const cl_backend *b, int n) { return b->matvec == MV_ROWGROUP && n <= MATVEC_MAX_N; }
 
-/* The rowgroup kernels that normalise x into local memory, for rows that fit. */
-static bool use_staged(const cl_backend *b, int n, int cols) { return use_rowgroup(b, n) && cols <= CLB_XS_MAX; }
+/* The rowgroup kernels that normalise x into local memory, for one token
+ * and rows that fit; a batch goes through matvec_rowgroup_batch, which
+ * reads each weight once for all its tokens (x from global memory). */
+static bool use_staged(const cl_backend *b, int n, int cols)
+{
+    return use_rowgroup(b, n) && (n == 1 || b->batch_staged) && cols <= CLB_XS_MAX;
+}
 
 /* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
  * RMS-normalised with weight nw (into xb first) when nw is set. */
@@ -503,6 +512,10 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     if (b->matvec == MV_TILED || n > MATVEC_MAX_N) {
         kk = k->tiled, name = "matmul_tiled", dims = 2;
         g[0] = round_up(w->rows, 64) / 4, g[1] = round_up(n, 64) / 4, l[0] = l[1] = 16;
+    } else if (b->matvec == MV_ROWGROUP && n > 1 && !b->batch_staged) {
+        kk = k->rowgroup_batch, name = "matvec_rowgroup_batch", dims = 2;
+        split = rg_split_for(b, w->cols);
+        clb_rowgroup_range(w->rows, split, g, l);
     } else if (b->matvec == MV_ROWGROUP) {
         kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
         split = rg_split_for(b, w->cols);
@@ -514,7 +527,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
                 SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
                 SETARG(kk, 8, add);
-    if (kk == k->rowgroup)
+    if (kk == k->rowgroup || kk == k->rowgroup_batch)
         rc |= SETARG(kk, 9, split);
     if (rc != CL_SUCCESS)
         return cl_check(rc, err, name);
@@ -811,9 +824,10 @@ void cl_backend_free(cl_backend *b)
             clReleaseMemObject(ms[i]);
     release_acts(b);
     for (int p = 0; p < CLB_PROG_COUNT; p++) {
-        cl_kernel ks[] = {b->mm[p].rowgroup, b->mm[p].rowgroup_swiglu, b->mm[p].rowgroup_qkv, b->mm[p].rowgroup_norm,
-                          b->mm[p].rowitem, b->mm[p].rowitem_swiglu, b->mm[p].tiled, b->mm[p].embed};
-        for (int i = 0; i < 8; i++)
+        cl_kernel ks[] = {b->mm[p].rowgroup, b->mm[p].rowgroup_batch, b->mm[p].rowgroup_swiglu, b->mm[p].rowgroup_qkv,
+                          b->mm[p].rowgroup_norm, b->mm[p].rowitem, b->mm[p].rowitem_swiglu, b->mm[p].tiled,
+                          b->mm[p].embed};
+        for (int i = 0; i < (int)(sizeof ks / sizeof ks[0]); i++)
             if (ks[i])
                 clReleaseKernel(ks[i]);
     }
@@ -920,6 +934,11 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
     }
     const char *ht = getenv("THERMABENCH_OPENCL_HOST_TIMES");
     b->host_times = ht && *ht && strcmp(ht, "0");
+    /* THERMABENCH_OPENCL_BATCH_STAGED=1: decode batches of 2 to 8 tokens
+     * through the single-token kernels, which loop over the tokens and read
+     * the weights once per token (for comparison with matvec_rowgroup_batch). */
+    const char *bs = getenv("THERMABENCH_OPENCL_BATCH_STAGED");
+    b->batch_staged = bs && *bs && strcmp(bs, "0");
     b->cache_len = calloc(b->max_batch, sizeof(int));
     b->next = calloc(b->max_batch, sizeof(int));
     b->last = calloc(b->max_batch, sizeof(int));

@@ -278,8 +278,8 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         char opts[600];
         /* Inline PTX (engine/cl/common.cl) where NVIDIA's compiler builds the kernels. */
         bool nv = contains_nocase(dev->info.platform_name, "NVIDIA");
-        /* THERMABENCH_OPENCL_BUILD_OPTIONS adds options (tuning experiments:
-         * -DRG_UNROLL=N, -DNO_FP16_CVT, -DNO_NV_PTX; docs/PERFORMANCE.md). */
+        /* THERMABENCH_OPENCL_BUILD_OPTIONS is appended to the options
+         * (compiler flags such as -cl-nv-verbose; docs/PERFORMANCE.md). */
         const char *extra = getenv("THERMABENCH_OPENCL_BUILD_OPTIONS");
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "

@@ -49,16 +49,10 @@ int clb_load(engine_error *err);
 #define clReleaseEvent clb_clReleaseEvent
 
 /* Work-group shapes, shared by the build options and the enqueues. */
-#ifndef CLB_RG_LANES
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
-#endif
-#ifndef CLB_RG_ROWS
 #define CLB_RG_ROWS 4     /* rows per work-group in matvec_rowgroup (even: RoPE pairs); 4 measured best on the H100 */
-#endif
 #define CLB_RG_BLOCK CLB_RG_ROWS
-#ifndef CLB_RG_SPLIT_COLS
 #define CLB_RG_SPLIT_COLS 4096   /* rows this long or longer: 2 warps a row in matvec_rowgroup */
-#endif
 /* The NDRange of a cl_rowgroup kernel over `rows` rows, `split` warps a row
  * (1 but for matvec_rowgroup): RG_ROWS / split rows per work-group. */
 static inline void clb_rowgroup_range(int rows, int split, size_t global[2], size_t local[2])
@@ -69,9 +63,7 @@ static inline void clb_rowgroup_range(int rows, int split, size_t global[2], siz
 }
 #define CLB_NORM_WG 256
 #define CLB_ATT_WG 256
-#ifndef CLB_XS_MAX
 #define CLB_XS_MAX 4096   /* longest row whose x is staged (normalised) in local memory */
-#endif
 #define CLB_ATT_LOCAL_MAX 4096   /* longest context whose scores go to local memory */
 /* cl_split attention: positions per work-group (a power of two, at most
  * CLB_ATT_SPLIT_WG, between CLB_ATT_SPLIT_WG / 16 and CLB_ATT_SPLIT_WG / 2)
@@ -79,12 +71,8 @@ static inline void clb_rowgroup_range(int rows, int split, size_t global[2], siz
  * 160 positions. Above half the work-group (16 values per work-item kept
  * across the softmax's barriers) PoCL 3.1 computed wrong results; why was
  * not found. */
-#ifndef CLB_ATT_CHUNK
 #define CLB_ATT_CHUNK 32
-#endif
-#ifndef CLB_ATT_SPLIT_WG
 #define CLB_ATT_SPLIT_WG 128
-#endif
 _Static_assert(CLB_ATT_CHUNK * 16 >= CLB_ATT_SPLIT_WG && CLB_ATT_CHUNK * 2 <= CLB_ATT_SPLIT_WG &&
                (CLB_ATT_CHUNK & (CLB_ATT_CHUNK - 1)) == 0, "CLB_ATT_CHUNK: see above");
 

@@ -31,12 +31,19 @@ static const preset presets[] = {
     {"42M", 512, 1376, 8, 8, 8, 32000, 1024, true},
     {"110M", 768, 2048, 12, 12, 12, 32000, 1024, true},
     {"1B", 2048, 5632, 22, 32, 4, 32000, 2048, false},
+    {"llama3-8B", 4096, 14336, 32, 32, 8, 128256, 8192, false},
 };
 #define N_PRESETS (sizeof presets / sizeof presets[0])
 
+/* RoPE base of the presets that do not use llama2.c's 10000. */
+static float preset_rope_theta(const preset *p)
+{
+    return !strcmp(p->name, "llama3-8B") ? 500000.0f : 10000.0f;
+}
+
 const char *const *engine_preset_names(void)
 {
-    static const char *const names[] = {"tiny", "15M", "42M", "110M", "1B", NULL};
+    static const char *const names[] = {"tiny", "15M", "42M", "110M", "1B", "llama3-8B", NULL};
     return names;
 }
 
@@ -319,7 +326,7 @@ int engine_model_synth(const char *name, engine_dtype dtype, uint64_t seed, int 
         if (!strcasecmp(name, presets[i].name))
             p = &presets[i];
     if (!p)
-        return formats_error(err, ENGINE_ERR_INPUT, "unknown preset '%s', expected tiny, 15M, 42M, 110M or 1B",
+        return formats_error(err, ENGINE_ERR_INPUT, "unknown preset '%s', expected tiny, 15M, 42M, 110M, 1B or llama3-8B",
                              name ? name : "");
     if ((unsigned)dtype >= ENGINE_DTYPE_COUNT)
         return formats_error(err, ENGINE_ERR_INPUT, "unknown dtype %d, expected f32, f16, bf16, q8_0 or q4_0",
@@ -329,7 +336,7 @@ int engine_model_synth(const char *name, engine_dtype dtype, uint64_t seed, int 
         return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory");
     m->cfg = (engine_config){.dim = p->dim, .hidden_dim = p->hidden_dim, .n_layers = p->n_layers,
                              .n_heads = p->n_heads, .n_kv_heads = p->n_kv_heads, .vocab_size = p->vocab_size,
-                             .seq_len = p->seq_len, .rope_theta = 10000.0f, .norm_eps = 1e-5f,
+                             .seq_len = p->seq_len, .rope_theta = preset_rope_theta(p), .norm_eps = 1e-5f,
                              .shared_classifier = shared_classifier < 0 ? p->shared : shared_classifier != 0};
     snprintf(m->format, sizeof m->format, "synthetic");
     snprintf(m->source, sizeof m->source, "preset:%s/%s/seed=%llu/%s", p->name, engine_dtype_name(dtype),

@@ -4,7 +4,8 @@
  * best-scoring vocabulary piece merged (leftmost on ties) until no pair is in
  * the vocabulary; characters that are not pieces fall back to <0xXX> byte
  * tokens. All vocabularies are kept with spaces as ' ' (SentencePiece's
- * "▁" is converted when loading). */
+ * "▁" is converted when loading). Byte-level BPE vocabularies (GGUF "gpt2")
+ * are kept as stored and encoded by tokenizer_bpe.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ struct engine_tokenizer {
     unsigned char byte_char[256];
     int32_t *hash;        /* open addressing over piece bytes, -1 empty */
     uint32_t hash_mask;
+    bool add_bos, add_eos;  /* what a prompt gets (GGUF add_bos_token/add_eos_token) */
+    formats_bpe *bpe;     /* byte-level BPE, or NULL */
 };
 
 static uint32_t hash_bytes(const char *s, size_t len)
@@ -131,6 +134,24 @@ int formats_tokenizer_build(const formats_vocab *v, engine_tokenizer **out, engi
     }
     t->bos = v->bos;
     t->eos = v->eos;
+    t->add_bos = v->add_bos >= 0;   /* SentencePiece: on unless the file says otherwise */
+    t->add_eos = v->add_eos > 0;
+    if (v->kind == FORMATS_VOCAB_BPE) {
+        if (formats_bpe_build(v, &t->bpe, err)) {
+            engine_tokenizer_free(t);
+            return -1;
+        }
+        t->add_bos = formats_bpe_add_bos(t->bpe);
+        t->add_eos = formats_bpe_add_eos(t->bpe);
+    }
+    if ((t->add_bos && (t->bos < 0 || t->bos >= t->n)) || (t->add_eos && (t->eos < 0 || t->eos >= t->n))) {
+        int bad_eos = !(t->add_bos && (t->bos < 0 || t->bos >= t->n));
+        formats_error(err, ENGINE_ERR_INPUT, "%s: tokenizer.ggml.add_%s_token is true but the vocabulary has no "
+                      "%s token (tokenizer.ggml.%s_token_id)", v->source ? v->source : "vocabulary",
+                      bad_eos ? "eos" : "bos", bad_eos ? "EOS" : "BOS", bad_eos ? "eos" : "bos");
+        engine_tokenizer_free(t);
+        return -1;
+    }
     *out = t;
     return 0;
 oom:
@@ -150,12 +171,21 @@ void engine_tokenizer_free(engine_tokenizer *t)
     free(t->scores);
     free(t->types);
     free(t->hash);
+    formats_bpe_free(t->bpe);
     free(t);
 }
 
 int engine_tokenizer_vocab_size(const engine_tokenizer *t) { return t->n; }
 int engine_tokenizer_bos(const engine_tokenizer *t) { return t->bos; }
 int engine_tokenizer_eos(const engine_tokenizer *t) { return t->eos; }
+bool engine_tokenizer_add_bos(const engine_tokenizer *t) { return t->add_bos; }
+bool engine_tokenizer_add_eos(const engine_tokenizer *t) { return t->add_eos; }
+const formats_bpe *formats_tokenizer_bpe(const engine_tokenizer *t) { return t->bpe; }
+
+const char *engine_tokenizer_kind(const engine_tokenizer *t)
+{
+    return t->bpe ? formats_bpe_pre(t->bpe) : "sentencepiece";
+}
 
 const char *formats_tokenizer_raw(const engine_tokenizer *t, int id, uint32_t *len)
 {
@@ -240,7 +270,7 @@ int engine_tokenizer_load(const char *path, int vocab_size, engine_tokenizer **o
         off += 8 + (size_t)len;
     }
     formats_vocab v = {.n = count, .pieces = pieces, .lens = lens, .scores = scores,
-                       .bos = 1, .eos = 2};
+                       .bos = 1, .eos = 2, .add_bos = 1, .add_eos = -1, .source = path};
     rc = formats_tokenizer_build(&v, out, err);
 done:
     free(pieces);
@@ -349,10 +379,16 @@ int engine_tokenizer_encode(const engine_tokenizer *t, const char *text, bool bo
     *n = 0;
     if (!text)
         text = "";
+    if ((bos && t->bos < 0) || (eos && t->eos < 0))
+        return formats_error(err, ENGINE_ERR_INPUT, "the vocabulary has no %s token", bos && t->bos < 0 ? "BOS" : "EOS");
     if (bos && push_id(ids, max, n, t->bos, err))
         return -1;
-    if (text[0] && encode_text(t, text, ids, max, n, err))
+    if (t->bpe) {
+        if (formats_bpe_encode(t->bpe, text, strlen(text), ids, max, n, err))
+            return -1;
+    } else if (text[0] && encode_text(t, text, ids, max, n, err)) {
         return -1;
+    }
     if (eos && push_id(ids, max, n, t->eos, err))
         return -1;
     return 0;
@@ -364,6 +400,8 @@ const char *engine_tokenizer_piece(const engine_tokenizer *t, int prev, int toke
         *len = 0;
         return "";
     }
+    if (t->bpe)
+        return formats_bpe_piece(t->bpe, token, len);
     const char *p = t->pieces[token];
     size_t l = t->lens[token];
     if (prev == t->bos && l > 0 && p[0] == ' ') {

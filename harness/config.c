@@ -508,14 +508,15 @@ static int check_workload(parser *p, const char *path, const harness_workload *w
 
 static const char *const top_fields[] = {
     "name", "workload", "variants", "primary_metric", "repetitions", "warmup", "order", "seed",
-    "cooldown", "probes", "timeout_s", "cpu_affinity", "stop", "output_dir", "description", NULL};
+    "cooldown", "probes", "timeout_s", "cpu_affinity", "stop", "sessions", "output_dir", "description", NULL};
 static const char *const order_names[] = {"sequential", "interleaved", "random", "abba", NULL};
-static const char *const cooldown_fields[] = {"mode", "seconds", "channel", "within_c", "below_c",
+static const char *const cooldown_fields[] = {"mode", "seconds", "channel", "within_c", "below_c", "idle_c",
                                               "timeout_s", "baseline_s", "poll_ms", NULL};
 static const char *const cooldown_modes[] = {"none", "fixed", "temperature", NULL};
 static const char *const probes_fields[] = {"enabled", "fast_period_ms", "slow_period_ms", "only",
                                             "root", "perf_hardware", "nvml_library", NULL};
 static const char *const stop_fields[] = {"rule", "target_ci_pct", "max_repetitions", NULL};
+static const char *const sessions_fields[] = {"count", "pause_s", NULL};
 static const char *const stop_rules[] = {"fixed", "adaptive", NULL};
 
 static void config_default(harness_config *c)
@@ -529,6 +530,7 @@ static void config_default(harness_config *c)
     c->cooldown.mode = HARNESS_COOLDOWN_NONE;
     c->cooldown.within_c = 2.0;
     c->cooldown.below_c = NAN;
+    c->cooldown.idle_c = NAN;
     c->cooldown.timeout_s = 300;
     c->cooldown.baseline_s = 2.0;
     c->cooldown.poll_ms = 200;
@@ -539,6 +541,8 @@ static void config_default(harness_config *c)
     c->stop.rule = HARNESS_STOP_FIXED;
     c->stop.target_ci_pct = 2.0;
     c->stop.max_repetitions = 30;
+    c->sessions.count = 1;
+    c->sessions.pause_s = 0;
 }
 
 static int parse_cooldown(parser *p, const cJSON *v, harness_config *c)
@@ -551,6 +555,7 @@ static int parse_cooldown(parser *p, const cJSON *v, harness_config *c)
         get_string(p, v, "cooldown", "channel", c->cooldown.channel, sizeof c->cooldown.channel) ||
         get_double(p, v, "cooldown", "within_c", 0, 100, &c->cooldown.within_c) ||
         get_double(p, v, "cooldown", "below_c", -50, 150, &c->cooldown.below_c) ||
+        get_double(p, v, "cooldown", "idle_c", -50, 150, &c->cooldown.idle_c) ||
         get_double(p, v, "cooldown", "timeout_s", 0, 86400, &c->cooldown.timeout_s) ||
         get_double(p, v, "cooldown", "baseline_s", 0, 3600, &c->cooldown.baseline_s) ||
         get_int(p, v, "cooldown", "poll_ms", 10, 60000, &c->cooldown.poll_ms))
@@ -585,6 +590,14 @@ static int parse_stop(parser *p, const cJSON *v, harness_config *c)
         return -1;
     c->stop.rule = (harness_stop_rule)rule;
     return 0;
+}
+
+static int parse_sessions(parser *p, const cJSON *v, harness_config *c)
+{
+    if (!cJSON_IsObject(v)) return fail(p, "sessions", "expected an object, got %s", type_name(v));
+    return check_fields(p, v, "sessions", sessions_fields) ||
+           get_int(p, v, "sessions", "count", 1, 1000, &c->sessions.count) ||
+           get_double(p, v, "sessions", "pause_s", 0, 86400, &c->sessions.pause_s) ? -1 : 0;
 }
 
 static int parse_affinity(parser *p, const cJSON *v, harness_config *c)
@@ -665,6 +678,9 @@ static int parse_variants(parser *p, const cJSON *v, harness_config *c)
 /* Fills in defaults that depend on other fields and checks the whole. */
 static int finish(parser *p, harness_config *c)
 {
+    if (c->sessions.count > 1 && c->order == HARNESS_ORDER_SEQUENTIAL && c->n_variants > 1)
+        return fail(p, "sessions.count", "several sessions need an order that runs every variant in each round "
+                                         "(interleaved, abba or random), not sequential");
     if (c->n_variants == 0) {
         c->n_variants = 1;
         strcpy(c->variants[0].name, "default");
@@ -744,6 +760,7 @@ static int parse_config(parser *p, const cJSON *root, harness_config *c)
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "cooldown")) && parse_cooldown(p, v, c)) return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "probes")) && parse_probes(p, v, c)) return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "stop")) && parse_stop(p, v, c)) return -1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "sessions")) && parse_sessions(p, v, c)) return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "cpu_affinity")) && parse_affinity(p, v, c)) return -1;
     return finish(p, c);
 }
@@ -985,6 +1002,7 @@ cJSON *harness_config_to_json(const harness_config *c)
     cJSON_AddStringToObject(cd, "channel", c->cooldown.channel);
     cJSON_AddNumberToObject(cd, "within_c", c->cooldown.within_c);
     if (!isnan(c->cooldown.below_c)) cJSON_AddNumberToObject(cd, "below_c", c->cooldown.below_c);
+    if (!isnan(c->cooldown.idle_c)) cJSON_AddNumberToObject(cd, "idle_c", c->cooldown.idle_c);
     cJSON_AddNumberToObject(cd, "timeout_s", c->cooldown.timeout_s);
     cJSON_AddNumberToObject(cd, "baseline_s", c->cooldown.baseline_s);
     cJSON_AddNumberToObject(cd, "poll_ms", c->cooldown.poll_ms);
@@ -1003,6 +1021,9 @@ cJSON *harness_config_to_json(const harness_config *c)
     cJSON_AddStringToObject(st, "rule", stop_rules[c->stop.rule]);
     cJSON_AddNumberToObject(st, "target_ci_pct", c->stop.target_ci_pct);
     cJSON_AddNumberToObject(st, "max_repetitions", c->stop.max_repetitions);
+    cJSON *ss = cJSON_AddObjectToObject(o, "sessions");
+    cJSON_AddNumberToObject(ss, "count", c->sessions.count);
+    cJSON_AddNumberToObject(ss, "pause_s", c->sessions.pause_s);
     cJSON_AddStringToObject(o, "output_dir", c->output_dir);
     return o;
 }

@@ -28,7 +28,11 @@ int harness_temp_channel(const harness_config *c, probe_set *ps)
 {
     if (!ps) return -1;
     if (c->cooldown.channel[0]) return probe_set_find(ps, c->cooldown.channel);
-    return probe_device_temp_channel(ps, harness_workload_device(&c->variants[0].workload));
+    /* One variant on the GPU is enough: its heat is what the runs share. */
+    probe_device dev = PROBE_DEVICE_CPU;
+    for (int v = 0; v < c->n_variants; v++)
+        if (harness_workload_device(&c->variants[v].workload) == PROBE_DEVICE_GPU) dev = PROBE_DEVICE_GPU;
+    return probe_device_temp_channel(ps, dev);
 }
 
 /* The latest reading, waiting up to a second for the sampler's first one. */
@@ -40,20 +44,6 @@ static double read_temp(probe_sampler *s, int channel)
         v = probe_sampler_latest(s, channel);
     }
     return v;
-}
-
-double harness_measure_baseline_c(const harness_config *c, probe_sampler *s, int channel)
-{
-    if (!s || channel < 0) return NAN;
-    double sum = 0, end = harness_now_s() + c->cooldown.baseline_s;
-    int n = 0;
-    do {
-        double v = read_temp(s, channel);
-        if (!isnan(v)) sum += v, n++;
-        if (harness_now_s() >= end) break;
-        harness_sleep_s(c->cooldown.poll_ms / 1e3);
-    } while (harness_now_s() < end && !harness_interrupted());
-    return n ? sum / n : NAN;
 }
 
 void harness_cooldown(const harness_config *c, probe_sampler *s, int channel, double baseline_c,

@@ -131,6 +131,7 @@ typedef struct harness_config {
         char channel[96];        /* temperature: "" = first temperature channel */
         double within_c;         /* temperature: wait until <= baseline + within_c */
         double below_c;          /* temperature: or until <= below_c (NAN: unused) */
+        double idle_c;           /* temperature: the idle level, when known (NAN: found at start) */
         double timeout_s;
         double baseline_s;       /* idle baseline measured over this long at start */
         int poll_ms;
@@ -151,6 +152,10 @@ typedef struct harness_config {
         double target_ci_pct;    /* adaptive: 95% CI half-width, % of the mean */
         int max_repetitions;
     } stop;
+    struct {
+        int count;               /* sessions: separate processes, each with its own warm-up (default 1) */
+        double pause_s;          /* idle wait between sessions */
+    } sessions;
     char output_dir[512];        /* "" = results/<timestamp>-<name> */
 } harness_config;
 
@@ -187,6 +192,7 @@ typedef struct harness_run_record {
     bool warmup;
     bool ok;
     double primary;      /* NAN when failed or missing */
+    int session;         /* which session ran it */
 } harness_run_record;
 
 /* The next run after `done` runs: 1 with *variant and *warmup set, 0 when the
@@ -194,6 +200,11 @@ typedef struct harness_run_record {
  * experiment continues exactly where it stopped. */
 int harness_plan_next(const harness_config *c, const harness_run_record *done, int n_done,
                       int *variant, bool *warmup);
+/* The same within session `session` of an experiment split into
+ * config.sessions.count sessions: each session repeats the warm-up and gets
+ * its share of the measured rounds (0 when that share is done). */
+int harness_plan_next_in_session(const harness_config *c, const harness_run_record *done, int n_done, int session,
+                                 int *variant, bool *warmup);
 /* Upper bound on the runs still to come (for the time-left estimate). */
 int harness_plan_remaining(const harness_config *c, const harness_run_record *done, int n_done);
 /* 95% CI half-width of the mean as % of |mean| (NAN for n < 2 or mean 0). */

@@ -65,6 +65,7 @@ void harness_results_overhead(cJSON *doc, double *spawn_ms, double *reap_ms, dou
 typedef struct harness_environment {
     char hostname[256];        /* "" unknown */
     char cpu_model[256];       /* "" unknown */
+    char microcode[64];        /* /proc/cpuinfo "microcode"; "" where the kernel does not show it */
     long cpus_online;
     char kernel[512];          /* "Linux 6.1.0 x86_64"; "" unknown */
     char governor[64];         /* "performance" when every CPU is; "" without cpufreq */
@@ -140,14 +141,37 @@ struct harness_cooldown_result {
 
 /* The device a workload runs on (OpenCL engine runs: the GPU). */
 probe_device harness_workload_device(const harness_workload *w);
-/* The temperature channel the experiment watches (config's, else the
- * probes' choice for the first variant's device), or -1. */
+/* The temperature channel the experiment watches: the config's; else the
+ * temperature of the device the workload uses (the GPU's when any variant
+ * runs the engine on OpenCL), as the probes choose it; -1 if none. */
 int harness_temp_channel(const harness_config *c, probe_set *ps);
-/* Mean of the channel over baseline_s: the idle baseline (NAN if unreadable). */
-double harness_measure_baseline_c(const harness_config *c, probe_sampler *s, int channel);
 void harness_cooldown(const harness_config *c, probe_sampler *s, int channel, double baseline_c,
                       harness_cooldown_result *r);
 /* Sleeps up to seconds, returning early on an interrupt. */
 void harness_sleep_s(double seconds);
+
+/* idle_temp.c: the idle temperature a cooldown returns to. */
+typedef struct harness_idle {
+    double baseline_c;     /* what the cooldown returns to (NAN: unknown) */
+    char source[32];       /* "config", "cold reading", "stored", "start reading", "none" */
+    double start_c;        /* mean of the channel over baseline_s at the start */
+    double stored_c;       /* the stored idle temperature of this device, NAN if none */
+    bool busy, cooling, cold;
+    char detail[256];
+} harness_idle;
+/* cooldown.idle_c if set; else the start reading when the device is idle and
+ * not cooling (a cold reading, stored for later experiments); else the
+ * stored idle temperature of this host, channel and device; else the start
+ * reading, with a detail saying it may be above idle. */
+void harness_idle_baseline(const harness_config *c, probe_set *ps, probe_sampler *s, int channel,
+                           harness_idle *out);
+/* $THERMABENCH_STATE_DIR/FILE, else $XDG_STATE_HOME/thermabench/FILE, else
+ * ~/.local/state/thermabench/FILE; -1 when none can be formed. */
+int harness_state_path(char *out, size_t n, const char *file);
+/* The stored idle temperature of a channel's device (0), or -1; when gets its UTC date. */
+int harness_idle_lookup(const probe_set *ps, int channel, double *idle_c, char *when, size_t n);
+int harness_idle_store(const probe_set *ps, int channel, double idle_c);
+/* values[channel PREFIX SUFFIX] ("gpu0." "util_pct"), NAN when there is no such channel. */
+double harness_device_reading(const probe_set *ps, const double *values, const char *prefix, const char *suffix);
 
 #endif

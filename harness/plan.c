@@ -17,33 +17,48 @@ double harness_ci_half_width_pct(const double *x, int n)
 }
 
 typedef struct tally {
-    int warmups[HARNESS_MAX_VARIANTS];
+    int warmups[HARNESS_MAX_VARIANTS];    /* in the current session when split into sessions */
     int measured[HARNESS_MAX_VARIANTS];   /* attempts, failed ones included */
     int measured_total;
+    int session_measured;                 /* measured runs of the current session */
 } tally;
 
-static void count(const harness_config *c, const harness_run_record *done, int n_done, tally *t)
+static void count(const harness_config *c, const harness_run_record *done, int n_done, int session, tally *t)
 {
     memset(t, 0, sizeof *t);
     for (int i = 0; i < n_done; i++) {
         int v = done[i].variant;
         if (v < 0 || v >= c->n_variants) continue;
-        if (done[i].warmup) t->warmups[v]++;
-        else t->measured[v]++, t->measured_total++;
+        bool here = session < 0 || done[i].session == session;
+        if (done[i].warmup) t->warmups[v] += here;
+        else t->measured[v]++, t->measured_total++, t->session_measured += here;
     }
 }
 
-/* Has the adaptive rule's CI target been met for variant v? */
-static bool ci_met(const harness_config *c, const harness_run_record *done, int n_done, int v)
+/* Measured runs per variant in one session: the rounds split evenly. */
+static int session_share(const harness_config *c)
 {
-    double *x = malloc(sizeof(double) * (size_t)(n_done + 1));
-    int n = 0;
-    for (int i = 0; x && i < n_done; i++)
-        if (done[i].variant == v && !done[i].warmup && done[i].ok && isfinite(done[i].primary))
-            x[n++] = done[i].primary;
-    double hw = x ? harness_ci_half_width_pct(x, n) : NAN;
+    int target = c->stop.rule == HARNESS_STOP_FIXED ? c->repetitions : c->stop.max_repetitions;
+    return (target + c->sessions.count - 1) / c->sessions.count;
+}
+
+/* Stein's two-stage rule: the first `repetitions` measured runs of variant v
+ * decide, once, how many it gets in all (reports/stats_stop.c); stopping when
+ * the interval happens to look narrow would bias it (docs/STATISTICS.md). */
+static int adaptive_total(const harness_config *c, const harness_run_record *done, int n_done, int v)
+{
+    double *x = malloc(sizeof(double) * (size_t)(c->repetitions + 1));
+    int n = 0, attempts = 0;
+    for (int i = 0; x && i < n_done && attempts < c->repetitions; i++)
+        if (done[i].variant == v && !done[i].warmup) {
+            attempts++;
+            if (done[i].ok && isfinite(done[i].primary))
+                x[n++] = done[i].primary;
+        }
+    int total = x && n >= 2 ? report_stop_runs_total(x, (size_t)n, c->stop.target_ci_pct, c->stop.max_repetitions)
+                            : c->stop.max_repetitions;
     free(x);
-    return isfinite(hw) && hw <= c->stop.target_ci_pct;
+    return total;
 }
 
 static bool variant_done(const harness_config *c, const harness_run_record *done, int n_done,
@@ -52,7 +67,7 @@ static bool variant_done(const harness_config *c, const harness_run_record *done
     if (v < 0 || v >= HARNESS_MAX_VARIANTS) return true;
     if (c->stop.rule == HARNESS_STOP_FIXED) return t->measured[v] >= c->repetitions;
     if (t->measured[v] >= c->stop.max_repetitions) return true;
-    return t->measured[v] >= c->repetitions && ci_met(c, done, n_done, v);
+    return t->measured[v] >= c->repetitions && t->measured[v] >= adaptive_total(c, done, n_done, v);
 }
 
 /* splitmix64: the order's permutations depend only on the seed and round. */
@@ -64,12 +79,13 @@ static uint64_t mix(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static int round_member(const harness_config *c, int round, int pos)
+static int round_member(const harness_config *c, int round, int pos, int session)
 {
     int perm[HARNESS_MAX_VARIANTS];
     for (int i = 0; i < c->n_variants; i++) perm[i] = i;
     if (c->order == HARNESS_ORDER_RANDOM) {
-        uint64_t s = c->order_seed * 0x100000001b3ULL + (uint64_t)round;
+        uint64_t s = (c->order_seed + 0x51ed27ULL * (uint64_t)(session > 0 ? session : 0)) * 0x100000001b3ULL +
+                     (uint64_t)round;
         for (int i = c->n_variants - 1; i > 0; i--) {
             int j = (int)(mix(&s) % (uint64_t)(i + 1));
             int tmp = perm[i]; perm[i] = perm[j]; perm[j] = tmp;
@@ -86,8 +102,22 @@ static int round_member(const harness_config *c, int round, int pos)
 int harness_plan_next(const harness_config *c, const harness_run_record *done, int n_done,
                       int *variant, bool *warmup)
 {
-    tally t = {{0}, {0}, 0};
-    count(c, done, n_done, &t);
+    return harness_plan_next_in_session(c, done, n_done, -1, variant, warmup);
+}
+
+int harness_plan_next_in_session(const harness_config *c, const harness_run_record *done, int n_done, int session,
+                                 int *variant, bool *warmup)
+{
+    tally t = {{0}, {0}, 0, 0};
+    if (c->sessions.count <= 1)
+        session = -1;
+    count(c, done, n_done, session, &t);
+    /* This session's share is done: the next session (a new process) goes on. */
+    if (session >= 0 && t.session_measured >= session_share(c) * c->n_variants)
+        return 0;
+    bool finished = true;       /* nothing left: no warm-up for a session with no work */
+    for (int v = 0; v < c->n_variants && finished; v++) finished = variant_done(c, done, n_done, &t, v);
+    if (finished) return 0;
     if (c->order == HARNESS_ORDER_SEQUENTIAL) {
         /* All of A (its warm-ups first), then all of B, ... */
         for (int v = 0; v < c->n_variants; v++) {
@@ -107,15 +137,15 @@ int harness_plan_next(const harness_config *c, const harness_run_record *done, i
         for (int v = 0; v < c->n_variants && all; v++) all = variant_done(c, done, n_done, &t, v);
         if (all) return 0;
     }
-    *variant = round_member(c, round, pos);
+    *variant = round_member(c, round, pos, session);
     *warmup = false;
     return 1;
 }
 
 int harness_plan_remaining(const harness_config *c, const harness_run_record *done, int n_done)
 {
-    tally t = {{0}, {0}, 0};
-    count(c, done, n_done, &t);
+    tally t = {{0}, {0}, 0, 0};
+    count(c, done, n_done, -1, &t);
     int target = c->stop.rule == HARNESS_STOP_FIXED ? c->repetitions : c->stop.max_repetitions;
     int left = 0;
     for (int v = 0; v < c->n_variants; v++) {

@@ -111,7 +111,39 @@ static void check_power(const char *root, harness_preflight *a)
                          : any ? "on mains power" : "no battery");
 }
 
-static void check_gpu(probe_set *ps, harness_preflight *a)
+/* One GPU (channels "gpuN.*"): warmer than its idle level, busy, or used by
+ * other processes, with the numbers. The idle level is the one stored by an
+ * earlier cold reading (idle_temp.c); without one, 60 C stands in. */
+static void check_one_gpu(const harness_config *c, probe_set *ps, const double *v, int temp, harness_preflight *a)
+{
+    const probe_channel *ch = probe_set_channel(ps, (size_t)temp);
+    char prefix[32], d[512], when[64] = "";
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(strchr(ch->name, '.') - ch->name + 1), ch->name);
+    double t = v[temp], util = harness_device_reading(ps, v, prefix, "util_pct");
+    double procs = harness_device_reading(ps, v, prefix, "compute_processes");
+    double slow = harness_device_reading(ps, v, prefix, "temp_slowdown_c");
+    double idle = NAN, margin = c->cooldown.within_c > 5 ? c->cooldown.within_c : 5;
+    bool stored = !harness_idle_lookup(ps, temp, &idle, when, sizeof when);
+    bool hot = isfinite(t) && (stored ? t > idle + margin : t > 60);
+    bool busy = (isfinite(util) && util > 10) || (isfinite(procs) && procs > 0);
+    size_t n = 0;
+    n += snprintf(d + n, sizeof d - n, "%.*s (%s): ", (int)strlen(prefix) - 1, prefix, ch->label);
+    if (isfinite(t)) n += snprintf(d + n, sizeof d - n, "%.0f C", t);
+    else n += snprintf(d + n, sizeof d - n, "temperature unreadable");
+    if (isfinite(t) && stored)
+        n += snprintf(d + n, sizeof d - n, ", %+.0f C against its idle %.1f C (stored %.10s)", t - idle, idle, when);
+    else if (isfinite(t))
+        n += snprintf(d + n, sizeof d - n, ", no stored idle temperature (warns above 60 C)");
+    if (isfinite(slow) && isfinite(t)) n += snprintf(d + n, sizeof d - n, ", %.0f C below slowdown", slow - t);
+    if (isfinite(util)) n += snprintf(d + n, sizeof d - n, ", utilisation %.0f %%", util);
+    if (isfinite(procs)) n += snprintf(d + n, sizeof d - n, ", %.0f compute process%s", procs, procs == 1 ? "" : "es");
+    if (n < sizeof d && (hot || busy))
+        snprintf(d + n, sizeof d - n, ": %s%s%s", hot ? "warmer than idle" : "", hot && busy ? ", " : "",
+                 busy ? "busy" : "");
+    add_check(a, "gpu", hot || busy ? "warn" : "ok", d);
+}
+
+static void check_gpu(const harness_config *c, probe_set *ps, harness_preflight *a)
 {
     if (!ps) { add_check(a, "gpu", "unknown", "probes not open"); return; }
     size_t n = probe_set_channel_count(ps);
@@ -120,23 +152,15 @@ static void check_gpu(probe_set *ps, harness_preflight *a)
     for (size_t i = 0; i < n; i++) v[i] = NAN;
     probe_set_read(ps, PROBE_TIER_FAST, v);
     probe_set_read(ps, PROBE_TIER_SLOW, v);
-    char detail[512] = "";
-    bool any = false, bad = false;
+    int found = 0;
     for (size_t i = 0; i < n; i++) {
-        const probe_channel *ch = probe_set_channel(ps, i);
-        if (strncmp(ch->name, "gpu", 3) || isnan(v[i])) continue;
-        any = true;
-        bool hot = !strcmp(ch->unit, "c") && v[i] > 60;
-        bool busy = strstr(ch->name, "util") && v[i] > 10;
-        if (hot || busy) {
-            bad = true;
-            snprintf(detail + strlen(detail), sizeof detail - strlen(detail), "%s%s = %.0f %s",
-                     detail[0] ? ", " : "", ch->name, v[i], ch->unit);
-        }
+        const char *name = probe_set_channel(ps, i)->name, *dot = strchr(name, '.');
+        if (strncmp(name, "gpu", 3) || !dot || strcmp(dot, ".temp_c")) continue;
+        check_one_gpu(c, ps, v, (int)i, a);
+        found++;
     }
     free(v);
-    if (!any) add_check(a, "gpu", "ok", "no GPU found by the probes");
-    else add_check(a, "gpu", bad ? "warn" : "ok", bad ? detail : "GPUs idle and cool");
+    if (!found) add_check(a, "gpu", "ok", "no GPU found by the probes");
 }
 
 void harness_preflight_run(const harness_config *c, probe_set *ps, harness_preflight *a)
@@ -191,7 +215,7 @@ void harness_preflight_run(const harness_config *c, probe_set *ps, harness_prefl
     } else add_check(a, "swap", "unknown", "no /proc/meminfo");
 
     check_power(root, a);
-    check_gpu(ps, a);
+    check_gpu(c, ps, a);
 }
 
 void harness_environment_read(const harness_config *c, harness_environment *e)
@@ -208,6 +232,13 @@ void harness_environment_read(const harness_config *c, harness_environment *e)
             while (*p == ' ' || *p == '\t') p++;
             size_t n = strcspn(p, "\n");
             snprintf(e->cpu_model, sizeof e->cpu_model, "%.*s", (int)n, p);
+        }
+        /* Microcode where the kernel shows it: part of the machine's identity for the gate. */
+        char *mc = strstr(b, "microcode");
+        if (mc && (mc = strchr(mc, ':'))) {
+            mc++;
+            while (*mc == ' ' || *mc == '\t') mc++;
+            snprintf(e->microcode, sizeof e->microcode, "%.*s", (int)strcspn(mc, "\n"), mc);
         }
     }
     e->cpus_online = sysconf(_SC_NPROCESSORS_ONLN);

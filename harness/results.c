@@ -112,6 +112,7 @@ cJSON *harness_results_environment(const harness_environment *e, const probe_set
     cJSON *o = cJSON_CreateObject();
     add_string_or_null(o, "hostname", e->hostname);
     add_string_or_null(o, "cpu_model", e->cpu_model);
+    add_string_or_null(o, "microcode", e->microcode);
     cJSON_AddNumberToObject(o, "cpus_online", (double)e->cpus_online);
     add_string_or_null(o, "kernel", e->kernel);
     add_string_or_null(o, "governor", e->governor);
@@ -161,6 +162,7 @@ cJSON *harness_results_telemetry(const probe_set *ps, const probe_sampler *s, in
     harness_json_add_number(o, "temp_start_c", h.temp_start_c);
     harness_json_add_number(o, "temp_end_c", h.temp_end_c);
     harness_json_add_number(o, "temp_peak_c", h.temp_peak_c);
+    harness_json_add_number(o, "temp_mean_c", h.temp_mean_c);
     harness_json_add_number(o, "power_mean_w", h.power_mean_w);
     harness_json_add_number(o, "energy_j", h.energy_j);
     harness_json_add_number(o, "energy_per_token_j", tokens > 0 ? h.energy_j / tokens : NAN);
@@ -170,6 +172,21 @@ cJSON *harness_results_telemetry(const probe_set *ps, const probe_sampler *s, in
     cJSON_AddStringToObject(o, "throttle_cause", h.throttle_cause);
     harness_json_add_number(o, "mem_psi_some_us", h.mem_psi_some_us);
     harness_json_add_number(o, "duration_s", h.duration_s);
+    if (strcmp(h.device, "cpu")) {
+        cJSON *g = cJSON_AddObjectToObject(o, "gpu");
+        harness_json_add_number(g, "sm_clock_mean_mhz", h.clock_mean_mhz);
+        harness_json_add_number(g, "sm_clock_min_mhz", h.clock_min_mhz);
+        harness_json_add_number(g, "mem_clock_mean_mhz", h.mem_clock_mean_mhz);
+        harness_json_add_number(g, "mem_clock_min_mhz", h.mem_clock_min_mhz);
+        harness_json_add_number(g, "power_limit_w", h.power_limit_w);
+        harness_json_add_number(g, "power_of_limit_pct", 100 * h.power_mean_w / h.power_limit_w);
+        harness_json_add_number(g, "power_cap_time_ms", h.power_cap_time_ms);
+        harness_json_add_number(g, "thermal_cap_time_ms", h.thermal_cap_time_ms);
+        harness_json_add_number(g, "util_mean_pct", h.util_mean_pct);
+        harness_json_add_number(g, "clock_event_mask", h.clock_event_mask);
+        if (isfinite(h.clock_event_mask)) cJSON_AddStringToObject(g, "clock_events", h.clock_events);
+        else cJSON_AddNullToObject(g, "clock_events");
+    }
     cJSON *chs = cJSON_AddObjectToObject(o, "channels");
     for (size_t i = 0; i < sum.n_channels; i++) {
         const probe_channel_summary *cs = &sum.channels[i];

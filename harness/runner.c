@@ -136,7 +136,7 @@ static int add_record(experiment *e, int variant, bool warmup, bool ok, double p
         if (!r) return -1;
         e->rec = r, e->cap_rec = cap;
     }
-    e->rec[e->n_rec++] = (harness_run_record){variant, warmup, ok, primary};
+    e->rec[e->n_rec++] = (harness_run_record){variant, warmup, ok, primary, e->session};
     return 0;
 }
 
@@ -438,13 +438,23 @@ static void baseline(experiment *e, cJSON *notes)
     }
     progress(e, "measuring the idle temperature baseline (%g s)", c->cooldown.baseline_s);
     mark(e, "baseline", true, -1);
-    e->baseline_c = harness_measure_baseline_c(c, e->sampler, e->temp_channel);
+    harness_idle idle;
+    harness_idle_baseline(c, e->ps, e->sampler, e->temp_channel, &idle);
+    e->baseline_c = idle.baseline_c;
     mark(e, "baseline", false, -1);
     cJSON_DeleteItemFromObjectCaseSensitive(cdo, "channel");
     cJSON_DeleteItemFromObjectCaseSensitive(cdo, "baseline_c");
     if (e->temp_channel >= 0) cJSON_AddStringToObject(cdo, "channel", probe_set_channel(e->ps, (size_t)e->temp_channel)->name);
     else cJSON_AddNullToObject(cdo, "channel");
     harness_json_add_number(cdo, "baseline_c", e->baseline_c);
+    cJSON_AddStringToObject(cdo, "baseline_source", idle.source);
+    harness_json_add_number(cdo, "start_c", idle.start_c);
+    cJSON_AddStringToObject(cdo, "baseline_detail", idle.detail);
+    if (!strcmp(idle.source, "start reading")) {
+        char b[320];
+        snprintf(b, sizeof b, "cooldown: %s", idle.detail);
+        cJSON_AddItemToArray(notes, cJSON_CreateString(b));
+    }
     if (isnan(e->baseline_c) && e->temp_channel >= 0)
         cJSON_AddItemToArray(notes, cJSON_CreateString("cooldown: the temperature channel gave no reading; runs start without waiting"));
 }
@@ -480,7 +490,7 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     cJSON_ArrayForEach(note, notes) say(e, "note: %s", note->valuestring);
     int rc = write_results(e, "running", err), v;
     bool warmup;
-    while (!rc && !harness_interrupted() && harness_plan_next(c, e->rec, e->n_rec, &v, &warmup)) {
+    while (!rc && !harness_interrupted() && harness_plan_next_in_session(c, e->rec, e->n_rec, e->session, &v, &warmup)) {
         double t_run = harness_now_s();
         const harness_workload *w = &c->variants[v].workload;
         if (w->kind == HARNESS_WORKLOAD_COMMAND && w->setup.argc && !e->setup_done[v]) {
@@ -646,9 +656,11 @@ static int load_history(experiment *e, harness_error *err)
         }
         const cJSON *mv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "metrics"), e->c->primary_metric);
         bool ok = !strcmp(st->valuestring, "ok");
+        const cJSON *sess = cJSON_GetObjectItemCaseSensitive(r, "session");
         if (add_record(e, v, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "warmup")), ok,
                        ok && cJSON_IsNumber(mv) ? mv->valuedouble : NAN))
             return harness_sys_fail(err, "out of memory");
+        e->rec[e->n_rec - 1].session = cJSON_IsNumber(sess) ? sess->valueint : 0;
     }
     return 0;
 }

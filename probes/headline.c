@@ -68,7 +68,21 @@ static void cpu_figures(const probe_set *ps, const probe_phase_summary *s, probe
     h->clock_min_mhz = min ? min->min : NAN;
 }
 
-/* GPU 0 through NVML: its power gauge, total energy and SM clock. */
+static double mean_of(const probe_set *ps, const probe_phase_summary *s, const char *name)
+{
+    const probe_channel_summary *c = summary_of(s, probe_set_find(ps, name));
+    return c ? c->mean : NAN;
+}
+
+static double delta_of(const probe_set *ps, const probe_phase_summary *s, const char *name)
+{
+    const probe_channel_summary *c = summary_of(s, probe_set_find(ps, name));
+    return c ? c->delta : NAN;
+}
+
+/* GPU 0 through NVML: its power gauge against the enforced limit, total
+ * energy, SM and memory clocks, violation times, utilisation and the
+ * clock-event reasons. */
 static void gpu_figures(const probe_set *ps, const probe_phase_summary *s, probe_headline *h)
 {
     const probe_channel_summary *power = summary_of(s, probe_set_find(ps, "gpu0.power_w"));
@@ -78,6 +92,17 @@ static void gpu_figures(const probe_set *ps, const probe_phase_summary *s, probe
     h->energy_j = energy ? energy->delta : NAN;
     h->clock_mean_mhz = clock ? clock->mean : NAN;
     h->clock_min_mhz = clock ? clock->min : NAN;
+    const probe_channel_summary *mem = summary_of(s, probe_set_find(ps, "gpu0.mem_clock_mhz"));
+    h->mem_clock_mean_mhz = mem ? mem->mean : NAN;
+    h->mem_clock_min_mhz = mem ? mem->min : NAN;
+    h->power_limit_w = mean_of(ps, s, "gpu0.power_limit_w");
+    h->util_mean_pct = mean_of(ps, s, "gpu0.util_pct");
+    h->power_cap_time_ms = delta_of(ps, s, "gpu0.power_cap_time_ms");
+    h->thermal_cap_time_ms = delta_of(ps, s, "gpu0.thermal_cap_time_ms");
+    const probe_channel_summary *ev = summary_of(s, probe_set_find(ps, "gpu0.throttle_reasons"));
+    h->clock_event_mask = ev ? ev->bits_or : NAN;
+    if (isfinite(h->clock_event_mask))
+        probe_gpu_clock_event_names((unsigned long long)h->clock_event_mask, h->clock_events, sizeof h->clock_events);
 }
 
 void probe_phase_headline(const probe_set *ps, const probe_phase_summary *s, probe_device dev, int temp_channel,
@@ -87,7 +112,9 @@ void probe_phase_headline(const probe_set *ps, const probe_phase_summary *s, pro
     bool gpu = dev == PROBE_DEVICE_GPU && has_gpu(ps);
     snprintf(h->device, sizeof h->device, "%s", gpu ? "gpu0" : "cpu");
     h->temp_start_c = h->temp_end_c = h->temp_peak_c = NAN;
-    h->power_mean_w = h->energy_j = h->clock_mean_mhz = h->clock_min_mhz = NAN;
+    h->power_mean_w = h->energy_j = h->clock_mean_mhz = h->clock_min_mhz = h->temp_mean_c = NAN;
+    h->mem_clock_mean_mhz = h->mem_clock_min_mhz = h->power_limit_w = NAN;
+    h->power_cap_time_ms = h->thermal_cap_time_ms = h->util_mean_pct = h->clock_event_mask = NAN;
     h->duration_s = (double)(s->t_end_ns - s->t_begin_ns) / 1e9;
     h->temp_channel = temp_channel >= 0 ? temp_channel : probe_device_temp_channel(ps, gpu ? dev : PROBE_DEVICE_CPU);
     const probe_channel_summary *t = summary_of(s, h->temp_channel);
@@ -95,6 +122,7 @@ void probe_phase_headline(const probe_set *ps, const probe_phase_summary *s, pro
         h->temp_start_c = t->start;
         h->temp_end_c = t->end;
         h->temp_peak_c = t->max;
+        h->temp_mean_c = t->mean;
     }
     if (gpu)
         gpu_figures(ps, s, h);

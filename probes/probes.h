@@ -135,6 +135,8 @@ typedef struct probe_channel_summary {
     double start, end, min, mean, max;   /* mean is time-weighted */
     /* counters */
     double delta, rate_per_s;
+    /* bitmasks (unit "bitmask"): every bit any reading had set, NAN if none */
+    double bits_or;
     size_t n_samples;
 } probe_channel_summary;
 
@@ -169,11 +171,23 @@ typedef struct probe_headline {
     double power_mean_w;         /* the power gauge's mean, else energy / duration */
     double energy_j;
     double clock_mean_mhz, clock_min_mhz;
+    double temp_mean_c;          /* time-weighted mean: finer than one integer reading */
     double mem_psi_some_us;      /* memory pressure: time some task stalled */
     double duration_s;
     probe_throttle throttle;
     char throttle_cause[128];
+    /* a GPU's (NAN on a CPU): memory clock, the power limit it enforced,
+     * NVML's violation time (power cap, thermal), utilisation, and every
+     * clock-event reason read during the phase */
+    double mem_clock_mean_mhz, mem_clock_min_mhz, power_limit_w;
+    double power_cap_time_ms, thermal_cap_time_ms, util_mean_pct;
+    double clock_event_mask;
+    char clock_events[160];      /* the mask's reasons by name, "" if none */
 } probe_headline;
+
+/* NVIDIA clock-event (throttle) reason bits by name ("GPU idle, SW power
+ * cap"): every bit, throttling or not; returns how many were named. */
+int probe_gpu_clock_event_names(unsigned long long bits, char *out, size_t n);
 
 /* The temperature channel that stands for a device (CPU: the package
  * sensor, else the first temperature; GPU: gpu0.temp_c), or -1. */

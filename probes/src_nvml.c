@@ -30,8 +30,10 @@ typedef struct {
     nvml_value value;
 } nvml_field_value;
 
-enum { NVML_OK = 0, NVML_TEMPERATURE_GPU = 0, NVML_CLOCK_SM = 1, NVML_CLOCK_MEM = 2,
-       NVML_FI_DEV_POWER_INSTANT = 186, NVML_PERF_POLICY_POWER = 0, NVML_PERF_POLICY_THERMAL = 1 };
+enum { NVML_OK = 0, NVML_ERROR_INSUFFICIENT_SIZE = 7, NVML_TEMPERATURE_GPU = 0, NVML_CLOCK_SM = 1,
+       NVML_CLOCK_MEM = 2, NVML_FI_DEV_POWER_INSTANT = 186, NVML_PERF_POLICY_POWER = 0,
+       NVML_PERF_POLICY_THERMAL = 1, NVML_TEMPERATURE_THRESHOLD_SLOWDOWN = 1,
+       NVML_TEMPERATURE_THRESHOLD_GPU_MAX = 3 };
 
 typedef struct nvml_api {
     void *lib;
@@ -52,10 +54,14 @@ typedef struct nvml_api {
     int (*memory)(nvml_device, nvml_memory *);
     int (*utilization)(nvml_device, nvml_utilization *);
     int (*pstate)(nvml_device, int *);
+    int (*power_limit)(nvml_device, unsigned int *);
+    int (*temp_threshold)(nvml_device, int, unsigned int *);
+    int (*processes)(nvml_device, unsigned int *, void *);
 } nvml_api;
 
 enum { C_TEMP, C_POWER, C_SM, C_MEM_CLOCK, C_REASONS, C_MEM_USED, C_UTIL, C_MEM_UTIL,
-       C_PSTATE, C_ENERGY, C_POWER_CAP, C_THERMAL_CAP, C_COUNT };
+       C_PSTATE, C_ENERGY, C_POWER_CAP, C_THERMAL_CAP, C_POWER_LIMIT, C_TEMP_SLOWDOWN, C_TEMP_MAX,
+       C_PROCESSES, C_COUNT };
 
 typedef struct nvml_gpu {
     nvml_device dev;
@@ -126,6 +132,25 @@ static double read_metric(const nvml_api *a, nvml_gpu *g, int which, int *rc_out
         if (a->violation && !(rc = a->violation(g->dev, policy, &vt))) v = vt.violation_time / 1e6;
         break;
     }
+    case C_POWER_LIMIT: if (a->power_limit && !(rc = a->power_limit(g->dev, &u))) v = u / 1000.0; break;
+    case C_TEMP_SLOWDOWN:
+    case C_TEMP_MAX: {
+        int t = which == C_TEMP_SLOWDOWN ? NVML_TEMPERATURE_THRESHOLD_SLOWDOWN : NVML_TEMPERATURE_THRESHOLD_GPU_MAX;
+        if (a->temp_threshold && !(rc = a->temp_threshold(g->dev, t, &u))) v = u;
+        break;
+    }
+    case C_PROCESSES:
+        /* With no buffer NVML returns the count: OK when there are none,
+         * INSUFFICIENT_SIZE when there are some. */
+        if (a->processes) {
+            u = 0;
+            rc = a->processes(g->dev, &u, NULL);
+            if (rc == NVML_ERROR_INSUFFICIENT_SIZE)
+                rc = NVML_OK;
+            if (rc == NVML_OK)
+                v = u;
+        }
+        break;
     }
     if (rc_out)
         *rc_out = rc;
@@ -145,6 +170,10 @@ static const struct { const char *suffix, *unit; probe_channel_kind kind; probe_
     [C_ENERGY] = {"energy_j", "j", PROBE_COUNTER, PROBE_TIER_SLOW},
     [C_POWER_CAP] = {"power_cap_time_ms", "ms", PROBE_COUNTER, PROBE_TIER_SLOW},
     [C_THERMAL_CAP] = {"thermal_cap_time_ms", "ms", PROBE_COUNTER, PROBE_TIER_SLOW},
+    [C_POWER_LIMIT] = {"power_limit_w", "w", PROBE_GAUGE, PROBE_TIER_SLOW},
+    [C_TEMP_SLOWDOWN] = {"temp_slowdown_c", "c", PROBE_GAUGE, PROBE_TIER_SLOW},
+    [C_TEMP_MAX] = {"temp_max_c", "c", PROBE_GAUGE, PROBE_TIER_SLOW},
+    [C_PROCESSES] = {"compute_processes", "count", PROBE_GAUGE, PROBE_TIER_SLOW},
 };
 
 static void load_api(nvml_api *a, void *lib)
@@ -167,6 +196,9 @@ static void load_api(nvml_api *a, void *lib)
     a->memory = sym(lib, "nvmlDeviceGetMemoryInfo", NULL);
     a->utilization = sym(lib, "nvmlDeviceGetUtilizationRates", NULL);
     a->pstate = sym(lib, "nvmlDeviceGetPerformanceState", NULL);
+    a->power_limit = sym(lib, "nvmlDeviceGetEnforcedPowerLimit", NULL);
+    a->temp_threshold = sym(lib, "nvmlDeviceGetTemperatureThreshold", NULL);
+    a->processes = sym(lib, "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses");
 }
 
 static void open_gpu(probe_set *ps, probe_source *src, nvml_state *st, unsigned int i)
@@ -293,6 +325,26 @@ int probe_gpu_throttle_cause(unsigned long long bits, char *out, size_t n)
         if (!(bits & causes[i].bit))
             continue;
         snprintf(out + len, n > len ? n - len : 0, "%s%s", found++ || len ? ", " : "", causes[i].what);
+        len = strlen(out);
+    }
+    return found;
+}
+
+int probe_gpu_clock_event_names(unsigned long long bits, char *out, size_t n)
+{
+    static const struct { unsigned long long bit; const char *what; } names[] = {
+        {0x1, "GPU idle"}, {0x2, "application clocks"}, {0x4, "SW power cap"}, {0x8, "HW slowdown"},
+        {0x10, "sync boost"}, {0x20, "SW thermal slowdown"}, {0x40, "HW thermal slowdown"},
+        {0x80, "HW power brake"}, {0x100, "display clock"},
+    };
+    int found = 0;
+    size_t len = 0;
+    if (n)
+        out[0] = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(bits & names[i].bit))
+            continue;
+        snprintf(out + len, n > len ? n - len : 0, "%s%s", found++ ? ", " : "", names[i].what);
         len = strlen(out);
     }
     return found;

@@ -64,7 +64,7 @@ static void summarize_channel(const probe_sampler *s, const probe_mark *mb, cons
     out->channel = c;
     out->n_samples = a.n;
     out->start = out->end = out->min = out->mean = out->max = NAN;
-    out->delta = out->rate_per_s = NAN;
+    out->delta = out->rate_per_s = out->bits_or = NAN;
     if (a.n == 0)
         return;
     out->start = a.first;
@@ -104,7 +104,7 @@ static void throttle_verdict(const probe_sampler *s, const probe_mark *mb, const
     p->throttle_cause[0] = 0;
     for (size_t k = 0; k < p->n_channels; k++) {
         const probe_channel *ch = probe_set_channel(ps, k);
-        const probe_channel_summary *cs = &p->channels[k];
+        probe_channel_summary *cs = &p->channels[k];
         char dev[32];
         snprintf(dev, sizeof dev, "%.*s", (int)strcspn(ch->name, "."), ch->name);
         if (ends_with(ch->name, ".throttle_reasons")) {
@@ -119,6 +119,7 @@ static void throttle_verdict(const probe_sampler *s, const probe_mark *mb, const
             }
             if (!seen)
                 continue;
+            cs->bits_or = (double)bits;
             can_tell = true;
             char causes[96] = "";
             if (probe_gpu_throttle_cause(bits, causes, sizeof causes)) {

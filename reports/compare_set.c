@@ -1,7 +1,6 @@
 /* Comparisons over one or two results files (thermabench compare): which
  * pairs of variants, each compared by report_compare() in compare.c, and the
  * Holm adjustment over them. */
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +14,39 @@ typedef struct pair {
     const char *va, *vb;
 } pair;
 
-/* Tells apart same-named variants from two files: "A (base.json)". */
-static void label(report_variant_stats *s, const report_results *r)
+/* The shortest trailing part of each path (whole components) that tells
+ * the two files apart: "base/results.json" and "new/results.json" for two
+ * files both called results.json; "baseline file" and "candidate file" when
+ * both name the same file. */
+static void distinct_suffixes(const char *pa, const char *pb, char *oa, char *ob, size_t n)
 {
-    char path[512], name[REPORT_NAME_MAX];
-    snprintf(path, sizeof path, "%s", r->path);
-    snprintf(name, sizeof name, "%.20s (%.30s)", s->name, basename(path));
+    char ra[4096], rb[4096];
+    const char *a = realpath(pa, ra) ? ra : pa, *b = realpath(pb, rb) ? rb : pb;
+    if (!strcmp(a, b)) {
+        snprintf(oa, n, "baseline file");
+        snprintf(ob, n, "candidate file");
+        return;
+    }
+    const char *sa = a + strlen(a), *sb = b + strlen(b);
+    /* widen by one component at a time until the suffixes differ */
+    for (;;) {
+        while (sa > a && *(sa - 1) == '/') sa--;
+        while (sa > a && *(sa - 1) != '/') sa--;
+        while (sb > b && *(sb - 1) == '/') sb--;
+        while (sb > b && *(sb - 1) != '/') sb--;
+        if (strcmp(sa, sb) || (sa == a && sb == b)) break;
+    }
+    /* keep the end of a long suffix: that is where they differ least often */
+    size_t ka = strlen(sa), kb = strlen(sb), max = n > 4 ? n - 4 : 0;
+    snprintf(oa, n, "%s%s", ka > max ? "..." : "", ka > max ? sa + ka - max : sa);
+    snprintf(ob, n, "%s%s", kb > max ? "..." : "", kb > max ? sb + kb - max : sb);
+}
+
+/* Tells apart same-named variants from two files: "A (base/results.json)". */
+static void label(report_variant_stats *s, const char *suffix)
+{
+    char name[REPORT_NAME_MAX];
+    snprintf(name, sizeof name, "%.20s (%.40s)", s->name, suffix);
     memcpy(s->name, name, sizeof name);
 }
 
@@ -73,8 +99,10 @@ int report_compare_files(const report_results *r, int nfiles, const char *base, 
             continue;
         }
         if (nfiles == 2 && !strcmp(p[i].va, p[i].vb)) {
-            label(&c->a, p[i].ra);
-            label(&c->b, p[i].rb);
+            char sa[41], sb[41];
+            distinct_suffixes(p[i].ra->path, p[i].rb->path, sa, sb, sizeof sa);
+            label(&c->a, sa);
+            label(&c->b, sb);
         }
         pv[out->n++] = c->welch.p;
     }

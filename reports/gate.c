@@ -1,7 +1,7 @@
 /* The gate over results files: which variants to gate, the per-variant
  * verdicts with the confidence split over them, the overall verdict, and
- * its outputs (text, JUnit XML, Markdown for a CI job page). The verdict of
- * one variant is report_gate() in compare.c. */
+ * its outputs (text, JSON, JUnit XML, Markdown for a CI job page). The
+ * verdict of one variant is report_gate() in verdict.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +50,7 @@ int report_gate_files(const report_results *b, const char *vbase, const report_r
         return report_fail(err, "out of memory");
     out->options = *opt;
     out->options.confidence = 1 - (1 - opt->confidence) / n;     /* Bonferroni over the variants gated */
+    out->options.decision = 1 - (1 - opt->decision) / n;
     out->overall = REPORT_GATE_PASS;
     snprintf(out->metric, sizeof out->metric, "%s", b->metric_name);
     snprintf(out->unit, sizeof out->unit, "%s", b->metric_unit);
@@ -77,6 +78,33 @@ void report_gate_set_free(report_gate_set *s)
     s->n = 0;
 }
 
+/* The design and what differed between the sides, one line each. */
+static void environment_lines(FILE *f, const report_gate_result *g, const report_gate_options *o, report_escape how,
+                              const char *indent)
+{
+    report_fprintf(f, how, "%sdesign: %s\n", indent, g->design);
+    if (g->machine_differs)
+        report_fprintf(f, how, "%smachine differs%s: %s\n", indent,
+                       o->allow_machine_change || o->allow_env_mismatch ? " (allowed)" : "", g->machine_detail);
+    if (g->workload_differs)
+        report_fprintf(f, how, "%sworkload differs (allowed): %s\n", indent, g->workload_detail);
+    if (g->kernels_differ)
+        report_fprintf(f, how, "%skernels resolved differently (the code under test): %s\n", indent,
+                       g->kernel_change);
+}
+
+void report_gate_print_json(FILE *f, const report_gate_set *s)
+{
+    fputs("{\"gate\": {\"verdicts\": [\n", f);
+    for (int i = 0; i < s->n; i++) {
+        char *t = report_gate_result_json(&s->items[i].g, s->items[i].name, s->metric);
+        fprintf(f, "%s%s\n", t ? t : "null", i + 1 < s->n ? "," : "");
+        free(t);
+    }
+    fprintf(f, "], \"verdict\": \"%s\", \"confidence_per_variant\": %.6g}}\n", report_gate_verdict_name(s->overall),
+            s->options.confidence);
+}
+
 void report_gate_print(FILE *f, const report_gate_set *s)
 {
     report_fprintf(f, REPORT_ESC_TERMINAL, "baseline build:  %s\ncandidate build: %s\n", s->base_build, s->cand_build);
@@ -84,9 +112,7 @@ void report_gate_print(FILE *f, const report_gate_set *s)
         const report_gate_result *g = &s->items[i].g;
         report_fprintf(f, REPORT_ESC_TERMINAL, "%s: %s: %s: %s\n", s->items[i].name, s->metric,
                        report_gate_verdict_name(g->verdict), g->reason);
-        if (g->env_mismatch)
-            report_fprintf(f, REPORT_ESC_TERMINAL, "  environment differs%s: %s\n",
-                           s->options.allow_env_mismatch ? " (allowed)" : "", g->env_detail);
+        environment_lines(f, g, &s->options, REPORT_ESC_TERMINAL, "  ");
     }
     if (s->n > 1)
         fprintf(f, "confidence %.4g%% per variant (Bonferroni over %d variants)\n", 100 * s->options.confidence,
@@ -149,8 +175,8 @@ int report_gate_write_markdown(const report_gate_set *s, const char *path, repor
     for (int i = 0; i < s->n; i++) {
         const report_variant_stats v[2] = {s->items[i].g.cmp.a, s->items[i].g.cmp.b};
         report_print_variants(f, v, 2, s->metric, s->unit, true);
-        if (s->items[i].g.env_mismatch)
-            report_fprintf(f, REPORT_ESC_MARKDOWN, "Environment differs: %s\n\n", s->items[i].g.env_detail);
+        environment_lines(f, &s->items[i].g, &s->options, REPORT_ESC_MARKDOWN, "");
+        fputc('\n', f);
     }
     int rc = fclose(f) ? report_fail(err, "%s: out of memory", path) : report_write_atomic(path, text, len, err);
     free(text);

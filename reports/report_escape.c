@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "reports.h"
+#include "stats_internal.h"
 
 #define REPLACEMENT 0xFFFD
 
@@ -37,6 +38,18 @@ static unsigned decode_utf8(const unsigned char *s, size_t n, size_t *len)
         return REPLACEMENT;
     *len = (size_t)need + 1;
     return cp;
+}
+
+size_t report_utf8_invalid_at(const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t len;
+    for (size_t i = 0; i < n; i += len) {
+        unsigned cp = decode_utf8(s + i, n - i, &len);
+        if ((cp == REPLACEMENT && len == 1) || (cp >= 0xD800 && cp <= 0xDFFF) || s[i] == 0)
+            return i;
+    }
+    return n;
 }
 
 static void put_utf8(FILE *f, unsigned cp)

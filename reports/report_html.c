@@ -59,6 +59,7 @@ static void analyse(report_doc *d)
         d->ncmp++;
     }
     probes_missing(d);
+    report_doc_gpu(d);
 }
 
 /* ---- plots ---- */
@@ -244,6 +245,14 @@ int report_generate(const char *results_json_path, const char *out_dir, report_e
     snprintf(path, sizeof path, "%.1000s/report.html", out_dir);
     if (report_doc_write_html(d, path, err) < 0)
         goto out;
+    /* each plot also as a file of its own, for documents that link a picture */
+    static const char *svg_name[4] = {"plot-runs.svg", "plot-temperature.svg", "plot-distribution.svg",
+                                      "plot-timeline.svg"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%.1000s/%s", out_dir, svg_name[i]);
+        if (d->svg[i] && report_write_atomic(path, d->svg[i], strlen(d->svg[i]), err) < 0)
+            goto out;
+    }
     rc = 0;
 out:
     for (int i = 0; i < 4; i++)

@@ -61,7 +61,8 @@ int plot_begin(plot_ctx *p)
     }
     /* gnuplot present? "gnuplot --version" exits 0. */
     if (run_gnuplot(p, "--version", "/dev/null") != 0) {
-        snprintf(p->why, sizeof p->why, "gnuplot is not installed (apt-get install gnuplot-nox): plots left out");
+        snprintf(p->why, sizeof p->why, "gnuplot is not installed (apt-get install gnuplot-nox): plots left out; "
+                 "regenerate the report where gnuplot is, from results.json and telemetry.csv");
         return -1;
     }
     p->ok = 1;

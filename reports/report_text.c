@@ -140,6 +140,10 @@ char *report_comparison_json(const report_comparison *c, const char *metric, con
     num(e, "ratio_bootstrap_lo", c->boot.lo);
     num(e, "ratio_bootstrap_hi", c->boot.hi);
     num(e, "change_pct", c->effect_pct);
+    num(e, "change_ci_lo_pct", c->effect_lo_pct);
+    num(e, "change_ci_hi_pct", c->effect_hi_pct);
+    cJSON_AddStringToObject(e, "method", c->effect.method);
+    cJSON_AddStringToObject(e, "design", c->design);
     num(e, "welch_p", c->welch.p);
     num(e, "mann_whitney_u", c->mwu.u);
     num(e, "mann_whitney_p", c->mwu.p);

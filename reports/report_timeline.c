@@ -87,7 +87,25 @@ static void open_span(timeline *tl, double t, const char *phase, bool begin, int
     }
 }
 
-static int read_csv(timeline *tl, const char *path)
+/* Channel choice: the GPU's own when the runs were GPU runs (prefix
+ * "gpu0."), else the CPU package temperature, the first power and clock. */
+static bool pick(const char *h, int c, const int *ich, const char *gpu)
+{
+    static const char *gpu_suffix[NCH] = {"temp_c", "power_w", "sm_clock_mhz", NULL};
+    size_t gl = strlen(gpu);
+    if (gl && gpu_suffix[c] && !strncmp(h, gpu, gl) && !strcmp(h + gl, gpu_suffix[c]))
+        return true;    /* the GPU's channel always wins */
+    if (ich[c] >= 0)
+        return c == CH_TEMP && !gl && !strcmp(h, "cpu.pkg.temp_c");
+    switch (c) {
+    case CH_TEMP: return ends_with(h, ".temp_c");
+    case CH_POWER: return ends_with(h, "power_w");
+    case CH_CLOCK: return strstr(h, "mhz") != NULL;
+    default: return !strcmp(h, "mem.psi_some_us");
+    }
+}
+
+static int read_csv(timeline *tl, const char *path, const char *gpu)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -107,10 +125,12 @@ static int read_csv(timeline *tl, const char *path)
         if (!strcmp(h, "t_s")) it = i;
         else if (!strcmp(h, "mark")) imark = i;
         else if (!strcmp(h, "tier")) itier = i;
-        else if (ends_with(h, "temp_c") && (ich[CH_TEMP] < 0 || !strcmp(h, "cpu.pkg.temp_c"))) ich[CH_TEMP] = i;
-        else if (ends_with(h, "power_w") && ich[CH_POWER] < 0) ich[CH_POWER] = i;
-        else if (strstr(h, "mhz") && ich[CH_CLOCK] < 0) ich[CH_CLOCK] = i;
-        else if (!strcmp(h, "mem.psi_some_us")) ich[CH_PSI] = i;
+        else
+            for (int c = 0; c < NCH; c++)
+                if (pick(h, c, ich, gpu)) {
+                    ich[c] = i;
+                    break;
+                }
     }
     for (int c = 0; c < NCH; c++)
         if (ich[c] >= 0)
@@ -221,7 +241,10 @@ void report_doc_timeline(report_doc *d, plot_ctx *p)
     timeline *tl = calloc(1, sizeof *tl);
     if (!tl)
         return;
-    if (read_csv(tl, d->telemetry_csv) < 0 || tl->npt == 0) {
+    char gpu[24] = "";
+    if (d->any_gpu)
+        snprintf(gpu, sizeof gpu, "%s.", d->r.gpu_name);
+    if (read_csv(tl, d->telemetry_csv, gpu) < 0 || tl->npt == 0) {
         tl->npt = 0;
         tl->nspan = 0;
         from_runs(tl, &d->r);

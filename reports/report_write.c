@@ -7,6 +7,11 @@
 #include "report_doc.h"
 #include "stats_internal.h"
 
+const char report_regenerate_note[] =
+    "To regenerate this report on another machine (plots need gnuplot there), copy results.json and the "
+    "telemetry.csv beside it into one directory and run `thermabench report DIR/results.json -o OUT`: "
+    "nothing else is read.";
+
 static void sensitivity_md(FILE *f, const report_doc *d)
 {
     report_fprintf(f, REPORT_ESC_MARKDOWN, "## Thermal sensitivity\n\nLeast squares of %s on the temperature at run start.\n\n"
@@ -46,8 +51,9 @@ int report_doc_write_md(const report_doc *d, const char *path, report_error *err
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return -1;
     }
-    report_fprintf(f, REPORT_ESC_MARKDOWN, "# thermabench report: %s\n\nResults: %s (status %s). Plots: report.html. Per-run data: runs.csv.\n\n",
-            d->r.name, d->r.path, d->r.status);
+    report_fprintf(f, REPORT_ESC_MARKDOWN, "# thermabench report: %s\n\nResults: %s (status %s). Plots: report.html "
+                   "(and plot-\\*.svg). Per-run data: runs.csv.\n\n", d->r.name, d->r.path, d->r.status);
+    fprintf(f, "%s\n\n", report_regenerate_note);
     report_fprintf(f, REPORT_ESC_MARKDOWN, "## Variants\n\n");
     report_print_variants(f, d->vs, d->nv, d->r.metric_name, d->r.metric_unit, true);
     if (d->ncmp)
@@ -59,6 +65,7 @@ int report_doc_write_md(const report_doc *d, const char *path, report_error *err
             report_print_comparison(f, &d->cmp[i], true);
     }
     sensitivity_md(f, d);
+    report_gpu_md(f, d);
     warnings_md(f, d);
     char build[512];
     report_results_build(&d->r, build, sizeof build);
@@ -233,11 +240,14 @@ int report_doc_write_html(const report_doc *d, const char *path, report_error *e
     report_put_escaped(b, REPORT_ESC_HTML, d->r.name);
     fputs("</h1><p>Results: <code>", b);
     report_put_escaped(b, REPORT_ESC_HTML, d->r.path);
-    report_fprintf(b, REPORT_ESC_HTML, "</code> (status %s). Per-run data: <a href='runs.csv'>runs.csv</a>.</p>\n", d->r.status);
+    report_fprintf(b, REPORT_ESC_HTML, "</code> (status %s). Per-run data: <a href='runs.csv'>runs.csv</a>.</p>\n<p>", d->r.status);
+    report_put_escaped(b, REPORT_ESC_HTML, report_regenerate_note);
+    fputs("</p>\n", b);
     variants_html(b, d);
     comparisons_html(b, d);
     plots_html(b, d);
     sensitivity_html(b, d);
+    report_gpu_html(b, d);
     warnings_html(b, d);
     fputs("<h2>Environment</h2><ul><li>CPU: ", b);
     report_put_escaped(b, REPORT_ESC_HTML, d->r.cpu_model[0] ? d->r.cpu_model : "n/a");

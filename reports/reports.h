@@ -154,6 +154,19 @@ double report_rng_normal(uint64_t *state);
 #define REPORT_NAME_MAX 64
 #define REPORT_MAX_VARIANTS 64     /* more is an input error, never a silent cut */
 
+/* A run's GPU telemetry, from its summary's gpuN.* channels (NAN: not
+ * recorded). The GPU is the one whose temperature the run's summary
+ * watched, else gpu0. */
+typedef struct report_gpu_run {
+    bool present;
+    double temp_mean_c, temp_start_c, temp_peak_c;
+    double sm_mean_mhz, sm_min_mhz, mem_mean_mhz, mem_min_mhz;
+    double power_mean_w, power_limit_w, energy_j, energy_per_token_j, util_mean_pct;
+    double power_cap_ms, thermal_cap_ms;   /* NVML violation time during the run */
+    double reasons_max;                    /* highest clock-event bitmask read (NAN if none) */
+    char throttle_cause[128];              /* the summary's cause, e.g. "gpu0: SW power cap" */
+} report_gpu_run;
+
 typedef struct report_run {
     int index;
     char variant[REPORT_NAME_MAX];
@@ -164,6 +177,9 @@ typedef struct report_run {
     double power_mean_w, energy_j, energy_per_token_j;
     double clock_mean_mhz, clock_min_mhz, mem_psi_some_us;
     char throttle[16];              /* "yes" | "no" | "unknown" */
+    int session;                    /* which session of its set ran it (0 when the file has one) */
+    double tokens;                  /* prefill + decode tokens of an engine run (NAN otherwise) */
+    report_gpu_run gpu;
 } report_run;
 
 typedef struct report_results {
@@ -176,10 +192,21 @@ typedef struct report_results {
     /* the build that wrote the file ("" where an older file does not say) */
     char compiler[64], git_commit[64], build_type[32], cflags[256], sanitizers[64];
     int git_dirty;                  /* 1 dirty, 0 clean, -1 unknown */
+    char gpu_name[16];              /* "gpu0": the GPU the runs' telemetry names, "" if none */
     int cpus_online;                /* -1 unknown */
     int nvariants;
     char variants[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
-    char variant_config[REPORT_MAX_VARIANTS][256];   /* engine_kernels + workload threads, for env checks */
+    char variant_config[REPORT_MAX_VARIANTS][256];   /* engine_kernels + workload threads, for the reports */
+    /* What was asked for ("field=value; ..." of model or preset, dtype, seed, threads, batch,
+     * lengths, backend, forced kernels, command) and what the engine resolved ("" unknown): a different request is a
+     * different workload; a different resolution under the same request is the code under test. */
+    char variant_request[REPORT_MAX_VARIANTS][384];
+    char variant_kernels[REPORT_MAX_VARIANTS][160];
+    /* The machine: CPU model, CPUs online, OS kernel, microcode, GPUs and driver where recorded. */
+    char machine[512];
+    char order[16];                 /* config.order: sequential | interleaved | abba | random | "" */
+    bool adaptive_stop;             /* config.stop.rule "adaptive" */
+    int stop_min_runs;              /* its first stage (config.repetitions); 0 when fixed */
     int nruns;
     report_run *runs;
     int npreflight;
@@ -205,6 +232,15 @@ typedef struct report_variant_stats {
     report_mann_kendall trend;
 } report_variant_stats;
 
+/* An interval of the ratio candidate / baseline (in the gate: oriented so
+ * that < 1 is worse; in a comparison: as measured). */
+typedef struct report_interval {
+    double ratio, lo, hi;
+    double df;
+    bool ok;
+    char method[96];            /* "paired rounds", "ratio of geometric means (Welch)", ... */
+} report_interval;
+
 typedef struct report_comparison {
     report_variant_stats a, b;
     bool higher_is_better;
@@ -213,7 +249,11 @@ typedef struct report_comparison {
     report_welch welch;
     report_mwu mwu;
     double hodges_lehmann, cliffs_delta;
-    double effect_pct, effect_lo_pct, effect_hi_pct;    /* (ratio - 1) * 100 from Fieller */
+    /* The verdict's interval of b / a, 95 %: the gate's design (paired rounds of an
+     * interleaved file, session means, temperature) when it applies, else Fieller. */
+    report_interval effect;
+    char design[256];
+    double effect_pct, effect_lo_pct, effect_hi_pct;    /* (ratio - 1) * 100 of effect */
     report_adjusted adjusted;
     bool adjusted_ok;
     double min_detectable_pct;      /* at the observed noise, alpha 0.05, power 0.8 */
@@ -239,33 +279,141 @@ typedef enum report_gate_verdict {
 
 typedef struct report_gate_options {
     double max_regression;      /* relative, 0.03 = 3 % */
-    double confidence;          /* CI level, default 0.95 */
-    double max_cv;              /* above: unstable -> inconclusive; default 0.10 */
-    bool allow_env_mismatch;
+    double confidence;          /* level of the printed two-sided interval, default 0.95 */
+    double decision;            /* level of each one-sided decision bound, default 0.95 (TOST) */
+    double max_cv;              /* robust CV above which the robust interval joins the hull; 0.10 */
+    double step_p;              /* a step within a session counts below this p; default 0.01 */
+    bool allow_machine_change;  /* CPU, kernel, microcode, GPU may differ */
+    bool allow_workload_change; /* the requested workload may differ (else an input error) */
+    bool allow_env_mismatch;    /* both of the above (older spelling) */
     bool allow_throttle;
+    bool no_tables;             /* skip the per-variant tables (cmp): the verdict does not use them */
 } report_gate_options;
 
+/* ---- the gate's inputs: sides made of result sets and sessions ----
+ *
+ * A side is one or more result sets of one variant (results files, or sets
+ * the history store builds from its rows); each set holds one or more
+ * sessions (report_run.session), and the sessions are the unit of the
+ * between-session variance (docs/STATISTICS.md). A set built elsewhere than
+ * report_results_load fills the same fields (json may be NULL; runs in run
+ * order; machine, variant_request and variant_kernels as the loader does). */
+typedef struct report_side {
+    const report_results *const *sets;
+    int nsets;
+    const char *variant;        /* in every set; NULL: each set's only variant */
+} report_side;
+
+/* A step inside one session of one arm's run sequence (or of the per-round
+ * differences of a paired design). */
+typedef struct report_step {
+    char arm[16];               /* "baseline" | "candidate" | "difference" */
+    int session;                /* arm-wide session number, 0-based */
+    int at_run;                 /* 1-based position (in that session) of the first run after it */
+    int session_runs;
+    double change_pct;          /* mean after vs before */
+    double p;                   /* Bonferroni over the split points */
+    char telemetry[256];        /* what moved at the same runs, "" if nothing recorded did */
+} report_step;
+
+#define REPORT_GATE_MAX_STEPS 8
 typedef struct report_gate_result {
     report_gate_verdict verdict;
     report_comparison cmp;
-    double ratio, lo, hi;       /* oriented: < 1 is worse, whatever the metric's direction */
-    bool env_mismatch;
+    double ratio, lo, hi;       /* headline estimate and two-sided interval (confidence), oriented */
+    double dec_lo, dec_hi;      /* hull of every plausible analysis at the one-sided decision level */
+    report_interval primary;    /* the analysis the headline comes from */
+    char design[256];           /* what the analysis rests on, incl. assumptions */
+    int sessions_base, sessions_cand;
+    size_t runs_base, runs_cand;
+    double sd_within_pct, sd_between_pct;   /* % of the mean; NAN unknown */
+    /* evidence */
+    int nsteps;
+    report_step steps[REPORT_GATE_MAX_STEPS];
+    bool heat_differs, heat_overlap, heat_used;
+    double temp_base_c, temp_cand_c;        /* mean start temperatures, NAN unrecorded */
+    report_interval heat_adjusted;          /* ok when computed */
+    bool unstable;
+    double robust_cv_base, robust_cv_cand;
+    report_interval robust;                 /* Hodges-Lehmann, when it joined the hull */
+    /* environment */
+    bool machine_differs, workload_differs, kernels_differ;
+    char machine_detail[512], workload_detail[512], kernel_change[384];
+    bool env_mismatch;                      /* machine_differs (kept for older readers) */
     char env_detail[512];
     char reason[1024];
 } report_gate_result;
 
 void report_gate_defaults(report_gate_options *o);
 const char *report_gate_verdict_name(report_gate_verdict v);
-/* The verdict from two samples alone (no telemetry or environment): the
- * core the Monte Carlo tests exercise. base and cand in metric units. */
+/* The verdict from two samples alone (one session each, no telemetry or
+ * environment). base and cand in metric units. */
 report_gate_verdict report_gate_samples(const double *base, size_t nb, const double *cand, size_t nc,
                                         bool higher_is_better, const report_gate_options *o,
                                         double *ratio, double *lo, double *hi, char *reason, size_t reason_len);
-/* Gates variant cand_variant of cand against base_variant of base (NULL: the
- * file's only variant). */
+/* Gates the candidate side against the baseline side. -1 with err on bad
+ * input (no such variant, different metrics, a different workload without
+ * allow_workload_change: exit 2); else 0 and the verdict in out. */
+int report_gate_sides(const report_side *base, const report_side *cand, const report_gate_options *o,
+                      report_gate_result *out, report_error *err);
+/* One results file per side (the same file twice for two variants of one file). */
 int report_gate(const report_results *base, const char *base_variant, const report_results *cand,
                 const char *cand_variant, const report_gate_options *o, report_gate_result *out,
                 report_error *err);
+/* The verdict, its intervals, reasons and evidence as a JSON object (free()). */
+char *report_gate_result_json(const report_gate_result *g, const char *name, const char *metric);
+
+/* ---- where variance comes from (Kalibera & Jones) ---- */
+typedef struct report_variance_components {
+    int sessions;
+    size_t runs;
+    double mean;                /* mean of the session means */
+    double var_within;          /* pooled within-session variance; NAN with no session of 2+ runs */
+    double var_between;         /* between-session component (>= 0); NAN with one session */
+    double var_session_means;   /* sample variance of the session means; NAN with one session */
+    double df_within, df_between;
+    double runs_per_session;    /* harmonic mean */
+} report_variance_components;
+/* x[i] belongs to session[i] (any int labels). 0, or -1 when n == 0. */
+int report_variance_components_fit(const double *x, const int *session, size_t n, report_variance_components *out);
+/* Sessions of `runs_per_session` runs needed for a two-sided `level` CI of
+ * the mean no wider than +-target (relative to the mean); -1 if out of reach. */
+int report_sessions_needed(const report_variance_components *vc, int runs_per_session, double target, double level);
+
+/* How many runs and sessions a gate with margin `margin` needs on the noise
+ * of these runs: per side, sessions of runs_per_session runs each, so that an
+ * unchanged candidate passes (one-sided bound at `decision`) with
+ * probability `power`. x: metric values, session: their session labels. */
+#define REPORT_PLAN_SIZES 4
+typedef struct report_run_plan {
+    report_variance_components vc;      /* on log values */
+    double sd_within_pct, sd_between_pct;   /* NAN unknown (one session) */
+    int runs_per_session[REPORT_PLAN_SIZES];     /* 5, 10, 20, 40 */
+    int sessions_needed[REPORT_PLAN_SIZES];      /* per side; -1 out of reach (over 1000) */
+} report_run_plan;
+int report_plan_runs(const double *x, const int *session, size_t n, double margin, double decision, double power,
+                     report_run_plan *out);
+
+/* ---- pieces of the verdict ---- */
+/* Largest |t| over split points of a sequence (segments of min_segment+
+ * runs), Bonferroni-adjusted p; *at is the index of the first run after the
+ * split. -1 when n < 2 min_segment. */
+int report_step_detect(const double *x, size_t n, size_t min_segment, size_t *at, double *change, double *p);
+/* Mean of per-pair log(b/a) with a Student t interval: exp of it. */
+int report_ratio_paired(const double *a, const double *b, size_t n, double level, report_interval *out);
+/* Ratio of geometric means (Welch on logs). */
+int report_ratio_geometric(const double *a, size_t na, const double *b, size_t nb, double level,
+                           report_interval *out);
+/* Effect of [is_b] on log(y) with temperature as a covariate, fitted on the
+ * runs inside both arms' common temperature range (trim) or on all runs.
+ * *in_a, *in_b: runs of each arm in the fit. -1 when it cannot be fitted. */
+int report_ratio_heat_adjusted(const double *y, const int *is_b, const double *temp_c, size_t n, double level,
+                               bool trim, report_interval *out, size_t *in_a, size_t *in_b);
+/* Adaptive stopping, Stein's two-stage rule: from the first n0 runs, the
+ * total runs per variant that make the 95 % CI half-width of the mean at most
+ * target_pct % of it (capped at max_runs). The gate's interval then has its
+ * nominal coverage (docs/STATISTICS.md, measured). */
+int report_stop_runs_total(const double *first, size_t n0, double target_pct, int max_runs);
 
 /* The gate over two results files (thermabench gate): the named variants,
  * the only one, or every variant name the files share, each gated at a
@@ -291,12 +439,11 @@ int report_gate_files(const report_results *base, const char *base_variant, cons
 void report_gate_set_free(report_gate_set *s);
 /* One line per variant, environment differences, the overall verdict. */
 void report_gate_print(FILE *f, const report_gate_set *s);
+/* {"gate": {"verdicts": [report_gate_result_json...], "verdict": ..., "confidence_per_variant": ...}} */
+void report_gate_print_json(FILE *f, const report_gate_set *s);
 /* JUnit XML (one test case per variant) and a Markdown summary for a CI job page. */
 int report_gate_write_junit(const report_gate_set *s, const char *path, report_error *err);
 int report_gate_write_markdown(const report_gate_set *s, const char *path, report_error *err);
-/* The overall verdict, the options and every variant's verdict, ratio and
- * comparison as JSON (malloc'd). */
-char *report_gate_set_json(const report_gate_set *s);
 
 /* Comparisons over one results file (every variant against the baseline) or
  * two (the candidate file's variants against the first file's) for

@@ -112,6 +112,19 @@ static double binom_half_pmf(size_t n, size_t i)
     return exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - (double)n * M_LN2);
 }
 
+/* The median CI of a sorted sample. */
+static void median_ci_sorted(const double *s, size_t n, double level, double *lo, double *hi)
+{
+    /* Largest k with P(B <= k - 1) <= (1 - level) / 2: [x_(k), x_(n-k+1)], 1-based. */
+    double half_alpha = (1 - level) / 2;
+    size_t k = 0;
+    double cdf = binom_half_pmf(n, 0);          /* P(B <= k), summed as k grows: O(n) */
+    while (k + 1 <= n / 2 && cdf <= half_alpha)
+        cdf += binom_half_pmf(n, ++k);
+    *lo = k ? s[k - 1] : s[0];
+    *hi = k ? s[n - k] : s[n - 1];
+}
+
 void report_median_ci(const double *x, size_t n, double level, double *lo, double *hi)
 {
     *lo = *hi = NAN;
@@ -120,19 +133,7 @@ void report_median_ci(const double *x, size_t n, double level, double *lo, doubl
     double *s = stats_sorted_copy(x, n);
     if (!s)
         return;
-    /* Largest k with P(B <= k - 1) <= (1 - level) / 2: [x_(k), x_(n-k+1)], 1-based. */
-    double half_alpha = (1 - level) / 2;
-    size_t k = 0;
-    double cdf = binom_half_pmf(n, 0);          /* P(B <= k), summed as k grows: O(n) */
-    while (k + 1 <= n / 2 && cdf <= half_alpha)
-        cdf += binom_half_pmf(n, ++k);
-    if (k == 0) {
-        *lo = s[0];
-        *hi = s[n - 1];
-    } else {
-        *lo = s[k - 1];
-        *hi = s[n - k];
-    }
+    median_ci_sorted(s, n, level, lo, hi);
     free(s);
 }
 
@@ -163,6 +164,9 @@ void report_robust_z(const double *x, size_t n, double *z)
     }
 }
 
+/* report_summarize sorts once: every order statistic, the MAD, the median
+ * CI, Tukey's fences and the robust z come from one sorted copy (and one of
+ * the deviations), the same values the single-statistic functions give. */
 void report_summarize(const double *x, size_t n, report_summary *o)
 {
     memset(o, 0, sizeof *o);
@@ -170,29 +174,38 @@ void report_summarize(const double *x, size_t n, report_summary *o)
     o->mean = report_mean(x, n);
     o->sd = report_sd(x, n);
     o->cv = o->sd / fabs(o->mean);
-    o->median = report_median(x, n);
-    o->mad = report_mad(x, n);
-    o->q1 = report_quantile(x, n, 0.25);
-    o->q3 = report_quantile(x, n, 0.75);
-    o->min = report_quantile(x, n, 0);
-    o->max = report_quantile(x, n, 1);
     double hw = report_mean_ci_half_width(x, n, 0.95);
     o->mean_ci_lo = o->mean - hw;
     o->mean_ci_hi = o->mean + hw;
-    report_median_ci(x, n, 0.95, &o->median_ci_lo, &o->median_ci_hi);
+    o->median = o->mad = o->q1 = o->q3 = o->min = o->max = o->median_ci_lo = o->median_ci_hi = NAN;
     if (n == 0)
         return;
-    int *cls = malloc(n * sizeof *cls);
-    double *z = malloc(n * sizeof *z);
-    if (cls && z) {
-        report_outliers_tukey(x, n, cls);
-        report_robust_z(x, n, z);
-        for (size_t i = 0; i < n; i++) {
-            o->outliers_mild += cls[i] == REPORT_OUTLIER_MILD;
-            o->outliers_severe += cls[i] == REPORT_OUTLIER_SEVERE;
-            o->outliers_robust_z += fabs(z[i]) > 3.5;
-        }
+    double *s = stats_sorted_copy(x, n), *d = malloc(n * sizeof *d);
+    if (!s || !d) {
+        free(s);
+        free(d);
+        return;
     }
-    free(cls);
-    free(z);
+    o->median = stats_quantile_sorted(s, n, 0.5);
+    o->q1 = stats_quantile_sorted(s, n, 0.25);
+    o->q3 = stats_quantile_sorted(s, n, 0.75);
+    o->min = stats_quantile_sorted(s, n, 0);
+    o->max = stats_quantile_sorted(s, n, 1);
+    for (size_t i = 0; i < n; i++)
+        d[i] = fabs(x[i] - o->median);
+    stats_sort(d, n);
+    o->mad = stats_quantile_sorted(d, n, 0.5);
+    median_ci_sorted(s, n, 0.95, &o->median_ci_lo, &o->median_ci_hi);
+    double iqr = o->q3 - o->q1;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] < o->q1 - 3 * iqr || x[i] > o->q3 + 3 * iqr)
+            o->outliers_severe++;
+        else if (x[i] < o->q1 - 1.5 * iqr || x[i] > o->q3 + 1.5 * iqr)
+            o->outliers_mild++;
+        double dz = x[i] - o->median;
+        double z = o->mad > 0 ? 0.6745 * dz / o->mad : (dz == 0 ? 0 : copysign(INFINITY, dz));
+        o->outliers_robust_z += fabs(z) > 3.5;
+    }
+    free(s);
+    free(d);
 }

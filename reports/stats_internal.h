@@ -15,6 +15,10 @@ double stats_pairwise_diff_kth(const double *sa, size_t na, const double *sb, si
 
 #include <stdio.h>
 
+/* Offset of the first byte of s[0, n) that is not well-formed UTF-8
+ * (surrogates and overlong forms included), or n (report_escape.c). */
+size_t report_utf8_invalid_at(const char *s, size_t n);
+
 /* Writes path via path.tmp + fsync + rename. 0 or -1 with err set. */
 struct report_error;
 /* Formats the message into err; returns -1, for `return report_fail(...)`. */

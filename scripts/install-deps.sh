@@ -8,13 +8,18 @@ packages=(
   libcjson-dev            # config and result files
   libsensors-dev          # hwmon through lm-sensors
   libpfm4-dev             # perf event names -> perf_event_attr
+  libutf8proc-dev         # Unicode categories for BPE tokenizers
   ocl-icd-opencl-dev opencl-headers  # OpenCL ICD loader and headers
   pocl-opencl-icd         # OpenCL on the CPU (tests, CI)
   gnuplot-nox             # plots in reports (run time)
+  libsqlite3-dev          # results history (default store)
+  libpq-dev               # results history on a PostgreSQL server (a fleet)
+  postgresql              # a private server for the PostgreSQL history tests
   python3 cmark-gfm libxml2-utils  # tests: outputs checked with real parsers (html.parser, GitHub Markdown, xmllint)
   hyperfine               # tests: reference exports; docs: side-by-side timings
   libbenchmark-tools python3-scipy   # tests: Google Benchmark's compare.py reads our export
   python3-prometheus-client          # tests: the OpenMetrics parser reads our export
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer with ASan + UBSan (the fuzz preset)
 )
 
 missing=()

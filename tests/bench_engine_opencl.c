@@ -7,8 +7,8 @@
  * copies totalling more than 320 MB, so no launch finds them in cache;
  * "cached": the same copy every launch.
  *
- *   bench_engine_opencl DTYPE [DEVICE]     DTYPE f32, f16 or q8_0
- *   bench_engine_opencl f16 NVIDIA
+ *   bench_engine_opencl DTYPE [DEVICE [PRESET]]   DTYPE f32, f16 or q8_0; PRESET 1B (default) or llama3-8B
+ *   bench_engine_opencl f16 NVIDIA llama3-8B
  * docs/PERFORMANCE.md ("Each kernel against a plain read") has figures. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -160,8 +160,10 @@ int main(int argc, char **argv)
     const char *dtype = argc > 1 ? argv[1] : "";
     int prog = !strcmp(dtype, "f32") ? CLB_PROG_F32 : !strcmp(dtype, "f16") ? CLB_PROG_F16
              : !strcmp(dtype, "q8_0") ? CLB_PROG_Q8 : -1;
-    if (prog < 0) {
-        fprintf(stderr, "usage: bench_engine_opencl f32|f16|q8_0 [DEVICE]\n");
+    const char *preset = argc > 3 ? argv[3] : "1B";
+    bool l8 = !strcmp(preset, "llama3-8B");
+    if (prog < 0 || (!l8 && strcmp(preset, "1B"))) {
+        fprintf(stderr, "usage: bench_engine_opencl f32|f16|q8_0 [DEVICE [1B|llama3-8B]]\n");
         return 2;
     }
     engine_error err = {0};
@@ -181,11 +183,12 @@ int main(int argc, char **argv)
         die("building the lead and plain-read kernels", rc);
     cl_uint cus = 1;
     clGetDeviceInfo(dev->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
-    printf("%s (%s), %u compute units, %s weights; device time per launch, best of 3 x %d\n",
-           dev->info.device_name, dev->info.platform_name, cus, dtype, LAUNCHES);
+    printf("%s (%s), %u compute units, %s weights, %s shapes; device time per launch, best of 3 x %d\n",
+           dev->info.device_name, dev->info.platform_name, cus, dtype, preset, LAUNCHES);
 
-    enum { DIM = 2048, HIDDEN = 5632, QKV = 2560 };
-    float ones[HIDDEN], seed = 1.0f;
+    const int DIM = l8 ? 4096 : 2048, HIDDEN = l8 ? 14336 : 5632, QKV = l8 ? 6144 : 2560;
+    static float ones[14336];
+    float seed = 1.0f;
     for (int i = 0; i < HIDDEN; i++)
         ones[i] = 1.0f;
     size_t big = (size_t)HIDDEN * DIM * b.es;
@@ -205,8 +208,8 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < big / 16 / 2 + 1; i++)
         scales[i] = 0x0800;
-    cl_mem x = buffer(&b, sizeof ones, ones), nw = buffer(&b, sizeof ones, ones);
-    cl_mem out = buffer(&b, sizeof ones, NULL), sink = buffer(&b, 64, NULL), s1 = buffer(&b, 4, &seed);
+    cl_mem x = buffer(&b, HIDDEN * sizeof *ones, ones), nw = buffer(&b, HIDDEN * sizeof *ones, ones);
+    cl_mem out = buffer(&b, HIDDEN * sizeof *ones, NULL), sink = buffer(&b, 64, NULL), s1 = buffer(&b, 4, &seed);
     b.spin = clCreateKernel(aux, "spin", &rc);
     cl_kernel rd = clCreateKernel(aux, "plain_read", &rc);
     cl_kernel mv = clCreateKernel(mp, "matvec_rowgroup", &rc);

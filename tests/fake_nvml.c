@@ -22,7 +22,8 @@ static struct {
     double temp_c, instant_mw, average_mw, energy_mj, sm_mhz, mem_mhz, reasons;
     double power_violation_ns, thermal_violation_ns, mem_used, util, pstate;
     double no_instant, lost, init_fails;
-} st = {45, 250000, 100000, 1000000, 1980, 2619, 0, 0, 0, 1 << 30, 97, 0, 0, 0, 0};
+    double power_limit_mw, slowdown_c, gpu_max_c, processes, no_thresholds;
+} st = {45, 250000, 100000, 1000000, 1980, 2619, 0, 0, 0, 1 << 30, 97, 0, 0, 0, 0, 700000, 90, 87, 0, 0};
 static int dummy_device;
 
 #define GPU_CHECK(dev) do { if ((dev) != (void *)&dummy_device) return ERR_INVALID; \
@@ -32,7 +33,8 @@ int fake_nvml_set(const char *what, double v)
 {
     static const char *names[] = {"temp_c", "instant_mw", "average_mw", "energy_mj", "sm_mhz",
         "mem_mhz", "reasons", "power_violation_ns", "thermal_violation_ns", "mem_used", "util",
-        "pstate", "no_instant", "lost", "init_fails"};
+        "pstate", "no_instant", "lost", "init_fails", "power_limit_mw", "slowdown_c", "gpu_max_c",
+        "processes", "no_thresholds"};
     double *fields = &st.temp_c;
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (!strcmp(what, names[i])) {
@@ -121,3 +123,22 @@ int nvmlDeviceGetUtilizationRates(void *dev, nvml_utilization *u)
     return OK;
 }
 int nvmlDeviceGetPerformanceState(void *dev, int *p) { GPU_CHECK(dev); *p = (int)st.pstate; return OK; }
+int nvmlDeviceGetEnforcedPowerLimit(void *dev, unsigned int *mw) { GPU_CHECK(dev); *mw = (unsigned int)st.power_limit_mw; return OK; }
+int nvmlDeviceGetTemperatureThreshold(void *dev, int which, unsigned int *t)
+{
+    GPU_CHECK(dev);
+    if (st.no_thresholds || (which != 1 && which != 3))
+        return ERR_NOT_SUPPORTED;
+    *t = (unsigned int)(which == 1 ? st.slowdown_c : st.gpu_max_c);
+    return OK;
+}
+/* As NVML: with a buffer too small (or none) for the processes, the count
+ * and INSUFFICIENT_SIZE; with none running, OK and 0. */
+int nvmlDeviceGetComputeRunningProcesses_v3(void *dev, unsigned int *count, void *infos)
+{
+    GPU_CHECK(dev);
+    unsigned int n = (unsigned int)st.processes;
+    int rc = n > *count || (n && !infos) ? 7 : OK;
+    *count = n;
+    return rc;
+}

@@ -30,6 +30,10 @@ tb_add_test(NAME test_harness_lock SOURCES test_harness_lock.c
             LIBS PkgConfig::CJSON LABELS harness cli
             ARGS $<TARGET_FILE:fake_workload>)
 add_dependencies(test_harness_lock thermabench fake_workload)
+tb_add_test(NAME test_harness_gpu_idle SOURCES test_harness_gpu_idle.c
+            LIBS thermabench_harness ${CMAKE_DL_LIBS} LABELS harness unit
+            ARGS $<TARGET_FILE:fake_nvml>)
+add_dependencies(test_harness_gpu_idle fake_nvml)
 # Build provenance in a clone of this checkout: a commit and `cmake --build`
 # alone change what --version and results.json name (builds the binary
 # twice at -O0: minutes on a loaded machine).

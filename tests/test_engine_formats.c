@@ -225,7 +225,7 @@ static void test_synth_presets(void)
     int n = 0;
     while (names[n])
         n++;
-    CHECK(n == 5 && !strcmp(names[0], "tiny") && !strcmp(names[4], "1B"));
+    CHECK(n == 6 && !strcmp(names[0], "tiny") && !strcmp(names[4], "1B") && !strcmp(names[5], "llama3-8B"));
     engine_model *a = NULL, *b = NULL, *c = NULL;
     engine_error err = {0};
     CHECK(engine_model_synth("15M", ENGINE_DTYPE_Q8_0, 3, -1, &a, &err) == 0);

@@ -87,6 +87,15 @@ int main(void)
         got[got_len > 0 ? got_len : 0] = 0;
         CHECKF(rc == 2 && strstr(got, "THERMABENCH_OPENCL_RG_SPLIT: '3' is not 1, 2 or 4"), "bad split: exit %d: %s",
                rc, got);
+        /* THERMABENCH_OPENCL_BUILD_OPTIONS reaches the kernel compiler: a
+         * define that breaks matmul.cl fails the matrix kernels' build, and
+         * the error names the options it was built with. */
+        snprintf(cmd, sizeof cmd, "THERMABENCH_OPENCL_BUILD_OPTIONS='-Dhalf_bits=(' '%s' bench --backend opencl "
+                 "--preset tiny 2>&1", TB_BINARY);
+        rc = run(cmd, got, sizeof got - 1, &got_len);
+        got[got_len > 0 ? got_len : 0] = 0;
+        CHECKF(rc != 0 && strstr(got, "building the matrix kernels") && strstr(got, "-Dhalf_bits=("),
+               "build options: exit %d: %s", rc, got);
     } else {
         fprintf(stderr, "no OpenCL device (%s): only the no-platform checks run\n", err.msg);
     }

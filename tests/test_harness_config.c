@@ -189,7 +189,7 @@ static void plan_string(const harness_config *c, harness_run_record *rec, const 
     bool w;
     out[0] = 0;
     while (nd < 200 && harness_plan_next(c, rec, nd, &v, &w)) {
-        rec[nd] = (harness_run_record){v, w, true, values ? values[nd % 7] : 1.0};
+        rec[nd] = (harness_run_record){v, w, true, values ? values[nd % 7] : 1.0, 0};
         snprintf(out + strlen(out), n - strlen(out), "%s%c%s", nd ? " " : "", 'A' + v, w ? "w" : "");
         nd++;
     }
@@ -263,6 +263,33 @@ static void test_plan(void)
     plan_string(c, rec, noisy, s, sizeof s);
     CHECK_STR(s, "A B A B A B A B A B A B");
     CHECK(harness_plan_remaining(c, rec, 0) == 12);
+    free(c);
+    c = NULL;
+
+    /* Sessions: each repeats the warm-up and takes its share of the rounds;
+     * random blocks are re-drawn in every session. */
+    CHECK(harness_config_load_text("{\"name\": \"p\", \"variants\": [{\"name\": \"a\"}, {\"name\": \"b\"}],"
+                                   " \"repetitions\": 3, \"warmup\": 1, \"order\": \"interleaved\","
+                                   " \"sessions\": {\"count\": 2, \"pause_s\": 5}}", "p", &c, &err) == 0);
+    if (!c) return;
+    CHECK(c->sessions.count == 2 && c->sessions.pause_s == 5);
+    int nd = 0, v;
+    bool w;
+    s[0] = 0;
+    for (int sess = 0; sess < 3; sess++) {
+        while (nd < 100 && harness_plan_next_in_session(c, rec, nd, sess, &v, &w)) {
+            rec[nd] = (harness_run_record){v, w, true, 1.0, sess};
+            snprintf(s + strlen(s), sizeof s - strlen(s), "%s%c%s", nd ? " " : "", 'A' + v, w ? "w" : "");
+            nd++;
+        }
+        snprintf(s + strlen(s), sizeof s - strlen(s), " |");
+    }
+    CHECK_STR(s, "Aw Bw A B A B | Aw Bw A B | |");
+    free(c);
+    c = NULL;
+    CHECK(harness_config_load_text("{\"name\": \"p\", \"variants\": [{\"name\": \"a\"}, {\"name\": \"b\"}],"
+                                   " \"order\": \"sequential\", \"sessions\": {\"count\": 2}}", "p", &c, &err) == -1);
+    CHECK(strstr(err.msg, "sessions.count") && strstr(err.msg, "sequential"));
     free(c);
 }
 

@@ -222,6 +222,11 @@ int main(int argc, char **argv)
     CHECK(wait_exit(spawn_run("after", (const char *[]){"--resume", dir3, "--no-report", "--quiet", NULL})) == 0);
     check_complete(dir3, 6);
 
+    /* An output directory that cannot be written (here: under /proc, where
+     * even root cannot create one) is exit 1, a system failure, not 2. */
+    CHECK(wait_exit(spawn_run("unwritable", (const char *[]){cfg, "--out", "/proc/tb-no/out", "--no-report", NULL})) == 1);
+    CHECK(output_has("unwritable", "/proc/tb-no/out: cannot create the results directory"));
+
     if (!tb_failed) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

@@ -25,10 +25,10 @@ static void put(const char *rel, const char *text)
 }
 
 /* Runs the command, captures stdout; returns the exit status. */
-static int run(const char *args, char *out, size_t n)
+static int run_cmd(const char *sub, const char *args, char *out, size_t n)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' probe %s 2>/dev/null", TB_BINARY, args);
+    snprintf(cmd, sizeof cmd, "'%s' %s %s 2>/dev/null", TB_BINARY, sub, args);
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;
@@ -36,6 +36,27 @@ static int run(const char *args, char *out, size_t n)
     out[got] = 0;
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run(const char *args, char *out, size_t n) { return run_cmd("probe", args, out, n); }
+
+/* doctor: the missing OpenCL loader gets the ldd hint and the variable to
+ * set; NVML (the fake) is found with its GPU; exit 1 while OpenCL is missing. */
+static void test_doctor(void)
+{
+    static char out[1 << 14], args[1024];
+    snprintf(args, sizeof args, "--nvml-library '%s'", FAKE_NVML);
+    setenv("THERMABENCH_OPENCL_LIBRARY", "/nonexistent/libOpenCL.so.1", 1);
+    CHECK(run_cmd("doctor", args, out, sizeof out) == 1);
+    unsetenv("THERMABENCH_OPENCL_LIBRARY");
+    CHECKF(strstr(out, "ICD loader: /nonexistent/libOpenCL.so.1 not found") != NULL, "%s", out);
+    CHECKF(strstr(out, "`ldd thermabench` does not list it") && strstr(out, "THERMABENCH_OPENCL_LIBRARY="), "%s", out);
+    CHECKF(strstr(out, "gpu0: Fake H100") != NULL, "%s", out);
+    CHECK(strstr(out, "not ready for GPU experiments") != NULL);
+    snprintf(args, sizeof args, "--nvml-library /nonexistent/libnvidia-ml.so.1");
+    CHECK(run_cmd("doctor", args, out, sizeof out) == 1);
+    CHECKF(strstr(out, "NVML\n  unavailable: no NVML") != NULL, "%s", out);
+    CHECK(run_cmd("doctor", "--bogus", out, sizeof out) == 2);
 }
 
 static cJSON *channel(cJSON *doc, const char *name)
@@ -126,5 +147,6 @@ int main(void)
     snprintf(line, sizeof line, "rm -rf '%s'", root);
     if (system(line) != 0)
         return 1;
+    test_doctor();
     TB_MAIN_END();
 }

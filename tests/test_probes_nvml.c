@@ -61,6 +61,16 @@ int main(void)
     int e = probe_set_find(ps, "gpu0.energy_j");
     CHECK(e >= 0 && probe_set_channel(ps, e)->tier == PROBE_TIER_SLOW);
     CHECK(e >= 0 && probe_set_channel(ps, e)->kind == PROBE_COUNTER);
+    /* the limits a run is judged against, and who else uses the GPU */
+    CHECK_NEAR(read1(ps, "gpu0.power_limit_w"), 700.0, 1e-9);
+    CHECK_NEAR(read1(ps, "gpu0.temp_slowdown_c"), 90, 0);
+    CHECK_NEAR(read1(ps, "gpu0.temp_max_c"), 87, 0);
+    CHECK_NEAR(read1(ps, "gpu0.compute_processes"), 0, 0);
+    fake_set("processes", 3);   /* NVML answers INSUFFICIENT_SIZE with the count */
+    CHECK_NEAR(read1(ps, "gpu0.compute_processes"), 3, 0);
+    fake_set("processes", 0);
+    int pl = probe_set_find(ps, "gpu0.power_limit_w");
+    CHECK(pl >= 0 && probe_set_channel(ps, pl)->tier == PROBE_TIER_SLOW);
     int sm = probe_set_find(ps, "gpu0.sm_clock_mhz");
     CHECK(sm >= 0 && strstr(probe_set_channel(ps, sm)->label, "max 1980 MHz"));
 
@@ -83,6 +93,21 @@ int main(void)
     CHECK(p.throttle == PROBE_THROTTLE_YES);
     CHECKF(strstr(p.throttle_cause, "gpu0: SW power cap") != NULL, "%s", p.throttle_cause);
     CHECK(strstr(p.throttle_cause, "idle") == NULL);
+    /* the GPU headline: every clock-event reason by name, the limit, the
+     * violation time, the memory clock and the mean temperature */
+    probe_headline hg;
+    probe_phase_headline(ps, &p, PROBE_DEVICE_GPU, -1, &hg);
+    CHECK_STR(hg.device, "gpu0");
+    CHECK_NEAR(hg.clock_event_mask, 0x5, 0);
+    CHECK_STR(hg.clock_events, "GPU idle, SW power cap");
+    CHECK_NEAR(hg.power_limit_w, 700, 1e-9);
+    CHECK_NEAR(hg.power_cap_time_ms, 5.0, 1e-9);
+    CHECK_NEAR(hg.mem_clock_mean_mhz, 2619, 1e-9);
+    CHECK_NEAR(hg.temp_mean_c, 45, 1e-9);
+    CHECK_NEAR(hg.energy_j, 12.345, 1e-9);
+    probe_headline hc;   /* the CPU's headline has none of the GPU's figures */
+    probe_phase_headline(ps, &p, PROBE_DEVICE_CPU, -1, &hc);
+    CHECK(isnan(hc.power_limit_w) && isnan(hc.clock_event_mask) && hc.clock_events[0] == 0);
     probe_phase_summary_free(&p);
     probe_sampler_free(s);
 
@@ -106,6 +131,14 @@ int main(void)
     CHECK(noted);
     fake_set("lost", 0);
     probe_set_close(ps);
+
+    /* thresholds not supported: those channels are absent, not zero */
+    fake_set("no_thresholds", 1);
+    ps = open_nvml(FAKE_NVML);
+    CHECK(probe_set_find(ps, "gpu0.temp_slowdown_c") < 0);
+    CHECK(probe_set_find(ps, "gpu0.temp_c") >= 0);
+    probe_set_close(ps);
+    fake_set("no_thresholds", 0);
 
     /* no instant power field: the 1 s average, and the label says so */
     fake_set("no_instant", 1);

@@ -93,8 +93,61 @@ static void test_gate(void)
     CHECK(contains(out, "throttled"));
     CHECK(GATE("--candidate %s/hot/results.json --allow-throttle", tmp) == 0);
     CHECK(GATE("--candidate %s/othercpu/results.json", tmp) == 3);
-    CHECK(contains(out, "environment differs") && contains(out, "Intel Xeon"));
+    CHECK(contains(out, "another machine") && contains(out, "Intel Xeon"));
     CHECK(GATE("--candidate %s/othercpu/results.json --allow-env-mismatch", tmp) == 0);
+    CHECK(GATE("--candidate %s/othercpu/results.json --allow-machine-change", tmp) == 0);
+    CHECK(contains(out, "machine differs (allowed)"));
+
+    /* Another requested workload is another benchmark: an input error unless allowed. */
+    synth_variant v = {"main", 100, 0.01, NULL};
+    synth_opts so;
+    synth_defaults(&so);
+    so.seed = 8;
+    so.threads = 4;
+    snprintf(p, sizeof p, "%s/threads4", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &v, 1, &so) == 0);
+    CHECK(GATE("--candidate %s/threads4/results.json", tmp) == 2);
+    CHECK(contains(out, "requested workloads differ") && contains(out, "threads '2' vs '4'"));
+    CHECK(GATE("--candidate %s/threads4/results.json --allow-workload-change", tmp) == 0);
+    CHECK(contains(out, "workload differs (allowed)"));
+    /* Other kernels under the same request: the code under test, named, never inconclusive. */
+    synth_variant vk = {"main", 90, 0.01, "matmul=avx2"};
+    synth_defaults(&so);
+    so.seed = 9;
+    snprintf(p, sizeof p, "%s/kern", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &vk, 1, &so) == 0);
+    CHECK(GATE("--candidate %s/kern/results.json", tmp) == 1);
+    CHECK(contains(out, "regression") && contains(out, "matmul avx512 -> avx2"));
+    /* A step inside the candidate's session: named with the clock that fell, not a regression. */
+    synth_defaults(&so);
+    so.seed = 10;
+    so.runs_per_variant = 20;
+    so.temp_slope_pct_per_c = 0;
+    snprintf(p, sizeof p, "%s/base20", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &v, 1, &so) == 0);
+    so.seed = 11;
+    so.step_pct = -10;
+    so.step_at = 11;
+    snprintf(p, sizeof p, "%s/step", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &v, 1, &so) == 0);
+    CHECK(sh("%s gate --baseline %s/base20/results.json --candidate %s/step/results.json >%s 2>&1", TB_BINARY, tmp,
+             tmp, out) == 3);
+    CHECK(contains(out, "stepped down") && contains(out, "at run 11 of 20 of the candidate") &&
+          contains(out, "CPU clock fell"));
+    /* plan-runs: the noise of these runs and the runs a 3 % margin needs. */
+    CHECK(sh("%s plan-runs %s/base20/results.json >%s 2>&1", TB_BINARY, tmp, out) == 0);
+    CHECK(contains(out, "20 runs in 1 session") && contains(out, "5 runs per session: 1 session (5 runs)"));
+    CHECK(sh("%s plan-runs %s/base20/results.json --margin 0.05%% >%s 2>&1", TB_BINARY, tmp, out) == 0);
+    CHECK(!contains(out, "5 runs per session: 1 session"));
+    CHECK(sh("%s plan-runs >%s 2>&1", TB_BINARY, out) == 2);
+    /* --json: the verdict, the interval and the evidence. */
+    CHECK(sh("%s gate --baseline %s/base20/results.json --candidate %s/step/results.json --json >%s 2>&1",
+             TB_BINARY, tmp, tmp, out) == 3);
+    CHECK(contains(out, "\"verdict\": \"inconclusive\"") && contains(out, "\"at_run\":\t11"));
 
     /* The gate names both builds: an older file's flat fields, a newer
      * one's environment.build (commit, dirty, type, sanitizers, flags). */
@@ -161,6 +214,37 @@ static void test_gate(void)
     }
     CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
     CHECK(contains(out, "variants: more than 64"));
+
+    /* Numbers range-checked before conversion, names kept whole or refused,
+     * text that is not UTF-8 refused: each an input error naming the field. */
+    static const struct {
+        const char *json, *expect;
+    } bad[] = {
+        {"\"environment\": {\"cpus_online\": -1e300}, \"runs\": []",
+         "environment.cpus_online: expected a whole number from 1 to 1048576, got -1e+300"},
+        {"\"environment\": {\"cpus_online\": 2.5}, \"runs\": []", "environment.cpus_online: expected a whole number"},
+        {"\"runs\": [{\"index\": 1e300, \"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1}}]",
+         "runs[0].index: expected a whole number from 0 to 2147483647"},
+        {"\"runs\": [{\"variant\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-one\", \"status\": \"ok\","
+         " \"metrics\": {\"m\": 1}}]", "runs[0].variant: 67 bytes long, at most 63 allowed (names are kept whole)"},
+        {"\"variants\": [{\"name\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-two\"}], \"runs\": []",
+         "variants[0].name: 67 bytes long"},
+        {"\"runs\": [{\"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1e308}}]",
+         "runs[0].metrics.m: 1e+308 is out of range"},
+        {"\"runs\": [{\"variant\": \"A\", \"status\": \"ok\", \"metrics\": {\"m\": 1}, \"telemetry\":"
+         " {\"throttle\": \"yes-and-also-something-long\"}}]", "runs[0].telemetry.throttle: 27 bytes long"},
+        {"\"name\": \"x\xff\", \"runs\": []", "bad.json: byte 98: not UTF-8 text"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        f = fopen(p, "w");
+        if (f) {
+            fprintf(f, "{\"schema\": \"thermabench-results\", \"schema_version\": 1, \"primary_metric\": {\"name\": \"m\"},"
+                       " %s}", bad[k].json);
+            fclose(f);
+        }
+        CHECK(GATE("--candidate %s/bad.json", tmp) == 2);
+        CHECKF(contains(out, bad[k].expect), "case %zu: no '%s'", k, bad[k].expect);
+    }
 }
 
 static void test_compare_and_report(void)
@@ -191,11 +275,25 @@ static void test_compare_and_report(void)
     CHECK_NEAR(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(c0, "effect"), "ratio")), 1.04, 0.01);
     cJSON_Delete(root);
     free(js);
+    /* The same file marked interleaved: pairs of rounds, named in the verdict and the JSON. */
+    snprintf(p, sizeof p, "%s/abpaired", tmp);
+    mkdir(p, 0755);
+    o.order = "interleaved";
+    CHECK(synth_write(p, v, 2, &o) == 0);
+    CHECK(sh("%s compare %s/results.json >%s 2>&1", TB_BINARY, p, out) == 0);
+    CHECK(contains(out, "B is faster than A") && contains(out, "paired rounds"));
+    CHECK(sh("%s compare %s/results.json --json >%s 2>&1", TB_BINARY, p, out) == 0);
+    CHECK(contains(out, "\"design\":\t\"paired: rounds of one interleaved file"));
     /* A/A across two files: no detectable difference. */
     one("aa1", 100, 0.01, 11, NULL, NULL);
     one("aa2", 100, 0.01, 12, NULL, NULL);
     CHECK(sh("%s compare %s/aa1/results.json %s/aa2/results.json >%s 2>&1", TB_BINARY, tmp, tmp, out) == 0);
     CHECK(contains(out, "No detectable difference") && contains(out, "could detect a change of about"));
+    /* Both files are results.json with a variant "main": the labels name the
+     * directories, so the two rows differ; one file against itself says so. */
+    CHECK(contains(out, "main (aa1/results.json)") && contains(out, "main (aa2/results.json)"));
+    CHECK(sh("%s compare %s/aa1/results.json %s/aa1/../aa1/results.json >%s 2>&1", TB_BINARY, tmp, tmp, out) == 0);
+    CHECK(contains(out, "main (baseline file)") && contains(out, "main (candidate file)"));
     CHECK(sh("%s compare %s/aa1/results.json >%s 2>&1", TB_BINARY, tmp, out) == 2);     /* one variant */
     CHECK(sh("%s compare %s/results.json --baseline-variant Z >%s 2>&1", TB_BINARY, dir, out) == 2);
     CHECK(contains(out, "no variant 'Z'"));
@@ -212,6 +310,10 @@ static void test_compare_and_report(void)
     CHECK(contains(p, "Thermal sensitivity"));
     CHECK(contains(p, "scaling governor is 'powersave'"));
     CHECK(contains(p, "- build: 000000000000, gcc 12.2.0\n"));     /* an older file's flat fields */
+    CHECK(contains(p, "run `thermabench report DIR/results.json -o OUT`"));   /* how to regenerate it */
+    snprintf(p, sizeof p, "%s/rep/plot-timeline.svg", dir);
+    CHECK(sh("gnuplot --version >/dev/null 2>&1") != 0 || access(p, R_OK) == 0);
+    snprintf(p, sizeof p, "%s/rep/report.md", dir);
     snprintf(p, sizeof p, "%s/rep/runs.csv", dir);
     char *csv = tb_read_all(p, NULL);
     int lines = 0;
@@ -299,6 +401,61 @@ static void test_direction(void)
     CHECK(strstr(why, "Hodges-Lehmann") != NULL);
 }
 
+/* GPU runs: the report's GPU section has per-variant clocks, power against
+ * the limit, energy per token (the energy counter over the run / its
+ * tokens), the clock-event reasons, cold against hot and the covariates. */
+static void test_gpu_report(void)
+{
+    char dir[512], out[512], p[700];
+    snprintf(dir, sizeof dir, "%s/gpu", tmp);
+    mkdir(dir, 0755);
+    synth_variant v[2] = {{"f16", 100, 0.005, NULL}, {"f32", 80, 0.005, NULL}};
+    synth_opts o;
+    synth_defaults(&o);
+    o.gpu = 1;
+    o.runs_per_variant = 24;
+    o.temp_slope_pct_per_c = -0.5;   /* hot runs clearly slower */
+    CHECK(synth_write(dir, v, 2, &o) == 0);
+    snprintf(out, sizeof out, "%s/out.txt", tmp);
+    CHECK(sh("%s report %s/results.json -o %s/rep >%s 2>&1", TB_BINARY, dir, dir, out) == 0);
+    snprintf(p, sizeof p, "%s/rep/report.md", dir);
+    char *md = tb_read_all(p, NULL);
+    CHECK(md != NULL);
+    if (!md)
+        return;
+    CHECKF(strstr(md, "## GPU (gpu0)") != NULL, "%s", md);
+    CHECKF(strstr(md, "| f16 | 24 |") && strstr(md, "| f32 | 24 |"), "%s", md);
+    CHECK(strstr(md, "of 700 W") != NULL);
+    CHECK(strstr(md, "SW power cap") != NULL);
+    CHECK(strstr(md, "(1740) MHz") != NULL);     /* the hot runs' 1755 MHz, less 15 at the minimum */
+    /* energy per token of f16, computed here from the same file */
+    snprintf(p, sizeof p, "%s/results.json", dir);
+    char *js = tb_read_all(p, NULL);
+    cJSON *root = js ? cJSON_Parse(js) : NULL;
+    double sum = 0;
+    int n = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(root, "runs"))
+    {
+        if (cJSON_IsTrue(cJSON_GetObjectItem(r, "warmup")) || strcmp(cJSON_GetObjectItem(r, "variant")->valuestring, "f16"))
+            continue;
+        const cJSON *e = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "telemetry"), "channels"), "gpu0.energy_j");
+        sum += cJSON_GetObjectItem(e, "delta")->valuedouble / 64;
+        n++;
+    }
+    char want[64];
+    snprintf(want, sizeof want, "| %.3f mJ |", 1e3 * sum / n);
+    CHECKF(n == 24 && strstr(md, want) != NULL, "%s not in the report", want);
+    cJSON_Delete(root);
+    free(js);
+    /* cold (first 6 runs) against hot (last 6): slower, with the temperature rise */
+    CHECKF(strstr(md, "f16: first 6 runs (cold") && strstr(md, "hot runs slower"), "%s", md);
+    CHECK(strstr(md, "SM clock -225 MHz") != NULL);   /* 1980 cold, 1755 hot */
+    CHECK(strstr(md, "### A/B and the GPU's state") && strstr(md, "f32 vs f16: plain effect -20."));
+    CHECK(strstr(md, "adjusted for the GPU's temperature") != NULL);
+    free(md);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--write-sample")) {
@@ -319,6 +476,7 @@ int main(int argc, char **argv)
     test_direction();
     test_gate();
     test_compare_and_report();
+    test_gpu_report();
     if (!tb_failed)
         sh("rm -rf '%s'", tmp);
     else

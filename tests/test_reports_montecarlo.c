@@ -163,7 +163,9 @@ int main(int argc, char **argv)
              * At CV 3 % and 10 runs, inconclusive is the honest answer: see STATISTICS.md. */
             if (kind != DRIFT_BLOCKED)
                 CHECKF(k.regression <= 0.01, "%s cv %.2f: regression rate %.4f", noise_name[kind], cvs[c], k.regression);
-            if (kind != DRIFT_BLOCKED && c == 0)
+            /* Two bare samples carry no run order to pair: a drift inside each arm is
+             * evidence of instability there (test_reports_validity pairs interleaved files). */
+            if (kind != DRIFT_BLOCKED && kind != DRIFT_INTERLEAVED && c == 0)
                 CHECKF(k.not_pass <= (kind == CONTAMINATED ? 0.05 : 0.01), "%s cv %.2f: not-pass rate %.4f",
                        noise_name[kind], cvs[c], k.not_pass);
         }

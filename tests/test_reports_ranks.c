@@ -1,7 +1,8 @@
 /* The rank statistics in O(n log n) against their quadratic definitions,
  * kept here as the oracle: Mann-Whitney U (and its p), Cliff's delta,
- * Mann-Kendall S, Hodges-Lehmann shift and ratio with the Moses CI, and the
- * order-statistic CI of the median. Random samples of 1 to 60 values, many
+ * Mann-Kendall S, Hodges-Lehmann shift and ratio with the Moses CI, the
+ * order-statistic CI of the median, and report_summarize (one sort) against
+ * the one-statistic functions. Random samples of 1 to 60 values, many
  * with ties (values rounded to a coarse grid) and negative values; every
  * result must be the same double, not merely close. */
 #include <stdlib.h>
@@ -136,8 +137,29 @@ int main(void)
         if (n >= 3)
             CHECKF(mk.s == naive_mk_s(a, n), "Mann-Kendall S %.17g, quadratic %.17g (n %zu)", mk.s, naive_mk_s(a, n), n);
 
+        /* The one-sort summary against the one-statistic functions. */
+        report_summary su;
+        report_summarize(b, nb, &su);
+        int cls[60];
+        double z[60];
+        report_outliers_tukey(b, nb, cls);
+        report_robust_z(b, nb, z);
+        size_t mild = 0, severe = 0, rz = 0;
+        for (size_t i = 0; i < nb; i++) {
+            mild += cls[i] == REPORT_OUTLIER_MILD;
+            severe += cls[i] == REPORT_OUTLIER_SEVERE;
+            rz += fabs(z[i]) > 3.5;
+        }
+        CHECKF(su.median == report_median(b, nb) && su.mad == report_mad(b, nb) &&
+                   su.q1 == report_quantile(b, nb, 0.25) && su.q3 == report_quantile(b, nb, 0.75) &&
+                   su.min == report_quantile(b, nb, 0) && su.max == report_quantile(b, nb, 1),
+               "summary order statistics (nb %zu)", nb);
+        CHECKF(su.outliers_mild == mild && su.outliers_severe == severe && su.outliers_robust_z == rz,
+               "summary outliers (nb %zu)", nb);
+
         double lo, hi, nlo, nhi;
         report_median_ci(b, nb, 0.95, &lo, &hi);
+        CHECK(su.median_ci_lo == lo && su.median_ci_hi == hi);
         naive_median_ci(b, nb, &nlo, &nhi);
         CHECKF(lo == nlo && hi == nhi, "median CI (nb %zu)", nb);
         cases++;

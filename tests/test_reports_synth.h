@@ -27,6 +27,12 @@ typedef struct synth_opts {
     int with_temperature;       /* 0: nulls, as on a machine without sensors */
     double temp_slope_pct_per_c; /* throughput change per degree C */
     int telemetry_csv;          /* also write telemetry.csv next to it */
+    int threads;                /* the requested workload's threads */
+    double step_pct;            /* throughput (and CPU clock) change from run step_at on; 0: none */
+    int step_at;
+    const char *order;          /* config.order written into the file; NULL: no config */
+    int gpu;                    /* engine runs on gpu0: its channels in every run's summary; the SM
+                                   clock drops from 1980 to 1755 MHz (SW power cap) above 55 C */
     const char *build_commit;   /* set: environment.build of a dirty sanitizer build at this commit;
                                    NULL: the flat compiler and git_commit of older files */
 } synth_opts;
@@ -40,6 +46,7 @@ static void synth_defaults(synth_opts *o)
     o->throttle = "no";
     o->with_temperature = 1;
     o->temp_slope_pct_per_c = -0.2;
+    o->threads = 2;
 }
 
 static void synth_num(cJSON *o, const char *k, double v, int known)
@@ -88,6 +95,10 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
     cJSON_AddStringToObject(w, "status", "warn");
     cJSON_AddStringToObject(w, "detail", "scaling governor is 'powersave', not 'performance'");
     cJSON_AddItemToArray(pf, w);
+    if (o->order) {
+        cJSON *cfg = cJSON_AddObjectToObject(root, "config");
+        cJSON_AddStringToObject(cfg, "order", o->order);
+    }
     cJSON *pm = cJSON_AddObjectToObject(root, "primary_metric");
     cJSON_AddStringToObject(pm, "name", "decode_tokens_per_s");
     cJSON_AddStringToObject(pm, "unit", "tokens/s");
@@ -97,7 +108,14 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "name", v[i].name);
         cJSON *wl = cJSON_AddObjectToObject(x, "workload");
-        cJSON_AddNumberToObject(wl, "threads", 2);
+        cJSON_AddNumberToObject(wl, "threads", o->threads);
+        if (o->gpu) {   /* 64 tokens a run */
+            cJSON_AddStringToObject(wl, "type", "engine");
+            cJSON_AddStringToObject(wl, "backend", "opencl");
+            cJSON_AddNumberToObject(wl, "batch_size", 2);
+            cJSON_AddNumberToObject(wl, "input_len", 24);
+            cJSON_AddNumberToObject(wl, "output_len", 8);
+        }
         cJSON_AddStringToObject(wl, "model", "synth-tiny");
         cJSON_AddStringToObject(x, "engine_kernels", v[i].kernels ? v[i].kernels : "matmul=avx512");
         cJSON_AddItemToArray(vars, x);
@@ -117,6 +135,8 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
         double temp0 = 45 + 12 * (1 - exp(-k / 8.0)) + 0.3 * report_rng_normal(&s);
         double tp = v[vi].mean * (1 + o->temp_slope_pct_per_c / 100 * (temp0 - 45)) *
                     (1 + v[vi].cv * report_rng_normal(&s));
+        double stepped = o->step_pct != 0 && k >= o->step_at ? 1 + o->step_pct / 100 : 1;
+        tp *= stepped;
         double wall_s = 64 / tp, power = 25 + 0.1 * tp;
         cJSON *r = cJSON_CreateObject();
         cJSON_AddNumberToObject(r, "index", k);
@@ -137,10 +157,42 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
         synth_num(te, "power_mean_w", power, kt);
         synth_num(te, "energy_j", power * wall_s, kt);
         synth_num(te, "energy_per_token_j", power * wall_s / 64, kt);
-        synth_num(te, "clock_mean_mhz", 3000 - 5 * (temp0 - 45), kt);
+        synth_num(te, "clock_mean_mhz", stepped * (3000 - 5 * (temp0 - 45)), kt);
         synth_num(te, "clock_min_mhz", 2900 - 5 * (temp0 - 45), kt);
         cJSON_AddStringToObject(te, "throttle", o->throttle);
         cJSON_AddNumberToObject(te, "mem_psi_some_us", 100 * k);
+        if (o->gpu) {
+            double sm = temp0 > 55 ? 1755 : 1980, gp = 520 + 0.5 * (temp0 - 45);
+            cJSON_AddStringToObject(te, "temp_channel", "gpu0.temp_c");
+            cJSON_AddStringToObject(te, "throttle_cause", sm < 1980 ? "gpu0: SW power cap" : "");
+            cJSON *ch = cJSON_AddObjectToObject(te, "channels");
+            cJSON *c = cJSON_AddObjectToObject(ch, "gpu0.temp_c");
+            cJSON_AddNumberToObject(c, "start", temp0);
+            cJSON_AddNumberToObject(c, "end", temp0 + 1.5);
+            cJSON_AddNumberToObject(c, "min", temp0);
+            cJSON_AddNumberToObject(c, "mean", temp0 + 0.75);
+            cJSON_AddNumberToObject(c, "max", temp0 + 2);
+            c = cJSON_AddObjectToObject(ch, "gpu0.sm_clock_mhz");
+            cJSON_AddNumberToObject(c, "mean", sm);
+            cJSON_AddNumberToObject(c, "min", sm - 15);
+            c = cJSON_AddObjectToObject(ch, "gpu0.mem_clock_mhz");
+            cJSON_AddNumberToObject(c, "mean", 2619);
+            cJSON_AddNumberToObject(c, "min", 2619);
+            c = cJSON_AddObjectToObject(ch, "gpu0.power_w");
+            cJSON_AddNumberToObject(c, "mean", gp);
+            c = cJSON_AddObjectToObject(ch, "gpu0.power_limit_w");
+            cJSON_AddNumberToObject(c, "mean", 700);
+            c = cJSON_AddObjectToObject(ch, "gpu0.energy_j");
+            cJSON_AddNumberToObject(c, "delta", gp * wall_s);
+            c = cJSON_AddObjectToObject(ch, "gpu0.util_pct");
+            cJSON_AddNumberToObject(c, "mean", 99);
+            c = cJSON_AddObjectToObject(ch, "gpu0.power_cap_time_ms");
+            cJSON_AddNumberToObject(c, "delta", sm < 1980 ? 1000 * wall_s : 0);
+            c = cJSON_AddObjectToObject(ch, "gpu0.thermal_cap_time_ms");
+            cJSON_AddNumberToObject(c, "delta", 0);
+            c = cJSON_AddObjectToObject(ch, "gpu0.throttle_reasons");
+            cJSON_AddNumberToObject(c, "max", sm < 1980 ? 4 : 0);
+        }
         cJSON_AddItemToArray(runs, r);
         if (csv) {
             fprintf(csv, "%.6f,mark,0.01,run:begin:%d,,,,\n", t, k);

@@ -2,9 +2,8 @@
  * first). On NVIDIA's platform the host adds -DCLB_NV and these use inline
  * PTX: the driver's OpenCL reports neither cl_khr_fp16 nor
  * cl_khr_subgroups, but its compiler takes PTX (sm_30 and later
- * instructions). -DNO_NV_PTX (THERMABENCH_OPENCL_BUILD_OPTIONS) keeps the
- * portable code there too, for A/B. Other devices always get it. */
-#if defined(CLB_NV) && !defined(NO_NV_PTX)
+ * instructions). Other devices get the portable code. */
+#ifdef CLB_NV
 #define NV_PTX 1
 #endif
 

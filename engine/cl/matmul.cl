@@ -35,7 +35,7 @@ typedef float8 vtype;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
 typedef uint4 wraw;
 inline wraw wload(__global const wtype *w, size_t i) { return *(__global const uint4 *)(w + i); }
-#if defined(NV_PTX) && !defined(NO_FP16_CVT)
+#if defined(NV_PTX)
 /* The conversion instruction through PTX (the driver does not report
  * cl_khr_fp16; cvt.f32.f16 becomes one full-rate instruction, where
  * half_bits takes seven integer operations). Exact, like half_bits. */
@@ -47,7 +47,7 @@ inline float2 widen2(uint u)
     return (float2)(a, b);
 }
 inline float8 widen8(uint4 u) { return (float8)(widen2(u.x), widen2(u.y), widen2(u.z), widen2(u.w)); }
-#elif defined(cl_khr_fp16) && !defined(NO_FP16_CVT)
+#elif defined(cl_khr_fp16)
 #pragma OPENCL EXTENSION cl_khr_fp16 : enable
 /* One conversion instruction per half where the device has them (exact,
  * like half_bits). */
@@ -98,101 +98,6 @@ inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
 #error "build with -DWT_F32, -DWT_F16 or -DWT_Q8"
 #endif
 
-#if defined(WT_Q8) && defined(Q8_XQ)
-#define RG_XQ 1
-/* With -DQ8_XQ (THERMABENCH_OPENCL_BUILD_OPTIONS; off by default: no
- * faster on the H100, see docs/PERFORMANCE.md), cl_rowgroup's q8_0 decode
- * multiplies int8 weights by int8 activations:
- * x (normalised where the kernel fuses a norm) is quantized per block of
- * 32 into local memory, d = amax / 127 and q = round(x / d) as the CPU
- * integer path does, and a 16-byte weight load meets 16 bytes of x instead
- * of 64 (dp4a on NVIDIA; byte products elsewhere). Not exact: tests
- * compare it against a double reference with a tolerance. */
-#ifndef XQ_MAX
-#define XQ_MAX 8192   /* longest row quantized in local memory (bytes, plus a float per 32) */
-#endif
-#ifdef NV_PTX
-inline int dot4(uint a, uint b, int acc)
-{
-    int r;
-    asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-}
-#else
-inline int dot4(uint a, uint b, int acc)
-{
-    char4 x = as_char4(a), y = as_char4(b);
-    return acc + x.x * y.x + x.y * y.y + x.z * y.z + x.w * y.w;
-}
-#endif
-
-/* 32 values to int8 and their scale: 1.5 * 2^23 added to the scaled value
- * rounds it to an integer (to nearest even, |v| <= 127) in the low bits,
- * whose low byte is the two's-complement int8. */
-inline void xq_block(__local uint4 *q, __local float *qd, const float *v)
-{
-    float amax = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 32; i++)
-        amax = fmax(amax, fabs(v[i]));
-    float dd = amax / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
-    uint w[8];
-#pragma unroll
-    for (int k = 0; k < 8; k++) {
-        w[k] = 0;
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-            w[k] |= (as_uint(v[4 * k + j] * id + 12582912.0f) & 0xffu) << (8 * j);
-    }
-    q[0] = (uint4)(w[0], w[1], w[2], w[3]);
-    q[1] = (uint4)(w[4], w[5], w[6], w[7]);
-    *qd = dd;
-}
-
-/* x (times ss and nw when `norm`) quantized into xq / xqd, a work-item per
- * block of 32; ends with a barrier. cols % 32 == 0. */
-inline void rg_quant_x(__local uint4 *xq, __local float *xqd, __global const float *x,
-                       __global const float *nw, float ss, int cols, bool norm)
-{
-    int lid = get_local_id(1) * RG_LANES + get_local_id(0);
-    for (int b = lid; b < cols / 32; b += RG_LANES * RG_ROWS) {
-        float v[32];
-        __global const float4 *x4 = (__global const float4 *)(x + 32 * b);
-        __global const float4 *n4 = (__global const float4 *)(nw + 32 * b);
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-            float4 f = x4[i];
-            if (norm)
-                f = n4[i] * (ss * f);
-            v[4 * i] = f.x;
-            v[4 * i + 1] = f.y;
-            v[4 * i + 2] = f.z;
-            v[4 * i + 3] = f.w;
-        }
-        xq_block(xq + 2 * b, xqd + b, v);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-
-/* 16 weights at column c (index i) against the quantized x. */
-inline float wdotq(char16 q, __global const half *d, size_t i, __local const uint4 *xq,
-                   __local const float *xqd, int c)
-{
-    uint4 w = as_uint4(q), x = xq[c / 16];
-    int s = dot4(w.x, x.x, 0);
-    s = dot4(w.y, x.y, s);
-    s = dot4(w.z, x.z, s);
-    s = dot4(w.w, x.w, s);
-    return (float)s * (vload_half(i / 32, d) * xqd[c / 32]);
-}
-/* What the staged kernels keep in local memory, and how it is passed. */
-#define XS_DECLARE __local uint4 xq[XQ_MAX / 16]; __local float xqd[XQ_MAX / 32]
-#define XS_OUT __local uint4 *xq, __local float *xqd
-#define XS_IN __local const uint4 *xq, __local const float *xqd
-#define XS_ARGS xq, xqd
-#define XS_DOT(v, i, c) wdotq(v, d, i, xq, xqd, c)
-#endif
-
 inline float wdot(__global const wtype *w, __global const half *d, size_t i, vtype b)
 {
     return wdotr(wload(w, i), d, i, b);
@@ -204,13 +109,11 @@ inline float wdot(__global const wtype *w, __global const half *d, size_t i, vty
  * that made q8_0 decode 1.75 times slower). */
 inline vtype xvec(__global const float *x, int c) { return *(__global const vtype *)(x + c); }
 
-#ifndef RG_UNROLL
-#if defined(WT_Q8) && !defined(RG_XQ)
+#if defined(WT_Q8)
 #define RG_UNROLL 2   /* 16 floats of x per load: more would cost occupancy */
 #else
 #define RG_UNROLL 4
 #endif   /* independent vector loads per lane per pass: bytes in flight */
-#endif
 
 /* Sums a[RG_UNROLL] pairwise. */
 inline float sum_unrolled(float *a)
@@ -270,7 +173,7 @@ inline float swiglu(float g, float u)
  * RMS-normalised there, once per work-group. */
 #define RG_WG (RG_LANES * RG_ROWS)
 
-#if defined(NV_PTX) && RG_LANES == 32 && !defined(NO_NV_SHFL_RG)
+#if defined(NV_PTX) && RG_LANES == 32
 /* A row's lanes are one warp: shuffles, no local memory or barriers (the
  * same order as the tree below, so the same bits). */
 #define RG_WARP 1
@@ -294,13 +197,12 @@ inline float rg_reduce(__local float *red, float v, int lane)
 /* Where float i of the staged x lives. A lane reads VEC / 4 adjacent
  * 16-byte segments (2 in f16, 4 in q8_0), so of the 8 lanes a 16-byte load
  * serves at once, those 8 segments apart share banks: a 2-way (f16) or
- * 4-way (q8_0) conflict on every load. With -DXS_SWZ segment s is stored
- * at s ^ ((s >> 3) & 3), which puts those 8 lanes on 8 different bank
- * groups. The values and the arithmetic are the same, so the results are. */
-#if defined(WT_Q8) && !defined(NO_XS_SWZ) && !defined(XS_SWZ)
-#define XS_SWZ 1   /* q8_0: 4-way conflicts, on by default; f16 (2-way) was slower with it, f32 has none (ninth round) */
-#endif
-#ifdef XS_SWZ
+ * 4-way (q8_0) conflict on every load. In q8_0 segment s is stored at
+ * s ^ ((s >> 3) & 3), which puts those 8 lanes on 8 different bank
+ * groups. The values and the arithmetic are the same, so the results are.
+ * f16 keeps its 2-way conflict (the swizzle measured slower there); f32
+ * has none. */
+#if defined(WT_Q8)
 inline int xs_idx(int i)
 {
     int s = i >> 2;
@@ -322,13 +224,11 @@ inline vtype xsvec(__local const float *xs, int c)
     return (float16)(xs4(xs, c), xs4(xs, c + 4), xs4(xs, c + 8), xs4(xs, c + 12));
 }
 #endif
-#ifndef RG_XQ
 #define XS_DECLARE __local float16 xs_buf[XS_MAX / 16]; __local float *xs = (__local float *)xs_buf
 #define XS_OUT __local float *xs
 #define XS_IN __local const float *xs
 #define XS_ARGS xs
 #define XS_DOT(v, i, c) wdotr(v, d, i, xsvec(xs, c))
-#endif
 
 /* xs = nw * (ss * x) with ss = 1 / rms(x) (the CPU reference's
  * expression); red holds RG_WG floats. */
@@ -339,9 +239,7 @@ inline void rg_stage_x(XS_OUT, __local float *red, __global const float *x,
     float ss = 0.0f;
     for (int i = lid; i < cols; i += RG_WG) {
         float v = x[i];
-#ifndef RG_XQ
         xs[xs_idx(i)] = v;
-#endif
         ss += v * v;
     }
     red[lid] = ss;
@@ -364,15 +262,11 @@ inline void rg_stage_x(XS_OUT, __local float *red, __global const float *x,
     ss /= cols;
     ss += eps;
     ss = 1.0f / sqrt(ss);
-#ifdef RG_XQ
-    rg_quant_x(XS_ARGS, x, nw, ss, cols, true);
-#else
     for (int i = lid; i < cols; i += RG_WG) {
         int at = xs_idx(i);
         xs[at] = nw[i] * (ss * xs[at]);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-#endif
 }
 
 /* The first pass of this lane's weight loads, issued before x is staged
@@ -425,11 +319,29 @@ inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t 
         return sum_unrolled(a);
     }
     float acc = 0.0f;
-#ifndef RG_XQ   /* q8_0 rows are whole blocks of 32 */
     for (int c = lane; c < cols; c += RG_LANES)
         acc += wget(w, d, base + c) * xs[xs_idx(c)];
-#endif
     return acc;
+}
+
+/* A row part's sum over its lanes, the split parts added in order (warp
+ * wi holds part k), and the row's value stored by its first warp. The
+ * barriers are uniform over the work-group; part[] is free again after. */
+inline void rg_finish(__local float *red, __local float *part, float v, int lane, int wi, int k, int split,
+                      bool row_ok, __global float *o, int add)
+{
+    v = rg_reduce(red, v, lane);
+    if (split > 1) {
+        if (lane == 0)
+            part[wi] = v;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = 1; j < split; j++)
+            v += part[wi + j];
+    }
+    if (lane == 0 && k == 0 && row_ok)
+        store(o, v, add);
+    if (split > 1)
+        barrier(CLK_LOCAL_MEM_FENCE);
 }
 
 /* Without a norm to apply, x is read straight from global memory (it
@@ -446,40 +358,85 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     /* Warp wi holds part k of row r; with split 1, k = 0 and r = lr. */
     int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
     int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
-#ifdef RG_XQ
-    XS_DECLARE;
-    if (split == 1 && cols <= XQ_MAX) {
-        for (int t = 0; t < n; t++) {
-            rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
-            rg_quant_x(XS_ARGS, x + (size_t)t * cols, x, 1.0f, cols, false);
-            float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, XS_ARGS, lane, pre) : 0.0f;
-            acc = rg_reduce(red[wi], acc, lane);
-            if (lane == 0 && r < rows)
-                store(out + (size_t)t * out_stride + r, acc, add);
-            barrier(CLK_LOCAL_MEM_FENCE);   /* xq is rewritten for the next token */
-        }
-        return;
-    }
-#endif
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
         /* split 1 with constant lanes, as the kernel was measured (docs/PERFORMANCE.md) */
         float acc = r >= rows ? 0.0f
                   : split == 1 ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES)
                                : row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split);
-        acc = rg_reduce(red[wi], acc, lane);
-        if (split > 1) {   /* uniform over the work-group: the barriers are safe */
-            if (lane == 0)
-                part[wi] = acc;
-            barrier(CLK_LOCAL_MEM_FENCE);
-            for (int j = 1; j < split; j++)
-                acc += part[wi + j];
-        }
-        if (lane == 0 && k == 0 && r < rows)
-            store(out + (size_t)t * out_stride + r, acc, add);
-        if (split > 1)
-            barrier(CLK_LOCAL_MEM_FENCE);   /* part[] is rewritten for the next token */
+        rg_finish(red[wi], part, acc, lane, wi, k, split, r < rows, out + (size_t)t * out_stride + r, add);
     }
+}
+
+#ifndef RG_MAXN
+#define RG_MAXN 8   /* most tokens a decode launch takes (MATVEC_MAX_N in opencl.c) */
+#endif
+
+/* row_dot for n <= RG_MAXN tokens at once: every weight vector is loaded
+ * once and dotted with each token's x (rows of x, cols apart), so a
+ * batch reads the weights once instead of n times. Each token's sums are
+ * added in row_dot's order, so its bits are row_dot's. */
+inline void row_dot_n(__global const wtype *w, __global const half *d, size_t base, int cols,
+                      __global const float *x, int n, int lane, int lanes, float *out)
+{
+    if (cols % VEC == 0) {
+        int step = lanes * VEC, c = lane * VEC;
+        float a[RG_MAXN][RG_UNROLL];
+#pragma unroll
+        for (int t = 0; t < RG_MAXN; t++)
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                a[t][u] = 0.0f;
+        for (; c < cols; c += RG_UNROLL * step) {
+            wraw v[RG_UNROLL];
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    v[u] = wload(w, base + c + u * step);
+#pragma unroll
+            for (int t = 0; t < RG_MAXN; t++)
+                if (t < n)
+#pragma unroll
+                    for (int u = 0; u < RG_UNROLL; u++)
+                        if (c + u * step < cols)
+                            a[t][u] += wdotr(v[u], d, base + c + u * step, xvec(x + (size_t)t * cols, c + u * step));
+        }
+#pragma unroll
+        for (int t = 0; t < RG_MAXN; t++)
+            if (t < n)
+                out[t] = sum_unrolled(a[t]);
+        return;
+    }
+    for (int t = 0; t < n; t++) {
+        float acc = 0.0f;
+        for (int c = lane; c < cols; c += lanes)
+            acc += wget(w, d, base + c) * x[(size_t)t * cols + c];
+        out[t] = acc;
+    }
+}
+
+/* matvec_rowgroup for 2 to RG_MAXN tokens (batched decode): the same
+ * rows, splits and reductions, with each weight read once for all tokens
+ * (matvec_rowgroup reads them once per token). A kernel of its own, so the
+ * accumulators of the batch do not cost the single-token kernel occupancy. */
+__kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
+void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __global const float *x,
+                           __global float *out, int rows, int cols, int n, int out_stride, int add, int split)
+{
+    __local float red[RG_ROWS][RG_LANES];
+    __local float part[RG_ROWS];
+    int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
+    int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
+    float acc[RG_MAXN];
+    if (r < rows) {
+        if (split == 1)
+            row_dot_n(w, d, (size_t)r * cols, cols, x, n, lane, RG_LANES, acc);
+        else
+            row_dot_n(w, d, (size_t)r * cols, cols, x, n, k * RG_LANES + lane, RG_LANES * split, acc);
+    }
+    for (int t = 0; t < n; t++)
+        rg_finish(red[wi], part, r < rows ? acc[t] : 0.0f, lane, wi, k, split, r < rows,
+                  out + (size_t)t * out_stride + r, add);
 }
 
 /* RoPE on a pair, without fma contraction (as the CPU reference computes it). */

@@ -327,7 +327,7 @@ void attention_split(__global const float *qkv, __global const float *kcache, __
         m = s;
     }
     float e = 0.0f, l = 0.0f;
-#if defined(NV_PTX) && ATT_CHUNK == 32 && !defined(NO_NV_SHFL_ATT)
+#if defined(NV_PTX) && ATT_CHUNK == 32
     /* The chunk's scores are one warp's: shuffles (the tree's order), and a
      * single barrier to publish a[]. */
     if (lid < 32) {

@@ -26,7 +26,10 @@ int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_plan_runs(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 int cmd_cmd(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
@@ -65,9 +68,9 @@ void cli_help(FILE *f, const char *usage, const cli_option *opts, const char *ta
  * stderr and return -1, so the command exits with TB_EXIT_USAGE. */
 int cli_parse_long(const char *cmd, const char *opt, const char *text, long min, long max, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *text, double min, double max, double *out);
+/* "3%", "3" and "3.5%" are percentages: *out is the fraction (0.03); min and max in percent. */
+int cli_parse_pct(const char *cmd, const char *opt, const char *text, double min, double max, double *out);
 int cli_parse_u64(const char *cmd, const char *opt, const char *text, unsigned long long *out);
-/* "3%" or "3" (per cent) into 0.03, range checked in per cent. */
-int cli_parse_percent(const char *cmd, const char *opt, const char *text, double min, double max, double *out);
 /* --threads, --kernel, --backend, --opencl-device into `o`: 0 parsed,
  * -1 bad value (printed), 1 not an engine option. */
 int cli_parse_engine_option(const char *cmd, const char *opt, const char *value, engine_options *o);

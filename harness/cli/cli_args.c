@@ -58,13 +58,15 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *text, unsigned l
     return 0;
 }
 
-int cli_parse_percent(const char *cmd, const char *opt, const char *text, double min, double max, double *out)
+int cli_parse_pct(const char *cmd, const char *opt, const char *text, double min, double max, double *out)
 {
     char buf[64];
     snprintf(buf, sizeof buf, "%s", text);
     size_t n = strlen(buf);
-    if (n && buf[n - 1] == '%') buf[n - 1] = 0;
-    if (cli_parse_double(cmd, opt, buf, min, max, out)) return -1;
+    if (n && buf[n - 1] == '%')
+        buf[n - 1] = 0;
+    if (cli_parse_double(cmd, opt, buf, min, max, out) < 0)
+        return -1;
     *out /= 100;
     return 0;
 }

@@ -619,7 +619,7 @@ static int parse_args(int argc, char **argv, cmd_args *a, int *first_operand)
             a->output = v;
             break;
         case O_MAX_REGRESSION:
-            if (cli_parse_percent(CMD, "--max-regression", v, 0.001, 1000, &a->max_regression)) goto done;
+            if (cli_parse_pct(CMD, "--max-regression", v, 0.001, 1000, &a->max_regression)) goto done;
             break;
         case O_METRIC:
             if (strcmp(v, "wall_ms") && strcmp(v, "user_ms") && strcmp(v, "sys_ms") && strcmp(v, "max_rss_bytes")) {
@@ -629,7 +629,7 @@ static int parse_args(int argc, char **argv, cmd_args *a, int *first_operand)
             a->metric = v;
             break;
         case O_MAX_CV:
-            if (cli_parse_percent(CMD, "--max-cv", v, 0.001, 10000, &a->max_cv)) goto done;
+            if (cli_parse_pct(CMD, "--max-cv", v, 0.001, 10000, &a->max_cv)) goto done;
             break;
         case O_OUT: a->out = v; break;
         case O_REPORT: a->report = true; break;

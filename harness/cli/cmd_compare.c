@@ -67,7 +67,7 @@ int cmd_compare(int argc, char **argv)
         case O_BASELINE_VARIANT: base = v; break;
         case O_CANDIDATE_VARIANT: cand = v; break;
         case O_DETECT:
-            if (cli_parse_percent(CMD, "--detect", v, 0.01, 1000, &detect)) rc = TB_EXIT_USAGE;
+            if (cli_parse_pct(CMD, "--detect", v, 0.01, 1000, &detect)) rc = TB_EXIT_USAGE;
             break;
         }
     }

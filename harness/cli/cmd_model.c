@@ -158,8 +158,9 @@ static void print_info(const engine_model *m)
         size_t l1, l2;
         const char *b = engine_tokenizer_piece(t, -1, engine_tokenizer_bos(t), &l1);
         const char *e = engine_tokenizer_piece(t, -1, engine_tokenizer_eos(t), &l2);
-        printf("tokenizer   embedded, %d tokens, bos %d \"%.*s\", eos %d \"%.*s\"\n", engine_tokenizer_vocab_size(t),
-               engine_tokenizer_bos(t), (int)l1, b, engine_tokenizer_eos(t), (int)l2, e);
+        printf("tokenizer   embedded %s, %d tokens, bos %d \"%.*s\", eos %d \"%.*s\", BOS %s to prompts\n",
+               engine_tokenizer_kind(t), engine_tokenizer_vocab_size(t), engine_tokenizer_bos(t), (int)l1, b,
+               engine_tokenizer_eos(t), (int)l2, e, engine_tokenizer_add_bos(t) ? "added" : "not added");
     } else {
         printf("tokenizer   none embedded (give a llama2.c tokenizer.bin)\n");
     }

@@ -1,25 +1,31 @@
 /* thermabench run [CONFIG]: runs an experiment (the built-in default A/B
  * without a config), or continues one with --resume DIR. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "harness.h"
+#include "history.h"
 #include "reports.h"
 
 enum {
-    O_OUT, O_RESUME, O_RUNS, O_WARMUP, O_SET, O_DRY_RUN, O_STRICT, O_WAIT, O_QUIET, O_NO_REPORT, O_PRINT_CONFIG,
-    O_JSON, O_HELP
+    O_OUT, O_RESUME, O_RUNS, O_WARMUP, O_SET, O_SESSIONS, O_DRY_RUN, O_STRICT, O_WAIT, O_QUIET, O_NO_REPORT,
+    O_PRINT_CONFIG, O_JSON, O_HISTORY, O_NO_HISTORY, O_TAG, O_REPO, O_HELP
 };
 
 static const cli_option options[] = {
     [O_OUT] = {"out", 'o', "DIR", "results directory (default: results/<UTC time>-<name>)"},
     [O_RESUME] = {"resume", 0, "DIR", "continue an interrupted experiment in DIR"},
-    [O_RUNS] = {"runs", 'r', "N", "measured runs per variant: the config's repetitions (default: the config's;\nthe built-in default's is 10)"},
+    [O_RUNS] = {"runs", 'r', "N", "measured runs per variant: the config's repetitions (default: the config's)"},
     [O_WARMUP] = {"warmup", 'w', "N", "warm-up runs per variant (default: the config's)"},
     [O_SET] = {"set", 's', "KEY=VALUE", "override a config field by its JSON path (workload.threads=2,\ncooldown.mode=fixed, variants[1].batch_size=4); VALUE is JSON or a\nstring; repeatable; recorded in config.json"},
+    [O_SESSIONS] = {"sessions", 0, "N", "split the experiment into N sessions: separate processes, each with\nits own warm-up, order re-drawn (config: sessions.count, sessions.pause_s)"},
     [O_DRY_RUN] = {"dry-run", 'n', NULL, "print the plan (order, runs, estimated time) and exit"},
     [O_STRICT] = {"strict", 0, NULL, "refuse to start when a preflight check warns"},
     [O_WAIT] = {"wait", 0, NULL, "another run holds the results directory: wait for it (default: exit 1)"},
@@ -27,6 +33,10 @@ static const cli_option options[] = {
     [O_NO_REPORT] = {"no-report", 0, NULL, "do not write report.md / report.html at the end"},
     [O_PRINT_CONFIG] = {"print-config", 0, NULL, "print the config as it would run (defaults filled in) and exit"},
     [O_JSON] = {"json", 0, NULL, "print the summary (runs, verdicts, paths) as JSON on stdout"},
+    [O_HISTORY] = {"history", 0, "PATH|URI", "append the experiment to this results history: a SQLite file or\npostgresql://... (default $THERMABENCH_HISTORY, else\n$XDG_DATA_HOME/thermabench/history.db; docs/HISTORY.md)"},
+    [O_NO_HISTORY] = {"no-history", 0, NULL, "do not append to the history"},
+    [O_TAG] = {"tag", 0, "K=V", "a tag on the experiment in the history (repeatable); commit, branch,\ndirty and describe default to the git work tree of --repo"},
+    [O_REPO] = {"repo", 0, "DIR", "the code under test's git work tree (default: the current directory)"},
     [O_HELP] = {"help", 'h', NULL, "this help"},
     {0},
 };
@@ -40,8 +50,10 @@ static void usage(FILE *f)
              "built-in default: an interleaved A/B of two matmul kernels on a synthetic model.\n",
              options,
              "\nexit status: 0 done; 1 every run failed, --strict refused, another run holds the\n"
-             "results directory, or the results could not be written (disk full, read-only);\n"
-             "2 bad config or usage; 130 interrupted (results written; continue with --resume DIR)\n");
+             "results directory, the results could not be written (disk full, read-only), or the\n"
+             "history store could not be reached; 2 bad config, usage, or a history store that is\n"
+             "not one (wrong password, newer schema, damaged file); 130 interrupted (results\n"
+             "written; continue with --resume DIR)\n");
 }
 
 /* The one-line verdict of every variant against the first (the baseline),
@@ -58,6 +70,162 @@ static void print_verdicts(const char *results_path)
             printf("%s\n", c.sentence);
     }
     report_results_free(&r);
+}
+
+/* What a session's process reports back to the parent. */
+typedef struct session_report {
+    int rc;
+    harness_outcome out;
+    harness_error err;
+} session_report;
+
+/* Waits seconds, or less if interrupted. */
+static void pause_between(double seconds)
+{
+    for (double left = seconds; left > 0 && !harness_interrupted(); left -= 0.1) {
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* An experiment split into sessions: each one a fresh process (its own
+ * engine, caches, allocations and warm-up), the first creates the
+ * directory, the others continue it as --resume does. */
+static int run_sessions(const harness_config *c, const harness_run_options *o, harness_outcome *out,
+                        harness_error *err)
+{
+    char dir[1024] = "";
+    for (int s = 0; s < c->sessions.count; s++) {
+        if (s > 0)
+            pause_between(c->sessions.pause_s);
+        if (harness_interrupted()) {
+            out->status = HARNESS_INTERRUPTED;
+            return 0;
+        }
+        int fd[2];
+        if (pipe(fd) < 0) {
+            snprintf(err->msg, sizeof err->msg, "sessions: pipe: %s", strerror(errno));
+            err->kind = HARNESS_ERR_SYSTEM;
+            return -1;
+        }
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            snprintf(err->msg, sizeof err->msg, "sessions: fork: %s", strerror(errno));
+            err->kind = HARNESS_ERR_SYSTEM;
+            close(fd[0]);
+            close(fd[1]);
+            return -1;
+        }
+        if (pid == 0) {
+            close(fd[0]);
+            session_report r = {0};
+            r.rc = s == 0 ? harness_experiment_run(c, o, &r.out, &r.err) : harness_experiment_resume(dir, o, &r.out, &r.err);
+            ssize_t w = write(fd[1], &r, sizeof r);
+            _exit(w == (ssize_t)sizeof r ? 0 : 1);
+        }
+        close(fd[1]);
+        session_report r;
+        size_t got = 0;
+        while (got < sizeof r) {
+            ssize_t n = read(fd[0], (char *)&r + got, sizeof r - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        close(fd[0]);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (got != sizeof r) {
+            snprintf(err->msg, sizeof err->msg, "session %d: the process ended without a result (%s)", s,
+                     WIFSIGNALED(status) ? "killed by a signal" : "no report");
+            err->kind = HARNESS_ERR_SYSTEM;
+            snprintf(out->dir, sizeof out->dir, "%s", dir);
+            return -1;
+        }
+        *out = r.out;
+        if (r.rc) {
+            *err = r.err;
+            return r.rc;
+        }
+        snprintf(dir, sizeof dir, "%s", r.out.dir);
+        if (r.out.status != HARNESS_COMPLETE)
+            return 0;
+    }
+    return 0;
+}
+
+/* Where and with which tags the experiment goes into the history. */
+typedef struct run_history {
+    bool off;
+    const char *spec, *repo;
+    char spec_buf[1024];
+    history_tag tags[HISTORY_MAX_TAGS];
+    int ntags;
+} run_history;
+
+static int history_option(run_history *h, const char *opt, const char *value)
+{
+    char why[256];
+    if (!strcmp(opt, "--history"))
+        h->spec = value;
+    else if (!strcmp(opt, "--repo"))
+        h->repo = value;
+    else if (h->ntags >= HISTORY_MAX_TAGS)
+        return cli_usage_error("run", "--tag: at most %d", HISTORY_MAX_TAGS);
+    else if (history_parse_tag(value, &h->tags[h->ntags], why, sizeof why) < 0)
+        return cli_usage_error("run", "--tag: %s", why);
+    else
+        h->ntags++;
+    return 0;
+}
+
+static int store_error(const history_error *e)
+{
+    fprintf(stderr, "thermabench run: %s\n", e->msg);
+    return e->exit_code == 1 ? TB_EXIT_FAIL : TB_EXIT_USAGE;
+}
+
+/* Before the experiment: the store must open (a wrong password or a
+ * damaged file is found before an hour of runs, not after). */
+static int history_check(run_history *h)
+{
+    if (h->off)
+        return TB_EXIT_OK;
+    if (!h->spec && !(h->spec = history_default_spec(h->spec_buf, sizeof h->spec_buf))) {
+        fprintf(stderr, "thermabench run: no HOME or XDG_DATA_HOME for the history; set --history or --no-history\n");
+        return TB_EXIT_USAGE;
+    }
+    history_error e;
+    if (history_prepare_path(h->spec, &e) < 0)
+        return store_error(&e);
+    history_store *s = history_open(h->spec, HISTORY_OPEN_CREATE, &e);
+    if (!s)
+        return store_error(&e);
+    history_close(s);
+    return TB_EXIT_OK;
+}
+
+static int history_append(run_history *h, const char *results, bool quiet)
+{
+    if (h->off)
+        return TB_EXIT_OK;
+    history_git_tags(h->repo ? h->repo : ".", h->tags, &h->ntags, HISTORY_MAX_TAGS);
+    history_error e;
+    history_store *s = history_open(h->spec, HISTORY_OPEN_CREATE, &e);
+    long long id = 0;
+    if (!s || history_append_results(s, results, h->tags, h->ntags, &id, NULL, &e) < 0) {
+        history_close(s);
+        fprintf(stderr, "thermabench run: the experiment is in %s but not in the history: %s\n", results, e.msg);
+        return e.exit_code == 1 ? TB_EXIT_FAIL : TB_EXIT_USAGE;
+    }
+    if (!quiet)
+        report_fprintf(stdout, REPORT_ESC_TERMINAL, "history: experiment %lld in %s\n", id, history_store_name(s));
+    history_close(s);
+    return TB_EXIT_OK;
 }
 
 /* Sets the value at a dotted JSON path ("a.b[1].c") in root, creating
@@ -174,25 +342,29 @@ static int dry_run(const harness_config *c)
     bool warmup;
     harness_run_record *rec = malloc(sizeof *rec * (size_t)cap);
     int per[HARNESS_MAX_VARIANTS] = {0}, warm[HARNESS_MAX_VARIANTS] = {0};
-    while (rec && harness_plan_next(c, rec, n, &v, &warmup)) {
-        if (n == cap) {
-            harness_run_record *nr = realloc(rec, sizeof *rec * (size_t)(cap *= 2));
-            if (!nr) break;
-            rec = nr;
+    int nsessions = c->sessions.count > 1 ? c->sessions.count : 1;
+    for (int session = 0; rec && session < nsessions; session++)
+        while (harness_plan_next_in_session(c, rec, n, nsessions > 1 ? session : -1, &v, &warmup)) {
+            if (n == cap) {
+                harness_run_record *nr = realloc(rec, sizeof *rec * (size_t)(cap *= 2));
+                if (!nr) break;
+                rec = nr;
+            }
+            rec[n++] = (harness_run_record){.variant = v, .warmup = warmup, .ok = true, .primary = 1.0, .session = session};
+            if (warmup) warm[v]++; else per[v]++;
+            if (n > 1000000) break;
         }
-        rec[n++] = (harness_run_record){v, warmup, true, 1.0};
-        if (warmup) warm[v]++; else per[v]++;
-        if (n > 1000000) break;
-    }
     printf("experiment '%s' (%s): %d runs\n", c->name, c->source, n);
     for (int i = 0; i < c->n_variants; i++)
         printf("  %-24s %d measured + %d warm-up\n", c->variants[i].name, per[i], warm[i]);
     if (c->stop.rule == HARNESS_STOP_ADAPTIVE)
         printf("  adaptive stop: each variant ends once the 95%% CI is within %g%% of the mean, after %d to %d runs;\n"
                "  the plan above is the longest\n", c->stop.target_ci_pct, c->repetitions, c->stop.max_repetitions);
+    if (nsessions > 1) printf("  %d sessions (separate processes), %g s apart\n", nsessions, c->sessions.pause_s);
     printf("order:");
     for (int i = 0; i < n && i < 60; i++)
-        printf("%s %s%s", i % 8 ? "" : "\n ", c->variants[rec[i].variant].name, rec[i].warmup ? "(w)" : "");
+        printf("%s%s %s%s", i % 8 ? "" : "\n ", i && rec[i].session != rec[i - 1].session ? " |" : "",
+               c->variants[rec[i].variant].name, rec[i].warmup ? "(w)" : "");
     printf("%s\n", n > 60 ? " ..." : "");
     double cool = c->cooldown.mode == HARNESS_COOLDOWN_FIXED ? c->cooldown.seconds * (n > 0 ? n - 1 : 0) : 0;
     printf("estimated time: %d runs x each run's own time", n);
@@ -238,7 +410,9 @@ static void print_json_summary(const harness_outcome *out, const char *results, 
 int cmd_run(int argc, char **argv)
 {
     const char *config_path = NULL, *out_dir = NULL, *resume = NULL, *v;
+    int sessions = 0;
     bool strict = false, quiet = false, report = true, print_config = false, wait = false, dry = false, json = false;
+    run_history hist = {0};
     char *sets[64];
     char setbuf[2][64];
     int nsets = 0, id, prc = 0;
@@ -258,6 +432,14 @@ int cmd_run(int argc, char **argv)
         case O_PRINT_CONFIG: print_config = true; break;
         case O_DRY_RUN: dry = true; break;
         case O_JSON: json = true; break;
+        case O_NO_HISTORY: hist.off = true; break;
+        case O_HISTORY: if (history_option(&hist, "--history", v) < 0) prc = TB_EXIT_USAGE; break;
+        case O_TAG: if (history_option(&hist, "--tag", v) < 0) prc = TB_EXIT_USAGE; break;
+        case O_REPO: if (history_option(&hist, "--repo", v) < 0) prc = TB_EXIT_USAGE; break;
+        case O_SESSIONS:
+            if (cli_parse_long("run", "--sessions", v, 1, 1000, &n) < 0) prc = TB_EXIT_USAGE;
+            else sessions = (int)n;
+            break;
         case O_RUNS:
         case O_WARMUP:
             if (cli_parse_long("run", id == O_RUNS ? "--runs" : "--warmup", v, id == O_RUNS ? 1 : 0, 100000, &n)) {
@@ -292,6 +474,8 @@ int cmd_run(int argc, char **argv)
     int rc;
     if (resume) {
         if (print_config || dry) { cli_usage_error("run", "--print-config and --dry-run need a config, not --resume"); return TB_EXIT_USAGE; }
+        int hrc = history_check(&hist);
+        if (hrc != TB_EXIT_OK) return hrc;
         harness_install_signal_handlers();
         rc = harness_experiment_resume(resume, &o, &out, &err);
     } else {
@@ -302,6 +486,7 @@ int cmd_run(int argc, char **argv)
             return err.kind == HARNESS_ERR_INPUT || rc == -2 ? TB_EXIT_USAGE : TB_EXIT_FAIL;
         }
         if (dry) {
+            if (sessions > 0) c->sessions.count = sessions;
             rc = dry_run(c);
             free(c);
             return rc;
@@ -313,8 +498,18 @@ int cmd_run(int argc, char **argv)
             free(c);
             return TB_EXIT_OK;
         }
+        if (sessions > 0)
+            c->sessions.count = sessions;
+        if (c->sessions.count > 1 && c->order == HARNESS_ORDER_SEQUENTIAL && c->n_variants > 1) {
+            cli_usage_error("run", "--sessions: several sessions need an order that runs every variant in each round "
+                                   "(interleaved, abba or random)");
+            free(c);
+            return TB_EXIT_USAGE;
+        }
+        int hrc = history_check(&hist);
+        if (hrc != TB_EXIT_OK) { free(c); return hrc; }
         harness_install_signal_handlers();
-        rc = harness_experiment_run(c, &o, &out, &err);
+        rc = c->sessions.count > 1 ? run_sessions(c, &o, &out, &err) : harness_experiment_run(c, &o, &out, &err);
         free(c);
     }
     if (rc) {
@@ -332,6 +527,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "thermabench run: interrupted after %d run%s; results: %s\n"
                         "continue with: thermabench run --resume %s\n",
                 out.runs_total, out.runs_total == 1 ? "" : "s", results, out.dir);
+        history_append(&hist, results, quiet || json);      /* --resume replaces it with the whole experiment */
         return TB_EXIT_INTERRUPTED;
     }
     if (!json) {
@@ -348,6 +544,9 @@ int cmd_run(int argc, char **argv)
         else if (!written)
             fprintf(stderr, "thermabench run: report not written: %s\n", rerr.msg);
     }
+    int hrc = history_append(&hist, results, quiet || json);
     if (json) print_json_summary(&out, results, written);
+    if (hrc != TB_EXIT_OK)
+        return hrc;
     return out.runs_total > 0 && out.runs_failed == out.runs_total ? TB_EXIT_FAIL : TB_EXIT_OK;
 }

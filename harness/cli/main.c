@@ -20,10 +20,13 @@ static const command commands[] = {
     {"kernels", cmd_kernels, "list kernel variants and OpenCL devices"},
     {"roofline", cmd_roofline, "measure this machine's memory bandwidth and FMA peak"},
     {"probe", cmd_probe, "show every telemetry source and its readings"},
+    {"doctor", cmd_doctor, "check OpenCL loader, ICD files, devices, NVML and gnuplot; say what to set"},
     {"compare", cmd_compare, "compare variants from results files"},
     {"gate", cmd_gate, "CI gate: baseline against candidate, with exit codes"},
+    {"plan-runs", cmd_plan_runs, "runs and sessions a gate margin needs on this machine's noise"},
     {"report", cmd_report, "write report.md / report.html with plots from results"},
     {"export", cmd_export, "write results in another tool's format (hyperfine, Bencher, ...)"},
+    {"history", cmd_history, "the results store: list, show, trend, changes, import, export"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every GPU measurement of docs/PROBES.md and docs/PERFORMANCE.md in one go,
+# on a GPU host, from a folder made by scripts/gpu-bundle.sh (about nine
+# minutes on an H100): doctor, the OpenCL tests (byte-exact greedy outputs
+# on the GPU), the heating experiment, llama3-8B decode and the per-kernel
+# microbenchmark. Results into OUT (results.json, telemetry.csv,
+# nvidia-smi.csv, decode.jsonl, kernels.txt, tests.txt, log.txt).
+#   BUNDLE/scripts/gpu-all.sh BUNDLE OUT       HEAT_S=N caps the heating run (default 300 s)
+set -uo pipefail
+BUNDLE=$(cd "${1:?usage: gpu-all.sh BUNDLE OUT}" && pwd)
+OUT=${2:?usage: gpu-all.sh BUNDLE OUT}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+exec > >(tee "$OUT/log.txt") 2>&1
+export LD_LIBRARY_PATH="$BUNDLE/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" THERMABENCH="$BUNDLE/bin/thermabench"
+cd "$BUNDLE"
+. scripts/gpu-env.sh
+nvidia-smi --query-gpu=name,driver_version,temperature.gpu,power.draw,power.limit,clocks.sm,clocks.mem --format=csv || true
+"$TB" doctor
+# the OpenCL tests find the binary and the models at their build-time paths
+bin=$(cat built-binary-path) shared=$(cat built-shared-path)
+mkdir -p "$(dirname "$bin")" "$shared" && ln -sf "$BUNDLE/bin/thermabench" "$bin" && ln -sfn "$BUNDLE/shared/models" "$shared/models"
+{ timeout 120 bin/test_engine_opencl; echo "test_engine_opencl: exit $?";
+  timeout 180 bin/test_engine_opencl_cli; echo "test_engine_opencl_cli: exit $?"; } > "$OUT/tests.txt" 2>&1
+grep -E "passed|exit" "$OUT/tests.txt"
+date -u
+MAX_S=${HEAT_S:-300} scripts/gpu-heat.sh /tmp/gpu-heat
+cp /tmp/gpu-heat/results.json /tmp/gpu-heat/telemetry.csv /tmp/gpu-heat/nvidia-smi.csv "$OUT/"
+date -u
+BENCH_OPENCL="$BUNDLE/bin/bench_engine_opencl" timeout 240 scripts/gpu-decode.sh /tmp/gpu-decode 1
+THERMABENCH_OPENCL_BATCH_STAGED=1 timeout 60 "$TB" bench --backend opencl --preset llama3-8B --dtype f16 --batch-size 8 \
+  --input-len 128 --output-len 64 --json >> /tmp/gpu-decode/decode.jsonl || echo "batch 8 through the per-token kernels: failed"
+cp /tmp/gpu-decode/decode.jsonl /tmp/gpu-decode/kernels.txt "$OUT/" 2>/dev/null
+date -u

@@ -34,7 +34,7 @@ ${main}.fi
 ")
 # The commands are the indented lines after "commands:" in the main help.
 string(REGEX MATCH "commands:\n(.*)\n\n" block "${main}")
-string(REGEX MATCHALL "\n  [a-z]+ " names "\n${CMAKE_MATCH_1}")
+string(REGEX MATCHALL "\n  [a-z][a-z-]* " names "\n${CMAKE_MATCH_1}")
 foreach(n ${names})
   string(STRIP "${n}" n)
   help_of(sub ${n} --help)

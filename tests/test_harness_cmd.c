@@ -281,7 +281,9 @@ static void test_conventions(void)
     CHECK(tb((const char *[]){"gate", "--baseline", results, "--candidate", results, "--baseline-variant", "A",
                               "--candidate-variant=B", "--max-cv=1000%", "--json", NULL}) != 2);
     j = stdout_json();
-    CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "verdict")) && cJSON_GetArraySize(cJSON_GetObjectItem(j, "variants")) == 1);
+    const cJSON *verdicts = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "gate"), "verdicts");
+    CHECK(cJSON_GetArraySize(verdicts) == 1 &&
+          cJSON_IsString(cJSON_GetObjectItem(cJSON_GetArrayItem(verdicts, 0), "verdict")));
     cJSON_Delete(j);
     CHECK(tb((const char *[]){"kernels", "--json", NULL}) == 0);
     j = stdout_json();

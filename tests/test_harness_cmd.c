@@ -157,6 +157,22 @@ static void test_options(void)
     CHECK(tb((const char *[]){"cmd", "-r", "2", "--shell=sh", "--no-probes", "-q", "--out", dir, "true | true", NULL}) == 0);
     CHECK_HAS(out_text, "includes sh's startup: sh -c '' takes");
 
+    /* Hooks: a failing prepare fails its run (untimed, with the reason); a
+     * failing cleanup is a warning; the command itself never ran. */
+    char prep[600], clean[600];
+    snprintf(dir, sizeof dir, "%s/hooks", tmp);
+    snprintf(prep, sizeof prep, "%s exit 3", fake);
+    snprintf(clean, sizeof clean, "%s exit 5", fake);
+    CHECK(tb((const char *[]){"cmd", "-r", "2", "--no-probes", "--prepare", prep, "--cleanup", clean, "--out", dir,
+                              c1, NULL}) == 1);
+    CHECK_HAS(err_text, "cleanup '");
+    CHECK_HAS(err_text, "failed: exit status 5");
+    d = results_of(dir);
+    run = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "runs"), 0);
+    CHECK(run && strstr(cJSON_GetObjectItem(run, "failure")->valuestring, "prepare '") &&
+          strstr(cJSON_GetObjectItem(run, "failure")->valuestring, "failed: exit status 3"));
+    cJSON_Delete(d);
+
     /* A parameter list: one command per value, {n} substituted. */
     snprintf(dir, sizeof dir, "%s/list", tmp);
     snprintf(q, sizeof q, "%s slow {ms} 1", fake);

@@ -7,7 +7,3 @@ tb_add_test(NAME test_engine_tokenizer SOURCES test_engine_tokenizer.c
             LIBS thermabench_engine LABELS engine)
 tb_add_test(NAME test_engine_tokenizer_bpe SOURCES test_engine_tokenizer_bpe.c
             LIBS thermabench_engine PkgConfig::CJSON LABELS engine)
-# The BPE tokenizer's fuzz target as a deterministic smoke run (LLVMFuzzerTestOneInput
-# inside; built with -DTB_LIBFUZZER and -fsanitize=fuzzer it is a libFuzzer target).
-tb_add_test(NAME fuzz_tokenizer_bpe SOURCES fuzz_tokenizer_bpe.c
-            LIBS thermabench_engine LABELS engine fuzz)

@@ -43,6 +43,9 @@ tb_fuzz_target(llama2c fuzz_model.c thermabench_engine SEEDS ${SHARED_MODELS}/st
                ${SHARED_MODELS}/aidreams260K/model.bin)
 tb_fuzz_target(tokenizer fuzz_tokenizer.c thermabench_engine SEEDS ${SHARED_MODELS}/stories260K/tokenizer.bin
                ${SHARED_MODELS}/aidreams260K/tokenizer.bin)
+# The BPE target encodes with vocabularies it reads from ../shared (THERMABENCH_SHARED_DIR at run time).
+tb_fuzz_target(tokenizer_bpe fuzz_tokenizer_bpe.c thermabench_engine)
+target_compile_definitions(fuzz_tokenizer_bpe PRIVATE TB_SHARED_DIR="${THERMABENCH_SHARED_DIR}")
 tb_fuzz_target(config fuzz_config.c thermabench_harness SEEDS ${CMAKE_SOURCE_DIR}/configs)
 tb_fuzz_target(results fuzz_results.c thermabench_reports)
 tb_fuzz_target(metrics fuzz_metrics.c thermabench_harness)

@@ -305,54 +305,65 @@ static void test_odd_text(void)
     engine_tokenizer_free(t);
 }
 
-/* `thermabench generate` on llama3-tiny-F32 (an architecture the engine
- * runs): stdout is the prompt and llama.cpp's greedy text, up to the first
- * step whose top-2 margin is below 0.01 (oracles README). */
+/* `thermabench generate` on every oracle model file: stdout is the prompt
+ * and llama.cpp's greedy text, up to the first step whose top-2 margin is
+ * below 0.01 (oracles README). */
 static void test_cli_generate(void)
 {
-    char *json = tb_read_all(ORACLES "/oracles/llama3-tiny/F32/expected.json", NULL);
-    cJSON *root = json ? cJSON_Parse(json) : NULL;
-    free(json);
-    CHECK(root != NULL);
-    engine_tokenizer *t = load(ORACLES "/models/llama3-tiny-F32.gguf", 0);
-    const cJSON *c;
+    glob_t gl;
+    int g = glob(ORACLES "/oracles/*/*/expected.json", 0, NULL, &gl);
     int n_cases = 0;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
-        if (!t)
-            break;
-        static int greedy[4096];
-        static char want[1 << 16];
-        const char *prompt = cJSON_GetObjectItem(c, "prompt")->valuestring;
-        int n_prompt = cJSON_GetArraySize(cJSON_GetObjectItem(c, "prompt_ids"));
-        int n = int_array(cJSON_GetObjectItem(c, "greedy_ids"), greedy, 4096), n_cmp = 0;
-        const cJSON *m;
-        cJSON_ArrayForEach(m, cJSON_GetObjectItem(c, "greedy_margins")) {
-            if (n_cmp >= n || m->valuedouble < 0.01)
+    for (size_t f = 0; g == 0 && f < gl.gl_pathc; f++) {
+        char *json = tb_read_all(gl.gl_pathv[f], NULL);
+        cJSON *root = json ? cJSON_Parse(json) : NULL;
+        free(json);
+        const cJSON *file = cJSON_GetObjectItem(root, "model_file");
+        char model[1024];
+        snprintf(model, sizeof model, ORACLES "/models/%s", cJSON_IsString(file) ? file->valuestring : "");
+        engine_tokenizer *t = load(model, 0);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
+            if (!t)
                 break;
-            n_cmp++;
+            static int greedy[4096];
+            static char want[1 << 16];
+            const char *prompt = cJSON_GetObjectItem(c, "prompt")->valuestring;
+            int n_prompt = cJSON_GetArraySize(cJSON_GetObjectItem(c, "prompt_ids"));
+            int n = int_array(cJSON_GetObjectItem(c, "greedy_ids"), greedy, 4096), n_cmp = 0;
+            const cJSON *m;
+            cJSON_ArrayForEach(m, cJSON_GetObjectItem(c, "greedy_margins")) {
+                if (n_cmp >= n || m->valuedouble < 0.01)
+                    break;
+                n_cmp++;
+            }
+            size_t pl = strlen(prompt);
+            memcpy(want, prompt, pl);
+            size_t len = pl + decode(t, greedy, n_cmp, want + pl, sizeof want - pl - 1);
+            want[len++] = '\n';
+            char cmd[2048], out_path[64];
+            snprintf(out_path, sizeof out_path, "tb_bpe_gen.%d.out", (int)getpid());
+            /* steps counts positions: the prompt's, less the one the first generated token takes */
+            snprintf(cmd, sizeof cmd, "'%s' generate --model %s --prompt '%s' --steps %d --threads 1 >%s",
+                     TB_BINARY, model, prompt, n_prompt - 1 + n_cmp, out_path);
+            int st = system(cmd);
+            size_t got_len = 0;
+            char *got = tb_read_all(out_path, &got_len);
+            remove(out_path);
+            CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "generate %s \"%s\": exit status %d", file->valuestring,
+                   prompt, st);
+            CHECKF(got && got_len == len && !memcmp(got, want, len), "generate %s \"%s\" (%d tokens compared): "
+                   "stdout \"%s\", expected \"%.*s\"", file->valuestring, prompt, n_cmp, got ? got : "", (int)len,
+                   want);
+            free(got);
+            n_cases++;
         }
-        size_t pl = strlen(prompt);
-        memcpy(want, prompt, pl);
-        size_t len = pl + decode(t, greedy, n_cmp, want + pl, sizeof want - pl - 1);
-        want[len++] = '\n';
-        char cmd[2048], out_path[64];
-        snprintf(out_path, sizeof out_path, "tb_bpe_gen.%d.out", (int)getpid());
-        /* steps counts positions: the prompt's, less the one the first generated token takes */
-        snprintf(cmd, sizeof cmd, "'%s' generate --model " ORACLES "/models/llama3-tiny-F32.gguf --prompt '%s' "
-                 "--steps %d --threads 1 >%s", TB_BINARY, prompt, n_prompt - 1 + n_cmp, out_path);
-        int st = system(cmd);
-        size_t got_len = 0;
-        char *got = tb_read_all(out_path, &got_len);
-        remove(out_path);
-        CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "generate \"%s\": exit status %d", prompt, st);
-        CHECKF(got && got_len == len && !memcmp(got, want, len), "generate \"%s\" (%d tokens compared): stdout "
-               "\"%s\", expected \"%.*s\"", prompt, n_cmp, got ? got : "", (int)len, want);
-        free(got);
-        n_cases++;
+        engine_tokenizer_free(t);
+        cJSON_Delete(root);
     }
-    CHECK(n_cases == 2);
-    engine_tokenizer_free(t);
-    cJSON_Delete(root);
+    printf("generate: %d oracle cases compared\n", n_cases);
+    CHECK(n_cases == 32);
+    if (g == 0)
+        globfree(&gl);
 }
 
 /* A model that adds no BOS (add_bos_token patched to false in a copy of

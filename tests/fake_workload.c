@@ -10,6 +10,7 @@
  *   fake_workload nothing             prints nothing, exit 0
  *   fake_workload exit CODE           prints the JSON metric, exits CODE
  *   fake_workload slow MS VALUE       sleeps MS, then like json
+ *   fake_workload gate FILE VALUE     waits until FILE exists (at most 300 s), then like json
  *   fake_workload heat DIR MS VALUE   creates DIR/heating for MS and until the zone reads 60 C,
  *                                     then like json
  *   fake_workload bytes VALUE         every byte value 0-255, NULs first and last, then the JSON
@@ -162,6 +163,12 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "nothing")) return 0;
     if (!strcmp(mode, "exit") && argc > 2) { print_json("1"); return atoi(argv[2]); }
     if (!strcmp(mode, "slow") && argc > 3) { sleep_ms(atof(argv[2])); print_json(argv[3]); return 0; }
+    if (!strcmp(mode, "gate") && argc > 3) {
+        for (double t0 = now_s(); access(argv[2], F_OK) != 0 && now_s() - t0 < 300;)
+            sleep_ms(10);
+        print_json(argv[3]);
+        return 0;
+    }
     if (!strcmp(mode, "heat") && argc > 4) {
         char p[1024];
         snprintf(p, sizeof p, "%s/heating", argv[2]);

@@ -148,52 +148,67 @@ int main(int argc, char **argv)
     snprintf(tmp, sizeof tmp, "/tmp/tb-lock-XXXXXX");
     if (!mkdtemp(tmp))
         return 1;
-    /* 2 variants x 3 runs of 300 ms: long enough that the second writer
-     * starts while the first holds the lock (the test checks that it does). */
-    char cfg[600], dir[300], dir2[300], text[1500];
-    snprintf(cfg, sizeof cfg, "%s/cfg.json", tmp);
+    /* gated.json: each run waits for a file the test creates, so a writer
+     * holds the lock exactly as long as the test needs, however slow the
+     * machine. slow.json: 2 variants x 3 runs of 300 ms. */
+    char gated[600], slow[600], gate1[300], gate2[300], dir[300], dir2[300], text[1500];
+    snprintf(gated, sizeof gated, "%s/gated.json", tmp);
+    snprintf(slow, sizeof slow, "%s/slow.json", tmp);
+    snprintf(gate1, sizeof gate1, "%s/open1", tmp);
+    snprintf(gate2, sizeof gate2, "%s/open2", tmp);
     snprintf(dir, sizeof dir, "%s/out", tmp);
     snprintf(dir2, sizeof dir2, "%s/out2", tmp);
-    snprintf(text, sizeof text,
-             "{\"name\": \"lock\", \"workload\": {\"type\": \"command\", \"command\": [\"%s\", \"slow\", \"300\", \"5\"],"
-             " \"metrics\": [{\"name\": \"tok_s\", \"json_path\": \"result.tok_s\"}]},"
-             " \"variants\": [{\"name\": \"A\"}, {\"name\": \"B\"}], \"repetitions\": 3, \"warmup\": 0,"
-             " \"timeout_s\": 120, \"probes\": {\"enabled\": false}}", argv[1]);
-    FILE *f = fopen(cfg, "w");
+    static const char *const cfg_fmt =
+        "{\"name\": \"lock\", \"workload\": {\"type\": \"command\", \"command\": [\"%s\", \"%s\", \"%s\", \"5\"],"
+        " \"metrics\": [{\"name\": \"tok_s\", \"json_path\": \"result.tok_s\"}]},"
+        " \"variants\": [{\"name\": \"A\"}, {\"name\": \"B\"}], \"repetitions\": 3, \"warmup\": 0,"
+        " \"timeout_s\": 600, \"probes\": {\"enabled\": false}}";
+    FILE *f = fopen(slow, "w");
     if (!f)
         return 1;
-    fputs(text, f);
+    fprintf(f, cfg_fmt, argv[1], "slow", "300");
     fclose(f);
 
     /* Two writers at once: the second, fresh or --resume, refuses with exit 1
      * and says who holds the directory; the first finishes every run. */
-    pid_t first = spawn_run("first", (const char *[]){cfg, "--out", dir, "--no-report", "--quiet", NULL});
+    snprintf(text, sizeof text, cfg_fmt, argv[1], "gate", gate1);
+    f = fopen(gated, "w");
+    if (!f)
+        return 1;
+    fputs(text, f);
+    fclose(f);
+    pid_t first = spawn_run("first", (const char *[]){gated, "--out", dir, "--no-report", "--quiet", NULL});
     CHECK(first > 0 && wait_lock_held(dir, first));
-    CHECK(wait_exit(spawn_run("second", (const char *[]){cfg, "--out", dir, "--no-report", NULL})) == 1);
+    CHECK(wait_exit(spawn_run("second", (const char *[]){gated, "--out", dir, "--no-report", NULL})) == 1);
     CHECK(output_has("second", "is in use by another thermabench run (pid "));
     CHECK(wait_exit(spawn_run("resume", (const char *[]){"--resume", dir, "--no-report", NULL})) == 1);
     CHECK(output_has("resume", "is in use by another thermabench run"));
+    touch(tmp, "open1");
     CHECK(wait_exit(first) == 0);
     check_complete(dir, 6);
 
-    /* --wait: the second writer waits for the first, then finds nothing left
-     * to do; it never ends before the first, and nothing is duplicated. */
-    pid_t a = spawn_run("a", (const char *[]){cfg, "--out", dir2, "--no-report", "--quiet", NULL});
+    /* --wait: the second writer waits while the first holds the directory
+     * (it cannot end before the gate opens), then finds nothing left to do;
+     * nothing is duplicated. */
+    snprintf(text, sizeof text, cfg_fmt, argv[1], "gate", gate2);
+    f = fopen(gated, "w");
+    if (!f)
+        return 1;
+    fputs(text, f);
+    fclose(f);
+    pid_t a = spawn_run("a", (const char *[]){gated, "--out", dir2, "--no-report", "--quiet", NULL});
     CHECK(a > 0 && wait_lock_held(dir2, a));
     pid_t b = spawn_run("b", (const char *[]){"--resume", dir2, "--wait", "--no-report", "--quiet", NULL});
-    int st, a_rc = -1, b_rc = -1;
-    bool b_before_a = false;
-    for (int i = 0; i < 30000 && (a_rc < 0 || b_rc < 0); i++) {
-        if (a_rc < 0 && waitpid(a, &st, WNOHANG) == a)
-            a_rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-        if (b_rc < 0 && waitpid(b, &st, WNOHANG) == b) {
-            b_rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-            b_before_a |= a_rc < 0 && waitpid(a, &st, WNOHANG) == 0;
-        }
+    bool b_ended_early = false;
+    for (int i = 0; i < 50 && !b_ended_early; i++) {      /* half a second at least, the gate closed */
+        siginfo_t si = {0};
+        b_ended_early = waitid(P_PID, (id_t)b, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == b;
         nap_ms(10);
     }
-    CHECK(a_rc == 0 && b_rc == 0);
-    CHECK(!b_before_a);
+    CHECK(!b_ended_early);
+    touch(tmp, "open2");
+    CHECK(wait_exit(a) == 0);
+    CHECK(wait_exit(b) == 0);
     check_complete(dir2, 6);
 
     /* A killed writer's temporary files are removed by the next one to open
@@ -212,7 +227,7 @@ int main(int argc, char **argv)
     /* kill -9 mid-run: the lock dies with the writer, --resume finishes the job. */
     char dir3[300];
     snprintf(dir3, sizeof dir3, "%s/out3", tmp);
-    pid_t k = spawn_run("killed", (const char *[]){cfg, "--out", dir3, "--no-report", "--quiet", NULL});
+    pid_t k = spawn_run("killed", (const char *[]){slow, "--out", dir3, "--no-report", "--quiet", NULL});
     CHECK(k > 0 && wait_lock_held(dir3, k));
     for (int i = 0; i < 30000 && !exists(dir3, "results.json"); i++)
         nap_ms(10);
@@ -229,7 +244,7 @@ int main(int argc, char **argv)
 
     /* An output directory that cannot be written (here: under /proc, where
      * even root cannot create one) is exit 1, a system failure, not 2. */
-    CHECK(wait_exit(spawn_run("unwritable", (const char *[]){cfg, "--out", "/proc/tb-no/out", "--no-report", NULL})) == 1);
+    CHECK(wait_exit(spawn_run("unwritable", (const char *[]){slow, "--out", "/proc/tb-no/out", "--no-report", NULL})) == 1);
     CHECK(output_has("unwritable", "/proc/tb-no/out: cannot create the results directory"));
 
     if (!tb_failed) {

@@ -788,7 +788,7 @@ static bool matmul_group_run(const kernel_matmul_job *jobs, int n_jobs, const fl
 {
     const engine_tensor *w0 = jobs[0].w;
     /* Float weights keep one run per matrix: memory-bound, grouping them
-     * gained nothing measurable (docs/PERFORMANCE.md, "Zen 5 host"). */
+     * gained nothing measurable. */
     bool fits = n_jobs >= 1 && n_jobs <= GROUP_MAX && is_quant(w0->type) && uses_matvec(w0, n, dequant) &&
                 (!swiglu || (n_jobs == 2 && jobs[1].w->rows == w0->rows));
     for (int j = 1; j < n_jobs && fits; j++)

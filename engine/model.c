@@ -90,7 +90,8 @@ void *formats_model_alloc(engine_model *m, size_t bytes)
     /* 64-byte aligned so SIMD kernels may use aligned loads on synthetic weights.
      * Matrices of 2 MiB or more start on a 2 MiB boundary and ask for huge
      * pages before first touch: decode streams them, and 4 KiB pages cost
-     * it about 10 % of read bandwidth here (docs/PERFORMANCE.md). */
+     * it about 10 % of read bandwidth (BENCH_SMALL_PAGES=1 in
+     * bench_engine_kernels measures it). */
     void *p = NULL;
     size_t huge = (size_t)2 << 20;
     if (posix_memalign(&p, bytes >= huge ? huge : 64, bytes ? bytes : 1))

@@ -37,9 +37,20 @@ static report_gate_verdict worse(report_gate_verdict worst, report_gate_verdict 
 int report_gate_files(const report_results *b, const char *vbase, const report_results *c, const char *vcand,
                       const report_gate_options *opt, report_gate_set *out, report_error *err)
 {
+    const report_results *bases[1] = {b};
+    return report_gate_sets(bases, 1, vbase, c, vcand, opt, out, err);
+}
+
+int report_gate_sets(const report_results *const *bases, int nbases, const char *vbase, const report_results *c,
+                     const char *vcand, const report_gate_options *opt, report_gate_set *out, report_error *err)
+{
     memset(out, 0, sizeof *out);
-    if (strcmp(b->metric_name, c->metric_name))
-        return report_fail(err, "primary metrics differ: '%s' vs '%s'", b->metric_name, c->metric_name);
+    if (nbases < 1)
+        return report_fail(err, "no baseline");
+    const report_results *b = bases[nbases - 1];     /* the newest names the variants and the build */
+    for (int i = 0; i < nbases; i++)
+        if (strcmp(bases[i]->metric_name, c->metric_name))
+            return report_fail(err, "primary metrics differ: '%s' vs '%s'", bases[i]->metric_name, c->metric_name);
     char names[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
     int n = pick(b, c, vbase, vcand, names);
     if (!n)
@@ -61,7 +72,9 @@ int report_gate_files(const report_results *b, const char *vbase, const report_r
         const char *vc = vcand ? vcand : vb;
         report_gate_item *it = &out->items[i];
         memcpy(it->name, names[i], sizeof it->name);
-        if (report_gate(b, vb ? vb : b->variants[0], c, vc ? vc : c->variants[0], &out->options, &it->g, err) < 0) {
+        const report_results *cands[1] = {c};
+        report_side bs = {bases, nbases, vb}, cs = {cands, 1, vc};
+        if (report_gate_sides(&bs, &cs, &out->options, &it->g, err) < 0) {
             report_gate_set_free(out);
             return -1;
         }

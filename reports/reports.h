@@ -215,6 +215,9 @@ typedef struct report_results {
 } report_results;
 
 int report_results_load(const char *path, report_results *out, report_error *err);
+/* The same from a results.json already in memory; name stands for the path
+ * in messages and in out->path. */
+int report_results_parse(const char *name, const char *text, size_t len, report_results *out, report_error *err);
 /* "1a2b3c4d5e6f (dirty), Release, GNU 12.2.0, -O3 -DNDEBUG ...": the build
  * that wrote the file, as far as it says. */
 void report_results_build(const report_results *r, char *buf, size_t n);
@@ -436,6 +439,10 @@ typedef struct report_gate_set {
 int report_gate_files(const report_results *base, const char *base_variant, const report_results *cand,
                       const char *cand_variant, const report_gate_options *o, report_gate_set *out,
                       report_error *err);
+/* The same with a baseline side of several result sets (sessions from a
+ * results history, oldest first: the newest names the variants). */
+int report_gate_sets(const report_results *const *bases, int nbases, const char *vbase, const report_results *cand,
+                     const char *vcand, const report_gate_options *o, report_gate_set *out, report_error *err);
 void report_gate_set_free(report_gate_set *s);
 /* One line per variant, environment differences, the overall verdict. */
 void report_gate_print(FILE *f, const report_gate_set *s);

@@ -313,7 +313,7 @@ static int load_env(report_results *r, const cJSON *root, report_error *err)
     const cJSON *pf;
     cJSON_ArrayForEach(pf, cJSON_GetObjectItemCaseSensitive(root, "preflight"))
     {
-        char check[64], status[16], detail[200];
+        char check[64], status[16], detail[160];
         str(pf, "check", check, sizeof check);
         str(pf, "status", status, sizeof status);
         str(pf, "detail", detail, sizeof detail);
@@ -327,24 +327,28 @@ static int load_env(report_results *r, const cJSON *root, report_error *err)
 int report_results_load(const char *path, report_results *r, report_error *err)
 {
     memset(r, 0, sizeof *r);
-    snprintf(r->path, sizeof r->path, "%s", path);
     size_t len;
     char *text = slurp(path, &len, err);
     if (!text)
         return -1;
+    int rc = report_results_parse(path, text, len, r, err);
+    free(text);
+    return rc;
+}
+
+int report_results_parse(const char *path, const char *text, size_t len, report_results *r, report_error *err)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->path, sizeof r->path, "%s", path);
     size_t bad = report_utf8_invalid_at(text, len);
-    if (bad < len) {
-        free(text);
+    if (bad < len)
         return report_fail(err, "%s: byte %zu: not UTF-8 text (invalid sequence or NUL byte)", path, bad);
-    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
         long off = end ? (long)(end - text) : -1;
-        free(text);
         return report_fail(err, "%s: not valid JSON (error near byte %ld)", path, off);
     }
-    free(text);
     r->json = root;
     char schema[64];
     str(root, "schema", schema, sizeof schema);

@@ -848,26 +848,35 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
             free(x);
         }
     }
-    /* Variance components on the log scale, both arms' sessions pooled. */
+    /* Variance components on the log scale, each side on its own (the
+     * effect must not count as between-session variance), pooled by df. */
     {
-        double *x = malloc((A->n + B->n + 1) * sizeof *x);
-        int *s = malloc((A->n + B->n + 1) * sizeof *s);
-        if (x && s) {
-            size_t na = used_values(A, x, s), nb = used_values(B, x + na, s + na);
-            for (size_t i = 0; i < na + nb; i++) {
-                x[i] = log(x[i]);
-                if (i >= na)
-                    s[i] += A->sessions;
-            }
+        const arm *arms[2] = {A, B};
+        double w = 0, dw = 0, b = 0, db = 0;
+        for (int g = 0; g < 2; g++) {
+            double *x = malloc((arms[g]->n + 1) * sizeof *x);
+            int *s = malloc((arms[g]->n + 1) * sizeof *s);
             report_variance_components vc;
-            if (report_variance_components_fit(x, s, na + nb, &vc) == 0) {
-                o->sd_within_pct = 100 * sqrt(vc.var_within);
-                if (sessions)
-                    o->sd_between_pct = 100 * sqrt(vc.var_between);
+            size_t n = x && s ? used_values(arms[g], x, s) : 0;
+            for (size_t i = 0; i < n; i++)
+                x[i] = log(x[i]);
+            if (n && report_variance_components_fit(x, s, n, &vc) == 0) {
+                if (isfinite(vc.var_within)) {
+                    w += vc.var_within * vc.df_within;
+                    dw += vc.df_within;
+                }
+                if (vc.sessions >= 2) {
+                    b += vc.var_between * vc.df_between;
+                    db += vc.df_between;
+                }
             }
+            free(x);
+            free(s);
         }
-        free(x);
-        free(s);
+        if (dw > 0)
+            o->sd_within_pct = 100 * sqrt(w / dw);
+        if (db > 0)
+            o->sd_between_pct = 100 * sqrt(b / db);
     }
     /* The primary analysis: headline at the printed level, decision at the one-sided level. */
     report_interval dec;

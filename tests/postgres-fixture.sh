@@ -47,7 +47,12 @@ stop)
   [ -f "$env_file" ] || exit 0
   dir=$(sed -n 's/^PG_DIR=//p' "$env_file")
   if [ -n "$dir" ] && [ -d "$dir/data" ]; then
-    as_server_user "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+    as_server_user "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+      as_server_user "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null 2>&1 || true
+    if as_server_user "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+      echo "postgres-fixture: the server in $dir did not stop; left it and its directory" >&2
+      exit 1
+    fi
   fi
   case "$dir" in /tmp/thermabench-pg-*) rm -rf "$dir" ;; esac
   rm -f "$env_file"

@@ -80,6 +80,23 @@ int main(void)
                 CHECKF(atol(h + strlen("host: enqueue 1-token pass")) >= 4 && strstr(got, "host: wait for its logits"),
                        "%s", h);
         }
+        /* A decode batch of cl_rowgroup goes through matvec_rowgroup_batch,
+         * or with THERMABENCH_OPENCL_BATCH_STAGED=1 through the per-token
+         * kernels; the greedy ids of the tiny preset are the same. */
+        char hash[2][32] = {"", ""};
+        for (int staged = 0; staged < 2; staged++) {
+            snprintf(cmd, sizeof cmd, "%s'%s' bench --backend opencl --preset tiny --kernel matmul=cl_rowgroup "
+                     "--batch-size 4 --input-len 8 --output-len 3 --opencl-profile",
+                     staged ? "THERMABENCH_OPENCL_BATCH_STAGED=1 " : "", TB_BINARY);
+            rc = run(cmd, got, sizeof got - 1, &got_len);
+            got[got_len > 0 ? got_len : 0] = 0;
+            bool batch = strstr(got, "matvec_rowgroup_batch") != NULL;
+            CHECKF(rc == 0 && batch == !staged, "batch staged=%d: exit %d:\n%s", staged, rc, got);
+            const char *o = strstr(got, "output    ");
+            if (o)
+                sscanf(o + 10, "%31s", hash[staged]);
+        }
+        CHECKF(hash[0][0] && !strcmp(hash[0], hash[1]), "batch kernel %s, per-token kernels %s", hash[0], hash[1]);
         /* A split other than 1, 2 or 4: exit 2, naming the variable. */
         snprintf(cmd, sizeof cmd, "THERMABENCH_OPENCL_RG_SPLIT=3 '%s' bench --backend opencl --preset tiny 2>&1",
                  TB_BINARY);

@@ -284,6 +284,15 @@ static const probe_channel_summary *chan(probe_set *ps, probe_phase_summary *p, 
     return c >= 0 ? &p->channels[c] : NULL;
 }
 
+/* Waits until the sampler has taken n more samples than `from` (up to 60 s):
+ * on a loaded machine its thread may not run for a long time, so the checks
+ * count samples, never milliseconds. */
+static void wait_samples(probe_sampler *s, size_t from, size_t n)
+{
+    for (int waited = 0; probe_sampler_sample_count(s) < from + n && waited < 60000; waited += 5)
+        sleep_ms(5);
+}
+
 static void test_sampler(void)
 {
     probe_set *ps = open_fake("thermal,rapl,throttle,memory");
@@ -291,12 +300,12 @@ static void test_sampler(void)
     probe_error err;
     CHECK(probe_sampler_start(ps, 0, 10, &s, &err) == -1);       /* bad period */
     CHECK(probe_sampler_start(ps, 10, 40, &s, &err) == 0);
-    sleep_ms(30);
+    wait_samples(s, 0, 1);
     int m0 = probe_sampler_mark(s, "run", true, 0);
     psi(1500, 400);
     put("sys/class/thermal/thermal_zone0/temp", "50000\n");
     put("sys/class/powercap/intel-rapl:0/energy_uj", "200\n");  /* wraps: +1000000-999000+200 */
-    sleep_ms(60);
+    wait_samples(s, probe_sampler_sample_count(s), 2);
     psi(2250, 410);
     put("sys/devices/system/cpu/cpu1/thermal_throttle/core_throttle_count", "4\n");
     int m1 = probe_sampler_mark(s, "run", false, 0);
@@ -304,7 +313,7 @@ static void test_sampler(void)
     int m2 = probe_sampler_mark(s, "decode", true, 0);
     psi(2300, 410);
     int m3 = probe_sampler_mark(s, "decode", false, 0);
-    sleep_ms(25);
+    wait_samples(s, probe_sampler_sample_count(s), 1);
     probe_sampler_stop(s);
     int m4 = probe_sampler_mark(s, "after", true, -1);           /* after stop: still works */
     CHECK(m0 == 0 && m1 == 1 && m2 == 2 && m3 == 3 && m4 == 4);

@@ -11,6 +11,7 @@ checked with a real parser:
   gate Markdown cmark-gfm, as report.md
   compare, gate terminal text: no control or escape characters, no extra lines
   compare JSON  Python's json; every name comes back whole
+  history export (JSON and CSV) of the file imported into a history store
 
 The same file with every hostile string replaced by a plain word (the "twin")
 gives the expected structure: the hostile outputs must have exactly the
@@ -94,6 +95,7 @@ def results_json(words):
         t += wall + 1
     return {
         "schema": "thermabench-results", "schema_version": 1, "name": words["name"], "status": words["status"],
+        "created_utc": "2026-12-07T08:00:00Z",
         "environment": {"cpu_model": words["cpu"], "cpus_online": 2, "kernel": words["kernel"],
                         "compiler": words["compiler"], "git_commit": words["commit"],
                         "probes": [{"name": words["probe"], "available": False, "reason": words["reason"]}]},
@@ -130,6 +132,11 @@ def outputs(d):
     gate = run(["gate", "--baseline", res, "--candidate", res, "--junit", os.path.join(d, "gate.xml"),
                 "--markdown", os.path.join(d, "gate.md"), "--allow-throttle"], rcs=(0, 1, 3))
     out = {"gate": gate, "compare": run(["compare", res]), "compare_json": run(["compare", res, "--json"])}
+    # The history store's exports: the file imported, then written as JSON and CSV.
+    store = ["--history", os.path.join(d, "history.sqlite")]
+    run(["history", "import"] + store + [res])
+    out["export_json"] = run(["history", "export", "--format", "json"] + store)
+    out["export_csv"] = run(["history", "export", "--format", "csv"] + store)
     for name in ("rep/report.html", "rep/report.md", "rep/runs.csv", "gate.xml", "gate.md"):
         with open(os.path.join(d, name), "rb") as f:
             out[name] = f.read()
@@ -200,6 +207,18 @@ def render_md(b):
     return p.stdout
 
 
+def check_no_formulas(label, rows):
+    """No CSV field a spreadsheet would run: one starting with = + - @ tab or
+    CR must be a number."""
+    for r in rows:
+        for field in r:
+            if field and field[0] in "=+-@\t\r":
+                try:
+                    float(field)
+                except ValueError:
+                    check(False, "%s: field starts a formula: %r" % (label, field))
+
+
 def strings(words, keep_ws):
     return {k: shown(v, keep_ws) for k, v in words.items() if k not in ("throttle",)}
 
@@ -245,13 +264,7 @@ def main():
     check(hr and hr[0][6] == guarded(shown_md["metric"]), "runs.csv: metric column %r" % (hr[0][6:7],))
     names = {shown_md[k] for k in ("variant_a", "variant_b", "variant_c")}
     check(all(r[1] in {guarded(n) for n in names} for r in hr[1:]), "runs.csv: a variant name was changed")
-    for r in hr:
-        for field in r:
-            if field[:1] in "=+-@\t\r":
-                try:
-                    float(field)
-                except ValueError:
-                    check(False, "runs.csv: field starts a formula: %r" % field)
+    check_no_formulas("runs.csv", hr)
 
     # JUnit: xmllint accepts it, its structure is the twin's, names whole.
     for label, d in (("hostile", hd), ("twin", td)):
@@ -266,6 +279,23 @@ def main():
             check(shown(HOSTILE[k], True) in cases, "gate.xml: %s not whole in a testcase name" % k)
     except ET.ParseError as e:
         check(False, "gate.xml: %s" % e)
+
+    # history export: JSON that parses with every name whole; CSV with the twin's shape, formulas neutralised.
+    try:
+        ex = json.loads(h["export_json"].decode("utf-8"))
+        exps = ex if isinstance(ex, list) else ex.get("experiments", [])
+        got = {r["variant"] for e in exps for r in e["runs"]}
+        check(got == {HOSTILE["variant_a"], HOSTILE["variant_b"], HOSTILE["variant_c"]},
+              "history export json: variants %r" % got)
+        check(any(e.get("name") == HOSTILE["name"] and e.get("metric") == HOSTILE["metric"] for e in exps),
+              "history export json: name or metric not whole")
+    except (ValueError, KeyError, TypeError) as e:
+        check(False, "history export json: %s" % e)
+    he, te = rows(h["export_csv"]), rows(t["export_csv"])
+    check(len(he) == len(te) > 1 and all(len(a) == len(b) for a, b in zip(he, te)),
+          "history export csv: rows or fields differ from the twin's")
+    check_no_formulas("history export csv", he)
+    check(any(r and guarded(shown_md["variant_b"]) in r for r in he), "history export csv: a variant name changed")
 
     # Terminal text: nothing that moves the cursor, colours or reorders text.
     for label in ("compare", "gate"):

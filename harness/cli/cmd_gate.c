@@ -113,11 +113,11 @@ static int parse(int argc, char **argv, gate_args *a)
     return 0;
 }
 
-static int gate(const report_results *b, const report_results *c, const gate_args *a)
+static int gate(const report_results *const *bases, int nbases, const report_results *c, const gate_args *a)
 {
     report_gate_set set;
     report_error err;
-    if (report_gate_files(b, a->vbase, c, a->vcand, &a->o, &set, &err) < 0) {
+    if (report_gate_sets(bases, nbases, a->vbase, c, a->vcand, &a->o, &set, &err) < 0) {
         fprintf(stderr, "thermabench gate: %s\n", err.msg);
         return TB_EXIT_USAGE;
     }
@@ -140,11 +140,13 @@ static int gate(const report_results *b, const report_results *c, const gate_arg
 }
 
 /* The baseline named by --baseline-from-history: the matching experiments
- * of the store, pooled into one results structure (b). */
-static int baseline_from_history(const gate_args *a, const report_results *c, report_results *b)
+ * of the store, one result set (session) each, oldest first. */
+static int baseline_from_history(const gate_args *a, const report_results *c, report_results **sets, int *n)
 {
     history_filter f;
     char why[300], machine[16], spec[1024];
+    *sets = NULL;
+    *n = 0;
     if (history_parse_baseline(a->from_history, &f, why, sizeof why) < 0)
         return cli_usage_error(CMD, "--baseline-from-history: %s", why), TB_EXIT_USAGE;
     if (!f.config)
@@ -160,29 +162,21 @@ static int baseline_from_history(const gate_args *a, const report_results *c, re
         return cli_usage_error(CMD, "no history store: set --history or THERMABENCH_HISTORY"), TB_EXIT_USAGE;
     history_error err;
     history_store *s = history_open(store, HISTORY_OPEN_READ, &err);
-    report_results *sets = NULL;
-    int n = 0;
-    if (!s || history_load_baseline(s, &f, &sets, &n, &err) < 0) {
+    if (!s || history_load_baseline(s, &f, sets, n, &err) < 0) {
         fprintf(stderr, "thermabench gate: %s\n", err.msg);
         history_close(s);
         return err.exit_code == 1 ? TB_EXIT_FAIL : TB_EXIT_USAGE;
     }
     int rc = TB_EXIT_OK;
-    if (!n) {
+    if (!*n) {
         report_fprintf(stderr, REPORT_ESC_TERMINAL,
                        "thermabench gate: no experiment in %s matches '%s' (config '%s', machine %s)\n",
                        history_store_name(s), a->from_history, f.config, f.machine ? f.machine : "any");
         rc = TB_EXIT_USAGE;
-    } else if (history_pool_baseline(sets, n, b, why, sizeof why) < 0) {
-        fprintf(stderr, "thermabench gate: baseline from %s: %s\n", history_store_name(s), why);
-        rc = TB_EXIT_USAGE;
     } else {
-        report_fprintf(stdout, REPORT_ESC_TERMINAL, "baseline: %d experiment%s of '%s' from %s (%s)\n", n,
-                       n == 1 ? "" : "s", f.config, history_store_name(s), a->from_history);
+        report_fprintf(stdout, REPORT_ESC_TERMINAL, "baseline: %d experiment%s of '%s' from %s (%s)\n", *n,
+                       *n == 1 ? "" : "s", f.config, history_store_name(s), a->from_history);
     }
-    for (int i = 0; i < n; i++)
-        report_results_free(&sets[i]);
-    free(sets);
     history_close(s);
     return rc;
 }
@@ -193,25 +187,33 @@ int cmd_gate(int argc, char **argv)
     int p = parse(argc, argv, &a);
     if (p)
         return p > 0 ? TB_EXIT_OK : TB_EXIT_USAGE;
-    report_results b, c;
+    report_results c, one, *sets = &one;
+    int n = 0;
     report_error err;
     if (report_results_load(a.cand, &c, &err) < 0) {
         fprintf(stderr, "thermabench gate: %s\n", err.msg);
         return TB_EXIT_USAGE;
     }
+    int rc = TB_EXIT_OK;
     if (a.from_history) {
-        int hrc = baseline_from_history(&a, &c, &b);
-        if (hrc != TB_EXIT_OK) {
-            report_results_free(&c);
-            return hrc;
-        }
-    } else if (report_results_load(a.base, &b, &err) < 0) {
+        rc = baseline_from_history(&a, &c, &sets, &n);
+    } else if (report_results_load(a.base, &one, &err) < 0) {
         fprintf(stderr, "thermabench gate: %s\n", err.msg);
-        report_results_free(&c);
-        return TB_EXIT_USAGE;
+        rc = TB_EXIT_USAGE;
+    } else {
+        n = 1;
     }
-    int rc = gate(&b, &c, &a);
-    report_results_free(&b);
+    if (rc == TB_EXIT_OK) {
+        const report_results **bases = calloc((size_t)n, sizeof *bases);
+        for (int i = 0; bases && i < n; i++)
+            bases[i] = &sets[i];
+        rc = bases ? gate(bases, n, &c, &a) : TB_EXIT_FAIL;
+        free(bases);
+    }
+    for (int i = 0; i < n; i++)
+        report_results_free(&sets[i]);
+    if (sets != &one)
+        free(sets);
     report_results_free(&c);
     return rc;
 }

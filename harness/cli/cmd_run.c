@@ -55,7 +55,7 @@ static void print_verdicts(const char *results_path)
     for (int i = 1; i < r.nvariants; i++) {
         report_comparison c;
         if (report_compare(&r, r.variants[0], &r, r.variants[i], &c, &err) == 0 && c.sentence[0])
-            printf("%s\n", c.sentence);
+            report_fprintf(stdout, REPORT_ESC_TERMINAL, "%s\n", c.sentence);
     }
     report_results_free(&r);
 }

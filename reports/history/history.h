@@ -142,16 +142,13 @@ void history_series_set_free(history_series_set *set);
  * "config=NAME", "variant=NAME", "since=30d", e.g. "tag:branch=main,last=5".
  * Missing machine and config default to the candidate's. */
 int history_parse_baseline(const char *spec, history_filter *f, char *why, size_t why_len);
-/* The matching experiments (oldest first), each as the results structure
- * that report_results_load fills from a results.json (json is NULL; path is
- * "STORE#experiment ID"). *out is malloc'd; free each with
+/* The matching experiments (oldest first), each rebuilt as the results.json
+ * it came from (primary metric, telemetry summaries, variants, environment)
+ * and read by report_results_parse: the sets a gate side takes, one per
+ * session (path "STORE#experiment ID"). *out is malloc'd; free each with
  * report_results_free, then the array with free(). */
 int history_load_baseline(history_store *s, const history_filter *f, report_results **out, int *n,
                           history_error *err);
-/* The sessions of a baseline as one results structure (the newest one's
- * header, every run, the union of the variants), for a gate that takes one
- * baseline. 0, or -1 with why (the primary metrics differ, no memory). */
-int history_pool_baseline(const report_results *sets, int n, report_results *out, char *why, size_t why_len);
 /* The machine id of a loaded results file (from its environment), as the
  * store gives it to the experiments of that machine. */
 void history_results_machine_id(const report_results *r, char out[16]);

@@ -416,122 +416,140 @@ int history_parse_baseline(const char *spec, history_filter *f, char *why, size_
     return 0;
 }
 
-/* variant_config as report_results_load writes it, for the gate's checks. */
-static void variant_config(const char *kernels, const char *workload_json, char *out, size_t cap)
+/* A baseline experiment is rebuilt as the results.json it came from (the
+ * fields the statistics read) and parsed by report_results_parse, so it
+ * carries exactly what a loaded file does. */
+typedef struct doc_ctx {
+    cJSON *root, *runs, *vars;
+    int oom;
+} doc_ctx;
+
+static void add_num(cJSON *o, const char *k, const char *v)
 {
-    cJSON *w = workload_json ? cJSON_Parse(workload_json) : NULL;
-    const cJSON *th = cJSON_GetObjectItemCaseSensitive(w, "threads");
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(w, "model");
-    if (!cJSON_IsString(model))
-        model = cJSON_GetObjectItemCaseSensitive(w, "preset");
-    char threads[16] = "?";
-    if (cJSON_IsNumber(th))
-        snprintf(threads, sizeof threads, "%.0f", th->valuedouble);
-    snprintf(out, cap, "kernels=%s threads=%s model=%s", kernels ? kernels : "?", threads,
-             cJSON_IsString(model) ? model->valuestring : "?");
-    cJSON_Delete(w);
+    if (v)
+        cJSON_AddNumberToObject(o, k, strtod(v, NULL));
+    else
+        cJSON_AddNullToObject(o, k);
 }
 
-typedef struct baseline_ctx {
-    report_results *r;
-    int oom;
-} baseline_ctx;
-
-static int take_env(void *ctx, int ncols, const char *const *v)
+/* 0 name, 1 status, 2 created_utc, 3 metric, 4 unit, 5 higher_is_better, 6 environment_json, 7 hostname,
+ * 8 cpu_model, 9 cpus_online, 10 kernel, 11 compiler, 12 tb_build, 13 tb_version */
+static int take_doc(void *ctx, int ncols, const char *const *v)
 {
-    report_results *r = ((baseline_ctx *)ctx)->r;
-    cpy(r->cpu_model, sizeof r->cpu_model, v[0]);
-    cpy(r->kernel, sizeof r->kernel, v[1]);
-    r->cpus_online = v[2] ? atoi(v[2]) : -1;
-    cpy(r->compiler, sizeof r->compiler, v[3]);
-    cpy(r->git_commit, sizeof r->git_commit, v[4]);
-    cpy(r->status, sizeof r->status, v[5]);
-    r->higher_is_better = !v[6] || atoi(v[6]) != 0;
-    /* The environment as recorded, where readers of a results file look for it. */
-    cJSON *env = v[7] ? cJSON_Parse(v[7]) : NULL;
-    if (env) {
-        cJSON *doc = cJSON_CreateObject();
-        if (doc)
-            cJSON_AddItemToObject(doc, "environment", env);
-        else
-            cJSON_Delete(env);
-        r->json = doc;
+    doc_ctx *d = ctx;
+    cJSON *r = d->root;
+    cJSON_AddStringToObject(r, "schema", "thermabench-results");
+    cJSON_AddNumberToObject(r, "schema_version", 1);
+    cJSON_AddStringToObject(r, "name", v[0] ? v[0] : "");
+    cJSON_AddStringToObject(r, "status", v[1] ? v[1] : "complete");
+    cJSON_AddStringToObject(r, "created_utc", v[2] ? v[2] : "");
+    cJSON *env = v[6] ? cJSON_Parse(v[6]) : NULL;
+    if (!env) {     /* appended before the environment was kept: what the machine row knows */
+        env = cJSON_CreateObject();
+        const char *keys[] = {"hostname", "cpu_model", NULL, "kernel", "compiler", "git_commit", "thermabench_version"};
+        for (int k = 0; k < 7; k++)
+            if (keys[k] && v[7 + k])
+                cJSON_AddStringToObject(env, keys[k], v[7 + k]);
+        add_num(env, "cpus_online", v[9]);
     }
+    cJSON_AddItemToObject(r, "environment", env);
+    cJSON *pm = cJSON_AddObjectToObject(r, "primary_metric");
+    cJSON_AddStringToObject(pm, "name", v[3] ? v[3] : "");
+    cJSON_AddStringToObject(pm, "unit", v[4] ? v[4] : "");
+    cJSON_AddBoolToObject(pm, "higher_is_better", !v[5] || atoi(v[5]) != 0);
     return 1;
 }
 
 static int take_variant(void *ctx, int ncols, const char *const *v)
 {
-    report_results *r = ((baseline_ctx *)ctx)->r;
-    if (r->nvariants >= REPORT_MAX_VARIANTS)
-        return 1;
-    int i = r->nvariants++;
-    cpy(r->variants[i], sizeof r->variants[i], v[0]);
-    variant_config(v[1], v[2], r->variant_config[i], sizeof r->variant_config[i]);
+    doc_ctx *d = ctx;
+    cJSON *x = cJSON_CreateObject();
+    cJSON_AddStringToObject(x, "name", v[0] ? v[0] : "");
+    if (v[1])
+        cJSON_AddStringToObject(x, "engine_kernels", v[1]);
+    cJSON *w = v[2] ? cJSON_Parse(v[2]) : NULL;
+    cJSON_AddItemToObject(x, "workload", w ? w : cJSON_CreateObject());
+    cJSON_AddItemToArray(d->vars, x);
     return 0;
 }
 
+static const char *const telemetry_cols[] = {"temp_start_c", "temp_end_c", "temp_peak_c", "power_mean_w",
+                                             "energy_j", "energy_per_token_j", "clock_mean_mhz", "clock_min_mhz",
+                                             "mem_psi_some_us"};
+
+/* 0 run_index, 1 variant, 2 warmup, 3 ok, 4 started_s, 5 wall_ms, 6 metric value, 7-15 telemetry, 16 throttle,
+ * 17 session, 18 failure */
 static int take_run(void *ctx, int ncols, const char *const *v)
 {
-    baseline_ctx *b = ctx;
-    report_results *r = b->r;
-    report_run *nr = realloc(r->runs, ((size_t)r->nruns + 1) * sizeof *nr);
-    if (!nr)
-        return b->oom = 1;
-    r->runs = nr;
-    report_run *u = &r->runs[r->nruns++];
-    memset(u, 0, sizeof *u);
-    u->index = v[0] ? atoi(v[0]) : r->nruns - 1;
-    cpy(u->variant, sizeof u->variant, v[1]);
-    u->warmup = v[2] && atoi(v[2]);
-    u->ok = v[3] && atoi(v[3]);
-    u->started_s = dnum(v[4]);
-    u->wall_ms = dnum(v[5]);
-    u->metric = dnum(v[6]);
-    if (u->ok && !isfinite(u->metric))
-        u->ok = false;
-    double *t[] = {&u->temp_start_c, &u->temp_end_c, &u->temp_peak_c, &u->power_mean_w, &u->energy_j,
-                   &u->energy_per_token_j, &u->clock_mean_mhz, &u->clock_min_mhz, &u->mem_psi_some_us};
+    doc_ctx *d = ctx;
+    cJSON *r = cJSON_CreateObject();
+    if (!r)
+        return d->oom = 1;
+    add_num(r, "index", v[0]);
+    cJSON_AddStringToObject(r, "variant", v[1] ? v[1] : "");
+    cJSON_AddBoolToObject(r, "warmup", v[2] && atoi(v[2]));
+    cJSON_AddStringToObject(r, "status", v[3] && atoi(v[3]) ? "ok" : "failed");
+    if (v[18])
+        cJSON_AddStringToObject(r, "failure", v[18]);
+    add_num(r, "started_s", v[4]);
+    add_num(r, "wall_ms", v[5]);
+    if (v[17])
+        add_num(r, "session", v[17]);
+    cJSON *m = cJSON_AddObjectToObject(r, "metrics");
+    add_num(m, cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(d->root, "primary_metric"), "name")),
+            v[6]);
+    cJSON *t = cJSON_AddObjectToObject(r, "telemetry");
     for (int k = 0; k < 9; k++)
-        *t[k] = dnum(v[7 + k]);
-    cpy(u->throttle, sizeof u->throttle, v[16] ? v[16] : "unknown");
+        add_num(t, telemetry_cols[k], v[7 + k]);
+    cJSON_AddStringToObject(t, "throttle", v[16] ? v[16] : "unknown");
+    cJSON_AddItemToArray(d->runs, r);
     return 0;
 }
 
 static int load_one(history_store *s, const history_experiment *e, report_results *r, history_error *err)
 {
     memset(r, 0, sizeof *r);
-    snprintf(r->path, sizeof r->path, "%.400s#experiment %lld", s->name, e->id);
-    cpy(r->name, sizeof r->name, e->name);
-    cpy(r->metric_name, sizeof r->metric_name, e->metric);
-    cpy(r->metric_unit, sizeof r->metric_unit, e->unit);
-    baseline_ctx b = {r, 0};
-    hist_num n;
-    const char *p[2] = {hist_int(&n, e->id), e->metric};
-    const char *env_sql = s->schema_version >= 3
-                              ? "SELECT m.cpu_model, m.kernel, m.cpus_online, e.compiler, e.tb_build, e.status, "
-                                "e.higher_is_better, e.environment_json FROM experiments e "
-                                "JOIN machines m ON m.id = e.machine_id WHERE e.id = ?"
-                              : "SELECT m.cpu_model, m.kernel, m.cpus_online, e.compiler, e.tb_build, e.status, "
-                                "e.higher_is_better, NULL FROM experiments e "
-                                "JOIN machines m ON m.id = e.machine_id WHERE e.id = ?";
-    if (s->be->exec(s, env_sql, 1, p, take_env, &b, err) < 0 ||
-        s->be->exec(s, "SELECT name, engine_kernels, description FROM variants WHERE experiment_id = ? "
-                       "ORDER BY name", 1, p, take_variant, &b, err) < 0 ||
-        s->be->exec(s, "SELECT r.run_index, r.variant, r.warmup, r.ok, r.started_s, r.wall_ms, rm.value, "
-                       "r.temp_start_c, r.temp_end_c, r.temp_peak_c, r.power_mean_w, r.energy_j, "
-                       "r.energy_per_token_j, r.clock_mean_mhz, r.clock_min_mhz, r.mem_psi_some_us, r.throttle "
-                       "FROM runs r LEFT JOIN run_metrics rm ON rm.run_id = r.id AND rm.name = ? "
-                       "WHERE r.experiment_id = ? ORDER BY r.run_index, r.id",
-                    2, (const char *[]){e->metric, p[0]}, take_run, &b, err) < 0) {
-        report_results_free(r);
-        return -1;
-    }
-    if (b.oom) {
-        report_results_free(r);
+    doc_ctx d = {cJSON_CreateObject(), NULL, NULL, 0};
+    if (!d.root)
         return hist_fail(err, 1, s, "out of memory");
+    hist_num n;
+    const char *id = hist_int(&n, e->id);
+    const char *p[2] = {e->metric, id};
+    const char *doc_sql = s->schema_version >= 3
+                              ? "SELECT e.name, e.status, e.created_utc, e.metric_name, e.metric_unit, "
+                                "e.higher_is_better, e.environment_json, m.hostname, m.cpu_model, m.cpus_online, "
+                                "m.kernel, e.compiler, e.tb_build, e.tb_version FROM experiments e "
+                                "JOIN machines m ON m.id = e.machine_id WHERE e.id = ?"
+                              : "SELECT e.name, e.status, e.created_utc, e.metric_name, e.metric_unit, "
+                                "e.higher_is_better, NULL, m.hostname, m.cpu_model, m.cpus_online, "
+                                "m.kernel, e.compiler, e.tb_build, e.tb_version FROM experiments e "
+                                "JOIN machines m ON m.id = e.machine_id WHERE e.id = ?";
+    int rc = s->be->exec(s, doc_sql, 1, &id, take_doc, &d, err);
+    if (rc == 0) {
+        d.vars = cJSON_AddArrayToObject(d.root, "variants");
+        d.runs = cJSON_AddArrayToObject(d.root, "runs");
+        rc = s->be->exec(s, "SELECT name, engine_kernels, description FROM variants WHERE experiment_id = ? "
+                            "ORDER BY name", 1, &id, take_variant, &d, err);
     }
-    return 0;
+    if (rc == 0)
+        rc = s->be->exec(s, "SELECT r.run_index, r.variant, r.warmup, r.ok, r.started_s, r.wall_ms, rm.value, "
+                            "r.temp_start_c, r.temp_end_c, r.temp_peak_c, r.power_mean_w, r.energy_j, "
+                            "r.energy_per_token_j, r.clock_mean_mhz, r.clock_min_mhz, r.mem_psi_some_us, r.throttle, "
+                            "r.session, r.failure FROM runs r LEFT JOIN run_metrics rm ON rm.run_id = r.id "
+                            "AND rm.name = ? WHERE r.experiment_id = ? ORDER BY r.run_index, r.id",
+                         2, p, take_run, &d, err);
+    char *text = rc == 0 && !d.oom ? cJSON_PrintUnformatted(d.root) : NULL;
+    cJSON_Delete(d.root);
+    if (rc < 0)
+        return -1;
+    if (!text)
+        return hist_fail(err, 1, s, "out of memory");
+    char name[600];
+    snprintf(name, sizeof name, "%.400s#experiment %lld", s->name, e->id);
+    report_error rerr;
+    rc = report_results_parse(name, text, strlen(text), r, &rerr);
+    free(text);
+    return rc < 0 ? hist_fail(err, 2, NULL, "%s", rerr.msg) : 0;
 }
 
 int history_load_baseline(history_store *s, const history_filter *f, report_results **out, int *n,
@@ -561,50 +579,5 @@ int history_load_baseline(history_store *s, const history_filter *f, report_resu
     free(rows.e);
     *out = r;
     *n = k;
-    return 0;
-}
-
-int history_pool_baseline(const report_results *sets, int n, report_results *out, char *why, size_t why_len)
-{
-    memset(out, 0, sizeof *out);
-    if (n < 1) {
-        snprintf(why, why_len, "no experiments");
-        return -1;
-    }
-    size_t total = 0;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(sets[i].metric_name, sets[0].metric_name)) {
-            snprintf(why, why_len, "the experiments' primary metrics differ ('%s' and '%s')", sets[0].metric_name,
-                     sets[i].metric_name);
-            return -1;
-        }
-        total += (size_t)sets[i].nruns;
-    }
-    *out = sets[n - 1];
-    out->json = NULL;
-    out->nruns = 0;
-    out->nvariants = 0;
-    out->runs = calloc(total ? total : 1, sizeof *out->runs);
-    if (!out->runs) {
-        snprintf(why, why_len, "out of memory");
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; k < sets[i].nvariants; k++) {
-            int known = 0;
-            for (int j = 0; j < out->nvariants && !known; j++)
-                known = !strcmp(out->variants[j], sets[i].variants[k]);
-            if (!known && out->nvariants < REPORT_MAX_VARIANTS) {
-                memcpy(out->variants[out->nvariants], sets[i].variants[k], sizeof out->variants[0]);
-                memcpy(out->variant_config[out->nvariants++], sets[i].variant_config[k], sizeof out->variant_config[0]);
-            }
-        }
-        for (int k = 0; k < sets[i].nruns; k++) {
-            out->runs[out->nruns] = sets[i].runs[k];
-            out->runs[out->nruns].index = out->nruns;
-            out->nruns++;
-        }
-    }
-    snprintf(out->path, sizeof out->path, "%.400s (and %d more)", sets[n - 1].path, n - 1);
     return 0;
 }

@@ -7,9 +7,10 @@
 
 #include "engine.h"
 #include "quant.h"
+#include "quant_k.h"
 
 static const char *const dtype_names[ENGINE_DTYPE_COUNT] = {
-    "f32", "f16", "bf16", "q8_0", "q4_0",
+    "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k",
 };
 
 const char *engine_dtype_name(engine_dtype t)
@@ -32,7 +33,14 @@ int engine_dtype_parse(const char *name, engine_dtype *out)
 
 int engine_dtype_block(engine_dtype type)
 {
-    return type == ENGINE_DTYPE_Q8_0 || type == ENGINE_DTYPE_Q4_0 ? 32 : 1;
+    switch (type) {
+    case ENGINE_DTYPE_Q8_0:
+    case ENGINE_DTYPE_Q4_0: return 32;
+    case ENGINE_DTYPE_Q4_K:
+    case ENGINE_DTYPE_Q5_K:
+    case ENGINE_DTYPE_Q6_K: return QK_K;
+    default: return 1;
+    }
 }
 
 size_t engine_dtype_bytes(engine_dtype t, int64_t n)
@@ -43,6 +51,9 @@ size_t engine_dtype_bytes(engine_dtype t, int64_t n)
     case ENGINE_DTYPE_BF16: return (size_t)n * 2;
     case ENGINE_DTYPE_Q8_0: return (size_t)(n / QK8_0) * sizeof(block_q8_0);
     case ENGINE_DTYPE_Q4_0: return (size_t)(n / QK4_0) * sizeof(block_q4_0);
+    case ENGINE_DTYPE_Q4_K: return (size_t)(n / QK_K) * sizeof(block_q4_K);
+    case ENGINE_DTYPE_Q5_K: return (size_t)(n / QK_K) * sizeof(block_q5_K);
+    case ENGINE_DTYPE_Q6_K: return (size_t)(n / QK_K) * sizeof(block_q6_K);
     default: return 0;
     }
 }
@@ -200,6 +211,15 @@ void engine_dequantize_row(engine_dtype type, const void *row, float *out, int64
         }
         break;
     }
+    case ENGINE_DTYPE_Q4_K:
+        quant_k_dequantize_q4_K(row, out, n);
+        break;
+    case ENGINE_DTYPE_Q5_K:
+        quant_k_dequantize_q5_K(row, out, n);
+        break;
+    case ENGINE_DTYPE_Q6_K:
+        quant_k_dequantize_q6_K(row, out, n);
+        break;
     default:
         break;
     }
@@ -228,6 +248,15 @@ void engine_quantize_row(engine_dtype type, const float *x, void *out, int64_t n
         break;
     case ENGINE_DTYPE_Q4_0:
         engine_quantize_q4_0(x, out, n);
+        break;
+    case ENGINE_DTYPE_Q4_K:
+        quant_k_quantize_q4_K(x, out, n);
+        break;
+    case ENGINE_DTYPE_Q5_K:
+        quant_k_quantize_q5_K(x, out, n);
+        break;
+    case ENGINE_DTYPE_Q6_K:
+        quant_k_quantize_q6_K(x, out, n);
         break;
     default:
         break;

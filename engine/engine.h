@@ -37,6 +37,9 @@ typedef enum engine_dtype {
     ENGINE_DTYPE_BF16,
     ENGINE_DTYPE_Q8_0,   /* ggml block: f16 scale + 32 int8 */
     ENGINE_DTYPE_Q4_0,   /* ggml block: f16 scale + 16 bytes of 4-bit pairs */
+    ENGINE_DTYPE_Q4_K,   /* ggml super-block of 256: 8 sub-blocks, 6-bit scales and mins, 4-bit quants */
+    ENGINE_DTYPE_Q5_K,   /* as q4_k with 5-bit quants */
+    ENGINE_DTYPE_Q6_K,   /* ggml super-block of 256: 16 int8 scales, 6-bit quants */
     ENGINE_DTYPE_COUNT
 } engine_dtype;
 
@@ -53,6 +56,20 @@ typedef struct engine_tensor {
     const void *data;
 } engine_tensor;
 
+/* Model families, as GGUF's general.architecture names them. They differ
+ * in small steps of the same layer (see session.c): qwen2 adds q/k/v
+ * biases, qwen3 a per-head RMSNorm of q and k; both rotate the two halves
+ * of a head (NeoX RoPE) where llama rotates adjacent pairs. */
+typedef enum engine_arch {
+    ENGINE_ARCH_LLAMA = 0,
+    ENGINE_ARCH_QWEN2,
+    ENGINE_ARCH_QWEN3,
+    ENGINE_ARCH_COUNT
+} engine_arch;
+
+const char *engine_arch_name(engine_arch a);               /* "llama", "qwen2", "qwen3" */
+int engine_arch_parse(const char *name, engine_arch *out); /* 0 or -1 */
+
 typedef struct engine_config {
     int dim;          /* model width */
     int hidden_dim;   /* feed-forward width */
@@ -64,12 +81,22 @@ typedef struct engine_config {
     float rope_theta; /* 10000 unless the file says otherwise */
     float norm_eps;   /* RMSNorm epsilon, 1e-5 unless the file says otherwise */
     bool shared_classifier; /* output projection tied to the token embedding */
+    int head_dim;     /* per-head width of q, k and v; 0: dim / n_heads (qwen3 sets its own) */
+    engine_arch arch; /* llama unless the file or preset says otherwise */
 } engine_config;
+
+/* head_dim, or dim / n_heads where it is 0. */
+int engine_config_head_dim(const engine_config *c);
 
 typedef struct engine_layer {
     const float *rms_att, *rms_ffn;   /* [dim], always f32 */
     engine_tensor wq, wk, wv, wo;     /* dim x dim, kv_dim x dim, kv_dim x dim, dim x dim */
     engine_tensor w1, w2, w3;         /* hidden x dim, dim x hidden, hidden x dim */
+    /* With q_dim = n_heads * head_dim and kv_dim = n_kv_heads * head_dim,
+     * wq is q_dim x dim and wo dim x q_dim (q_dim == dim unless head_dim
+     * says otherwise). Optional, f32, NULL when the family has none: */
+    const float *bq, *bk, *bv;        /* [q_dim], [kv_dim], [kv_dim]: attention biases (qwen2) */
+    const float *q_norm, *k_norm;     /* [head_dim]: per-head RMSNorm of q and k before RoPE (qwen3) */
 } engine_layer;
 
 typedef struct engine_tokenizer engine_tokenizer;
@@ -82,6 +109,8 @@ typedef struct engine_model {
     engine_layer *layers;          /* n_layers */
     const float *rms_final;        /* [dim] */
     engine_tensor classifier;      /* vocab x dim; same data as tok_embeddings when shared */
+    const float *rope_freqs;       /* [head_dim / 2] divisors of the RoPE frequencies (Llama 3
+                                      rope scaling, GGUF rope_freqs.weight) or NULL */
     engine_tokenizer *tokenizer;   /* embedded vocabulary (GGUF, synthetic) or NULL */
     uint64_t weight_bytes;         /* bytes of all matrices, embedding table included */
     uint64_t decode_bytes;         /* bytes of the matrices one decode step reads: every layer
@@ -93,10 +122,17 @@ typedef struct engine_model {
  * Files are memory-mapped where the layout allows. */
 int engine_model_load(const char *path, engine_model **out, engine_error *err);
 
-/* Seeded synthetic model. Presets: tiny, 15M, 42M, 110M, 1B (see
- * engine_preset_names). `shared_classifier` < 0 keeps the preset's default. */
+/* Seeded synthetic model. Presets: the llama2.c shapes tiny, 15M, 42M,
+ * 110M, 1B, and real families' shapes qwen3-0.6B, llama3.2-1B,
+ * qwen2.5-0.5B, smollm2-135M (see engine_preset_names), each in its own
+ * architecture. `shared_classifier` < 0 keeps the preset's default. */
 int engine_model_synth(const char *preset, engine_dtype dtype, uint64_t seed,
                        int shared_classifier, engine_model **out, engine_error *err);
+/* The same with the architecture given ("llama", "qwen2", "qwen3"; NULL:
+ * the preset's): the preset's shape with that family's extra tensors
+ * (qwen2 biases, qwen3 q/k norms) and RoPE. */
+int engine_model_synth_arch(const char *preset, const char *arch, engine_dtype dtype, uint64_t seed,
+                            int shared_classifier, engine_model **out, engine_error *err);
 const char *const *engine_preset_names(void);  /* NULL-terminated */
 
 /* Writes a model (weights in their types, config, embedded vocabulary) as GGUF v3. */
@@ -123,7 +159,7 @@ typedef struct engine_tensor_row {
     int64_t file_offset;
 } engine_tensor_row;
 
-/* Fills up to max rows (3 + 9 * n_layers cover every model); returns the count. */
+/* Fills up to max rows (4 + 14 * n_layers cover every model); returns the count. */
 int engine_model_tensors(const engine_model *m, engine_tensor_row *rows, int max);
 
 /* ---- tokenizer -------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* GGUF v2/v3 reader (architecture "llama") and v3 writer.
+/* GGUF v2/v3 reader (architectures "llama", "qwen2", "qwen3") and v3 writer.
  *
  * Layout (ggml docs/gguf.md): "GGUF", uint32 version, uint64 tensor count,
  * uint64 metadata count; metadata as (string key, uint32 type, value);
@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "formats.h"
 #include "quant.h"
+#include "quant_k.h"
 
 enum gguf_type {
     GGUF_U8 = 0, GGUF_I8, GGUF_U16, GGUF_I16, GGUF_U32, GGUF_I32, GGUF_F32, GGUF_BOOL,
@@ -31,7 +32,8 @@ enum gguf_type {
 static const size_t gguf_type_size[GGUF_TYPE_COUNT] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
 
 /* ggml_type numbers of the element types this engine runs. */
-enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_BF16 = 30 };
+enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_Q4_K = 12, GGML_Q5_K = 13, GGML_Q6_K = 14,
+       GGML_BF16 = 30 };
 
 #define GGUF_MAX_TENSORS 65536
 #define GGUF_MAX_KV 65536
@@ -268,13 +270,17 @@ static int ggml_to_dtype(uint32_t t, engine_dtype *out)
     case GGML_BF16: *out = ENGINE_DTYPE_BF16; return 0;
     case GGML_Q8_0: *out = ENGINE_DTYPE_Q8_0; return 0;
     case GGML_Q4_0: *out = ENGINE_DTYPE_Q4_0; return 0;
+    case GGML_Q4_K: *out = ENGINE_DTYPE_Q4_K; return 0;
+    case GGML_Q5_K: *out = ENGINE_DTYPE_Q5_K; return 0;
+    case GGML_Q6_K: *out = ENGINE_DTYPE_Q6_K; return 0;
     default: return -1;
     }
 }
 
 static uint32_t dtype_to_ggml(engine_dtype t)
 {
-    static const uint32_t map[ENGINE_DTYPE_COUNT] = {GGML_F32, GGML_F16, GGML_BF16, GGML_Q8_0, GGML_Q4_0};
+    static const uint32_t map[ENGINE_DTYPE_COUNT] = {GGML_F32, GGML_F16, GGML_BF16, GGML_Q8_0, GGML_Q4_0,
+                                                     GGML_Q4_K, GGML_Q5_K, GGML_Q6_K};
     return map[t];
 }
 
@@ -315,7 +321,8 @@ static int parse_tensor_info(gguf_file *g, gguf_tensor *t, uint64_t i)
     if (ggml_to_dtype(t->ggml_type, &t->type))
         return formats_error(g->err, ENGINE_ERR_INPUT,
                              "%s: byte %zu: tensor %s has ggml type %u, expected F32 (0), F16 (1), BF16 (30), "
-                             "Q8_0 (8) or Q4_0 (2)", g->path, at, t->name, t->ggml_type);
+                             "Q8_0 (8), Q4_0 (2), Q4_K (12), Q5_K (13) or Q6_K (14)", g->path, at, t->name,
+                             t->ggml_type);
     int block = engine_dtype_block(t->type);
     if (t->ne[0] % (uint64_t)block)
         return formats_error(g->err, ENGINE_ERR_INPUT,
@@ -599,21 +606,42 @@ static const gguf_tensor *get_tensor(gguf_file *g, const char *name, uint64_t ne
     return t;
 }
 
+/* K-quant blocks hold f16 super-block scales: an infinite or NaN one
+ * would poison every dot product it enters, so it is refused at load. */
+static int check_blocks(gguf_file *g, const gguf_tensor *t)
+{
+    if (!(ENGINE_DTYPES_KQUANT & (1u << t->type)))
+        return 0;
+    int block_bytes = (int)engine_dtype_bytes(t->type, QK_K);
+    int64_t bad = quant_k_check_blocks(block_bytes, t->data, (int64_t)(t->bytes / (uint64_t)block_bytes));
+    if (bad >= 0)
+        return formats_error(g->err, ENGINE_ERR_INPUT,
+                             "%s: tensor %s: %s block %lld (byte %llu) has a non-finite f16 scale (d or dmin)",
+                             g->path, t->name, engine_dtype_name(t->type), (long long)bad,
+                             (unsigned long long)(g->data_start + t->offset + (uint64_t)bad * block_bytes));
+    return 0;
+}
+
 static int get_matrix(gguf_file *g, const char *name, int64_t rows, int64_t cols, engine_tensor *out)
 {
     const gguf_tensor *t = get_tensor(g, name, (uint64_t)cols, (uint64_t)rows, false);
-    if (!t)
+    if (!t || check_blocks(g, t))
         return -1;
     *out = (engine_tensor){.type = t->type, .rows = rows, .cols = cols, .data = t->data};
     return 0;
 }
 
-/* Norm vectors end as f32: pointed at when stored so, converted otherwise. */
-static int get_norm(gguf_file *g, engine_model *m, const char *name, const float **out)
+/* Vectors (norms, biases, rope_freqs) of len elements end as f32: pointed
+ * at when stored so, converted otherwise. An optional one that is absent
+ * leaves *out NULL. */
+static int get_vector(gguf_file *g, engine_model *m, const char *name, int len, bool optional, const float **out)
 {
-    int dim = m->cfg.dim;
-    const gguf_tensor *t = get_tensor(g, name, (uint64_t)dim, 0, false);
+    int dim = len;
+    *out = NULL;
+    const gguf_tensor *t = get_tensor(g, name, (uint64_t)dim, 0, optional);
     if (!t)
+        return optional && !find_tensor(g, name) ? 0 : -1;
+    if (check_blocks(g, t))
         return -1;
     if (t->type == ENGINE_DTYPE_F32 && ((uintptr_t)t->data & 3) == 0) {
         *out = (const float *)t->data;
@@ -627,46 +655,86 @@ static int get_norm(gguf_file *g, engine_model *m, const char *name, const float
     return 0;
 }
 
+/* "<arch>.<suffix>" into key. */
+static const char *arch_key(char *key, size_t cap, const engine_config *c, const char *suffix)
+{
+    snprintf(key, cap, "%s.%s", engine_arch_name(c->arch), suffix);
+    return key;
+}
+
 static int read_config(gguf_file *g, engine_config *c)
 {
     const char *arch = NULL;
     size_t arch_len = 0;
+    char name[32] = "", key[128];
     int rc = kv_str(g, "general.architecture", &arch, &arch_len);
     if (rc < 0)
         return -1;
-    if (rc == 0 || arch_len != 5 || memcmp(arch, "llama", 5))
-        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key general.architecture is \"%.*s\", expected \"llama\"",
-                             g->path, rc ? (int)(arch_len < 64 ? arch_len : 64) : 0, rc ? arch : "");
-    struct { const char *key; int *field; bool required; } ints[] = {
-        {"llama.embedding_length", &c->dim, true},
-        {"llama.feed_forward_length", &c->hidden_dim, true},
-        {"llama.block_count", &c->n_layers, true},
-        {"llama.attention.head_count", &c->n_heads, true},
-        {"llama.attention.head_count_kv", &c->n_kv_heads, false},
-        {"llama.context_length", &c->seq_len, true},
+    if (rc == 1 && arch_len < sizeof name)
+        memcpy(name, arch, arch_len);
+    if (rc == 0 || arch_len >= sizeof name || engine_arch_parse(name, &c->arch))
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key general.architecture is \"%.*s\", expected "
+                             "\"llama\", \"qwen2\" or \"qwen3\"", g->path,
+                             rc ? (int)(arch_len < 64 ? arch_len : 64) : 0, rc ? arch : "");
+    struct { const char *suffix; int *field; bool required; } ints[] = {
+        {"embedding_length", &c->dim, true},
+        {"feed_forward_length", &c->hidden_dim, true},
+        {"block_count", &c->n_layers, true},
+        {"attention.head_count", &c->n_heads, true},
+        {"attention.head_count_kv", &c->n_kv_heads, false},
+        {"context_length", &c->seq_len, true},
+        {"attention.key_length", &c->head_dim, false},
     };
     c->n_kv_heads = 0;
+    c->head_dim = 0;
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         int64_t v;
-        rc = kv_int(g, ints[i].key, &v);
+        arch_key(key, sizeof key, c, ints[i].suffix);
+        rc = kv_int(g, key, &v);
         if (rc < 0)
             return -1;
         if (rc == 0 && ints[i].required)
-            return formats_error(g->err, ENGINE_ERR_INPUT, "%s: missing key %s", g->path, ints[i].key);
+            return formats_error(g->err, ENGINE_ERR_INPUT, "%s: missing key %s", g->path, key);
         if (rc == 1 && (v < 1 || v > (1 << 22)))
             return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s = %lld, expected 1..%d", g->path,
-                                 ints[i].key, (long long)v, 1 << 22);
+                                 key, (long long)v, 1 << 22);
         if (rc == 1)
             *ints[i].field = (int)v;
     }
     if (c->n_kv_heads == 0)
         c->n_kv_heads = c->n_heads;
+    if (c->head_dim && c->head_dim > 1024)
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s = %d, expected at most 1024", g->path,
+                             arch_key(key, sizeof key, c, "attention.key_length"), c->head_dim);
+    /* q, k and v share one head width here: value_length must agree. */
+    int64_t iv;
+    if ((rc = kv_int(g, arch_key(key, sizeof key, c, "attention.value_length"), &iv)) < 0)
+        return -1;
+    if (rc && iv != engine_config_head_dim(c))
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s = %lld, expected the head width %d "
+                             "(attention.key_length or embedding_length / head_count)", g->path, key, (long long)iv,
+                             engine_config_head_dim(c));
+    /* RoPE over the whole head only. */
+    if ((rc = kv_int(g, arch_key(key, sizeof key, c, "rope.dimension_count"), &iv)) < 0)
+        return -1;
+    if (rc && iv != engine_config_head_dim(c))
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s = %lld, expected the head width %d (partial "
+                             "RoPE is not supported)", g->path, key, (long long)iv, engine_config_head_dim(c));
+    /* Scaling other than Llama 3's (which comes as rope_freqs.weight) would be silently wrong. */
+    const char *scaling;
+    size_t scaling_len;
+    if ((rc = kv_str(g, arch_key(key, sizeof key, c, "rope.scaling.type"), &scaling, &scaling_len)) < 0)
+        return -1;
+    if (rc && !(scaling_len == 4 && !memcmp(scaling, "none", 4)))
+        return formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s = \"%.*s\": RoPE scaling of this kind is not "
+                             "supported (expected none; Llama 3 scaling comes as rope_freqs.weight)", g->path, key,
+                             (int)(scaling_len < 64 ? scaling_len : 64), scaling);
     double v;
-    if ((rc = kv_float(g, "llama.rope.freq_base", &v)) < 0)
+    if ((rc = kv_float(g, arch_key(key, sizeof key, c, "rope.freq_base"), &v)) < 0)
         return -1;
     if (rc)
         c->rope_theta = (float)v;
-    if ((rc = kv_float(g, "llama.attention.layer_norm_rms_epsilon", &v)) < 0)
+    if ((rc = kv_float(g, arch_key(key, sizeof key, c, "attention.layer_norm_rms_epsilon"), &v)) < 0)
         return -1;
     if (rc)
         c->norm_eps = (float)v;
@@ -676,27 +744,41 @@ static int read_config(gguf_file *g, engine_config *c)
 static int read_layers(gguf_file *g, engine_model *m)
 {
     const engine_config *c = &m->cfg;
-    int64_t dim = c->dim, kv_dim = (int64_t)c->dim / c->n_heads * c->n_kv_heads, hid = c->hidden_dim;
+    int hd = engine_config_head_dim(c);
+    int64_t dim = c->dim, q_dim = (int64_t)hd * c->n_heads, kv_dim = (int64_t)hd * c->n_kv_heads, hid = c->hidden_dim;
+    /* qwen3 needs its q/k norms; biases are read wherever a file has them
+     * (qwen2 always does; llama.cpp applies them for llama too). */
+    bool norms = c->arch == ENGINE_ARCH_QWEN3;
     char name[96];
     for (int l = 0; l < c->n_layers; l++) {
         engine_layer *L = &m->layers[l];
 #define MATRIX(field, suffix, rows, cols) \
         snprintf(name, sizeof name, "blk.%d." suffix ".weight", l); \
         if (get_matrix(g, name, rows, cols, &L->field)) return -1;
-#define NORM(field, suffix) \
-        snprintf(name, sizeof name, "blk.%d." suffix ".weight", l); \
-        if (get_norm(g, m, name, &L->field)) return -1;
-        NORM(rms_att, "attn_norm")
-        NORM(rms_ffn, "ffn_norm")
-        MATRIX(wq, "attn_q", dim, dim)
+#define VECTOR(field, suffix, len, optional) \
+        snprintf(name, sizeof name, "blk.%d." suffix, l); \
+        if (get_vector(g, m, name, (int)(len), optional, &L->field)) return -1;
+        VECTOR(rms_att, "attn_norm.weight", dim, false)
+        VECTOR(rms_ffn, "ffn_norm.weight", dim, false)
+        MATRIX(wq, "attn_q", q_dim, dim)
         MATRIX(wk, "attn_k", kv_dim, dim)
         MATRIX(wv, "attn_v", kv_dim, dim)
-        MATRIX(wo, "attn_output", dim, dim)
+        MATRIX(wo, "attn_output", dim, q_dim)
         MATRIX(w1, "ffn_gate", hid, dim)
         MATRIX(w2, "ffn_down", dim, hid)
         MATRIX(w3, "ffn_up", hid, dim)
+        VECTOR(bq, "attn_q.bias", q_dim, true)
+        VECTOR(bk, "attn_k.bias", kv_dim, true)
+        VECTOR(bv, "attn_v.bias", kv_dim, true)
+        if (c->arch == ENGINE_ARCH_QWEN2 && (!L->bq || !L->bk || !L->bv))
+            return formats_error(g->err, ENGINE_ERR_INPUT, "%s: missing tensor blk.%d.attn_%s.bias (qwen2 has q/k/v "
+                                 "biases)", g->path, l, !L->bq ? "q" : !L->bk ? "k" : "v");
+        if (norms) {
+            VECTOR(q_norm, "attn_q_norm.weight", hd, false)
+            VECTOR(k_norm, "attn_k_norm.weight", hd, false)
+        }
 #undef MATRIX
-#undef NORM
+#undef VECTOR
     }
     return 0;
 }
@@ -724,12 +806,20 @@ int formats_load_gguf(engine_model *m, const char *path, const uint8_t *data, si
     if (formats_check_config(c, path, err) || formats_model_layers(m, c->n_layers, err))
         goto done;
     if (get_matrix(&g, "token_embd.weight", c->vocab_size, c->dim, &m->tok_embeddings) ||
-        get_norm(&g, m, "output_norm.weight", &m->rms_final) || read_layers(&g, m))
+        get_vector(&g, m, "output_norm.weight", c->dim, false, &m->rms_final) ||
+        get_vector(&g, m, "rope_freqs.weight", engine_config_head_dim(c) / 2, true, &m->rope_freqs) ||
+        read_layers(&g, m))
         goto done;
+    for (int j = 0; m->rope_freqs && j < engine_config_head_dim(c) / 2; j++)
+        if (!(m->rope_freqs[j] > 0.0f && m->rope_freqs[j] < 1e30f)) {
+            formats_error(err, ENGINE_ERR_INPUT, "%s: tensor rope_freqs.weight: element %d is %g, expected a positive "
+                          "finite divisor", path, j, m->rope_freqs[j]);
+            goto done;
+        }
     /* No output tensor means a tied classifier; so does one that is a byte
      * copy of the embedding (llama.cpp's llama2.c converter writes both). */
     const gguf_tensor *out = get_tensor(&g, "output.weight", (uint64_t)c->dim, (uint64_t)c->vocab_size, true);
-    if (!out && find_tensor(&g, "output.weight"))
+    if ((!out && find_tensor(&g, "output.weight")) || (out && check_blocks(&g, out)))
         goto done;
     c->shared_classifier = !out || (out->type == emb->type && !memcmp(out->data, emb->data, emb->bytes));
     m->classifier = m->tok_embeddings;
@@ -899,22 +989,30 @@ static void add_norm(wtensor *list, int *n, const char *name, const float *v, in
     snprintf(w->name, sizeof w->name, "%s", name);
 }
 
-/* The tensors in llama.cpp's order for a llama model. */
+/* The tensors in llama.cpp's order; optional vectors where the model has them. */
 static int list_tensors(const engine_model *m, wtensor *list)
 {
-    int n = 0;
+    int n = 0, hd = engine_config_head_dim(&m->cfg);
+    int q_dim = hd * m->cfg.n_heads, kv_dim = hd * m->cfg.n_kv_heads;
     char name[64];
     add_matrix(list, &n, "token_embd.weight", &m->tok_embeddings);
     add_norm(list, &n, "output_norm.weight", m->rms_final, m->cfg.dim);
     if (!m->cfg.shared_classifier)
         add_matrix(list, &n, "output.weight", &m->classifier);
+    if (m->rope_freqs)
+        add_norm(list, &n, "rope_freqs.weight", m->rope_freqs, hd / 2);
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const engine_layer *L = &m->layers[l];
 #define M(suffix, field) snprintf(name, sizeof name, "blk.%d." suffix ".weight", l); add_matrix(list, &n, name, &L->field);
-#define N(suffix, field) snprintf(name, sizeof name, "blk.%d." suffix ".weight", l); add_norm(list, &n, name, L->field, m->cfg.dim);
-        N("attn_norm", rms_att)
-        M("attn_q", wq) M("attn_k", wk) M("attn_v", wv) M("attn_output", wo)
-        N("ffn_norm", rms_ffn)
+#define N(suffix, field, len) \
+        if (L->field) { snprintf(name, sizeof name, "blk.%d." suffix, l); add_norm(list, &n, name, L->field, len); }
+        N("attn_norm.weight", rms_att, m->cfg.dim)
+        M("attn_q", wq) N("attn_q.bias", bq, q_dim)
+        M("attn_k", wk) N("attn_k.bias", bk, kv_dim)
+        M("attn_v", wv) N("attn_v.bias", bv, kv_dim)
+        M("attn_output", wo)
+        N("attn_q_norm.weight", q_norm, hd) N("attn_k_norm.weight", k_norm, hd)
+        N("ffn_norm.weight", rms_ffn, m->cfg.dim)
         M("ffn_gate", w1) M("ffn_down", w2) M("ffn_up", w3)
 #undef M
 #undef N
@@ -924,7 +1022,8 @@ static int list_tensors(const engine_model *m, wtensor *list)
 
 static uint32_t file_type(engine_dtype t)
 {
-    static const uint32_t map[ENGINE_DTYPE_COUNT] = {0, 1, 32, 7, 2};   /* llama_ftype */
+    /* llama_ftype; uniform K-quant files are the _S mixes' numbers */
+    static const uint32_t map[ENGINE_DTYPE_COUNT] = {0, 1, 32, 7, 2, 14, 16, 18};
     return map[t];
 }
 
@@ -934,19 +1033,27 @@ static int build_header(const engine_model *m, wtensor *list, int n_tensors, wbu
     const engine_config *c = &m->cfg;
     wbuf kv = {0};
     int n_kv = 0;
-    kv_string(&kv, "general.architecture", "llama"), n_kv++;
+    char key[128];
+    int hd = engine_config_head_dim(c);
+#define ARCH_U32(suffix, v) kv_u32(&kv, arch_key(key, sizeof key, c, suffix), (uint32_t)(v)), n_kv++;
+    kv_string(&kv, "general.architecture", engine_arch_name(c->arch)), n_kv++;
     kv_string(&kv, "general.name", m->source), n_kv++;
     kv_u32(&kv, "general.alignment", GGUF_DEFAULT_ALIGNMENT), n_kv++;
-    kv_u32(&kv, "general.file_type", file_type(m->layers[0].wq.type)), n_kv++;
-    kv_u32(&kv, "llama.context_length", (uint32_t)c->seq_len), n_kv++;
-    kv_u32(&kv, "llama.embedding_length", (uint32_t)c->dim), n_kv++;
-    kv_u32(&kv, "llama.feed_forward_length", (uint32_t)c->hidden_dim), n_kv++;
-    kv_u32(&kv, "llama.block_count", (uint32_t)c->n_layers), n_kv++;
-    kv_u32(&kv, "llama.attention.head_count", (uint32_t)c->n_heads), n_kv++;
-    kv_u32(&kv, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads), n_kv++;
-    kv_u32(&kv, "llama.rope.dimension_count", (uint32_t)(c->dim / c->n_heads)), n_kv++;
-    kv_f32(&kv, "llama.rope.freq_base", c->rope_theta), n_kv++;
-    kv_f32(&kv, "llama.attention.layer_norm_rms_epsilon", c->norm_eps), n_kv++;
+    kv_u32(&kv, "general.file_type", file_type(m->layers[0].w2.type)), n_kv++;   /* w2: rows of hidden_dim, never a fallback type */
+    ARCH_U32("context_length", c->seq_len)
+    ARCH_U32("embedding_length", c->dim)
+    ARCH_U32("feed_forward_length", c->hidden_dim)
+    ARCH_U32("block_count", c->n_layers)
+    ARCH_U32("attention.head_count", c->n_heads)
+    ARCH_U32("attention.head_count_kv", c->n_kv_heads)
+    ARCH_U32("rope.dimension_count", hd)
+    if (hd * c->n_heads != c->dim) {
+        ARCH_U32("attention.key_length", hd)
+        ARCH_U32("attention.value_length", hd)
+    }
+#undef ARCH_U32
+    kv_f32(&kv, arch_key(key, sizeof key, c, "rope.freq_base"), c->rope_theta), n_kv++;
+    kv_f32(&kv, arch_key(key, sizeof key, c, "attention.layer_norm_rms_epsilon"), c->norm_eps), n_kv++;
     if (m->tokenizer)
         n_kv += put_vocab(&kv, m->tokenizer);
     put(b, "GGUF", 4);
@@ -982,7 +1089,7 @@ static int write_all(FILE *f, const void *p, size_t n)
 /* Written to a temporary name, synced, then renamed (formats_commit_tmp). */
 int engine_gguf_write(const engine_model *m, const char *path, engine_error *err)
 {
-    int max_tensors = 3 + 9 * m->cfg.n_layers;
+    int max_tensors = 4 + 14 * m->cfg.n_layers;
     wtensor *list = calloc((size_t)max_tensors, sizeof *list);
     wbuf hdr = {0};
     char tmp[4096];

@@ -56,10 +56,20 @@ typedef void (*kernel_attention_fn)(const kernel_attention_args *a, engine_pool 
 typedef void (*kernel_rmsnorm_fn)(float *out, const float *x, const float *weight,
                                   int n, int dim, float eps);
 
-/* Rotates adjacent pairs (llama2.c layout) of q (n x q_dim) and k (n x k_dim)
- * by pos[t] * theta^(-(i mod head_dim)/head_dim). */
+/* RoPE settings of a model. Pair j of a head (j < head_dim / 2) turns by
+ * pos * theta^(-2j/head_dim) / freq_factors[j] (no divisor when NULL).
+ * The pair is (2j, 2j+1) (llama2.c, GGUF llama) or, with neox, (j, j +
+ * head_dim/2) (qwen2, qwen3). */
+typedef struct kernel_rope_params {
+    int head_dim;
+    float theta;
+    const float *freq_factors;
+    bool neox;
+} kernel_rope_params;
+
+/* Rotates every head of q (n x q_dim) and k (n x k_dim) at positions pos. */
 typedef void (*kernel_rope_fn)(float *q, float *k, int n, const int *pos,
-                               int q_dim, int k_dim, int head_dim, float theta);
+                               int q_dim, int k_dim, const kernel_rope_params *p);
 
 /* gate[i] = silu(gate[i]) * up[i] for i < len, each element on its own
  * (any split of the range gives the same bits; the group matmul applies it
@@ -106,6 +116,9 @@ typedef struct kernel_variant {
 const kernel_variant *kernel_find(engine_op op, const char *name);
 /* The best supported CPU variant of `op` (for matmul: one that handles dtype). */
 const kernel_variant *kernel_pick(engine_op op, engine_dtype dtype);
+/* The best supported CPU matmul that handles every type in the mask
+ * (1u << engine_dtype each): models mixing types (Q4_K_M) need one. */
+const kernel_variant *kernel_pick_dtypes(engine_op op, uint32_t dtypes);
 
 /* Runs a group through v's group entry, or one v->fn.matmul per job then
  * swiglu where v has none or it declines the group. */

@@ -300,7 +300,7 @@ T256 static void rmsnorm_avx2(float *out, const float *x, const float *weight, i
     }
 }
 
-#define ALL_DTYPES ((1u << ENGINE_DTYPE_COUNT) - 1)
+#define ALL_DTYPES ENGINE_DTYPES_BASE
 #define NEEDS "avx2 fma f16c"
 #define AVX2_ENTRIES                                                                                    \
     {.info = {ENGINE_OP_MATMUL, "avx2", "cpu", NEEDS,                                                   \

@@ -874,17 +874,22 @@ T512 static void rmsnorm_avx512(float *out, const float *x, const float *weight,
  * bit-identical results. */
 #define ROPE_MAX_HALF 512
 T512 static void rope_avx512(float *q, float *k, int n, const int *pos, int q_dim, int k_dim,
-                             int head_dim, float theta)
+                             const kernel_rope_params *rp)
 {
-    if (head_dim > 2 * ROPE_MAX_HALF || head_dim & 1 || q_dim % head_dim || k_dim % head_dim) {
-        kernel_find(ENGINE_OP_ROPE, "scalar")->fn.rope(q, k, n, pos, q_dim, k_dim, head_dim, theta);
+    const int head_dim = rp->head_dim;
+    const float theta = rp->theta;
+    if (rp->neox || head_dim > 2 * ROPE_MAX_HALF || head_dim & 1 || q_dim % head_dim || k_dim % head_dim) {
+        kernel_find(ENGINE_OP_ROPE, "scalar")->fn.rope(q, k, n, pos, q_dim, k_dim, rp);
         return;
     }
     const int half = head_dim / 2;
     float freq[ROPE_MAX_HALF];
     _Alignas(64) float cs[2 * ROPE_MAX_HALF], sn[2 * ROPE_MAX_HALF];
-    for (int i = 0; i < half; i++)
+    for (int i = 0; i < half; i++) {
         freq[i] = 1.0f / powf(theta, (2 * i) / (float)head_dim);
+        if (rp->freq_factors)
+            freq[i] /= rp->freq_factors[i];
+    }
     for (int t = 0; t < n; t++) {
         for (int i = 0; i < half; i++) {
             float val = pos[t] * freq[i];
@@ -1057,7 +1062,7 @@ static void attention_fused_avx512(const kernel_attention_args *a, engine_pool *
     engine_pool_run(pool, attn_task, &c, a->n * a->n_heads);
 }
 
-#define ALL_DTYPES ((1u << ENGINE_DTYPE_COUNT) - 1)
+#define ALL_DTYPES ENGINE_DTYPES_BASE
 #define NEEDS "avx512f avx512bw avx512vl avx512vnni fma f16c"
 
 const kernel_variant kernel_variants_avx512[] = {

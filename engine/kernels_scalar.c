@@ -10,24 +10,26 @@
  * once per group of tokens instead of once per token. */
 #define MATMUL_TOKENS 64
 #define MATMUL_COLS 32   /* a q8_0/q4_0 block */
+#define MATMUL_COLS_MAX 256   /* a K-quant super-block: its unit of dequantisation */
 
 /* out[t][r] = sum_c W[r][c] x[t][c], accumulated in float in index order
  * (as llama2.c), whatever the element type: rows are dequantized a block of
- * 32 at a time into a stack buffer. */
+ * 32 (K-quants: a super-block of 256) at a time into a stack buffer. */
 static void matmul_scalar(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool)
 {
     (void)pool;
     const int64_t rows = w->rows, cols = w->cols;
     const size_t row_bytes = engine_dtype_bytes(w->type, cols);
-    float tmp[MATMUL_COLS], acc[MATMUL_TOKENS];
+    const int64_t step = engine_dtype_block(w->type) > MATMUL_COLS ? engine_dtype_block(w->type) : MATMUL_COLS;
+    float tmp[MATMUL_COLS_MAX], acc[MATMUL_TOKENS];
     for (int64_t r = 0; r < rows; r++) {
         const char *row = (const char *)w->data + (size_t)r * row_bytes;
         for (int t0 = 0; t0 < n; t0 += MATMUL_TOKENS) {
             int nt = n - t0 < MATMUL_TOKENS ? n - t0 : MATMUL_TOKENS;
             for (int t = 0; t < nt; t++)
                 acc[t] = 0.0f;
-            for (int64_t c0 = 0; c0 < cols; c0 += MATMUL_COLS) {
-                int nc = cols - c0 < MATMUL_COLS ? (int)(cols - c0) : MATMUL_COLS;
+            for (int64_t c0 = 0; c0 < cols; c0 += step) {
+                int nc = cols - c0 < step ? (int)(cols - c0) : (int)step;
                 const float *wr;
                 if (w->type == ENGINE_DTYPE_F32) {
                     wr = (const float *)row + c0;
@@ -110,26 +112,32 @@ static void rmsnorm_scalar(float *out, const float *x, const float *weight, int 
     }
 }
 
-static void rotate(float *v, int i, float fcr, float fci)
+/* Turns the pair (v[i], v[j]) by the angle with cosine fcr and sine fci. */
+static void rotate(float *v, int i, int j, float fcr, float fci)
 {
-    float v0 = v[i], v1 = v[i + 1];
+    float v0 = v[i], v1 = v[j];
     v[i] = v0 * fcr - v1 * fci;
-    v[i + 1] = v0 * fci + v1 * fcr;
+    v[j] = v0 * fci + v1 * fcr;
 }
 
 static void rope_scalar(float *q, float *k, int n, const int *pos, int q_dim, int k_dim,
-                        int head_dim, float theta)
+                        const kernel_rope_params *p)
 {
+    const int head_dim = p->head_dim, half = head_dim / 2;
     for (int t = 0; t < n; t++) {
         float *qt = q + (size_t)t * q_dim, *kt = k + (size_t)t * k_dim;
         for (int i = 0; i < q_dim; i += 2) {
-            int hdi = i % head_dim;
-            float freq = 1.0f / powf(theta, hdi / (float)head_dim);
+            int hdi = i % head_dim, pair = hdi / 2;
+            float freq = 1.0f / powf(p->theta, hdi / (float)head_dim);
+            if (p->freq_factors)
+                freq /= p->freq_factors[pair];
             float val = pos[t] * freq;
             float fcr = cosf(val), fci = sinf(val);
-            rotate(qt, i, fcr, fci);
+            /* the pair's two elements: adjacent, or a half head apart */
+            int a = p->neox ? i - hdi + pair : i, b = p->neox ? a + half : i + 1;
+            rotate(qt, a, b, fcr, fci);
             if (i < k_dim)
-                rotate(kt, i, fcr, fci);
+                rotate(kt, a, b, fcr, fci);
         }
     }
 }
@@ -147,13 +155,13 @@ static void swiglu_scalar(float *gate, const float *up, size_t len)
 #define ALL_DTYPES ((1u << ENGINE_DTYPE_COUNT) - 1)
 
 const kernel_variant kernel_variants_scalar[] = {
-    {.info = {ENGINE_OP_MATMUL, "scalar", "cpu", "", "reference, single-threaded: dequantize 32 at a time, float dot in index order"},
+    {.info = {ENGINE_OP_MATMUL, "scalar", "cpu", "", "reference, single-threaded: dequantize a block at a time, float dot in index order"},
      .dtypes = ALL_DTYPES, .priority = 0, .fn.matmul = matmul_scalar},
     {.info = {ENGINE_OP_ATTENTION, "scalar", "cpu", "", "reference, single-threaded: scores, softmax, weighted sum per head"},
      .priority = 0, .fn.attention = attention_scalar},
     {.info = {ENGINE_OP_RMSNORM, "scalar", "cpu", "", "reference RMSNorm"},
      .priority = 0, .fn.rmsnorm = rmsnorm_scalar},
-    {.info = {ENGINE_OP_ROPE, "scalar", "cpu", "", "reference RoPE on adjacent pairs"},
+    {.info = {ENGINE_OP_ROPE, "scalar", "cpu", "", "reference RoPE: adjacent pairs or NeoX halves, optional frequency divisors"},
      .priority = 0, .fn.rope = rope_scalar},
     {.info = {ENGINE_OP_SWIGLU, "scalar", "cpu", "", "reference SiLU(gate) * up"},
      .priority = 0, .fn.swiglu = swiglu_scalar},

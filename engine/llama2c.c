@@ -212,14 +212,18 @@ static void put_freq_cis(writer *w, const engine_config *c)
 }
 
 /* What v0 cannot hold: weights other than f32, a RoPE theta or norm epsilon
- * other than llama2.c's fixed 10000 and 1e-5. */
+ * other than llama2.c's fixed 10000 and 1e-5, another architecture. */
 static int check_writable(const engine_model *m, const char *path, engine_error *err)
 {
     const engine_config *c = &m->cfg;
     if (c->rope_theta != 10000.0f || c->norm_eps != 1e-5f)
         return formats_error(err, ENGINE_ERR_INPUT, "%s: a llama2.c checkpoint fixes rope_theta 10000 and norm_eps "
                              "1e-5; this model has %g and %g", path, c->rope_theta, c->norm_eps);
-    engine_tensor_row rows[3 + 9 * 64];
+    if (c->arch != ENGINE_ARCH_LLAMA || engine_config_head_dim(c) * c->n_heads != c->dim || m->rope_freqs)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: a llama2.c checkpoint holds the llama architecture with "
+                             "head_dim = dim / n_heads and plain RoPE; this model is %s (head_dim %d%s)", path,
+                             engine_arch_name(c->arch), engine_config_head_dim(c), m->rope_freqs ? ", rope_freqs" : "");
+    engine_tensor_row rows[4 + 14 * 64];
     int max = (int)(sizeof rows / sizeof rows[0]);
     if (c->n_layers > 64)
         return formats_error(err, ENGINE_ERR_INPUT, "%s: %d layers; the writer handles up to 64", path, c->n_layers);

@@ -24,6 +24,28 @@ int formats_error(engine_error *err, engine_error_kind kind, const char *fmt, ..
     return -1;
 }
 
+static const char *const arch_names[ENGINE_ARCH_COUNT] = {"llama", "qwen2", "qwen3"};
+
+const char *engine_arch_name(engine_arch a)
+{
+    return (unsigned)a < ENGINE_ARCH_COUNT ? arch_names[a] : "?";
+}
+
+int engine_arch_parse(const char *name, engine_arch *out)
+{
+    for (int i = 0; name && i < ENGINE_ARCH_COUNT; i++)
+        if (!strcmp(name, arch_names[i])) {
+            *out = (engine_arch)i;
+            return 0;
+        }
+    return -1;
+}
+
+int engine_config_head_dim(const engine_config *c)
+{
+    return c->head_dim > 0 ? c->head_dim : c->n_heads > 0 ? c->dim / c->n_heads : 0;
+}
+
 FILE *formats_create_tmp(const char *path, char *tmp, size_t tmp_len, engine_error *err)
 {
     snprintf(tmp, tmp_len, "%s.tmp%ld", path, (long)getpid());
@@ -162,9 +184,15 @@ int formats_check_config(const engine_config *c, const char *name, engine_error 
         if (f[i].v < 1 || f[i].v > f[i].max)
             return formats_error(err, ENGINE_ERR_INPUT, "%s: %s = %d, expected 1..%d",
                                  name, f[i].field, f[i].v, f[i].max);
-    if (c->dim % c->n_heads)
+    if ((unsigned)c->arch >= ENGINE_ARCH_COUNT)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: architecture %d, expected llama, qwen2 or qwen3", name,
+                             (int)c->arch);
+    if (c->head_dim == 0 && c->dim % c->n_heads)
         return formats_error(err, ENGINE_ERR_INPUT, "%s: dim %d is not a multiple of n_heads %d",
                              name, c->dim, c->n_heads);
+    int hd = engine_config_head_dim(c);
+    if (hd < 2 || hd > 1024 || hd % 2)
+        return formats_error(err, ENGINE_ERR_INPUT, "%s: head_dim %d, expected an even width in 2..1024", name, hd);
     if (c->n_heads % c->n_kv_heads)
         return formats_error(err, ENGINE_ERR_INPUT, "%s: n_heads %d is not a multiple of n_kv_heads %d",
                              name, c->n_heads, c->n_kv_heads);
@@ -246,6 +274,8 @@ static void add_row(const engine_model *m, engine_tensor_row *rows, int max, int
 {
     if (*n >= max)
         return;
+    if (!data)
+        return;   /* an optional tensor the model has not */
     engine_tensor_row *r = &rows[(*n)++];
     snprintf(r->name, sizeof r->name, "%s", name);
     r->type = type;
@@ -258,27 +288,41 @@ static void add_row(const engine_model *m, engine_tensor_row *rows, int max, int
 
 int engine_model_tensors(const engine_model *m, engine_tensor_row *rows, int max)
 {
-    int n = 0, dim = m->cfg.dim;
+    int n = 0, dim = m->cfg.dim, hd = engine_config_head_dim(&m->cfg);
+    int q_dim = m->cfg.n_heads * hd, kv_dim = m->cfg.n_kv_heads * hd;
     char name[64];
 #define MAT(nm, t) add_row(m, rows, max, &n, nm, (t).type, 2, (t).cols, (t).rows, (t).data)
-#define VEC(nm, v) add_row(m, rows, max, &n, nm, ENGINE_DTYPE_F32, 1, dim, 1, v)
+#define VEC(nm, v, len) add_row(m, rows, max, &n, nm, ENGINE_DTYPE_F32, 1, len, 1, v)
     MAT("token_embd.weight", m->tok_embeddings);
-    VEC("output_norm.weight", m->rms_final);
+    VEC("output_norm.weight", m->rms_final, dim);
     if (!m->cfg.shared_classifier)
         MAT("output.weight", m->classifier);
+    VEC("rope_freqs.weight", m->rope_freqs, hd / 2);
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const engine_layer *L = &m->layers[l];
         static const char *const names[] = {"attn_q", "attn_k", "attn_v", "attn_output",
                                             "ffn_gate", "ffn_down", "ffn_up"};
         const engine_tensor *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        const float *biases[] = {L->bq, L->bk, L->bv};
+        const int bias_len[] = {q_dim, kv_dim, kv_dim};
         snprintf(name, sizeof name, "blk.%d.attn_norm.weight", l);
-        VEC(name, L->rms_att);
+        VEC(name, L->rms_att, dim);
         for (int i = 0; i < 7; i++) {
             snprintf(name, sizeof name, "blk.%d.%s.weight", l, names[i]);
             MAT(name, *mats[i]);
+            if (i < 3) {
+                snprintf(name, sizeof name, "blk.%d.%s.bias", l, names[i]);
+                VEC(name, biases[i], bias_len[i]);
+            }
+            if (i == 1) {
+                snprintf(name, sizeof name, "blk.%d.attn_q_norm.weight", l);
+                VEC(name, L->q_norm, hd);
+                snprintf(name, sizeof name, "blk.%d.attn_k_norm.weight", l);
+                VEC(name, L->k_norm, hd);
+            }
             if (i == 3) {
                 snprintf(name, sizeof name, "blk.%d.ffn_norm.weight", l);
-                VEC(name, L->rms_ffn);
+                VEC(name, L->rms_ffn, dim);
             }
         }
     }

@@ -13,7 +13,8 @@
 #include "backend_opencl.h"
 #include "kernels.h"
 
-#define ALL_CL_DTYPES ((1u << ENGINE_DTYPE_F32) | (1u << ENGINE_DTYPE_F16) | (1u << ENGINE_DTYPE_Q8_0))
+#define ALL_CL_DTYPES ((1u << ENGINE_DTYPE_F32) | (1u << ENGINE_DTYPE_F16) | (1u << ENGINE_DTYPE_Q8_0) | \
+                       (1u << ENGINE_DTYPE_Q4_K))
 
 /* Variants in the registry: the backend reads the choice by name. Their
  * function pointers are unused (the work is enqueued, not called). */
@@ -81,7 +82,7 @@ enum { MV_ROWGROUP, MV_ROWITEM, MV_TILED };
 static const char *const mv_names[] = {"cl_rowgroup", "cl_rowitem", "cl_tiled"};
 
 typedef struct clb_weight {
-    int prog;           /* CLB_PROG_F32 / F16 / Q8 */
+    int prog;           /* CLB_PROG_F32 / F16 / Q8 / Q4K */
     int rows, cols;
     cl_mem w, d;        /* d: q8 scales, NULL otherwise */
 } clb_weight;
@@ -185,7 +186,7 @@ static cl_mem upload(cl_backend *b, const void *src, size_t bytes, engine_error 
 static int prog_for(engine_dtype t)
 {
     return t == ENGINE_DTYPE_F32 ? CLB_PROG_F32 : t == ENGINE_DTYPE_F16 ? CLB_PROG_F16
-         : t == ENGINE_DTYPE_Q8_0 ? CLB_PROG_Q8 : -1;
+         : t == ENGINE_DTYPE_Q8_0 ? CLB_PROG_Q8 : t == ENGINE_DTYPE_Q4_K ? CLB_PROG_Q4K : -1;
 }
 
 /* Uploads matrices stacked by rows (same type and width). q8_0 blocks are
@@ -203,12 +204,24 @@ static int upload_weight(cl_backend *b, const engine_tensor *const *parts, int n
     out->prog = prog_for(p0->type);
     if (out->prog < 0)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s is %s; the OpenCL kernels handle f32, "
-                        "f16 and q8_0 weights", what, engine_dtype_name(p0->type));
+                        "f16, q8_0 and q4_k weights", what, engine_dtype_name(p0->type));
     if (rows > INT32_MAX || p0->cols > INT32_MAX)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s is too large", what);
     out->rows = (int)rows;
     out->cols = (int)p0->cols;
     size_t n = (size_t)rows * (size_t)p0->cols;
+    if (out->prog == CLB_PROG_Q4K) {
+        uint8_t *nib;
+        uint16_t *side;
+        size_t nib_bytes, side_bytes;
+        if (clb_repack_q4_K(parts, n_parts, &nib, &side, &nib_bytes, &side_bytes))
+            return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory repacking %s", what);
+        int rc = (out->w = upload(b, nib, nib_bytes, err, what)) && (out->d = upload(b, side, side_bytes, err, what))
+                     ? 0 : -1;
+        free(nib);
+        free(side);
+        return rc;
+    }
     if (out->prog != CLB_PROG_Q8) {
         size_t es = out->prog == CLB_PROG_F32 ? 4 : 2, off = 0;
         if (!(out->w = dev_alloc(b, n * es, CL_MEM_READ_ONLY, err, what)))
@@ -252,8 +265,9 @@ static void release_weight(clb_weight *w)
     w->w = w->d = NULL;
 }
 
-/* cos and sin of pos * theta^(-2j/head_dim), computed as the CPU reference does. */
-static int upload_rope_table(cl_backend *b, engine_error *err)
+/* cos and sin of pos * theta^(-2j/head_dim) / freq_factors[j], computed as
+ * the CPU reference does. */
+static int upload_rope_table(cl_backend *b, const float *freq_factors, engine_error *err)
 {
     int half = b->head_dim / 2;
     float *cs = malloc((size_t)b->seq_len * half * 2 * sizeof *cs);
@@ -262,6 +276,8 @@ static int upload_rope_table(cl_backend *b, engine_error *err)
     for (int p = 0; p < b->seq_len; p++)
         for (int j = 0; j < half; j++) {
             float freq = 1.0f / powf(b->cfg.rope_theta, (2 * j) / (float)b->head_dim);
+            if (freq_factors)
+                freq /= freq_factors[j];
             float val = p * freq;
             cs[((size_t)p * half + j) * 2] = cosf(val);
             cs[((size_t)p * half + j) * 2 + 1] = sinf(val);
@@ -349,7 +365,7 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
     if (!(b->kcache = dev_alloc(b, cache, CL_MEM_READ_WRITE, err, "the key cache")) ||
         !(b->vcache = dev_alloc(b, cache, CL_MEM_READ_WRITE, err, "the value cache")))
         return -1;
-    return upload_rope_table(b, err);
+    return upload_rope_table(b, m->rope_freqs, err);
 }
 
 static void release_acts(cl_backend *b)
@@ -904,6 +920,15 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
 {
     *out = NULL;
     const engine_config *c = &m->cfg;
+    if (c->arch != ENGINE_ARCH_LLAMA || (c->head_dim && c->head_dim * c->n_heads != c->dim))
+        return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: runs the llama architecture with "
+                        "head_dim = dim / n_heads; this model is %s with head_dim %d, dim %d, %d heads "
+                        "(use the cpu backend)", engine_arch_name(c->arch), engine_config_head_dim(c), c->dim,
+                        c->n_heads);
+    for (int l = 0; l < c->n_layers; l++)
+        if (m->layers[l].bq || m->layers[l].bk || m->layers[l].bv || m->layers[l].q_norm || m->layers[l].k_norm)
+            return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: layer %d has attention biases or q/k "
+                            "norms, which the OpenCL kernels do not apply (use the cpu backend)", l);
     if (c->n_heads <= 0 || c->dim % c->n_heads || (c->dim / c->n_heads) % 2)
         return clb_fail(err, ENGINE_ERR_INPUT, "OpenCL backend: dim %d is not n_heads %d times an even head size",
                         c->dim, c->n_heads);

@@ -16,6 +16,7 @@
 extern const char engine_cl_src_common[];
 extern const char engine_cl_src_ops[];
 extern const char engine_cl_src_matmul[];
+extern const char engine_cl_src_kquant[];
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 64
@@ -265,16 +266,18 @@ int clb_device_get(const char *spec, clb_device **out, engine_error *err)
     return rc;
 }
 
-static const char *const prog_defines[CLB_PROG_COUNT] = {"", "-DWT_F32", "-DWT_F16", "-DWT_Q8"};
+static const char *const prog_defines[CLB_PROG_COUNT] = {"", "-DWT_F32", "-DWT_F16", "-DWT_Q8", "-DWT_Q4K"};
 
 int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *err)
 {
     pthread_mutex_lock(&cache_lock);
     int rc = 0;
     if (!dev->programs[which]) {
-        const char *src[2] = {engine_cl_src_common, which == CLB_PROG_OPS ? engine_cl_src_ops : engine_cl_src_matmul};
+        /* matrix programs: the K-quant loads (empty unless -DWT_Q4K), then the kernels */
+        const char *src[3] = {engine_cl_src_common, which == CLB_PROG_OPS ? engine_cl_src_ops : engine_cl_src_kquant,
+                              engine_cl_src_matmul};
         cl_int cr;
-        cl_program p = clCreateProgramWithSource(dev->context, 2, src, NULL, &cr);
+        cl_program p = clCreateProgramWithSource(dev->context, which == CLB_PROG_OPS ? 2 : 3, src, NULL, &cr);
         char opts[600];
         /* Inline PTX (engine/cl/common.cl) where NVIDIA's compiler builds the kernels. */
         bool nv = contains_nocase(dev->info.platform_name, "NVIDIA");

@@ -81,7 +81,15 @@ _Static_assert(CLB_ATT_CHUNK * 16 >= CLB_ATT_SPLIT_WG && CLB_ATT_CHUNK * 2 <= CL
 
 /* Programs, built once per process and device: the op kernels, and the
  * matrix kernels for each weight type. */
-enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_COUNT };
+enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, CLB_PROG_COUNT };
+
+/* q4_K matrices repacked for the OpenCL kernels (engine/cl/kquant.cl):
+ * *nibbles gets rows x cols / 2 bytes of quants in element order, *side
+ * 10 halves per super-block (d, dmin, eight scales and eight mins as
+ * bytes). The parts are stacked by rows. Both malloc'd; -1 when out of
+ * memory. */
+int clb_repack_q4_K(const engine_tensor *const *parts, int n_parts, uint8_t **nibbles, uint16_t **side,
+                    size_t *nibble_bytes, size_t *side_bytes);
 
 typedef struct clb_device {
     cl_platform_id platform;

@@ -40,7 +40,13 @@ void engine_quantize_q4_0(const float *x, block_q4_0 *y, int64_t n);
 void engine_dequantize_row(engine_dtype type, const void *row, float *out, int64_t n);
 /* Converts n f32 elements to `type` (quantizing per block). */
 void engine_quantize_row(engine_dtype type, const float *x, void *out, int64_t n);
-/* Elements per block: 1 for f32/f16/bf16, 32 for q8_0/q4_0. */
+/* Elements per block: 1 for f32/f16/bf16, 32 for q8_0/q4_0, 256 for the K-quants. */
 int engine_dtype_block(engine_dtype type);
+
+/* The element types each kernel family handles, as matmul dtype masks:
+ * the five of the llama2.c-era kernels, and the K-quants. */
+#define ENGINE_DTYPES_BASE ((1u << ENGINE_DTYPE_F32) | (1u << ENGINE_DTYPE_F16) | (1u << ENGINE_DTYPE_BF16) | \
+                            (1u << ENGINE_DTYPE_Q8_0) | (1u << ENGINE_DTYPE_Q4_0))
+#define ENGINE_DTYPES_KQUANT ((1u << ENGINE_DTYPE_Q4_K) | (1u << ENGINE_DTYPE_Q5_K) | (1u << ENGINE_DTYPE_Q6_K))
 
 #endif

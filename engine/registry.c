@@ -8,6 +8,8 @@
 
 #define KERNEL_TABLES(X) \
     X(kernel_variants_scalar) \
+    X(kernel_variants_kquant) \
+    X(kernel_variants_kquant_avx512) \
     X(kernel_variants_avx512) \
     X(kernel_variants_avx2) \
     X(kernel_variants_opencl)
@@ -78,8 +80,9 @@ static int rank(const kernel_variant *v, bool off_gpu)
 }
 
 /* Highest-priority available variant of `op` on `backend`; for matmul, one
- * that handles `dtype`. off_gpu: rank by priority_off_gpu where set. */
-static const kernel_variant *pick(engine_op op, const char *backend, engine_dtype dtype, bool off_gpu)
+ * that handles every type in `dtypes`. off_gpu: rank by priority_off_gpu
+ * where set. */
+static const kernel_variant *pick_mask(engine_op op, const char *backend, uint32_t dtypes, bool off_gpu)
 {
     registry_ready();
     const kernel_variant *best = NULL;
@@ -87,12 +90,22 @@ static const kernel_variant *pick(engine_op op, const char *backend, engine_dtyp
         const kernel_variant *v = variants[i];
         if (v->info.op != op || !infos[i].available || strcmp(v->info.backend, backend))
             continue;
-        if (op == ENGINE_OP_MATMUL && !(v->dtypes & (1u << dtype)))
+        if (op == ENGINE_OP_MATMUL && (dtypes & ~v->dtypes))
             continue;
         if (!best || rank(v, off_gpu) > rank(best, off_gpu))
             best = v;
     }
     return best;
+}
+
+static const kernel_variant *pick(engine_op op, const char *backend, engine_dtype dtype, bool off_gpu)
+{
+    return pick_mask(op, backend, 1u << dtype, off_gpu);
+}
+
+const kernel_variant *kernel_pick_dtypes(engine_op op, uint32_t dtypes)
+{
+    return pick_mask(op, "cpu", dtypes, false);
 }
 
 const kernel_variant *kernel_pick(engine_op op, engine_dtype dtype)

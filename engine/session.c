@@ -23,7 +23,8 @@ struct engine_session {
     const engine_model *m;
     engine_options opt;
     int max_batch, max_seq_len, max_tokens;
-    int head_dim, kv_dim;
+    int head_dim, q_dim, kv_dim;
+    kernel_rope_params rope;
     const kernel_variant *k[ENGINE_OP_COUNT];
     char kernels_desc[256];
     engine_pool *pool;
@@ -213,9 +214,9 @@ static int resolve_kernels(engine_session *s, engine_error *err)
     for (int op = 0; op < ENGINE_OP_COUNT; op++) {
         if (s->k[op])
             continue;
-        const kernel_variant *v = kernel_pick((engine_op)op, m->classifier.type);
-        if (op == ENGINE_OP_MATMUL && v && (need & ~v->dtypes))
-            v = kernel_find(ENGINE_OP_MATMUL, "scalar");  /* mixed types: the reference does all */
+        /* matmul: the best variant that handles every type the model mixes */
+        const kernel_variant *v = op == ENGINE_OP_MATMUL ? kernel_pick_dtypes(ENGINE_OP_MATMUL, need)
+                                                         : kernel_pick((engine_op)op, m->classifier.type);
         if (!v)
             return fail(err, ENGINE_ERR_UNSUPPORTED, "no %s kernel runs on this machine",
                         engine_op_name((engine_op)op));
@@ -235,10 +236,11 @@ static int check_config(const engine_config *c, engine_error *err)
     if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
         c->vocab_size <= 0 || c->seq_len <= 0)
         return fail(err, ENGINE_ERR_INPUT, "model config: every dimension must be positive");
-    if (c->dim % c->n_heads || c->n_heads % c->n_kv_heads || (c->dim / c->n_heads) % 2)
+    if ((!c->head_dim && c->dim % c->n_heads) || c->n_heads % c->n_kv_heads || engine_config_head_dim(c) % 2 ||
+        engine_config_head_dim(c) < 2)
         return fail(err, ENGINE_ERR_INPUT,
-                    "model config: dim %d, n_heads %d, n_kv_heads %d do not make whole, even heads",
-                    c->dim, c->n_heads, c->n_kv_heads);
+                    "model config: dim %d, n_heads %d, n_kv_heads %d, head_dim %d do not make whole, even heads",
+                    c->dim, c->n_heads, c->n_kv_heads, engine_config_head_dim(c));
     return 0;
 }
 
@@ -268,6 +270,8 @@ static int alloc_buffers(engine_session *s)
 {
     const engine_config *c = &s->m->cfg;
     size_t T = (size_t)s->max_tokens;
+    /* xb holds the normed input (dim) and the attention output (q_dim) */
+    size_t wide = (size_t)(c->dim > s->q_dim ? c->dim : s->q_dim);
     size_t cache = (size_t)s->max_batch * c->n_layers * s->max_seq_len * s->kv_dim;
     s->key_cache = calloc_touched(cache, sizeof(float), true);
     s->value_cache = calloc_touched(cache, sizeof(float), true);
@@ -275,9 +279,9 @@ static int alloc_buffers(engine_session *s)
     s->last_token = calloc(s->max_batch, sizeof(int));
     s->batch_next = calloc(s->max_batch, sizeof(int));
     s->x = calloc_touched(T * c->dim, sizeof(float), false);
-    s->xb = calloc_touched(T * c->dim, sizeof(float), false);
+    s->xb = calloc_touched(T * wide, sizeof(float), false);
     s->xb2 = calloc_touched(T * c->dim, sizeof(float), false);
-    s->q = calloc_touched(T * c->dim, sizeof(float), false);
+    s->q = calloc_touched(T * s->q_dim, sizeof(float), false);
     s->kk = calloc_touched(T * s->kv_dim, sizeof(float), false);
     s->vv = calloc_touched(T * s->kv_dim, sizeof(float), false);
     s->hb = calloc_touched(T * c->hidden_dim, sizeof(float), false);
@@ -331,8 +335,11 @@ int engine_session_create(const engine_model *m, const engine_options *o, engine
     }
     long long tokens = (long long)s->max_batch * s->max_seq_len;
     s->max_tokens = tokens < SESSION_MAX_TOKENS ? (int)tokens : SESSION_MAX_TOKENS;
-    s->head_dim = m->cfg.dim / m->cfg.n_heads;
+    s->head_dim = engine_config_head_dim(&m->cfg);
+    s->q_dim = s->head_dim * m->cfg.n_heads;
     s->kv_dim = s->head_dim * m->cfg.n_kv_heads;
+    s->rope = (kernel_rope_params){.head_dim = s->head_dim, .theta = m->cfg.rope_theta,
+                                   .freq_factors = m->rope_freqs, .neox = m->cfg.arch != ENGINE_ARCH_LLAMA};
     if (resolve_kernels(s, err)) {
         free(s);
         return -1;
@@ -424,7 +431,7 @@ static void attention_runs(engine_session *s, const int *seq, const int *pos, in
         while (j < n && seq[j] == seq[i] && j - i < ATT_TOKENS)
             j++;
         kernel_attention_args a = {
-            .n = j - i, .q = s->q + (size_t)i * c->dim, .out = s->xb + (size_t)i * c->dim,
+            .n = j - i, .q = s->q + (size_t)i * s->q_dim, .out = s->xb + (size_t)i * s->q_dim,
             .k_cache = cache_at(s, s->key_cache, seq[i], layer),
             .v_cache = cache_at(s, s->value_cache, seq[i], layer),
             .pos = pos + i, .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads,
@@ -436,22 +443,61 @@ static void attention_runs(engine_session *s, const int *seq, const int *pos, in
     }
 }
 
-static void layer_forward(engine_session *s, const int *seq, const int *pos, int n, int l)
+/* y[t] += bias for n rows of len (no-op without a bias). */
+static void add_bias(float *y, const float *bias, int n, int len)
+{
+    if (!bias)
+        return;
+    for (int t = 0; t < n; t++)
+        add_rows(y + (size_t)t * len, bias, (size_t)len);
+}
+
+/* qwen2: q, k and v projections carry biases. */
+static void qkv_biases(engine_session *s, const engine_layer *L, int n)
+{
+    add_bias(s->q, L->bq, n, s->q_dim);
+    add_bias(s->kk, L->bk, n, s->kv_dim);
+    add_bias(s->vv, L->bv, n, s->kv_dim);
+}
+
+/* qwen3: each head of q and of k gets its own RMSNorm (weights of
+ * head_dim, shared by the heads) before RoPE. */
+static void qk_norms(engine_session *s, const engine_layer *L, int n)
 {
     const engine_config *c = &s->m->cfg;
-    const engine_layer *L = &s->m->layers[l];
-    kernel_matmul_fn matmul = s->k[ENGINE_OP_MATMUL]->fn.matmul;
-    int dim = c->dim, kv_dim = s->kv_dim;
+    kernel_rmsnorm_fn norm = s->k[ENGINE_OP_RMSNORM]->fn.rmsnorm;
+    if (L->q_norm)
+        norm(s->q, s->q, L->q_norm, n * c->n_heads, s->head_dim, c->norm_eps);
+    if (L->k_norm)
+        norm(s->kk, s->kk, L->k_norm, n * c->n_kv_heads, s->head_dim, c->norm_eps);
+}
 
-    s->k[ENGINE_OP_RMSNORM]->fn.rmsnorm(s->xb, s->x, L->rms_att, n, dim, c->norm_eps);
-    const kernel_matmul_job qkv[] = {{s->q, &L->wq}, {s->kk, &L->wk}, {s->vv, &L->wv}};
-    kernel_matmul_group(s->k[ENGINE_OP_MATMUL], qkv, 3, s->xb, n, NULL, s->pool);
-    s->k[ENGINE_OP_ROPE]->fn.rope(s->q, s->kk, n, pos, dim, kv_dim, s->head_dim, c->rope_theta);
+static void store_kv(engine_session *s, const int *seq, const int *pos, int n, int l)
+{
+    const int kv_dim = s->kv_dim;
     for (int t = 0; t < n; t++) {
         size_t off = (size_t)pos[t] * kv_dim;
         memcpy(cache_at(s, s->key_cache, seq[t], l) + off, s->kk + (size_t)t * kv_dim, kv_dim * sizeof(float));
         memcpy(cache_at(s, s->value_cache, seq[t], l) + off, s->vv + (size_t)t * kv_dim, kv_dim * sizeof(float));
     }
+}
+
+/* One transformer layer for n tokens; the families differ only in the
+ * optional steps (qkv_biases, qk_norms) and in the RoPE settings. */
+static void layer_forward(engine_session *s, const int *seq, const int *pos, int n, int l)
+{
+    const engine_config *c = &s->m->cfg;
+    const engine_layer *L = &s->m->layers[l];
+    kernel_matmul_fn matmul = s->k[ENGINE_OP_MATMUL]->fn.matmul;
+    int dim = c->dim;
+
+    s->k[ENGINE_OP_RMSNORM]->fn.rmsnorm(s->xb, s->x, L->rms_att, n, dim, c->norm_eps);
+    const kernel_matmul_job qkv[] = {{s->q, &L->wq}, {s->kk, &L->wk}, {s->vv, &L->wv}};
+    kernel_matmul_group(s->k[ENGINE_OP_MATMUL], qkv, 3, s->xb, n, NULL, s->pool);
+    qkv_biases(s, L, n);
+    qk_norms(s, L, n);
+    s->k[ENGINE_OP_ROPE]->fn.rope(s->q, s->kk, n, pos, s->q_dim, s->kv_dim, &s->rope);
+    store_kv(s, seq, pos, n, l);
     attention_runs(s, seq, pos, n, l);
     matmul(s->xb2, s->xb, &L->wo, n, s->pool);
     add_rows(s->x, s->xb2, (size_t)n * dim);

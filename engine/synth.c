@@ -22,28 +22,34 @@
 typedef struct preset {
     const char *name;
     int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len;
-    bool shared;   /* default: tied like llama2.c's stories models */
+    bool shared;        /* default: tied like llama2.c's stories models */
+    engine_arch arch;   /* llama unless given */
+    int head_dim;       /* 0: dim / n_heads */
+    float rope_theta, norm_eps;   /* 0: 10000, 1e-5 */
+    float llama3_rope_factor;     /* Llama 3 rope scaling (rope_freqs), 0: none */
 } preset;
 
+/* The llama2.c shapes, then real model families' shapes with their real
+ * vocabulary sizes (context 4096: the KV cache a default session sizes). */
 static const preset presets[] = {
-    {"tiny", 64, 172, 4, 4, 4, 512, 256, true},
-    {"15M", 288, 768, 6, 6, 6, 32000, 256, true},
-    {"42M", 512, 1376, 8, 8, 8, 32000, 1024, true},
-    {"110M", 768, 2048, 12, 12, 12, 32000, 1024, true},
-    {"1B", 2048, 5632, 22, 32, 4, 32000, 2048, false},
-    {"llama3-8B", 4096, 14336, 32, 32, 8, 128256, 8192, false},
+    {"tiny", 64, 172, 4, 4, 4, 512, 256, true, ENGINE_ARCH_LLAMA, 0, 0, 0, 0},
+    {"15M", 288, 768, 6, 6, 6, 32000, 256, true, ENGINE_ARCH_LLAMA, 0, 0, 0, 0},
+    {"42M", 512, 1376, 8, 8, 8, 32000, 1024, true, ENGINE_ARCH_LLAMA, 0, 0, 0, 0},
+    {"110M", 768, 2048, 12, 12, 12, 32000, 1024, true, ENGINE_ARCH_LLAMA, 0, 0, 0, 0},
+    {"1B", 2048, 5632, 22, 32, 4, 32000, 2048, false, ENGINE_ARCH_LLAMA, 0, 0, 0, 0},
+    {"llama3-8B", 4096, 14336, 32, 32, 8, 128256, 8192, false, ENGINE_ARCH_LLAMA, 0, 500000.0f, 1e-5f, 0},
+    {"qwen3-0.6B", 1024, 3072, 28, 16, 8, 151936, 4096, true, ENGINE_ARCH_QWEN3, 128, 1e6f, 1e-6f, 0},
+    {"llama3.2-1B", 2048, 8192, 16, 32, 8, 128256, 4096, true, ENGINE_ARCH_LLAMA, 0, 500000.0f, 1e-5f, 32.0f},
+    {"qwen2.5-0.5B", 896, 4864, 24, 14, 2, 151936, 4096, true, ENGINE_ARCH_QWEN2, 0, 1e6f, 1e-6f, 0},
+    {"smollm2-135M", 576, 1536, 30, 9, 3, 49152, 4096, true, ENGINE_ARCH_LLAMA, 0, 100000.0f, 1e-5f, 0},
 };
 #define N_PRESETS (sizeof presets / sizeof presets[0])
 
-/* RoPE base of the presets that do not use llama2.c's 10000. */
-static float preset_rope_theta(const preset *p)
-{
-    return !strcmp(p->name, "llama3-8B") ? 500000.0f : 10000.0f;
-}
-
 const char *const *engine_preset_names(void)
 {
-    static const char *const names[] = {"tiny", "15M", "42M", "110M", "1B", "llama3-8B", NULL};
+    static const char *names[N_PRESETS + 1];
+    for (size_t i = 0; i < N_PRESETS; i++)
+        names[i] = presets[i].name;
     return names;
 }
 
@@ -246,11 +252,17 @@ done:
 
 /* ---- the model ------------------------------------------------------------ */
 
-/* Rows that are not whole quantization blocks (tiny's hidden_dim 172) are
- * stored as f16, as llama.cpp's quantizer falls back for such tensors. */
+/* Rows that are not whole quantization blocks are stored in a type whose
+ * blocks fit, as llama.cpp's quantizer falls back for such tensors: a
+ * K-quant row that is not whole super-blocks of 256 (qwen2.5-0.5B's 896,
+ * smollm2-135M's 576) takes q4_0 (for q4_k, the same 4.5 bits per weight)
+ * or q8_0 (for q5_k and q6_k, no fewer bits); anything else f16 (tiny's
+ * hidden_dim 172). */
 static int alloc_matrix(engine_model *m, engine_tensor *t, engine_dtype type, int64_t rows, int64_t cols,
                         engine_error *err)
 {
+    if (cols % engine_dtype_block(type) && (ENGINE_DTYPES_KQUANT & (1u << type)))
+        type = type == ENGINE_DTYPE_Q4_K ? ENGINE_DTYPE_Q4_0 : ENGINE_DTYPE_Q8_0;
     if (cols % engine_dtype_block(type))
         type = ENGINE_DTYPE_F16;
     size_t bytes = engine_dtype_bytes(type, rows * cols);
@@ -271,13 +283,43 @@ static const float *ones(engine_model *m, int dim)
     return v;
 }
 
+/* Llama 3 rope scaling as llama.cpp's converter computes rope_freqs
+ * (low_freq_factor 1, high_freq_factor 4, original context 8192): long
+ * wavelengths divided by `factor`, short ones kept, a smooth blend between. */
+static const float *llama3_rope_freqs(engine_model *m, int head_dim, float theta, float factor)
+{
+    float *f = formats_model_alloc(m, (size_t)(head_dim / 2) * sizeof *f);
+    if (!f)
+        return NULL;
+    const double low = 1.0, high = 4.0, old_ctx = 8192.0, pi = 3.14159265358979323846;
+    for (int i = 0; i < head_dim / 2; i++) {
+        double freq = 1.0 / pow(theta, 2.0 * i / head_dim), wavelen = 2.0 * pi / freq;
+        if (wavelen < old_ctx / high)
+            f[i] = 1.0f;
+        else if (wavelen > old_ctx / low)
+            f[i] = factor;
+        else {
+            double smooth = (old_ctx / wavelen - low) / (high - low);
+            f[i] = (float)(1.0 / ((1.0 - smooth) / factor + smooth));
+        }
+    }
+    return f;
+}
+
 static int build(engine_model *m, engine_dtype dtype, uint64_t seed, engine_error *err)
 {
     const engine_config *c = &m->cfg;
-    int64_t dim = c->dim, kv_dim = (int64_t)c->dim / c->n_heads * c->n_kv_heads, hid = c->hidden_dim;
-    gen_job *jobs = calloc((size_t)(2 + 7 * c->n_layers), sizeof *jobs);
-    if (!jobs)
+    int hd = engine_config_head_dim(c);
+    int64_t dim = c->dim, q_dim = (int64_t)hd * c->n_heads, kv_dim = (int64_t)hd * c->n_kv_heads, hid = c->hidden_dim;
+    bool biases = c->arch == ENGINE_ARCH_QWEN2, qk_norms = c->arch == ENGINE_ARCH_QWEN3;
+    gen_job *jobs = calloc((size_t)(2 + 10 * c->n_layers), sizeof *jobs);
+    /* biases are generated as f32 rows of 1 x len, like the matrices */
+    engine_tensor *bias = calloc((size_t)(3 * c->n_layers), sizeof *bias);
+    if (!jobs || !bias) {
+        free(jobs);
+        free(bias);
         return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory");
+    }
     int n = 0, rc = -1;
     float s_dim = sqrtf(3.0f / (float)dim), s_hid = sqrtf(3.0f / (float)hid);   /* variance 1/fan_in */
 #define MAT(t, rows, cols, scale) \
@@ -289,18 +331,29 @@ static int build(engine_model *m, engine_dtype dtype, uint64_t seed, engine_erro
     }
     for (int l = 0; l < c->n_layers; l++) {
         engine_layer *L = &m->layers[l];
-        MAT(&L->wq, dim, dim, s_dim)
+        MAT(&L->wq, q_dim, dim, s_dim)
         MAT(&L->wk, kv_dim, dim, s_dim)
         MAT(&L->wv, kv_dim, dim, s_dim)
-        MAT(&L->wo, dim, dim, s_dim)
+        MAT(&L->wo, dim, q_dim, sqrtf(3.0f / (float)q_dim))
         MAT(&L->w1, hid, dim, s_dim)
         MAT(&L->w2, dim, hid, s_hid)
         MAT(&L->w3, hid, dim, s_dim)
         L->rms_att = ones(m, c->dim);
         L->rms_ffn = ones(m, c->dim);
-        if (!L->rms_att || !L->rms_ffn) {
+        if (!L->rms_att || !L->rms_ffn || (qk_norms && (!(L->q_norm = ones(m, hd)) || !(L->k_norm = ones(m, hd))))) {
             formats_error(err, ENGINE_ERR_SYSTEM, "out of memory");
             goto done;
+        }
+        if (biases) {
+            const float **fields[] = {&L->bq, &L->bk, &L->bv};
+            for (int i = 0; i < 3; i++) {
+                engine_tensor *b = &bias[3 * l + i];
+                if (alloc_matrix(m, b, ENGINE_DTYPE_F32, 1, i ? kv_dim : q_dim, err))
+                    goto done;
+                *fields[i] = b->data;
+                jobs[n] = (gen_job){b, (uint64_t)n, 0.1f};
+                n++;
+            }
         }
     }
 #undef MAT
@@ -314,33 +367,56 @@ static int build(engine_model *m, engine_dtype dtype, uint64_t seed, engine_erro
     rc = generate(jobs, n, seed, err);
 done:
     free(jobs);
+    free(bias);
     return rc;
 }
 
 int engine_model_synth(const char *name, engine_dtype dtype, uint64_t seed, int shared_classifier,
                        engine_model **out, engine_error *err)
 {
+    return engine_model_synth_arch(name, NULL, dtype, seed, shared_classifier, out, err);
+}
+
+int engine_model_synth_arch(const char *name, const char *arch, engine_dtype dtype, uint64_t seed,
+                            int shared_classifier, engine_model **out, engine_error *err)
+{
     *out = NULL;
     const preset *p = NULL;
     for (size_t i = 0; i < N_PRESETS && name; i++)
         if (!strcasecmp(name, presets[i].name))
             p = &presets[i];
-    if (!p)
-        return formats_error(err, ENGINE_ERR_INPUT, "unknown preset '%s', expected tiny, 15M, 42M, 110M, 1B or llama3-8B",
-                             name ? name : "");
+    if (!p) {
+        char list[256] = "";
+        for (size_t i = 0; i < N_PRESETS; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", presets[i].name);
+        return formats_error(err, ENGINE_ERR_INPUT, "unknown preset '%s', expected one of %s", name ? name : "",
+                             list);
+    }
     if ((unsigned)dtype >= ENGINE_DTYPE_COUNT)
-        return formats_error(err, ENGINE_ERR_INPUT, "unknown dtype %d, expected f32, f16, bf16, q8_0 or q4_0",
-                             (int)dtype);
+        return formats_error(err, ENGINE_ERR_INPUT, "unknown dtype %d, expected f32, f16, bf16, q8_0, q4_0, q4_k, "
+                             "q5_k or q6_k", (int)dtype);
+    engine_arch a = p->arch;
+    if (arch && engine_arch_parse(arch, &a))
+        return formats_error(err, ENGINE_ERR_INPUT, "unknown architecture '%s', expected llama, qwen2 or qwen3", arch);
     engine_model *m = formats_model_new(p->n_layers);
     if (!m)
         return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory");
-    m->cfg = (engine_config){.dim = p->dim, .hidden_dim = p->hidden_dim, .n_layers = p->n_layers,
+    m->cfg = (engine_config){.arch = a, .dim = p->dim, .hidden_dim = p->hidden_dim, .n_layers = p->n_layers,
                              .n_heads = p->n_heads, .n_kv_heads = p->n_kv_heads, .vocab_size = p->vocab_size,
-                             .seq_len = p->seq_len, .rope_theta = preset_rope_theta(p), .norm_eps = 1e-5f,
-                             .shared_classifier = shared_classifier < 0 ? p->shared : shared_classifier != 0};
+                             .seq_len = p->seq_len, .rope_theta = p->rope_theta > 0 ? p->rope_theta : 10000.0f,
+                             .norm_eps = p->norm_eps > 0 ? p->norm_eps : 1e-5f,
+                             .shared_classifier = shared_classifier < 0 ? p->shared : shared_classifier != 0,
+                             .head_dim = p->head_dim};
     snprintf(m->format, sizeof m->format, "synthetic");
-    snprintf(m->source, sizeof m->source, "preset:%s/%s/seed=%llu/%s", p->name, engine_dtype_name(dtype),
-             (unsigned long long)seed, m->cfg.shared_classifier ? "tied" : "untied");
+    snprintf(m->source, sizeof m->source, "preset:%s/%s/seed=%llu/%s%s%s", p->name, engine_dtype_name(dtype),
+             (unsigned long long)seed, m->cfg.shared_classifier ? "tied" : "untied", a != p->arch ? "/arch=" : "",
+             a != p->arch ? engine_arch_name(a) : "");
+    if (p->llama3_rope_factor > 0 &&
+        !(m->rope_freqs = llama3_rope_freqs(m, engine_config_head_dim(&m->cfg), m->cfg.rope_theta,
+                                            p->llama3_rope_factor))) {
+        engine_model_free(m);
+        return formats_error(err, ENGINE_ERR_SYSTEM, "out of memory");
+    }
     if (build(m, dtype, seed, err) || synth_vocab(m, p->vocab_size, err)) {
         engine_model_free(m);
         return -1;

@@ -33,7 +33,12 @@ function(tb_fuzz_target name source libs)
 endfunction()
 
 set(SHARED_MODELS ${THERMABENCH_SHARED_DIR}/models)
-tb_fuzz_target(gguf fuzz_model.c thermabench_engine SEEDS ${SHARED_MODELS}/stories260K/model.gguf)
+# The oracle pack's qwen3 (q/k norms, key_length), qwen2 (biases) and Llama 3
+# rope-scaled (rope_freqs) files in Q4_K_M/Q6_K seed the architectures and K-quants.
+set(ORACLE_MODELS ${THERMABENCH_SHARED_DIR}/oracles/models)
+tb_fuzz_target(gguf fuzz_model.c thermabench_engine SEEDS ${SHARED_MODELS}/stories260K/model.gguf
+               ${ORACLE_MODELS}/qwen3-tiny-Q4_K_M.gguf ${ORACLE_MODELS}/qwen2-tiny-Q6_K.gguf
+               ${ORACLE_MODELS}/llama3-tiny-ropescaled-Q4_K_M.gguf)
 tb_fuzz_target(llama2c fuzz_model.c thermabench_engine SEEDS ${SHARED_MODELS}/stories260K/model.bin
                ${SHARED_MODELS}/aidreams260K/model.bin)
 tb_fuzz_target(tokenizer fuzz_tokenizer.c thermabench_engine SEEDS ${SHARED_MODELS}/stories260K/tokenizer.bin

@@ -13,7 +13,12 @@ static void test_names(void)
         CHECK(engine_dtype_parse(engine_dtype_name((engine_dtype)i), &t) == 0 && t == (engine_dtype)i);
     }
     CHECK(engine_dtype_parse("Q8_0", &t) == 0 && t == ENGINE_DTYPE_Q8_0);
-    CHECK(engine_dtype_parse("q5_k", &t) == -1);
+    CHECK(engine_dtype_parse("q5_0", &t) == -1);
+    CHECK(engine_dtype_parse("Q4_K", &t) == 0 && t == ENGINE_DTYPE_Q4_K);
+    CHECK(engine_dtype_bytes(ENGINE_DTYPE_Q4_K, 512) == 288);
+    CHECK(engine_dtype_bytes(ENGINE_DTYPE_Q5_K, 256) == 176);
+    CHECK(engine_dtype_bytes(ENGINE_DTYPE_Q6_K, 768) == 630);
+    CHECK(engine_dtype_block(ENGINE_DTYPE_Q6_K) == 256);
     CHECK(engine_dtype_bytes(ENGINE_DTYPE_F32, 64) == 256);
     CHECK(engine_dtype_bytes(ENGINE_DTYPE_BF16, 64) == 128);
     CHECK(engine_dtype_bytes(ENGINE_DTYPE_Q8_0, 64) == 68);
@@ -137,16 +142,24 @@ static void test_round_trip(void)
         engine_dequantize_row((engine_dtype)t, buf, y, N);
         int bad = 0;
         for (int i = 0; i < N; i++) {
-            int b = i / 32 * 32;
-            float amax = 0;
-            for (int j = b; j < b + 32; j++)
+            /* K-quants: the sub-block of 32 (q6_k: 16) shares one scale */
+            int sub = t == ENGINE_DTYPE_Q6_K ? 16 : 32, b = i / sub * sub;
+            float amax = 0, lo = 0, hi = 0;
+            for (int j = b; j < b + sub; j++) {
                 amax = fmaxf(amax, fabsf(x[j]));
+                lo = fminf(lo, x[j]);
+                hi = fmaxf(hi, x[j]);
+            }
             float bound;
             switch (t) {
             case ENGINE_DTYPE_F32: bound = 0; break;
             case ENGINE_DTYPE_F16: bound = fabsf(x[i]) * 0x1p-11f + 0x1p-25f; break;
             case ENGINE_DTYPE_BF16: bound = fabsf(x[i]) * 0x1p-8f; break;
             case ENGINE_DTYPE_Q8_0: bound = amax / 127 * 0.57f; break;  /* half a step + f16 scale error */
+            /* a step of range / levels, its 6-bit scale and min rounded to the super-block's: ~1.5 steps */
+            case ENGINE_DTYPE_Q4_K: bound = (hi - lo) / 15 * 1.5f; break;
+            case ENGINE_DTYPE_Q5_K: bound = (hi - lo) / 31 * 1.5f; break;
+            case ENGINE_DTYPE_Q6_K: bound = amax / 31 * 1.5f; break;
             default: bound = amax / 8 * 1.01f; break;   /* clamp at +7 costs up to one step */
             }
             if (fabsf(x[i] - y[i]) > bound)

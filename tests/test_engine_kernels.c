@@ -45,9 +45,12 @@ static engine_tensor make_weights(engine_dtype t, int64_t rows, int64_t cols, fl
 static int matmul_off(const kernel_variant *v, engine_dtype t, const float *deq, const float *x, const float *y,
                       int64_t rows, int64_t cols, int n)
 {
-    /* The integer path quantizes activations (decode only, few tokens). */
-    bool int_dot = (t == ENGINE_DTYPE_Q8_0 || t == ENGINE_DTYPE_Q4_0) && !strstr(v->info.name, "dequant") &&
+    /* The integer paths quantize activations: q8_0/q4_0 per 32 (decode
+     * only, few tokens), K-quants per 256 (q8_K, every token count). */
+    bool kq = (ENGINE_DTYPES_KQUANT >> t) & 1;
+    bool int_dot = (t == ENGINE_DTYPE_Q8_0 || t == ENGINE_DTYPE_Q4_0 || kq) && !strstr(v->info.name, "dequant") &&
                    strcmp(v->info.name, "scalar");
+    const int ab = kq ? 256 : 32;
     int bad = 0;
     for (int tok = 0; tok < n; tok++)
         for (int64_t r = 0; r < rows; r++) {
@@ -57,11 +60,11 @@ static int matmul_off(const kernel_variant *v, engine_dtype t, const float *deq,
                 mag += fabs((double)deq[r * cols + c] * x[tok * cols + c]);
             }
             if (int_dot)
-                for (int64_t b = 0; b < cols / 32; b++) {
+                for (int64_t b = 0; b < cols / ab; b++) {
                     double amax = 0, wsum = 0;
-                    for (int j = 0; j < 32; j++) {
-                        amax = fmax(amax, fabs(x[tok * cols + b * 32 + j]));
-                        wsum += fabs(deq[r * cols + b * 32 + j]);
+                    for (int j = 0; j < ab; j++) {
+                        amax = fmax(amax, fabs(x[tok * cols + b * ab + j]));
+                        wsum += fabs(deq[r * cols + b * ab + j]);
                     }
                     qerr += wsum * amax / 254.0 * 1.001;
                 }
@@ -99,6 +102,7 @@ static void test_matmul(const kernel_variant *v, engine_pool *pool)
     static const int64_t rows[] = {1, 5, 13, 37, 100};
     static const int64_t fcols[] = {7, 16, 33, 129, 600};
     static const int64_t qcols[] = {32, 96, 160, 576};
+    static const int64_t kcols[] = {256, 512, 768, 1280};   /* K-quants: whole super-blocks */
     static const int ns[] = {1, 2, 5, 6, 7, 33, 70};
     for (int t = 0; t < ENGINE_DTYPE_COUNT; t++) {
         if (!(v->dtypes & (1u << t)))
@@ -107,7 +111,7 @@ static void test_matmul(const kernel_variant *v, engine_pool *pool)
         for (int i = 0; i < 5; i++)
             for (int j = 0; j < (q ? 4 : 5); j++) {
                 int n = ns[(i * 5 + j) % 7];
-                check_matmul(v, t, rows[i], q ? qcols[j] : fcols[j], n, pool);
+                check_matmul(v, t, rows[i], engine_dtype_block(t) == 256 ? kcols[j] : q ? qcols[j] : fcols[j], n, pool);
             }
     }
 }
@@ -163,6 +167,7 @@ static void test_matmul_group(const kernel_variant *v, engine_pool *pool)
     static const int64_t pair[][3] = {{100, 100}, {13, 13}, {1, 1}};
     static const int64_t fcols[] = {7, 129, 600};
     static const int64_t qcols[] = {32, 160, 576};
+    static const int64_t kcols[] = {256, 768, 1280};
     static const int ns[] = {1, 2, 5, 7, 33};
     const kernel_variant *sw = kernel_pick(ENGINE_OP_SWIGLU, ENGINE_DTYPE_F32);
     for (int t = 0; t < ENGINE_DTYPE_COUNT; t++) {
@@ -171,7 +176,7 @@ static void test_matmul_group(const kernel_variant *v, engine_pool *pool)
         bool q = engine_dtype_block(t) > 1;
         for (int i = 0; i < 3; i++)
             for (int k = 0; k < 5; k++) {
-                int64_t cols = q ? qcols[(i + k) % 3] : fcols[(i + k) % 3];
+                int64_t cols = engine_dtype_block(t) == 256 ? kcols[(i + k) % 3] : q ? qcols[(i + k) % 3] : fcols[(i + k) % 3];
                 check_matmul_group(v, t, qkv[i], 3, cols, ns[k], NULL, pool);
                 check_matmul_group(v, t, pair[i], 2, cols, ns[k], sw->fn.swiglu, pool);
             }
@@ -279,7 +284,7 @@ static void check_rope(const kernel_variant *v, int n, int n_heads, int n_kv, in
         k[i] = k0[i] = frand();
     for (int t = 0; t < n; t++)
         pos[t] = 3 * t + 1;
-    v->fn.rope(q, k, n, pos, q_dim, k_dim, hd, 10000.0f);
+    v->fn.rope(q, k, n, pos, q_dim, k_dim, &(kernel_rope_params){.head_dim = hd, .theta = 10000.0f});
     int bad = 0;
     for (int t = 0; t < n; t++)
         for (int i = 0; i < q_dim; i += 2) {

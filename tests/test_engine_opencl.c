@@ -130,7 +130,8 @@ static engine_tensor make(synth *s, engine_dtype t, int rows, int cols)
 static void synth_init(synth *s, engine_dtype t)
 {
     memset(s, 0, sizeof *s);
-    s->m.cfg = (engine_config){DIM, HID, LAYERS, HEADS, KV_HEADS, VOCAB, SEQ, 10000.0f, 1e-5f, false};
+    s->m.cfg = (engine_config){.dim = DIM, .hidden_dim = HID, .n_layers = LAYERS, .n_heads = HEADS, .n_kv_heads = KV_HEADS,
+                               .vocab_size = VOCAB, .seq_len = SEQ, .rope_theta = 10000.0f, .norm_eps = 1e-5f};
     for (int i = 0; i < 2 * LAYERS + 1; i++)
         for (int j = 0; j < DIM; j++)
             s->norms[i][j] = 1.0f + frand();

@@ -94,8 +94,10 @@ inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
     float4 s4 = s8.lo + s8.hi;
     return ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * vload_half(i / 32, d);
 }
+#elif defined(WT_Q4K)
+/* defined in kquant.cl, which precedes this file in the program */
 #else
-#error "build with -DWT_F32, -DWT_F16 or -DWT_Q8"
+#error "build with -DWT_F32, -DWT_F16, -DWT_Q8 or -DWT_Q4K"
 #endif
 
 inline float wdot(__global const wtype *w, __global const half *d, size_t i, vtype b)
@@ -360,7 +362,7 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        /* split 1 with constant lanes, as the kernel was measured (docs/PERFORMANCE.md) */
+        /* split 1 passes constant lanes, so row_dot compiles as in the unsplit kernel */
         float acc = r >= rows ? 0.0f
                   : split == 1 ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES)
                                : row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split);
@@ -368,9 +370,7 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
     }
 }
 
-#ifndef RG_MAXN
 #define RG_MAXN 8   /* most tokens a decode launch takes (MATVEC_MAX_N in opencl.c) */
-#endif
 
 /* row_dot for n <= RG_MAXN tokens at once: every weight vector is loaded
  * once and dotted with each token's x (rows of x, cols apart), so a

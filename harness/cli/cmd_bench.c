@@ -10,13 +10,17 @@
 #include "harness.h"
 
 static const char usage_text[] =
-    "usage: thermabench bench (--model FILE | --preset P --dtype D [--seed S] [--tied|--untied])\n"
+    "usage: thermabench bench (--model FILE | --preset P --dtype D [--arch A] [--seed S] [--tied|--untied])\n"
     "                         [--batch-size B] [--input-len I] [--output-len O] [--warmup N]\n"
     "                         [--threads N] [--kernel op=variant ...] [--backend cpu|opencl] [--json]\n"
     "\n"
     "  --model FILE        llama2.c checkpoint or GGUF file\n"
-    "  --preset P          synthetic model: tiny, 15M, 42M, 110M, 1B\n"
-    "  --dtype D           synthetic weights: f32, f16, bf16, q8_0, q4_0 (default f32)\n"
+    "  --preset P          synthetic model: tiny, 15M, 42M, 110M, 1B, qwen3-0.6B, llama3.2-1B,\n"
+    "                      qwen2.5-0.5B, smollm2-135M\n"
+    "  --dtype D           synthetic weights: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k\n"
+    "                      (default f32)\n"
+    "  --arch A            llama, qwen2 or qwen3: the preset's shape as that family\n"
+    "                      (default: the preset's own)\n"
     "  --seed S            synthetic weights and prompt tokens (default 1)\n"
     "  --tied, --untied    classifier shares the embedding or not (default: the preset's)\n"
     "  --batch-size B      sequences decoded together (default 1)\n"
@@ -34,7 +38,7 @@ static const char usage_text[] =
     "                      and print decode GB/s and prefill GFLOP/s as fractions of them\n";
 
 typedef struct bench_args {
-    const char *model, *preset, *dtype;
+    const char *model, *preset, *dtype, *arch;
     unsigned long long seed;
     int tied;  /* -1: preset default */
     long batch, input, output, warmup;
@@ -64,6 +68,8 @@ static int parse_value(bench_args *a, const char *o, const char *v)
         a->preset = v;
     else if (!strcmp(o, "--dtype"))
         a->dtype = v;
+    else if (!strcmp(o, "--arch"))
+        a->arch = v;
     else if (!strcmp(o, "--seed"))
         return cli_parse_u64(cmd, o, v, &a->seed);
     else if (!strcmp(o, "--batch-size"))
@@ -111,8 +117,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
     }
     if (!a->model == !a->preset)
         return cli_usage_error(cmd, "give exactly one of --model FILE or --preset P");
-    if (a->model && (a->dtype || a->tied >= 0))
-        return cli_usage_error(cmd, "--dtype, --tied and --untied apply to --preset only");
+    if (a->model && (a->dtype || a->arch || a->tied >= 0))
+        return cli_usage_error(cmd, "--dtype, --arch, --tied and --untied apply to --preset only");
     return 0;
 }
 
@@ -123,11 +129,11 @@ static int load_model(const bench_args *a, engine_model **m, engine_error *err)
     engine_dtype dt = ENGINE_DTYPE_F32;
     if (a->dtype && engine_dtype_parse(a->dtype, &dt)) {
         err->kind = ENGINE_ERR_INPUT;
-        snprintf(err->msg, sizeof err->msg, "--dtype: unknown type '%s' (expected f32, f16, bf16, q8_0, q4_0)",
+        snprintf(err->msg, sizeof err->msg, "--dtype: unknown type '%s' (expected f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k)",
                  a->dtype);
         return -1;
     }
-    return engine_model_synth(a->preset, dt, a->seed, a->tied, m, err);
+    return engine_model_synth_arch(a->preset, a->arch, dt, a->seed, a->tied, m, err);
 }
 
 static void print_text(const bench_args *a, const engine_model *m, const char *kernels, int threads,

@@ -10,14 +10,20 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: thermabench model synth --preset P --dtype D [--seed S] [--tied|--untied]\n"
+            "usage: thermabench model synth --preset P --dtype D [--arch A] [--seed S] [--tied|--untied]\n"
             "                               [--format gguf|llama2c] [--tokenizer-out TOKENIZER.bin] -o FILE\n"
             "       thermabench model info FILE\n\n"
-            "synth  writes a seeded synthetic model. presets: tiny, 15M, 42M, 110M, 1B; dtypes: f32, f16,\n"
-            "       bf16, q8_0, q4_0; seed defaults to 1; the classifier is tied up to 110M and untied\n"
-            "       for 1B unless --tied or --untied says otherwise.\n"
+            "synth  writes a seeded synthetic model.\n"
+            "       presets: tiny, 15M, 42M, 110M, 1B (llama2.c shapes), llama3-8B, qwen3-0.6B,\n"
+            "       llama3.2-1B, qwen2.5-0.5B, smollm2-135M (real shapes and vocabulary sizes);\n"
+            "       dtypes: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k (rows that are not whole\n"
+            "       K-quant super-blocks of 256 are written q4_0 for q4_k, q8_0 for q5_k/q6_k);\n"
+            "       --arch llama|qwen2|qwen3 writes the preset's shape as that family (qwen2: q/k/v\n"
+            "       biases, qwen3: q/k norms; both NeoX RoPE); default: the preset's own.\n"
+            "       seed defaults to 1; the classifier is tied except for 1B and llama3-8B\n"
+            "       unless --tied or --untied says otherwise.\n"
             "       --format gguf (default): GGUF v3 with the vocabulary embedded; FILE ends in .gguf.\n"
-            "       --format llama2c: a llama2.c checkpoint (the v0 layout run.c reads; f32 only);\n"
+            "       --format llama2c: a llama2.c checkpoint (the v0 layout run.c reads; f32 llama only);\n"
             "       FILE ends in .bin; --tokenizer-out also writes the vocabulary as tokenizer.bin.\n"
             "info   prints a model's format, config, tokenizer, the bytes of its matrices and the\n"
             "       bytes one decoded token reads (as bench's decode GB/s counts them), and its tensor\n"
@@ -60,6 +66,7 @@ static int check_output(const char *format, const char *out, const char *tokeniz
 static int cmd_synth(int argc, char **argv)
 {
     const char *preset = NULL, *dtype_name = NULL, *out = NULL, *format = "gguf", *tokenizer_out = NULL;
+    const char *arch = NULL;
     unsigned long long seed = 1;
     int shared = -1;
     for (int i = 1; i < argc; i++) {
@@ -74,7 +81,7 @@ static int cmd_synth(int argc, char **argv)
             shared = 0;
         } else if (!strcmp(a, "--preset") || !strcmp(a, "--dtype") || !strcmp(a, "--seed") ||
                    !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--format") ||
-                   !strcmp(a, "--tokenizer-out")) {
+                   !strcmp(a, "--tokenizer-out") || !strcmp(a, "--arch")) {
             if (!has_value)
                 return cli_usage_error("model synth", "%s needs a value", a), TB_EXIT_USAGE;
             const char *v = argv[++i];
@@ -82,6 +89,8 @@ static int cmd_synth(int argc, char **argv)
                 preset = v;
             else if (!strcmp(a, "--dtype"))
                 dtype_name = v;
+            else if (!strcmp(a, "--arch"))
+                arch = v;
             else if (!strcmp(a, "--format"))
                 format = v;
             else if (!strcmp(a, "--tokenizer-out"))
@@ -101,7 +110,8 @@ static int cmd_synth(int argc, char **argv)
         return TB_EXIT_USAGE;
     engine_dtype dtype;
     if (engine_dtype_parse(dtype_name, &dtype))
-        return cli_usage_error("model synth", "--dtype: unknown type '%s', expected f32, f16, bf16, q8_0 or q4_0",
+        return cli_usage_error("model synth", "--dtype: unknown type '%s', expected f32, f16, bf16, q8_0, q4_0, "
+                               "q4_k, q5_k or q6_k",
                                dtype_name), TB_EXIT_USAGE;
     bool llama2c = !strcmp(format, "llama2c");
     if (llama2c && dtype != ENGINE_DTYPE_F32)
@@ -109,7 +119,7 @@ static int cmd_synth(int argc, char **argv)
                                "not %s (give --dtype f32)", dtype_name), TB_EXIT_USAGE;
     engine_model *m;
     engine_error err = {0};
-    if (engine_model_synth(preset, dtype, seed, shared, &m, &err))
+    if (engine_model_synth_arch(preset, arch, dtype, seed, shared, &m, &err))
         return fail(&err);
     int rc = llama2c ? engine_llama2c_write(m, out, &err) : engine_gguf_write(m, out, &err);
     if (rc == 0)
@@ -138,8 +148,10 @@ static void print_info(const engine_model *m)
     printf("source      %s\nformat      %s\n", m->source, m->format);
     printf("config      dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, vocab_size %d, seq_len %d\n",
            c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, c->seq_len);
-    printf("            head_dim %d, rope_theta %g, norm_eps %g, classifier %s\n", c->dim / c->n_heads,
-           c->rope_theta, c->norm_eps, c->shared_classifier ? "tied to the embedding" : "separate");
+    printf("            architecture %s, head_dim %d, rope_theta %g%s, norm_eps %g, classifier %s\n",
+           engine_arch_name(c->arch), engine_config_head_dim(c), c->rope_theta,
+           m->rope_freqs ? " (scaled by rope_freqs)" : "", c->norm_eps,
+           c->shared_classifier ? "tied to the embedding" : "separate");
     printf("weights     %llu bytes in matrices (%.1f MB), embedding table included\n",
            (unsigned long long)m->weight_bytes, m->weight_bytes / 1e6);
     printf("decode      %llu bytes read per decoded token (%.1f MB): every layer matrix and the classifier,\n"
@@ -156,7 +168,7 @@ static void print_info(const engine_model *m)
     } else {
         printf("tokenizer   none embedded (give a llama2.c tokenizer.bin)\n");
     }
-    int max = 3 + 9 * c->n_layers;
+    int max = 4 + 14 * c->n_layers;
     engine_tensor_row *rows = malloc((size_t)max * sizeof *rows);
     if (!rows)
         return;

@@ -1,0 +1,51 @@
+/* q4_K weights for the matrix kernels (matmul.cl), built with -DWT_Q4K.
+ * Repacked on upload (engine/opencl_kquant.c): `w` holds the 4-bit quants
+ * in element order (element i in the low nibble of byte i/2 when i is
+ * even, the high one when odd), so a row's 16 elements are one 8-byte
+ * load; `d` holds per super-block of 256 ten halves: d, dmin, then 16
+ * bytes, the eight 6-bit scales and the eight mins unpacked. Element i of
+ * sub-block j is d * sc[j] * q - dmin * m[j], as ggml's dequantisation
+ * (the scale and min multiplied out in float first). */
+#if defined(WT_Q4K)
+#define VEC 16
+#define Q4K_SIDE 10   /* halves of side data per super-block */
+typedef uchar wtype;
+typedef float16 vtype;
+
+/* d * sc and dmin * m of the sub-block holding element i. */
+inline float2 q4k_scale_min(__global const half *d, size_t i)
+{
+    size_t blk = i / 256;
+    __global const uchar *sm = (__global const uchar *)(d + blk * Q4K_SIDE + 2);
+    int j = (int)((i / 32) % 8);
+    return (float2)(vload_half(blk * Q4K_SIDE, d) * (float)sm[j], vload_half(blk * Q4K_SIDE + 1, d) * (float)sm[8 + j]);
+}
+
+inline float wget(__global const wtype *w, __global const half *d, size_t i)
+{
+    float2 sm = q4k_scale_min(d, i);
+    float q = (float)((w[i / 2] >> (4 * (i & 1))) & 15);
+    return sm.x * q - sm.y;
+}
+
+typedef uint2 wraw;   /* 16 quants */
+inline wraw wload(__global const wtype *w, size_t i) { return *(__global const uint2 *)(w + i / 2); }
+
+/* Eight nibbles of u, in element order, as floats. */
+inline float8 nibbles8(uint u)
+{
+    uint8 v = (uint8)(u, u >> 4, u >> 8, u >> 12, u >> 16, u >> 20, u >> 24, u >> 28) & 15u;
+    return convert_float8(v);
+}
+
+/* The 16 elements from i (one sub-block: i is a multiple of 16) times b:
+ * d1 * sum(q b) - m1 * sum(b). */
+inline float wdotr(wraw u, __global const half *d, size_t i, float16 b)
+{
+    float16 p = (float16)(nibbles8(u.x), nibbles8(u.y)) * b;
+    float8 s8 = p.lo + p.hi, b8 = b.lo + b.hi;
+    float4 s4 = s8.lo + s8.hi, b4 = b8.lo + b8.hi;
+    float2 sm = q4k_scale_min(d, i);
+    return sm.x * ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) - sm.y * ((b4.s0 + b4.s1) + (b4.s2 + b4.s3));
+}
+#endif

@@ -5,9 +5,10 @@
  * at every step, and go into the batch in an order that
  * is not their sequence order: a kernel that mixed tokens' activations,
  * wrote a token's result into another's row, or attended to another
- * sequence's cache would change some logits. Synthetic 15M model (all
- * dimensions whole quantization blocks, so every matrix has the type under
- * test). */
+ * sequence's cache would change some logits. Synthetic 15M model: its
+ * dimensions are whole q8_0/q4_0 blocks, so every matrix has the type
+ * under test; for the K-quants (super-blocks of 256) w2 has it (768
+ * columns), the others fall back to f16. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -285,8 +285,10 @@ static int get_enum(parser *p, const cJSON *obj, const char *path, const char *k
 
 static const char *const workload_fields[] = {
     "type", "model", "preset", "dtype", "seed", "threads", "batch_size", "input_len",
-    "output_len", "engine_warmup", "kernels", "backend", "opencl_device", "command", "metrics", NULL};
+    "output_len", "engine_warmup", "kernels", "backend", "opencl_device", "command", "metrics",
+    "prepare", "setup", "cleanup", "ignore_failure", "output", NULL};
 static const char *const workload_types[] = {"engine", "command", NULL};
+static const char *const output_modes[] = {"capture", "discard", NULL};
 static const char *const metric_fields[] = {"name", "unit", "higher_is_better", "json_path", "regex", NULL};
 
 static void workload_default(harness_workload *w)
@@ -353,21 +355,24 @@ static int parse_kernels(parser *p, const cJSON *v, const char *at, harness_work
     return 0;
 }
 
-static int parse_command(parser *p, const cJSON *v, const char *at, harness_workload *w)
+/* An argument vector; an empty array clears it (hooks only: the command
+ * needs at least the program). */
+static int parse_argv(parser *p, const cJSON *v, const char *at, int *argc, char (*argv)[256], bool allow_empty)
 {
     if (!cJSON_IsArray(v)) return fail(p, at, "expected an array of strings (argument vector, no shell), got %s", type_name(v));
     int n = cJSON_GetArraySize(v);
-    if (n < 1) return fail(p, at, "expected at least the program to run");
+    if (n < 1 && !allow_empty) return fail(p, at, "expected at least the program to run");
     if (n > HARNESS_MAX_ARGS) return fail(p, at, "at most %d arguments", HARNESS_MAX_ARGS);
     for (int i = 0; i < n; i++) {
         const cJSON *a = cJSON_GetArrayItem(v, i);
         char aat[512];
         snprintf(aat, sizeof aat, "%s[%d]", at, i);
         if (!cJSON_IsString(a)) return fail(p, aat, "expected a string, got %s", type_name(a));
-        if (strlen(a->valuestring) >= sizeof w->argv[0]) return fail(p, aat, "argument too long");
-        strcpy(w->argv[i], a->valuestring);
+        if (strlen(a->valuestring) >= 256) return fail(p, aat, "argument longer than 255 bytes");
+        strcpy(argv[i], a->valuestring);
     }
-    w->argc = n;
+    for (int i = n; i < HARNESS_MAX_ARGS; i++) memset(argv[i], 0, 256);
+    *argc = n;
     return 0;
 }
 
@@ -393,6 +398,9 @@ static int parse_metrics(parser *p, const cJSON *v, const char *at, harness_work
             get_string(p, m, mat, "regex", s->regex, sizeof s->regex))
             return -1;
         if (!s->name[0]) return fail(p, mat, "missing required field 'name'");
+        for (int k = 0; k < HARNESS_COMMAND_TIMING_METRICS; k++)
+            if (!strcmp(s->name, harness_command_timing_names[k]))
+                return fail(p, mat, "'%s' is measured by the harness itself; give this metric another name", s->name);
         if (!s->json_path[0] == !s->regex[0])
             return fail(p, mat, "expected exactly one of 'json_path' or 'regex'");
         if (s->regex[0]) {
@@ -438,8 +446,20 @@ static int parse_workload_fields(parser *p, const cJSON *obj, const char *path, 
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "command"))) {
         sub(at, sizeof at, path, "command");
-        if (parse_command(p, v, at, w)) return -1;
+        if (parse_argv(p, v, at, &w->argc, w->argv, false)) return -1;
     }
+    static const char *const hooks[] = {"prepare", "setup", "cleanup"};
+    harness_argv *hook_argv[] = {&w->prepare, &w->setup, &w->cleanup};
+    for (int i = 0; i < 3; i++)
+        if ((v = cJSON_GetObjectItemCaseSensitive(obj, hooks[i]))) {
+            sub(at, sizeof at, path, hooks[i]);
+            if (parse_argv(p, v, at, &hook_argv[i]->argc, hook_argv[i]->argv, true)) return -1;
+        }
+    int output = (int)w->output;
+    if (get_bool(p, obj, path, "ignore_failure", &w->ignore_failure) ||
+        get_enum(p, obj, path, "output", output_modes, &output))
+        return -1;
+    w->output = (harness_output)output;
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "metrics"))) {
         sub(at, sizeof at, path, "metrics");
         if (parse_metrics(p, v, at, w)) return -1;
@@ -453,7 +473,10 @@ static int check_workload(parser *p, const char *path, const harness_workload *w
     char at[512];
     if (w->kind == HARNESS_WORKLOAD_COMMAND) {
         if (w->argc == 0) { sub(at, sizeof at, path, "command"); return fail(p, at, "missing required field for type \"command\""); }
-        if (w->n_metrics == 0) { sub(at, sizeof at, path, "metrics"); return fail(p, at, "missing required field for type \"command\""); }
+        if (w->output == HARNESS_OUTPUT_DISCARD && w->n_metrics) {
+            sub(at, sizeof at, path, "output");
+            return fail(p, at, "\"discard\" leaves nothing to read the metrics from (use \"capture\", or no metrics)");
+        }
         return 0;
     }
     engine_dtype dt;
@@ -595,6 +618,29 @@ static int parse_affinity(parser *p, const cJSON *v, harness_config *c)
     return 0;
 }
 
+/* "parameters": {"NAME": "value"}: what a parameter scan substituted into
+ * this variant (recorded for exports; the harness does not use them). */
+static int parse_parameters(parser *p, const cJSON *v, const char *path, harness_variant *var)
+{
+    char at[512];
+    if (!v) return 0;
+    sub(at, sizeof at, path, "parameters");
+    if (!cJSON_IsObject(v)) return fail(p, at, "expected an object of strings, got %s", type_name(v));
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v) {
+        char eat[600];
+        sub(eat, sizeof eat, at, e->string);
+        if (var->n_parameters == HARNESS_MAX_PARAMETERS) return fail(p, at, "at most %d parameters", HARNESS_MAX_PARAMETERS);
+        if (!cJSON_IsString(e)) return fail(p, eat, "expected a string, got %s", type_name(e));
+        if (strlen(e->string) >= sizeof var->parameter_names[0] || strlen(e->valuestring) >= sizeof var->parameter_values[0])
+            return fail(p, eat, "name or value too long (%zu, %zu bytes at most)", sizeof var->parameter_names[0] - 1,
+                        sizeof var->parameter_values[0] - 1);
+        strcpy(var->parameter_names[var->n_parameters], e->string);
+        strcpy(var->parameter_values[var->n_parameters++], e->valuestring);
+    }
+    return 0;
+}
+
 static int parse_variants(parser *p, const cJSON *v, harness_config *c)
 {
     if (!cJSON_IsArray(v)) return fail(p, "variants", "expected an array of variant objects, got %s", type_name(v));
@@ -605,6 +651,7 @@ static int parse_variants(parser *p, const cJSON *v, harness_config *c)
     size_t k = 0;
     known[k++] = "name";
     known[k++] = "description";
+    known[k++] = "parameters";
     for (size_t i = 0; workload_fields[i]; i++) known[k++] = workload_fields[i];
     known[k] = NULL;
     for (int i = 0; i < n; i++) {
@@ -622,6 +669,7 @@ static int parse_variants(parser *p, const cJSON *v, harness_config *c)
             if (!strcmp(c->variants[j].name, var->name)) return fail(p, at, "duplicate variant name '%s'", var->name);
         var->workload = c->workload;
         if (parse_workload_fields(p, o, at, &var->workload, known)) return -1;
+        if (parse_parameters(p, cJSON_GetObjectItemCaseSensitive(o, "parameters"), at, var)) return -1;
     }
     c->n_variants = n;
     return 0;
@@ -650,7 +698,9 @@ static int finish(parser *p, harness_config *c)
     int nm = harness_workload_metrics(&c->variants[0].workload, ms, HARNESS_MAX_WORKLOAD_METRICS);
     if (!c->primary_metric[0]) {
         snprintf(c->primary_metric, sizeof c->primary_metric, "%s",
-                 c->variants[0].workload.kind == HARNESS_WORKLOAD_ENGINE ? "decode_tokens_per_s" : ms[0].name);
+                 c->variants[0].workload.kind == HARNESS_WORKLOAD_ENGINE ? "decode_tokens_per_s"
+                 : c->variants[0].workload.n_metrics ? c->variants[0].workload.metrics[0].name
+                                                     : "wall_ms");
     }
     for (int v = 0; v < c->n_variants; v++) {
         nm = harness_workload_metrics(&c->variants[v].workload, ms, HARNESS_MAX_WORKLOAD_METRICS);
@@ -822,8 +872,20 @@ int harness_workload_metrics(const harness_workload *w, harness_metric *out, int
         }
         return n;
     }
-    for (; n < w->n_metrics && n < max; n++) {
-        const harness_metric_spec *m = &w->metrics[n];
+    /* The harness's own timing first, then what is read from stdout. */
+    static const char *const timing_units[] = {"ms", "ms", "ms", "bytes"};
+    static const char *const timing_sources[] = {
+        "harness: CLOCK_MONOTONIC from posix_spawn to the exit (pidfd)", "harness: wait4 rusage ru_utime",
+        "harness: wait4 rusage ru_stime", "harness: wait4 rusage ru_maxrss"};
+    for (int i = 0; i < HARNESS_COMMAND_TIMING_METRICS && n < max; i++, n++) {
+        harness_metric *o = &out[n];
+        snprintf(o->name, sizeof o->name, "%s", harness_command_timing_names[i]);
+        snprintf(o->unit, sizeof o->unit, "%s", timing_units[i]);
+        o->higher_is_better = false;
+        snprintf(o->source, sizeof o->source, "%s", timing_sources[i]);
+    }
+    for (int i = 0; i < w->n_metrics && n < max; i++, n++) {
+        const harness_metric_spec *m = &w->metrics[i];
         harness_metric *o = &out[n];
         snprintf(o->name, sizeof o->name, "%s", m->name);
         snprintf(o->unit, sizeof o->unit, "%s", m->unit);
@@ -885,8 +947,29 @@ static cJSON *workload_json(cJSON *o, const harness_workload *w, const harness_w
             cJSON_AddItemToArray(a, m);
         }
     }
+    static const char *const hooks[] = {"prepare", "setup", "cleanup"};
+    const harness_argv *hook_argv[] = {&w->prepare, &w->setup, &w->cleanup};
+    const harness_argv *base_argv[] = {base ? &base->prepare : NULL, base ? &base->setup : NULL, base ? &base->cleanup : NULL};
+    for (int i = 0; i < 3; i++)
+        if ((hook_argv[i]->argc && !base) ||
+            (base && (hook_argv[i]->argc != base_argv[i]->argc ||
+                      memcmp(hook_argv[i]->argv, base_argv[i]->argv, sizeof hook_argv[i]->argv)))) {
+            cJSON *a = cJSON_AddArrayToObject(o, hooks[i]);
+            for (int k = 0; k < hook_argv[i]->argc; k++) cJSON_AddItemToArray(a, cJSON_CreateString(hook_argv[i]->argv[k]));
+        }
+    if (w->kind == HARNESS_WORKLOAD_COMMAND || base) {
+        if (DIFF(ignore_failure) && (w->ignore_failure || base)) cJSON_AddBoolToObject(o, "ignore_failure", w->ignore_failure);
+        if (DIFF(output) && (w->output || base)) cJSON_AddStringToObject(o, "output", output_modes[w->output]);
+    }
 #undef DIFF
     return o;
+}
+
+void harness_variant_parameters_json(cJSON *o, const harness_variant *v)
+{
+    if (!v->n_parameters) return;
+    cJSON *p = cJSON_AddObjectToObject(o, "parameters");
+    for (int i = 0; i < v->n_parameters; i++) cJSON_AddStringToObject(p, v->parameter_names[i], v->parameter_values[i]);
 }
 
 cJSON *harness_workload_to_json(const harness_workload *w)
@@ -905,6 +988,7 @@ cJSON *harness_config_to_json(const harness_config *c)
         cJSON *v = cJSON_CreateObject();
         cJSON_AddStringToObject(v, "name", c->variants[i].name);
         if (c->variants[i].description[0]) cJSON_AddStringToObject(v, "description", c->variants[i].description);
+        harness_variant_parameters_json(v, &c->variants[i]);
         cJSON_AddItemToArray(vs, workload_json(v, &c->variants[i].workload, &c->workload));
     }
     cJSON_AddStringToObject(o, "primary_metric", c->primary_metric);

@@ -53,6 +53,18 @@ typedef struct harness_metric_spec {
     char regex[256];       /* POSIX extended, capture group 1 is the number */
 } harness_metric_spec;
 
+/* An argument vector run without a shell (execvp looks the program up in PATH). */
+typedef struct harness_argv {
+    int argc;
+    char argv[HARNESS_MAX_ARGS][256];
+} harness_argv;
+
+/* What happens to an external command's stdout and stderr. */
+typedef enum harness_output {
+    HARNESS_OUTPUT_CAPTURE = 0,   /* pipes: head + tail window, metrics read from it */
+    HARNESS_OUTPUT_DISCARD        /* /dev/null: nothing to read, least overhead */
+} harness_output;
+
 typedef struct harness_workload {
     harness_workload_kind kind;
     /* engine */
@@ -68,13 +80,27 @@ typedef struct harness_workload {
     /* command */
     int argc;
     char argv[HARNESS_MAX_ARGS][256];
-    int n_metrics;
+    int n_metrics;                /* metrics read from stdout; the timing metrics come always */
     harness_metric_spec metrics[HARNESS_MAX_METRICS];
+    harness_argv prepare;         /* before every run of the variant, not timed (argc 0: none) */
+    harness_argv setup, cleanup;  /* before its first run of a session, after the session's last */
+    bool ignore_failure;          /* a non-zero exit status is recorded, the run still counts */
+    harness_output output;
 } harness_workload;
 
+/* Metrics every command run has, measured by the harness itself: wall time
+ * from spawn to exit (CLOCK_MONOTONIC, woken by a pidfd), user and system CPU
+ * time and peak RSS of the command and the children it waited for (wait4). */
+#define HARNESS_COMMAND_TIMING_METRICS 4
+extern const char *const harness_command_timing_names[HARNESS_COMMAND_TIMING_METRICS];
+
+#define HARNESS_MAX_PARAMETERS 8
 typedef struct harness_variant {
     char name[64];
     char description[256];
+    int n_parameters;        /* what a parameter scan substituted ("parameters") */
+    char parameter_names[HARNESS_MAX_PARAMETERS][32];
+    char parameter_values[HARNESS_MAX_PARAMETERS][128];
     harness_workload workload;   /* base workload with the variant's overrides */
 } harness_variant;
 
@@ -205,9 +231,13 @@ typedef struct harness_outcome {
     int runs_total, runs_failed;
 } harness_outcome;
 
-/* Installs SIGINT/SIGTERM handlers that set a flag the runner checks. */
+/* Installs SIGINT/SIGTERM handlers that set a flag the runner checks. The
+ * first signal stops after the current run (a command is ended at once); a
+ * second one shortens a command's grace period to nothing, and outside a
+ * command (an engine run cannot be stopped) ends the harness. */
 void harness_install_signal_handlers(void);
 bool harness_interrupted(void);
+int harness_interrupt_count(void);
 
 /* Runs an experiment into a new directory. */
 int harness_experiment_run(const harness_config *c, const harness_run_options *o,
@@ -218,6 +248,19 @@ int harness_experiment_resume(const char *dir, const harness_run_options *o,
 
 /* ---- pieces the runner uses (exposed for tests) ----------------------- */
 
+/* What the harness kept of one output stream: the first HARNESS_CAPTURE_HEAD
+ * bytes and the last HARNESS_CAPTURE_TAIL bytes; `omitted` bytes between them
+ * were read and dropped (0 unless the stream was longer than both). */
+#define HARNESS_CAPTURE_HEAD (1u << 20)
+#define HARNESS_CAPTURE_TAIL (1u << 20)
+typedef struct harness_capture {
+    char *data;              /* head then tail, NUL-terminated (may hold NULs itself) */
+    size_t len;              /* bytes in data */
+    size_t head_len;         /* data[0, head_len) is the head, the rest the tail */
+    uint64_t total;          /* bytes the command wrote */
+    uint64_t omitted;        /* total - len */
+} harness_capture;
+
 /* Result of one external command run. */
 typedef struct harness_command_result {
     bool ok;
@@ -225,20 +268,44 @@ typedef struct harness_command_result {
     int exit_status;         /* -1 if killed or not started */
     int term_signal;         /* 0 unless killed by a signal */
     bool timed_out, interrupted;
-    double wall_ms;
-    double metrics[HARNESS_MAX_METRICS];   /* NAN when not found */
-    char *out, *errout;      /* captured stdout/stderr (malloc'd, capped) */
+    double started_ms;       /* CLOCK_MONOTONIC (ms) just before the spawn */
+    double wall_ms;          /* spawn to exit, CLOCK_MONOTONIC */
+    double spawn_ms;         /* part of wall_ms until the program was exec'd */
+    double user_ms, sys_ms;  /* CPU time of the command and its waited-for children */
+    double max_rss_bytes;    /* peak RSS of the largest of them */
+    double reap_ms;          /* after exit: reaping, ending leftovers, draining pipes */
+    int leftovers_killed;    /* processes still running at exit that the harness ended */
+    double metrics[HARNESS_MAX_METRICS];   /* read from stdout; NAN when not found */
+    harness_capture out, err;
 } harness_command_result;
 
-/* fork/exec w->argv (no shell) in its own process group with a timeout (0:
- * none); kills the group on timeout or interrupt; extracts the metrics. */
+typedef struct harness_exec_options {
+    double timeout_s;        /* 0: none */
+    harness_output output;
+    bool keep_leftovers;     /* what it leaves running stays (a setup that starts a server) */
+} harness_exec_options;
+
+/* Starts argv (no shell) with stdin /dev/null in its own process group,
+ * waits for it (timeout, SIGINT/SIGTERM: SIGTERM to the group, SIGKILL after
+ * a grace period that a second signal cuts short), and ends whatever it left
+ * running: its group, and descendants that left the group (setsid), which
+ * the harness adopts as a child subreaper. Fills the timing fields, exit
+ * status and captures; r->ok is false when it could not start, failed, was
+ * killed or timed out. Returns -1 only when the harness itself failed. */
+int harness_command_exec(const harness_argv *argv, const harness_exec_options *o,
+                         harness_command_result *r, harness_error *err);
+/* harness_command_exec of w->argv, then the metrics read from its stdout. */
 int harness_command_run(const harness_workload *w, double timeout_s, harness_command_result *r,
                         harness_error *err);
 void harness_command_result_free(harness_command_result *r);
 /* Value at a JSON path ("a.b[2].c") in JSON text; 0 and *out, or -1. */
 int harness_json_path_number(const char *json_text, const char *path, double *out);
+/* The same over len bytes that may hold NULs: the whole text, then each line
+ * starting with '{' or '[' from the last one up. */
+int harness_json_path_number_n(const char *text, size_t len, const char *path, double *out);
 /* First match of a regex's group 1 as a number; 0 and *out, or -1. */
 int harness_regex_number(const char *text, const char *regex, double *out, harness_error *err);
+int harness_regex_number_n(const char *text, size_t len, const char *regex, double *out, harness_error *err);
 
 /* ---- build provenance -------------------------------------------------- */
 

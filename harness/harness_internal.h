@@ -9,6 +9,7 @@
 
 cJSON *harness_config_to_json(const harness_config *c);
 cJSON *harness_workload_to_json(const harness_workload *w);   /* every field */
+void harness_variant_parameters_json(cJSON *o, const harness_variant *v);   /* "parameters", if any */
 
 /* results.c: the one writer of results.json's sections (docs/RESULTS.md). */
 void harness_json_add_number(cJSON *o, const char *key, double v);   /* null unless finite */
@@ -49,11 +50,15 @@ typedef struct harness_run_entry {
     bool have_hash;
     uint64_t output_hash;
     int exit_status, term_signal;        /* -1 / 0: none */
-    const char *stdout_text, *stderr_text;   /* command runs: the captured output */
+    const harness_command_result *command;   /* command runs that ran: timing and captures */
+    bool capture;                            /* its output was captured (not discarded) */
     cJSON *telemetry, *prefill, *decode;
     const harness_cooldown_result *cooldown;
 } harness_run_entry;
 cJSON *harness_results_run(const harness_run_entry *r);
+/* "harness_overhead": medians of the harness's own time per command run
+ * (x arrays are sorted in place); nothing when n is 0. */
+void harness_results_overhead(cJSON *doc, double *spawn_ms, double *reap_ms, double *bookkeeping_ms, int n);
 
 /* preflight.c: the machine as found, and what makes numbers unreliable.
  * Paths are read under c->probes.root when set (tests use a fake tree). */
@@ -90,6 +95,9 @@ int harness_read_file(const char *root, const char *path, char *buf, size_t n);
 
 double harness_now_s(void);   /* CLOCK_MONOTONIC */
 
+/* command.c tells the signal handler (runner.c) whether a command is
+ * running: then a second SIGINT/SIGTERM only hastens its end. */
+void harness_command_live(bool live);
 /* results_lock.c: the exclusive lock of a results directory, held from here
  * until harness_results_unlock (or the process ends); stale temporary files
  * of a killed writer are removed once it is held. Returns the lock's file

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "harness_internal.h"
+#include "reports.h"
 
 void harness_json_add_number(cJSON *o, const char *key, double v)
 {
@@ -237,6 +238,8 @@ cJSON *harness_results_new(const harness_config *c, cJSON *environment, cJSON *p
     for (int i = 0; i < c->n_variants; i++) {
         cJSON *vo = cJSON_CreateObject();
         cJSON_AddStringToObject(vo, "name", c->variants[i].name);
+        if (c->variants[i].description[0]) cJSON_AddStringToObject(vo, "description", c->variants[i].description);
+        harness_variant_parameters_json(vo, &c->variants[i]);
         cJSON_AddItemToObject(vo, "workload", harness_workload_to_json(&c->variants[i].workload));
         cJSON_AddNullToObject(vo, "engine_kernels");
         cJSON_AddItemToArray(vs, vo);
@@ -272,10 +275,64 @@ static cJSON *cooldown_json(const harness_cooldown_result *cd)
     return co;
 }
 
-static const char *tail(const char *s, size_t n)
+#define OUTPUT_TAIL_BYTES 2048
+
+/* The last bytes of a stream as a JSON string: valid UTF-8 (invalid bytes and
+ * NUL as U+FFFD), with the exact bytes in base64 beside it when anything was
+ * replaced; and how many bytes the command wrote in all. */
+static void add_output(cJSON *r, const char *name, const harness_capture *c)
 {
-    size_t len = s ? strlen(s) : 0;
-    return s ? s + (len > n ? len - n : 0) : "";
+    char key[64];
+    size_t n = c->len > OUTPUT_TAIL_BYTES ? OUTPUT_TAIL_BYTES : c->len;
+    const char *start = c->data ? c->data + c->len - n : "";
+    /* A character cut by the window's edge is dropped whole, not replaced. */
+    if (n < c->len)
+        for (int k = 0; k < 3 && n && ((unsigned char)*start & 0xC0) == 0x80; k++) start++, n--;
+    bool lossy = false;
+    char *text = report_utf8_sanitize(start, n, &lossy);
+    snprintf(key, sizeof key, "%s_tail", name);
+    cJSON_AddStringToObject(r, key, text ? text : "");
+    free(text);
+    if (lossy) {
+        char *b64 = report_base64((const unsigned char *)start, n);
+        snprintf(key, sizeof key, "%s_tail_base64", name);
+        cJSON_AddStringToObject(r, key, b64 ? b64 : "");
+        free(b64);
+    }
+    snprintf(key, sizeof key, "%s_bytes", name);
+    cJSON_AddNumberToObject(r, key, (double)c->total);
+    if (c->omitted) {
+        snprintf(key, sizeof key, "%s_omitted_bytes", name);
+        cJSON_AddNumberToObject(r, key, (double)c->omitted);
+    }
+}
+
+static double median_of(double *x, int n)
+{
+    if (n <= 0) return NAN;
+    for (int i = 1; i < n; i++)   /* insertion sort: a few thousand values at most */
+        for (int j = i; j > 0 && x[j - 1] > x[j]; j--) {
+            double t = x[j];
+            x[j] = x[j - 1], x[j - 1] = t;
+        }
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+/* spawn_ms is inside wall_ms (posix_spawn until the program runs), reap_ms
+ * and bookkeeping_ms are outside it (after the exit; recording the run and
+ * writing results.json). Nothing is subtracted from any metric. */
+void harness_results_overhead(cJSON *doc, double *spawn_ms, double *reap_ms, double *bookkeeping_ms, int n)
+{
+    if (n <= 0) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "runs", n);
+    harness_json_add_number(o, "spawn_ms_median", median_of(spawn_ms, n));
+    harness_json_add_number(o, "reap_ms_median", median_of(reap_ms, n));
+    harness_json_add_number(o, "bookkeeping_ms_median", median_of(bookkeeping_ms, n));
+    if (cJSON_GetObjectItemCaseSensitive(doc, "harness_overhead"))
+        cJSON_ReplaceItemInObjectCaseSensitive(doc, "harness_overhead", o);
+    else
+        cJSON_AddItemToObject(doc, "harness_overhead", o);
 }
 
 cJSON *harness_results_run(const harness_run_entry *r)
@@ -307,9 +364,14 @@ cJSON *harness_results_run(const harness_run_entry *r)
     if (r->prefill) cJSON_AddItemToObject(ph, "prefill", r->prefill);
     if (r->decode) cJSON_AddItemToObject(ph, "decode", r->decode);
     cJSON_AddItemToObject(o, "cooldown", cooldown_json(r->cooldown));
-    if (!r->engine) {
-        cJSON_AddStringToObject(o, "stdout_tail", tail(r->stdout_text, 2048));
-        cJSON_AddStringToObject(o, "stderr_tail", tail(r->stderr_text, 2048));
+    if (r->command) {
+        harness_json_add_number(o, "spawn_ms", r->command->spawn_ms);
+        harness_json_add_number(o, "reap_ms", r->command->reap_ms);
+        if (r->command->leftovers_killed) cJSON_AddNumberToObject(o, "leftovers_killed", r->command->leftovers_killed);
+        if (r->capture) {
+            add_output(o, "stdout", &r->command->out);
+            add_output(o, "stderr", &r->command->err);
+        }
     }
     return o;
 }

@@ -34,22 +34,30 @@
 #include <unistd.h>
 
 #include "harness_internal.h"
+#include "reports.h"
 
 /* Messages and paths are bounded buffers; cutting one short is intended. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-static volatile sig_atomic_t g_interrupted;
+static volatile sig_atomic_t g_interrupted, g_signals, g_command_live;
 
-/* The first SIGINT/SIGTERM asks the runner to stop after the current run;
- * a second one kills at once (results.json is still whole: writes are atomic). */
+/* The first SIGINT/SIGTERM asks the runner to stop after the current run and
+ * ends a running command (SIGTERM, SIGKILL after a grace period). A second
+ * one cuts that grace period short; outside a command (an engine run cannot
+ * be stopped mid-way) it ends the harness at once (results.json is still
+ * whole: writes are atomic). */
 static void on_signal(int sig)
 {
-    if (g_interrupted) {
+    if (g_signals < 1000) g_signals++;
+    if (g_interrupted && !g_command_live) {
         signal(sig, SIG_DFL);
         raise(sig);
     }
     g_interrupted = sig;
 }
+
+void harness_command_live(bool live) { g_command_live = live; }
+int harness_interrupt_count(void) { return g_signals; }
 
 void harness_install_signal_handlers(void)
 {
@@ -64,6 +72,8 @@ void harness_install_signal_handlers(void)
 bool harness_interrupted(void) { return g_interrupted != 0; }
 
 /* ---- the experiment ------------------------------------------------- */
+
+#define HARNESS_OVERHEAD_SAMPLES 4096
 
 typedef struct experiment {
     const harness_config *c;
@@ -83,6 +93,12 @@ typedef struct experiment {
     int run_s_n;
     bool tty;
     char last[200];         /* the last run's result, for progress lines */
+    bool setup_done[HARNESS_MAX_VARIANTS], ran[HARNESS_MAX_VARIANTS];
+    /* The harness's own time per command run, for "harness_overhead". */
+    int n_overhead;
+    double spawn_ms[HARNESS_OVERHEAD_SAMPLES], reap_ms[HARNESS_OVERHEAD_SAMPLES];
+    double bookkeeping_ms[HARNESS_OVERHEAD_SAMPLES];
+    double prepare_ms, command_ms;   /* of the last run */
     int lock_fd;            /* the results directory's lock (results_lock.c), -1 before */
 } experiment;
 
@@ -149,7 +165,12 @@ static int write_results(experiment *e, const char *status, harness_error *err)
         harness_results_variant_engine(e->doc, v, harness_engine_cache_kernels(e->engine, v),
                                        harness_engine_cache_model(e->engine, v));
     harness_results_output_agreement(e->doc, e->c);
-    char *text = cJSON_Print(e->doc);
+    char *printed = cJSON_Print(e->doc);
+    if (!printed) return harness_sys_fail(err, "out of memory");
+    /* cJSON copies strings' bytes as they are: a name or argument that is not
+     * UTF-8 (from argv or a config) gets U+FFFD here, so the file is JSON. */
+    char *text = report_utf8_sanitize(printed, strlen(printed), NULL);
+    free(printed);
     if (!text) return harness_sys_fail(err, "out of memory");
     char path[1100];
     snprintf(path, sizeof path, "%s/results.json", e->dir);
@@ -184,6 +205,27 @@ static void engine_part(experiment *e, int v, harness_run_entry *r, double *valu
     *tokens = (double)er.tokens;
 }
 
+/* Runs a hook (prepare, setup, cleanup) untimed; false with the reason in
+ * why when it failed; *interrupted when SIGINT/SIGTERM cut it short. */
+static bool run_hook(experiment *e, const char *what, const harness_argv *a, char *why, size_t n, bool *interrupted)
+{
+    harness_command_result cr;
+    harness_error herr = {0};
+    /* A setup may start what the runs need (a server): it stays. */
+    harness_exec_options o = {.timeout_s = e->c->run_timeout_s, .output = HARNESS_OUTPUT_CAPTURE,
+                              .keep_leftovers = !strcmp(what, "setup")};
+    int rc = harness_command_exec(a, &o, &cr, &herr);
+    bool ok = rc == 0 && cr.ok;
+    if (interrupted) *interrupted = rc == 0 && cr.interrupted;
+    if (!ok) {
+        const char *errtail = cr.err.data && cr.err.len ? cr.err.data + (cr.err.len > 200 ? cr.err.len - 200 : 0) : "";
+        snprintf(why, n, "%s '%s' failed: %s%s%.200s", what, a->argv[0], rc ? herr.msg : cr.failure,
+                 errtail[0] ? "; stderr: " : "", errtail);
+    }
+    harness_command_result_free(&cr);
+    return ok;
+}
+
 /* A run of an external command; 1 when SIGINT/SIGTERM cut it short. The
  * caller frees *cr once the run is recorded (r points into it). */
 static int command_part(experiment *e, int v, harness_run_entry *r, double *values, char *failure, size_t cap,
@@ -199,12 +241,20 @@ static int command_part(experiment *e, int v, harness_run_entry *r, double *valu
     if (cr->interrupted) return 1;
     r->ok = cr->ok;
     snprintf(failure, cap, "%s", cr->failure);
-    for (int i = 0; i < r->n_metrics; i++) values[i] = cr->metrics[i];
+    /* The harness's timing metrics first (harness_workload_metrics' order). */
+    double timing[HARNESS_COMMAND_TIMING_METRICS] = {cr->wall_ms, cr->user_ms, cr->sys_ms, cr->max_rss_bytes};
+    for (int i = 0; i < r->n_metrics; i++)
+        values[i] = i < HARNESS_COMMAND_TIMING_METRICS ? timing[i] : cr->metrics[i - HARNESS_COMMAND_TIMING_METRICS];
     r->wall_ms = cr->wall_ms;
     r->exit_status = cr->exit_status;
     r->term_signal = cr->term_signal;
-    r->stdout_text = cr->out;
-    r->stderr_text = cr->errout;
+    r->command = cr;
+    r->capture = w->output == HARNESS_OUTPUT_CAPTURE;
+    e->command_ms = (isfinite(cr->wall_ms) ? cr->wall_ms : 0) + (isfinite(cr->reap_ms) ? cr->reap_ms : 0);
+    if (e->n_overhead < HARNESS_OVERHEAD_SAMPLES && isfinite(cr->spawn_ms) && isfinite(cr->reap_ms)) {
+        e->spawn_ms[e->n_overhead] = cr->spawn_ms;
+        e->reap_ms[e->n_overhead] = cr->reap_ms;
+    }
     return 0;
 }
 
@@ -221,7 +271,7 @@ static void run_progress(experiment *e, int v, bool warmup, bool before)
     int i = before ? e->n_rec + 1 : e->n_rec;
     if (left && e->run_s_n) snprintf(eta, sizeof eta, "  ~%.0f s left", e->run_s_sum / e->run_s_n * left);
     progress(e, "[run %d/%d] %s%s%s%s%s%s", i, e->n_rec + left, e->c->variants[v].name,
-             warmup ? " (warm-up)" : "", eta, tbuf, e->last[0] ? "  last: " : "", e->last);
+             warmup ? " (warm-up)" : "", eta, tbuf, e->last[0] ? (before ? "  last: " : "  result: ") : "", e->last);
 }
 
 static void set_last(experiment *e, const harness_run_entry *r, double primary, const char *unit)
@@ -229,10 +279,11 @@ static void set_last(experiment *e, const harness_run_entry *r, double primary, 
     /* Four significant digits whatever the magnitude, so lines stay comparable. */
     double mag = fabs(primary);
     int decimals = mag >= 1000 ? 0 : mag >= 100 ? 1 : mag >= 10 ? 2 : 3;
+    /* Named by its own variant: before a run the line shows the next one's name. */
     if (r->ok)
-        snprintf(e->last, sizeof e->last, "%s %.*f %s", e->c->primary_metric, decimals, primary, unit);
+        snprintf(e->last, sizeof e->last, "%s %s %.*f %s", r->variant, e->c->primary_metric, decimals, primary, unit);
     else
-        snprintf(e->last, sizeof e->last, "FAILED: %.120s", r->failure);
+        snprintf(e->last, sizeof e->last, "%s FAILED: %.120s", r->variant, r->failure);
 }
 
 static cJSON *telemetry(experiment *e, const harness_workload *w, int mark_begin, int mark_end, double tokens)
@@ -250,15 +301,25 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
     double values[HARNESS_MAX_WORKLOAD_METRICS], tokens = 0;
     char failure[1024] = "";
     int marks[4] = {-1, -1, -1, -1};
+    /* prepare: before every run, untimed, outside the run's telemetry. */
+    double t_prepare = harness_now_s();
+    if (w->kind == HARNESS_WORKLOAD_COMMAND && w->prepare.argc) {
+        bool interrupted = false;
+        if (!run_hook(e, "prepare", &w->prepare, failure, sizeof failure, &interrupted) && interrupted) return 1;
+    }
+    e->prepare_ms = (harness_now_s() - t_prepare) * 1e3;
     harness_run_entry r = {
         .index = e->n_rec, .session = e->session, .variant = e->c->variants[v].name, .warmup = warmup,
         .engine = w->kind == HARNESS_WORKLOAD_ENGINE, .failure = failure, .started_s = harness_now_s() - e->t0,
         .n_metrics = harness_workload_metrics(w, metrics, HARNESS_MAX_WORKLOAD_METRICS), .metrics = metrics,
-        .values = values, .exit_status = -1, .cooldown = cd};
+        .values = values, .exit_status = -1, .cooldown = cd, .wall_ms = NAN};
+    for (int i = 0; i < r.n_metrics; i++) values[i] = NAN;
     int pi = harness_primary_metric_index(e->c, w);
     int mb = mark(e, "run", true, r.index);
     harness_command_result cr = {0};
-    if (r.engine) {
+    if (failure[0]) {
+        mark(e, "run", false, r.index);   /* prepare failed: the run is recorded as failed */
+    } else if (r.engine) {
         engine_part(e, v, &r, values, failure, sizeof failure, marks, &tokens);
     } else if (command_part(e, v, &r, values, failure, sizeof failure, &cr)) {
         harness_command_result_free(&cr);
@@ -272,6 +333,7 @@ static int do_run(experiment *e, int v, bool warmup, const harness_cooldown_resu
     harness_command_result_free(&cr);
     double primary = r.ok ? values[pi] : NAN;
     add_record(e, v, warmup, r.ok, primary);
+    e->ran[v] = true;
     set_last(e, &r, primary, metrics[pi].unit);
     run_progress(e, v, warmup, false);
     return 0;
@@ -430,6 +492,18 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
     bool warmup;
     while (!rc && !harness_interrupted() && harness_plan_next_in_session(c, e->rec, e->n_rec, e->session, &v, &warmup)) {
         double t_run = harness_now_s();
+        const harness_workload *w = &c->variants[v].workload;
+        if (w->kind == HARNESS_WORKLOAD_COMMAND && w->setup.argc && !e->setup_done[v]) {
+            char why[700];
+            bool interrupted = false;
+            e->setup_done[v] = true;   /* its cleanup runs even when it failed half-way */
+            if (!run_hook(e, "setup", &w->setup, why, sizeof why, &interrupted)) {
+                if (interrupted) break;
+                rc = harness_sys_fail(err, "variant '%s': %s", c->variants[v].name, why);
+                break;
+            }
+            t_run = harness_now_s();
+        }
         harness_cooldown_result cd = {0};
         if (e->n_rec > 0 && c->cooldown.mode != HARNESS_COOLDOWN_NONE) {
             if (e->tty) progress(e, "cooling down before run %d (%s)", e->n_rec + 1, c->variants[v].name);
@@ -438,13 +512,31 @@ static int run_loop(experiment *e, harness_outcome *out, harness_error *err)
             mark(e, "cooldown", false, e->n_rec);
             if (cd.interrupted) break;
         }
+        double t_cooled = harness_now_s();
+        e->command_ms = NAN;
         run_progress(e, v, warmup, true);
         if (do_run(e, v, warmup, &cd)) break;
         e->run_s_sum += harness_now_s() - t_run;
         e->run_s_n++;
         rc = write_results(e, "running", err);
         if (harness_now_s() - e->last_telemetry_write > 10) write_telemetry(e);
+        /* What the harness spent on this run outside the command and its
+         * prepare: progress, recording, writing results.json. */
+        if (isfinite(e->command_ms) && e->n_overhead < HARNESS_OVERHEAD_SAMPLES)
+            e->bookkeeping_ms[e->n_overhead++] = (harness_now_s() - t_cooled) * 1e3 - e->command_ms - e->prepare_ms;
     }
+    for (int i = 0; i < c->n_variants; i++) {
+        const harness_workload *w = &c->variants[i].workload;
+        if (w->kind != HARNESS_WORKLOAD_COMMAND || !w->cleanup.argc || !(e->ran[i] || e->setup_done[i])) continue;
+        char why[700];
+        if (!run_hook(e, "cleanup", &w->cleanup, why, sizeof why, NULL)) {
+            char note[800];
+            snprintf(note, sizeof note, "variant '%s': %s", c->variants[i].name, why);
+            say(e, "warning: %s", note);
+            if (cJSON_GetArraySize(notes) < 100) cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+        }
+    }
+    harness_results_overhead(e->doc, e->spawn_ms, e->reap_ms, e->bookkeeping_ms, e->n_overhead);
     if (e->sampler) probe_sampler_stop(e->sampler);
     /* A failed write also ends as "interrupted": the file holds what was saved. */
     const char *status = rc || harness_interrupted() ? "interrupted" : "complete";

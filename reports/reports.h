@@ -497,6 +497,45 @@ void report_put_escaped(FILE *f, report_escape how, const char *s);
 int report_fprintf(FILE *f, report_escape how, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int report_vfprintf(FILE *f, report_escape how, const char *fmt, va_list ap);
 
+/* ---- exports for other tools (docs/EXPORTS.md) ---- */
+typedef enum report_export_format {
+    REPORT_EXPORT_HYPERFINE_JSON = 0,   /* hyperfine --export-json */
+    REPORT_EXPORT_BMF,                  /* Bencher Metric Format */
+    REPORT_EXPORT_GITHUB_BENCHMARK,     /* github-action-benchmark, custom tools */
+    REPORT_EXPORT_GOOGLE_BENCHMARK,     /* Google Benchmark JSON, for its compare.py */
+    REPORT_EXPORT_OPENMETRICS,          /* OpenMetrics text exposition */
+    REPORT_EXPORT_CSV,                  /* hyperfine --export-csv */
+    REPORT_EXPORT_MARKDOWN,             /* hyperfine --export-markdown */
+    REPORT_EXPORT_COUNT
+} report_export_format;
+
+typedef struct report_export_options {
+    const char *time_unit;   /* "s", "ms", "us", "ns" (Markdown, Google Benchmark); NULL: ms */
+} report_export_options;
+
+/* "hyperfine-json", "bmf", "github-action-benchmark", "google-benchmark",
+ * "openmetrics", "csv", "markdown". */
+const char *report_export_format_name(report_export_format f);
+int report_export_format_parse(const char *name, report_export_format *out);
+/* Writes one export of r's measured runs (warm-ups and failures left out) to
+ * path ("-": stdout), atomically. 0; -1 when r cannot be exported (no
+ * successful run, no CPU times for Google Benchmark's format); -2 when the
+ * file could not be written. err says which. */
+int report_export_write(const report_results *r, report_export_format format, const report_export_options *o,
+                        const char *path, report_error *err);
+/* Values of any metric for a variant (measured ok runs, in run order);
+ * "wall_ms" falls back to the run's own wall_ms. Returns how many. */
+size_t report_metric_values(const report_results *r, const char *variant, const char *metric, double *out,
+                            size_t max);
+
+/* ---- text encodings ---- */
+/* Bytes as valid UTF-8 for a JSON string (RFC 3629: no overlongs, no
+ * surrogates): invalid sequences and NUL become U+FFFD; *lossy (may be NULL)
+ * says whether any did. malloc'd, NUL-terminated; NULL when out of memory. */
+char *report_utf8_sanitize(const char *s, size_t n, bool *lossy);
+/* Standard base64 (RFC 4648, padded), malloc'd. */
+char *report_base64(const unsigned char *s, size_t n);
+
 /* ---- outputs ---- */
 /* The per-variant table and the effect lines, as aligned text or Markdown. */
 void report_print_variants(FILE *f, const report_variant_stats *v, int n, const char *metric,

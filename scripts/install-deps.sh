@@ -16,6 +16,9 @@ packages=(
   libpq-dev               # results history on a PostgreSQL server (a fleet)
   postgresql              # a private server for the PostgreSQL history tests
   python3 cmark-gfm libxml2-utils  # tests: outputs checked with real parsers (html.parser, GitHub Markdown, xmllint)
+  hyperfine               # tests: reference exports; docs: side-by-side timings
+  libbenchmark-tools python3-scipy   # tests: Google Benchmark's compare.py reads our export
+  python3-prometheus-client          # tests: the OpenMetrics parser reads our export
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer with ASan + UBSan (the fuzz preset)
 )
 

@@ -12,12 +12,25 @@
  *   fake_workload slow MS VALUE       sleeps MS, then like json
  *   fake_workload heat DIR MS VALUE   creates DIR/heating for MS and until the zone reads 60 C,
  *                                     then like json
+ *   fake_workload bytes VALUE         every byte value 0-255, NULs first and last, then the JSON
+ *   fake_workload nulfirst VALUE      a NUL byte, then "throughput: VALUE tok/s"
+ *   fake_workload spew MIB VALUE      MIB MiB of log lines, then the JSON on its last line
+ *   fake_workload stamp               prints CLOCK_MONOTONIC (ms) at its start and just before it exits
+ *   fake_workload burn MS             busy on the CPU for MS of its own CPU time
+ *   fake_workload child-burn MS       a child busy for MS of CPU time, waited for
+ *   fake_workload alloc MIB           touches MIB MiB of memory
+ *   fake_workload background          leaves a child holding stdout for 30 s, exits at once
+ *   fake_workload ignoreterm PIDFILE  ignores SIGTERM, writes its pid, sleeps forever
+ *   fake_workload setsid PIDFILE      a child in its own session (ignoring SIGTERM) writes
+ *                                     its pid to PIDFILE; both sleep forever
  *   fake_workload thermal DIR AMB HOT TAU_S
  *       drives DIR/sys/class/thermal/thermal_zone0/temp: rises towards HOT
  *       (time constant 0.3 s) while DIR/heating exists, decays towards AMB
  *       with time constant TAU_S otherwise; exits when DIR/stop exists. */
 #include <math.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +112,32 @@ static int thermal(const char *dir, double amb, double hot, double tau_s)
     return 0;
 }
 
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
+}
+
+static void burn(double ms)
+{
+    volatile double x = 0;
+    double start = cpu_ms();
+    while (cpu_ms() - start < ms)
+        for (int i = 0; i < 100000; i++) x += sqrt((double)i);
+}
+
+static void write_pid(const char *path)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+    rename(tmp, path);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -136,6 +175,69 @@ int main(int argc, char **argv)
         unlink(p);
         print_json(argv[4]);
         return 0;
+    }
+    if (!strcmp(mode, "bytes") && argc > 2) {
+        putchar(0);
+        for (int i = 0; i < 256; i++) putchar(i);
+        putchar(0);
+        putchar('\n');
+        print_json(argv[2]);
+        for (int i = 255; i >= 0; i--) fputc(i, stderr);
+        return 0;
+    }
+    if (!strcmp(mode, "nulfirst") && argc > 2) {
+        putchar(0);
+        printf("throughput: %s tok/s\n", argv[2]);
+        return 0;
+    }
+    if (!strcmp(mode, "spew") && argc > 3) {
+        long bytes = atol(argv[2]) << 20;
+        for (long n = 0; n < bytes; n += 64)
+            fputs("log line that fills the capture window past its head and tail....\n", stdout);
+        print_json(argv[3]);
+        return 0;
+    }
+    if (!strcmp(mode, "stamp")) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "%.6f\n", now_s() * 1e3);
+        burn(1);
+        n += snprintf(line + n, sizeof line - (size_t)n, "%.6f\n", now_s() * 1e3);
+        if (write(1, line, (size_t)n) < 0) return 1;
+        _exit(0);
+    }
+    if (!strcmp(mode, "burn") && argc > 2) { burn(atof(argv[2])); return 0; }
+    if (!strcmp(mode, "child-burn") && argc > 2) {
+        pid_t pid = fork();
+        if (pid == 0) { burn(atof(argv[2])); _exit(0); }
+        waitpid(pid, NULL, 0);
+        return 0;
+    }
+    if (!strcmp(mode, "alloc") && argc > 2) {
+        size_t n = (size_t)atol(argv[2]) << 20;
+        volatile char *p = malloc(n);
+        for (size_t i = 0; p && i < n; i += 4096) p[i] = 1;
+        int rc = p ? 0 : 1;
+        free((void *)p);   /* a sanitizer build reports a leak with a non-zero exit */
+        return rc;
+    }
+    if (!strcmp(mode, "background")) {
+        if (fork() == 0) { sleep_ms(30000); _exit(0); }
+        printf("started a child\n");
+        return 0;
+    }
+    if (!strcmp(mode, "ignoreterm") && argc > 2) {
+        signal(SIGTERM, SIG_IGN);
+        write_pid(argv[2]);
+        for (;;) pause();
+    }
+    if (!strcmp(mode, "setsid") && argc > 2) {
+        if (fork() == 0) {
+            setsid();
+            signal(SIGTERM, SIG_IGN);
+            write_pid(argv[2]);
+            for (;;) pause();
+        }
+        for (;;) pause();
     }
     if (!strcmp(mode, "thermal") && argc > 5)
         return thermal(argv[2], atof(argv[3]), atof(argv[4]), atof(argv[5]));

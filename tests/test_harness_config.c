@@ -47,8 +47,16 @@ static void test_config_errors(void)
     CHECK_HAS(m, "order: 'interleave' is not one of sequential, interleaved, random, abba (did you mean 'interleaved'?)");
     m = load_err("{\"repetitions\": 3}");
     CHECK_HAS(m, "t.json: name: missing required field");
-    m = load_err("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"]}}");
-    CHECK_HAS(m, "t.json: workload.metrics: missing required field");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"type\": \"command\"}}");
+    CHECK_HAS(m, "t.json: workload.command: missing required field");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"], \"output\": \"discard\","
+                 " \"metrics\": [{\"name\": \"t\", \"regex\": \"t=([0-9]+)\"}]}}");
+    CHECK_HAS(m, "workload.output: \"discard\" leaves nothing to read the metrics from");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"],"
+                 " \"metrics\": [{\"name\": \"wall_ms\", \"regex\": \"t=([0-9]+)\"}]}}");
+    CHECK_HAS(m, "workload.metrics[0]: 'wall_ms' is measured by the harness itself");
+    m = load_err("{\"name\": \"x\", \"workload\": {\"type\": \"command\", \"command\": [\"true\"], \"prepare\": \"sync\"}}");
+    CHECK_HAS(m, "workload.prepare: expected an array of strings");
     m = load_err("{\"name\": \"x\", \"variants\": [{\"kernels\": {}}]}");
     CHECK_HAS(m, "variants[0]: missing required field 'name'");
     m = load_err("{\"name\": \"x\", \"variants\": [{\"name\": \"a\", \"kernels\": {\"matmul\": \"scalr\"}}]}");
@@ -333,7 +341,7 @@ static void test_command(const char *fake)
     CHECK(harness_command_run(&w, 0.3, &r, &err) == 0);
     CHECK(!r.ok && r.timed_out);
     CHECK_STR(r.failure, "timeout after 0.3 s");
-    CHECK(strstr(r.out, "about to hang") != NULL);
+    CHECK(strstr(r.out.data, "about to hang") != NULL);
     harness_command_result_free(&r);
 
     strcpy(w.argv[1], "crash");

@@ -508,6 +508,74 @@ static void test_interrupt_and_resume(void)
     cJSON_Delete(d);
 }
 
+/* The pid a fake workload wrote to path (waits up to 20 s for it), or 0. */
+static int wait_pidfile(const char *path)
+{
+    for (int t = 0; t < 20000; t += 20) {
+        char buf[32] = "";
+        read_file(path, buf, sizeof buf);
+        if (atoi(buf) > 0) return atoi(buf);
+        sleep_ms(20);
+    }
+    return 0;
+}
+
+static bool process_gone(int pid)
+{
+    /* Reaped by the harness before it exits: no zombie is left to see. */
+    return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Ctrl-C ends every workload the harness started: one that ignores SIGTERM
+ * (a second Ctrl-C during the grace period hastens the kill and never skips
+ * it), and a child that left the process group with setsid. */
+static void test_signals_end_workloads(void)
+{
+    const char *modes[] = {"ignoreterm", "setsid"};
+    for (int m = 0; m < 2; m++) {
+        char cfg[2048], path[512], dir[512], pidfile[512];
+        snprintf(path, sizeof path, "%s/%s.json", tmp, modes[m]);
+        snprintf(pidfile, sizeof pidfile, "%s/%s.pid", tmp, modes[m]);
+        snprintf(dir, sizeof dir, "%s/%s", tmp, modes[m]);
+        snprintf(cfg, sizeof cfg,
+                 "{\"name\": \"%s\", \"workload\": {\"type\": \"command\", \"command\": [\"%s\", \"%s\", \"%s\"]},"
+                 " \"repetitions\": 1, \"warmup\": 0, \"timeout_s\": 120, \"probes\": {\"enabled\": false}}",
+                 modes[m], fake, modes[m], pidfile);
+        write_file(path, cfg);
+        pid_t pid = start((const char *[]){path, "--out", dir, "--no-report", NULL});
+        int wpid = wait_pidfile(pidfile);
+        CHECKF(wpid > 0, "%s: no pid file", modes[m]);
+        kill(pid, SIGINT);
+        if (m == 0) {
+            sleep_ms(100);
+            kill(pid, SIGINT);
+        }
+        CHECKF(finish(pid) == 130, "%s: exit status 130", modes[m]);
+        CHECKF(process_gone(wpid), "%s: workload %d still running after the harness exited", modes[m], wpid);
+        if (wpid > 0) kill(wpid, SIGKILL);
+    }
+}
+
+/* A command that prints every byte value and NULs: results.json is still
+ * JSON that Python's json module reads (strict UTF-8), the exact bytes are
+ * in base64 beside the text, and the metric after them is found. */
+static void test_arbitrary_bytes(void)
+{
+    char cfg[2048], path[512], dir[512], cmd[2048];
+    snprintf(path, sizeof path, "%s/bytes.json", tmp);
+    snprintf(dir, sizeof dir, "%s/bytes", tmp);
+    snprintf(cfg, sizeof cfg,
+             "{\"name\": \"bytes\", \"workload\": {\"type\": \"command\", \"command\": [\"%s\", \"bytes\", \"2.5\"],"
+             " \"metrics\": [{\"name\": \"tok_s\", \"json_path\": \"result.tok_s\"}]},"
+             " \"variants\": [{\"name\": \"bytes\"}], \"repetitions\": 2, \"warmup\": 0, \"probes\": {\"enabled\": false}}",
+             fake);
+    write_file(path, cfg);
+    CHECK(run((const char *[]){path, "--out", dir, NULL}) == 0);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/scripts/check_results_bytes.py' '%s/results.json' >&2", TB_PYTHON3,
+             TB_SOURCE_DIR, dir);
+    CHECKF(system(cmd) == 0, "%s", cmd);
+}
+
 static void expect_config_error(const char *name, const char *text, const char *expect)
 {
     char path[512], want[1024];
@@ -671,6 +739,8 @@ int main(int argc, char **argv)
     test_bench_json();
     test_gpu_headline();
     test_interrupt_and_resume();
+    test_signals_end_workloads();
+    test_arbitrary_bytes();
     test_config_errors();
     test_cooldown();
     test_strict_and_default();

@@ -295,7 +295,7 @@ static void test_compare_and_report(void)
     CHECK(sh("%s compare %s/aa1/results.json %s/aa1/../aa1/results.json >%s 2>&1", TB_BINARY, tmp, tmp, out) == 0);
     CHECK(contains(out, "main (baseline file)") && contains(out, "main (candidate file)"));
     CHECK(sh("%s compare %s/aa1/results.json >%s 2>&1", TB_BINARY, tmp, out) == 2);     /* one variant */
-    CHECK(sh("%s compare %s/results.json --baseline Z >%s 2>&1", TB_BINARY, dir, out) == 2);
+    CHECK(sh("%s compare %s/results.json --baseline-variant Z >%s 2>&1", TB_BINARY, dir, out) == 2);
     CHECK(contains(out, "no variant 'Z'"));
     CHECK(sh("%s compare >%s 2>&1", TB_BINARY, out) == 2);
 

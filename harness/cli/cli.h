@@ -4,6 +4,7 @@
 #define THERMABENCH_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "engine.h"
 
@@ -29,6 +30,39 @@ int cmd_plan_runs(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_cmd(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* One option table per command, parsed with getopt_long and printed by
+ * cli_help: the table is the only list of a command's options. */
+typedef struct cli_option {
+    const char *name;        /* long name, without "--"; NULL ends the table */
+    int short_name;          /* 0: none */
+    const char *arg;         /* the value's placeholder ("N", "FILE"); NULL: a flag */
+    const char *help;        /* one line (or several, split by '\n'), defaults included */
+} cli_option;
+
+struct option;
+typedef struct cli_parser {
+    const char *cmd;
+    const cli_option *opts;
+    int argc;
+    char **argv;
+    struct option *longopts;
+    char shortopts[160];
+} cli_parser;
+
+enum { CLI_END = -1, CLI_ERROR = -2 };
+int cli_parser_init(cli_parser *p, const char *cmd, const cli_option *opts, int argc, char **argv);
+/* The next option's index in the table (*value: its value or NULL); CLI_END
+ * when only operands are left (from argv[cli_positional(p)] on, getopt_long
+ * having moved them to the end); CLI_ERROR after printing "unknown option"
+ * with a did-you-mean, a missing value or an ambiguous prefix. */
+int cli_next(cli_parser *p, const char **value);
+int cli_positional(const cli_parser *p);
+void cli_parser_free(cli_parser *p);
+/* usage text, the table's options aligned, then tail (may be NULL). */
+void cli_help(FILE *f, const char *usage, const cli_option *opts, const char *tail);
 
 /* Shared parsing: on a bad value they print "thermabench CMD: --opt: ..." to
  * stderr and return -1, so the command exits with TB_EXIT_USAGE. */

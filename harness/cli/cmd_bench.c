@@ -9,33 +9,35 @@
 #include "cli.h"
 #include "harness.h"
 
-static const char usage_text[] =
-    "usage: thermabench bench (--model FILE | --preset P --dtype D [--arch A] [--seed S] [--tied|--untied])\n"
-    "                         [--batch-size B] [--input-len I] [--output-len O] [--warmup N]\n"
-    "                         [--threads N] [--kernel op=variant ...] [--backend cpu|opencl] [--json]\n"
-    "\n"
-    "  --model FILE        llama2.c checkpoint or GGUF file\n"
-    "  --preset P          synthetic model: tiny, 15M, 42M, 110M, 1B, qwen3-0.6B, llama3.2-1B,\n"
-    "                      qwen2.5-0.5B, smollm2-135M\n"
-    "  --dtype D           synthetic weights: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k\n"
-    "                      (default f32)\n"
-    "  --arch A            llama, qwen2 or qwen3: the preset's shape as that family\n"
-    "                      (default: the preset's own)\n"
-    "  --seed S            synthetic weights and prompt tokens (default 1)\n"
-    "  --tied, --untied    classifier shares the embedding or not (default: the preset's)\n"
-    "  --batch-size B      sequences decoded together (default 1)\n"
-    "  --input-len I       prompt tokens per sequence (default 128)\n"
-    "  --output-len O      decode steps (default 32)\n"
-    "  --warmup N          shorter warm-up passes first (default 1)\n"
-    "  --threads N         worker threads, 0 = all online CPUs (default 0)\n"
-    "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable;\n"
-    "                      all=V picks V for every op that has it (all=scalar: the reference)\n"
-    "  --backend B         cpu (default) or opencl\n"
-    "  --opencl-device D   OpenCL device: P:D indices or a name substring (default: first GPU)\n"
-    "  --opencl-profile    per-kernel device times from OpenCL profiling events\n"
-    "  --json              print one JSON object with every figure and the configuration\n"
-    "  --roofline          also measure this machine's read bandwidth and FMA peak (cpu backend)\n"
-    "                      and print decode GB/s and prefill GFLOP/s as fractions of them\n";
+enum {
+    O_MODEL, O_PRESET, O_DTYPE, O_ARCH, O_SEED, O_TIED, O_UNTIED, O_BATCH, O_INPUT, O_OUTPUT, O_WARMUP, O_THREADS, O_KERNEL,
+    O_BACKEND, O_OPENCL_DEVICE, O_OPENCL_PROFILE, O_JSON, O_ROOFLINE, O_HELP
+};
+
+/* Defaults as in a config's workload (docs/CONFIG.md): input_len 32,
+ * output_len 32, engine_warmup 0, seed 1, batch_size 1, threads 0. */
+static const cli_option options[] = {
+    [O_MODEL] = {"model", 'm', "FILE", "llama2.c checkpoint or GGUF file"},
+    [O_PRESET] = {"preset", 'p', "P", "synthetic model: tiny, 15M, 42M, 110M, 1B, llama3-8B, qwen3-0.6B,\nllama3.2-1B, qwen2.5-0.5B, smollm2-135M"},
+    [O_DTYPE] = {"dtype", 'd', "D", "synthetic weights: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k\n(default f32)"},
+    [O_ARCH] = {"arch", 0, "A", "llama, qwen2 or qwen3: the preset's shape as that family\n(default: the preset's own)"},
+    [O_SEED] = {"seed", 0, "S", "synthetic weights and prompt tokens (default 1)"},
+    [O_TIED] = {"tied", 0, NULL, "the classifier shares the embedding (default: the preset's)"},
+    [O_UNTIED] = {"untied", 0, NULL, "the classifier has its own weights"},
+    [O_BATCH] = {"batch-size", 'b', "B", "sequences decoded together (default 1)"},
+    [O_INPUT] = {"input-len", 'i', "I", "prompt tokens per sequence (default 32, as in configs)"},
+    [O_OUTPUT] = {"output-len", 'o', "O", "decode steps (default 32, as in configs)"},
+    [O_WARMUP] = {"warmup", 'w', "N", "shorter warm-up passes first (default 0, as a config's\nengine_warmup)"},
+    [O_THREADS] = {"threads", 't', "N", "worker threads, 0 = all online CPUs (default 0)"},
+    [O_KERNEL] = {"kernel", 'k', "OP=VARIANT", "kernel variant for an op (see 'thermabench kernels'); repeatable;\nall=V picks V for every op that has it (all=scalar: the reference)"},
+    [O_BACKEND] = {"backend", 0, "B", "cpu (default) or opencl"},
+    [O_OPENCL_DEVICE] = {"opencl-device", 0, "D", "OpenCL device: P:D indices or a name substring (default: first GPU)"},
+    [O_OPENCL_PROFILE] = {"opencl-profile", 0, NULL, "per-kernel device times from OpenCL profiling events"},
+    [O_JSON] = {"json", 0, NULL, "print one JSON object with every figure and the configuration"},
+    [O_ROOFLINE] = {"roofline", 0, NULL, "also measure this machine's read bandwidth and FMA peak (cpu backend)\nand print decode GB/s and prefill GFLOP/s as fractions of them"},
+    [O_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
 
 typedef struct bench_args {
     const char *model, *preset, *dtype, *arch;
@@ -49,72 +51,49 @@ typedef struct bench_args {
     engine_options opt;
 } bench_args;
 
-static const char *const flags[] = {"--json", "--tied", "--untied", "--opencl-profile", "--roofline", "--help", "-h", NULL};
-
-static bool is_flag(const char *o)
-{
-    for (int i = 0; flags[i]; i++)
-        if (!strcmp(o, flags[i]))
-            return true;
-    return false;
-}
-
-static int parse_value(bench_args *a, const char *o, const char *v)
-{
-    const char *cmd = "bench";
-    if (!strcmp(o, "--model"))
-        a->model = v;
-    else if (!strcmp(o, "--preset"))
-        a->preset = v;
-    else if (!strcmp(o, "--dtype"))
-        a->dtype = v;
-    else if (!strcmp(o, "--arch"))
-        a->arch = v;
-    else if (!strcmp(o, "--seed"))
-        return cli_parse_u64(cmd, o, v, &a->seed);
-    else if (!strcmp(o, "--batch-size"))
-        return cli_parse_long(cmd, o, v, 1, 4096, &a->batch);
-    else if (!strcmp(o, "--input-len"))
-        return cli_parse_long(cmd, o, v, 1, 1L << 20, &a->input);
-    else if (!strcmp(o, "--output-len"))
-        return cli_parse_long(cmd, o, v, 1, 1L << 20, &a->output);
-    else if (!strcmp(o, "--warmup"))
-        return cli_parse_long(cmd, o, v, 0, 100, &a->warmup);
-    else {
-        int rc = cli_parse_engine_option(cmd, o, v, &a->opt);
-        return rc > 0 ? cli_usage_error(cmd, "unknown option '%s'", o) : rc;
-    }
-    return 0;
-}
-
 /* 1: --help shown; 0: parsed; -1: usage error (already printed). */
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    const char *cmd = "bench";
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            fputs(usage_text, stdout);
-            return 1;
+    const char *cmd = "bench", *v;
+    cli_parser p;
+    int id, rc = 0;
+    if (cli_parser_init(&p, cmd, options, argc, argv)) return -1;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        char longname[40];
+        switch (id) {
+        case CLI_ERROR: rc = -1; break;
+        case O_HELP:
+            cli_help(stdout, "usage: thermabench bench (--model FILE | --preset P [--dtype D]) [options]\n\n"
+                             "One bench_one_batch measurement: warm-up, prefill of batch x input tokens,\n"
+                             "output-len decode steps.\n", options, NULL);
+            rc = 1;
+            break;
+        case O_MODEL: a->model = v; break;
+        case O_PRESET: a->preset = v; break;
+        case O_DTYPE: a->dtype = v; break;
+        case O_ARCH: a->arch = v; break;
+        case O_TIED: a->tied = 1; break;
+        case O_UNTIED: a->tied = 0; break;
+        case O_JSON: a->json = true; break;
+        case O_ROOFLINE: a->roofline = true; break;
+        case O_OPENCL_PROFILE: a->opt.opencl_profile = true; break;
+        case O_SEED: rc = cli_parse_u64(cmd, "--seed", v, &a->seed); break;
+        case O_BATCH: rc = cli_parse_long(cmd, "--batch-size", v, 1, 4096, &a->batch); break;
+        case O_INPUT: rc = cli_parse_long(cmd, "--input-len", v, 1, 1L << 20, &a->input); break;
+        case O_OUTPUT: rc = cli_parse_long(cmd, "--output-len", v, 1, 1L << 20, &a->output); break;
+        case O_WARMUP: rc = cli_parse_long(cmd, "--warmup", v, 0, 100, &a->warmup); break;
+        case O_THREADS:
+        case O_KERNEL:
+        case O_BACKEND:
+        case O_OPENCL_DEVICE:
+            snprintf(longname, sizeof longname, "--%s", options[id].name);
+            rc = cli_parse_engine_option(cmd, longname, v, &a->opt) ? -1 : 0;
+            break;
         }
-        if (is_flag(o)) {
-            if (!strcmp(o, "--json"))
-                a->json = true;
-            else if (!strcmp(o, "--opencl-profile"))
-                a->opt.opencl_profile = true;
-            else if (!strcmp(o, "--roofline"))
-                a->roofline = true;
-            else
-                a->tied = !strcmp(o, "--tied");
-            continue;
-        }
-        if (strncmp(o, "--", 2))
-            return cli_usage_error(cmd, "unexpected argument '%s'", o);
-        if (i + 1 >= argc)
-            return cli_usage_error(cmd, "%s: missing value", o);
-        if (parse_value(a, o, argv[++i]))
-            return -1;
     }
+    if (!rc && cli_positional(&p) < argc) rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[cli_positional(&p)]);
+    cli_parser_free(&p);
+    if (rc) return rc;
     if (!a->model == !a->preset)
         return cli_usage_error(cmd, "give exactly one of --model FILE or --preset P");
     if (a->model && (a->dtype || a->arch || a->tied >= 0))
@@ -182,7 +161,7 @@ static int print_json(const bench_args *a, const engine_model *m, const char *ke
 
 int cmd_bench(int argc, char **argv)
 {
-    bench_args a = {.seed = 1, .tied = -1, .batch = 1, .input = 128, .output = 32, .warmup = 1};
+    bench_args a = {.seed = 1, .tied = -1, .batch = 1, .input = 32, .output = 32, .warmup = 0};
     engine_options_default(&a.opt);
     int rc = parse_args(argc, argv, &a);
     if (rc)

@@ -9,16 +9,24 @@
 
 static const char *CMD = "compare";
 
+enum { O_BASELINE_VARIANT, O_CANDIDATE_VARIANT, O_DETECT, O_JSON, O_HELP };
+
+static const cli_option options[] = {
+    [O_BASELINE_VARIANT] = {"baseline-variant", 'b', "NAME", "baseline variant (default: the first)"},
+    [O_CANDIDATE_VARIANT] = {"candidate-variant", 'c', "NAME", "candidate variant (default: every other variant)"},
+    [O_DETECT] = {"detect", 0, "PCT", "also say how many runs would detect a change of PCT (e.g. 1%)"},
+    [O_JSON] = {"json", 0, NULL, "machine-readable output"},
+    [O_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: thermabench compare RESULTS.json [CANDIDATE.json] [options]\n\n"
-               "One file: every variant against the baseline (the first variant).\n"
-               "Two files: the candidate file's variant against the first file's.\n\n"
-               "  --baseline NAME    baseline variant\n"
-               "  --candidate NAME   candidate variant (default: every other variant)\n"
-               "  --detect PCT       also say how many runs would detect a change of PCT (e.g. 1%%)\n"
-               "  --json             machine-readable output\n"
-               "  -h, --help         this help\n");
+    cli_help(f,
+             "usage: thermabench compare RESULTS.json [CANDIDATE.json] [options]\n\n"
+             "One file: every variant against the baseline (the first variant).\n"
+             "Two files: the candidate file's variant against the first file's.\n",
+             options, "\nexit status: 0 compared, 2 bad usage or input\n");
 }
 
 static int run(report_results *r, int nfiles, const char *base, const char *cand, bool json, double detect)
@@ -45,42 +53,33 @@ static int run(report_results *r, int nfiles, const char *base, const char *cand
 
 int cmd_compare(int argc, char **argv)
 {
-    const char *files[2] = {0}, *base = NULL, *cand = NULL;
-    int nfiles = 0;
+    const char *files[2] = {0}, *base = NULL, *cand = NULL, *v;
+    int nfiles = 0, id, rc = 0;
     bool json = false;
     double detect = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return TB_EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = true;
-        } else if (!strcmp(a, "--detect")) {
-            char buf[64];
-            snprintf(buf, sizeof buf, "%s", i + 1 < argc ? argv[++i] : "");
-            size_t n = strlen(buf);
-            if (n && buf[n - 1] == '%')
-                buf[n - 1] = 0;
-            if (cli_parse_double(CMD, "--detect", buf, 0.01, 1000, &detect) < 0)
-                return TB_EXIT_USAGE;
-            detect /= 100;
-        } else if (!strcmp(a, "--baseline") || !strcmp(a, "--candidate")) {
-            if (i + 1 >= argc) {
-                cli_usage_error(CMD, "%s needs a variant name", a);
-                return TB_EXIT_USAGE;
-            }
-            *(a[2] == 'b' ? &base : &cand) = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            cli_usage_error(CMD, "unknown option '%s'", a);
-            return TB_EXIT_USAGE;
-        } else if (nfiles < 2) {
-            files[nfiles++] = a;
-        } else {
-            cli_usage_error(CMD, "at most two results files");
-            return TB_EXIT_USAGE;
+    cli_parser p;
+    if (cli_parser_init(&p, CMD, options, argc, argv)) return TB_EXIT_FAIL;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        switch (id) {
+        case CLI_ERROR: rc = TB_EXIT_USAGE; break;
+        case O_HELP: usage(stdout); rc = -1; break;
+        case O_JSON: json = true; break;
+        case O_BASELINE_VARIANT: base = v; break;
+        case O_CANDIDATE_VARIANT: cand = v; break;
+        case O_DETECT:
+            if (cli_parse_pct(CMD, "--detect", v, 0.01, 1000, &detect)) rc = TB_EXIT_USAGE;
+            break;
         }
     }
+    for (int i = cli_positional(&p); !rc && i < argc; i++) {
+        if (nfiles < 2) files[nfiles++] = argv[i];
+        else {
+            cli_usage_error(CMD, "at most two results files");
+            rc = TB_EXIT_USAGE;
+        }
+    }
+    cli_parser_free(&p);
+    if (rc) return rc < 0 ? TB_EXIT_OK : rc;
     if (!nfiles) {
         cli_usage_error(CMD, "which results file?");
         return TB_EXIT_USAGE;
@@ -95,7 +94,7 @@ int cmd_compare(int argc, char **argv)
             return TB_EXIT_USAGE;
         }
     }
-    int rc = run(r, nfiles, base, cand, json, detect);
+    rc = run(r, nfiles, base, cand, json, detect);
     for (int i = 0; i < nfiles; i++)
         report_results_free(&r[i]);
     return rc;

@@ -14,15 +14,22 @@
 #include "cli.h"
 #include "probes.h"
 
+enum { O_NVML, O_HELP };
+static const cli_option options[] = {
+    [O_NVML] = {"nvml-library", 0, "FILE", "NVML library to load (default libnvidia-ml.so.1)"},
+    [O_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: thermabench doctor [--nvml-library FILE]\n\n"
-               "Checks what the OpenCL backend and the GPU probes need on this host: the OpenCL ICD\n"
-               "loader (libOpenCL, loaded at run time, so ldd does not show it), the ICD files and the\n"
-               "drivers they name, the OpenCL devices, NVML, and gnuplot for report plots; prints what\n"
-               "to install or set for whatever is missing. Exit 0 when OpenCL and NVML both work, 1 otherwise.\n\n"
-               "  --nvml-library FILE   NVML library to load (default libnvidia-ml.so.1)\n"
-               "The OpenCL loader is libOpenCL.so.1 unless THERMABENCH_OPENCL_LIBRARY names another.\n");
+    cli_help(f,
+             "usage: thermabench doctor [--nvml-library FILE]\n\n"
+             "Checks what the OpenCL backend and the GPU probes need on this host: the OpenCL ICD\n"
+             "loader (libOpenCL, loaded at run time, so ldd does not show it), the ICD files and the\n"
+             "drivers they name, the OpenCL devices, NVML, and gnuplot for report plots; prints what\n"
+             "to install or set for whatever is missing. Exit 0 when OpenCL and NVML both work, 1 otherwise.\n",
+             options, "\nThe OpenCL loader is libOpenCL.so.1 unless THERMABENCH_OPENCL_LIBRARY names another.\n");
 }
 
 /* dlopen's answer for a library name: the path it resolved to, or why not. */
@@ -80,19 +87,21 @@ static int list_icds(bool *nvidia)
 
 int cmd_doctor(int argc, char **argv)
 {
-    const char *nvml = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return TB_EXIT_OK;
-        }
-        if (!strcmp(argv[i], "--nvml-library") && i + 1 < argc) {
-            nvml = argv[++i];
-            continue;
-        }
-        cli_usage_error("doctor", "unknown option '%s'", argv[i]);
-        return TB_EXIT_USAGE;
+    const char *nvml = NULL, *v;
+    cli_parser p;
+    int id, prc = 0;
+    if (cli_parser_init(&p, "doctor", options, argc, argv)) return TB_EXIT_FAIL;
+    while (!prc && (id = cli_next(&p, &v)) != CLI_END) {
+        if (id == CLI_ERROR) prc = TB_EXIT_USAGE;
+        else if (id == O_HELP) usage(stdout), prc = -1;
+        else if (id == O_NVML) nvml = v;
     }
+    if (!prc && cli_positional(&p) < argc) {
+        cli_usage_error("doctor", "unexpected argument '%s'", argv[cli_positional(&p)]);
+        prc = TB_EXIT_USAGE;
+    }
+    cli_parser_free(&p);
+    if (prc) return prc < 0 ? TB_EXIT_OK : prc;
     char where[1024];
     bool opencl_ok = false, nvml_ok = false, nvidia_icd = false;
 

@@ -12,31 +12,40 @@
 
 static const char *CMD = "gate";
 
+enum {
+    O_BASELINE, O_CANDIDATE, O_FROM_HISTORY, O_HISTORY, O_MAX_REGRESSION, O_CONFIDENCE, O_MAX_CV,
+    O_BASELINE_VARIANT, O_CANDIDATE_VARIANT, O_INCONCLUSIVE, O_ALLOW_MACHINE, O_ALLOW_WORKLOAD, O_ALLOW_ENV,
+    O_ALLOW_THROTTLE, O_JUNIT, O_MARKDOWN, O_JSON, O_HELP
+};
+
+static const cli_option options[] = {
+    [O_BASELINE] = {"baseline", 'b', "BASE.json", "the baseline results file"},
+    [O_CANDIDATE] = {"candidate", 'c', "NEW.json", "the candidate results file (required)"},
+    [O_FROM_HISTORY] = {"baseline-from-history", 0, "SPEC", "the baseline from the results history, e.g.\n'tag:branch=main,last=5' (keys: tag:K=V, last=N, machine=ID|any,\nconfig=NAME, variant=NAME, since=30d; default: the candidate's\nconfig and machine, last=5)"},
+    [O_HISTORY] = {"history", 0, "PATH|URI", "the store (default $THERMABENCH_HISTORY, else\n$XDG_DATA_HOME/thermabench/history.db)"},
+    [O_MAX_REGRESSION] = {"max-regression", 'r', "PCT", "equivalence margin, e.g. 3% (default 3%)"},
+    [O_CONFIDENCE] = {"confidence", 0, "PCT", "CI level (default 95%; split over several variants)"},
+    [O_MAX_CV] = {"max-cv", 0, "PCT", "robust CV above which runs are unstable (default 10%)"},
+    [O_BASELINE_VARIANT] = {"baseline-variant", 0, "NAME", "variant in BASE.json (default: the only one, or every common one)"},
+    [O_CANDIDATE_VARIANT] = {"candidate-variant", 0, "NAME", "variant in NEW.json (default: the same name)"},
+    [O_INCONCLUSIVE] = {"inconclusive", 0, "HOW", "pass, fail or exit3: how to exit on inconclusive (default exit3)"},
+    [O_ALLOW_MACHINE] = {"allow-machine-change", 0, NULL, "the machine (CPU, cores, OS kernel, microcode, GPU) may differ"},
+    [O_ALLOW_WORKLOAD] = {"allow-workload-change", 0, NULL, "the requested workload (model, dtype, threads, batch, lengths,\nforced kernels) may differ; else that is an input error"},
+    [O_ALLOW_ENV] = {"allow-env-mismatch", 0, NULL, "both of the above"},
+    [O_ALLOW_THROTTLE] = {"allow-throttle", 0, NULL, "throttled runs do not make the verdict inconclusive"},
+    [O_JUNIT] = {"junit", 0, "FILE", "JUnit XML, one test case per variant"},
+    [O_MARKDOWN] = {"markdown", 0, "FILE", "summary for a CI job page"},
+    [O_JSON] = {"json", 0, NULL, "every verdict, interval, reason and its evidence as JSON on stdout"},
+    [O_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: thermabench gate --baseline BASE.json --candidate NEW.json [options]\n"
-               "       thermabench gate --baseline-from-history SPEC --candidate NEW.json [options]\n\n"
-               "  --baseline-from-history SPEC  the baseline from the results history, e.g.\n"
-               "                            'tag:branch=main,last=5' (keys: tag:K=V, last=N, machine=ID|any,\n"
-               "                            config=NAME, variant=NAME, since=30d; default: the candidate's\n"
-               "                            config and machine, last=5)\n"
-               "  --history PATH|URI        the store (default $THERMABENCH_HISTORY, else\n"
-               "                            $XDG_DATA_HOME/thermabench/history.db)\n"
-               "  --max-regression PCT      equivalence margin, e.g. 3%% (default 3%%)\n"
-               "  --confidence PCT          CI level (default 95%%; split over several variants)\n"
-               "  --max-cv PCT              robust CV above which runs are unstable (default 10%%)\n"
-               "  --baseline-variant NAME   variant in BASE.json (default: the only one, or every common one)\n"
-               "  --candidate-variant NAME  variant in NEW.json (default: the same name)\n"
-               "  --inconclusive pass|fail|exit3   how to exit on inconclusive (default exit3: exit code 3)\n"
-               "  --allow-machine-change    the machine (CPU, cores, OS kernel, microcode, GPU) may differ\n"
-               "  --allow-workload-change   the requested workload (model, dtype, threads, batch, lengths,\n"
-               "                            forced kernels) may differ; else that is an input error\n"
-               "  --allow-env-mismatch      both of the above\n"
-               "  --allow-throttle          throttled runs do not make the verdict inconclusive\n"
-               "  --junit FILE              JUnit XML, one test case per variant\n"
-               "  --markdown FILE           summary for a CI job page\n"
-               "  --json                    every verdict, interval, reason and its evidence as JSON on stdout\n\n"
-               "exit codes: 0 pass or improvement, 1 regression, 3 inconclusive, 2 usage or input error\n");
+    cli_help(f,
+             "usage: thermabench gate --baseline BASE.json --candidate NEW.json [options]\n"
+             "       thermabench gate --baseline-from-history SPEC --candidate NEW.json [options]\n",
+             options, "\nexit codes: 0 pass or improvement, 1 regression, 3 inconclusive, 2 usage or input error\n");
 }
 
 typedef struct gate_args {
@@ -46,65 +55,49 @@ typedef struct gate_args {
     report_gate_options o;
 } gate_args;
 
+/* 0 parsed, 1 --help printed, -1 usage error printed. */
 static int parse(int argc, char **argv, gate_args *a)
 {
     memset(a, 0, sizeof *a);
     report_gate_defaults(&a->o);
     a->inconclusive_exit = TB_EXIT_INCONCLUSIVE;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            usage(stdout);
-            return 1;
-        }
-        if (!strcmp(o, "--allow-env-mismatch")) {
-            a->o.allow_env_mismatch = true;
-            continue;
-        }
-        if (!strcmp(o, "--allow-machine-change")) {
-            a->o.allow_machine_change = true;
-            continue;
-        }
-        if (!strcmp(o, "--allow-workload-change")) {
-            a->o.allow_workload_change = true;
-            continue;
-        }
-        if (!strcmp(o, "--json")) {
-            a->json = true;
-            continue;
-        }
-        if (!strcmp(o, "--allow-throttle")) {
-            a->o.allow_throttle = true;
-            continue;
-        }
-        if (!v)
-            return cli_usage_error(CMD, o[0] == '-' ? "%s needs a value" : "unexpected argument '%s'", o);
-        i++;
-        if (!strcmp(o, "--baseline")) a->base = v;
-        else if (!strcmp(o, "--candidate")) a->cand = v;
-        else if (!strcmp(o, "--baseline-variant")) a->vbase = v;
-        else if (!strcmp(o, "--candidate-variant")) a->vcand = v;
-        else if (!strcmp(o, "--baseline-from-history")) a->from_history = v;
-        else if (!strcmp(o, "--history")) a->history = v;
-        else if (!strcmp(o, "--junit")) a->junit = v;
-        else if (!strcmp(o, "--markdown")) a->markdown = v;
-        else if (!strcmp(o, "--max-regression")) {
-            if (cli_parse_pct(CMD, o, v, 0, 100, &a->o.max_regression) < 0)
-                return -1;
-        } else if (!strcmp(o, "--confidence")) {
-            if (cli_parse_pct(CMD, o, v, 50, 99.99, &a->o.confidence) < 0)
-                return -1;
-        } else if (!strcmp(o, "--max-cv")) {
-            if (cli_parse_pct(CMD, o, v, 0.01, 1000, &a->o.max_cv) < 0)
-                return -1;
-        } else if (!strcmp(o, "--inconclusive")) {
+    cli_parser p;
+    if (cli_parser_init(&p, CMD, options, argc, argv)) return -1;
+    int id, rc = 0;
+    const char *v;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        switch (id) {
+        case CLI_ERROR: rc = -1; break;
+        case O_HELP: usage(stdout); rc = 1; break;
+        case O_ALLOW_ENV: a->o.allow_env_mismatch = true; break;
+        case O_ALLOW_MACHINE: a->o.allow_machine_change = true; break;
+        case O_ALLOW_WORKLOAD: a->o.allow_workload_change = true; break;
+        case O_ALLOW_THROTTLE: a->o.allow_throttle = true; break;
+        case O_JSON: a->json = true; break;
+        case O_BASELINE: a->base = v; break;
+        case O_CANDIDATE: a->cand = v; break;
+        case O_BASELINE_VARIANT: a->vbase = v; break;
+        case O_CANDIDATE_VARIANT: a->vcand = v; break;
+        case O_FROM_HISTORY: a->from_history = v; break;
+        case O_HISTORY: a->history = v; break;
+        case O_JUNIT: a->junit = v; break;
+        case O_MARKDOWN: a->markdown = v; break;
+        case O_MAX_REGRESSION: rc = cli_parse_pct(CMD, "--max-regression", v, 0, 100, &a->o.max_regression); break;
+        case O_CONFIDENCE: rc = cli_parse_pct(CMD, "--confidence", v, 50, 99.99, &a->o.confidence); break;
+        case O_MAX_CV: rc = cli_parse_pct(CMD, "--max-cv", v, 0.01, 1000, &a->o.max_cv); break;
+        case O_INCONCLUSIVE:
             if (!strcmp(v, "pass")) a->inconclusive_exit = TB_EXIT_OK;
             else if (!strcmp(v, "fail")) a->inconclusive_exit = TB_EXIT_FAIL;
             else if (!strcmp(v, "exit3")) a->inconclusive_exit = TB_EXIT_INCONCLUSIVE;
-            else return cli_usage_error(CMD, "--inconclusive: expected pass, fail or exit3, got '%s'", v);
-        } else
-            return cli_usage_error(CMD, "unknown option '%s'", o);
+            else rc = cli_usage_error(CMD, "--inconclusive: expected pass, fail or exit3, got '%s'", v);
+            break;
+        }
     }
+    if (!rc && cli_positional(&p) < argc)
+        rc = cli_usage_error(CMD, "unexpected argument '%s' (the files go with --baseline and --candidate)",
+                             argv[cli_positional(&p)]);
+    cli_parser_free(&p);
+    if (rc) return rc;
     if (a->base && a->from_history)
         return cli_usage_error(CMD, "--baseline and --baseline-from-history: one or the other");
     if ((!a->base && !a->from_history) || !a->cand)

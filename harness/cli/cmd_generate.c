@@ -7,24 +7,26 @@
 #include "cli.h"
 #include "engine.h"
 
-static const char usage_text[] =
-    "usage: thermabench generate --model FILE [--tokenizer FILE] [--prompt TEXT] [--steps N]\n"
-    "                            [--temperature T] [--top-p P] [--seed S] [--threads N]\n"
-    "                            [--kernel op=variant ...] [--backend cpu|opencl]\n"
-    "\n"
-    "  --model FILE        llama2.c checkpoint (v0/v1) or GGUF file\n"
-    "  --tokenizer FILE    llama2.c tokenizer.bin (default: the model's embedded vocabulary)\n"
-    "  --prompt TEXT       prompt (default: empty, BOS only)\n"
-    "  --steps N           positions to run, prompt included (default 256 or the model's\n"
-    "                      context if shorter; more than the declared context runs, with a note)\n"
-    "  --temperature T     0 is greedy (default 0)\n"
-    "  --top-p P           nucleus sampling when T > 0 (default 0.9; 1 is off)\n"
-    "  --seed S            sampler seed (default 1)\n"
-    "  --threads N         worker threads, 0 = all online CPUs (default 0)\n"
-    "  --kernel op=variant kernel variant for an op (see 'thermabench kernels'); repeatable;\n"
-    "                      all=V picks V for every op that has it (all=scalar: the reference)\n"
-    "  --backend B         cpu (default) or opencl\n"
-    "  --opencl-device D   OpenCL device: P:D indices or a name substring (default: first GPU)\n";
+enum {
+    O_MODEL, O_TOKENIZER, O_PROMPT, O_STEPS, O_TEMPERATURE, O_TOP_P, O_SEED, O_THREADS, O_KERNEL, O_BACKEND,
+    O_OPENCL_DEVICE, O_HELP
+};
+
+static const cli_option options[] = {
+    [O_MODEL] = {"model", 'm', "FILE", "llama2.c checkpoint (v0/v1) or GGUF file (required)"},
+    [O_TOKENIZER] = {"tokenizer", 'z', "FILE", "llama2.c tokenizer.bin (default: the model's embedded vocabulary)"},
+    [O_PROMPT] = {"prompt", 'p', "TEXT", "prompt (default: empty, BOS only)"},
+    [O_STEPS] = {"steps", 'n', "N", "positions to run, prompt included (default 256 or the model's\ncontext if shorter; more than the declared context runs, with a note)"},
+    [O_TEMPERATURE] = {"temperature", 'T', "T", "0 is greedy (default 0)"},
+    [O_TOP_P] = {"top-p", 0, "P", "nucleus sampling when T > 0 (default 0.9; 1 is off)"},
+    [O_SEED] = {"seed", 's', "S", "sampler seed (default 1)"},
+    [O_THREADS] = {"threads", 't', "N", "worker threads, 0 = all online CPUs (default 0)"},
+    [O_KERNEL] = {"kernel", 'k', "OP=VARIANT", "kernel variant for an op (see 'thermabench kernels'); repeatable;\nall=V picks V for every op that has it (all=scalar: the reference)"},
+    [O_BACKEND] = {"backend", 0, "B", "cpu (default) or opencl"},
+    [O_OPENCL_DEVICE] = {"opencl-device", 0, "D", "OpenCL device: P:D indices or a name substring (default: first GPU)"},
+    [O_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
 
 typedef struct gen_args {
     const char *model, *tokenizer, *prompt;
@@ -40,42 +42,37 @@ static void write_piece(void *ctx, const char *bytes, size_t len) { fwrite(bytes
 /* 1: --help shown; 0: parsed; -1: usage error (already printed). */
 static int parse_args(int argc, char **argv, gen_args *a)
 {
-    const char *cmd = "generate";
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            fputs(usage_text, stdout);
-            return 1;
-        }
-        if (i + 1 >= argc)
-            return cli_usage_error(cmd, "%s: %s", o,
-                                   o[0] == '-' && o[1] == '-' ? "missing value (or unknown option)" : "unexpected argument");
-        const char *v = argv[++i];
-        if (!strcmp(o, "--model"))
-            a->model = v;
-        else if (!strcmp(o, "--tokenizer"))
-            a->tokenizer = v;
-        else if (!strcmp(o, "--prompt"))
-            a->prompt = v;
-        else if (!strcmp(o, "--steps")) {
-            if (cli_parse_long(cmd, o, v, 1, 1L << 20, &a->steps))
-                return -1;
+    const char *cmd = "generate", *v;
+    cli_parser p;
+    int id, rc = 0;
+    if (cli_parser_init(&p, cmd, options, argc, argv)) return -1;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        char longname[40];
+        switch (id) {
+        case CLI_ERROR: rc = -1; break;
+        case O_HELP:
+            cli_help(stdout, "usage: thermabench generate --model FILE [options]\n", options, NULL);
+            rc = 1;
+            break;
+        case O_MODEL: a->model = v; break;
+        case O_TOKENIZER: a->tokenizer = v; break;
+        case O_PROMPT: a->prompt = v; break;
+        case O_STEPS:
+            rc = cli_parse_long(cmd, "--steps", v, 1, 1L << 20, &a->steps);
             a->steps_given = true;
-        } else if (!strcmp(o, "--temperature")) {
-            if (cli_parse_double(cmd, o, v, 0, 100, &a->temperature))
-                return -1;
-        } else if (!strcmp(o, "--top-p")) {
-            if (cli_parse_double(cmd, o, v, 0, 1, &a->top_p))
-                return -1;
-        } else if (!strcmp(o, "--seed")) {
-            if (cli_parse_u64(cmd, o, v, &a->seed))
-                return -1;
-        } else {
-            int rc = cli_parse_engine_option(cmd, o, v, &a->opt);
-            if (rc)
-                return rc > 0 ? cli_usage_error(cmd, "unknown option '%s'", o) : rc;
+            break;
+        case O_TEMPERATURE: rc = cli_parse_double(cmd, "--temperature", v, 0, 100, &a->temperature); break;
+        case O_TOP_P: rc = cli_parse_double(cmd, "--top-p", v, 0, 1, &a->top_p); break;
+        case O_SEED: rc = cli_parse_u64(cmd, "--seed", v, &a->seed); break;
+        default:
+            snprintf(longname, sizeof longname, "--%s", options[id].name);
+            rc = cli_parse_engine_option(cmd, longname, v, &a->opt) ? -1 : 0;
+            break;
         }
     }
+    if (!rc && cli_positional(&p) < argc) rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[cli_positional(&p)]);
+    cli_parser_free(&p);
+    if (rc) return rc;
     if (!a->model)
         return cli_usage_error(cmd, "--model FILE is required");
     return 0;

@@ -7,7 +7,6 @@
  *   export   JSON or CSV
  * Exit codes: 0 ok, 1 system error or (changes) a regression, 2 usage or
  * input error. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,51 +23,42 @@ enum {
     OPT_FORMAT, OPT_OUT, OPT_FAIL_ON, OPT_PENALTY, OPT_ALPHA, OPT_HELP
 };
 
-/* One table: getopt_long reads it and the help prints it. */
-static const struct history_option {
-    struct option opt;
-    const char *arg, *help;
-} options[] = {
-    {{"history", required_argument, NULL, OPT_HISTORY}, "PATH|URI",
-     "the store: a SQLite file or postgresql://... (default $THERMABENCH_HISTORY,\n"
-     "                        else $XDG_DATA_HOME/thermabench/history.db)"},
-    {{"config", required_argument, NULL, OPT_CONFIG}, "NAME", "experiments of this config (results.json \"name\")"},
-    {{"machine", required_argument, NULL, OPT_MACHINE}, "ID", "machine id (see list) or hostname"},
-    {{"variant", required_argument, NULL, OPT_VARIANT}, "NAME", "one variant"},
-    {{"metric", required_argument, NULL, OPT_METRIC}, "NAME", "metric (default: each experiment's primary metric)"},
-    {{"tag", required_argument, NULL, OPT_TAG}, "K=V",
-     "import: attach a tag (commit, branch, dirty, describe fill the code fields);\n"
-     "                        queries: only experiments with this tag; repeatable"},
-    {{"since", required_argument, NULL, OPT_SINCE}, "WHEN", "30d, 12h, 2026-11-01 or 2026-11-01T08:00:00Z"},
-    {{"until", required_argument, NULL, OPT_UNTIL}, "WHEN", "as --since"},
-    {{"last", required_argument, NULL, OPT_LAST}, "N", "the last N matching experiments (list: default 50; 0 all)"},
-    {{"format", required_argument, NULL, OPT_FORMAT}, "json|csv", "export format (default json)"},
-    {{"out", required_argument, NULL, OPT_OUT}, "PATH", "export: file (default stdout); trend: directory (required)"},
-    {{"fail-on", required_argument, NULL, OPT_FAIL_ON}, "WHAT",
-     "changes: exit 1 on a 'regression' (default), 'any' change, or 'none'"},
-    {{"penalty", required_argument, NULL, OPT_PENALTY}, "X", "change points: PELT penalty (default 3)"},
-    {{"alpha", required_argument, NULL, OPT_ALPHA}, "P", "change points: permutation-test level (default 0.002)"},
-    {{"help", no_argument, NULL, OPT_HELP}, NULL, "this help"},
+/* One table: cli_next (getopt_long) reads it and the help prints it; its
+ * order is the OPT_ enum's. */
+static const cli_option options[] = {
+    {"history", 0, "PATH|URI", "the store: a SQLite file or postgresql://... (default $THERMABENCH_HISTORY,\n"
+        "else $XDG_DATA_HOME/thermabench/history.db)"},
+    {"config", 0, "NAME", "experiments of this config (results.json \"name\")"},
+    {"machine", 0, "ID", "machine id (see list) or hostname"},
+    {"variant", 0, "NAME", "one variant"},
+    {"metric", 0, "NAME", "metric (default: each experiment's primary metric)"},
+    {"tag", 0, "K=V", "import: attach a tag (commit, branch, dirty, describe fill the code fields);\n"
+        "queries: only experiments with this tag; repeatable"},
+    {"since", 0, "WHEN", "30d, 12h, 2026-11-01 or 2026-11-01T08:00:00Z"},
+    {"until", 0, "WHEN", "as --since"},
+    {"last", 0, "N", "the last N matching experiments (list: default 50; 0 all)"},
+    {"format", 0, "json|csv", "export format (default json)"},
+    {"out", 0, "PATH", "export: file (default stdout); trend: directory (required)"},
+    {"fail-on", 0, "WHAT", "changes: exit 1 on a 'regression' (default), 'any' change, or 'none'"},
+    {"penalty", 0, "X", "change points: PELT penalty (default 3)"},
+    {"alpha", 0, "P", "change points: permutation-test level (default 0.002)"},
+    {"help", 'h', NULL, "this help"},
+    {0},
 };
-#define NOPTIONS (sizeof options / sizeof options[0])
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: thermabench history list    [filters]\n"
-               "       thermabench history show    [METRIC] --config NAME [filters]\n"
-               "       thermabench history trend   --out DIR [filters]\n"
-               "       thermabench history changes [--since 30d] [--fail-on regression|any|none] [filters]\n"
-               "       thermabench history import  [--tag K=V ...] RESULTS.json ...\n"
-               "       thermabench history export  [--format json|csv] [--out FILE] [filters]\n\n"
-               "filters: --config --machine --variant --metric --tag --since --until --last\n\n");
-    for (size_t i = 0; i < NOPTIONS; i++) {
-        char left[48];
-        snprintf(left, sizeof left, "--%s%s%s", options[i].opt.name, options[i].arg ? " " : "",
-                 options[i].arg ? options[i].arg : "");
-        fprintf(f, "  %-21s %s\n", left, options[i].help);
-    }
-    fprintf(f, "\nexit codes: 0 ok, 1 system error or (changes) a change point that fails --fail-on,\n"
-               "2 usage or input error\n");
+    cli_help(f,
+             "usage: thermabench history list    [filters]\n"
+             "       thermabench history show    [METRIC] --config NAME [filters]\n"
+             "       thermabench history trend   --out DIR [filters]\n"
+             "       thermabench history changes [--since 30d] [--fail-on regression|any|none] [filters]\n"
+             "       thermabench history import  [--tag K=V ...] RESULTS.json ...\n"
+             "       thermabench history export  [--format json|csv] [--out FILE] [filters]\n\n"
+             "filters: --config --machine --variant --metric --tag --since --until --last\n",
+             options,
+             "\nexit codes: 0 ok, 1 system error or (changes) a change point that fails --fail-on,\n"
+             "2 usage or input error\n");
 }
 
 typedef struct history_args {
@@ -144,28 +134,21 @@ static int parse(int argc, char **argv, history_args *a)
         usage(stdout);
         return 1;
     }
-    struct option longopts[NOPTIONS + 1];
-    for (size_t i = 0; i < NOPTIONS; i++)
-        longopts[i] = options[i].opt;
-    memset(&longopts[NOPTIONS], 0, sizeof longopts[NOPTIONS]);
     int sargc = argc - 1;
     char **sargv = argv + 1;
-    optind = 0;     /* full reinitialisation (glibc) */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(sargc, sargv, "", longopts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            usage(stdout);
-            return 1;
-        }
-        if (c == '?' || c == ':')
-            return cli_usage_error(CMD, optopt ? "option needs a value or is unknown: '%s'" : "unknown option '%s'",
-                                   sargv[optind - 1]);
-        if (parse_option(a, c, optarg) < 0)
-            return -1;
+    cli_parser p;
+    const char *v;
+    int id, rc = 0;
+    if (cli_parser_init(&p, CMD, options, sargc, sargv)) return -1;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        if (id == CLI_ERROR) rc = -1;
+        else if (OPT_HISTORY + id == OPT_HELP) usage(stdout), rc = 1;
+        else if (parse_option(a, OPT_HISTORY + id, v) < 0) rc = -1;
     }
-    a->rest = sargv + optind;
-    a->nrest = sargc - optind;
+    a->rest = sargv + cli_positional(&p);
+    a->nrest = sargc - cli_positional(&p);
+    cli_parser_free(&p);
+    if (rc) return rc;
     if (!a->spec) {
         a->spec = history_default_spec(a->spec_buf, sizeof a->spec_buf);
         if (!a->spec)

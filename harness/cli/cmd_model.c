@@ -1,5 +1,6 @@
 /* thermabench model: synthesise a seeded model as GGUF or as a llama2.c
  * checkpoint (synth), or describe any model file the engine loads (info). */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,27 +8,42 @@
 #include "cli.h"
 #include "engine.h"
 
+enum { S_PRESET, S_DTYPE, S_ARCH, S_SEED, S_TIED, S_UNTIED, S_FORMAT, S_TOKENIZER_OUT, S_OUTPUT, S_HELP };
+static const cli_option synth_options[] = {
+    [S_PRESET] = {"preset", 'p', "P", "tiny, 15M, 42M, 110M, 1B (llama2.c shapes), llama3-8B, qwen3-0.6B,\nllama3.2-1B, qwen2.5-0.5B, smollm2-135M (real shapes and vocabularies; required)"},
+    [S_DTYPE] = {"dtype", 'd', "D", "f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k (required)"},
+    [S_ARCH] = {"arch", 0, "A", "llama, qwen2 or qwen3: the preset's shape as that family (qwen2: q/k/v\nbiases, qwen3: q/k norms; both NeoX RoPE); default: the preset's own"},
+    [S_SEED] = {"seed", 's', "S", "weights seed (default 1)"},
+    [S_TIED] = {"tied", 0, NULL, "the classifier shares the embedding (default up to 110M)"},
+    [S_UNTIED] = {"untied", 0, NULL, "the classifier has its own weights (default for 1B)"},
+    [S_FORMAT] = {"format", 'f', "F", "gguf (default): GGUF v3 with the vocabulary embedded, FILE *.gguf;\n"
+                                       "llama2c: a llama2.c checkpoint (the v0 layout run.c reads; f32 only),\n"
+                                       "FILE *.bin"},
+    [S_TOKENIZER_OUT] = {"tokenizer-out", 0, "TOKENIZER.bin", "with --format llama2c: also write the vocabulary as tokenizer.bin"},
+    [S_OUTPUT] = {"output", 'o', "FILE", "where to write it (required)"},
+    [S_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
+enum { I_JSON, I_HELP };
+static const cli_option info_options[] = {
+    [I_JSON] = {"json", 0, NULL, "print one JSON object"},
+    [I_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: thermabench model synth --preset P --dtype D [--arch A] [--seed S] [--tied|--untied]\n"
-            "                               [--format gguf|llama2c] [--tokenizer-out TOKENIZER.bin] -o FILE\n"
-            "       thermabench model info FILE\n\n"
-            "synth  writes a seeded synthetic model.\n"
-            "       presets: tiny, 15M, 42M, 110M, 1B (llama2.c shapes), llama3-8B, qwen3-0.6B,\n"
-            "       llama3.2-1B, qwen2.5-0.5B, smollm2-135M (real shapes and vocabulary sizes);\n"
-            "       dtypes: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k (rows that are not whole\n"
-            "       K-quant super-blocks of 256 are written q4_0 for q4_k, q8_0 for q5_k/q6_k);\n"
-            "       --arch llama|qwen2|qwen3 writes the preset's shape as that family (qwen2: q/k/v\n"
-            "       biases, qwen3: q/k norms; both NeoX RoPE); default: the preset's own.\n"
-            "       seed defaults to 1; the classifier is tied except for 1B and llama3-8B\n"
-            "       unless --tied or --untied says otherwise.\n"
-            "       --format gguf (default): GGUF v3 with the vocabulary embedded; FILE ends in .gguf.\n"
-            "       --format llama2c: a llama2.c checkpoint (the v0 layout run.c reads; f32 llama only);\n"
-            "       FILE ends in .bin; --tokenizer-out also writes the vocabulary as tokenizer.bin.\n"
-            "info   prints a model's format, config, tokenizer, the bytes of its matrices and the\n"
-            "       bytes one decoded token reads (as bench's decode GB/s counts them), and its tensor\n"
-            "       table (GGUF or llama2.c checkpoint, detected by content).\n");
+    fprintf(f, "usage: thermabench model synth --preset P --dtype D [options] -o FILE\n"
+               "       thermabench model info FILE [--json]\n\n"
+               "synth  writes a seeded synthetic model. Rows that are not whole K-quant super-blocks of 256\n"
+               "       are written q4_0 for q4_k, q8_0 for q5_k/q6_k; the classifier is tied except for\n"
+               "       1B and llama3-8B unless --tied or --untied says otherwise.\n");
+    cli_help(f, "", synth_options,
+             "\ninfo   prints a model's format, config, tokenizer, the bytes of its matrices and the\n"
+             "       bytes one decoded token reads (as bench's decode GB/s counts them), and its tensor\n"
+             "       table (GGUF or llama2.c checkpoint, detected by content).\n");
+    cli_help(f, "", info_options, NULL);
 }
 
 static int fail(const engine_error *err)
@@ -65,45 +81,33 @@ static int check_output(const char *format, const char *out, const char *tokeniz
 
 static int cmd_synth(int argc, char **argv)
 {
-    const char *preset = NULL, *dtype_name = NULL, *out = NULL, *format = "gguf", *tokenizer_out = NULL;
+    const char *preset = NULL, *dtype_name = NULL, *out = NULL, *format = "gguf", *tokenizer_out = NULL, *v;
     const char *arch = NULL;
     unsigned long long seed = 1;
-    int shared = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_value = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return TB_EXIT_OK;
-        } else if (!strcmp(a, "--tied")) {
-            shared = 1;
-        } else if (!strcmp(a, "--untied")) {
-            shared = 0;
-        } else if (!strcmp(a, "--preset") || !strcmp(a, "--dtype") || !strcmp(a, "--seed") ||
-                   !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--format") ||
-                   !strcmp(a, "--tokenizer-out") || !strcmp(a, "--arch")) {
-            if (!has_value)
-                return cli_usage_error("model synth", "%s needs a value", a), TB_EXIT_USAGE;
-            const char *v = argv[++i];
-            if (!strcmp(a, "--preset"))
-                preset = v;
-            else if (!strcmp(a, "--dtype"))
-                dtype_name = v;
-            else if (!strcmp(a, "--arch"))
-                arch = v;
-            else if (!strcmp(a, "--format"))
-                format = v;
-            else if (!strcmp(a, "--tokenizer-out"))
-                tokenizer_out = v;
-            else if (!strcmp(a, "--seed")) {
-                if (cli_parse_u64("model synth", "--seed", v, &seed))
-                    return TB_EXIT_USAGE;
-            } else
-                out = v;
-        } else {
-            return cli_usage_error("model synth", "unexpected argument '%s'", a), TB_EXIT_USAGE;
+    int shared = -1, id, prc = 0;
+    cli_parser p;
+    if (cli_parser_init(&p, "model synth", synth_options, argc, argv)) return TB_EXIT_FAIL;
+    while (!prc && (id = cli_next(&p, &v)) != CLI_END) {
+        switch (id) {
+        case CLI_ERROR: prc = TB_EXIT_USAGE; break;
+        case S_HELP: usage(stdout); prc = -1; break;
+        case S_TIED: shared = 1; break;
+        case S_UNTIED: shared = 0; break;
+        case S_PRESET: preset = v; break;
+        case S_DTYPE: dtype_name = v; break;
+        case S_FORMAT: format = v; break;
+        case S_TOKENIZER_OUT: tokenizer_out = v; break;
+        case S_OUTPUT: out = v; break;
+        case S_SEED: if (cli_parse_u64("model synth", "--seed", v, &seed)) prc = TB_EXIT_USAGE; break;
+        case S_ARCH: arch = v; break;
         }
     }
+    if (!prc && cli_positional(&p) < argc) {
+        cli_usage_error("model synth", "unexpected argument '%s'", argv[cli_positional(&p)]);
+        prc = TB_EXIT_USAGE;
+    }
+    cli_parser_free(&p);
+    if (prc) return prc < 0 ? TB_EXIT_OK : prc;
     if (!preset || !dtype_name || !out)
         return cli_usage_error("model synth", "--preset, --dtype and -o are required"), TB_EXIT_USAGE;
     if (check_output(format, out, tokenizer_out))
@@ -187,25 +191,90 @@ static void print_info(const engine_model *m)
     free(rows);
 }
 
+static cJSON *info_json(const engine_model *m)
+{
+    const engine_config *c = &m->cfg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "source", m->source);
+    cJSON_AddStringToObject(o, "format", m->format);
+    cJSON *cfg = cJSON_AddObjectToObject(o, "config");
+    cJSON_AddNumberToObject(cfg, "dim", c->dim);
+    cJSON_AddNumberToObject(cfg, "hidden_dim", c->hidden_dim);
+    cJSON_AddNumberToObject(cfg, "n_layers", c->n_layers);
+    cJSON_AddNumberToObject(cfg, "n_heads", c->n_heads);
+    cJSON_AddNumberToObject(cfg, "n_kv_heads", c->n_kv_heads);
+    cJSON_AddNumberToObject(cfg, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(cfg, "seq_len", c->seq_len);
+    cJSON_AddNumberToObject(cfg, "head_dim", c->dim / c->n_heads);
+    cJSON_AddNumberToObject(cfg, "rope_theta", c->rope_theta);
+    cJSON_AddNumberToObject(cfg, "norm_eps", c->norm_eps);
+    cJSON_AddBoolToObject(cfg, "shared_classifier", c->shared_classifier);
+    cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
+    cJSON_AddNumberToObject(o, "decode_bytes_per_token", (double)m->decode_bytes);
+    if (m->tokenizer) {
+        cJSON *t = cJSON_AddObjectToObject(o, "tokenizer");
+        cJSON_AddNumberToObject(t, "vocab_size", engine_tokenizer_vocab_size(m->tokenizer));
+        cJSON_AddNumberToObject(t, "bos", engine_tokenizer_bos(m->tokenizer));
+        cJSON_AddNumberToObject(t, "eos", engine_tokenizer_eos(m->tokenizer));
+    } else {
+        cJSON_AddNullToObject(o, "tokenizer");
+    }
+    int max = 3 + 9 * c->n_layers;
+    engine_tensor_row *rows = malloc((size_t)max * sizeof *rows);
+    cJSON *ts = cJSON_AddArrayToObject(o, "tensors");
+    int n = rows ? engine_model_tensors(m, rows, max) : 0;
+    for (int i = 0; i < n; i++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "name", rows[i].name);
+        cJSON_AddStringToObject(r, "type", engine_dtype_name(rows[i].type));
+        cJSON *shape = cJSON_AddArrayToObject(r, "shape");
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)rows[i].ne0));
+        if (rows[i].n_dims > 1) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)rows[i].ne1));
+        cJSON_AddNumberToObject(r, "bytes", (double)rows[i].bytes);
+        if (rows[i].file_offset >= 0) cJSON_AddNumberToObject(r, "offset", (double)rows[i].file_offset);
+        else cJSON_AddNullToObject(r, "offset");
+        cJSON_AddItemToArray(ts, r);
+    }
+    free(rows);
+    return o;
+}
+
 static int cmd_info(int argc, char **argv)
 {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return TB_EXIT_OK;
+    const char *path = NULL, *v;
+    bool json = false;
+    int id, rc = 0;
+    cli_parser p;
+    if (cli_parser_init(&p, "model info", info_options, argc, argv)) return TB_EXIT_FAIL;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        if (id == CLI_ERROR) rc = TB_EXIT_USAGE;
+        else if (id == I_HELP) usage(stdout), rc = -1;
+        else if (id == I_JSON) json = true;
+    }
+    for (int i = cli_positional(&p); !rc && i < argc; i++) {
+        if (path) {
+            cli_usage_error("model info", "unexpected argument '%s'", argv[i]);
+            rc = TB_EXIT_USAGE;
         }
-        if (path || argv[i][0] == '-')
-            return cli_usage_error("model info", "unexpected argument '%s'", argv[i]), TB_EXIT_USAGE;
         path = argv[i];
     }
+    cli_parser_free(&p);
+    if (rc) return rc < 0 ? TB_EXIT_OK : rc;
     if (!path)
         return cli_usage_error("model info", "a model file is required"), TB_EXIT_USAGE;
     engine_model *m;
     engine_error err = {0};
     if (engine_model_load(path, &m, &err))
         return fail(&err);
-    print_info(m);
+    if (json) {
+        cJSON *o = info_json(m);
+        char *t = cJSON_Print(o);
+        cJSON_Delete(o);
+        if (t) puts(t);
+        free(t);
+    } else {
+        print_info(m);
+    }
     engine_model_free(m);
     return TB_EXIT_OK;
 }

@@ -1,7 +1,6 @@
 /* thermabench plan-runs: from results files of this machine, how many runs
  * and sessions a gate with a given margin needs (Kalibera & Jones: the
  * variance within a session and between sessions, each measured). */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,41 +11,45 @@
 
 static const char *CMD = "plan-runs";
 
-static const struct option options[] = {
-    {"margin", required_argument, NULL, 'm'},
-    {"variant", required_argument, NULL, 'v'},
-    {"power", required_argument, NULL, 'p'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+enum { O_MARGIN, O_VARIANT, O_POWER, O_HELP };
+static const cli_option options[] = {
+    [O_MARGIN] = {"margin", 'm', "PCT", "the gate's --max-regression (default 3%)"},
+    [O_VARIANT] = {"variant", 'v', "NAME", "variant to read (default: each file's only one)"},
+    [O_POWER] = {"power", 'p', "PCT", "chance that an unchanged candidate passes (default 80%)"},
+    [O_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: thermabench plan-runs RESULTS.json... [options]\n\n"
-               "From the runs of one variant (each file's sessions count as sessions), the runs\n"
-               "per session and sessions per side a gate needs for an unchanged candidate to pass.\n\n"
-               "  --margin PCT     the gate's --max-regression (default 3%%)\n"
-               "  --variant NAME   variant to read (default: each file's only one)\n"
-               "  --power PCT      chance that an unchanged candidate passes (default 80%%)\n"
-               "  -h, --help       this help\n");
+    cli_help(f,
+             "usage: thermabench plan-runs RESULTS.json... [options]\n\n"
+             "From the runs of one variant (each file's sessions count as sessions), the runs\n"
+             "per session and sessions per side a gate needs for an unchanged candidate to pass.\n",
+             options, NULL);
 }
 
 int cmd_plan_runs(int argc, char **argv)
 {
     double margin = 0.03, power = 0.80;
     const char *variant = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (c) {
-        case 'm': if (cli_parse_pct(CMD, "--margin", optarg, 0.01, 100, &margin) < 0) return TB_EXIT_USAGE; break;
-        case 'p': if (cli_parse_pct(CMD, "--power", optarg, 1, 99.9, &power) < 0) return TB_EXIT_USAGE; break;
-        case 'v': variant = optarg; break;
-        case 'h': usage(stdout); return TB_EXIT_OK;
-        default: cli_usage_error(CMD, "unknown option"); return TB_EXIT_USAGE;
+    const char *v;
+    cli_parser cp;
+    int id, prc = 0;
+    if (cli_parser_init(&cp, CMD, options, argc, argv)) return TB_EXIT_FAIL;
+    while (!prc && (id = cli_next(&cp, &v)) != CLI_END) {
+        switch (id) {
+        case CLI_ERROR: prc = TB_EXIT_USAGE; break;
+        case O_HELP: usage(stdout); prc = -1; break;
+        case O_MARGIN: if (cli_parse_pct(CMD, "--margin", v, 0.01, 100, &margin) < 0) prc = TB_EXIT_USAGE; break;
+        case O_POWER: if (cli_parse_pct(CMD, "--power", v, 1, 99.9, &power) < 0) prc = TB_EXIT_USAGE; break;
+        case O_VARIANT: variant = v; break;
         }
     }
-    if (optind >= argc) {
+    int first = cli_positional(&cp);
+    cli_parser_free(&cp);
+    if (prc) return prc < 0 ? TB_EXIT_OK : prc;
+    if (first >= argc) {
         cli_usage_error(CMD, "which results files?");
         return TB_EXIT_USAGE;
     }
@@ -54,7 +57,7 @@ int cmd_plan_runs(int argc, char **argv)
     double *x = NULL;
     int *sess = NULL, rc = TB_EXIT_OK;
     char metric[64] = "";
-    for (int f = optind; f < argc && rc == TB_EXIT_OK; f++) {
+    for (int f = first; f < argc && rc == TB_EXIT_OK; f++) {
         report_results r;
         report_error err;
         if (report_results_load(argv[f], &r, &err) < 0) {
@@ -88,7 +91,7 @@ int cmd_plan_runs(int argc, char **argv)
                 }
             }
             x[n] = u->metric;
-            sess[n++] = (f - optind) * 100000 + u->session;
+            sess[n++] = (f - first) * 100000 + u->session;
         }
         report_results_free(&r);
     }

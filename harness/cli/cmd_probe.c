@@ -1,6 +1,7 @@
 /* thermabench probe: every telemetry source, available or not and why, with
  * current readings (what `sensors` and `nvidia-smi` show together).
  * --watch refreshes; --record samples a timeline and prints its summary. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,56 +20,69 @@ typedef struct probe_cli {
     const char *timeline;
 } probe_cli;
 
+enum {
+    O_JSON, O_WATCH, O_INTERVAL, O_COUNT, O_RECORD, O_TIMELINE, O_FAST, O_SLOW, O_ONLY, O_ROOT, O_NVML,
+    O_NO_HW, O_HELP
+};
+
+static const cli_option options[] = {
+    [O_JSON] = {"json", 0, NULL, "machine-readable output (one object per refresh; with --record, the summary)"},
+    [O_WATCH] = {"watch", 'w', NULL, "refresh until interrupted (or --count)"},
+    [O_INTERVAL] = {"interval-ms", 'i', "N", "refresh period for --watch (default 1000)"},
+    [O_COUNT] = {"count", 'n', "N", "stop --watch after N refreshes"},
+    [O_RECORD] = {"record", 'r', "SECONDS", "run the sampler thread for SECONDS and print the summary"},
+    [O_TIMELINE] = {"timeline", 0, "PATH", "with --record: write the timeline as CSV"},
+    [O_FAST] = {"fast-ms", 0, "N", "fast tier period for --record (default 100)"},
+    [O_SLOW] = {"slow-ms", 0, "N", "slow tier period for --record (default 1000)"},
+    [O_ONLY] = {"only", 0, "LIST", "only these sources, comma-separated"},
+    [O_ROOT] = {"root", 0, "DIR", "read sysfs/procfs under DIR (testing; hwmon needs /)"},
+    [O_NVML] = {"nvml-library", 0, "PATH", "NVML to load (default libnvidia-ml.so.1)"},
+    [O_NO_HW] = {"no-hardware-counters", 0, NULL, "skip cycles/instructions/cache-misses/ref-cycles"},
+    [O_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-        "usage: thermabench probe [options]\n\n"
-        "Lists every telemetry source (hwmon, thermal, rapl, cpufreq, throttle, memory,\n"
-        "perf, nvml), whether it works here and why not, and the current readings.\n\n"
-        "  --json               machine-readable output (one object per refresh)\n"
-        "  --watch              refresh until interrupted (or --count)\n"
-        "  --interval-ms N      refresh period for --watch (default 1000)\n"
-        "  --count N            stop --watch after N refreshes\n"
-        "  --record SECONDS     run the sampler thread for SECONDS and print the summary\n"
-        "  --timeline PATH      with --record: write the timeline as CSV\n"
-        "  --fast-ms N          fast tier period for --record (default 100)\n"
-        "  --slow-ms N          slow tier period for --record (default 1000)\n"
-        "  --only LIST          only these sources, comma-separated\n"
-        "  --root DIR           read sysfs/procfs under DIR (testing; hwmon needs /)\n"
-        "  --nvml-library PATH  NVML to load (default libnvidia-ml.so.1)\n"
-        "  --no-hardware-counters  skip cycles/instructions/cache-misses/ref-cycles\n");
+    cli_help(f,
+             "usage: thermabench probe [options]\n\n"
+             "Lists every telemetry source (hwmon, thermal, rapl, cpufreq, throttle, memory,\n"
+             "perf, nvml), whether it works here and why not, and the current readings.\n",
+             options, NULL);
 }
 
+/* 0 parsed, 1 --help shown, -1 usage error printed. */
 static int parse(int argc, char **argv, probe_cli *c)
 {
     probe_options_default(&c->opt);
     c->interval_ms = 1000;
     c->fast_ms = 100;
     c->slow_ms = 1000;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        bool takes = !strcmp(a, "--interval-ms") || !strcmp(a, "--count") || !strcmp(a, "--record")
-                  || !strcmp(a, "--timeline") || !strcmp(a, "--fast-ms") || !strcmp(a, "--slow-ms")
-                  || !strcmp(a, "--only") || !strcmp(a, "--root") || !strcmp(a, "--nvml-library");
-        if (takes && !v)
-            return cli_usage_error(CMD, "%s needs a value", a);
-        if (!strcmp(a, "--json")) c->json = true;
-        else if (!strcmp(a, "--watch")) c->watch = true;
-        else if (!strcmp(a, "--no-hardware-counters")) c->opt.perf_hardware = false;
-        else if (!strcmp(a, "--interval-ms")) { if (cli_parse_long(CMD, a, v, 10, 3600000, &c->interval_ms)) return -1; }
-        else if (!strcmp(a, "--count")) { if (cli_parse_long(CMD, a, v, 1, 1000000000, &c->count)) return -1; }
-        else if (!strcmp(a, "--record")) { if (cli_parse_long(CMD, a, v, 1, 86400, &c->record_s)) return -1; }
-        else if (!strcmp(a, "--fast-ms")) { if (cli_parse_long(CMD, a, v, 1, 3600000, &c->fast_ms)) return -1; }
-        else if (!strcmp(a, "--slow-ms")) { if (cli_parse_long(CMD, a, v, 1, 3600000, &c->slow_ms)) return -1; }
-        else if (!strcmp(a, "--timeline")) c->timeline = v;
-        else if (!strcmp(a, "--only")) c->opt.only = v;
-        else if (!strcmp(a, "--root")) c->opt.root = v;
-        else if (!strcmp(a, "--nvml-library")) c->opt.nvml_library = v;
-        else return cli_usage_error(CMD, "unknown option '%s'", a);
-        if (takes)
-            i++;
+    cli_parser p;
+    const char *v;
+    int id, rc = 0;
+    if (cli_parser_init(&p, CMD, options, argc, argv)) return -1;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        switch (id) {
+        case CLI_ERROR: rc = -1; break;
+        case O_HELP: usage(stdout); rc = 1; break;
+        case O_JSON: c->json = true; break;
+        case O_WATCH: c->watch = true; break;
+        case O_NO_HW: c->opt.perf_hardware = false; break;
+        case O_INTERVAL: rc = cli_parse_long(CMD, "--interval-ms", v, 10, 3600000, &c->interval_ms); break;
+        case O_COUNT: rc = cli_parse_long(CMD, "--count", v, 1, 1000000000, &c->count); break;
+        case O_RECORD: rc = cli_parse_long(CMD, "--record", v, 1, 86400, &c->record_s); break;
+        case O_FAST: rc = cli_parse_long(CMD, "--fast-ms", v, 1, 3600000, &c->fast_ms); break;
+        case O_SLOW: rc = cli_parse_long(CMD, "--slow-ms", v, 1, 3600000, &c->slow_ms); break;
+        case O_TIMELINE: c->timeline = v; break;
+        case O_ONLY: c->opt.only = v; break;
+        case O_ROOT: c->opt.root = v; break;
+        case O_NVML: c->opt.nvml_library = v; break;
+        }
     }
+    if (!rc && cli_positional(&p) < argc) rc = cli_usage_error(CMD, "unexpected argument '%s'", argv[cli_positional(&p)]);
+    cli_parser_free(&p);
+    if (rc) return rc;
     if (c->slow_ms < c->fast_ms)
         return cli_usage_error(CMD, "--slow-ms %ld is shorter than --fast-ms %ld", c->slow_ms, c->fast_ms);
     if (c->timeline && !c->record_s)
@@ -164,6 +178,46 @@ static int show(probe_set *ps, const probe_cli *c)
     return TB_EXIT_OK;
 }
 
+static void add_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+/* --record --json: the summary as one object (null where nothing was read). */
+static void print_record_json(const probe_set *ps, const probe_sampler *s, const probe_phase_summary *sum, size_t ns,
+                              double lat_mean_ms, double lat_max_ms)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_num(o, "duration_s", (sum->t_end_ns - sum->t_begin_ns) / 1e9);
+    cJSON_AddNumberToObject(o, "samples", (double)ns);
+    add_num(o, "read_latency_mean_ms", lat_mean_ms);
+    add_num(o, "read_latency_max_ms", lat_max_ms);
+    add_num(o, "sampler_cpu_s", probe_sampler_cpu_ns(s) / 1e9);
+    cJSON_AddStringToObject(o, "throttle", sum->throttle == PROBE_THROTTLE_YES ? "yes" :
+                                           sum->throttle == PROBE_THROTTLE_NO ? "no" : "unknown");
+    cJSON_AddStringToObject(o, "throttle_cause", sum->throttle_cause);
+    cJSON *chs = cJSON_AddObjectToObject(o, "channels");
+    for (size_t i = 0; i < sum->n_channels; i++) {
+        const probe_channel_summary *cs = &sum->channels[i];
+        cJSON *ch = cJSON_AddObjectToObject(chs, probe_set_channel(ps, (size_t)cs->channel)->name);
+        add_num(ch, "start", cs->start);
+        add_num(ch, "end", cs->end);
+        add_num(ch, "min", cs->min);
+        add_num(ch, "mean", cs->mean);
+        add_num(ch, "max", cs->max);
+        add_num(ch, "delta", cs->delta);
+        add_num(ch, "rate_per_s", cs->rate_per_s);
+    }
+    cJSON *notes = cJSON_AddArrayToObject(o, "notes");
+    for (size_t i = 0; i < probe_set_note_count(ps); i++)
+        cJSON_AddItemToArray(notes, cJSON_CreateString(probe_set_note(ps, i)->text));
+    char *t = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (t) puts(t);
+    free(t);
+}
+
 static int record(probe_set *ps, const probe_cli *c)
 {
     probe_error err;
@@ -190,6 +244,11 @@ static int record(probe_set *ps, const probe_cli *c)
             if (l > lat_max)
                 lat_max = l;
         }
+        if (c->json) {
+            print_record_json(ps, s, &sum, ns, ns ? lat_sum / ns : NAN, lat_max);
+            probe_phase_summary_free(&sum);
+            goto timeline;
+        }
         printf("recorded %.3f s: %zu samples (read latency mean %.3f ms, max %.3f ms; sampler CPU %.3f s)\n",
                (sum.t_end_ns - sum.t_begin_ns) / 1e9, ns, ns ? lat_sum / ns : 0.0, lat_max,
                probe_sampler_cpu_ns(s) / 1e9);
@@ -208,6 +267,7 @@ static int record(probe_set *ps, const probe_cli *c)
             printf("note: %s\n", probe_set_note(ps, i)->text);
         probe_phase_summary_free(&sum);
     }
+timeline:
     if (c->timeline && probe_timeline_write_csv(s, c->timeline, &err)) {
         fprintf(stderr, "thermabench probe: %s\n", err.msg);
         rc = TB_EXIT_FAIL;
@@ -220,13 +280,8 @@ int cmd_probe(int argc, char **argv)
 {
     probe_cli c;
     memset(&c, 0, sizeof c);
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return TB_EXIT_OK;
-        }
-    if (parse(argc, argv, &c))
-        return TB_EXIT_USAGE;
+    int prc = parse(argc, argv, &c);
+    if (prc) return prc > 0 ? TB_EXIT_OK : TB_EXIT_USAGE;
     probe_set *ps;
     probe_error err;
     if (probe_set_open(&c.opt, &ps, &err)) {

@@ -10,15 +10,21 @@
 #include "cli.h"
 #include "engine.h"
 
-static const char usage_text[] =
-    "usage: thermabench roofline [--threads N] [--repeats R] [--json]\n"
-    "\n"
-    "  --threads N   measure 1 thread and N threads (default: all online CPUs)\n"
-    "  --repeats R   passes per figure, the best is kept (default 5)\n"
-    "  --json        print one JSON object\n"
-    "\n"
-    "Read bandwidth streams a 512 MiB buffer; the FMA peak runs 24 independent\n"
-    "f32 FMA chains per thread in the widest vectors this CPU has.\n";
+enum { O_THREADS, O_REPEATS, O_JSON, O_HELP };
+static const cli_option options[] = {
+    [O_THREADS] = {"threads", 't', "N", "measure 1 thread and N threads (default: all online CPUs)"},
+    [O_REPEATS] = {"repeats", 'r', "R", "passes per figure, the best is kept (default 5)"},
+    [O_JSON] = {"json", 0, NULL, "print one JSON object"},
+    [O_HELP] = {"help", 'h', NULL, "this help"},
+    {0},
+};
+
+static void usage(FILE *f)
+{
+    cli_help(f, "usage: thermabench roofline [options]\n", options,
+             "\nRead bandwidth streams a 512 MiB buffer; the FMA peak runs 24 independent\n"
+             "f32 FMA chains per thread in the widest vectors this CPU has.\n");
+}
 
 int cmd_roofline(int argc, char **argv)
 {
@@ -26,26 +32,22 @@ int cmd_roofline(int argc, char **argv)
     bool json = false;
     if (threads < 1)
         threads = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            fputs(usage_text, stdout);
-            return TB_EXIT_OK;
-        } else if (!strcmp(o, "--json")) {
-            json = true;
-        } else if (!strcmp(o, "--threads") || !strcmp(o, "--repeats")) {
-            if (i + 1 >= argc) {
-                cli_usage_error("roofline", "%s needs a value", o);
-                return TB_EXIT_USAGE;
-            }
-            long *dst = !strcmp(o, "--threads") ? &threads : &repeats;
-            if (cli_parse_long("roofline", o, argv[++i], 1, 1024, dst) != 0)
-                return TB_EXIT_USAGE;
-        } else {
-            cli_usage_error("roofline", "unknown option '%s'", o);
-            return TB_EXIT_USAGE;
+    cli_parser p;
+    const char *v;
+    int id, rc = 0;
+    if (cli_parser_init(&p, "roofline", options, argc, argv)) return TB_EXIT_FAIL;
+    while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
+        switch (id) {
+        case CLI_ERROR: rc = TB_EXIT_USAGE; break;
+        case O_HELP: usage(stdout); rc = -1; break;
+        case O_JSON: json = true; break;
+        case O_THREADS: if (cli_parse_long("roofline", "--threads", v, 1, 1024, &threads)) rc = TB_EXIT_USAGE; break;
+        case O_REPEATS: if (cli_parse_long("roofline", "--repeats", v, 1, 1024, &repeats)) rc = TB_EXIT_USAGE; break;
         }
     }
+    if (!rc && cli_positional(&p) < argc) rc = (cli_usage_error("roofline", "unexpected argument '%s'", argv[cli_positional(&p)]), TB_EXIT_USAGE);
+    cli_parser_free(&p);
+    if (rc) return rc < 0 ? TB_EXIT_OK : rc;
     int counts[2] = {1, (int)threads}, n = threads > 1 ? 2 : 1;
     engine_roofline r[2];
     for (int i = 0; i < n; i++) {

@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"run", cmd_run, "run an experiment from a config (default: the built-in A/B)"},
+    {"cmd", cmd_cmd, "benchmark command lines against each other, in one line"},
     {"bench", cmd_bench, "measure prefill and decode throughput once (bench_one_batch)"},
     {"generate", cmd_generate, "generate text from a model"},
     {"model", cmd_model, "synthesise a model (synth) or describe one (info)"},
@@ -24,6 +25,7 @@ static const command commands[] = {
     {"gate", cmd_gate, "CI gate: baseline against candidate, with exit codes"},
     {"plan-runs", cmd_plan_runs, "runs and sessions a gate margin needs on this machine's noise"},
     {"report", cmd_report, "write report.md / report.html with plots from results"},
+    {"export", cmd_export, "write results in another tool's format (hyperfine, Bencher, ...)"},
     {"history", cmd_history, "the results store: list, show, trend, changes, import, export"},
 };
 
@@ -57,7 +59,15 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "thermabench: unknown command '%s'\n\n", argv[1]);
+    const char *near = NULL;
+    size_t best = 3;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        size_t d = 0, la = strlen(argv[1]), lb = strlen(commands[i].name);
+        for (size_t k = 0; k < la || k < lb; k++) d += k >= la || k >= lb || argv[1][k] != commands[i].name[k];
+        if (d < best || (d == best && !near && d <= 2)) best = d, near = commands[i].name;
+    }
+    if (near) fprintf(stderr, "thermabench: unknown command '%s' (did you mean '%s'?)\n\n", argv[1], near);
+    else fprintf(stderr, "thermabench: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return TB_EXIT_USAGE;
 }

@@ -21,7 +21,12 @@
 #define NT 16
 #define KC 512
 #define NCHUNK 256
-#define GEMM_MIN_TOKENS 4
+/* Below this many tokens (decode batches) the row dot products run, which
+ * give each token the bits it gets alone. */
+#define GEMM_MIN_TOKENS 6
+/* Decode of several tokens: rows in blocks of about this many bytes, each
+ * block read from memory once and then from L1 for every token. */
+#define DECODE_BLOCK_BYTES (16 << 10)
 
 static bool avx2_supported(void)
 {
@@ -242,8 +247,13 @@ static void matvec_task(void *arg, int task, int n_tasks)
     int64_t r0 = task * c->rows_per_task, r1 = r0 + c->rows_per_task;
     if (r1 > w->rows)
         r1 = w->rows;
-    for (int t = 0; t < c->n; t++)
-        rows_dot(c->out + (size_t)t * w->rows, c->x + (size_t)t * w->cols, w, r0, r1);
+    const int64_t rb = (int64_t)engine_dtype_bytes(w->type, w->cols);
+    const int64_t block = rb < DECODE_BLOCK_BYTES ? DECODE_BLOCK_BYTES / rb : 1;
+    for (int64_t b0 = r0; b0 < r1; b0 += block) {
+        const int64_t b1 = b0 + block < r1 ? b0 + block : r1;
+        for (int t = 0; t < c->n; t++)
+            rows_dot(c->out + (size_t)t * w->rows, c->x + (size_t)t * w->cols, w, b0, b1);
+    }
 }
 
 static void matmul_avx2(float *out, const float *x, const engine_tensor *w, int n, engine_pool *pool)

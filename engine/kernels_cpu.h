@@ -24,11 +24,12 @@ bool kcpu_isa_disabled(const char *isa);
  * (the machine is shared; a fixed split would wait on the slowest core). */
 int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align);
 
-/* Decode's row dot products: one task per thread, and at least 64 KiB of
- * weights per task (row_bytes x tokens per row). A decode matrix takes
- * 5 to 50 us, so each claim and the final wait count: on the 110M model
- * with 2 threads, 1 task per thread decoded 9 to 13 % more tokens/s
- * (q8_0 and q4_0) than 2 per thread, and more tasks were slower still. */
+/* Decode's row dot products: KCPU_MATVEC_TASKS_PER_THREAD tasks per thread
+ * (one on a single thread), each of at least 64 KiB of weights (row_bytes
+ * x tokens per row). Tasks are claimed dynamically, so on a shared machine
+ * a preempted thread holds back only the task it claimed while the others
+ * take the rest; with one task per thread it held back half the step. */
+#define KCPU_MATVEC_TASKS_PER_THREAD 4
 int64_t kcpu_matvec_rows_per_task(int64_t rows, int64_t row_bytes, int threads, int64_t align);
 
 /* Activations quantized to q8 per block of 32 for the integer dot

@@ -1,6 +1,11 @@
 /* A persistent thread pool. Workers are created once per session; between
  * runs they spin briefly (ops follow each other within microseconds during a
  * forward pass) and then sleep on a futex, so an idle session costs nothing.
+ * The caller, once no task is left to claim, waits for the others the same
+ * way: it spins for SPIN_NS, then sleeps until the last task finishes, so
+ * that on a shared machine a preempted worker gets the core back instead of
+ * competing with a spinning caller (kernels cut their work into more tasks
+ * than threads, so the others claim what a preempted worker has not).
  *
  * One 64-bit word publishes a run: generation | task count | next task.
  * Claiming a task is a CAS on that word, so a worker that wakes late can
@@ -9,7 +14,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -29,7 +33,8 @@ struct engine_pool {
     _Atomic uint64_t word;       /* gen << 48 | n_tasks << 24 | next */
     _Atomic uint32_t wake_seq;   /* futex word: bumped on every run and on stop */
     _Atomic int sleepers;
-    _Atomic int done;            /* tasks finished in the current run */
+    _Atomic int done;            /* tasks finished in the current run; futex word of the caller */
+    _Atomic int caller_waiting;  /* the caller sleeps on `done` */
     _Atomic int stop;
     engine_task_fn fn;
     void *ctx;
@@ -59,6 +64,17 @@ static void futex_wake_all(_Atomic uint32_t *addr)
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
+/* done is a 32-bit int: the same futex word as a uint32_t. */
+static void futex_wait_int(_Atomic int *addr, int val)
+{
+    syscall(SYS_futex, (int *)addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_int(_Atomic int *addr)
+{
+    syscall(SYS_futex, (int *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 /* Claims and runs tasks of the run published as generation `gen`. */
 static void pool_work(engine_pool *p, uint64_t gen)
 {
@@ -71,7 +87,10 @@ static void pool_work(engine_pool *p, uint64_t gen)
                                                    memory_order_acq_rel, memory_order_acquire))
             continue;
         p->fn(p->ctx, (int)next, (int)n);
-        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        /* seq_cst: either the caller sees this count before it sleeps, or
+         * this thread sees caller_waiting and wakes it */
+        if (atomic_fetch_add(&p->done, 1) + 1 == (int)n && atomic_load(&p->caller_waiting))
+            futex_wake_int(&p->done);
         w = atomic_load_explicit(&p->word, memory_order_acquire);
     }
 }
@@ -168,11 +187,22 @@ void engine_pool_run(engine_pool *p, engine_task_fn fn, void *ctx, int n_tasks)
     if (atomic_load(&p->sleepers) > 0)
         futex_wake_all(&p->wake_seq);
     pool_work(p, gen);
-    /* Wait for tasks other threads claimed; yield if they were descheduled. */
+    /* Wait for tasks other threads claimed: spin a while, then sleep. */
+    uint64_t t0 = 0;
     unsigned spins = 0;
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks) {
+    int d;
+    while ((d = atomic_load_explicit(&p->done, memory_order_acquire)) < n_tasks) {
         cpu_relax();
-        if ((++spins & 4095) == 0)
-            sched_yield();
+        if ((++spins & 1023) != 0)
+            continue;
+        uint64_t t = now_ns();
+        if (!t0) {
+            t0 = t;
+        } else if (t - t0 > SPIN_NS) {
+            atomic_store(&p->caller_waiting, 1);
+            if ((d = atomic_load(&p->done)) < n_tasks)
+                futex_wait_int(&p->done, d);
+            atomic_store(&p->caller_waiting, 0);
+        }
     }
 }

@@ -14,3 +14,5 @@ tb_add_test(NAME test_engine_kernels_fallback_baseline SOURCES test_engine_kerne
             LIBS thermabench_engine LABELS engine kernels ARGS avx512,avx2)
 tb_add_test(NAME test_engine_kernels_cli SOURCES test_engine_kernels_cli.c
             LIBS thermabench_engine LABELS engine kernels cli)
+tb_add_test(NAME test_engine_decode_batch SOURCES test_engine_decode_batch.c
+            LIBS thermabench_engine LABELS engine kernels)

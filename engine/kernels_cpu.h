@@ -26,10 +26,12 @@ int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align);
 
 /* Decode's row dot products: KCPU_MATVEC_TASKS_PER_THREAD tasks per thread
  * (one on a single thread), each of at least 64 KiB of weights (row_bytes
- * x tokens per row). Tasks are claimed dynamically, so on a shared machine
- * a preempted thread holds back only the task it claimed while the others
- * take the rest; with one task per thread it held back half the step. */
-#define KCPU_MATVEC_TASKS_PER_THREAD 4
+ * x tokens per row). A decode matrix takes 5 to 50 us, so each claim and the
+ * final wait count: on the 110M model with 2 threads on a quiet machine, one
+ * task per thread decoded 9 to 13 % more tokens/s (q8_0, q4_0) than two.
+ * More tasks per thread bound the stall a preempted thread causes on a shared
+ * machine; that gain has not been shown to outweigh the cost, so it stays 1. */
+#define KCPU_MATVEC_TASKS_PER_THREAD 1
 int64_t kcpu_matvec_rows_per_task(int64_t rows, int64_t row_bytes, int threads, int64_t align);
 
 /* Activations quantized to q8 per block of 32 for the integer dot

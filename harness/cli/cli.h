@@ -74,6 +74,17 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *text, unsigned l
 /* --threads, --kernel, --backend, --opencl-device into `o`: 0 parsed,
  * -1 bad value (printed), 1 not an engine option. */
 int cli_parse_engine_option(const char *cmd, const char *opt, const char *value, engine_options *o);
+/* The same for a row of an option table: 0, or -1 after printing the error. */
+int cli_engine_option(const char *cmd, const cli_option *row, const char *value, engine_options *o);
+
+/* The option-table rows of the engine options, at the caller's indices. */
+#define CLI_ENGINE_OPTION_ROWS(THREADS, KERNEL, BACKEND, DEVICE)                                                     \
+    [THREADS] = {"threads", 't', "N", "worker threads, 0 = all online CPUs (default 0)"},                             \
+    [KERNEL] = {"kernel", 'k', "OP=VARIANT",                                                                          \
+                "kernel variant for an op (see 'thermabench kernels'); repeatable;\n"                                \
+                "all=V picks V for every op that has it (all=scalar: the reference)"},                               \
+    [BACKEND] = {"backend", 0, "B", "cpu (default) or opencl"},                                                       \
+    [DEVICE] = {"opencl-device", 0, "D", "OpenCL device: P:D indices or a name substring (default: first GPU)"}
 /* Prints "thermabench CMD: <message>" and the hint to run --help. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

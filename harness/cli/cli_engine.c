@@ -27,3 +27,10 @@ int cli_parse_engine_option(const char *cmd, const char *opt, const char *value,
         return 1;
     return 0;
 }
+
+int cli_engine_option(const char *cmd, const cli_option *row, const char *value, engine_options *o)
+{
+    char name[64];
+    snprintf(name, sizeof name, "--%s", row->name);
+    return cli_parse_engine_option(cmd, name, value, o) ? -1 : 0;
+}

@@ -28,10 +28,7 @@ static const cli_option options[] = {
     [O_INPUT] = {"input-len", 'i', "I", "prompt tokens per sequence (default 32, as in configs)"},
     [O_OUTPUT] = {"output-len", 'o', "O", "decode steps (default 32, as in configs)"},
     [O_WARMUP] = {"warmup", 'w', "N", "shorter warm-up passes first (default 0, as a config's\nengine_warmup)"},
-    [O_THREADS] = {"threads", 't', "N", "worker threads, 0 = all online CPUs (default 0)"},
-    [O_KERNEL] = {"kernel", 'k', "OP=VARIANT", "kernel variant for an op (see 'thermabench kernels'); repeatable;\nall=V picks V for every op that has it (all=scalar: the reference)"},
-    [O_BACKEND] = {"backend", 0, "B", "cpu (default) or opencl"},
-    [O_OPENCL_DEVICE] = {"opencl-device", 0, "D", "OpenCL device: P:D indices or a name substring (default: first GPU)"},
+    CLI_ENGINE_OPTION_ROWS(O_THREADS, O_KERNEL, O_BACKEND, O_OPENCL_DEVICE),
     [O_OPENCL_PROFILE] = {"opencl-profile", 0, NULL, "per-kernel device times from OpenCL profiling events"},
     [O_JSON] = {"json", 0, NULL, "print one JSON object with every figure and the configuration"},
     [O_ROOFLINE] = {"roofline", 0, NULL, "also measure this machine's read bandwidth and FMA peak (cpu backend)\nand print decode GB/s and prefill GFLOP/s as fractions of them"},
@@ -59,7 +56,6 @@ static int parse_args(int argc, char **argv, bench_args *a)
     int id, rc = 0;
     if (cli_parser_init(&p, cmd, options, argc, argv)) return -1;
     while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
-        char longname[40];
         switch (id) {
         case CLI_ERROR: rc = -1; break;
         case O_HELP:
@@ -86,8 +82,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         case O_KERNEL:
         case O_BACKEND:
         case O_OPENCL_DEVICE:
-            snprintf(longname, sizeof longname, "--%s", options[id].name);
-            rc = cli_parse_engine_option(cmd, longname, v, &a->opt) ? -1 : 0;
+            rc = cli_engine_option(cmd, &options[id], v, &a->opt);
             break;
         }
     }

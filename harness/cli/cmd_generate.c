@@ -20,10 +20,7 @@ static const cli_option options[] = {
     [O_TEMPERATURE] = {"temperature", 'T', "T", "0 is greedy (default 0)"},
     [O_TOP_P] = {"top-p", 0, "P", "nucleus sampling when T > 0 (default 0.9; 1 is off)"},
     [O_SEED] = {"seed", 's', "S", "sampler seed (default 1)"},
-    [O_THREADS] = {"threads", 't', "N", "worker threads, 0 = all online CPUs (default 0)"},
-    [O_KERNEL] = {"kernel", 'k', "OP=VARIANT", "kernel variant for an op (see 'thermabench kernels'); repeatable;\nall=V picks V for every op that has it (all=scalar: the reference)"},
-    [O_BACKEND] = {"backend", 0, "B", "cpu (default) or opencl"},
-    [O_OPENCL_DEVICE] = {"opencl-device", 0, "D", "OpenCL device: P:D indices or a name substring (default: first GPU)"},
+    CLI_ENGINE_OPTION_ROWS(O_THREADS, O_KERNEL, O_BACKEND, O_OPENCL_DEVICE),
     [O_HELP] = {"help", 'h', NULL, "this help"},
     {0},
 };
@@ -47,7 +44,6 @@ static int parse_args(int argc, char **argv, gen_args *a)
     int id, rc = 0;
     if (cli_parser_init(&p, cmd, options, argc, argv)) return -1;
     while (!rc && (id = cli_next(&p, &v)) != CLI_END) {
-        char longname[40];
         switch (id) {
         case CLI_ERROR: rc = -1; break;
         case O_HELP:
@@ -65,8 +61,7 @@ static int parse_args(int argc, char **argv, gen_args *a)
         case O_TOP_P: rc = cli_parse_double(cmd, "--top-p", v, 0, 1, &a->top_p); break;
         case O_SEED: rc = cli_parse_u64(cmd, "--seed", v, &a->seed); break;
         default:
-            snprintf(longname, sizeof longname, "--%s", options[id].name);
-            rc = cli_parse_engine_option(cmd, longname, v, &a->opt) ? -1 : 0;
+            rc = cli_engine_option(cmd, &options[id], v, &a->opt);
             break;
         }
     }

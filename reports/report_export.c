@@ -13,6 +13,17 @@
 #include "reports.h"
 #include "stats_internal.h"
 
+
+/* Prints a JSON document and frees it: 0, or -1 when it could not be printed. */
+static int print_json(FILE *f, cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return -1;
+    fprintf(f, "%s\n", text);
+    free(text);
+    return 0;
+}
 static const char *const format_names[REPORT_EXPORT_COUNT] = {
     "hyperfine-json", "bmf", "github-action-benchmark", "google-benchmark", "openmetrics", "csv", "markdown"};
 
@@ -214,12 +225,7 @@ static int write_hyperfine(FILE *f, const export_data *d)
         }
         cJSON_AddItemToArray(results, o);
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return -1;
-    fprintf(f, "%s\n", text);
-    free(text);
-    return 0;
+    return print_json(f, root);
 }
 
 static void csv_num(FILE *f, double v)
@@ -334,12 +340,7 @@ static int write_bmf(FILE *f, const export_data *d)
             bmf_measure(b, s, &v->s[M_PRIMARY], 1);
         }
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return -1;
-    fprintf(f, "%s\n", text);
-    free(text);
-    return 0;
+    return print_json(f, root);
 }
 
 /* github-action-benchmark's custom tools: [{name, unit, value, range,
@@ -367,12 +368,7 @@ static int write_github(FILE *f, const export_data *d)
         add_str(o, "extra", extra);
         cJSON_AddItemToArray(root, o);
     }
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text) return -1;
-    fprintf(f, "%s\n", text);
-    free(text);
-    return 0;
+    return print_json(f, root);
 }
 
 static cJSON *gbench_entry(const variant_data *v, const char *name, const char *run_type, double real_ms,

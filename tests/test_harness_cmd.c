@@ -220,12 +220,15 @@ static void test_hostile_names(void)
 }
 
 /* The gate: the second command against the first, exit 1 on a regression;
- * on CPU time, which a loaded machine does not stretch as it does wall time. */
+ * on CPU time, which a loaded machine does not stretch as it does wall time.
+ * The baseline burns 20 ms: a 2 ms command can read 0 ms of user time (the
+ * kernel charges a tick to system time), and the gate's log ratio needs
+ * every value positive. */
 static void test_gate(void)
 {
     char dir[300], a[600], b[600];
     snprintf(dir, sizeof dir, "%s/gate", tmp);
-    snprintf(a, sizeof a, "%s burn 2", fake);
+    snprintf(a, sizeof a, "%s burn 20", fake);
     snprintf(b, sizeof b, "%s burn 150", fake);
     int rc = tb((const char *[]){"cmd", "-r", "5", "--no-probes", "-q", "--max-regression", "3%", "-m", "user_ms", "--max-cv", "100%", "--out", dir, a, b, NULL});
     CHECKF(rc == 1, "gate exit %d", rc);

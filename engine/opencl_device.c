@@ -17,6 +17,7 @@ extern const char engine_cl_src_common[];
 extern const char engine_cl_src_ops[];
 extern const char engine_cl_src_matmul[];
 extern const char engine_cl_src_kquant[];
+extern const char engine_cl_src_matmul_base[];
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 64
@@ -266,6 +267,30 @@ int clb_device_get(const char *spec, clb_device **out, engine_error *err)
     return rc;
 }
 
+static int rg_rows_env(const char *name, int dflt, int *out, engine_error *err)
+{
+    const char *v = getenv(name);
+    *out = dflt;
+    if (!v || !*v)
+        return 0;
+    if (strcmp(v, "1") && strcmp(v, "2") && strcmp(v, "4") && strcmp(v, "8"))
+        return clb_fail(err, ENGINE_ERR_INPUT, "%s: '%s' is not 1, 2, 4 or 8", name, v);
+    *out = atoi(v);
+    return 0;
+}
+
+int clb_rg_get(clb_rg_config *out, engine_error *err)
+{
+    const char *b = getenv("THERMABENCH_OPENCL_RG_BASE");
+    out->base = b && *b && strcmp(b, "0");
+    if (rg_rows_env("THERMABENCH_OPENCL_RG_ROWS", CLB_RG_R, &out->r, err) ||
+        rg_rows_env("THERMABENCH_OPENCL_RG_BATCH_ROWS", CLB_RG_RB, &out->rb, err))
+        return -1;
+    if (out->base)
+        out->r = out->rb = 1;
+    return 0;
+}
+
 static const char *const prog_defines[CLB_PROG_COUNT] = {"", "-DWT_F32", "-DWT_F16", "-DWT_Q8", "-DWT_Q4K"};
 
 int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *err)
@@ -274,8 +299,13 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
     int rc = 0;
     if (!dev->programs[which]) {
         /* matrix programs: the K-quant loads (empty unless -DWT_Q4K), then the kernels */
+        clb_rg_config rg;
+        if (clb_rg_get(&rg, err)) {
+            pthread_mutex_unlock(&cache_lock);
+            return -1;
+        }
         const char *src[3] = {engine_cl_src_common, which == CLB_PROG_OPS ? engine_cl_src_ops : engine_cl_src_kquant,
-                              engine_cl_src_matmul};
+                              rg.base && which != CLB_PROG_Q4K ? engine_cl_src_matmul_base : engine_cl_src_matmul};
         cl_int cr;
         cl_program p = clCreateProgramWithSource(dev->context, which == CLB_PROG_OPS ? 2 : 3, src, NULL, &cr);
         char opts[600];
@@ -286,8 +316,8 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         const char *extra = getenv("THERMABENCH_OPENCL_BUILD_OPTIONS");
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "
-                 "-DRG_LANES=%d -DRG_ROWS=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
-                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
+                 "-DRG_LANES=%d -DRG_ROWS=%d -DRG_R=%d -DRG_RB=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
+                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, rg.r, rg.rb, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
                  CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, extra ? extra : "");
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);

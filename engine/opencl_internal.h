@@ -6,6 +6,8 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
+#include <stdbool.h>
+
 #include "engine.h"
 
 /* The ICD loader (libOpenCL.so.1) is opened at run time, so a machine
@@ -53,11 +55,23 @@ int clb_load(engine_error *err);
 #define CLB_RG_ROWS 4     /* rows per work-group in matvec_rowgroup (even: RoPE pairs); 4 measured best on the H100 */
 #define CLB_RG_BLOCK CLB_RG_ROWS
 #define CLB_RG_SPLIT_COLS 4096   /* rows this long or longer: 2 warps a row in matvec_rowgroup */
-/* The NDRange of a cl_rowgroup kernel over `rows` rows, `split` warps a row
- * (1 but for matvec_rowgroup): RG_ROWS / split rows per work-group. */
-static inline void clb_rowgroup_range(int rows, int split, size_t global[2], size_t local[2])
+/* Rows per warp in the rowgroup kernels (RG_R in matmul.cl) and in
+ * matvec_rowgroup_batch (RG_RB): the defaults, or the process's
+ * THERMABENCH_OPENCL_RG_ROWS / THERMABENCH_OPENCL_RG_BATCH_ROWS (1, 2, 4
+ * or 8), read once by clb_rg_config. */
+#define CLB_RG_R 1
+#define CLB_RG_RB 1
+typedef struct clb_rg_config {
+    int r, rb;      /* rows per warp: single-token kernels, batch kernel */
+    bool base;      /* THERMABENCH_OPENCL_RG_BASE=1: the previous kernels (engine/cl/matmul_base.cl) */
+} clb_rg_config;
+/* The process's configuration; -1 with err set for a bad value. */
+int clb_rg_get(clb_rg_config *out, engine_error *err);
+/* The NDRange of a cl_rowgroup kernel over `rows` rows, `split` warps
+ * sharing `rpw` rows each: RG_ROWS / split x rpw rows per work-group. */
+static inline void clb_rowgroup_range(int rows, int split, int rpw, size_t global[2], size_t local[2])
 {
-    size_t per_group = CLB_RG_BLOCK / split;
+    size_t per_group = (size_t)CLB_RG_BLOCK / split * rpw;
     global[0] = ((size_t)rows + per_group - 1) / per_group * CLB_RG_LANES, global[1] = CLB_RG_ROWS;
     local[0] = CLB_RG_LANES, local[1] = CLB_RG_ROWS;
 }

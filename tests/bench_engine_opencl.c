@@ -148,10 +148,10 @@ static double time_launches(bench *b, cl_kernel k, mat *m, bool scales, int w2_a
     return best;
 }
 
-static void row(const char *what, const mat *m, double bytes, double dram, double cached)
+static void row(const char *what, const mat *m, double bytes, double dram, double cached, double read)
 {
-    printf("%-40s %5d x %-5d %8.2f us %7.0f GB/s   cached %8.2f us\n", what, m->rows, m->cols, dram * 1e6,
-           bytes / dram / 1e9, cached * 1e6);
+    printf("%-44s %6d x %-6d %9.2f us %6.0f GB/s %5.2fx read   cached %9.2f us\n", what, m->rows, m->cols,
+           dram * 1e6, bytes / dram / 1e9, read > 0 ? dram / read : 1.0, cached * 1e6);
     fflush(stdout);
 }
 
@@ -168,12 +168,14 @@ int main(int argc, char **argv)
     }
     engine_error err = {0};
     clb_device *dev;
+    clb_rg_config rg;
     cl_program mp, aux;
     cl_int rc;
     bench b = {.es = prog == CLB_PROG_F32 ? 4 : prog == CLB_PROG_F16 ? 2 : 1, .q8 = prog == CLB_PROG_Q8};
-    if (clb_device_get(argc > 2 ? argv[2] : "", &dev, &err) || clb_program_get(dev, prog, &mp, &err)) {
+    if (clb_rg_get(&rg, &err) || clb_device_get(argc > 2 ? argv[2] : "", &dev, &err) ||
+        clb_program_get(dev, prog, &mp, &err)) {
         fprintf(stderr, "bench_engine_opencl: %s\n", err.msg);
-        return 1;
+        return err.kind == ENGINE_ERR_INPUT ? 2 : 1;
     }
     b.ctx = dev->context;
     if (!(b.q = clCreateCommandQueue(b.ctx, dev->device, 0, &rc)))
@@ -183,15 +185,17 @@ int main(int argc, char **argv)
         die("building the lead and plain-read kernels", rc);
     cl_uint cus = 1;
     clGetDeviceInfo(dev->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
-    printf("%s (%s), %u compute units, %s weights, %s shapes; device time per launch, best of 3 x %d\n",
-           dev->info.device_name, dev->info.platform_name, cus, dtype, preset, LAUNCHES);
+    printf("%s (%s), %u compute units, %s weights, %s shapes, rows per warp %d (batch %d)%s; device time per "
+           "launch, best of 3 x %d\n", dev->info.device_name, dev->info.platform_name, cus, dtype, preset, rg.r, rg.rb,
+           rg.base ? ", previous kernels" : "", LAUNCHES);
 
-    const int DIM = l8 ? 4096 : 2048, HIDDEN = l8 ? 14336 : 5632, QKV = l8 ? 6144 : 2560;
-    static float ones[14336];
+    const int DIM = l8 ? 4096 : 2048, HIDDEN = l8 ? 14336 : 5632, QKV = l8 ? 6144 : 2560, VOCAB = l8 ? 128256 : 32000;
+    enum { NB = 8 };   /* batch kernel tokens */
+    static float ones[NB * 14336];
     float seed = 1.0f;
-    for (int i = 0; i < HIDDEN; i++)
+    for (int i = 0; i < NB * HIDDEN; i++)
         ones[i] = 1.0f;
-    size_t big = (size_t)HIDDEN * DIM * b.es;
+    size_t big = (size_t)VOCAB * DIM * b.es;
     unsigned char *pattern = malloc(big);
     unsigned short *scales = malloc(big / 16 + 2);
     if (!pattern || !scales) {
@@ -208,52 +212,78 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < big / 16 / 2 + 1; i++)
         scales[i] = 0x0800;
-    cl_mem x = buffer(&b, HIDDEN * sizeof *ones, ones), nw = buffer(&b, HIDDEN * sizeof *ones, ones);
-    cl_mem out = buffer(&b, HIDDEN * sizeof *ones, NULL), sink = buffer(&b, 64, NULL), s1 = buffer(&b, 4, &seed);
+    int zero = 0, one = 1, nb = NB;
+    cl_mem x = buffer(&b, NB * HIDDEN * sizeof *ones, ones), nw = buffer(&b, HIDDEN * sizeof *ones, ones);
+    cl_mem out = buffer(&b, (size_t)NB * VOCAB * sizeof(float), NULL), sink = buffer(&b, 64, NULL);
+    cl_mem s1 = buffer(&b, 4, &seed), idx = buffer(&b, sizeof zero, &zero);
     b.spin = clCreateKernel(aux, "spin", &rc);
     cl_kernel rd = clCreateKernel(aux, "plain_read", &rc);
     cl_kernel mv = clCreateKernel(mp, "matvec_rowgroup", &rc);
+    cl_kernel mb = clCreateKernel(mp, "matvec_rowgroup_batch", &rc);
     cl_kernel sw = clCreateKernel(mp, "matvec_rowgroup_swiglu", &rc);
-    if (!b.spin || !rd || !mv || !sw)
+    cl_kernel nm = clCreateKernel(mp, "matvec_rowgroup_norm", &rc);
+    if (!b.spin || !rd || !mv || !mb || !sw || !nm)
         die("creating the kernels", rc);
-    int spins = 4000000, one = 1, zero = 0;
+    int spins = 4000000;
     float eps = 1e-5f;
     check_args(SETARG(b.spin, 0, s1) | SETARG(b.spin, 1, spins));
     spin_alone(&b);
 
-    const int shapes[][2] = {{DIM, DIM}, {QKV, DIM}, {DIM, HIDDEN}, {HIDDEN, DIM}};
-    const char *const names[] = {"wo", "q/k/v shape", "w2", "w1 (or w3)"};
-    for (int s = 0; s < 4; s++) {
+    /* Each matrix of a layer and the classifier; `staged`: the backend's
+     * single-token kernel normalises x in local memory (q/k/v, the
+     * classifier: matvec_rowgroup_norm stands for both). */
+    const struct { int rows, cols; const char *name; bool staged, pair; } shapes[] = {
+        {QKV, DIM, "q/k/v", true, false},  {DIM, DIM, "wo", false, false},  {HIDDEN, DIM, "w1 and w3", true, true},
+        {DIM, HIDDEN, "w2", false, false}, {VOCAB, DIM, "classifier", true, false},
+    };
+    for (int s = 0; s < (int)(sizeof shapes / sizeof *shapes); s++) {
         mat m;
-        mat_make(&b, &m, shapes[s][0], shapes[s][1], pattern, scales);
-        int rows = m.rows, cols = m.cols;
+        mat_make(&b, &m, shapes[s].rows, shapes[s].cols, pattern, scales);
+        int rows = m.rows, cols = m.cols, stride = rows, split = cols >= CLB_RG_SPLIT_COLS ? 2 : 1;
+        double pair = shapes[s].pair ? 2.0 : 1.0;
         size_t g2[2], l2[2];
-        /* The arguments after the weights (set per launch), as the backend passes them. */
-        check_args(SETARG(mv, 2, x) | SETARG(mv, 3, out) | SETARG(mv, 4, rows) | SETARG(mv, 5, cols) |
-                   SETARG(mv, 6, one) | SETARG(mv, 7, rows) | SETARG(mv, 8, zero));
-        for (int split = 1; split <= 4; split *= 2) {
-            clb_rowgroup_range(rows, split, g2, l2);
-            check_args(SETARG(mv, 9, split));
-            char what[64];
-            snprintf(what, sizeof what, "%s: matvec_rowgroup split %d", names[s], split);
-            row(what, &m, m.bytes, time_launches(&b, mv, &m, true, -1, false, 2, g2, l2),
-                time_launches(&b, mv, &m, true, -1, true, 2, g2, l2));
-        }
-        if (s == 3) {   /* the gate and up pair, RMSNorm staged */
-            clb_rowgroup_range(rows, 1, g2, l2);
-            check_args(SETARG(sw, 4, x) | SETARG(sw, 5, out) | SETARG(sw, 6, rows) | SETARG(sw, 7, cols) |
-                       SETARG(sw, 8, one) | SETARG(sw, 9, nw) | SETARG(sw, 10, eps));
-            row("w1 and w3: matvec_rowgroup_swiglu", &m, 2.0 * m.bytes,
-                time_launches(&b, sw, &m, true, 2, false, 2, g2, l2),
-                time_launches(&b, sw, &m, true, 2, true, 2, g2, l2));
-        }
+        char what[64];
         int n4 = (int)((size_t)rows * cols * b.es / 16);
         size_t g = (size_t)16 * cus * 128, l = 128;
         check_args(SETARG(rd, 1, n4) | SETARG(rd, 2, sink));
-        char what[64];
-        snprintf(what, sizeof what, "%s: plain read of the weights", names[s]);
-        row(what, &m, (double)n4 * 16, time_launches(&b, rd, &m, false, -1, false, 1, &g, &l),
-            time_launches(&b, rd, &m, false, -1, true, 1, &g, &l));
+        double read = time_launches(&b, rd, &m, false, -1, false, 1, &g, &l);
+        snprintf(what, sizeof what, "%s: plain read of the weights", shapes[s].name);
+        row(what, &m, (double)n4 * 16, read, time_launches(&b, rd, &m, false, -1, true, 1, &g, &l), read);
+        /* the plain read of the weights and q8_0 scales, as the kernels read them */
+        read = read * m.bytes / ((double)n4 * 16);
+        if (shapes[s].staged && cols <= CLB_XS_MAX) {
+            cl_kernel k = shapes[s].pair ? sw : nm;
+            clb_rowgroup_range(rows, 1, rg.r, g2, l2);
+            if (shapes[s].pair)
+                check_args(SETARG(sw, 4, x) | SETARG(sw, 5, out) | SETARG(sw, 6, rows) | SETARG(sw, 7, cols) |
+                           SETARG(sw, 8, one) | SETARG(sw, 9, nw) | SETARG(sw, 10, eps));
+            else
+                check_args(SETARG(nm, 2, x) | SETARG(nm, 3, out) | SETARG(nm, 4, rows) | SETARG(nm, 5, cols) |
+                           SETARG(nm, 6, one) | SETARG(nm, 7, stride) | SETARG(nm, 8, nw) | SETARG(nm, 9, eps) |
+                           SETARG(nm, 10, idx));
+            snprintf(what, sizeof what, "%s: %s", shapes[s].name,
+                     shapes[s].pair ? "matvec_rowgroup_swiglu" : "matvec_rowgroup_norm");
+            row(what, &m, pair * m.bytes, time_launches(&b, k, &m, true, shapes[s].pair ? 2 : -1, false, 2, g2, l2),
+                time_launches(&b, k, &m, true, shapes[s].pair ? 2 : -1, true, 2, g2, l2), pair * read);
+        } else {
+            check_args(SETARG(mv, 2, x) | SETARG(mv, 3, out) | SETARG(mv, 4, rows) | SETARG(mv, 5, cols) |
+                       SETARG(mv, 6, one) | SETARG(mv, 7, stride) | SETARG(mv, 8, zero));
+            for (int sp = 1; sp <= 2; sp++) {
+                clb_rowgroup_range(rows, sp, rg.r, g2, l2);
+                check_args(SETARG(mv, 9, sp));
+                snprintf(what, sizeof what, "%s: matvec_rowgroup split %d%s", shapes[s].name, sp,
+                         sp == split ? " (default)" : "");
+                row(what, &m, m.bytes, time_launches(&b, mv, &m, true, -1, false, 2, g2, l2),
+                    time_launches(&b, mv, &m, true, -1, true, 2, g2, l2), read);
+            }
+        }
+        /* the batch kernel, 8 tokens (a pair: w1 then w3, as the backend enqueues them) */
+        clb_rowgroup_range(rows, split, rg.rb, g2, l2);
+        check_args(SETARG(mb, 2, x) | SETARG(mb, 3, out) | SETARG(mb, 4, rows) | SETARG(mb, 5, cols) |
+                   SETARG(mb, 6, nb) | SETARG(mb, 7, stride) | SETARG(mb, 8, zero) | SETARG(mb, 9, split));
+        snprintf(what, sizeof what, "%s: matvec_rowgroup_batch, 8 tokens", shapes[s].name);
+        double t8 = time_launches(&b, mb, &m, true, -1, false, 2, g2, l2);
+        row(what, &m, pair * m.bytes, pair * t8, pair * time_launches(&b, mb, &m, true, -1, true, 2, g2, l2), pair * read);
         mat_free(&m);
     }
     free(pattern);

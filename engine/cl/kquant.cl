@@ -38,14 +38,16 @@ inline float8 nibbles8(uint u)
     return convert_float8(v);
 }
 
-/* The 16 elements from i (one sub-block: i is a multiple of 16) times b:
- * d1 * sum(q b) - m1 * sum(b). */
-inline float wdotr(wraw u, __global const half *d, size_t i, float16 b)
+inline vtype wwiden(wraw u) { return (float16)(nibbles8(u.x), nibbles8(u.y)); }
+typedef float2 wside;
+inline wside wside_get(__global const half *d, size_t i) { return q4k_scale_min(d, i); }
+
+/* acc + the 16 elements (one sub-block) times b: d1 * sum(q b) - m1 * sum(b). */
+inline float vdot_acc(vtype q, wside sm, vtype b, float acc)
 {
-    float16 p = (float16)(nibbles8(u.x), nibbles8(u.y)) * b;
+    float16 p = q * b;
     float8 s8 = p.lo + p.hi, b8 = b.lo + b.hi;
     float4 s4 = s8.lo + s8.hi, b4 = b8.lo + b8.hi;
-    float2 sm = q4k_scale_min(d, i);
-    return sm.x * ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) - sm.y * ((b4.s0 + b4.s1) + (b4.s2 + b4.s3));
+    return acc + (sm.x * ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) - sm.y * ((b4.s0 + b4.s1) + (b4.s2 + b4.s3)));
 }
 #endif

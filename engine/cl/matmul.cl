@@ -288,42 +288,44 @@ inline rg_pre rg_prefetch(__global const wtype *w, int r0, int rows, int cols, i
 /* acc[r] = this lane's share of row r0 + r (0 past `rows`) . x for the
  * RG_R rows of a warp: the lanes of a row interleave VEC-column vectors,
  * each lane summing its own in column order (vdot_acc); each x vector is
- * loaded once for all the rows. XQ: x's address space, XV / X1: its
- * vector and scalar loads. */
-#define RG_DOT(NAME, XQ, XV, X1)                                                                          \
-inline void NAME(__global const wtype *w, __global const half *d, int r0, int rows, int cols,           \
-                 XQ const float *x, int lane, int lanes, rg_pre pre, float *acc)                          \
-{                                                                                                         \
-    _Pragma("unroll") for (int r = 0; r < RG_R; r++) acc[r] = 0.0f;                                       \
-    if (cols % VEC) {                                                                                     \
-        _Pragma("unroll") for (int r = 0; r < RG_R; r++)                                                  \
-            if (r0 + r < rows)                                                                            \
-                for (int c = lane; c < cols; c += lanes)                                                  \
-                    acc[r] = fma(wget(w, d, (size_t)(r0 + r) * cols + c), X1(x, c), acc[r]);              \
-        return;                                                                                           \
-    }                                                                                                     \
-    int step = lanes * VEC;                                                                               \
-    bool first = pre.on;                                                                                  \
-    for (int c = lane * VEC; c < cols; c += RG_P * step, first = false) {                                \
-        wraw v[RG_P][RG_R];                                                                               \
-        _Pragma("unroll") for (int u = 0; u < RG_P; u++)                                                  \
-            _Pragma("unroll") for (int r = 0; r < RG_R; r++)                                              \
-                if (c + u * step < cols && r0 + r < rows)                                                 \
-                    v[u][r] = first ? pre.v[u][r] : wload(w, (size_t)(r0 + r) * cols + c + u * step);     \
-        _Pragma("unroll") for (int u = 0; u < RG_P; u++)                                                  \
-            if (c + u * step < cols) {                                                                    \
-                vtype xv = XV(x, c + u * step);                                                           \
-                _Pragma("unroll") for (int r = 0; r < RG_R; r++)                                          \
-                    if (r0 + r < rows)                                                                    \
-                        acc[r] = vdot_acc(wwiden(v[u][r]), wside_get(d, (size_t)(r0 + r) * cols + c + u * step), \
-                                          xv, acc[r]);                                                    \
-            }                                                                                             \
-    }                                                                                                     \
+ * loaded once for all the rows, from xs (staged) or else xg. */
+inline void rg_dot(__global const wtype *w, __global const half *d, int r0, int rows, int cols,
+                   __global const float *xg, __local const float *xs, bool staged, int lane, int lanes, rg_pre pre,
+                   float *acc)
+{
+#pragma unroll
+    for (int r = 0; r < RG_R; r++)
+        acc[r] = 0.0f;
+    if (cols % VEC) {
+#pragma unroll
+        for (int r = 0; r < RG_R; r++)
+            if (r0 + r < rows)
+                for (int c = lane; c < cols; c += lanes)
+                    acc[r] = fma(wget(w, d, (size_t)(r0 + r) * cols + c), staged ? xs[xs_idx(c)] : xg[c], acc[r]);
+        return;
+    }
+    int step = lanes * VEC;
+    bool first = pre.on;
+    for (int c = lane * VEC; c < cols; c += RG_P * step, first = false) {
+        wraw v[RG_P][RG_R];
+#pragma unroll
+        for (int u = 0; u < RG_P; u++)
+#pragma unroll
+            for (int r = 0; r < RG_R; r++)
+                if (c + u * step < cols && r0 + r < rows)
+                    v[u][r] = first ? pre.v[u][r] : wload(w, (size_t)(r0 + r) * cols + c + u * step);
+#pragma unroll
+        for (int u = 0; u < RG_P; u++)
+            if (c + u * step < cols) {
+                vtype xv = staged ? xsvec(xs, c + u * step) : xvec(xg, c + u * step);
+#pragma unroll
+                for (int r = 0; r < RG_R; r++)
+                    if (r0 + r < rows)
+                        acc[r] = vdot_acc(wwiden(v[u][r]), wside_get(d, (size_t)(r0 + r) * cols + c + u * step), xv,
+                                          acc[r]);
+            }
+    }
 }
-#define XG1(x, c) (x)[c]
-#define XS1(x, c) (x)[xs_idx(c)]
-RG_DOT(rg_dot_global, __global, xvec, XG1)
-RG_DOT(rg_dot_staged, __local, xsvec, XS1)
 
 /* Sums each of the m values of v over a row's lanes, adds the split parts
  * in order (warp wi holds part k; part[] holds RG_ROWS x m floats), and
@@ -364,9 +366,9 @@ void matvec_rowgroup(__global const wtype *w, __global const half *d, __global c
         float acc[RG_R];
         /* split 1 passes constant lanes, so the loop compiles as in an unsplit kernel */
         if (split == 1)
-            rg_dot_global(w, d, r0, rows, cols, xt, lane, RG_LANES, none, acc);
+            rg_dot(w, d, r0, rows, cols, xt, (__local const float *)0, false, lane, RG_LANES, none, acc);
         else
-            rg_dot_global(w, d, r0, rows, cols, xt, k * RG_LANES + lane, RG_LANES * split, none, acc);
+            rg_dot(w, d, r0, rows, cols, xt, (__local const float *)0, false, k * RG_LANES + lane, RG_LANES * split, none, acc);
         rg_finish(red[wi], part, acc, RG_R, lane, wi, k, split);
         if (lane == 0 && k == 0)
 #pragma unroll
@@ -475,7 +477,7 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
         rg_pre pre = rg_prefetch(w, r0, rows, cols, lane);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, cols, eps);
         float acc[RG_R];
-        rg_dot_staged(w, d, r0, rows, cols, xs, lane, RG_LANES, pre, acc);
+        rg_dot(w, d, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, pre, acc);
         rg_finish(red + wi * RG_LANES, res, acc, RG_R, lane, wi, 0, 1);
         if (lane == 0)
 #pragma unroll
@@ -529,8 +531,8 @@ void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
         rg_pre p3 = rg_prefetch(w3, r0, rows, cols, lane);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, cols, eps);
         float g[RG_R], u[RG_R];
-        rg_dot_staged(w1, d1, r0, rows, cols, xs, lane, RG_LANES, p1, g);
-        rg_dot_staged(w3, d3, r0, rows, cols, xs, lane, RG_LANES, p3, u);
+        rg_dot(w1, d1, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, p1, g);
+        rg_dot(w3, d3, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, p3, u);
         rg_finish(red + wi * RG_LANES, red, g, RG_R, lane, wi, 0, 1);
         rg_finish(red + wi * RG_LANES, red, u, RG_R, lane, wi, 0, 1);
         if (lane == 0)
@@ -556,7 +558,7 @@ void matvec_rowgroup_norm(__global const wtype *w, __global const half *d, __glo
         rg_pre pre = rg_prefetch(w, r0, rows, cols, lane);
         rg_stage_x(xs, red, x + (size_t)idx[t] * cols, nw, cols, eps);
         float acc[RG_R];
-        rg_dot_staged(w, d, r0, rows, cols, xs, lane, RG_LANES, pre, acc);
+        rg_dot(w, d, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, pre, acc);
         rg_finish(red + wi * RG_LANES, red, acc, RG_R, lane, wi, 0, 1);
         if (lane == 0)
 #pragma unroll

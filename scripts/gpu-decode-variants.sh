@@ -11,7 +11,7 @@
 # the previous kernels), rN (THERMABENCH_OPENCL_RG_ROWS=N rows per warp,
 # same in the batch kernel), r4b8 (4 rows, 8 in the batch kernel).
 # Results into OUT: summary.txt (the tables), kernels/*.txt, decode.jsonl,
-# decode.txt, log.txt.
+# decode.txt, profile-*.txt (kernel times inside a decode), log.txt.
 #   BUNDLE/scripts/gpu-decode-variants.sh BUNDLE OUT      BUDGET_S=N (default 420)
 set -uo pipefail
 BUNDLE=$(cd "${1:?usage: gpu-decode-variants.sh BUNDLE OUT}" && pwd)
@@ -105,6 +105,12 @@ PY
     echo "bench $v $dt bs$bs: failed: $(tail -c 300 "$OUT/run.err")"
   fi
 }
+# Device time per kernel inside a decode (profiling events), fastest variant, batch 1.
+for dt in f16 q8_0; do
+  [ "$(left)" -gt 150 ] || break
+  env ${ENV[$BEST1]} timeout 60 "$TB" bench --backend opencl --preset llama3-8B --dtype "$dt" --input-len 32 \
+    --output-len 32 --opencl-profile > "$OUT/profile-$BEST1-$dt.txt" 2>&1 || echo "profile $dt: exit $?"
+done
 round=0
 while [ "$(left)" -gt 75 ]; do
   round=$((round + 1))

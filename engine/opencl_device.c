@@ -283,6 +283,8 @@ int clb_rg_get(clb_rg_config *out, engine_error *err)
 {
     const char *b = getenv("THERMABENCH_OPENCL_RG_BASE");
     out->base = b && *b && strcmp(b, "0");
+    const char *pp = getenv("THERMABENCH_OPENCL_RG_PIPE");
+    out->pipe = pp && *pp && strcmp(pp, "0");
     if (rg_rows_env("THERMABENCH_OPENCL_RG_ROWS", CLB_RG_R, &out->r, err) ||
         rg_rows_env("THERMABENCH_OPENCL_RG_BATCH_ROWS", CLB_RG_RB, &out->rb, err))
         return -1;
@@ -316,8 +318,8 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         const char *extra = getenv("THERMABENCH_OPENCL_BUILD_OPTIONS");
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "
-                 "-DRG_LANES=%d -DRG_ROWS=%d -DRG_R=%d -DRG_RB=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
-                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, rg.r, rg.rb, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
+                 "-DRG_LANES=%d -DRG_ROWS=%d -DRG_R=%d -DRG_RB=%d -DRG_PIPE=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
+                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, rg.r, rg.rb, rg.pipe, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
                  CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, extra ? extra : "");
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);

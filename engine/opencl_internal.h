@@ -64,6 +64,7 @@ int clb_load(engine_error *err);
 typedef struct clb_rg_config {
     int r, rb;      /* rows per warp: single-token kernels, batch kernel */
     bool base;      /* THERMABENCH_OPENCL_RG_BASE=1: the previous kernels (engine/cl/matmul_base.cl) */
+    bool pipe;      /* THERMABENCH_OPENCL_RG_PIPE=1: each pass's loads issued before the previous pass's arithmetic */
 } clb_rg_config;
 /* The process's configuration; -1 with err set for a bad value. */
 int clb_rg_get(clb_rg_config *out, engine_error *err);

@@ -9,7 +9,9 @@
 #     interleaved, rounds until the time budget is spent.
 # Variants are process environments: base (THERMABENCH_OPENCL_RG_BASE=1,
 # the previous kernels), rN (THERMABENCH_OPENCL_RG_ROWS=N rows per warp,
-# same in the batch kernel), r4b8 (4 rows, 8 in the batch kernel).
+# same in the batch kernel), r4b8 (4 rows, 8 in the batch kernel), rNp
+# (THERMABENCH_OPENCL_RG_PIPE=1: the next pass's loads before this pass's
+# arithmetic). VARIANTS="base r2 ..." picks some.
 # Results into OUT: summary.txt (the tables), kernels/*.txt, decode.jsonl,
 # decode.txt, profile-*.txt (kernel times inside a decode), log.txt.
 #   BUNDLE/scripts/gpu-decode-variants.sh BUNDLE OUT      BUDGET_S=N (default 420)
@@ -31,19 +33,18 @@ smi() {
 }
 echo "start $(date -u +%FT%TZ): $(smi)"
 
+rows() { echo "THERMABENCH_OPENCL_RG_ROWS=$1 THERMABENCH_OPENCL_RG_BATCH_ROWS=$2 THERMABENCH_OPENCL_RG_PIPE=$3"; }
 declare -A ENV=(
   [base]="THERMABENCH_OPENCL_RG_BASE=1"
-  [r1]="THERMABENCH_OPENCL_RG_ROWS=1 THERMABENCH_OPENCL_RG_BATCH_ROWS=1"
-  [r2]="THERMABENCH_OPENCL_RG_ROWS=2 THERMABENCH_OPENCL_RG_BATCH_ROWS=2"
-  [r4]="THERMABENCH_OPENCL_RG_ROWS=4 THERMABENCH_OPENCL_RG_BATCH_ROWS=4"
-  [r4b8]="THERMABENCH_OPENCL_RG_ROWS=4 THERMABENCH_OPENCL_RG_BATCH_ROWS=8"
+  [r1]=$(rows 1 1 0) [r2]=$(rows 2 2 0) [r4]=$(rows 4 4 0) [r4b8]=$(rows 4 8 0)
+  [r1p]=$(rows 1 1 1) [r2p]=$(rows 2 2 1) [r4p]=$(rows 4 4 1) [r8p]=$(rows 8 8 1)
 )
-VARIANTS="base r1 r2 r4 r4b8"
+VARIANTS=${VARIANTS:-"base r2 r4 r4p r2p r8p r1 r4b8 r1p"}
 
 # 1. per-kernel microbenchmark, two rounds when time allows
 for round in 1 2; do
-  for dt in f16 q8_0; do
-    for v in $VARIANTS; do
+  for v in $VARIANTS; do
+    for dt in f16 q8_0; do
       [ "$(left)" -gt 240 ] || { echo "kernels: skipping the rest of round $round (time)"; break 3; }
       s=$(date +%s)
       env ${ENV[$v]} timeout 90 bin/bench_engine_opencl "$dt" NVIDIA llama3-8B > "$OUT/kernels/$v-$dt-$round.txt" 2>&1 ||

@@ -270,18 +270,24 @@ typedef struct rg_pre {
     wraw v[RG_P][RG_R];
 } rg_pre;
 
+/* One pass of a lane's weight loads: RG_P vectors of each of RG_R rows
+ * from column c (those inside the matrix). */
+inline void rg_load(wraw v[RG_P][RG_R], __global const wtype *w, int r0, int rows, int cols, int c, int step)
+{
+#pragma unroll
+    for (int u = 0; u < RG_P; u++)
+#pragma unroll
+        for (int r = 0; r < RG_R; r++)
+            if (c + u * step < cols && r0 + r < rows)
+                v[u][r] = wload(w, (size_t)(r0 + r) * cols + c + u * step);
+}
+
 inline rg_pre rg_prefetch(__global const wtype *w, int r0, int rows, int cols, int lane)
 {
     rg_pre p;
-    int step = RG_LANES * VEC, c = lane * VEC;
     p.on = cols % VEC == 0;
     if (p.on)
-#pragma unroll
-        for (int u = 0; u < RG_P; u++)
-#pragma unroll
-            for (int r = 0; r < RG_R; r++)
-                if (c + u * step < cols && r0 + r < rows)
-                    p.v[u][r] = wload(w, (size_t)(r0 + r) * cols + c + u * step);
+        rg_load(p.v, w, r0, rows, cols, lane * VEC, RG_LANES * VEC);
     return p;
 }
 
@@ -304,16 +310,25 @@ inline void rg_dot(__global const wtype *w, __global const half *d, int r0, int 
                     acc[r] = fma(wget(w, d, (size_t)(r0 + r) * cols + c), staged ? xs[xs_idx(c)] : xg[c], acc[r]);
         return;
     }
-    int step = lanes * VEC;
-    bool first = pre.on;
-    for (int c = lane * VEC; c < cols; c += RG_P * step, first = false) {
-        wraw v[RG_P][RG_R];
+    int step = lanes * VEC, c = lane * VEC;
+    wraw v[RG_P][RG_R];
+    if (pre.on)
 #pragma unroll
         for (int u = 0; u < RG_P; u++)
 #pragma unroll
             for (int r = 0; r < RG_R; r++)
-                if (c + u * step < cols && r0 + r < rows)
-                    v[u][r] = first ? pre.v[u][r] : wload(w, (size_t)(r0 + r) * cols + c + u * step);
+                v[u][r] = pre.v[u][r];
+    else
+        rg_load(v, w, r0, rows, cols, c, step);
+    for (; c < cols; c += RG_P * step) {
+#if RG_PIPE
+        /* the next pass's loads go out before this pass's arithmetic */
+        wraw nv[RG_P][RG_R];
+        rg_load(nv, w, r0, rows, cols, c + RG_P * step, step);
+#else
+        if (c != lane * VEC)
+            rg_load(v, w, r0, rows, cols, c, step);
+#endif
 #pragma unroll
         for (int u = 0; u < RG_P; u++)
             if (c + u * step < cols) {
@@ -324,6 +339,13 @@ inline void rg_dot(__global const wtype *w, __global const half *d, int r0, int 
                         acc[r] = vdot_acc(wwiden(v[u][r]), wside_get(d, (size_t)(r0 + r) * cols + c + u * step), xv,
                                           acc[r]);
             }
+#if RG_PIPE
+#pragma unroll
+        for (int u = 0; u < RG_P; u++)
+#pragma unroll
+            for (int r = 0; r < RG_R; r++)
+                v[u][r] = nv[u][r];
+#endif
     }
 }
 
@@ -408,14 +430,31 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
                                                    acc[r * RG_MAXN + t]);
     } else {
         int step = lanes * VEC;
+        wraw v[RG_PB][RG_RB];
+#pragma unroll
+        for (int u = 0; u < RG_PB; u++)
+#pragma unroll
+            for (int r = 0; r < RG_RB; r++)
+                if (li * VEC + u * step < cols && r0 + r < rows)
+                    v[u][r] = wload(w, (size_t)(r0 + r) * cols + li * VEC + u * step);
         for (int c = li * VEC; c < cols; c += RG_PB * step) {
-            wraw v[RG_PB][RG_RB];
+#if RG_PIPE
+            wraw nv[RG_PB][RG_RB];
 #pragma unroll
             for (int u = 0; u < RG_PB; u++)
 #pragma unroll
                 for (int r = 0; r < RG_RB; r++)
-                    if (c + u * step < cols && r0 + r < rows)
-                        v[u][r] = wload(w, (size_t)(r0 + r) * cols + c + u * step);
+                    if (c + (RG_PB + u) * step < cols && r0 + r < rows)
+                        nv[u][r] = wload(w, (size_t)(r0 + r) * cols + c + (RG_PB + u) * step);
+#else
+            if (c != li * VEC)
+#pragma unroll
+                for (int u = 0; u < RG_PB; u++)
+#pragma unroll
+                    for (int r = 0; r < RG_RB; r++)
+                        if (c + u * step < cols && r0 + r < rows)
+                            v[u][r] = wload(w, (size_t)(r0 + r) * cols + c + u * step);
+#endif
 #pragma unroll
             for (int u = 0; u < RG_PB; u++)
                 if (c + u * step < cols) {
@@ -436,6 +475,13 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
                                     acc[r * RG_MAXN + t] = vdot_acc(wf[r], s[r], xv, acc[r * RG_MAXN + t]);
                         }
                 }
+#if RG_PIPE
+#pragma unroll
+            for (int u = 0; u < RG_PB; u++)
+#pragma unroll
+                for (int r = 0; r < RG_RB; r++)
+                    v[u][r] = nv[u][r];
+#endif
         }
     }
     rg_finish(red[wi], part, acc, RG_RB * RG_MAXN, lane, wi, k, split);

@@ -4,9 +4,9 @@
 # nothing):
 #  1. bench_engine_opencl (each matrix kernel against a plain read of its
 #     bytes) for f16 and q8_0, for every variant below, round-robin;
-#  2. the variant whose kernels sum to the shortest step (batch 1 and
-#     batch 8 separately) against "base" in `bench --preset llama3-8B`,
-#     interleaved, rounds until the time budget is spent.
+#  2. per dtype, the variant whose kernels sum to the shortest step (batch
+#     1 and batch 8 separately) against "base" in `bench --preset
+#     llama3-8B`, interleaved, rounds until the time budget is spent.
 # Variants are process environments: base (THERMABENCH_OPENCL_RG_BASE=1,
 # the previous kernels), rN (THERMABENCH_OPENCL_RG_ROWS=N rows per warp,
 # same in the batch kernel), r4b8 (4 rows, 8 in the batch kernel), rNp
@@ -54,9 +54,10 @@ for round in 1 2; do
   done
 done
 
-# The variant with the shortest step of kernel times (median over rounds):
-# batch 1 from the single-token kernels, batch 8 from the batch kernel.
-read -r BEST1 BEST8 < <(python3 - "$OUT/kernels" <<'PY' 2>/dev/null || echo "r2 r4b8"
+# Per dtype, the variant with the shortest step of kernel times (median
+# over rounds): batch 1 from the single-token kernels, batch 8 from the
+# batch kernel.
+read -r F16_1 F16_8 Q8_1 Q8_8 < <(python3 - "$OUT/kernels" <<'PY' 2>/dev/null || echo "r2 r4b8 r2 r4b8"
 import glob, os, re, statistics, sys
 t = {}
 for f in glob.glob(os.path.join(sys.argv[1], "*.txt")):
@@ -66,25 +67,21 @@ for f in glob.glob(os.path.join(sys.argv[1], "*.txt")):
         if m:
             t.setdefault((v, dt, m.group(1).strip()), []).append(float(m.group(2)))
 med = {k: statistics.median(x) for k, x in t.items()}
-def step(v, batch):
-    s = 0.0
-    for dt in ("f16", "q8_0"):
-        k = {name: us for (vv, d, name), us in med.items() if vv == v and d == dt}
-        if batch:
-            parts = [n for n in k if "matvec_rowgroup_batch" in n]
-        else:
-            parts = [n for n in k if ("norm" in n or "swiglu" in n or "(default)" in n) and "batch" not in n]
-        if len(parts) < 5:
-            return float("inf")
-        s += sum(k[n] * (1 if n.startswith("classifier") else 32) for n in parts)
-    return s
-vs = sorted({k[0] for k in med})
-b1 = min((v for v in vs if v != "base"), key=lambda v: step(v, False))
-b8 = min((v for v in vs if v != "base"), key=lambda v: step(v, True))
-print(b1, b8)
+def step(v, dt, batch):
+    k = {name: us for (vv, d, name), us in med.items() if vv == v and d == dt}
+    if batch:
+        parts = [n for n in k if "matvec_rowgroup_batch" in n]
+    else:
+        parts = [n for n in k if ("norm" in n or "swiglu" in n or "(default)" in n) and "batch" not in n]
+    if len(parts) < 5:
+        return float("inf")
+    return sum(k[n] * (1 if n.startswith("classifier") else 32) for n in parts)
+vs = sorted({k[0] for k in med} - {"base"})
+print(" ".join(min(vs, key=lambda v: step(v, dt, b)) for dt in ("f16", "q8_0") for b in (False, True)))
 PY
 )
-echo "fastest by kernel times: batch 1 $BEST1, batch 8 $BEST8"
+declare -A BEST=([f16-1]=$F16_1 [f16-8]=$F16_8 [q8_0-1]=$Q8_1 [q8_0-8]=$Q8_8)
+echo "fastest by kernel times: f16 batch 1 $F16_1, batch 8 $F16_8; q8_0 batch 1 $Q8_1, batch 8 $Q8_8"
 
 # 2. end to end, interleaved: base and the fastest, batch 1 and 8, rounds while time is left
 : > "$OUT/decode.jsonl"
@@ -109,14 +106,15 @@ PY
 # Device time per kernel inside a decode (profiling events), fastest variant, batch 1.
 for dt in f16 q8_0; do
   [ "$(left)" -gt 150 ] || break
-  env ${ENV[$BEST1]} timeout 60 "$TB" bench --backend opencl --preset llama3-8B --dtype "$dt" --input-len 32 \
-    --output-len 32 --opencl-profile > "$OUT/profile-$BEST1-$dt.txt" 2>&1 || echo "profile $dt: exit $?"
+  v=${BEST[$dt-1]}
+  env ${ENV[$v]} timeout 60 "$TB" bench --backend opencl --preset llama3-8B --dtype "$dt" --input-len 32 \
+    --output-len 32 --opencl-profile > "$OUT/profile-$v-$dt.txt" 2>&1 || echo "profile $dt: exit $?"
 done
 round=0
 while [ "$(left)" -gt 75 ]; do
   round=$((round + 1))
   for dt in f16 q8_0; do
-    for pair in "base 1" "$BEST1 1" "base 8" "$BEST8 8"; do
+    for pair in "base 1" "${BEST[$dt-1]} 1" "base 8" "${BEST[$dt-8]} 8"; do
       set -- $pair
       [ "$(left)" -gt 60 ] || break 3
       run_bench "$1" "$dt" "$2" "$round"
@@ -125,7 +123,7 @@ while [ "$(left)" -gt 75 ]; do
 done
 echo "end $(date -u +%FT%TZ): $(smi)"
 
-python3 - "$OUT" "$BEST1" "$BEST8" > "$OUT/summary.txt" <<'PY'
+python3 - "$OUT" "$F16_1" "$F16_8" "$Q8_1" "$Q8_8" > "$OUT/summary.txt" <<'PY'
 import glob, os, re, statistics, sys
 out = sys.argv[1]
 t = {}
@@ -162,8 +160,8 @@ for (dt, bs), vs in sorted(runs.items()):
             " ratio %.3f [%.3f-%.3f]" % (statistics.median(ratios), min(ratios), max(ratios)) if ratios else "",
             ",".join(sorted({a[3] for a in rs.values()}))))
 print("\nBatch 8 tokens/s over batch 1 tokens/s (medians)")
-for dt in ("f16", "q8_0"):
-    for v1, v8 in (("base", "base"), (sys.argv[2], sys.argv[3])):
+for dt, best in (("f16", sys.argv[2:4]), ("q8_0", sys.argv[4:6])):
+    for v1, v8 in (("base", "base"), best):
         a, b = runs.get((dt, "bs1"), {}).get(v1), runs.get((dt, "bs8"), {}).get(v8)
         if a and b:
             print("%s %s/%s: %.2fx" % (dt, v1, v8, statistics.median(x[1] for x in b.values()) /

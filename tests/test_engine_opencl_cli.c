@@ -40,9 +40,14 @@ int main(void)
     engine_error err = {0};
     if (engine_opencl_devices(&d, 1, &err) >= 1) {
         /* Every case with the device's defaults, then with cl_rowgroup's
-         * rows split over 2 and 4 warps (THERMABENCH_OPENCL_RG_SPLIT). */
-        static const char *const modes[] = {"", "THERMABENCH_OPENCL_RG_SPLIT=2 ", "THERMABENCH_OPENCL_RG_SPLIT=4 "};
-        for (size_t j = 0; j < 3 * TB_N_MODEL_CASES; j++) {
+         * rows split over 2 and 4 warps (THERMABENCH_OPENCL_RG_SPLIT) and
+         * with 1, 2 and 8 rows per warp (THERMABENCH_OPENCL_RG_ROWS). */
+        static const char *const modes[] = {"", "THERMABENCH_OPENCL_RG_SPLIT=2 ", "THERMABENCH_OPENCL_RG_SPLIT=4 ",
+                                            "THERMABENCH_OPENCL_RG_ROWS=1 ",
+                                            "THERMABENCH_OPENCL_RG_ROWS=2 THERMABENCH_OPENCL_RG_SPLIT=2 ",
+                                            "THERMABENCH_OPENCL_RG_ROWS=8 "};
+        const size_t n_modes = sizeof modes / sizeof *modes;
+        for (size_t j = 0; j < n_modes * TB_N_MODEL_CASES; j++) {
             size_t i = j % TB_N_MODEL_CASES, m = j / TB_N_MODEL_CASES;
             want_len = tb_read_into(tb_model_cases[i].expected, want, sizeof want);
             CHECKF(want_len > 0, "missing %s", tb_model_cases[i].expected);
@@ -80,23 +85,37 @@ int main(void)
                 CHECKF(atol(h + strlen("host: enqueue 1-token pass")) >= 4 && strstr(got, "host: wait for its logits"),
                        "%s", h);
         }
-        /* A decode batch of cl_rowgroup goes through matvec_rowgroup_batch,
+        /* A decode batch of cl_rowgroup goes through matvec_rowgroup_batch
+         * (at 1, 2, 4 and 8 rows per warp: THERMABENCH_OPENCL_RG_BATCH_ROWS),
          * or with THERMABENCH_OPENCL_BATCH_STAGED=1 through the per-token
-         * kernels; the greedy ids of the tiny preset are the same. */
-        char hash[2][32] = {"", ""};
-        for (int staged = 0; staged < 2; staged++) {
+         * kernels; each token's sums are added in the same order, so the
+         * greedy ids of the tiny preset are the same. */
+        static const char *const batch_modes[] = {
+            "THERMABENCH_OPENCL_BATCH_STAGED=1 ", "", "THERMABENCH_OPENCL_RG_BATCH_ROWS=1 ",
+            "THERMABENCH_OPENCL_RG_BATCH_ROWS=2 ", "THERMABENCH_OPENCL_RG_BATCH_ROWS=4 ",
+            "THERMABENCH_OPENCL_RG_BATCH_ROWS=8 THERMABENCH_OPENCL_RG_ROWS=4 "};
+        char hash[6][32] = {""};
+        for (int m = 0; m < 6; m++) {
+            bool staged = m == 0;
             snprintf(cmd, sizeof cmd, "%s'%s' bench --backend opencl --preset tiny --kernel matmul=cl_rowgroup "
-                     "--batch-size 4 --input-len 8 --output-len 3 --opencl-profile",
-                     staged ? "THERMABENCH_OPENCL_BATCH_STAGED=1 " : "", TB_BINARY);
+                     "--batch-size 4 --input-len 8 --output-len 3 --opencl-profile", batch_modes[m], TB_BINARY);
             rc = run(cmd, got, sizeof got - 1, &got_len);
             got[got_len > 0 ? got_len : 0] = 0;
             bool batch = strstr(got, "matvec_rowgroup_batch") != NULL;
-            CHECKF(rc == 0 && batch == !staged, "batch staged=%d: exit %d:\n%s", staged, rc, got);
+            CHECKF(rc == 0 && batch == !staged, "%s: exit %d:\n%s", batch_modes[m], rc, got);
             const char *o = strstr(got, "output    ");
             if (o)
-                sscanf(o + 10, "%31s", hash[staged]);
+                sscanf(o + 10, "%31s", hash[m]);
+            CHECKF(hash[m][0] && !strcmp(hash[m], hash[0]), "%s: greedy ids %s, per-token kernels %s", batch_modes[m],
+                   hash[m], hash[0]);
         }
-        CHECKF(hash[0][0] && !strcmp(hash[0], hash[1]), "batch kernel %s, per-token kernels %s", hash[0], hash[1]);
+        /* Rows per warp other than 1, 2, 4 or 8: exit 2, naming the variable. */
+        snprintf(cmd, sizeof cmd, "THERMABENCH_OPENCL_RG_BATCH_ROWS=3 '%s' bench --backend opencl --preset tiny 2>&1",
+                 TB_BINARY);
+        rc = run(cmd, got, sizeof got - 1, &got_len);
+        got[got_len > 0 ? got_len : 0] = 0;
+        CHECKF(rc == 2 && strstr(got, "THERMABENCH_OPENCL_RG_BATCH_ROWS: '3' is not 1, 2, 4 or 8"),
+               "bad rows: exit %d: %s", rc, got);
         /* A split other than 1, 2 or 4: exit 2, naming the variable. */
         snprintf(cmd, sizeof cmd, "THERMABENCH_OPENCL_RG_SPLIT=3 '%s' bench --backend opencl --preset tiny 2>&1",
                  TB_BINARY);

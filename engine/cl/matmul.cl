@@ -110,6 +110,18 @@ inline float vdot_acc(vtype a, wside s, vtype b, float acc)
 #error "build with -DWT_F32, -DWT_F16, -DWT_Q8 or -DWT_Q4K"
 #endif
 
+/* A weight vector with its side data, loaded together so one pass's
+ * loads (q8_0's scales too) are all in flight at once. */
+typedef struct wvec {
+    wraw q;
+    wside s;
+} wvec;
+inline wvec wvload(__global const wtype *w, __global const half *d, size_t i)
+{
+    wvec v = {wload(w, i), wside_get(d, i)};
+    return v;
+}
+
 /* VEC floats of x at column c. x rows start at multiples of cols floats and
  * c is a multiple of VEC, so the vector-typed load is aligned: one wide load
  * where an element-aligned vloadn may be split into scalars (on the H100
@@ -133,15 +145,15 @@ inline float row_dot(__global const wtype *w, __global const half *d, size_t bas
     float acc = 0.0f;
     if (cols % VEC == 0) {
         for (int c = 0; c < cols; c += RG_INFLIGHT * VEC) {
-            wraw v[RG_INFLIGHT];
+            wvec v[RG_INFLIGHT];
 #pragma unroll
             for (int u = 0; u < RG_INFLIGHT; u++)
                 if (c + u * VEC < cols)
-                    v[u] = wload(w, base + c + u * VEC);
+                    v[u] = wvload(w, d, base + c + u * VEC);
 #pragma unroll
             for (int u = 0; u < RG_INFLIGHT; u++)
                 if (c + u * VEC < cols)
-                    acc = vdot_acc(wwiden(v[u]), wside_get(d, base + c + u * VEC), xvec(x, c + u * VEC), acc);
+                    acc = vdot_acc(wwiden(v[u].q), v[u].s, xvec(x, c + u * VEC), acc);
         }
         return acc;
     }
@@ -267,27 +279,28 @@ inline void rg_stage_x(__local float *xs, __local float *red, __global const flo
  * so the memory latency overlaps the staging and its barriers. */
 typedef struct rg_pre {
     bool on;
-    wraw v[RG_P][RG_R];
+    wvec v[RG_P][RG_R];
 } rg_pre;
 
 /* One pass of a lane's weight loads: RG_P vectors of each of RG_R rows
  * from column c (those inside the matrix). */
-inline void rg_load(wraw v[RG_P][RG_R], __global const wtype *w, int r0, int rows, int cols, int c, int step)
+inline void rg_load(wvec v[RG_P][RG_R], __global const wtype *w, __global const half *d, int r0, int rows, int cols,
+                    int c, int step)
 {
 #pragma unroll
     for (int u = 0; u < RG_P; u++)
 #pragma unroll
         for (int r = 0; r < RG_R; r++)
             if (c + u * step < cols && r0 + r < rows)
-                v[u][r] = wload(w, (size_t)(r0 + r) * cols + c + u * step);
+                v[u][r] = wvload(w, d, (size_t)(r0 + r) * cols + c + u * step);
 }
 
-inline rg_pre rg_prefetch(__global const wtype *w, int r0, int rows, int cols, int lane)
+inline rg_pre rg_prefetch(__global const wtype *w, __global const half *d, int r0, int rows, int cols, int lane)
 {
     rg_pre p;
     p.on = cols % VEC == 0;
     if (p.on)
-        rg_load(p.v, w, r0, rows, cols, lane * VEC, RG_LANES * VEC);
+        rg_load(p.v, w, d, r0, rows, cols, lane * VEC, RG_LANES * VEC);
     return p;
 }
 
@@ -311,7 +324,7 @@ inline void rg_dot(__global const wtype *w, __global const half *d, int r0, int 
         return;
     }
     int step = lanes * VEC, c = lane * VEC;
-    wraw v[RG_P][RG_R];
+    wvec v[RG_P][RG_R];
     if (pre.on)
 #pragma unroll
         for (int u = 0; u < RG_P; u++)
@@ -319,15 +332,15 @@ inline void rg_dot(__global const wtype *w, __global const half *d, int r0, int 
             for (int r = 0; r < RG_R; r++)
                 v[u][r] = pre.v[u][r];
     else
-        rg_load(v, w, r0, rows, cols, c, step);
+        rg_load(v, w, d, r0, rows, cols, c, step);
     for (; c < cols; c += RG_P * step) {
 #if RG_PIPE
         /* the next pass's loads go out before this pass's arithmetic */
-        wraw nv[RG_P][RG_R];
-        rg_load(nv, w, r0, rows, cols, c + RG_P * step, step);
+        wvec nv[RG_P][RG_R];
+        rg_load(nv, w, d, r0, rows, cols, c + RG_P * step, step);
 #else
         if (c != lane * VEC)
-            rg_load(v, w, r0, rows, cols, c, step);
+            rg_load(v, w, d, r0, rows, cols, c, step);
 #endif
 #pragma unroll
         for (int u = 0; u < RG_P; u++)
@@ -336,8 +349,7 @@ inline void rg_dot(__global const wtype *w, __global const half *d, int r0, int 
 #pragma unroll
                 for (int r = 0; r < RG_R; r++)
                     if (r0 + r < rows)
-                        acc[r] = vdot_acc(wwiden(v[u][r]), wside_get(d, (size_t)(r0 + r) * cols + c + u * step), xv,
-                                          acc[r]);
+                        acc[r] = vdot_acc(wwiden(v[u][r].q), v[u][r].s, xv, acc[r]);
             }
 #if RG_PIPE
 #pragma unroll
@@ -430,22 +442,22 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
                                                    acc[r * RG_MAXN + t]);
     } else {
         int step = lanes * VEC;
-        wraw v[RG_PB][RG_RB];
+        wvec v[RG_PB][RG_RB];
 #pragma unroll
         for (int u = 0; u < RG_PB; u++)
 #pragma unroll
             for (int r = 0; r < RG_RB; r++)
                 if (li * VEC + u * step < cols && r0 + r < rows)
-                    v[u][r] = wload(w, (size_t)(r0 + r) * cols + li * VEC + u * step);
+                    v[u][r] = wvload(w, d, (size_t)(r0 + r) * cols + li * VEC + u * step);
         for (int c = li * VEC; c < cols; c += RG_PB * step) {
 #if RG_PIPE
-            wraw nv[RG_PB][RG_RB];
+            wvec nv[RG_PB][RG_RB];
 #pragma unroll
             for (int u = 0; u < RG_PB; u++)
 #pragma unroll
                 for (int r = 0; r < RG_RB; r++)
                     if (c + (RG_PB + u) * step < cols && r0 + r < rows)
-                        nv[u][r] = wload(w, (size_t)(r0 + r) * cols + c + (RG_PB + u) * step);
+                        nv[u][r] = wvload(w, d, (size_t)(r0 + r) * cols + c + (RG_PB + u) * step);
 #else
             if (c != li * VEC)
 #pragma unroll
@@ -453,18 +465,15 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
 #pragma unroll
                     for (int r = 0; r < RG_RB; r++)
                         if (c + u * step < cols && r0 + r < rows)
-                            v[u][r] = wload(w, (size_t)(r0 + r) * cols + c + u * step);
+                            v[u][r] = wvload(w, d, (size_t)(r0 + r) * cols + c + u * step);
 #endif
 #pragma unroll
             for (int u = 0; u < RG_PB; u++)
                 if (c + u * step < cols) {
                     vtype wf[RG_RB];
-                    wside s[RG_RB];
 #pragma unroll
-                    for (int r = 0; r < RG_RB; r++) {
-                        wf[r] = wwiden(v[u][r]);
-                        s[r] = wside_get(d, (size_t)(r0 + r) * cols + c + u * step);
-                    }
+                    for (int r = 0; r < RG_RB; r++)
+                        wf[r] = wwiden(v[u][r].q);
 #pragma unroll
                     for (int t = 0; t < RG_MAXN; t++)
                         if (t < n) {
@@ -472,7 +481,7 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
 #pragma unroll
                             for (int r = 0; r < RG_RB; r++)
                                 if (r0 + r < rows)
-                                    acc[r * RG_MAXN + t] = vdot_acc(wf[r], s[r], xv, acc[r * RG_MAXN + t]);
+                                    acc[r * RG_MAXN + t] = vdot_acc(wf[r], v[u][r].s, xv, acc[r * RG_MAXN + t]);
                         }
                 }
 #if RG_PIPE
@@ -520,7 +529,7 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
     int lane = get_local_id(0), wi = get_local_id(1);
     int g0 = get_group_id(0) * RG_ROWS * RG_R, r0 = g0 + wi * RG_R, dim = cols;
     for (int t = 0; t < n; t++) {
-        rg_pre pre = rg_prefetch(w, r0, rows, cols, lane);
+        rg_pre pre = rg_prefetch(w, d, r0, rows, cols, lane);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, cols, eps);
         float acc[RG_R];
         rg_dot(w, d, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, pre, acc);
@@ -573,8 +582,8 @@ void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
     int lane = get_local_id(0), wi = get_local_id(1);
     int r0 = (get_group_id(0) * RG_ROWS + wi) * RG_R;
     for (int t = 0; t < n; t++) {
-        rg_pre p1 = rg_prefetch(w1, r0, rows, cols, lane);
-        rg_pre p3 = rg_prefetch(w3, r0, rows, cols, lane);
+        rg_pre p1 = rg_prefetch(w1, d1, r0, rows, cols, lane);
+        rg_pre p3 = rg_prefetch(w3, d3, r0, rows, cols, lane);
         rg_stage_x(xs, red, x + (size_t)t * cols, nw, cols, eps);
         float g[RG_R], u[RG_R];
         rg_dot(w1, d1, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, p1, g);
@@ -601,7 +610,7 @@ void matvec_rowgroup_norm(__global const wtype *w, __global const half *d, __glo
     int lane = get_local_id(0), wi = get_local_id(1);
     int r0 = (get_group_id(0) * RG_ROWS + wi) * RG_R;
     for (int t = 0; t < n; t++) {
-        rg_pre pre = rg_prefetch(w, r0, rows, cols, lane);
+        rg_pre pre = rg_prefetch(w, d, r0, rows, cols, lane);
         rg_stage_x(xs, red, x + (size_t)idx[t] * cols, nw, cols, eps);
         float acc[RG_R];
         rg_dot(w, d, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, pre, acc);

@@ -532,11 +532,11 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     } else if (b->matvec == MV_ROWGROUP && n > 1 && !b->batch_staged) {
         kk = k->rowgroup_batch, name = "matvec_rowgroup_batch", dims = 2;
         split = rg_split_for(b, w->cols);
-        clb_rowgroup_range(w->rows, split, b->rg.rb, g, l);
+        clb_rowgroup_range(w->rows, split, b->rg.rb[w->prog], g, l);
     } else if (b->matvec == MV_ROWGROUP) {
         kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
         split = rg_split_for(b, w->cols);
-        clb_rowgroup_range(w->rows, split, b->rg.r, g, l);
+        clb_rowgroup_range(w->rows, split, b->rg.r[w->prog], g, l);
     } else {
         kk = k->rowitem, name = "matvec_rowitem";
         g[0] = round_up(w->rows, 64), l[0] = 64;
@@ -574,7 +574,7 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     const char *name = rg ? "matvec_rowgroup_swiglu+rmsnorm" : "matvec_rowitem_swiglu";
     size_t g[2], l[2];
     if (rg) {
-        clb_rowgroup_range(L->w1.rows, 1, b->rg.r, g, l);
+        clb_rowgroup_range(L->w1.rows, 1, b->rg.r[L->w1.prog], g, l);
         x = b->x;   /* normalised inside the kernel */
     } else {
         g[0] = round_up(L->w1.rows, 64), l[0] = 64;
@@ -608,7 +608,7 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
     const clb_layer *L = &b->layers[l];
     cl_kernel k = b->mm[L->wqkv.prog].rowgroup_qkv;
     size_t g[2], lo[2];
-    clb_rowgroup_range(L->wqkv.rows, 1, b->rg.r, g, lo);
+    clb_rowgroup_range(L->wqkv.rows, 1, b->rg.r[L->wqkv.prog], g, lo);
     cl_int rc = SETARG(k, 0, L->wqkv.w) | SETARG(k, 1, L->wqkv.d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->qkv) |
                 SETARG(k, 4, L->wqkv.rows) | SETARG(k, 5, L->wqkv.cols) | SETARG(k, 6, n) |
                 SETARG(k, 7, L->rms_att) | SETARG(k, 8, c->norm_eps) | SETARG(k, 9, b->rope_cs) |
@@ -664,7 +664,7 @@ static int classify(cl_backend *b, int n_want, engine_error *err)
                matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
     cl_kernel k = b->mm[w->prog].rowgroup_norm;
     size_t g[2], lo[2];
-    clb_rowgroup_range(w->rows, 1, b->rg.r, g, lo);
+    clb_rowgroup_range(w->rows, 1, b->rg.r[w->prog], g, lo);
     int stride = b->cfg.vocab_size;
     cl_int rc = SETARG(k, 0, w->w) | SETARG(k, 1, w->d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->logits) |
                 SETARG(k, 4, w->rows) | SETARG(k, 5, w->cols) | SETARG(k, 6, n_want) | SETARG(k, 7, stride) |

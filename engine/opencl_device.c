@@ -267,29 +267,37 @@ int clb_device_get(const char *spec, clb_device **out, engine_error *err)
     return rc;
 }
 
-static int rg_rows_env(const char *name, int dflt, int *out, engine_error *err)
+/* Rows per warp by weight type (ops, f32, f16, q8_0, q4_K). */
+static const int rg_default_r[CLB_PROG_COUNT] = {1, 1, 1, 2, 1};
+static const int rg_default_rb[CLB_PROG_COUNT] = {2, 2, 2, 2, 2};
+
+static int rg_rows_env(const char *name, const int *dflt, int *out, engine_error *err)
 {
     const char *v = getenv(name);
-    *out = dflt;
+    for (int p = 0; p < CLB_PROG_COUNT; p++)
+        out[p] = dflt[p];
     if (!v || !*v)
         return 0;
     if (strcmp(v, "1") && strcmp(v, "2") && strcmp(v, "4") && strcmp(v, "8"))
         return clb_fail(err, ENGINE_ERR_INPUT, "%s: '%s' is not 1, 2, 4 or 8", name, v);
-    *out = atoi(v);
+    for (int p = 0; p < CLB_PROG_COUNT; p++)
+        out[p] = atoi(v);
     return 0;
 }
 
 int clb_rg_get(clb_rg_config *out, engine_error *err)
 {
+    _Static_assert(CLB_PROG_COUNT == 5, "clb_rg_config's arrays");
     const char *b = getenv("THERMABENCH_OPENCL_RG_BASE");
     out->base = b && *b && strcmp(b, "0");
     const char *pp = getenv("THERMABENCH_OPENCL_RG_PIPE");
     out->pipe = pp && *pp && strcmp(pp, "0");
-    if (rg_rows_env("THERMABENCH_OPENCL_RG_ROWS", CLB_RG_R, &out->r, err) ||
-        rg_rows_env("THERMABENCH_OPENCL_RG_BATCH_ROWS", CLB_RG_RB, &out->rb, err))
+    if (rg_rows_env("THERMABENCH_OPENCL_RG_ROWS", rg_default_r, out->r, err) ||
+        rg_rows_env("THERMABENCH_OPENCL_RG_BATCH_ROWS", rg_default_rb, out->rb, err))
         return -1;
     if (out->base)
-        out->r = out->rb = 1;
+        for (int p = 0; p < CLB_PROG_COUNT; p++)
+            out->r[p] = out->rb[p] = 1;
     return 0;
 }
 
@@ -319,7 +327,7 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "
                  "-DRG_LANES=%d -DRG_ROWS=%d -DRG_R=%d -DRG_RB=%d -DRG_PIPE=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
-                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, rg.r, rg.rb, rg.pipe, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
+                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, rg.r[which], rg.rb[which], rg.pipe, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
                  CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, extra ? extra : "");
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);

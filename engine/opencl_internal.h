@@ -56,13 +56,12 @@ int clb_load(engine_error *err);
 #define CLB_RG_BLOCK CLB_RG_ROWS
 #define CLB_RG_SPLIT_COLS 4096   /* rows this long or longer: 2 warps a row in matvec_rowgroup */
 /* Rows per warp in the rowgroup kernels (RG_R in matmul.cl) and in
- * matvec_rowgroup_batch (RG_RB): the defaults, or the process's
+ * matvec_rowgroup_batch (RG_RB), per weight type (the CLB_PROG_* order
+ * below): the defaults (opencl_device.c), or for every type the process's
  * THERMABENCH_OPENCL_RG_ROWS / THERMABENCH_OPENCL_RG_BATCH_ROWS (1, 2, 4
- * or 8), read once by clb_rg_config. */
-#define CLB_RG_R 1
-#define CLB_RG_RB 1
+ * or 8), read by clb_rg_get. */
 typedef struct clb_rg_config {
-    int r, rb;      /* rows per warp: single-token kernels, batch kernel */
+    int r[5], rb[5];  /* rows per warp: single-token kernels, batch kernel */
     bool base;      /* THERMABENCH_OPENCL_RG_BASE=1: the previous kernels (engine/cl/matmul_base.cl) */
     bool pipe;      /* THERMABENCH_OPENCL_RG_PIPE=1: each pass's loads issued before the previous pass's arithmetic */
 } clb_rg_config;

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # The llama3-8B decode kernels side by side on an OpenCL GPU, from a folder
-# made by scripts/gpu-bundle.sh, in one call of about seven minutes (builds
+# made by scripts/gpu-bundle.sh, in one call of about four minutes (builds
 # nothing):
 #  1. bench_engine_opencl (each matrix kernel against a plain read of its
 #     bytes) for f16 and q8_0, for every variant below, round-robin;
 #  2. per dtype, the variant whose kernels sum to the shortest step (batch
 #     1 and batch 8 separately) against "base" in `bench --preset
-#     llama3-8B`, interleaved, rounds until the time budget is spent.
+#     llama3-8B`, interleaved, rounds until the time budget is spent
+#     (batch 8 of base too with BASE8=1).
 # Variants are process environments: base (THERMABENCH_OPENCL_RG_BASE=1,
-# the previous kernels), rN (THERMABENCH_OPENCL_RG_ROWS=N rows per warp,
-# same in the batch kernel), r4b8 (4 rows, 8 in the batch kernel), rNp
-# (THERMABENCH_OPENCL_RG_PIPE=1: the next pass's loads before this pass's
-# arithmetic). VARIANTS="base r2 ..." picks some.
+# the previous kernels), nN (THERMABENCH_OPENCL_RG_ROWS=N rows per warp;
+# the batch kernel's rows vary too), nNp (THERMABENCH_OPENCL_RG_PIPE=1:
+# the next pass's loads before this pass's arithmetic). VARIANTS="base n2"
+# picks some.
 # Results into OUT: summary.txt (the tables), kernels/*.txt, decode.jsonl,
-# decode.txt, profile-*.txt (kernel times inside a decode), log.txt.
-#   BUNDLE/scripts/gpu-decode-variants.sh BUNDLE OUT      BUDGET_S=N (default 420)
+# decode.txt, log.txt.
+#   BUNDLE/scripts/gpu-decode-variants.sh BUNDLE OUT      BUDGET_S=N (default 220), KERNELS_S=N (default 70)
 set -uo pipefail
 BUNDLE=$(cd "${1:?usage: gpu-decode-variants.sh BUNDLE OUT}" && pwd)
 OUT=${2:?usage: gpu-decode-variants.sh BUNDLE OUT}
@@ -25,7 +26,7 @@ export LD_LIBRARY_PATH="$BUNDLE/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" THERMA
 cd "$BUNDLE"
 . scripts/gpu-env.sh
 T0=$(date +%s)
-BUDGET=${BUDGET_S:-420}
+BUDGET=${BUDGET_S:-220}
 left() { echo $((BUDGET - ($(date +%s) - T0))); }
 smi() {
   nvidia-smi --query-gpu=name,driver_version,temperature.gpu,power.draw,power.limit,clocks.sm,clocks.mem \
@@ -36,16 +37,16 @@ echo "start $(date -u +%FT%TZ): $(smi)"
 rows() { echo "THERMABENCH_OPENCL_RG_ROWS=$1 THERMABENCH_OPENCL_RG_BATCH_ROWS=$2 THERMABENCH_OPENCL_RG_PIPE=$3"; }
 declare -A ENV=(
   [base]="THERMABENCH_OPENCL_RG_BASE=1"
-  [r1]=$(rows 1 1 0) [r2]=$(rows 2 2 0) [r4]=$(rows 4 4 0) [r4b8]=$(rows 4 8 0)
-  [r1p]=$(rows 1 1 1) [r2p]=$(rows 2 2 1) [r4p]=$(rows 4 4 1) [r8p]=$(rows 8 8 1)
+  [n1]=$(rows 1 4 0) [n2]=$(rows 2 2 0) [n1p]=$(rows 1 8 1) [n2p]=$(rows 2 4 1)
 )
-VARIANTS=${VARIANTS:-"base r2 r4 r4p r2p r8p r1 r4b8 r1p"}
+VARIANTS=${VARIANTS:-"base n1 n2 n1p n2p"}
+KERNELS_S=${KERNELS_S:-70}   # seconds for the microbenchmark
 
 # 1. per-kernel microbenchmark, two rounds when time allows
 for round in 1 2; do
   for v in $VARIANTS; do
     for dt in f16 q8_0; do
-      [ "$(left)" -gt 240 ] || { echo "kernels: skipping the rest of round $round (time)"; break 3; }
+      [ $(($(date +%s) - T0)) -lt "$KERNELS_S" ] || { echo "kernels: skipping the rest of round $round (time)"; break 3; }
       s=$(date +%s)
       env ${ENV[$v]} timeout 90 bin/bench_engine_opencl "$dt" NVIDIA llama3-8B > "$OUT/kernels/$v-$dt-$round.txt" 2>&1 ||
         echo "kernels $v $dt: exit $?"
@@ -57,7 +58,7 @@ done
 # Per dtype, the variant with the shortest step of kernel times (median
 # over rounds): batch 1 from the single-token kernels, batch 8 from the
 # batch kernel.
-read -r F16_1 F16_8 Q8_1 Q8_8 < <(python3 - "$OUT/kernels" <<'PY' 2>/dev/null || echo "r2 r4b8 r2 r4b8"
+read -r F16_1 F16_8 Q8_1 Q8_8 < <(python3 - "$OUT/kernels" <<'PY' 2>/dev/null || echo "n2 n2 n2 n2"
 import glob, os, re, statistics, sys
 t = {}
 for f in glob.glob(os.path.join(sys.argv[1], "*.txt")):
@@ -87,7 +88,7 @@ echo "fastest by kernel times: f16 batch 1 $F16_1, batch 8 $F16_8; q8_0 batch 1 
 : > "$OUT/decode.jsonl"
 run_bench() {   # variant dtype batch round
   local v=$1 dt=$2 bs=$3 r=$4 j="$OUT/run.json"
-  if env ${ENV[$v]} timeout 60 "$TB" bench --backend opencl --preset llama3-8B --dtype "$dt" --batch-size "$bs" \
+  if env ${ENV[$v]} timeout 45 "$TB" bench --backend opencl --preset llama3-8B --dtype "$dt" --batch-size "$bs" \
        --input-len 32 --output-len 32 --json > "$j" 2> "$OUT/run.err"; then
     python3 - "$j" "$v" "$r" >> "$OUT/decode.txt" <<'PY'
 import json, sys
@@ -103,20 +104,13 @@ PY
     echo "bench $v $dt bs$bs: failed: $(tail -c 300 "$OUT/run.err")"
   fi
 }
-# Device time per kernel inside a decode (profiling events), fastest variant, batch 1.
-for dt in f16 q8_0; do
-  [ "$(left)" -gt 150 ] || break
-  v=${BEST[$dt-1]}
-  env ${ENV[$v]} timeout 60 "$TB" bench --backend opencl --preset llama3-8B --dtype "$dt" --input-len 32 \
-    --output-len 32 --opencl-profile > "$OUT/profile-$v-$dt.txt" 2>&1 || echo "profile $dt: exit $?"
-done
 round=0
-while [ "$(left)" -gt 75 ]; do
+while [ "$(left)" -gt 30 ]; do
   round=$((round + 1))
   for dt in f16 q8_0; do
-    for pair in "base 1" "${BEST[$dt-1]} 1" "base 8" "${BEST[$dt-8]} 8"; do
+    for pair in "base 1" "${BEST[$dt-1]} 1" ${BASE8:+"base 8"} "${BEST[$dt-8]} 8"; do
       set -- $pair
-      [ "$(left)" -gt 60 ] || break 3
+      [ "$(left)" -gt 25 ] || break 3
       run_bench "$1" "$dt" "$2" "$round"
     done
   done

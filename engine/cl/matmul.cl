@@ -20,9 +20,10 @@ inline float half_bits(uint h)
 
 /* Per weight type: a 16-byte load (wraw), its widening to floats (wwiden),
  * the side data of the vector at element i (wside_get: q8_0's scale), and
- * vdot_acc = acc + w . x with one fma per element in column order, so a
- * row's sum has the same bits whichever kernel (single token or batch,
- * any rows per warp) computes it. */
+ * vdot_acc = acc + w . x: short fma chains per vector (a long chain into
+ * acc would make each lane wait on fma latency), added to acc pass by pass
+ * in column order, so a row's sum has the same bits whichever kernel
+ * (single token or batch, any rows per warp) computes it. */
 #if defined(WT_F32)
 #define VEC 4
 typedef float wtype;
@@ -33,7 +34,7 @@ inline float wget(__global const wtype *w, __global const half *d, size_t i) { r
 inline wraw wload(__global const wtype *w, size_t i) { return *(__global const float4 *)(w + i); }
 inline vtype wwiden(wraw a) { return a; }
 inline wside wside_get(__global const half *d, size_t i) { return 0.0f; }
-inline float vdot_acc(vtype a, wside s, vtype b, float acc) { return FMA4(a, b, acc); }
+inline float vdot_acc(vtype a, wside s, vtype b, float acc) { return acc + FMA4(a, b, 0.0f); }
 #elif defined(WT_F16)
 #define VEC 8
 typedef half wtype;
@@ -70,7 +71,10 @@ inline float8 wwiden(uint4 u)
 }
 #endif
 inline wside wside_get(__global const half *d, size_t i) { return 0.0f; }
-inline float vdot_acc(vtype a, wside s, vtype b, float acc) { return FMA4(a.hi, b.hi, FMA4(a.lo, b.lo, acc)); }
+inline float vdot_acc(vtype a, wside s, vtype b, float acc)
+{
+    return acc + (FMA4(a.lo, b.lo, 0.0f) + FMA4(a.hi, b.hi, 0.0f));
+}
 #elif defined(WT_Q8)
 #define VEC 16
 typedef char wtype;
@@ -97,11 +101,12 @@ inline vtype wwiden(wraw q)
     return (float16)(widen4(u.x), widen4(u.y), widen4(u.z), widen4(u.w));
 }
 inline wside wside_get(__global const half *d, size_t i) { return vload_half(i / 32, d); }
-/* The 16 products summed by an fma chain (exact integers times x), then
- * scaled once: acc + d * (q . x), as ggml's block dot. */
+/* The 16 products summed by four fma chains and a tree (exact integers
+ * times x), then scaled once: acc + d * (q . x), as ggml's block dot. */
 inline float vdot_acc(vtype a, wside s, vtype b, float acc)
 {
-    float t = FMA4(a.hi.hi, b.hi.hi, FMA4(a.hi.lo, b.hi.lo, FMA4(a.lo.hi, b.lo.hi, FMA4(a.lo.lo, b.lo.lo, 0.0f))));
+    float t = (FMA4(a.lo.lo, b.lo.lo, 0.0f) + FMA4(a.lo.hi, b.lo.hi, 0.0f)) +
+              (FMA4(a.hi.lo, b.hi.lo, 0.0f) + FMA4(a.hi.hi, b.hi.hi, 0.0f));
     return fma(t, s, acc);
 }
 #elif defined(WT_Q4K)
@@ -362,8 +367,8 @@ inline void rg_dot(__global const wtype *w, __global const half *d, int r0, int 
 }
 
 /* Sums each of the m values of v over a row's lanes, adds the split parts
- * in order (warp wi holds part k; part[] holds RG_ROWS x m floats), and
- * returns with lane 0 of part 0 holding the totals. The barriers are
+ * in order (warp wi holds part k; part[] holds RG_ROWS x m floats; only
+ * part 0 reads them), and returns with lane 0 of part 0 holding the totals. The barriers are
  * uniform over the work-group. */
 inline void rg_finish(__local float *red, __local float *part, float *v, int m, int lane, int wi, int k, int split)
 {
@@ -374,9 +379,10 @@ inline void rg_finish(__local float *red, __local float *part, float *v, int m, 
             for (int i = 0; i < m; i++)
                 part[wi * m + i] = v[i];
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int j = 1; j < split; j++)
-            for (int i = 0; i < m; i++)
-                v[i] += part[(wi + j) * m + i];
+        if (k == 0)
+            for (int j = 1; j < split; j++)
+                for (int i = 0; i < m; i++)
+                    v[i] += part[(wi + j) * m + i];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 }

@@ -82,7 +82,7 @@ def run_thermabench(cmd, out_dir):
 LOAD = open("/proc/loadavg").read().split()[0]
 rows = []
 for cmd in commands:
-    ratios = {"wall": [], "user": [], "sys": []}
+    ratios = {"wall": [], "user": [], "sys": [], "cpu": []}
     walls_tb, walls_hf, overhead = [], [], []
     all_tb, all_hf = [], []
     for rnd in range(args.rounds):
@@ -101,6 +101,7 @@ for cmd in commands:
         ratios["wall"].append(tb[0] / hf[0])
         if hf[1] > 0:
             ratios["user"].append(tb[1] / hf[1])
+        ratios["cpu"].append((tb[1] + tb[2]) / (hf[1] + hf[2]))
         if hf[2] > 0.5:         # below half a millisecond the ratio is noise of the tick
             ratios["sys"].append(tb[2] / hf[2])
         overhead.append(tb[3])
@@ -109,16 +110,17 @@ for cmd in commands:
     ov = lambda k: med([o[k] for o in overhead])
     rows.append((cmd.replace(args.work + "/", ""), med(all_hf), med(all_tb), med(ratios["wall"]), rng(ratios["wall"]),
                  med(ratios["user"]), rng(ratios["user"]), med(ratios["sys"]), rng(ratios["sys"]),
-                 ov("spawn_ms_median"), ov("reap_ms_median"), ov("bookkeeping_ms_median")))
+                 ov("spawn_ms_median"), ov("reap_ms_median"), ov("bookkeeping_ms_median"),
+                 med(ratios["cpu"]), rng(ratios["cpu"])))
 
 header = ("| command | hyperfine median wall, all runs (ms) | thermabench median wall, all runs (ms) | wall ratio tb/hf (range over rounds) "
-          "| user ratio (range) | sys ratio (range) | spawn / reap / bookkeeping per run (ms) |\n"
-          "|:--|--:|--:|--:|--:|--:|--:|\n")
+          "| user ratio (range) | sys ratio (range) | user+sys ratio (range) | spawn / reap / bookkeeping per run (ms) |\n"
+          "|:--|--:|--:|--:|--:|--:|--:|--:|\n")
 lines = []
 for r in rows:
-    lines.append("| `%s` | %.2f | %.2f | %.4f (%s) | %.3f (%s) | %s | %.3f / %.3f / %.2f |" % (
+    lines.append("| `%s` | %.2f | %.2f | %.4f (%s) | %.3f (%s) | %s | %.3f (%s) | %.3f / %.3f / %.2f |" % (
         r[0], r[1], r[2], r[3], r[4], r[5], r[6], "%.3f (%s)" % (r[7], r[8]) if r[8] != "-" else "- (sys < 0.5 ms)",
-        r[9], r[10], r[11]))
+        r[12], r[13], r[9], r[10], r[11]))
 table = header + "\n".join(lines) + "\n"
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 info = "%s, %d CPUs, %s; %s; %d rounds x %d runs (+1 warm-up) per tool and command%s; load average before: %s; %s" % (

@@ -36,8 +36,11 @@
  * the q/k norms, the RoPE pairing) fails here even where the oracle
  * tolerance of quantized files would hide it.
  *
- * Usage: test_engine_model_oracles [backend=opencl] [op=variant ...]
- * (kernel choices; none: the defaults of this machine and backend). */
+ * Usage: test_engine_model_oracles [backend=opencl] [files=MODEL-QUANT,...]
+ * [op=variant ...] (files: a subset, e.g. qwen3-tiny-Q4_K_M; kernel
+ * choices; none: the defaults of this machine and backend).
+ * TB_ORACLES_DIR: the oracle pack elsewhere than ../shared/oracles (a
+ * bundle on a GPU host, scripts/gpu-families.sh). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdbool.h>
@@ -48,7 +51,7 @@
 #include "engine.h"
 #include "tb_test.h"
 
-#define ORACLES TB_SHARED_DIR "/oracles/"
+#define ORACLES_DEFAULT TB_SHARED_DIR "/oracles"
 #define TOP_N 20
 #define MARGIN_STOP 0.01
 #define AGREE_TOL 1e-4
@@ -224,6 +227,19 @@ static void run_case(const engine_model *m, const engine_options *o, const engin
     engine_session_free(ref);
 }
 
+/* Whether the comma-separated list holds name. */
+static bool list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        p = p[len] ? p + len + 1 : NULL;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     engine_options o;
@@ -234,7 +250,18 @@ int main(int argc, char **argv)
     engine_options_default(&ref_o);
     ref_o.threads = 2;
     bool opencl = false;
+    const char *only = NULL;   /* files=a,b,c */
+    const char *oracles = getenv("TB_ORACLES_DIR") && *getenv("TB_ORACLES_DIR") ? getenv("TB_ORACLES_DIR")
+                                                                                 : ORACLES_DEFAULT;
+    int n_only = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strncmp(argv[i], "files=", 6)) {
+            only = argv[i] + 6;
+            n_only = 1;
+            for (const char *c = only; *c; c++)
+                n_only += *c == ',';
+            continue;
+        }
         if (!strcmp(argv[i], "backend=opencl")) {
             opencl = true;
             strcpy(o.backend, "opencl");
@@ -257,8 +284,11 @@ int main(int argc, char **argv)
     int files = 0;
     for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++)
         for (size_t qi = 0; qi < sizeof quants / sizeof quants[0]; qi++) {
-            char path[512], what[256];
-            snprintf(path, sizeof path, ORACLES "oracles/%s/%s/expected.json", models[mi], quants[qi]);
+            char path[512], what[256], name[64];
+            snprintf(name, sizeof name, "%s-%s", models[mi], quants[qi]);
+            if (only && !list_has(only, name))
+                continue;
+            snprintf(path, sizeof path, "%s/oracles/%s/%s/expected.json", oracles, models[mi], quants[qi]);
             char *text = tb_read_all(path, NULL);
             CHECKF(text != NULL, "cannot read %s", path);
             if (!text)
@@ -268,7 +298,7 @@ int main(int argc, char **argv)
             CHECKF(j != NULL, "%s: not JSON", path);
             if (!j)
                 continue;
-            snprintf(path, sizeof path, ORACLES "models/%s",
+            snprintf(path, sizeof path, "%s/models/%s", oracles,
                      cJSON_GetStringValue(cJSON_GetObjectItem(j, "model_file")));
             engine_model *m = NULL;
             CHECKF(engine_model_load(path, &m, &err) == 0, "%s: %s", path, err.msg);
@@ -295,6 +325,6 @@ int main(int argc, char **argv)
             }
             cJSON_Delete(j);
         }
-    CHECKF(files == 16, "%d model files checked, expected 16", files);
+    CHECKF(files == (only ? n_only : 16), "%d model files checked, expected %d", files, only ? n_only : 16);
     TB_MAIN_END();
 }

@@ -128,7 +128,7 @@ struct cl_backend {
     bool batch_staged;               /* batches through the per-token staged kernels, not matvec_rowgroup_batch */
     /* activations for up to cap tokens */
     int cap;
-    cl_mem x, xb, qkv, qkv_k, qkv_v, hb, hb2, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
+    cl_mem x, xb, qkv, qkv_k, qkv_v, hb, hb2, rows, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
     int *h_idx, *cache_len, *next, *last;
     /* profiling */
     bool profile;
@@ -429,7 +429,7 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
 static void release_acts(cl_backend *b)
 {
     /* the views of qkv go before qkv itself */
-    cl_mem *bufs[] = {&b->qkv_k, &b->qkv_v, &b->x, &b->xb, &b->qkv, &b->hb, &b->hb2, &b->att, &b->att_part, &b->att_ml, &b->att_count, &b->logits,
+    cl_mem *bufs[] = {&b->qkv_k, &b->qkv_v, &b->x, &b->xb, &b->qkv, &b->rows, &b->hb, &b->hb2, &b->att, &b->att_part, &b->att_ml, &b->att_count, &b->logits,
                       &b->tok, &b->seq, &b->pos, &b->idx};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         if (*bufs[i]) {
@@ -480,7 +480,9 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
     /* cl_split's partials and counts, for the decode passes that use it. */
     size_t split_heads = b->att_split ? (size_t)(cap < MATVEC_MAX_N ? cap : MATVEC_MAX_N) * c->n_heads : 1;
     size_t split_slots = split_heads * b->att_chunks;
-    int *zeros = calloc(split_heads, sizeof(int));
+    int *zeros = calloc(split_heads, sizeof(int)), *ident = malloc(cap * sizeof(int));
+    for (int i = 0; ident && i < cap; i++)
+        ident[i] = i;
     if (!(b->x = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
         !(b->xb = dev_alloc(b, cap * (c->dim > b->q_dim ? c->dim : b->q_dim) * f, rw, err, "activations")) ||
         !(b->qkv = dev_alloc(b, cap * b->qkv_dim * f, rw, err, "q/k/v")) ||
@@ -496,12 +498,16 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
         !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||
         !(b->pos = dev_alloc(b, cap * sizeof(int), rw, err, "positions")) ||
         !(b->idx = dev_alloc(b, cap * sizeof(int), rw, err, "logit rows")) ||
-        !(b->h_idx = malloc(cap * sizeof(int))) || (b->qkv_views && qkv_column_views(b, cap, err))) {
+        !(b->h_idx = malloc(cap * sizeof(int))) || (b->qkv_views && qkv_column_views(b, cap, err)) || !ident ||
+        !(b->rows = dev_alloc(b, cap * sizeof(int), rw, err, "row numbers")) ||
+        write_buf(b, b->rows, 0, cap * sizeof(int), ident, err)) {
         free(zeros);
+        free(ident);
         release_acts(b);
         return err->msg[0] ? -1 : clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for OpenCL staging");
     }
     free(zeros);
+    free(ident);
     b->cap = cap;
     return 0;
 }
@@ -599,6 +605,14 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     size_t g[2], l[2];
     cl_uint dims = 1;
     int split = 1;
+    if (nw && use_staged(b, n, w->cols)) {   /* the norm inside the matvec: one launch fewer */
+        kk = k->rowgroup_norm, name = "matvec_rowgroup_norm";
+        clb_rowgroup_range(w->rows, 1, g, l);
+        cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
+                    SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
+                    SETARG(kk, 8, nw) | SETARG(kk, 9, b->cfg.norm_eps) | SETARG(kk, 10, b->rows);
+        return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, kk, name, 2, g, l, err);
+    }
     if (nw) {
         if (rmsnorm(b, x, nw, b->xb, n, 0, err))
             return -1;

@@ -128,7 +128,7 @@ struct cl_backend {
     bool batch_staged;               /* batches through the per-token staged kernels, not matvec_rowgroup_batch */
     /* activations for up to cap tokens */
     int cap;
-    cl_mem x, xb, qkv, qkv_k, qkv_v, hb, hb2, rows, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
+    cl_mem x, xb, qkv, qkv_k, qkv_v, hb, hb2, token_rows, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
     int *h_idx, *cache_len, *next, *last;
     /* profiling */
     bool profile;
@@ -429,8 +429,8 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
 static void release_acts(cl_backend *b)
 {
     /* the views of qkv go before qkv itself */
-    cl_mem *bufs[] = {&b->qkv_k, &b->qkv_v, &b->x, &b->xb, &b->qkv, &b->rows, &b->hb, &b->hb2, &b->att, &b->att_part, &b->att_ml, &b->att_count, &b->logits,
-                      &b->tok, &b->seq, &b->pos, &b->idx};
+    cl_mem *bufs[] = {&b->qkv_k, &b->qkv_v, &b->x, &b->xb, &b->qkv, &b->token_rows, &b->hb, &b->hb2, &b->att,
+                      &b->att_part, &b->att_ml, &b->att_count, &b->logits, &b->tok, &b->seq, &b->pos, &b->idx};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         if (*bufs[i]) {
             clReleaseMemObject(*bufs[i]);
@@ -480,9 +480,10 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
     /* cl_split's partials and counts, for the decode passes that use it. */
     size_t split_heads = b->att_split ? (size_t)(cap < MATVEC_MAX_N ? cap : MATVEC_MAX_N) * c->n_heads : 1;
     size_t split_slots = split_heads * b->att_chunks;
-    int *zeros = calloc(split_heads, sizeof(int)), *ident = malloc(cap * sizeof(int));
-    for (int i = 0; ident && i < cap; i++)
-        ident[i] = i;
+    /* token_rows: 0, 1, ..., for matvec_rowgroup_norm on every token */
+    int *zeros = calloc(split_heads, sizeof(int)), *row_numbers = malloc(cap * sizeof(int));
+    for (int i = 0; row_numbers && i < cap; i++)
+        row_numbers[i] = i;
     if (!(b->x = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
         !(b->xb = dev_alloc(b, cap * (c->dim > b->q_dim ? c->dim : b->q_dim) * f, rw, err, "activations")) ||
         !(b->qkv = dev_alloc(b, cap * b->qkv_dim * f, rw, err, "q/k/v")) ||
@@ -498,16 +499,16 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
         !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||
         !(b->pos = dev_alloc(b, cap * sizeof(int), rw, err, "positions")) ||
         !(b->idx = dev_alloc(b, cap * sizeof(int), rw, err, "logit rows")) ||
-        !(b->h_idx = malloc(cap * sizeof(int))) || (b->qkv_views && qkv_column_views(b, cap, err)) || !ident ||
-        !(b->rows = dev_alloc(b, cap * sizeof(int), rw, err, "row numbers")) ||
-        write_buf(b, b->rows, 0, cap * sizeof(int), ident, err)) {
+        !(b->h_idx = malloc(cap * sizeof(int))) || (b->qkv_views && qkv_column_views(b, cap, err)) ||
+        !row_numbers || !(b->token_rows = dev_alloc(b, cap * sizeof(int), rw, err, "row numbers")) ||
+        write_buf(b, b->token_rows, 0, cap * sizeof(int), row_numbers, err)) {
         free(zeros);
-        free(ident);
+        free(row_numbers);
         release_acts(b);
         return err->msg[0] ? -1 : clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for OpenCL staging");
     }
     free(zeros);
-    free(ident);
+    free(row_numbers);
     b->cap = cap;
     return 0;
 }
@@ -595,7 +596,8 @@ static bool use_staged(const cl_backend *b, int n, int cols)
 }
 
 /* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
- * RMS-normalised with weight nw (into xb first) when nw is set. */
+ * RMS-normalised with weight nw when nw is set (inside the matvec when
+ * decoding with cl_rowgroup, else into xb first). */
 static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_mem out, int n, int out_stride,
                   int add, engine_error *err)
 {
@@ -610,7 +612,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
         clb_rowgroup_range(w->rows, 1, g, l);
         cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
                     SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
-                    SETARG(kk, 8, nw) | SETARG(kk, 9, b->cfg.norm_eps) | SETARG(kk, 10, b->rows);
+                    SETARG(kk, 8, nw) | SETARG(kk, 9, b->cfg.norm_eps) | SETARG(kk, 10, b->token_rows);
         return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, kk, name, 2, g, l, err);
     }
     if (nw) {
@@ -1091,7 +1093,8 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
              (b->queue = clCreateCommandQueue(b->dev->context, b->dev->device,
                                               b->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &rc)) &&
              !clb_program_get(b->dev, CLB_PROG_OPS, &ops, err) &&
-             !make_kernel(ops, "rmsnorm", &b->k_rmsnorm, err) && !make_kernel(ops, "qkv_bias_norm_rope_store", &b->k_rope, err) &&
+             !make_kernel(ops, "rmsnorm", &b->k_rmsnorm, err) &&
+             !make_kernel(ops, "qkv_bias_norm_rope_store", &b->k_rope, err) &&
              !make_kernel(ops, "attention", &b->k_attention, err) &&
              !make_kernel(ops, "attention_local", &b->k_attention_local, err) &&
              !make_kernel(ops, "attention_split", &b->k_att_split, err) &&

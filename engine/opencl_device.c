@@ -288,8 +288,8 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "
                  "-DRG_LANES=%d -DRG_ROWS=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
-                 "-DHEAD_WG=%d %.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, CLB_NORM_WG,
-                 CLB_ATT_WG, CLB_XS_MAX, CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, CLB_HEAD_WG, extra ? extra : "");
+                 "-DHEAD_WG=%d %.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS,
+                 CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX, CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, CLB_HEAD_WG, extra ? extra : "");
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);
         if (cr != CL_SUCCESS) {

@@ -17,18 +17,19 @@
  *    does (q8_K for K-quants, q8_0 for Q8_0: scalar_q8, avx512_kq): the
  *    integer block sums are exact, but rounding an activation to 8 bits is
  *    a step, and two engines' float activations differ by an ulp or a few
- *    (summation order, libm); an activation that lands that close to a
- *    rounding boundary rounds apart in the two, and the logits move by
- *    up to ~0.05. Measured by nudging every activation by up to 1 (or 4)
- *    ulps before it is quantized, 10 draws each over the 12 quantized
- *    files: qwen2-tiny-Q8_0 gives 4.8e-6 (every rounding as llama.cpp's)
- *    or 2.8e-2, qwen3-tiny-Q8_0 4.8e-6 or 1.6e-2 to 3.1e-2, and files that
- *    match today flip too (qwen2-tiny-Q4_K_M up to 5.3e-2, the largest).
- *    So the Qwen Q8_0 errors below are such flips, not other arithmetic.
- *    Q8_0 files: 6e-2 [llama3: 5.2e-6, qwen2: 2.8e-2, qwen3: 1.6e-2], above
- *    the largest flip. K-quant files: 1e-4 [6.1e-6]: today every rounding
- *    falls as llama.cpp's; a kernel that changes the float order may flip
- *    one, and then needs 6e-2 too.
+ *    (llama.cpp's softmax uses its own exp polynomial and multiplies by
+ *    1 / sum; summation orders differ); an activation that lands that close
+ *    to a rounding boundary rounds apart in the two, and the logits move by
+ *    0.02 to 0.05. qwen2-tiny-Q8_0: the attention output of token 1 in layer
+ *    0 (element 15) is -68.5 steps here, a tie rounded to even (-68);
+ *    rounding it to -69 alone gives 4.8e-6 on the whole file. Nudging every
+ *    activation by up to 1 ulp before it is quantized (10 draws over the 12
+ *    quantized files): qwen2-tiny-Q8_0 4.8e-6 or 2.8e-2, qwen3-tiny-Q8_0
+ *    4.8e-6 to 3.1e-2, qwen2-tiny-Q4_K_M (6e-6 today) up to 5.3e-2.
+ *    Q8_0 files: 4e-2 [llama3: 5.2e-6, qwen2: 2.8e-2, qwen3: 1.6e-2]; a flip
+ *    elsewhere can reach 5.3e-2. K-quant files: 1e-4 [6.1e-6]: today every
+ *    rounding falls as llama.cpp's; a kernel that changes a float sum's
+ *    order may flip one.
  *  - Quantized files with a kernel that dequantizes weights to float
  *    (scalar; avx512's prefill GEMM): 0.1 [7.2e-2]. llama.cpp's 8-bit
  *    activations move these random-weight models' logits by that much,
@@ -75,7 +76,7 @@ static double tolerance(const char *quant, const char *mm)
     if (!strcmp(quant, "F32"))
         return 2e-4;
     if (!strcmp(quant, "Q8_0"))
-        return !strcmp(mm, "scalar_q8") ? 6e-2 : 0.1;
+        return !strcmp(mm, "scalar_q8") ? 4e-2 : 0.1;
     return q8_act ? 1e-4 : 0.1;
 }
 

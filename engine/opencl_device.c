@@ -266,14 +266,15 @@ int clb_device_get(const char *spec, clb_device **out, engine_error *err)
     return rc;
 }
 
-static const char *const prog_defines[CLB_PROG_COUNT] = {"", "-DWT_F32", "-DWT_F16", "-DWT_Q8", "-DWT_Q4K"};
+static const char *const prog_defines[CLB_PROG_COUNT] = {"", "-DWT_F32", "-DWT_F16", "-DWT_Q8", "-DWT_Q4K",
+                                                          "-DWT_Q6K"};
 
 int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *err)
 {
     pthread_mutex_lock(&cache_lock);
     int rc = 0;
     if (!dev->programs[which]) {
-        /* matrix programs: the K-quant loads (empty unless -DWT_Q4K), then the kernels */
+        /* matrix programs: the K-quant loads (empty unless -DWT_Q4K or -DWT_Q6K), then the kernels */
         const char *src[3] = {engine_cl_src_common, which == CLB_PROG_OPS ? engine_cl_src_ops : engine_cl_src_kquant,
                               engine_cl_src_matmul};
         cl_int cr;
@@ -287,8 +288,8 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "
                  "-DRG_LANES=%d -DRG_ROWS=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
-                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
-                 CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, extra ? extra : "");
+                 "-DHEAD_WG=%d %.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS,
+                 CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX, CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, CLB_HEAD_WG, extra ? extra : "");
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);
         if (cr != CL_SUCCESS) {

@@ -16,7 +16,8 @@
     X(clCreateProgramWithSource) X(clBuildProgram) X(clGetProgramBuildInfo) X(clReleaseProgram) \
     X(clCreateKernel) X(clReleaseKernel) X(clSetKernelArg) X(clCreateBuffer) X(clReleaseMemObject) \
     X(clEnqueueWriteBuffer) X(clEnqueueReadBuffer) X(clEnqueueNDRangeKernel) X(clFinish) \
-    X(clCreateCommandQueue) X(clReleaseCommandQueue) X(clGetEventProfilingInfo) X(clReleaseEvent)
+    X(clCreateCommandQueue) X(clReleaseCommandQueue) X(clGetEventProfilingInfo) X(clReleaseEvent) \
+    X(clCreateSubBuffer)
 
 #define CLB_DECLARE(f) typedef __typeof__(f) clb_##f##_fn; extern clb_##f##_fn *clb_##f;
 CLB_FUNCS(CLB_DECLARE)
@@ -47,6 +48,7 @@ int clb_load(engine_error *err);
 #define clReleaseCommandQueue clb_clReleaseCommandQueue
 #define clGetEventProfilingInfo clb_clGetEventProfilingInfo
 #define clReleaseEvent clb_clReleaseEvent
+#define clCreateSubBuffer clb_clCreateSubBuffer
 
 /* Work-group shapes, shared by the build options and the enqueues. */
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
@@ -62,6 +64,7 @@ static inline void clb_rowgroup_range(int rows, int split, size_t global[2], siz
     local[0] = CLB_RG_LANES, local[1] = CLB_RG_ROWS;
 }
 #define CLB_NORM_WG 256
+#define CLB_HEAD_WG 64    /* qkv_bias_norm_rope_store: work-items per head */
 #define CLB_ATT_WG 256
 #define CLB_XS_MAX 4096   /* longest row whose x is staged (normalised) in local memory */
 #define CLB_ATT_LOCAL_MAX 4096   /* longest context whose scores go to local memory */
@@ -81,7 +84,7 @@ _Static_assert(CLB_ATT_CHUNK * 16 >= CLB_ATT_SPLIT_WG && CLB_ATT_CHUNK * 2 <= CL
 
 /* Programs, built once per process and device: the op kernels, and the
  * matrix kernels for each weight type. */
-enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, CLB_PROG_COUNT };
+enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, CLB_PROG_Q6K, CLB_PROG_COUNT };
 
 /* q4_K matrices repacked for the OpenCL kernels (engine/cl/kquant.cl):
  * *nibbles gets rows x cols / 2 bytes of quants in element order, *side
@@ -90,6 +93,11 @@ enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, 
  * memory. */
 int clb_repack_q4_K(const engine_tensor *const *parts, int n_parts, uint8_t **nibbles, uint16_t **side,
                     size_t *nibble_bytes, size_t *side_bytes);
+/* q6_K likewise: *quants gets rows x cols int8 (q - 32) in element order
+ * (8 bits where the file has 6.5625: simple aligned loads), *side 9 halves
+ * per super-block (d, then the 16 int8 sub-block scales). */
+int clb_repack_q6_K(const engine_tensor *const *parts, int n_parts, int8_t **quants, uint16_t **side,
+                    size_t *quant_bytes, size_t *side_bytes);
 
 typedef struct clb_device {
     cl_platform_id platform;

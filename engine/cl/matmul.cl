@@ -94,10 +94,10 @@ inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
     float4 s4 = s8.lo + s8.hi;
     return ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * vload_half(i / 32, d);
 }
-#elif defined(WT_Q4K)
+#elif defined(WT_Q4K) || defined(WT_Q6K)
 /* defined in kquant.cl, which precedes this file in the program */
 #else
-#error "build with -DWT_F32, -DWT_F16, -DWT_Q8 or -DWT_Q4K"
+#error "build with -DWT_F32, -DWT_F16, -DWT_Q8, -DWT_Q4K or -DWT_Q6K"
 #endif
 
 inline float wdot(__global const wtype *w, __global const half *d, size_t i, vtype b)
@@ -111,7 +111,7 @@ inline float wdot(__global const wtype *w, __global const half *d, size_t i, vty
  * that made q8_0 decode 1.75 times slower). */
 inline vtype xvec(__global const float *x, int c) { return *(__global const vtype *)(x + c); }
 
-#if defined(WT_Q8)
+#if defined(WT_Q8) || defined(WT_Q6K)
 #define RG_UNROLL 2   /* 16 floats of x per load: more would cost occupancy */
 #else
 #define RG_UNROLL 4
@@ -204,7 +204,7 @@ inline float rg_reduce(__local float *red, float v, int lane)
  * groups. The values and the arithmetic are the same, so the results are.
  * f16 keeps its 2-way conflict (the swizzle measured slower there); f32
  * has none. */
-#if defined(WT_Q8)
+#if defined(WT_Q8) || defined(WT_Q6K)
 inline int xs_idx(int i)
 {
     int s = i >> 2;

@@ -109,7 +109,7 @@ struct cl_backend {
     int head_dim, q_dim, kv_dim, qkv_dim, max_batch, seq_len;
     int neox;                        /* RoPE pairs half a head apart (qwen2, qwen3) */
     bool qkv_fused;                  /* cl_rowgroup's q/k/v kernel applies (llama: no biases, q/k norms) */
-    bool qkv_views;                  /* some layer projects q, k and v apart: qkv_k, qkv_v are needed */
+    bool qkv_apart;                  /* some layer projects q, k and v apart: qkv_part is needed */
     clb_device *dev;
     cl_command_queue queue;
     clb_layer *layers;
@@ -128,7 +128,7 @@ struct cl_backend {
     bool batch_staged;               /* batches through the per-token staged kernels, not matvec_rowgroup_batch */
     /* activations for up to cap tokens */
     int cap;
-    cl_mem x, xb, qkv, qkv_k, qkv_v, hb, hb2, token_rows, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
+    cl_mem x, xb, qkv, qkv_part, hb, hb2, token_rows, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
     int *h_idx, *cache_len, *next, *last;
     /* profiling */
     bool profile;
@@ -384,7 +384,7 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
                 return -1;
         }
         if (D->n_qkv == 3)
-            b->qkv_views = true;
+            b->qkv_apart = true;
         const engine_tensor *wo[] = {&L->wo}, *w1[] = {&L->w1}, *w2[] = {&L->w2}, *w3[] = {&L->w3};
         snprintf(what, sizeof what, "layer %d wo", l);
         if (upload_weight(b, wo, 1, what, &D->wo, err))
@@ -428,8 +428,7 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
 
 static void release_acts(cl_backend *b)
 {
-    /* the views of qkv go before qkv itself */
-    cl_mem *bufs[] = {&b->qkv_k, &b->qkv_v, &b->x, &b->xb, &b->qkv, &b->token_rows, &b->hb, &b->hb2, &b->att,
+    cl_mem *bufs[] = {&b->qkv_part, &b->x, &b->xb, &b->qkv, &b->token_rows, &b->hb, &b->hb2, &b->att,
                       &b->att_part, &b->att_ml, &b->att_count, &b->logits, &b->tok, &b->seq, &b->pos, &b->idx};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         if (*bufs[i]) {
@@ -439,26 +438,6 @@ static void release_acts(cl_backend *b)
     free(b->h_idx);
     b->h_idx = NULL;
     b->cap = 0;
-}
-
-/* qkv_k and qkv_v: qkv from its k and v columns on, so a matmul writing
- * rows of qkv_dim floats there fills those columns. */
-static int qkv_column_views(cl_backend *b, int cap, engine_error *err)
-{
-    size_t f = sizeof(float), all = (size_t)cap * b->qkv_dim * f;
-    cl_mem *views[] = {&b->qkv_k, &b->qkv_v};
-    const size_t col[] = {(size_t)b->q_dim, (size_t)b->q_dim + b->kv_dim};
-    for (int i = 0; i < 2; i++) {
-        cl_buffer_region r = {.origin = col[i] * f, .size = all - col[i] * f};
-        cl_int rc;
-        *views[i] = clCreateSubBuffer(b->qkv, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &rc);
-        if (!*views[i])
-            return clb_fail(err, rc == CL_MISALIGNED_SUB_BUFFER_OFFSET ? ENGINE_ERR_UNSUPPORTED : ENGINE_ERR_SYSTEM,
-                            "OpenCL: wq, wk and wv differ in type, so k and v are written at float %zu of each "
-                            "q/k/v row, which %s cannot address apart: %s", col[i], b->dev->info.device_name,
-                            clb_strerror(rc));
-    }
-    return 0;
 }
 
 /* Activation buffers for n tokens per pass (grown, never shrunk). */
@@ -499,7 +478,7 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
         !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||
         !(b->pos = dev_alloc(b, cap * sizeof(int), rw, err, "positions")) ||
         !(b->idx = dev_alloc(b, cap * sizeof(int), rw, err, "logit rows")) ||
-        !(b->h_idx = malloc(cap * sizeof(int))) || (b->qkv_views && qkv_column_views(b, cap, err)) ||
+        !(b->h_idx = malloc(cap * sizeof(int))) || (b->qkv_apart && !(b->qkv_part = dev_alloc(b, cap * b->kv_dim * f, rw, err, "k/v projection"))) ||
         !row_numbers || !(b->token_rows = dev_alloc(b, cap * sizeof(int), rw, err, "row numbers")) ||
         write_buf(b, b->token_rows, 0, cap * sizeof(int), row_numbers, err)) {
         free(zeros);
@@ -515,6 +494,8 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
 
 /* ---- enqueueing ------------------------------------------------------- */
 
+static int record_event(cl_backend *b, cl_event ev, const char *name, engine_error *err);
+
 static int enqueue(cl_backend *b, cl_kernel k, const char *name, cl_uint dims, const size_t *global,
                    const size_t *local, engine_error *err)
 {
@@ -522,6 +503,12 @@ static int enqueue(cl_backend *b, cl_kernel k, const char *name, cl_uint dims, c
     cl_int rc = clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, local, 0, NULL, b->profile ? &ev : NULL);
     if (rc != CL_SUCCESS)
         return clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: enqueueing %s: %s", name, clb_strerror(rc));
+    return record_event(b, ev, name, err);
+}
+
+/* Keeps a profiled command's event for collect_profile (ev NULL: not profiling). */
+static int record_event(cl_backend *b, cl_event ev, const char *name, engine_error *err)
+{
     if (ev) {
         if (b->n_events == b->cap_events) {
             int cap = b->cap_events ? 2 * b->cap_events : 256;
@@ -699,17 +686,37 @@ static int bias_norm_rope_store(cl_backend *b, int l, int n, engine_error *err)
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
 }
 
+/* Rows of `width` floats from src into dst's columns from `col` on, dst's
+ * rows being qkv_dim floats. A rectangular copy rather than a sub-buffer
+ * at that column: sub-buffer origins must be aligned to the device's
+ * CL_DEVICE_MEM_BASE_ADDR_ALIGN, which a column offset rarely is. */
+static int copy_columns(cl_backend *b, cl_mem src, cl_mem dst, int col, int width, int n, engine_error *err)
+{
+    const size_t f = sizeof(float);
+    const size_t src_origin[3] = {0, 0, 0}, dst_origin[3] = {(size_t)col * f, 0, 0};
+    const size_t region[3] = {(size_t)width * f, (size_t)n, 1};
+    cl_event ev = NULL;
+    cl_int rc = clEnqueueCopyBufferRect(b->queue, src, dst, src_origin, dst_origin, region, (size_t)width * f, 0,
+                                        (size_t)b->qkv_dim * f, 0, 0, NULL, b->profile ? &ev : NULL);
+    if (rc != CL_SUCCESS)
+        return clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: copying k/v into the q/k/v rows: %s", clb_strerror(rc));
+    return record_event(b, ev, "copy_kv_columns", err);
+}
+
 /* [q | k | v] = Wqkv rmsnorm(x): one matmul where wq, wk and wv are
- * stacked, else one each into qkv's q, k and v columns. */
+ * stacked, else q straight into qkv's first columns and k and v each
+ * through qkv_part into theirs. */
 static int qkv_projection(cl_backend *b, const clb_layer *L, int n, engine_error *err)
 {
     if (L->n_qkv == 1)
         return matmul(b, &L->wqkv[0], b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err);
-    cl_mem cols[] = {b->qkv, b->qkv_k, b->qkv_v};
-    if (rmsnorm(b, b->x, L->rms_att, b->xb, n, 0, err))
+    if (rmsnorm(b, b->x, L->rms_att, b->xb, n, 0, err) ||
+        matmul(b, &L->wqkv[0], b->xb, NULL, b->qkv, n, b->qkv_dim, 0, err))
         return -1;
-    for (int i = 0; i < 3; i++)
-        if (matmul(b, &L->wqkv[i], b->xb, NULL, cols[i], n, b->qkv_dim, 0, err))
+    const int col[] = {0, b->q_dim, b->q_dim + b->kv_dim};
+    for (int i = 1; i < 3; i++)
+        if (matmul(b, &L->wqkv[i], b->xb, NULL, b->qkv_part, n, b->kv_dim, 0, err) ||
+            copy_columns(b, b->qkv_part, b->qkv, col[i], b->kv_dim, n, err))
             return -1;
     return 0;
 }

@@ -17,7 +17,7 @@
     X(clCreateKernel) X(clReleaseKernel) X(clSetKernelArg) X(clCreateBuffer) X(clReleaseMemObject) \
     X(clEnqueueWriteBuffer) X(clEnqueueReadBuffer) X(clEnqueueNDRangeKernel) X(clFinish) \
     X(clCreateCommandQueue) X(clReleaseCommandQueue) X(clGetEventProfilingInfo) X(clReleaseEvent) \
-    X(clCreateSubBuffer)
+    X(clEnqueueCopyBufferRect)
 
 #define CLB_DECLARE(f) typedef __typeof__(f) clb_##f##_fn; extern clb_##f##_fn *clb_##f;
 CLB_FUNCS(CLB_DECLARE)
@@ -48,7 +48,7 @@ int clb_load(engine_error *err);
 #define clReleaseCommandQueue clb_clReleaseCommandQueue
 #define clGetEventProfilingInfo clb_clGetEventProfilingInfo
 #define clReleaseEvent clb_clReleaseEvent
-#define clCreateSubBuffer clb_clCreateSubBuffer
+#define clEnqueueCopyBufferRect clb_clEnqueueCopyBufferRect
 
 /* Work-group shapes, shared by the build options and the enqueues. */
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */

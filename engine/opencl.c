@@ -14,7 +14,7 @@
 #include "kernels.h"
 
 #define ALL_CL_DTYPES ((1u << ENGINE_DTYPE_F32) | (1u << ENGINE_DTYPE_F16) | (1u << ENGINE_DTYPE_Q8_0) | \
-                       (1u << ENGINE_DTYPE_Q4_K))
+                       (1u << ENGINE_DTYPE_Q4_K) | (1u << ENGINE_DTYPE_Q6_K))
 
 /* Variants in the registry: the backend reads the choice by name. Their
  * function pointers are unused (the work is enqueued, not called). */
@@ -45,7 +45,8 @@ const kernel_variant kernel_variants_opencl[] = {
     {.info = {ENGINE_OP_RMSNORM, "cl_rmsnorm", "opencl", "OpenCL device", "a work-group per token, tree reduction"},
      .priority = 10},
     {.info = {ENGINE_OP_ROPE, "cl_rope_table", "opencl", "OpenCL device",
-              "adjacent-pair RoPE from a host-computed cos/sin table, fused with the KV-cache store"},
+              "RoPE (adjacent pairs, or neox halves for qwen2/qwen3) from a host-computed cos/sin table, "
+              "with the q/k/v biases, the per-head q/k RMSNorm and the KV-cache store in the same kernel"},
      .priority = 10},
     {.info = {ENGINE_OP_SWIGLU, "cl_swiglu", "opencl", "OpenCL device",
               "SiLU(gate) * up; fused into the gate/up matvec when decoding"},
@@ -82,14 +83,20 @@ enum { MV_ROWGROUP, MV_ROWITEM, MV_TILED };
 static const char *const mv_names[] = {"cl_rowgroup", "cl_rowitem", "cl_tiled"};
 
 typedef struct clb_weight {
-    int prog;           /* CLB_PROG_F32 / F16 / Q8 / Q4K */
+    int prog;           /* CLB_PROG_F32 / F16 / Q8 / Q4K / Q6K */
     int rows, cols;
     cl_mem w, d;        /* d: q8 scales, NULL otherwise */
 } clb_weight;
 
 typedef struct clb_layer {
     cl_mem rms_att, rms_ffn;
-    clb_weight wqkv, wo, w1, w3, w2;   /* wqkv: wq, wk, wv rows stacked */
+    /* wq, wk, wv: n_qkv 1, their rows stacked in wqkv[0], where they share a
+     * type; else n_qkv 3 (Q4_K_M files make some wv q6_k) */
+    clb_weight wqkv[3];
+    int n_qkv;
+    clb_weight wo, w1, w3, w2;
+    cl_mem bias_qkv;                   /* qwen2: bq, bk, bv stacked (zeros where one is absent); else NULL */
+    cl_mem q_norm, k_norm;             /* qwen3: per-head RMSNorm weights; else NULL */
 } clb_layer;
 
 typedef struct clb_mm_kernels {
@@ -99,7 +106,10 @@ typedef struct clb_mm_kernels {
 
 struct cl_backend {
     engine_config cfg;
-    int head_dim, kv_dim, qkv_dim, max_batch, seq_len;
+    int head_dim, q_dim, kv_dim, qkv_dim, max_batch, seq_len;
+    int neox;                        /* RoPE pairs half a head apart (qwen2, qwen3) */
+    bool qkv_fused;                  /* cl_rowgroup's q/k/v kernel applies (llama: no biases, q/k norms) */
+    bool qkv_apart;                  /* some layer projects q, k and v apart: qkv_part is needed */
     clb_device *dev;
     cl_command_queue queue;
     clb_layer *layers;
@@ -119,7 +129,7 @@ struct cl_backend {
     clb_rg_config rg;                /* rows per warp of the rowgroup kernels */
     /* activations for up to cap tokens */
     int cap;
-    cl_mem x, xb, qkv, hb, hb2, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
+    cl_mem x, xb, qkv, qkv_part, hb, hb2, token_rows, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
     int *h_idx, *cache_len, *next, *last;
     /* profiling */
     bool profile;
@@ -187,7 +197,8 @@ static cl_mem upload(cl_backend *b, const void *src, size_t bytes, engine_error 
 static int prog_for(engine_dtype t)
 {
     return t == ENGINE_DTYPE_F32 ? CLB_PROG_F32 : t == ENGINE_DTYPE_F16 ? CLB_PROG_F16
-         : t == ENGINE_DTYPE_Q8_0 ? CLB_PROG_Q8 : t == ENGINE_DTYPE_Q4_K ? CLB_PROG_Q4K : -1;
+         : t == ENGINE_DTYPE_Q8_0 ? CLB_PROG_Q8 : t == ENGINE_DTYPE_Q4_K ? CLB_PROG_Q4K
+         : t == ENGINE_DTYPE_Q6_K ? CLB_PROG_Q6K : -1;
 }
 
 /* Uploads matrices stacked by rows (same type and width). q8_0 blocks are
@@ -205,7 +216,7 @@ static int upload_weight(cl_backend *b, const engine_tensor *const *parts, int n
     out->prog = prog_for(p0->type);
     if (out->prog < 0)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s is %s; the OpenCL kernels handle f32, "
-                        "f16, q8_0 and q4_k weights", what, engine_dtype_name(p0->type));
+                        "f16, q8_0, q4_k and q6_k weights (use the cpu backend)", what, engine_dtype_name(p0->type));
     if (rows > INT32_MAX || p0->cols > INT32_MAX)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: %s is too large", what);
     out->rows = (int)rows;
@@ -220,6 +231,18 @@ static int upload_weight(cl_backend *b, const engine_tensor *const *parts, int n
         int rc = (out->w = upload(b, nib, nib_bytes, err, what)) && (out->d = upload(b, side, side_bytes, err, what))
                      ? 0 : -1;
         free(nib);
+        free(side);
+        return rc;
+    }
+    if (out->prog == CLB_PROG_Q6K) {
+        int8_t *qs;
+        uint16_t *side;
+        size_t qs_bytes, side_bytes;
+        if (clb_repack_q6_K(parts, n_parts, &qs, &side, &qs_bytes, &side_bytes))
+            return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory repacking %s", what);
+        int rc = (out->w = upload(b, qs, qs_bytes, err, what)) && (out->d = upload(b, side, side_bytes, err, what))
+                     ? 0 : -1;
+        free(qs);
         free(side);
         return rc;
     }
@@ -315,6 +338,33 @@ static int need_mm(cl_backend *b, int prog, engine_error *err)
            make_kernel(p, "matmul_tiled", &k->tiled, err) ? -1 : 0;
 }
 
+/* The family-specific attention weights: q/k/v biases (qwen2), stacked as
+ * the q/k/v rows are, and the per-head q/k norms (qwen3). */
+static int upload_attention_extras(cl_backend *b, const engine_layer *L, clb_layer *D, engine_error *err)
+{
+    if (L->bq || L->bk || L->bv) {
+        float *bias = calloc(b->qkv_dim, sizeof *bias);
+        if (!bias)
+            return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for the q/k/v biases");
+        const float *parts[] = {L->bq, L->bk, L->bv};
+        const int off[] = {0, b->q_dim, b->q_dim + b->kv_dim}, len[] = {b->q_dim, b->kv_dim, b->kv_dim};
+        for (int i = 0; i < 3; i++)
+            if (parts[i])
+                memcpy(bias + off[i], parts[i], len[i] * sizeof *bias);
+        D->bias_qkv = upload(b, bias, b->qkv_dim * sizeof *bias, err, "the q/k/v biases");
+        free(bias);
+        if (!D->bias_qkv)
+            return -1;
+    }
+    size_t nb = b->head_dim * sizeof(float);
+    if ((L->q_norm && !(D->q_norm = upload(b, L->q_norm, nb, err, "attn_q_norm"))) ||
+        (L->k_norm && !(D->k_norm = upload(b, L->k_norm, nb, err, "attn_k_norm"))))
+        return -1;
+    if (D->bias_qkv || D->q_norm || D->k_norm)
+        b->qkv_fused = false;
+    return 0;
+}
+
 static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
 {
     const engine_config *c = &m->cfg;
@@ -326,9 +376,16 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
         const engine_layer *L = &m->layers[l];
         clb_layer *D = &b->layers[l];
         const engine_tensor *qkv[] = {&L->wq, &L->wk, &L->wv};
-        snprintf(what, sizeof what, "layer %d wq/wk/wv", l);
-        if (upload_weight(b, qkv, 3, what, &D->wqkv, err))
-            return -1;
+        D->n_qkv = L->wq.type == L->wk.type && L->wq.type == L->wv.type ? 1 : 3;
+        for (int i = 0; i < D->n_qkv; i++) {
+            snprintf(what, sizeof what, D->n_qkv == 1 ? "layer %d wq/wk/wv" : "layer %d %s", l,
+                     (const char *[]){"wq", "wk", "wv"}[i]);
+            if (upload_weight(b, qkv + i, D->n_qkv == 1 ? 3 : 1, what, &D->wqkv[i], err) ||
+                need_mm(b, D->wqkv[i].prog, err))
+                return -1;
+        }
+        if (D->n_qkv == 3)
+            b->qkv_apart = true;
         const engine_tensor *wo[] = {&L->wo}, *w1[] = {&L->w1}, *w2[] = {&L->w2}, *w3[] = {&L->w3};
         snprintf(what, sizeof what, "layer %d wo", l);
         if (upload_weight(b, wo, 1, what, &D->wo, err))
@@ -345,10 +402,11 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
         if (D->w1.prog != D->w3.prog)
             return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: layer %d w1 and w3 differ in type", l);
         if (!(D->rms_att = upload(b, L->rms_att, c->dim * sizeof(float), err, "rms_att")) ||
-            !(D->rms_ffn = upload(b, L->rms_ffn, c->dim * sizeof(float), err, "rms_ffn")))
+            !(D->rms_ffn = upload(b, L->rms_ffn, c->dim * sizeof(float), err, "rms_ffn")) ||
+            upload_attention_extras(b, L, D, err))
             return -1;
-        int progs[] = {D->wqkv.prog, D->wo.prog, D->w1.prog, D->w2.prog};
-        for (int i = 0; i < 4; i++)
+        int progs[] = {D->wo.prog, D->w1.prog, D->w2.prog};
+        for (int i = 0; i < 3; i++)
             if (need_mm(b, progs[i], err))
                 return -1;
     }
@@ -371,8 +429,8 @@ static int upload_model(cl_backend *b, const engine_model *m, engine_error *err)
 
 static void release_acts(cl_backend *b)
 {
-    cl_mem *bufs[] = {&b->x, &b->xb, &b->qkv, &b->hb, &b->hb2, &b->att, &b->att_part, &b->att_ml, &b->att_count, &b->logits,
-                      &b->tok, &b->seq, &b->pos, &b->idx};
+    cl_mem *bufs[] = {&b->qkv_part, &b->x, &b->xb, &b->qkv, &b->token_rows, &b->hb, &b->hb2, &b->att,
+                      &b->att_part, &b->att_ml, &b->att_count, &b->logits, &b->tok, &b->seq, &b->pos, &b->idx};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         if (*bufs[i]) {
             clReleaseMemObject(*bufs[i]);
@@ -402,9 +460,12 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
     /* cl_split's partials and counts, for the decode passes that use it. */
     size_t split_heads = b->att_split ? (size_t)(cap < MATVEC_MAX_N ? cap : MATVEC_MAX_N) * c->n_heads : 1;
     size_t split_slots = split_heads * b->att_chunks;
-    int *zeros = calloc(split_heads, sizeof(int));
+    /* token_rows: 0, 1, ..., for matvec_rowgroup_norm on every token */
+    int *zeros = calloc(split_heads, sizeof(int)), *row_numbers = malloc(cap * sizeof(int));
+    for (int i = 0; row_numbers && i < cap; i++)
+        row_numbers[i] = i;
     if (!(b->x = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
-        !(b->xb = dev_alloc(b, cap * c->dim * f, rw, err, "activations")) ||
+        !(b->xb = dev_alloc(b, cap * (c->dim > b->q_dim ? c->dim : b->q_dim) * f, rw, err, "activations")) ||
         !(b->qkv = dev_alloc(b, cap * b->qkv_dim * f, rw, err, "q/k/v")) ||
         !(b->hb = dev_alloc(b, cap * c->hidden_dim * f, rw, err, "feed-forward activations")) ||
         !(b->hb2 = dev_alloc(b, cap * c->hidden_dim * f, rw, err, "feed-forward activations")) ||
@@ -418,17 +479,23 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
         !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||
         !(b->pos = dev_alloc(b, cap * sizeof(int), rw, err, "positions")) ||
         !(b->idx = dev_alloc(b, cap * sizeof(int), rw, err, "logit rows")) ||
-        !(b->h_idx = malloc(cap * sizeof(int)))) {
+        !(b->h_idx = malloc(cap * sizeof(int))) || (b->qkv_apart && !(b->qkv_part = dev_alloc(b, cap * b->kv_dim * f, rw, err, "k/v projection"))) ||
+        !row_numbers || !(b->token_rows = dev_alloc(b, cap * sizeof(int), rw, err, "row numbers")) ||
+        write_buf(b, b->token_rows, 0, cap * sizeof(int), row_numbers, err)) {
         free(zeros);
+        free(row_numbers);
         release_acts(b);
         return err->msg[0] ? -1 : clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for OpenCL staging");
     }
     free(zeros);
+    free(row_numbers);
     b->cap = cap;
     return 0;
 }
 
 /* ---- enqueueing ------------------------------------------------------- */
+
+static int record_event(cl_backend *b, cl_event ev, const char *name, engine_error *err);
 
 static int enqueue(cl_backend *b, cl_kernel k, const char *name, cl_uint dims, const size_t *global,
                    const size_t *local, engine_error *err)
@@ -437,6 +504,12 @@ static int enqueue(cl_backend *b, cl_kernel k, const char *name, cl_uint dims, c
     cl_int rc = clEnqueueNDRangeKernel(b->queue, k, dims, NULL, global, local, 0, NULL, b->profile ? &ev : NULL);
     if (rc != CL_SUCCESS)
         return clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: enqueueing %s: %s", name, clb_strerror(rc));
+    return record_event(b, ev, name, err);
+}
+
+/* Keeps a profiled command's event for collect_profile (ev NULL: not profiling). */
+static int record_event(cl_backend *b, cl_event ev, const char *name, engine_error *err)
+{
     if (ev) {
         if (b->n_events == b->cap_events) {
             int cap = b->cap_events ? 2 * b->cap_events : 256;
@@ -511,7 +584,8 @@ static bool use_staged(const cl_backend *b, int n, int cols)
 }
 
 /* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
- * RMS-normalised with weight nw (into xb first) when nw is set. */
+ * RMS-normalised with weight nw when nw is set (inside the matvec when
+ * decoding with cl_rowgroup, else into xb first). */
 static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_mem out, int n, int out_stride,
                   int add, engine_error *err)
 {
@@ -521,6 +595,14 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     size_t g[2], l[2];
     cl_uint dims = 1;
     int split = 1;
+    if (nw && use_staged(b, n, w->cols)) {   /* the norm inside the matvec: one launch fewer */
+        kk = k->rowgroup_norm, name = "matvec_rowgroup_norm";
+        clb_rowgroup_range(w->rows, 1, b->rg.r[w->prog], g, l);
+        cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
+                    SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
+                    SETARG(kk, 8, nw) | SETARG(kk, 9, b->cfg.norm_eps) | SETARG(kk, 10, b->token_rows);
+        return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, kk, name, 2, g, l, err);
+    }
     if (nw) {
         if (rmsnorm(b, x, nw, b->xb, n, 0, err))
             return -1;
@@ -587,18 +669,57 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, rg ? 2 : 1, g, l, err);
 }
 
-/* RoPE and the key/value store as a kernel of their own (after the tiled
- * matmul or cl_rowitem). */
-static int rope(cl_backend *b, int l, int n, engine_error *err)
+/* The steps between the q/k/v projection and attention, in one kernel
+ * (engine/cl/ops.cl): q/k/v biases (qwen2), per-head q/k RMSNorm (qwen3),
+ * RoPE, and the key/value store; a NULL buffer skips its step. */
+static int bias_norm_rope_store(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
+    const clb_layer *L = &b->layers[l];
     cl_kernel k = b->k_rope;
-    size_t g[2] = {(c->dim > b->kv_dim ? c->dim : b->kv_dim) / 2, n};
-    cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, b->rope_cs) | SETARG(k, 2, b->kcache) |
-                SETARG(k, 3, b->vcache) | SETARG(k, 4, b->seq) | SETARG(k, 5, b->pos) | SETARG(k, 6, l) |
-                SETARG(k, 7, c->n_layers) | SETARG(k, 8, c->dim) | SETARG(k, 9, b->kv_dim) |
-                SETARG(k, 10, b->head_dim) | SETARG(k, 11, b->seq_len);
-    return rc != CL_SUCCESS ? cl_check(rc, err, "rope_store_kv") : enqueue(b, k, "rope_store_kv", 2, g, NULL, err);
+    size_t g[2] = {(size_t)(c->n_heads + 2 * c->n_kv_heads) * CLB_HEAD_WG, n}, lo[2] = {CLB_HEAD_WG, 1};
+    cl_int rc = SETARG(k, 0, b->qkv) | SETARG(k, 1, L->bias_qkv) | SETARG(k, 2, L->q_norm) |
+                SETARG(k, 3, L->k_norm) | SETARG(k, 4, c->norm_eps) | SETARG(k, 5, b->rope_cs) |
+                SETARG(k, 6, b->neox) | SETARG(k, 7, b->kcache) | SETARG(k, 8, b->vcache) | SETARG(k, 9, b->seq) |
+                SETARG(k, 10, b->pos) | SETARG(k, 11, l) | SETARG(k, 12, c->n_layers) | SETARG(k, 13, c->n_heads) |
+                SETARG(k, 14, c->n_kv_heads) | SETARG(k, 15, b->head_dim) | SETARG(k, 16, b->seq_len);
+    const char *name = "qkv_bias_norm_rope_store";
+    return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
+}
+
+/* Rows of `width` floats from src into dst's columns from `col` on, dst's
+ * rows being qkv_dim floats. A rectangular copy rather than a sub-buffer
+ * at that column: sub-buffer origins must be aligned to the device's
+ * CL_DEVICE_MEM_BASE_ADDR_ALIGN, which a column offset rarely is. */
+static int copy_columns(cl_backend *b, cl_mem src, cl_mem dst, int col, int width, int n, engine_error *err)
+{
+    const size_t f = sizeof(float);
+    const size_t src_origin[3] = {0, 0, 0}, dst_origin[3] = {(size_t)col * f, 0, 0};
+    const size_t region[3] = {(size_t)width * f, (size_t)n, 1};
+    cl_event ev = NULL;
+    cl_int rc = clEnqueueCopyBufferRect(b->queue, src, dst, src_origin, dst_origin, region, (size_t)width * f, 0,
+                                        (size_t)b->qkv_dim * f, 0, 0, NULL, b->profile ? &ev : NULL);
+    if (rc != CL_SUCCESS)
+        return clb_fail(err, ENGINE_ERR_SYSTEM, "OpenCL: copying k/v into the q/k/v rows: %s", clb_strerror(rc));
+    return record_event(b, ev, "copy_kv_columns", err);
+}
+
+/* [q | k | v] = Wqkv rmsnorm(x): one matmul where wq, wk and wv are
+ * stacked, else q straight into qkv's first columns and k and v each
+ * through qkv_part into theirs. */
+static int qkv_projection(cl_backend *b, const clb_layer *L, int n, engine_error *err)
+{
+    if (L->n_qkv == 1)
+        return matmul(b, &L->wqkv[0], b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err);
+    if (rmsnorm(b, b->x, L->rms_att, b->xb, n, 0, err) ||
+        matmul(b, &L->wqkv[0], b->xb, NULL, b->qkv, n, b->qkv_dim, 0, err))
+        return -1;
+    const int col[] = {0, b->q_dim, b->q_dim + b->kv_dim};
+    for (int i = 1; i < 3; i++)
+        if (matmul(b, &L->wqkv[i], b->xb, NULL, b->qkv_part, n, b->kv_dim, 0, err) ||
+            copy_columns(b, b->qkv_part, b->qkv, col[i], b->kv_dim, n, err))
+            return -1;
+    return 0;
 }
 
 /* RMSNorm, the q/k/v projection, RoPE and the cache store in one kernel. */
@@ -606,11 +727,11 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
     const clb_layer *L = &b->layers[l];
-    cl_kernel k = b->mm[L->wqkv.prog].rowgroup_qkv;
+    cl_kernel k = b->mm[L->wqkv[0].prog].rowgroup_qkv;
     size_t g[2], lo[2];
-    clb_rowgroup_range(L->wqkv.rows, 1, b->rg.r[L->wqkv.prog], g, lo);
-    cl_int rc = SETARG(k, 0, L->wqkv.w) | SETARG(k, 1, L->wqkv.d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->qkv) |
-                SETARG(k, 4, L->wqkv.rows) | SETARG(k, 5, L->wqkv.cols) | SETARG(k, 6, n) |
+    clb_rowgroup_range(L->wqkv[0].rows, 1, b->rg.r[L->wqkv[0].prog], g, lo);
+    cl_int rc = SETARG(k, 0, L->wqkv[0].w) | SETARG(k, 1, L->wqkv[0].d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->qkv) |
+                SETARG(k, 4, L->wqkv[0].rows) | SETARG(k, 5, L->wqkv[0].cols) | SETARG(k, 6, n) |
                 SETARG(k, 7, L->rms_att) | SETARG(k, 8, c->norm_eps) | SETARG(k, 9, b->rope_cs) |
                 SETARG(k, 10, b->kcache) | SETARG(k, 11, b->vcache) | SETARG(k, 12, b->seq) |
                 SETARG(k, 13, b->pos) | SETARG(k, 14, l) | SETARG(k, 15, c->n_layers) | SETARG(k, 16, b->kv_dim) |
@@ -677,10 +798,10 @@ static int layer_forward(cl_backend *b, int l, int n, engine_error *err)
 {
     const engine_config *c = &b->cfg;
     const clb_layer *L = &b->layers[l];
-    if (use_staged(b, n, c->dim)) {
+    if (b->qkv_fused && L->n_qkv == 1 && use_staged(b, n, c->dim)) {
         if (qkv_rowgroup(b, l, n, err))
             return -1;
-    } else if (matmul(b, &L->wqkv, b->x, L->rms_att, b->qkv, n, b->qkv_dim, 0, err) || rope(b, l, n, err)) {
+    } else if (qkv_projection(b, L, n, err) || bias_norm_rope_store(b, l, n, err)) {
         return -1;
     }
     if (attention(b, l, n, err))
@@ -824,12 +945,18 @@ void cl_backend_free(cl_backend *b)
         clFinish(b->queue);
     for (int l = 0; b->layers && l < b->cfg.n_layers; l++) {
         clb_layer *L = &b->layers[l];
-        release_weight(&L->wqkv), release_weight(&L->wo), release_weight(&L->w1);
+        for (int i = 0; i < 3; i++)
+            release_weight(&L->wqkv[i]);
+        release_weight(&L->wo), release_weight(&L->w1);
         release_weight(&L->w2), release_weight(&L->w3);
         if (L->rms_att)
             clReleaseMemObject(L->rms_att);
         if (L->rms_ffn)
             clReleaseMemObject(L->rms_ffn);
+        cl_mem extras[] = {L->bias_qkv, L->q_norm, L->k_norm};
+        for (int i = 0; i < 3; i++)
+            if (extras[i])
+                clReleaseMemObject(extras[i]);
     }
     free(b->layers);
     if (!b->cls_is_emb)
@@ -921,28 +1048,26 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
 {
     *out = NULL;
     const engine_config *c = &m->cfg;
-    if (c->arch != ENGINE_ARCH_LLAMA || (c->head_dim && c->head_dim * c->n_heads != c->dim))
-        return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: runs the llama architecture with "
-                        "head_dim = dim / n_heads; this model is %s with head_dim %d, dim %d, %d heads "
-                        "(use the cpu backend)", engine_arch_name(c->arch), engine_config_head_dim(c), c->dim,
-                        c->n_heads);
-    for (int l = 0; l < c->n_layers; l++)
-        if (m->layers[l].bq || m->layers[l].bk || m->layers[l].bv || m->layers[l].q_norm || m->layers[l].k_norm)
-            return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: layer %d has attention biases or q/k "
-                            "norms, which the OpenCL kernels do not apply (use the cpu backend)", l);
-    if (c->n_heads <= 0 || c->dim % c->n_heads || (c->dim / c->n_heads) % 2)
-        return clb_fail(err, ENGINE_ERR_INPUT, "OpenCL backend: dim %d is not n_heads %d times an even head size",
-                        c->dim, c->n_heads);
-    if (c->dim / c->n_heads > CLB_ATT_WG)
+    const int head_dim = engine_config_head_dim(c);
+    if (c->n_heads <= 0 || c->n_kv_heads <= 0 || c->n_heads % c->n_kv_heads || head_dim < 2 || head_dim % 2)
+        return clb_fail(err, ENGINE_ERR_INPUT, "OpenCL backend: %d heads, %d kv heads of size %d do not make "
+                        "whole, even heads", c->n_heads, c->n_kv_heads, head_dim);
+    if (head_dim > CLB_ATT_WG)
         return clb_fail(err, ENGINE_ERR_UNSUPPORTED, "OpenCL backend: head size %d is above the attention "
-                        "kernel's %d", c->dim / c->n_heads, CLB_ATT_WG);
+                        "kernel's %d", head_dim, CLB_ATT_WG);
     cl_backend *b = calloc(1, sizeof *b);
     if (!b)
         return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory for the OpenCL backend");
     b->cfg = *c;
-    b->head_dim = c->dim / c->n_heads;
-    b->kv_dim = b->head_dim * c->n_kv_heads;
-    b->qkv_dim = c->dim + 2 * b->kv_dim;
+    b->head_dim = head_dim;
+    b->q_dim = head_dim * c->n_heads;
+    b->kv_dim = head_dim * c->n_kv_heads;
+    b->qkv_dim = b->q_dim + 2 * b->kv_dim;
+    /* Same RoPE pairing as the CPU session (kernel_rope_params.neox). */
+    b->neox = c->arch != ENGINE_ARCH_LLAMA;
+    /* The fused kernel rotates adjacent pairs of [q | k | v] rows q = dim wide;
+     * upload_attention_extras clears it for biases and q/k norms. */
+    b->qkv_fused = !b->neox && b->q_dim == c->dim;
     b->max_batch = o->max_batch > 0 ? o->max_batch : 1;
     /* As on the CPU: the model's seq_len is a training hint, not a limit. */
     b->seq_len = o->max_seq_len > 0 ? o->max_seq_len : c->seq_len;
@@ -980,7 +1105,8 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
              (b->queue = clCreateCommandQueue(b->dev->context, b->dev->device,
                                               b->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &rc)) &&
              !clb_program_get(b->dev, CLB_PROG_OPS, &ops, err) &&
-             !make_kernel(ops, "rmsnorm", &b->k_rmsnorm, err) && !make_kernel(ops, "rope_store_kv", &b->k_rope, err) &&
+             !make_kernel(ops, "rmsnorm", &b->k_rmsnorm, err) &&
+             !make_kernel(ops, "qkv_bias_norm_rope_store", &b->k_rope, err) &&
              !make_kernel(ops, "attention", &b->k_attention, err) &&
              !make_kernel(ops, "attention_local", &b->k_attention_local, err) &&
              !make_kernel(ops, "attention_split", &b->k_att_split, err) &&

@@ -267,9 +267,9 @@ int clb_device_get(const char *spec, clb_device **out, engine_error *err)
     return rc;
 }
 
-/* Rows per warp by weight type (ops, f32, f16, q8_0, q4_K). */
-static const int rg_default_r[CLB_PROG_COUNT] = {1, 1, 1, 2, 1};
-static const int rg_default_rb[CLB_PROG_COUNT] = {2, 2, 2, 2, 2};
+/* Rows per warp by weight type (ops, f32, f16, q8_0, q4_K, q6_K). */
+static const int rg_default_r[CLB_PROG_COUNT] = {1, 1, 1, 2, 1, 1};
+static const int rg_default_rb[CLB_PROG_COUNT] = {2, 2, 2, 2, 2, 2};
 
 static int rg_rows_env(const char *name, const int *dflt, int *out, engine_error *err)
 {
@@ -287,7 +287,6 @@ static int rg_rows_env(const char *name, const int *dflt, int *out, engine_error
 
 int clb_rg_get(clb_rg_config *out, engine_error *err)
 {
-    _Static_assert(CLB_PROG_COUNT == 5, "clb_rg_config's arrays");
     const char *b = getenv("THERMABENCH_OPENCL_RG_BASE");
     out->base = b && *b && strcmp(b, "0");
     const char *pp = getenv("THERMABENCH_OPENCL_RG_PIPE");
@@ -301,21 +300,22 @@ int clb_rg_get(clb_rg_config *out, engine_error *err)
     return 0;
 }
 
-static const char *const prog_defines[CLB_PROG_COUNT] = {"", "-DWT_F32", "-DWT_F16", "-DWT_Q8", "-DWT_Q4K"};
+static const char *const prog_defines[CLB_PROG_COUNT] = {"", "-DWT_F32", "-DWT_F16", "-DWT_Q8", "-DWT_Q4K",
+                                                          "-DWT_Q6K"};
 
 int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *err)
 {
     pthread_mutex_lock(&cache_lock);
     int rc = 0;
     if (!dev->programs[which]) {
-        /* matrix programs: the K-quant loads (empty unless -DWT_Q4K), then the kernels */
+        /* matrix programs: the K-quant loads (empty unless -DWT_Q4K or -DWT_Q6K), then the kernels */
         clb_rg_config rg;
         if (clb_rg_get(&rg, err)) {
             pthread_mutex_unlock(&cache_lock);
             return -1;
         }
         const char *src[3] = {engine_cl_src_common, which == CLB_PROG_OPS ? engine_cl_src_ops : engine_cl_src_kquant,
-                              rg.base && which != CLB_PROG_Q4K ? engine_cl_src_matmul_base : engine_cl_src_matmul};
+                              rg.base && which <= CLB_PROG_Q8 ? engine_cl_src_matmul_base : engine_cl_src_matmul};
         cl_int cr;
         cl_program p = clCreateProgramWithSource(dev->context, which == CLB_PROG_OPS ? 2 : 3, src, NULL, &cr);
         char opts[600];
@@ -326,9 +326,10 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         const char *extra = getenv("THERMABENCH_OPENCL_BUILD_OPTIONS");
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "
-                 "-DRG_LANES=%d -DRG_ROWS=%d -DRG_R=%d -DRG_RB=%d -DRG_PIPE=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d -DATT_CHUNK=%d -DATT_SPLIT_WG=%d "
-                 "%.200s", prog_defines[which], nv ? " -DCLB_NV" : "", CLB_RG_LANES, CLB_RG_ROWS, rg.r[which], rg.rb[which], rg.pipe, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
-                 CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, extra ? extra : "");
+                 "-DRG_LANES=%d -DRG_ROWS=%d -DRG_R=%d -DRG_RB=%d -DRG_PIPE=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d "
+                 "-DATT_CHUNK=%d -DATT_SPLIT_WG=%d -DHEAD_WG=%d %.200s", prog_defines[which], nv ? " -DCLB_NV" : "",
+                 CLB_RG_LANES, CLB_RG_ROWS, rg.r[which], rg.rb[which], rg.pipe, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
+                 CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, CLB_HEAD_WG, extra ? extra : "");
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);
         if (cr != CL_SUCCESS) {

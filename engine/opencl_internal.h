@@ -18,7 +18,8 @@
     X(clCreateProgramWithSource) X(clBuildProgram) X(clGetProgramBuildInfo) X(clReleaseProgram) \
     X(clCreateKernel) X(clReleaseKernel) X(clSetKernelArg) X(clCreateBuffer) X(clReleaseMemObject) \
     X(clEnqueueWriteBuffer) X(clEnqueueReadBuffer) X(clEnqueueNDRangeKernel) X(clFinish) \
-    X(clCreateCommandQueue) X(clReleaseCommandQueue) X(clGetEventProfilingInfo) X(clReleaseEvent)
+    X(clCreateCommandQueue) X(clReleaseCommandQueue) X(clGetEventProfilingInfo) X(clReleaseEvent) \
+    X(clEnqueueCopyBufferRect)
 
 #define CLB_DECLARE(f) typedef __typeof__(f) clb_##f##_fn; extern clb_##f##_fn *clb_##f;
 CLB_FUNCS(CLB_DECLARE)
@@ -49,24 +50,13 @@ int clb_load(engine_error *err);
 #define clReleaseCommandQueue clb_clReleaseCommandQueue
 #define clGetEventProfilingInfo clb_clGetEventProfilingInfo
 #define clReleaseEvent clb_clReleaseEvent
+#define clEnqueueCopyBufferRect clb_clEnqueueCopyBufferRect
 
 /* Work-group shapes, shared by the build options and the enqueues. */
 #define CLB_RG_LANES 32   /* work-items per row in matvec_rowgroup */
 #define CLB_RG_ROWS 4     /* rows per work-group in matvec_rowgroup (even: RoPE pairs); 4 measured best on the H100 */
 #define CLB_RG_BLOCK CLB_RG_ROWS
 #define CLB_RG_SPLIT_COLS 4096   /* rows this long or longer: 2 warps a row in matvec_rowgroup */
-/* Rows per warp in the rowgroup kernels (RG_R in matmul.cl) and in
- * matvec_rowgroup_batch (RG_RB), per weight type (the CLB_PROG_* order
- * below): the defaults (opencl_device.c), or for every type the process's
- * THERMABENCH_OPENCL_RG_ROWS / THERMABENCH_OPENCL_RG_BATCH_ROWS (1, 2, 4
- * or 8), read by clb_rg_get. */
-typedef struct clb_rg_config {
-    int r[5], rb[5];  /* rows per warp: single-token kernels, batch kernel */
-    bool base;      /* THERMABENCH_OPENCL_RG_BASE=1: the previous kernels (engine/cl/matmul_base.cl) */
-    bool pipe;      /* THERMABENCH_OPENCL_RG_PIPE=1: each pass's loads issued before the previous pass's arithmetic */
-} clb_rg_config;
-/* The process's configuration; -1 with err set for a bad value. */
-int clb_rg_get(clb_rg_config *out, engine_error *err);
 /* The NDRange of a cl_rowgroup kernel over `rows` rows, `split` warps
  * sharing `rpw` rows each: RG_ROWS / split x rpw rows per work-group. */
 static inline void clb_rowgroup_range(int rows, int split, int rpw, size_t global[2], size_t local[2])
@@ -76,6 +66,7 @@ static inline void clb_rowgroup_range(int rows, int split, int rpw, size_t globa
     local[0] = CLB_RG_LANES, local[1] = CLB_RG_ROWS;
 }
 #define CLB_NORM_WG 256
+#define CLB_HEAD_WG 64    /* qkv_bias_norm_rope_store: work-items per head */
 #define CLB_ATT_WG 256
 #define CLB_XS_MAX 4096   /* longest row whose x is staged (normalised) in local memory */
 #define CLB_ATT_LOCAL_MAX 4096   /* longest context whose scores go to local memory */
@@ -95,7 +86,20 @@ _Static_assert(CLB_ATT_CHUNK * 16 >= CLB_ATT_SPLIT_WG && CLB_ATT_CHUNK * 2 <= CL
 
 /* Programs, built once per process and device: the op kernels, and the
  * matrix kernels for each weight type. */
-enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, CLB_PROG_COUNT };
+enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, CLB_PROG_Q6K, CLB_PROG_COUNT };
+
+/* Rows per warp in the rowgroup kernels (RG_R in matmul.cl) and in
+ * matvec_rowgroup_batch (RG_RB), per weight type (the CLB_PROG_* order
+ * below): the defaults (opencl_device.c), or for every type the process's
+ * THERMABENCH_OPENCL_RG_ROWS / THERMABENCH_OPENCL_RG_BATCH_ROWS (1, 2, 4
+ * or 8), read by clb_rg_get. */
+typedef struct clb_rg_config {
+    int r[CLB_PROG_COUNT], rb[CLB_PROG_COUNT];  /* rows per warp: single-token kernels, batch kernel */
+    bool base;      /* THERMABENCH_OPENCL_RG_BASE=1: the previous kernels (engine/cl/matmul_base.cl) */
+    bool pipe;      /* THERMABENCH_OPENCL_RG_PIPE=1: each pass's loads issued before the previous pass's arithmetic */
+} clb_rg_config;
+/* The process's configuration; -1 with err set for a bad value. */
+int clb_rg_get(clb_rg_config *out, engine_error *err);
 
 /* q4_K matrices repacked for the OpenCL kernels (engine/cl/kquant.cl):
  * *nibbles gets rows x cols / 2 bytes of quants in element order, *side
@@ -104,6 +108,11 @@ enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, 
  * memory. */
 int clb_repack_q4_K(const engine_tensor *const *parts, int n_parts, uint8_t **nibbles, uint16_t **side,
                     size_t *nibble_bytes, size_t *side_bytes);
+/* q6_K likewise: *quants gets rows x cols int8 (q - 32) in element order
+ * (8 bits where the file has 6.5625: simple aligned loads), *side 9 halves
+ * per super-block (d, then the 16 int8 sub-block scales). */
+int clb_repack_q6_K(const engine_tensor *const *parts, int n_parts, int8_t **quants, uint16_t **side,
+                    size_t *quant_bytes, size_t *side_bytes);
 
 typedef struct clb_device {
     cl_platform_id platform;

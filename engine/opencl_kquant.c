@@ -1,6 +1,8 @@
-/* q4_K matrices in the layout of the OpenCL kernels (engine/cl/kquant.cl):
- * quants in element order, 4 bits each, and per super-block d, dmin and
- * the unpacked 6-bit scales and mins. Host code only; no OpenCL calls. */
+/* K-quant matrices in the layouts of the OpenCL kernels (engine/cl/kquant.cl):
+ * q4_K: quants in element order, 4 bits each, and per super-block d, dmin
+ * and the unpacked 6-bit scales and mins; q6_K: quants minus 32 as int8 in
+ * element order, and per super-block d and the 16 int8 scales. Host code
+ * only; no OpenCL calls. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,8 @@
 
 int clb_repack_q4_K(const engine_tensor *const *parts, int n_parts, uint8_t **nibbles, uint16_t **side,
                     size_t *nibble_bytes, size_t *side_bytes);
+int clb_repack_q6_K(const engine_tensor *const *parts, int n_parts, int8_t **quants, uint16_t **side,
+                    size_t *quant_bytes, size_t *side_bytes);
 
 int clb_repack_q4_K(const engine_tensor *const *parts, int n_parts, uint8_t **nibbles, uint16_t **side,
                     size_t *nibble_bytes, size_t *side_bytes)
@@ -50,6 +54,51 @@ int clb_repack_q4_K(const engine_tensor *const *parts, int n_parts, uint8_t **ni
                 const uint8_t *q = blk[k].qs + 32 * (j / 2) + l;
                 int shift = 4 * (j & 1);
                 out[e / 2] = (uint8_t)(((q[0] >> shift) & 15) | (((q[1] >> shift) & 15) << 4));
+            }
+        }
+    }
+    return 0;
+}
+
+#define Q6K_SIDE_HALVES 9
+
+int clb_repack_q6_K(const engine_tensor *const *parts, int n_parts, int8_t **quants, uint16_t **side,
+                    size_t *quant_bytes, size_t *side_bytes)
+{
+    size_t n = 0;
+    for (int i = 0; i < n_parts; i++)
+        n += (size_t)parts[i]->rows * (size_t)parts[i]->cols;
+    size_t blocks = n / QK_K;
+    *quant_bytes = n;
+    *side_bytes = blocks * Q6K_SIDE_HALVES * sizeof(uint16_t);
+    *quants = malloc(n ? n : 1);
+    *side = malloc(*side_bytes ? *side_bytes : 1);
+    if (!*quants || !*side) {
+        free(*quants);
+        free(*side);
+        *quants = NULL;
+        *side = NULL;
+        return -1;
+    }
+    size_t at = 0;
+    for (int i = 0; i < n_parts; i++) {
+        const block_q6_K *blk = parts[i]->data;
+        size_t nb = (size_t)parts[i]->rows * (size_t)parts[i]->cols / QK_K;
+        for (size_t k = 0; k < nb; k++, at++) {
+            uint16_t *s = *side + at * Q6K_SIDE_HALVES;
+            s[0] = blk[k].d;
+            memcpy(s + 1, blk[k].scales, sizeof blk[k].scales);
+            /* the bit layout of quant_k_dequantize_q6_K, unpacked */
+            int8_t *out = *quants + at * QK_K;
+            for (int h = 0; h < 2; h++) {
+                const uint8_t *ql = blk[k].ql + 64 * h, *qh = blk[k].qh + 32 * h;
+                int8_t *o = out + 128 * h;
+                for (int l = 0; l < 32; l++) {
+                    o[l] = (int8_t)(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+                    o[l + 32] = (int8_t)(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                    o[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                    o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+                }
             }
         }
     }

@@ -11,7 +11,8 @@ DIR=${1:?usage: scripts/gpu-bundle.sh DIR}
 B=build/release
 rm -rf "$DIR"
 mkdir -p "$DIR/bin" "$DIR/lib" "$DIR/shared"
-cp "$B/thermabench" "$B/tests/bench_engine_opencl" "$B/tests/test_engine_opencl" "$B/tests/test_engine_opencl_cli" "$DIR/bin/"
+cp "$B/thermabench" "$B/tests/bench_engine_opencl" "$B/tests/test_engine_opencl" "$B/tests/test_engine_opencl_cli" \
+   "$B/tests/test_engine_model_oracles" "$DIR/bin/"
 # Every library the binaries link (ldd) but glibc's own, and the ICD loader.
 libs=$(ldd "$DIR"/bin/* | awk '$2 == "=>" && $3 ~ /^\// {print $3}' |
        grep -vE '/(libc|libm|libdl|librt|libpthread|ld-linux[^/]*)\.so' | sort -u)
@@ -21,6 +22,12 @@ p=$(ldconfig -p | awk '$1 == "libOpenCL.so.1" && /x86-64/ {print $NF; exit}')
 cp -r scripts configs "$DIR/"
 SHARED=$(sed -n 's/^THERMABENCH_SHARED_DIR:PATH=//p' "$B/CMakeCache.txt")
 cp -r "$SHARED/models" "$DIR/shared/"
+# The Qwen oracle files scripts/gpu-families.sh checks (13 MB of the 106).
+for f in qwen2-tiny/Q8_0 qwen2-tiny/Q4_K_M qwen3-tiny/Q8_0 qwen3-tiny/Q4_K_M; do
+  mkdir -p "$DIR/shared/oracles/oracles/$f" "$DIR/shared/oracles/models"
+  cp "$SHARED/oracles/oracles/$f/expected.json" "$DIR/shared/oracles/oracles/$f/"
+  cp "$SHARED/oracles/models/${f%/*}-${f#*/}.gguf" "$DIR/shared/oracles/models/"
+done
 # The tests look for the binary and the models where they were built.
 echo "$(cd "$B" && pwd)/thermabench" > "$DIR/built-binary-path"
 echo "$(cd "$SHARED" && pwd)" > "$DIR/built-shared-path"

@@ -12,3 +12,12 @@ tb_add_test(NAME test_engine_kquant SOURCES test_engine_kquant.c
 # q4_K matrices on the OpenCL device (PoCL in CI) against the CPU reference.
 tb_add_test(NAME test_engine_opencl_kquant SOURCES test_engine_opencl_kquant.c
             LIBS thermabench_engine m LABELS engine opencl)
+# The same files on the OpenCL backend (PoCL in CI), also against the CPU
+# scalar reference step by step: the device defaults for CPUs (cl_rowitem,
+# cl_attention) and those for GPUs (cl_rowgroup with its fused kernels, cl_split).
+add_test(NAME test_engine_model_oracles_opencl COMMAND test_engine_model_oracles backend=opencl)
+set_tests_properties(test_engine_model_oracles_opencl PROPERTIES LABELS "engine;opencl" SKIP_RETURN_CODE 77)
+add_test(NAME test_engine_model_oracles_opencl_gpu_kernels
+         COMMAND test_engine_model_oracles backend=opencl matmul=cl_rowgroup attention=cl_split)
+set_tests_properties(test_engine_model_oracles_opencl_gpu_kernels PROPERTIES LABELS "engine;opencl"
+                     SKIP_RETURN_CODE 77)

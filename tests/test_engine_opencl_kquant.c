@@ -8,7 +8,9 @@
  * takes d * sc and dmin * m out of each 16-element dot product: measured
  * worst 6.7e-6 on PoCL; a wrong scale or nibble gives ~1); the greedy ids
  * are equal wherever the top-2 margin exceeds 2e-4. The same model with its rope
- * scaled (llama3-tiny-ropescaled) checks rope_freqs on the device. */
+ * scaled (llama3-tiny-ropescaled) checks rope_freqs on the device.
+ * Weight types without OpenCL kernels (q5_k, q4_0, bf16) are refused at
+ * session creation, naming the tensor and its type. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +137,28 @@ static void check_model(const char *file)
     engine_model_free(src);
 }
 
+/* A preset whose q/k/v matrices (512 columns: whole K-quant blocks) are
+ * `dtype`, which the device has no kernel for. */
+static void check_refused(const char *dtype_name, engine_dtype dtype)
+{
+    engine_model *m = NULL;
+    engine_error err = {0};
+    CHECKF(engine_model_synth_arch("42M", "qwen3", dtype, 1, -1, &m, &err) == 0, "synth %s: %s", dtype_name,
+           err.msg);
+    if (!m)
+        return;
+    engine_options o;
+    engine_options_default(&o);
+    strcpy(o.backend, "opencl");
+    engine_session *s = NULL;
+    memset(&err, 0, sizeof err);
+    CHECKF(engine_session_create(m, &o, &s, &err) != 0, "%s weights: the OpenCL session was created", dtype_name);
+    CHECKF(err.kind == ENGINE_ERR_UNSUPPORTED && strstr(err.msg, "layer 0 wq/wk/wv") && strstr(err.msg, dtype_name),
+           "%s weights: error %d '%s' should name the tensor and the type", dtype_name, (int)err.kind, err.msg);
+    engine_session_free(s);
+    engine_model_free(m);
+}
+
 int main(void)
 {
     engine_opencl_device d;
@@ -145,5 +169,8 @@ int main(void)
     }
     check_model(MODELS "llama3-tiny-F32.gguf");
     check_model(MODELS "llama3-tiny-ropescaled-F32.gguf");
+    check_refused("q5_k", ENGINE_DTYPE_Q5_K);
+    check_refused("q4_0", ENGINE_DTYPE_Q4_0);
+    check_refused("bf16", ENGINE_DTYPE_BF16);
     TB_MAIN_END();
 }

@@ -1,4 +1,7 @@
-/* q4_K weights for the matrix kernels (matmul.cl), built with -DWT_Q4K.
+/* K-quant weights for the matrix kernels (matmul.cl), built with -DWT_Q4K
+ * or -DWT_Q6K.
+ *
+ * q4_K:
  * Repacked on upload (engine/opencl_kquant.c): `w` holds the 4-bit quants
  * in element order (element i in the low nibble of byte i/2 when i is
  * even, the high one when odd), so a row's 16 elements are one 8-byte
@@ -49,5 +52,41 @@ inline float vdot_acc(vtype q, wside sm, vtype b, float acc)
     float8 s8 = p.lo + p.hi, b8 = b.lo + b.hi;
     float4 s4 = s8.lo + s8.hi, b4 = b8.lo + b8.hi;
     return acc + (sm.x * ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) - sm.y * ((b4.s0 + b4.s1) + (b4.s2 + b4.s3)));
+}
+#endif
+
+/* q6_K: `w` holds q - 32 as int8 in element order, `d` per super-block of
+ * 256 nine halves: d, then the 16 int8 sub-block scales. Element i is
+ * d * sc[i / 16] * q, as ggml's dequantisation (d * sc first, in float). */
+#if defined(WT_Q6K)
+#define VEC 16
+#define Q6K_SIDE 9
+typedef char wtype;
+typedef float16 vtype;
+
+/* d * sc of the sub-block of 16 holding element i. */
+inline float q6k_scale(__global const half *d, size_t i)
+{
+    size_t blk = i / 256;
+    __global const char *sc = (__global const char *)(d + blk * Q6K_SIDE + 1);
+    return vload_half(blk * Q6K_SIDE, d) * (float)sc[(i / 16) % 16];
+}
+
+inline float wget(__global const wtype *w, __global const half *d, size_t i) { return q6k_scale(d, i) * (float)w[i]; }
+
+typedef char16 wraw;   /* one sub-block */
+inline wraw wload(__global const wtype *w, size_t i) { return *(__global const char16 *)(w + i); }
+
+inline vtype wwiden(wraw q) { return convert_float16(q); }
+typedef float wside;
+inline wside wside_get(__global const half *d, size_t i) { return q6k_scale(d, i); }
+
+/* acc + the 16 elements from i (a sub-block) times b: d * sc * sum(q b). */
+inline float vdot_acc(vtype q, wside s, vtype b, float acc)
+{
+    float16 p = q * b;
+    float8 s8 = p.lo + p.hi;
+    float4 s4 = s8.lo + s8.hi;
+    return acc + ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * s;
 }
 #endif

@@ -109,10 +109,10 @@ inline float vdot_acc(vtype a, wside s, vtype b, float acc)
               (FMA4(a.hi.lo, b.hi.lo, 0.0f) + FMA4(a.hi.hi, b.hi.hi, 0.0f));
     return fma(t, s, acc);
 }
-#elif defined(WT_Q4K)
+#elif defined(WT_Q4K) || defined(WT_Q6K)
 /* defined in kquant.cl, which precedes this file in the program */
 #else
-#error "build with -DWT_F32, -DWT_F16, -DWT_Q8 or -DWT_Q4K"
+#error "build with -DWT_F32, -DWT_F16, -DWT_Q8, -DWT_Q4K or -DWT_Q6K"
 #endif
 
 /* A weight vector with its side data, loaded together so one pass's
@@ -135,7 +135,7 @@ inline vtype xvec(__global const float *x, int c) { return *(__global const vtyp
 
 /* 16-byte weight vectors per lane and row in flight: RG_P passes of
  * RG_R rows (RG_INFLIGHT / RG_R, at least 1). */
-#if defined(WT_Q8)
+#if defined(WT_Q8) || defined(WT_Q6K)
 #define RG_INFLIGHT 2   /* 16 floats of x per vector: more would cost occupancy */
 #else
 #define RG_INFLIGHT 4
@@ -213,7 +213,7 @@ inline float rg_reduce(__local float *red, float v, int lane)
  * groups. The values and the arithmetic are the same, so the results are.
  * f16 keeps its 2-way conflict (the swizzle measured slower there); f32
  * has none. */
-#if defined(WT_Q8)
+#if defined(WT_Q8) || defined(WT_Q6K)
 inline int xs_idx(int i)
 {
     int s = i >> 2;

@@ -52,32 +52,75 @@ void rmsnorm(__global const float *x, __global const float *weight, __global flo
         out[(size_t)k * dim + i] = weight[i] * (ss * xr[i]);
 }
 
-/* Rotates q and k of each token by its position (adjacent pairs; cos and
- * sin come from a host-computed table [seq_len][head_dim/2]) and stores k
- * and v in the cache of the token's sequence. qkv rows are [q | k | v].
- * Global size (max(dim, kv_dim) / 2, n). */
-__kernel void rope_store_kv(__global float *qkv, __global const float2 *cs,
-                            __global float *kcache, __global float *vcache,
-                            __global const int *tok_seq, __global const int *tok_pos,
-                            int layer, int n_layers, int dim, int kv_dim, int head_dim, int seq_len)
+/* What happens to the q/k/v projection before attention, per head and
+ * token, as named steps: the projection bias (qwen2), a per-head RMSNorm
+ * of q and k (qwen3), RoPE, then k and v go to the cache of the token's
+ * sequence (q stays in qkv, rotated). qkv rows are [q | k | v], head after
+ * head, so head slot h (q heads, then k heads, then v heads) starts at
+ * h * head_dim. A NULL bias or norm weight skips that step. One work-group
+ * of HEAD_WG per head slot and token; work-item j takes the rotation pairs
+ * j, j + HEAD_WG, ... */
+
+/* Element i of the head, with its bias. */
+inline float biased(__global const float *x, __global const float *bias, int i)
 {
-    int i = 2 * get_global_id(0), t = get_global_id(1);
-    int qkv_stride = dim + 2 * kv_dim, pos = tok_pos[t];
-    __global float *q = qkv + (size_t)t * qkv_stride, *k = q + dim, *v = k + kv_dim;
-    float2 c = cs[(size_t)pos * (head_dim / 2) + (i % head_dim) / 2];
-    float fcr = c.x, fci = c.y;
-    if (i < dim) {
-        float v0 = q[i], v1 = q[i + 1];
-        q[i] = v0 * fcr - v1 * fci;
-        q[i + 1] = v0 * fci + v1 * fcr;
+    return bias ? x[i] + bias[i] : x[i];
+}
+
+/* 1 / rms of the (biased) head, as the rmsnorm kernel computes it. */
+inline float head_inv_rms(__local float *red, __global const float *x, __global const float *bias, int head_dim,
+                          float eps, int lid)
+{
+    float ss = 0.0f;
+    for (int i = lid; i < head_dim; i += HEAD_WG) {
+        float v = biased(x, bias, i);
+        ss += v * v;
     }
-    if (i < kv_dim) {
-        size_t at = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + pos) * kv_dim + i;
-        float v0 = k[i], v1 = k[i + 1];
-        kcache[at] = v0 * fcr - v1 * fci;
-        kcache[at + 1] = v0 * fci + v1 * fcr;
-        vcache[at] = v[i];
-        vcache[at + 1] = v[i + 1];
+    ss = wg_sum(red, ss, lid, HEAD_WG);   /* its barriers: every read before any write */
+    ss /= head_dim;
+    ss += eps;
+    return 1.0f / sqrt(ss);
+}
+
+/* The j-th rotation pair of a head: adjacent elements (llama), or j and
+ * j + head_dim / 2 (neox: qwen2, qwen3). */
+inline int2 rope_pair_index(int j, int head_dim, int neox)
+{
+    return neox ? (int2)(j, j + head_dim / 2) : (int2)(2 * j, 2 * j + 1);
+}
+
+__kernel __attribute__((reqd_work_group_size(HEAD_WG, 1, 1)))
+void qkv_bias_norm_rope_store(__global float *qkv, __global const float *bias, __global const float *q_norm,
+                              __global const float *k_norm, float eps, __global const float2 *cs, int neox,
+                              __global float *kcache, __global float *vcache,
+                              __global const int *tok_seq, __global const int *tok_pos,
+                              int layer, int n_layers, int n_heads, int n_kv_heads, int head_dim, int seq_len)
+{
+    __local float red[HEAD_WG];
+    int h = get_group_id(0), t = get_group_id(1), lid = get_local_id(0), n_pairs = head_dim / 2;
+    int kv_dim = n_kv_heads * head_dim, pos = tok_pos[t];
+    bool is_q = h < n_heads, is_k = !is_q && h < n_heads + n_kv_heads;
+    __global float *x = qkv + (size_t)t * (n_heads * head_dim + 2 * kv_dim) + (size_t)h * head_dim;
+    __global const float *b = bias ? bias + (size_t)h * head_dim : bias;
+    __global const float *nw = is_q ? q_norm : is_k ? k_norm : 0;
+    float inv_rms = nw ? head_inv_rms(red, x, b, head_dim, eps, lid) : 1.0f;
+    int kvh = h - n_heads - (is_q || is_k ? 0 : n_kv_heads);
+    size_t at = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + pos) * kv_dim + (size_t)kvh * head_dim;
+    __global float *dst = is_q ? x : (is_k ? kcache : vcache) + at;
+    for (int j = lid; j < n_pairs; j += HEAD_WG) {
+        int2 i = rope_pair_index(j, head_dim, neox);
+        float v0 = biased(x, b, i.x), v1 = biased(x, b, i.y);
+        if (nw) {
+            v0 = nw[i.x] * (inv_rms * v0);
+            v1 = nw[i.y] * (inv_rms * v1);
+        }
+        if (is_q || is_k) {
+            float2 c = cs[(size_t)pos * n_pairs + j];
+            float r0 = v0 * c.x - v1 * c.y, r1 = v0 * c.y + v1 * c.x;
+            v0 = r0, v1 = r1;
+        }
+        dst[i.x] = v0;
+        dst[i.y] = v1;
     }
 }
 

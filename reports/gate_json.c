@@ -74,6 +74,8 @@ char *report_gate_result_json(const report_gate_result *g, const char *name, con
     num(u, "robust_cv_baseline_pct", 100 * g->robust_cv_base);
     num(u, "robust_cv_candidate_pct", 100 * g->robust_cv_cand);
     cJSON_AddBoolToObject(u, "unstable", g->unstable);
+    cJSON_AddBoolToObject(u, "short_session", g->short_session);
+    num(u, "decision_level_pct", 100 * g->decision_level);
     pct_interval(u, "robust", &g->robust);
     cJSON *e = cJSON_AddObjectToObject(o, "environment");
     cJSON_AddBoolToObject(e, "machine_differs", g->machine_differs);

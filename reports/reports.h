@@ -286,6 +286,7 @@ typedef struct report_gate_options {
     double decision;            /* level of each one-sided decision bound, default 0.95 (TOST) */
     double max_cv;              /* robust CV above which the robust interval joins the hull; 0.10 */
     double step_p;              /* a step within a session counts below this p; default 0.01 */
+    double large_step_p;        /* a step of twice the margin or more counts below this p; default 0.3 */
     bool allow_machine_change;  /* CPU, kernel, microcode, GPU may differ */
     bool allow_workload_change; /* the requested workload may differ (else an input error) */
     bool allow_env_mismatch;    /* both of the above (older spelling) */
@@ -337,6 +338,8 @@ typedef struct report_gate_result {
     double temp_base_c, temp_cand_c;        /* mean start temperatures, NAN unrecorded */
     report_interval heat_adjusted;          /* ok when computed */
     bool unstable;
+    bool short_session;         /* one session a side, one of them too short to test for a step */
+    double decision_level;      /* of each one-sided decision bound: 0.95, or 0.99 (unstable, short session) */
     double robust_cv_base, robust_cv_cand;
     report_interval robust;                 /* Hodges-Lehmann, when it joined the hull */
     /* environment */

@@ -147,6 +147,7 @@ static int gather(const report_side *s, arm *a, int *throttled, report_error *er
 
 typedef struct design {
     bool paired, heat, heat_trim, robust_primary;
+    bool linear;                /* values of 0 or below: no log scale */
     bool hib;
 } design;
 
@@ -335,6 +336,47 @@ static int stein_interval(const double *a, size_t na, int sa, const double *b, s
  * quarter of clean normal pairs at 5 runs). */
 #define ROBUST_MIN_RUNS 10
 
+/* Values of 0 (a CPU time under the clock tick, an empty count) rule out
+ * the log scale. */
+static bool any_nonpositive(const arm *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (!(a->run[i]->metric > 0))
+            return true;
+    return false;
+}
+
+/* Without logs: the ratio of arithmetic means by Fieller's theorem. */
+static int linear_interval(const double *a, size_t na, const double *b, size_t nb, double level, report_interval *o)
+{
+    report_ratio r;
+    if (report_ratio_fieller(a, na, b, nb, level, &r) < 0)
+        return -1;
+    *o = (report_interval){r.ratio, r.lo, r.hi, NAN, true, ""};
+    snprintf(o->method, sizeof o->method, "ratio of means (Fieller; values of 0 rule out logs)");
+    return 0;
+}
+
+/* Without logs, the robust reading: the Hodges-Lehmann shift of B - A with
+ * its distribution-free (Moses) interval, relative to A's mean. */
+static int shift_interval(const double *a, size_t na, const double *b, size_t nb, double level, report_interval *o)
+{
+    double *sa = stats_sorted_copy(a, na), *sb = stats_sorted_copy(b, nb), ma = report_mean(a, na);
+    long k = report_mwu_ci_rank(na, nb, level);
+    int rc = -1;
+    if (sa && sb && k >= 1 && ma > 0) {
+        double m = (double)na * (double)nb;
+        *o = (report_interval){1 + report_hodges_lehmann(a, na, b, nb) / ma,
+                               1 + stats_pairwise_diff_kth(sa, na, sb, nb, (double)k) / ma,
+                               1 + stats_pairwise_diff_kth(sa, na, sb, nb, m - (double)k + 1) / ma, NAN, true,
+                               "Hodges-Lehmann shift / baseline mean"};
+        rc = o->lo > 0 ? 0 : -1;
+    }
+    free(sa);
+    free(sb);
+    return rc;
+}
+
 /* The primary analysis of the runs in use, unoriented (candidate / baseline). */
 static int analyse(const arm *A, const arm *B, const design *d, double level, report_interval *o)
 {
@@ -344,6 +386,10 @@ static int analyse(const arm *A, const arm *B, const design *d, double level, re
     int rc = -1;
     if (!a || !b)
         goto done;
+    if (d->linear) {
+        rc = linear_interval(a, used_values(A, a, NULL), b, used_values(B, b, NULL), level, o);
+        goto done;
+    }
     if (d->paired) {
         size_t k = pairs(A, B, a, b);
         if (k >= 3) {
@@ -835,15 +881,18 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
         return;
     }
     design d = {.hib = hib};
-    d.paired = same_file && order && (!strcmp(order, "interleaved") || !strcmp(order, "abba") ||
-                                      !strcmp(order, "random"));
+    /* Values of 0 or below: one analysis, the ratio of arithmetic means of
+     * all runs (no pairing, sessions or temperature: those work on logs). */
+    d.linear = any_nonpositive(A) || any_nonpositive(B);
+    d.paired = !d.linear && same_file && order && (!strcmp(order, "interleaved") || !strcmp(order, "abba") ||
+                                                   !strcmp(order, "random"));
     if (d.paired) {
         double *pa = malloc((A->n + 1) * sizeof *pa), *pb = malloc((A->n + 1) * sizeof *pb);
         d.paired = pa && pb && pairs(A, B, pa, pb) >= 3;
         free(pa);
         free(pb);
     }
-    bool sessions = A->sessions >= 2 || B->sessions >= 2;
+    bool sessions = !d.linear && (A->sessions >= 2 || B->sessions >= 2);
     /* One session a side, unpaired: the between-session variance is assumed
      * 0, and the step test, the data's only check of that, needs
      * STEP_MIN_SEGMENT runs on each side of a split. A side too short for it
@@ -859,7 +908,7 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
     if (all_temps(A) && all_temps(B)) {
         o->temp_base_c = mean_temp(A);
         o->temp_cand_c = mean_temp(B);
-        if (!d.paired && !sessions && temps_differ(A, B)) {
+        if (!d.linear && !d.paired && !sessions && temps_differ(A, B)) {
             o->heat_differs = true;
             size_t ia, ib;
             o->heat_overlap = heat_interval(A, B, opt->confidence, true, &o->heat_adjusted, &ia, &ib) == 0;
@@ -872,7 +921,7 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
             orient(&o->heat_adjusted, hib);
         }
     }
-    if (!d.paired && !d.heat && !sessions) {
+    if (!d.linear && !d.paired && !d.heat && !sessions) {
         double *x = malloc((A->n + B->n + 1) * sizeof *x);
         if (x) {
             size_t na = used_values(A, x, NULL);
@@ -891,7 +940,7 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
             double *x = malloc((arms[g]->n + 1) * sizeof *x);
             int *s = malloc((arms[g]->n + 1) * sizeof *s);
             report_variance_components vc;
-            size_t n = x && s ? used_values(arms[g], x, s) : 0;
+            size_t n = x && s && !d.linear ? used_values(arms[g], x, s) : 0;
             for (size_t i = 0; i < n; i++)
                 x[i] = log(x[i]);
             if (n && report_variance_components_fit(x, s, n, &vc) == 0) {
@@ -926,7 +975,11 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
     o->ratio = o->primary.ratio;
     o->lo = o->primary.lo;
     o->hi = o->primary.hi;
-    if (d.paired)
+    if (d.linear)
+        snprintf(o->design, sizeof o->design,
+                 "ratio of arithmetic means: some runs measured 0 or less, so no log scale; runs treated as "
+                 "independent draws (no pairing, sessions or temperature adjustment)");
+    else if (d.paired)
         snprintf(o->design, sizeof o->design,
                  "paired: rounds of one %s file, drift shared by both variants cancels", order);
     else if (sessions)
@@ -987,9 +1040,14 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
                  100 * o->robust_cv_base, 100 * o->robust_cv_cand, 100 * opt->max_cv);
         double *a = malloc((A->n + 1) * sizeof *a), *b = malloc((B->n + 1) * sizeof *b);
         report_ratio r;
-        if (a && b && report_ratio_hodges_lehmann(a, used_values(A, a, NULL), b, used_values(B, b, NULL), dec_level,
-                                                   &r) == 0) {
-            report_interval iv = {r.ratio, r.lo, r.hi, NAN, true, "Hodges-Lehmann ratio"};
+        report_interval iv;
+        size_t na = a ? used_values(A, a, NULL) : 0, nb = b ? used_values(B, b, NULL) : 0;
+        if (a && b && d.linear && shift_interval(a, na, b, nb, dec_level, &iv) == 0) {
+            orient(&iv, hib);
+            hull_add(&h, &iv, &dec, unstable_why);
+            o->robust = iv;
+        } else if (a && b && !d.linear && report_ratio_hodges_lehmann(a, na, b, nb, dec_level, &r) == 0) {
+            iv = (report_interval){r.ratio, r.lo, r.hi, NAN, true, "Hodges-Lehmann ratio"};
             orient(&iv, hib);
             hull_add(&h, &iv, &dec, unstable_why);
             o->robust = iv;

@@ -399,6 +399,16 @@ static void test_direction(void)
     aa[5] = 60;
     CHECK(report_gate_samples(base, 12, aa, 12, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_PASS);
     CHECK(strstr(why, "Hodges-Lehmann") != NULL);
+    /* CPU time of a command shorter than the clock tick reads 0 in some runs:
+     * no log scale, the ratio of means instead (lower is better). A tenfold
+     * slower candidate is a regression, named so; an unchanged one is not. */
+    double tick[12] = {0, 1, 0, 1, 1, 0, 2, 0, 1, 0, 1, 1}, tick_aa[12] = {1, 0, 1, 0, 0, 1, 1, 0, 2, 1, 0, 1};
+    double burn[12] = {10, 11, 10, 9, 10, 12, 10, 11, 10, 10, 9, 11};
+    CHECK(report_gate_samples(tick, 12, burn, 12, false, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_REGRESSION);
+    CHECKF(strstr(why, "ratio of means") && strstr(why, "values of 0"), "%s", why);
+    CHECK(r < 0.2 && lo <= r && r <= hi);
+    CHECK(report_gate_samples(tick, 12, tick_aa, 12, false, &o, &r, &lo, &hi, why, sizeof why) != REPORT_GATE_REGRESSION);
+    CHECK(report_gate_samples(burn, 12, tick, 12, false, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_IMPROVEMENT);
 }
 
 /* GPU runs: the report's GPU section has per-variant clocks, power against

@@ -82,6 +82,8 @@ char *report_gate_result_json(const report_gate_result *g, const char *name, con
     cJSON_AddStringToObject(e, "machine", g->machine_detail);
     cJSON_AddBoolToObject(e, "workload_differs", g->workload_differs);
     cJSON_AddStringToObject(e, "workload", g->workload_detail);
+    cJSON_AddBoolToObject(e, "build_differs", g->build_differs);
+    cJSON_AddStringToObject(e, "build", g->build_detail);
     cJSON_AddBoolToObject(e, "kernels_differ", g->kernels_differ);
     cJSON_AddStringToObject(e, "kernel_change", g->kernel_change);
     char *text = cJSON_Print(o);

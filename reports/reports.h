@@ -290,6 +290,7 @@ typedef struct report_gate_options {
     bool allow_machine_change;  /* CPU, kernel, microcode, GPU may differ */
     bool allow_workload_change; /* the requested workload may differ (else an input error) */
     bool allow_env_mismatch;    /* both of the above (older spelling) */
+    bool allow_build_change;    /* build type and sanitizers may differ */
     bool allow_throttle;
     bool no_tables;             /* skip the per-variant tables (cmp): the verdict does not use them */
 } report_gate_options;
@@ -343,8 +344,8 @@ typedef struct report_gate_result {
     double robust_cv_base, robust_cv_cand;
     report_interval robust;                 /* Hodges-Lehmann, when it joined the hull */
     /* environment */
-    bool machine_differs, workload_differs, kernels_differ;
-    char machine_detail[512], workload_detail[512], kernel_change[384];
+    bool machine_differs, workload_differs, kernels_differ, build_differs;
+    char machine_detail[512], workload_detail[512], kernel_change[384], build_detail[256];
     bool env_mismatch;                      /* machine_differs (kept for older readers) */
     char env_detail[512];
     char reason[1024];

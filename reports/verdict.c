@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "reports.h"
 #include "stats_internal.h"
@@ -728,6 +729,24 @@ static int check_env(const report_side *bs, const report_side *cs, const report_
                 diff_kernels(ka, kb, o->kernel_change, sizeof o->kernel_change);
             }
         }
+    /* The build: an optimisation level or a sanitizer changes speed as much as
+     * the code under test can. Compared where both files record the build
+     * (build_type set); sanitizers "" then means none. */
+    for (int g = 0; g < 2; g++)
+        for (int i = 0; i < sides[g]->nsets; i++) {
+            const report_results *r = sides[g]->sets[i];
+            if (r == b0 || !b0->build_type[0] || !r->build_type[0] || o->build_differs)
+                continue;
+            size_t len = 0;
+            if (strcasecmp(b0->build_type, r->build_type))
+                len += (size_t)snprintf(o->build_detail, sizeof o->build_detail, "build_type '%.60s' vs '%.60s'",
+                                        b0->build_type, r->build_type);
+            if (strcmp(b0->sanitizers, r->sanitizers))
+                snprintf(o->build_detail + len, sizeof o->build_detail - len, "%ssanitizers '%.50s' vs '%.50s'",
+                         len ? "; " : "", b0->sanitizers[0] ? b0->sanitizers : "none",
+                         r->sanitizers[0] ? r->sanitizers : "none");
+            o->build_differs = o->build_detail[0] != 0;
+        }
     if (o->workload_differs && !opt->allow_workload_change && !opt->allow_env_mismatch)
         return report_fail(err, "the requested workloads differ (%s, %s): not the same benchmark; "
                                 "--allow-workload-change compares them anyway",
@@ -1118,6 +1137,8 @@ static void overrule(report_gate_result *o, int throttled, const report_gate_opt
     else if (o->machine_differs && !opt->allow_machine_change && !opt->allow_env_mismatch)
         snprintf(why, sizeof why, "another machine: %.600s (--allow-machine-change to compare anyway)",
                  o->machine_detail);
+    else if (o->build_differs && !opt->allow_build_change)
+        snprintf(why, sizeof why, "another build: %.240s (--allow-build-change to compare anyway)", o->build_detail);
     if (why[0] && o->verdict != REPORT_GATE_INCONCLUSIVE) {
         char tmp[1024];
         snprintf(tmp, sizeof tmp, "%s (otherwise %s: %.280s)", why, report_gate_verdict_name(o->verdict), o->reason);

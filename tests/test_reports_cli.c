@@ -171,6 +171,41 @@ static void test_gate(void)
     snprintf(p, sizeof p, "%s/newbuild/rep/report.md", tmp);
     CHECK(contains(p, "- build: 0123abcd4567 \\(dirty\\), RelWithDebInfo with sanitizers address,undefined, GNU 12.2.0"));   /* Markdown-escaped */
 
+    /* Another build type or other sanitizers change speed as another machine
+     * does: inconclusive unless allowed, and named. A 10 % regression of a
+     * Debug build against a Release one is not called a regression. */
+    synth_defaults(&no);
+    no.seed = 11;
+    no.build_commit = "0123abcd4567";
+    no.build_type = "Release";
+    no.sanitizers = "";
+    snprintf(p, sizeof p, "%s/rel", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &nv, 1, &no) == 0);
+    synth_variant slowv = {"main", 90, 0.01, NULL};
+    no.seed = 12;
+    no.build_type = "Debug";
+    snprintf(p, sizeof p, "%s/dbg", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &slowv, 1, &no) == 0);
+    no.seed = 13;
+    no.build_type = "release";
+    no.sanitizers = "address";
+    snprintf(p, sizeof p, "%s/asan", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &nv, 1, &no) == 0);
+    CHECK(sh("%s gate --baseline %s/rel/results.json --candidate %s/dbg/results.json >%s 2>&1", TB_BINARY, tmp, tmp,
+             out) == 3);
+    CHECKF(contains(out, "another build: build_type 'Release' vs 'Debug'") && contains(out, "--allow-build-change") &&
+               contains(out, "otherwise regression"), "%s", "Debug vs Release not held back");
+    CHECK(sh("%s gate --baseline %s/rel/results.json --candidate %s/dbg/results.json --allow-build-change >%s 2>&1",
+             TB_BINARY, tmp, tmp, out) == 1);
+    CHECK(contains(out, "build differs (allowed): build_type 'Release' vs 'Debug'"));
+    CHECK(sh("%s gate --baseline %s/rel/results.json --candidate %s/asan/results.json --json >%s 2>&1", TB_BINARY,
+             tmp, tmp, out) == 3);
+    CHECK(contains(out, "sanitizers 'none' vs 'address'") && !contains(out, "build_type 'Release'"));
+    CHECK(contains(out, "\"build_differs\":\ttrue"));
+
     /* Usage and input errors: exit 2 with a message naming the problem. */
     CHECK(sh("%s gate >%s 2>&1", TB_BINARY, out) == 2);
     CHECK(contains(out, "thermabench gate: --baseline and --candidate are both required"));

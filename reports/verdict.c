@@ -917,7 +917,7 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
      * STEP_MIN_SEGMENT runs on each side of a split. A side too short for it
      * gets the conservative decision level (measured: a -10 % step in 3 of
      * the candidate's 5 runs at CV 2 % was a regression in 4.9 % of A/A pairs
-     * at the 95 % level, 0.1 % at 99 %). */
+     * at the 95 % level, 0.05 % at 99 %). */
     double plain_level = dec_level;
     o->short_session = !d.paired && !sessions && (A->n < 2 * STEP_MIN_SEGMENT || B->n < 2 * STEP_MIN_SEGMENT);
     if (o->short_session && dec_level < UNSTABLE_DECISION_LEVEL)
@@ -1015,9 +1015,9 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
     hull h = {plain.lo, plain.hi, ""};
     if (o->short_session) {
         char why[200];
-        snprintf(why, sizeof why, "one session a side, %s has %zu runs: too few to test for a step (%d needed), "
-                 "so %.4g%% bounds", A->n < B->n ? "the baseline" : "the candidate", A->n < B->n ? A->n : B->n,
-                 2 * STEP_MIN_SEGMENT, 100 * o->decision_level);
+        snprintf(why, sizeof why, "one session a side, %s %zu runs: too few to test for a step (%d needed), "
+                 "so %.4g%% bounds", A->n == B->n ? "each has" : A->n < B->n ? "the baseline has" : "the candidate has",
+                 A->n < B->n ? A->n : B->n, 2 * STEP_MIN_SEGMENT, 100 * o->decision_level);
         hull_add(&h, &dec, &plain, why);
     }
     /* Steps within sessions: the runs before and after each one, alone. */

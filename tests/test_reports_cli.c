@@ -434,6 +434,18 @@ static void test_direction(void)
     aa[5] = 60;
     CHECK(report_gate_samples(base, 12, aa, 12, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_PASS);
     CHECK(strstr(why, "Hodges-Lehmann") != NULL);
+    /* Five runs a side cannot be tested for a step: 99 % bounds decide, and
+     * a -5 % change that 95 % bounds would call a regression is inconclusive,
+     * the reason naming why. Ten runs a side: a regression. */
+    double b5[5] = {99, 101, 100, 98.5, 101.5}, c5[5] = {95, 93.5, 96, 94.5, 96};
+    CHECK(report_gate_samples(b5, 5, c5, 5, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_INCONCLUSIVE);
+    CHECKF(strstr(why, "too few to test for a step") && strstr(why, "otherwise regression"), "%s", why);
+    double b10[10], c10[10];
+    for (int i = 0; i < 10; i++) {
+        b10[i] = b5[i % 5];
+        c10[i] = c5[i % 5];
+    }
+    CHECK(report_gate_samples(b10, 10, c10, 10, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_REGRESSION);
     /* CPU time of a command shorter than the clock tick reads 0 in some runs:
      * no log scale, the ratio of means instead (lower is better). A tenfold
      * slower candidate is a regression, named so; an unchanged one is not. */

@@ -984,7 +984,10 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
     report_interval dec, plain;
     if (analyse(A, B, &d, opt->confidence, &o->primary) < 0 || analyse(A, B, &d, dec_level, &dec) < 0 ||
         analyse(A, B, &d, plain_level, &plain) < 0) {
-        snprintf(o->reason, sizeof o->reason, "no interval could be computed (values must be positive and vary)");
+        snprintf(o->reason, sizeof o->reason, "%s",
+                 d.linear ? "no interval could be computed: some runs measured 0 and the baseline's mean is not "
+                            "distinguishable from 0 (Fieller's interval is unbounded)"
+                          : "no interval could be computed (values must be positive and vary)");
         o->verdict = REPORT_GATE_INCONCLUSIVE;
         return;
     }

@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,6 +59,8 @@ def parse_args():
     ap.add_argument("--cpus", help="run both engines on these CPUs (taskset -c LIST)")
     ap.add_argument("--load-cpu", help="keep this CPU busy (a pinned busy loop) for the whole comparison")
     ap.add_argument("--no-roofline", action="store_true", help="skip thermabench roofline in each round")
+    ap.add_argument("--max-seconds", type=float,
+                    help="start no round after this many seconds (the summary covers the rounds done)")
     ap.add_argument("--json-out", help="write every run and the summary as JSON here")
     a = ap.parse_args()
     if a.rounds < 1:
@@ -186,9 +189,21 @@ def main():
                 if "pl" in d:
                     add(r, model, "tg32@128" if d["pl"] == 1 else "x4@128", t, "llama", d["speed_tg"])
 
+    class Stop(Exception):
+        pass
+
+    def on_term(signum, frame):
+        raise Stop()
+
+    signal.signal(signal.SIGTERM, on_term)
     t_start = time.time()
+    done = 0
     try:
         for r in range(1, a.rounds + 1):
+            if a.max_seconds is not None and time.time() - t_start > a.max_seconds:
+                print(f"compare-llamacpp: --max-seconds {a.max_seconds:g} passed: {done} rounds done",
+                      file=sys.stderr)
+                break
             if not a.no_roofline:
                 for t in a.threads:
                     out, _ = run_json_lines(pin + [tb, "roofline", "-t", str(t), "-r", "3", "--json"], whole=True)
@@ -200,9 +215,12 @@ def main():
                     order = ("tb", "llama") if r % 2 else ("llama", "tb")
                     for eng in order:
                         (tb_round if eng == "tb" else llama_round)(r, model, t)
+            done = r
             la = open("/proc/loadavg").read().split()[:3]
             print(f"round {r} of {a.rounds} done after {time.time() - t_start:.0f} s "
                   f"(load average {' '.join(la)})", file=sys.stderr)
+    except Stop:
+        print(f"compare-llamacpp: terminated: summary of the {done} rounds done", file=sys.stderr)
     except RuntimeError as e:
         die(str(e), 1)
     finally:
@@ -214,7 +232,7 @@ def main():
     val = {}
     for x in runs:
         val[(x["model"], x["row"], x["threads"], x["engine"], x["round"])] = x["tokens_per_s"]
-    rounds = range(1, a.rounds + 1)
+    rounds = range(1, done + 1)
 
     def series(model, row, t, eng):
         return [val[k] for k in ((model, row, t, eng, r) for r in rounds) if k in val]
@@ -237,7 +255,7 @@ def main():
           + (f" with {' '.join(k + '=' + v for k, v in a.llama_env.items())}" if a.llama_env else "")
           + (f"; pinned to CPUs {a.cpus}" if a.cpus else "")
           + (f"; CPU {a.load_cpu} kept busy" if a.load_cpu is not None else ""))
-    print(f"{a.rounds} alternating rounds; tokens/s medians; ratio = thermabench / llama.cpp, median of per-round"
+    print(f"{done} alternating rounds; tokens/s medians; ratio = thermabench / llama.cpp, median of per-round"
           " ratios [min, max]; CV = run-to-run; roofline % = decode bytes per token x tokens/s over the round's"
           " `thermabench roofline` read bandwidth (median of per-round shares)")
     hdr = (f"{'model':<26} {'row':<9} {'thr':>3} {'tb t/s':>9} {'llama t/s':>9} {'ratio':>6} {'[min, max]':<13}"
@@ -293,12 +311,13 @@ def main():
                 print(f"  {model:<26} {name:<12} " + "; ".join(parts))
     if roof:
         for t in a.threads:
-            s = [v for (r, tt), v in roof.items() if tt == t]
-            print(f"roofline read GB/s, {t} thread(s): median {med(s):.1f} [{min(s):.1f}, {max(s):.1f}]")
+            s = [v for (r, tt), v in roof.items() if tt == t and r <= done]
+            if s:
+                print(f"roofline read GB/s, {t} thread(s): median {med(s):.1f} [{min(s):.1f}, {max(s):.1f}]")
     if a.json_out:
         with open(a.json_out, "w") as f:
             json.dump({"runs": runs, "roofline": [{"round": r, "threads": t, "read_gb_per_s": v}
-                                                  for (r, t), v in roof.items()],
+                                                                             for (r, t), v in roof.items()], "rounds": done,
                        "bytes_per_token": bytes_per_token, "summary": summary, "derived": derived,
                        "llama_env": a.llama_env, "cpus": a.cpus, "load_cpu": a.load_cpu}, f, indent=1)
 

@@ -101,7 +101,8 @@ static bool is_quant(engine_dtype t) { return t == ENGINE_DTYPE_Q8_0 || t == ENG
  * on one thread of the 2-vCPU Xeon VM (bench_engine_kernels, CPU time of a
  * pass against a plain read of the same bytes): q4_0 41-45 % -> 90-110 %,
  * q8_0 71-73 % -> 100-120 % at 2 KiB ahead; f32 96 % -> about 100 % at
- * 1 KiB (4 KiB was slower). */
+ * 1 KiB (4 KiB was slower). With weights read from memory rather than the
+ * last-level cache (BENCH_COPIES), 2 to 8 KiB ahead did equally well. */
 #define QUANT_PREFETCH_BYTES 2048
 #define FLOAT_PREFETCH_BYTES 1024
 

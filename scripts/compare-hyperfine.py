@@ -5,12 +5,14 @@ For each command, ROUNDS rounds; in each round hyperfine (-N, no shell) and
 `thermabench cmd` (no shell, output discarded, no probes) each run the
 command RUNS times after one warm-up, in alternating order from round to
 round. Per round: the ratio thermabench / hyperfine of the median wall time
-and of the mean user and system CPU times. Printed: the median of each
-ratio over the rounds with its range, the medians' absolute difference,
-and thermabench's own time per run (harness_overhead in results.json).
+and of the mean user and system CPU times. Printed: each tool's median wall
+time over all its runs, the median of each per-round ratio over the rounds
+with its range, and thermabench's own time per run (harness_overhead in
+results.json).
 
 usage: scripts/compare-hyperfine.py [--rounds N] [--runs N] [--thermabench PATH]
-                                    [--work DIR] [--markdown FILE]
+                                    [--hyperfine PATH] [--only 0,1,2,3] [--work DIR]
+                                    [--markdown FILE]
 Commands are built on files it writes under --work (default /tmp/tb-vs-hf).
 """
 import argparse
@@ -29,11 +31,14 @@ ap.add_argument("--runs", type=int, default=10)
 ap.add_argument("--thermabench", default="build/release/thermabench")
 ap.add_argument("--work", default="/tmp/tb-vs-hf")
 ap.add_argument("--markdown", help="also write the table as Markdown to this file")
+ap.add_argument("--hyperfine", default=None, help="hyperfine binary (default: the one on PATH)")
+ap.add_argument("--only", default=None,
+                help="comma-separated indices (0-3, shortest first) of the commands to compare")
 ap.add_argument("--nice", type=int, default=None,
                 help="run both tools at this niceness (e.g. -20 as root, ahead of other jobs on a shared machine)")
 args = ap.parse_args()
 
-hyperfine = shutil.which("hyperfine")
+hyperfine = args.hyperfine or shutil.which("hyperfine")
 if not hyperfine:
     sys.exit("hyperfine is not installed (Debian package hyperfine; scripts/install-deps.sh)")
 os.makedirs(args.work, exist_ok=True)
@@ -49,6 +54,8 @@ commands = [
     "gzip -9 -c " + files["mid.txt"],        # ~200 ms
     "xz -6 -T1 -c " + files["mid.txt"],      # ~2 s
 ]
+if args.only:
+    commands = [commands[int(i)] for i in args.only.split(",")]
 
 
 NICE = ["nice", "-n", str(args.nice)] if args.nice is not None else []
@@ -58,7 +65,7 @@ def run_hyperfine(cmd, out):
     subprocess.run(NICE + [hyperfine, "-N", "--style", "none", "--warmup", "1", "--runs", str(args.runs),
                     "--export-json", out, cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     r = json.load(open(out))["results"][0]
-    return statistics.median(r["times"]) * 1e3, r["user"] * 1e3, r["system"] * 1e3, None
+    return statistics.median(r["times"]) * 1e3, r["user"] * 1e3, r["system"] * 1e3, None, [t * 1e3 for t in r["times"]]
 
 
 def run_thermabench(cmd, out_dir):
@@ -68,7 +75,8 @@ def run_thermabench(cmd, out_dir):
     d = json.load(open(os.path.join(out_dir, "results.json")))
     runs = [r for r in d["runs"] if not r["warmup"] and r["status"] == "ok"]
     m = lambda k: [r["metrics"][k] for r in runs]
-    return statistics.median(m("wall_ms")), statistics.mean(m("user_ms")), statistics.mean(m("sys_ms")), d["harness_overhead"]
+    return (statistics.median(m("wall_ms")), statistics.mean(m("user_ms")), statistics.mean(m("sys_ms")),
+            d["harness_overhead"], m("wall_ms"))
 
 
 LOAD = open("/proc/loadavg").read().split()[0]
@@ -76,6 +84,7 @@ rows = []
 for cmd in commands:
     ratios = {"wall": [], "user": [], "sys": []}
     walls_tb, walls_hf, overhead = [], [], []
+    all_tb, all_hf = [], []
     for rnd in range(args.rounds):
         order = [0, 1] if rnd % 2 == 0 else [1, 0]
         got = {}
@@ -85,6 +94,8 @@ for cmd in commands:
             else:
                 got[1] = run_thermabench(cmd, os.path.join(args.work, "tb"))
         hf, tb = got[0], got[1]
+        all_hf += hf[4]
+        all_tb += tb[4]
         walls_hf.append(hf[0])
         walls_tb.append(tb[0])
         ratios["wall"].append(tb[0] / hf[0])
@@ -96,11 +107,11 @@ for cmd in commands:
     med = lambda x: statistics.median(x) if x else float("nan")
     rng = lambda x: "%.3f-%.3f" % (min(x), max(x)) if x else "-"
     ov = lambda k: med([o[k] for o in overhead])
-    rows.append((cmd.replace(args.work + "/", ""), med(walls_hf), med(walls_tb), med(ratios["wall"]), rng(ratios["wall"]),
+    rows.append((cmd.replace(args.work + "/", ""), med(all_hf), med(all_tb), med(ratios["wall"]), rng(ratios["wall"]),
                  med(ratios["user"]), rng(ratios["user"]), med(ratios["sys"]), rng(ratios["sys"]),
                  ov("spawn_ms_median"), ov("reap_ms_median"), ov("bookkeeping_ms_median")))
 
-header = ("| command | hyperfine median wall (ms) | thermabench median wall (ms) | wall ratio tb/hf (range over rounds) "
+header = ("| command | hyperfine median wall, all runs (ms) | thermabench median wall, all runs (ms) | wall ratio tb/hf (range over rounds) "
           "| user ratio (range) | sys ratio (range) | spawn / reap / bookkeeping per run (ms) |\n"
           "|:--|--:|--:|--:|--:|--:|--:|\n")
 lines = []

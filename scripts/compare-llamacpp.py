@@ -58,6 +58,8 @@ def parse_args():
                     help="environment for llama.cpp's runs only (e.g. OMP_WAIT_POLICY=passive)")
     ap.add_argument("--cpus", help="run both engines on these CPUs (taskset -c LIST)")
     ap.add_argument("--load-cpu", help="keep this CPU busy (a pinned busy loop) for the whole comparison")
+    ap.add_argument("--load-procs", type=int, default=0,
+                    help="run this many unpinned busy loops for the whole comparison (where pinning is not enforced)")
     ap.add_argument("--no-roofline", action="store_true", help="skip thermabench roofline in each round")
     ap.add_argument("--max-seconds", type=float,
                     help="start no round after this many seconds (the summary covers the rounds done)")
@@ -139,9 +141,11 @@ def main():
             die(f"{f}: cannot read")
     llama_env = dict(os.environ, **a.llama_env)
 
-    load = None
+    loads = []
     if a.load_cpu is not None:
-        load = subprocess.Popen(["taskset", "-c", str(a.load_cpu), "sh", "-c", "while :; do :; done"])
+        loads.append(subprocess.Popen(["taskset", "-c", str(a.load_cpu), "sh", "-c", "while :; do :; done"]))
+    for _ in range(a.load_procs):
+        loads.append(subprocess.Popen(["sh", "-c", "while :; do :; done"]))
 
     runs = []          # dicts: round, model, row, threads, engine, tps
     bytes_per_token = {}
@@ -224,9 +228,9 @@ def main():
     except RuntimeError as e:
         die(str(e), 1)
     finally:
-        if load:
-            load.kill()
-            load.wait()
+        for p in loads:
+            p.kill()
+            p.wait()
 
     # ---- summary ----
     val = {}
@@ -254,7 +258,8 @@ def main():
     print(f"\nthermabench {tb}; llama.cpp {a.llama_bin}"
           + (f" with {' '.join(k + '=' + v for k, v in a.llama_env.items())}" if a.llama_env else "")
           + (f"; pinned to CPUs {a.cpus}" if a.cpus else "")
-          + (f"; CPU {a.load_cpu} kept busy" if a.load_cpu is not None else ""))
+          + (f"; CPU {a.load_cpu} kept busy" if a.load_cpu is not None else "")
+          + (f"; {a.load_procs} unpinned busy loops" if a.load_procs else ""))
     print(f"{done} alternating rounds; tokens/s medians; ratio = thermabench / llama.cpp, median of per-round"
           " ratios [min, max]; CV = run-to-run; roofline % = decode bytes per token x tokens/s over the round's"
           " `thermabench roofline` read bandwidth (median of per-round shares)")
@@ -319,7 +324,8 @@ def main():
             json.dump({"runs": runs, "roofline": [{"round": r, "threads": t, "read_gb_per_s": v}
                                                                              for (r, t), v in roof.items()], "rounds": done,
                        "bytes_per_token": bytes_per_token, "summary": summary, "derived": derived,
-                       "llama_env": a.llama_env, "cpus": a.cpus, "load_cpu": a.load_cpu}, f, indent=1)
+                       "llama_env": a.llama_env, "cpus": a.cpus, "load_cpu": a.load_cpu,
+                       "load_procs": a.load_procs}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -240,7 +240,34 @@ T512 static inline __attribute__((always_inline)) void row_q8_vnni(const int T, 
         acc[t] = acc2[t] = _mm512_setzero_ps();
     }
     const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const __m512i lanes01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i lanes23 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
     int64_t b = 0;
+    /* Four blocks per step: the four scales d_w x d_x in one multiply and
+     * spread over the pairs' lanes (the products and sums of the two-block
+     * step below, in its order: pair b into acc, pair b + 2 into acc2). */
+    for (; b + 4 <= nb; b += 4) {
+        prefetch_ahead((const char *)(p + b), 68);
+        prefetch_ahead((const char *)(p + b + 2), 68);
+        __m512i v0 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p[b].qs)),
+                                        _mm256_loadu_si256((const __m256i *)p[b + 1].qs), 1);
+        __m512i v1 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p[b + 2].qs)),
+                                        _mm256_loadu_si256((const __m256i *)p[b + 3].qs), 1);
+        v0 = _mm512_xor_si512(v0, flip);
+        v1 = _mm512_xor_si512(v1, flip);
+        __m128i dh = _mm_cvtsi32_si128((int)(p[b].d | (uint32_t)p[b + 1].d << 16));
+        dh = _mm_insert_epi32(dh, (int)(p[b + 2].d | (uint32_t)p[b + 3].d << 16), 1);
+        const __m128 dw = _mm_cvtph_ps(dh);
+        for (int t = 0; t < T; t++) {
+            __m512i s0 = _mm512_dpbusd_epi32(_mm512_load_si512((const void *)(corr[t] + b * 8)), v0,
+                                             _mm512_loadu_si512((const void *)(xqs[t] + b * 32)));
+            __m512i s1 = _mm512_dpbusd_epi32(_mm512_load_si512((const void *)(corr[t] + (b + 2) * 8)), v1,
+                                             _mm512_loadu_si512((const void *)(xqs[t] + (b + 2) * 32)));
+            __m512 sc = _mm512_castps128_ps512(_mm_mul_ps(dw, _mm_loadu_ps(xd[t] + b)));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_permutexvar_ps(lanes01, sc), acc[t]);
+            acc2[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_permutexvar_ps(lanes23, sc), acc2[t]);
+        }
+    }
     for (; b + 2 <= nb; b += 2) {
         prefetch_ahead((const char *)(p + b), 68);
         __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p[b].qs)),

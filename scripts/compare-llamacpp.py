@@ -220,9 +220,11 @@ def main():
                     for eng in order:
                         (tb_round if eng == "tb" else llama_round)(r, model, t)
             done = r
-            la = open("/proc/loadavg").read().split()[:3]
-            print(f"round {r} of {a.rounds} done after {time.time() - t_start:.0f} s "
-                  f"(load average {' '.join(la)})", file=sys.stderr)
+            try:
+                la = "load average " + " ".join(open("/proc/loadavg").read().split()[:3])
+            except OSError:
+                la = "no /proc/loadavg"
+            print(f"round {r} of {a.rounds} done after {time.time() - t_start:.0f} s ({la})", file=sys.stderr)
     except Stop:
         print(f"compare-llamacpp: terminated: summary of the {done} rounds done", file=sys.stderr)
     except RuntimeError as e:

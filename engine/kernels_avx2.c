@@ -24,6 +24,9 @@
 /* Below this many tokens (decode batches) the row dot products run, which
  * give each token the bits it gets alone. */
 #define GEMM_MIN_TOKENS 6
+/* Decode prefetches the weight stream this far ahead (see kernels_avx512.c). */
+#define AVX2_PREFETCH_BYTES 2048
+
 /* Decode of several tokens: rows in blocks of about this many bytes, each
  * block read from memory once and then from L1 for every token. */
 #define DECODE_BLOCK_BYTES (16 << 10)
@@ -100,12 +103,16 @@ T256 static void rows_dot(float *out, const float *x, const engine_tensor *w, in
     const int64_t cols = w->cols;
     const size_t rb = engine_dtype_bytes(t, cols);
     const char *base = w->data;
+    const int64_t bb = t == ENGINE_DTYPE_Q8_0 ? (int64_t)sizeof(block_q8_0) : (int64_t)sizeof(block_q4_0);
+    const int64_t es = t == ENGINE_DTYPE_F32 ? 4 : 2;   /* bytes per float-type weight */
     for (int64_t r = r0; r < r1; r++) {
         const char *row = base + r * rb;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         float tail = 0.0f;
         if (is_quant(t)) {
             for (int64_t b = 0; b < cols / 32; b++) {
+                /* as the AVX-512 kernels: ahead of the stream in software */
+                _mm_prefetch(row + b * bb + AVX2_PREFETCH_BYTES, _MM_HINT_T0);
                 __m256 v[4];
                 load_block(t, row, b, v);
                 const float *xb = x + b * 32;
@@ -117,6 +124,8 @@ T256 static void rows_dot(float *out, const float *x, const engine_tensor *w, in
         } else {
             int64_t i = 0;
             for (; i + 32 <= cols; i += 32) {
+                for (int64_t l = 0; l < 32 * es; l += 64)
+                    _mm_prefetch(row + i * es + l + AVX2_PREFETCH_BYTES, _MM_HINT_T0);
                 a0 = _mm256_fmadd_ps(load8(t, row, i), _mm256_loadu_ps(x + i), a0);
                 a1 = _mm256_fmadd_ps(load8(t, row, i + 8), _mm256_loadu_ps(x + i + 8), a1);
                 a2 = _mm256_fmadd_ps(load8(t, row, i + 16), _mm256_loadu_ps(x + i + 16), a2);

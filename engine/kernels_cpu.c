@@ -79,7 +79,7 @@ int64_t kcpu_matvec_rows_per_task(int64_t rows, int64_t row_bytes, int threads, 
     const int64_t chunks = threads > 1 ? (int64_t)threads * KCPU_MATVEC_TASKS_PER_THREAD : 1;
     int64_t per = (rows + chunks - 1) / chunks;
     per = (per + align - 1) / align * align;
-    int64_t need = ((64 << 10) + row_bytes - 1) / (row_bytes > 0 ? row_bytes : 1);
+    int64_t need = (KCPU_MATVEC_MIN_TASK_BYTES + row_bytes - 1) / (row_bytes > 0 ? row_bytes : 1);
     need = (need + align - 1) / align * align;
     return need > per ? need : per;
 }

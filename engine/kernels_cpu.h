@@ -25,13 +25,13 @@ bool kcpu_isa_disabled(const char *isa);
 int64_t kcpu_rows_per_task(int64_t rows, int threads, int64_t align);
 
 /* Decode's row dot products: KCPU_MATVEC_TASKS_PER_THREAD tasks per thread
- * (one on a single thread), each of at least 64 KiB of weights (row_bytes
- * x tokens per row). A decode matrix takes 5 to 50 us, so each claim and the
- * final wait count: on the 110M model with 2 threads on a quiet machine, one
- * task per thread decoded 9 to 13 % more tokens/s (q8_0, q4_0) than two.
- * More tasks per thread bound the stall a preempted thread causes on a shared
- * machine; that gain has not been shown to outweigh the cost, so it stays 1. */
-#define KCPU_MATVEC_TASKS_PER_THREAD 1
+ * (one on a single thread), each of at least KCPU_MATVEC_MIN_TASK_BYTES of
+ * weights (row_bytes x tokens per row). The pool deals each thread a
+ * contiguous run of tasks and lets the others finish a preempted thread's
+ * tasks from the back, so tasks bound the stall on a shared machine while
+ * each thread still streams its rows in order. */
+#define KCPU_MATVEC_TASKS_PER_THREAD 8
+#define KCPU_MATVEC_MIN_TASK_BYTES (16 << 10)
 int64_t kcpu_matvec_rows_per_task(int64_t rows, int64_t row_bytes, int threads, int64_t align);
 
 /* Activations quantized to q8 per block of 32 for the integer dot

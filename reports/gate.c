@@ -101,6 +101,9 @@ static void environment_lines(FILE *f, const report_gate_result *g, const report
                        o->allow_machine_change || o->allow_env_mismatch ? " (allowed)" : "", g->machine_detail);
     if (g->workload_differs)
         report_fprintf(f, how, "%sworkload differs (allowed): %s\n", indent, g->workload_detail);
+    if (g->build_differs)
+        report_fprintf(f, how, "%sbuild differs%s: %s\n", indent, o->allow_build_change ? " (allowed)" : "",
+                       g->build_detail);
     if (g->kernels_differ)
         report_fprintf(f, how, "%skernels resolved differently (the code under test): %s\n", indent,
                        g->kernel_change);

@@ -74,12 +74,16 @@ char *report_gate_result_json(const report_gate_result *g, const char *name, con
     num(u, "robust_cv_baseline_pct", 100 * g->robust_cv_base);
     num(u, "robust_cv_candidate_pct", 100 * g->robust_cv_cand);
     cJSON_AddBoolToObject(u, "unstable", g->unstable);
+    cJSON_AddBoolToObject(u, "short_session", g->short_session);
+    num(u, "decision_level_pct", 100 * g->decision_level);
     pct_interval(u, "robust", &g->robust);
     cJSON *e = cJSON_AddObjectToObject(o, "environment");
     cJSON_AddBoolToObject(e, "machine_differs", g->machine_differs);
     cJSON_AddStringToObject(e, "machine", g->machine_detail);
     cJSON_AddBoolToObject(e, "workload_differs", g->workload_differs);
     cJSON_AddStringToObject(e, "workload", g->workload_detail);
+    cJSON_AddBoolToObject(e, "build_differs", g->build_differs);
+    cJSON_AddStringToObject(e, "build", g->build_detail);
     cJSON_AddBoolToObject(e, "kernels_differ", g->kernels_differ);
     cJSON_AddStringToObject(e, "kernel_change", g->kernel_change);
     char *text = cJSON_Print(o);

@@ -286,9 +286,11 @@ typedef struct report_gate_options {
     double decision;            /* level of each one-sided decision bound, default 0.95 (TOST) */
     double max_cv;              /* robust CV above which the robust interval joins the hull; 0.10 */
     double step_p;              /* a step within a session counts below this p; default 0.01 */
+    double large_step_p;        /* a step of twice the margin or more counts below this p; default 0.3 */
     bool allow_machine_change;  /* CPU, kernel, microcode, GPU may differ */
     bool allow_workload_change; /* the requested workload may differ (else an input error) */
     bool allow_env_mismatch;    /* both of the above (older spelling) */
+    bool allow_build_change;    /* build type and sanitizers may differ */
     bool allow_throttle;
     bool no_tables;             /* skip the per-variant tables (cmp): the verdict does not use them */
 } report_gate_options;
@@ -337,11 +339,13 @@ typedef struct report_gate_result {
     double temp_base_c, temp_cand_c;        /* mean start temperatures, NAN unrecorded */
     report_interval heat_adjusted;          /* ok when computed */
     bool unstable;
+    bool short_session;         /* one session a side, one of them too short to test for a step */
+    double decision_level;      /* of each one-sided decision bound: 0.95, or 0.99 (unstable, short session) */
     double robust_cv_base, robust_cv_cand;
     report_interval robust;                 /* Hodges-Lehmann, when it joined the hull */
     /* environment */
-    bool machine_differs, workload_differs, kernels_differ;
-    char machine_detail[512], workload_detail[512], kernel_change[384];
+    bool machine_differs, workload_differs, kernels_differ, build_differs;
+    char machine_detail[512], workload_detail[512], kernel_change[384], build_detail[256];
     bool env_mismatch;                      /* machine_differs (kept for older readers) */
     char env_detail[512];
     char reason[1024];

@@ -171,6 +171,41 @@ static void test_gate(void)
     snprintf(p, sizeof p, "%s/newbuild/rep/report.md", tmp);
     CHECK(contains(p, "- build: 0123abcd4567 \\(dirty\\), RelWithDebInfo with sanitizers address,undefined, GNU 12.2.0"));   /* Markdown-escaped */
 
+    /* Another build type or other sanitizers change speed as another machine
+     * does: inconclusive unless allowed, and named. A 10 % regression of a
+     * Debug build against a Release one is not called a regression. */
+    synth_defaults(&no);
+    no.seed = 11;
+    no.build_commit = "0123abcd4567";
+    no.build_type = "Release";
+    no.sanitizers = "";
+    snprintf(p, sizeof p, "%s/rel", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &nv, 1, &no) == 0);
+    synth_variant slowv = {"main", 90, 0.01, NULL};
+    no.seed = 12;
+    no.build_type = "Debug";
+    snprintf(p, sizeof p, "%s/dbg", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &slowv, 1, &no) == 0);
+    no.seed = 13;
+    no.build_type = "release";
+    no.sanitizers = "address";
+    snprintf(p, sizeof p, "%s/asan", tmp);
+    mkdir(p, 0755);
+    CHECK(synth_write(p, &nv, 1, &no) == 0);
+    CHECK(sh("%s gate --baseline %s/rel/results.json --candidate %s/dbg/results.json >%s 2>&1", TB_BINARY, tmp, tmp,
+             out) == 3);
+    CHECKF(contains(out, "another build: build_type 'Release' vs 'Debug'") && contains(out, "--allow-build-change") &&
+               contains(out, "otherwise regression"), "%s", "Debug vs Release not held back");
+    CHECK(sh("%s gate --baseline %s/rel/results.json --candidate %s/dbg/results.json --allow-build-change >%s 2>&1",
+             TB_BINARY, tmp, tmp, out) == 1);
+    CHECK(contains(out, "build differs (allowed): build_type 'Release' vs 'Debug'"));
+    CHECK(sh("%s gate --baseline %s/rel/results.json --candidate %s/asan/results.json --json >%s 2>&1", TB_BINARY,
+             tmp, tmp, out) == 3);
+    CHECK(contains(out, "sanitizers 'none' vs 'address'") && !contains(out, "build_type 'Release'"));
+    CHECK(contains(out, "\"build_differs\":\ttrue"));
+
     /* Usage and input errors: exit 2 with a message naming the problem. */
     CHECK(sh("%s gate >%s 2>&1", TB_BINARY, out) == 2);
     CHECK(contains(out, "thermabench gate: --baseline and --candidate are both required"));
@@ -399,6 +434,28 @@ static void test_direction(void)
     aa[5] = 60;
     CHECK(report_gate_samples(base, 12, aa, 12, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_PASS);
     CHECK(strstr(why, "Hodges-Lehmann") != NULL);
+    /* Five runs a side cannot be tested for a step: 99 % bounds decide, and
+     * a -5 % change that 95 % bounds would call a regression is inconclusive,
+     * the reason naming why. Ten runs a side: a regression. */
+    double b5[5] = {99, 101, 100, 98.5, 101.5}, c5[5] = {95, 93.5, 96, 94.5, 96};
+    CHECK(report_gate_samples(b5, 5, c5, 5, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_INCONCLUSIVE);
+    CHECKF(strstr(why, "too few to test for a step") && strstr(why, "otherwise regression"), "%s", why);
+    double b10[10], c10[10];
+    for (int i = 0; i < 10; i++) {
+        b10[i] = b5[i % 5];
+        c10[i] = c5[i % 5];
+    }
+    CHECK(report_gate_samples(b10, 10, c10, 10, true, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_REGRESSION);
+    /* CPU time of a command shorter than the clock tick reads 0 in some runs:
+     * no log scale, the ratio of means instead (lower is better). A tenfold
+     * slower candidate is a regression, named so; an unchanged one is not. */
+    double tick[12] = {0, 1, 0, 1, 1, 0, 2, 0, 1, 0, 1, 1}, tick_aa[12] = {1, 0, 1, 0, 0, 1, 1, 0, 2, 1, 0, 1};
+    double burn[12] = {10, 11, 10, 9, 10, 12, 10, 11, 10, 10, 9, 11};
+    CHECK(report_gate_samples(tick, 12, burn, 12, false, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_REGRESSION);
+    CHECKF(strstr(why, "ratio of means") && strstr(why, "values of 0"), "%s", why);
+    CHECK(r < 0.2 && lo <= r && r <= hi);
+    CHECK(report_gate_samples(tick, 12, tick_aa, 12, false, &o, &r, &lo, &hi, why, sizeof why) != REPORT_GATE_REGRESSION);
+    CHECK(report_gate_samples(burn, 12, tick, 12, false, &o, &r, &lo, &hi, why, sizeof why) == REPORT_GATE_IMPROVEMENT);
 }
 
 /* GPU runs: the report's GPU section has per-variant clocks, power against

@@ -35,6 +35,8 @@ typedef struct synth_opts {
                                    clock drops from 1980 to 1755 MHz (SW power cap) above 55 C */
     const char *build_commit;   /* set: environment.build of a dirty sanitizer build at this commit;
                                    NULL: the flat compiler and git_commit of older files */
+    const char *build_type;     /* with build_commit: NULL RelWithDebInfo */
+    const char *sanitizers;     /* with build_commit: NULL address,undefined */
 } synth_opts;
 
 static void synth_defaults(synth_opts *o)
@@ -76,9 +78,9 @@ static int synth_write(const char *dir, const synth_variant *v, int nv, const sy
         cJSON_AddStringToObject(b, "git_commit", o->build_commit);
         cJSON_AddBoolToObject(b, "git_dirty", 1);
         cJSON_AddStringToObject(b, "compiler", "GNU 12.2.0");
-        cJSON_AddStringToObject(b, "build_type", "RelWithDebInfo");
+        cJSON_AddStringToObject(b, "build_type", o->build_type ? o->build_type : "RelWithDebInfo");
         cJSON_AddStringToObject(b, "cflags", "-O2 -g -fsanitize=address,undefined");
-        cJSON_AddStringToObject(b, "sanitizers", "address,undefined");
+        cJSON_AddStringToObject(b, "sanitizers", o->sanitizers ? o->sanitizers : "address,undefined");
     } else {
         cJSON_AddStringToObject(env, "compiler", "gcc 12.2.0");
         cJSON_AddStringToObject(env, "git_commit", "000000000000");

@@ -15,7 +15,7 @@ static const char *CMD = "gate";
 enum {
     O_BASELINE, O_CANDIDATE, O_FROM_HISTORY, O_HISTORY, O_MAX_REGRESSION, O_CONFIDENCE, O_MAX_CV,
     O_BASELINE_VARIANT, O_CANDIDATE_VARIANT, O_INCONCLUSIVE, O_ALLOW_MACHINE, O_ALLOW_WORKLOAD, O_ALLOW_ENV,
-    O_ALLOW_THROTTLE, O_JUNIT, O_MARKDOWN, O_JSON, O_HELP
+    O_ALLOW_BUILD, O_ALLOW_THROTTLE, O_JUNIT, O_MARKDOWN, O_JSON, O_HELP
 };
 
 static const cli_option options[] = {
@@ -32,6 +32,7 @@ static const cli_option options[] = {
     [O_ALLOW_MACHINE] = {"allow-machine-change", 0, NULL, "the machine (CPU, cores, OS kernel, microcode, GPU) may differ"},
     [O_ALLOW_WORKLOAD] = {"allow-workload-change", 0, NULL, "the requested workload (model, dtype, threads, batch, lengths,\nforced kernels) may differ; else that is an input error"},
     [O_ALLOW_ENV] = {"allow-env-mismatch", 0, NULL, "both of the above"},
+    [O_ALLOW_BUILD] = {"allow-build-change", 0, NULL, "the build type and sanitizers may differ (else inconclusive)"},
     [O_ALLOW_THROTTLE] = {"allow-throttle", 0, NULL, "throttled runs do not make the verdict inconclusive"},
     [O_JUNIT] = {"junit", 0, "FILE", "JUnit XML, one test case per variant"},
     [O_MARKDOWN] = {"markdown", 0, "FILE", "summary for a CI job page"},
@@ -72,6 +73,7 @@ static int parse(int argc, char **argv, gate_args *a)
         case O_ALLOW_ENV: a->o.allow_env_mismatch = true; break;
         case O_ALLOW_MACHINE: a->o.allow_machine_change = true; break;
         case O_ALLOW_WORKLOAD: a->o.allow_workload_change = true; break;
+        case O_ALLOW_BUILD: a->o.allow_build_change = true; break;
         case O_ALLOW_THROTTLE: a->o.allow_throttle = true; break;
         case O_JSON: a->json = true; break;
         case O_BASELINE: a->base = v; break;

@@ -23,7 +23,8 @@ const kernel_variant kernel_variants_opencl[] = {
               "default on GPU devices: decode "
               "matvec, 32 work-items per row (coalesced loads), 4 rows per work-group, local-memory "
               "reduction; RMSNorm fused into the q/k/v (with RoPE and the KV store), gate/up and classifier "
-              "matvecs; prefill (> 8 tokens) uses cl_tiled"},
+              "matvecs; batches of 2 to 8 tokens: 2 rows per warp, each weight and x vector loaded once; "
+              "prefill (> 8 tokens) uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 20, .priority_off_gpu = 10},
     {.info = {ENGINE_OP_MATMUL, "cl_rowitem", "opencl", "OpenCL device",
               "default on CPU and other non-GPU devices: decode matvec, one work-item per row with "

@@ -23,7 +23,8 @@ const kernel_variant kernel_variants_opencl[] = {
               "default on GPU devices: decode "
               "matvec, 32 work-items per row (coalesced loads), 4 rows per work-group, local-memory "
               "reduction; RMSNorm fused into the q/k/v (with RoPE and the KV store), gate/up and classifier "
-              "matvecs; prefill (> 8 tokens) uses cl_tiled"},
+              "matvecs; batches of 2 to 8 tokens: 2 rows per warp, each weight and x vector loaded once; "
+              "prefill (> 8 tokens) uses cl_tiled"},
      .dtypes = ALL_CL_DTYPES, .priority = 20, .priority_off_gpu = 10},
     {.info = {ENGINE_OP_MATMUL, "cl_rowitem", "opencl", "OpenCL device",
               "default on CPU and other non-GPU devices: decode matvec, one work-item per row with "
@@ -126,7 +127,7 @@ struct cl_backend {
     int matvec;                      /* MV_* */
     int rg_split;                    /* warps per row in matvec_rowgroup (1, 2, 4; 0: by row length) */
     bool batch_staged;               /* batches through the per-token staged kernels, not matvec_rowgroup_batch */
-    clb_rg_config rg;                /* rows per warp of the rowgroup kernels */
+    int rg_batch_rows;               /* rows per warp in matvec_rowgroup_batch */
     /* activations for up to cap tokens */
     int cap;
     cl_mem x, xb, qkv, qkv_part, hb, hb2, token_rows, att, att_part, att_ml, att_count, logits, tok, seq, pos, idx;
@@ -597,7 +598,7 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     int split = 1;
     if (nw && use_staged(b, n, w->cols)) {   /* the norm inside the matvec: one launch fewer */
         kk = k->rowgroup_norm, name = "matvec_rowgroup_norm";
-        clb_rowgroup_range(w->rows, 1, b->rg.r[w->prog], g, l);
+        clb_rowgroup_range(w->rows, 1, 1, g, l);
         cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
                     SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
                     SETARG(kk, 8, nw) | SETARG(kk, 9, b->cfg.norm_eps) | SETARG(kk, 10, b->token_rows);
@@ -614,11 +615,11 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     } else if (b->matvec == MV_ROWGROUP && n > 1 && !b->batch_staged) {
         kk = k->rowgroup_batch, name = "matvec_rowgroup_batch", dims = 2;
         split = rg_split_for(b, w->cols);
-        clb_rowgroup_range(w->rows, split, b->rg.rb[w->prog], g, l);
+        clb_rowgroup_range(w->rows, split, b->rg_batch_rows, g, l);
     } else if (b->matvec == MV_ROWGROUP) {
         kk = k->rowgroup, name = "matvec_rowgroup", dims = 2;
         split = rg_split_for(b, w->cols);
-        clb_rowgroup_range(w->rows, split, b->rg.r[w->prog], g, l);
+        clb_rowgroup_range(w->rows, split, 1, g, l);
     } else {
         kk = k->rowitem, name = "matvec_rowitem";
         g[0] = round_up(w->rows, 64), l[0] = 64;
@@ -656,7 +657,7 @@ static int ffn_in(cl_backend *b, const clb_layer *L, int n, engine_error *err)
     const char *name = rg ? "matvec_rowgroup_swiglu+rmsnorm" : "matvec_rowitem_swiglu";
     size_t g[2], l[2];
     if (rg) {
-        clb_rowgroup_range(L->w1.rows, 1, b->rg.r[L->w1.prog], g, l);
+        clb_rowgroup_range(L->w1.rows, 1, 1, g, l);
         x = b->x;   /* normalised inside the kernel */
     } else {
         g[0] = round_up(L->w1.rows, 64), l[0] = 64;
@@ -729,7 +730,7 @@ static int qkv_rowgroup(cl_backend *b, int l, int n, engine_error *err)
     const clb_layer *L = &b->layers[l];
     cl_kernel k = b->mm[L->wqkv[0].prog].rowgroup_qkv;
     size_t g[2], lo[2];
-    clb_rowgroup_range(L->wqkv[0].rows, 1, b->rg.r[L->wqkv[0].prog], g, lo);
+    clb_rowgroup_range(L->wqkv[0].rows, 1, 1, g, lo);
     cl_int rc = SETARG(k, 0, L->wqkv[0].w) | SETARG(k, 1, L->wqkv[0].d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->qkv) |
                 SETARG(k, 4, L->wqkv[0].rows) | SETARG(k, 5, L->wqkv[0].cols) | SETARG(k, 6, n) |
                 SETARG(k, 7, L->rms_att) | SETARG(k, 8, c->norm_eps) | SETARG(k, 9, b->rope_cs) |
@@ -785,7 +786,7 @@ static int classify(cl_backend *b, int n_want, engine_error *err)
                matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
     cl_kernel k = b->mm[w->prog].rowgroup_norm;
     size_t g[2], lo[2];
-    clb_rowgroup_range(w->rows, 1, b->rg.r[w->prog], g, lo);
+    clb_rowgroup_range(w->rows, 1, 1, g, lo);
     int stride = b->cfg.vocab_size;
     cl_int rc = SETARG(k, 0, w->w) | SETARG(k, 1, w->d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->logits) |
                 SETARG(k, 4, w->rows) | SETARG(k, 5, w->cols) | SETARG(k, 6, n_want) | SETARG(k, 7, stride) |
@@ -1083,7 +1084,7 @@ int cl_backend_create(const engine_model *m, const engine_options *o, cl_backend
         }
         b->rg_split = atoi(sp);
     }
-    if (clb_rg_get(&b->rg, err)) {
+    if (clb_rg_batch_rows(&b->rg_batch_rows, err)) {
         free(b);
         return -1;
     }

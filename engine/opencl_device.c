@@ -17,7 +17,6 @@ extern const char engine_cl_src_common[];
 extern const char engine_cl_src_ops[];
 extern const char engine_cl_src_matmul[];
 extern const char engine_cl_src_kquant[];
-extern const char engine_cl_src_matmul_base[];
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 64
@@ -267,36 +266,15 @@ int clb_device_get(const char *spec, clb_device **out, engine_error *err)
     return rc;
 }
 
-/* Rows per warp by weight type (ops, f32, f16, q8_0, q4_K, q6_K). */
-static const int rg_default_r[CLB_PROG_COUNT] = {1, 1, 1, 2, 1, 1};
-static const int rg_default_rb[CLB_PROG_COUNT] = {2, 2, 2, 2, 2, 2};
-
-static int rg_rows_env(const char *name, const int *dflt, int *out, engine_error *err)
+int clb_rg_batch_rows(int *out, engine_error *err)
 {
-    const char *v = getenv(name);
-    for (int p = 0; p < CLB_PROG_COUNT; p++)
-        out[p] = dflt[p];
+    const char *v = getenv("THERMABENCH_OPENCL_RG_BATCH_ROWS");
+    *out = CLB_RG_BATCH_ROWS;
     if (!v || !*v)
         return 0;
     if (strcmp(v, "1") && strcmp(v, "2") && strcmp(v, "4") && strcmp(v, "8"))
-        return clb_fail(err, ENGINE_ERR_INPUT, "%s: '%s' is not 1, 2, 4 or 8", name, v);
-    for (int p = 0; p < CLB_PROG_COUNT; p++)
-        out[p] = atoi(v);
-    return 0;
-}
-
-int clb_rg_get(clb_rg_config *out, engine_error *err)
-{
-    const char *b = getenv("THERMABENCH_OPENCL_RG_BASE");
-    out->base = b && *b && strcmp(b, "0");
-    const char *pp = getenv("THERMABENCH_OPENCL_RG_PIPE");
-    out->pipe = pp && *pp && strcmp(pp, "0");
-    if (rg_rows_env("THERMABENCH_OPENCL_RG_ROWS", rg_default_r, out->r, err) ||
-        rg_rows_env("THERMABENCH_OPENCL_RG_BATCH_ROWS", rg_default_rb, out->rb, err))
-        return -1;
-    if (out->base)
-        for (int p = 0; p < CLB_PROG_COUNT; p++)
-            out->r[p] = out->rb[p] = 1;
+        return clb_fail(err, ENGINE_ERR_INPUT, "THERMABENCH_OPENCL_RG_BATCH_ROWS: '%s' is not 1, 2, 4 or 8", v);
+    *out = atoi(v);
     return 0;
 }
 
@@ -309,13 +287,13 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
     int rc = 0;
     if (!dev->programs[which]) {
         /* matrix programs: the K-quant loads (empty unless -DWT_Q4K or -DWT_Q6K), then the kernels */
-        clb_rg_config rg;
-        if (clb_rg_get(&rg, err)) {
+        int rb;
+        if (clb_rg_batch_rows(&rb, err)) {
             pthread_mutex_unlock(&cache_lock);
             return -1;
         }
         const char *src[3] = {engine_cl_src_common, which == CLB_PROG_OPS ? engine_cl_src_ops : engine_cl_src_kquant,
-                              rg.base && which <= CLB_PROG_Q8 ? engine_cl_src_matmul_base : engine_cl_src_matmul};
+                              engine_cl_src_matmul};
         cl_int cr;
         cl_program p = clCreateProgramWithSource(dev->context, which == CLB_PROG_OPS ? 2 : 3, src, NULL, &cr);
         char opts[600];
@@ -326,9 +304,9 @@ int clb_program_get(clb_device *dev, int which, cl_program *out, engine_error *e
         const char *extra = getenv("THERMABENCH_OPENCL_BUILD_OPTIONS");
         /* No fast-relaxed math: the reference path keeps IEEE division and sqrt. */
         snprintf(opts, sizeof opts, "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt %s%s "
-                 "-DRG_LANES=%d -DRG_ROWS=%d -DRG_R=%d -DRG_RB=%d -DRG_PIPE=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d "
+                 "-DRG_LANES=%d -DRG_ROWS=%d -DRG_RB=%d -DNORM_WG=%d -DATT_WG=%d -DXS_MAX=%d "
                  "-DATT_CHUNK=%d -DATT_SPLIT_WG=%d -DHEAD_WG=%d %.200s", prog_defines[which], nv ? " -DCLB_NV" : "",
-                 CLB_RG_LANES, CLB_RG_ROWS, rg.r[which], rg.rb[which], rg.pipe, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
+                 CLB_RG_LANES, CLB_RG_ROWS, rb, CLB_NORM_WG, CLB_ATT_WG, CLB_XS_MAX,
                  CLB_ATT_CHUNK, CLB_ATT_SPLIT_WG, CLB_HEAD_WG, extra ? extra : "");
         if (p)
             cr = clBuildProgram(p, 1, &dev->device, opts, NULL, NULL);

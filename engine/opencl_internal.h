@@ -58,7 +58,8 @@ int clb_load(engine_error *err);
 #define CLB_RG_BLOCK CLB_RG_ROWS
 #define CLB_RG_SPLIT_COLS 4096   /* rows this long or longer: 2 warps a row in matvec_rowgroup */
 /* The NDRange of a cl_rowgroup kernel over `rows` rows, `split` warps
- * sharing `rpw` rows each: RG_ROWS / split x rpw rows per work-group. */
+ * sharing `rpw` rows each (1 but in the batch kernel): RG_ROWS / split x
+ * rpw rows per work-group. */
 static inline void clb_rowgroup_range(int rows, int split, int rpw, size_t global[2], size_t local[2])
 {
     size_t per_group = (size_t)CLB_RG_BLOCK / split * rpw;
@@ -88,18 +89,13 @@ _Static_assert(CLB_ATT_CHUNK * 16 >= CLB_ATT_SPLIT_WG && CLB_ATT_CHUNK * 2 <= CL
  * matrix kernels for each weight type. */
 enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, CLB_PROG_Q6K, CLB_PROG_COUNT };
 
-/* Rows per warp in the rowgroup kernels (RG_R in matmul.cl) and in
- * matvec_rowgroup_batch (RG_RB), per weight type (the CLB_PROG_* order
- * below): the defaults (opencl_device.c), or for every type the process's
- * THERMABENCH_OPENCL_RG_ROWS / THERMABENCH_OPENCL_RG_BATCH_ROWS (1, 2, 4
- * or 8), read by clb_rg_get. */
-typedef struct clb_rg_config {
-    int r[CLB_PROG_COUNT], rb[CLB_PROG_COUNT];  /* rows per warp: single-token kernels, batch kernel */
-    bool base;      /* THERMABENCH_OPENCL_RG_BASE=1: the previous kernels (engine/cl/matmul_base.cl) */
-    bool pipe;      /* THERMABENCH_OPENCL_RG_PIPE=1: each pass's loads issued before the previous pass's arithmetic */
-} clb_rg_config;
-/* The process's configuration; -1 with err set for a bad value. */
-int clb_rg_get(clb_rg_config *out, engine_error *err);
+/* Rows per warp in matvec_rowgroup_batch (RG_RB in matmul.cl): 2, or
+ * the process's THERMABENCH_OPENCL_RG_BATCH_ROWS (1, 2, 4 or 8). Each x
+ * vector a warp loads serves its RG_RB rows; at batch 8 on the H100
+ * (2026-12-07) 2 rows made a llama3-8B step 0.70x (f16) and 0.63x (q8_0)
+ * of 1 row's. -1 with err set for a bad value. */
+#define CLB_RG_BATCH_ROWS 2
+int clb_rg_batch_rows(int *out, engine_error *err);
 
 /* q4_K matrices repacked for the OpenCL kernels (engine/cl/kquant.cl):
  * *nibbles gets rows x cols / 2 bytes of quants in element order, *side

@@ -170,11 +170,11 @@ int main(int argc, char **argv)
     }
     engine_error err = {0};
     clb_device *dev;
-    clb_rg_config rg;
+    int rb;
     cl_program mp, aux;
     cl_int rc;
     bench b = {.es = prog == CLB_PROG_F32 ? 4 : prog == CLB_PROG_F16 ? 2 : 1, .q8 = prog == CLB_PROG_Q8};
-    if (clb_rg_get(&rg, &err) || clb_device_get(argc > 2 ? argv[2] : "", &dev, &err) ||
+    if (clb_rg_batch_rows(&rb, &err) || clb_device_get(argc > 2 ? argv[2] : "", &dev, &err) ||
         clb_program_get(dev, prog, &mp, &err)) {
         fprintf(stderr, "bench_engine_opencl: %s\n", err.msg);
         return err.kind == ENGINE_ERR_INPUT ? 2 : 1;
@@ -187,9 +187,9 @@ int main(int argc, char **argv)
         die("building the lead and plain-read kernels", rc);
     cl_uint cus = 1;
     clGetDeviceInfo(dev->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
-    printf("%s (%s), %u compute units, %s weights, %s shapes, rows per warp %d (batch %d)%s%s; device time "
-           "per launch, best of 3 x %d\n", dev->info.device_name, dev->info.platform_name, cus, dtype, preset, rg.r[prog],
-           rg.rb[prog], rg.pipe ? ", pipelined loads" : "", rg.base ? ", previous kernels" : "", launches);
+    printf("%s (%s), %u compute units, %s weights, %s shapes, batch kernel %d rows per warp; device time "
+           "per launch, best of 3 x %d\n", dev->info.device_name, dev->info.platform_name, cus, dtype, preset, rb,
+           launches);
 
     const int DIM = l8 ? 4096 : 2048, HIDDEN = l8 ? 14336 : 5632, QKV = l8 ? 6144 : 2560, VOCAB = l8 ? 128256 : 32000;
     enum { NB = 8 };   /* batch kernel tokens */
@@ -255,7 +255,7 @@ int main(int argc, char **argv)
         read = read * m.bytes / ((double)n4 * 16);
         if (shapes[s].staged && cols <= CLB_XS_MAX) {
             cl_kernel k = shapes[s].pair ? sw : nm;
-            clb_rowgroup_range(rows, 1, rg.r[prog], g2, l2);
+            clb_rowgroup_range(rows, 1, 1, g2, l2);
             if (shapes[s].pair)
                 check_args(SETARG(sw, 4, x) | SETARG(sw, 5, out) | SETARG(sw, 6, rows) | SETARG(sw, 7, cols) |
                            SETARG(sw, 8, one) | SETARG(sw, 9, nw) | SETARG(sw, 10, eps));
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
             check_args(SETARG(mv, 2, x) | SETARG(mv, 3, out) | SETARG(mv, 4, rows) | SETARG(mv, 5, cols) |
                        SETARG(mv, 6, one) | SETARG(mv, 7, stride) | SETARG(mv, 8, zero));
             for (int sp = 1; sp <= 2; sp++) {
-                clb_rowgroup_range(rows, sp, rg.r[prog], g2, l2);
+                clb_rowgroup_range(rows, sp, 1, g2, l2);
                 check_args(SETARG(mv, 9, sp));
                 snprintf(what, sizeof what, "%s: matvec_rowgroup split %d%s", shapes[s].name, sp,
                          sp == split ? " (default)" : "");
@@ -280,7 +280,7 @@ int main(int argc, char **argv)
             }
         }
         /* the batch kernel, 8 tokens (a pair: w1 then w3, as the backend enqueues them) */
-        clb_rowgroup_range(rows, split, rg.rb[prog], g2, l2);
+        clb_rowgroup_range(rows, split, rb, g2, l2);
         check_args(SETARG(mb, 2, x) | SETARG(mb, 3, out) | SETARG(mb, 4, rows) | SETARG(mb, 5, cols) |
                    SETARG(mb, 6, nb) | SETARG(mb, 7, stride) | SETARG(mb, 8, zero) | SETARG(mb, 9, split));
         snprintf(what, sizeof what, "%s: matvec_rowgroup_batch, 8 tokens", shapes[s].name);

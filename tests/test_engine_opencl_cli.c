@@ -40,12 +40,8 @@ int main(void)
     engine_error err = {0};
     if (engine_opencl_devices(&d, 1, &err) >= 1) {
         /* Every case with the device's defaults, then with cl_rowgroup's
-         * rows split over 2 and 4 warps (THERMABENCH_OPENCL_RG_SPLIT) and
-         * with 1, 2 and 8 rows per warp (THERMABENCH_OPENCL_RG_ROWS). */
-        static const char *const modes[] = {"", "THERMABENCH_OPENCL_RG_SPLIT=2 ", "THERMABENCH_OPENCL_RG_SPLIT=4 ",
-                                            "THERMABENCH_OPENCL_RG_ROWS=1 ",
-                                            "THERMABENCH_OPENCL_RG_ROWS=2 THERMABENCH_OPENCL_RG_SPLIT=2 ",
-                                            "THERMABENCH_OPENCL_RG_ROWS=8 "};
+         * rows split over 2 and 4 warps (THERMABENCH_OPENCL_RG_SPLIT). */
+        static const char *const modes[] = {"", "THERMABENCH_OPENCL_RG_SPLIT=2 ", "THERMABENCH_OPENCL_RG_SPLIT=4 "};
         const size_t n_modes = sizeof modes / sizeof *modes;
         for (size_t j = 0; j < n_modes * TB_N_MODEL_CASES; j++) {
             size_t i = j % TB_N_MODEL_CASES, m = j / TB_N_MODEL_CASES;
@@ -86,14 +82,14 @@ int main(void)
                        "%s", h);
         }
         /* A decode batch of cl_rowgroup goes through matvec_rowgroup_batch
-         * (at 1, 2, 4 and 8 rows per warp: THERMABENCH_OPENCL_RG_BATCH_ROWS),
-         * or with THERMABENCH_OPENCL_BATCH_STAGED=1 through the per-token
-         * kernels; each token's sums are added in the same order, so the
-         * greedy ids of the tiny preset are the same. */
+         * (at 1, 2, 4 and 8 rows per warp: THERMABENCH_OPENCL_RG_BATCH_ROWS,
+         * the same sums in the same order), or with
+         * THERMABENCH_OPENCL_BATCH_STAGED=1 through the per-token kernels
+         * (tree sums): the greedy ids of the tiny preset are the same. */
         static const char *const batch_modes[] = {
             "THERMABENCH_OPENCL_BATCH_STAGED=1 ", "", "THERMABENCH_OPENCL_RG_BATCH_ROWS=1 ",
             "THERMABENCH_OPENCL_RG_BATCH_ROWS=2 ", "THERMABENCH_OPENCL_RG_BATCH_ROWS=4 ",
-            "THERMABENCH_OPENCL_RG_BATCH_ROWS=8 THERMABENCH_OPENCL_RG_ROWS=4 "};
+            "THERMABENCH_OPENCL_RG_BATCH_ROWS=8 "};
         char hash[6][32] = {""};
         for (int m = 0; m < 6; m++) {
             bool staged = m == 0;

@@ -53,6 +53,13 @@ inline float vdot_acc(vtype q, wside sm, vtype b, float acc)
     float4 s4 = s8.lo + s8.hi, b4 = b8.lo + b8.hi;
     return acc + (sm.x * ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) - sm.y * ((b4.s0 + b4.s1) + (b4.s2 + b4.s3)));
 }
+
+/* The single-token kernels' dot of one vector: vdot_acc from 0 (the
+ * same value). */
+inline float wdotr(wraw u, __global const half *d, size_t i, vtype b)
+{
+    return vdot_acc(wwiden(u), wside_get(d, i), b, 0.0f);
+}
 #endif
 
 /* q6_K: `w` holds q - 32 as int8 in element order, `d` per super-block of
@@ -88,5 +95,12 @@ inline float vdot_acc(vtype q, wside s, vtype b, float acc)
     float8 s8 = p.lo + p.hi;
     float4 s4 = s8.lo + s8.hi;
     return acc + ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * s;
+}
+
+/* The single-token kernels' dot of one vector: vdot_acc from 0 (the
+ * same value). */
+inline float wdotr(wraw u, __global const half *d, size_t i, vtype b)
+{
+    return vdot_acc(wwiden(u), wside_get(d, i), b, 0.0f);
 }
 #endif

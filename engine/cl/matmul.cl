@@ -16,32 +16,24 @@ inline float half_bits(uint h)
     return as_float(as_uint(f) | ((h & 0x8000u) << 16));
 }
 
-#define FMA4(a, b, acc) fma((a).s3, (b).s3, fma((a).s2, (b).s2, fma((a).s1, (b).s1, fma((a).s0, (b).s0, (acc)))))
-
-/* Per weight type: a 16-byte load (wraw), its widening to floats (wwiden),
- * the side data of the vector at element i (wside_get: q8_0's scale), and
- * vdot_acc = acc + w . x: short fma chains per vector (a long chain into
- * acc would make each lane wait on fma latency), added to acc pass by pass
- * in column order, so a row's sum has the same bits whichever kernel
- * (single token or batch, any rows per warp) computes it. */
 #if defined(WT_F32)
 #define VEC 4
 typedef float wtype;
 typedef float4 vtype;
-typedef float4 wraw;
-typedef float wside;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return w[i]; }
+typedef float4 wraw;   /* one 16-byte weight load, before widening */
 inline wraw wload(__global const wtype *w, size_t i) { return *(__global const float4 *)(w + i); }
-inline vtype wwiden(wraw a) { return a; }
-inline wside wside_get(__global const half *d, size_t i) { return 0.0f; }
-inline float vdot_acc(vtype a, wside s, vtype b, float acc) { return acc + FMA4(a, b, 0.0f); }
+inline float wdotr(wraw a, __global const half *d, size_t i, float4 b)
+{
+    float4 p = a * b;
+    return (p.s0 + p.s1) + (p.s2 + p.s3);
+}
 #elif defined(WT_F16)
 #define VEC 8
 typedef half wtype;
 typedef float8 vtype;
-typedef uint4 wraw;
-typedef float wside;
 inline float wget(__global const wtype *w, __global const half *d, size_t i) { return vload_half(i, w); }
+typedef uint4 wraw;
 inline wraw wload(__global const wtype *w, size_t i) { return *(__global const uint4 *)(w + i); }
 #if defined(NV_PTX)
 /* The conversion instruction through PTX (the driver does not report
@@ -54,37 +46,36 @@ inline float2 widen2(uint u)
         : "=f"(a), "=f"(b) : "r"(u));
     return (float2)(a, b);
 }
-inline float8 wwiden(uint4 u) { return (float8)(widen2(u.x), widen2(u.y), widen2(u.z), widen2(u.w)); }
+inline float8 widen8(uint4 u) { return (float8)(widen2(u.x), widen2(u.y), widen2(u.z), widen2(u.w)); }
 #elif defined(cl_khr_fp16)
 #pragma OPENCL EXTENSION cl_khr_fp16 : enable
 /* One conversion instruction per half where the device has them (exact,
  * like half_bits). */
-inline float8 wwiden(uint4 u) { return convert_float8(as_half8(u)); }
+inline float8 widen8(uint4 u) { return convert_float8(as_half8(u)); }
 #else
 /* The halves are widened in registers (a private-memory vload_half would
  * go through the stack). */
-inline float8 wwiden(uint4 u)
+inline float8 widen8(uint4 u)
 {
     return (float8)(half_bits(u.x & 0xffffu), half_bits(u.x >> 16), half_bits(u.y & 0xffffu),
                     half_bits(u.y >> 16), half_bits(u.z & 0xffffu), half_bits(u.z >> 16),
                     half_bits(u.w & 0xffffu), half_bits(u.w >> 16));
 }
 #endif
-inline wside wside_get(__global const half *d, size_t i) { return 0.0f; }
-inline float vdot_acc(vtype a, wside s, vtype b, float acc)
+inline float wdotr(wraw u, __global const half *d, size_t i, float8 b)
 {
-    return acc + (FMA4(a.lo, b.lo, 0.0f) + FMA4(a.hi, b.hi, 0.0f));
+    float8 p = widen8(u) * b;
+    return ((p.s0 + p.s1) + (p.s2 + p.s3)) + ((p.s4 + p.s5) + (p.s6 + p.s7));
 }
 #elif defined(WT_Q8)
 #define VEC 16
 typedef char wtype;
 typedef float16 vtype;
-typedef char16 wraw;
-typedef float wside;
 inline float wget(__global const wtype *w, __global const half *d, size_t i)
 {
     return (float)w[i] * vload_half(i / 32, d);
 }
+typedef char16 wraw;
 inline wraw wload(__global const wtype *w, size_t i) { return *(__global const char16 *)(w + i); }
 /* Four int8 to float without the conversion instruction (quarter rate on
  * NVIDIA GPUs): the biased byte q + 128 as the low mantissa bits of 2^23,
@@ -95,19 +86,13 @@ inline float4 widen4(uint u)
     uint4 m = (uint4)(u & 0xffu, (u >> 8) & 0xffu, (u >> 16) & 0xffu, u >> 24);
     return as_float4(m | 0x4b000000u) - 8388736.0f;
 }
-inline vtype wwiden(wraw q)
+inline float wdotr(wraw q, __global const half *d, size_t i, float16 b)
 {
     uint4 u = as_uint4(q);
-    return (float16)(widen4(u.x), widen4(u.y), widen4(u.z), widen4(u.w));
-}
-inline wside wside_get(__global const half *d, size_t i) { return vload_half(i / 32, d); }
-/* The 16 products summed by four fma chains and a tree (exact integers
- * times x), then scaled once: acc + d * (q . x), as ggml's block dot. */
-inline float vdot_acc(vtype a, wside s, vtype b, float acc)
-{
-    float t = (FMA4(a.lo.lo, b.lo.lo, 0.0f) + FMA4(a.lo.hi, b.lo.hi, 0.0f)) +
-              (FMA4(a.hi.lo, b.hi.lo, 0.0f) + FMA4(a.hi.hi, b.hi.hi, 0.0f));
-    return fma(t, s, acc);
+    float16 p = (float16)(widen4(u.x), widen4(u.y), widen4(u.z), widen4(u.w)) * b;
+    float8 s8 = p.lo + p.hi;
+    float4 s4 = s8.lo + s8.hi;
+    return ((s4.s0 + s4.s1) + (s4.s2 + s4.s3)) * vload_half(i / 32, d);
 }
 #elif defined(WT_Q4K) || defined(WT_Q6K)
 /* defined in kquant.cl, which precedes this file in the program */
@@ -115,8 +100,36 @@ inline float vdot_acc(vtype a, wside s, vtype b, float acc)
 #error "build with -DWT_F32, -DWT_F16, -DWT_Q8, -DWT_Q4K or -DWT_Q6K"
 #endif
 
-/* A weight vector with its side data, loaded together so one pass's
- * loads (q8_0's scales too) are all in flight at once. */
+/* For the batch kernel: the widened weight vector (wwiden), its side data
+ * (wside_get: q8_0's scale; q4_K/q6_K in kquant.cl) loaded with it
+ * (wvload), and vdot_acc = acc + w . x as an fma chain in column order. */
+#define FMA4(a, b, acc) fma((a).s3, (b).s3, fma((a).s2, (b).s2, fma((a).s1, (b).s1, fma((a).s0, (b).s0, (acc)))))
+#if defined(WT_F32)
+typedef float wside;
+inline vtype wwiden(wraw a) { return a; }
+inline wside wside_get(__global const half *d, size_t i) { return 0.0f; }
+inline float vdot_acc(vtype a, wside s, vtype b, float acc) { return FMA4(a, b, acc); }
+#elif defined(WT_F16)
+typedef float wside;
+inline vtype wwiden(wraw u) { return widen8(u); }
+inline wside wside_get(__global const half *d, size_t i) { return 0.0f; }
+inline float vdot_acc(vtype a, wside s, vtype b, float acc) { return FMA4(a.hi, b.hi, FMA4(a.lo, b.lo, acc)); }
+#elif defined(WT_Q8)
+typedef float wside;
+inline vtype wwiden(wraw q)
+{
+    uint4 u = as_uint4(q);
+    return (float16)(widen4(u.x), widen4(u.y), widen4(u.z), widen4(u.w));
+}
+inline wside wside_get(__global const half *d, size_t i) { return vload_half(i / 32, d); }
+/* The 16 products summed by an fma chain (exact integers times x), then
+ * scaled once: acc + d * (q . x). */
+inline float vdot_acc(vtype a, wside s, vtype b, float acc)
+{
+    float t = FMA4(a.hi.hi, b.hi.hi, FMA4(a.hi.lo, b.hi.lo, FMA4(a.lo.hi, b.lo.hi, FMA4(a.lo.lo, b.lo.lo, 0.0f))));
+    return fma(t, s, acc);
+}
+#endif
 typedef struct wvec {
     wraw q;
     wside s;
@@ -127,43 +140,63 @@ inline wvec wvload(__global const wtype *w, __global const half *d, size_t i)
     return v;
 }
 
+inline float wdot(__global const wtype *w, __global const half *d, size_t i, vtype b)
+{
+    return wdotr(wload(w, i), d, i, b);
+}
+
 /* VEC floats of x at column c. x rows start at multiples of cols floats and
  * c is a multiple of VEC, so the vector-typed load is aligned: one wide load
  * where an element-aligned vloadn may be split into scalars (on the H100
  * that made q8_0 decode 1.75 times slower). */
 inline vtype xvec(__global const float *x, int c) { return *(__global const vtype *)(x + c); }
 
-/* 16-byte weight vectors per lane and row in flight: RG_P passes of
- * RG_R rows (RG_INFLIGHT / RG_R, at least 1). */
 #if defined(WT_Q8) || defined(WT_Q6K)
-#define RG_INFLIGHT 2   /* 16 floats of x per vector: more would cost occupancy */
+#define RG_UNROLL 2   /* 16 floats of x per load: more would cost occupancy */
 #else
-#define RG_INFLIGHT 4
-#endif
-#define RG_P (RG_R >= RG_INFLIGHT ? 1 : RG_INFLIGHT / RG_R)
-#define RG_PB (RG_RB >= RG_INFLIGHT ? 1 : RG_INFLIGHT / RG_RB)
+#define RG_UNROLL 4
+#endif   /* independent vector loads per lane per pass: bytes in flight */
 
-/* Partial dot product of row `base` with x for cl_rowitem (one work-item
- * a row): vdot_acc in column order, RG_INFLIGHT loads issued at a time. */
-inline float row_dot(__global const wtype *w, __global const half *d, size_t base, int cols, __global const float *x)
+/* Sums a[RG_UNROLL] pairwise. */
+inline float sum_unrolled(float *a)
 {
-    float acc = 0.0f;
+#pragma unroll
+    for (int s = RG_UNROLL / 2; s > 0; s /= 2)
+#pragma unroll
+        for (int i = 0; i < s; i++)
+            a[i] += a[i + s];
+    return a[0];
+}
+
+/* Partial dot product of row `base` with x: this lane's share of the columns
+ * (lanes work-items interleave; vectors when the row allows them). */
+inline float row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
+                     __global const float *x, int lane, int lanes)
+{
     if (cols % VEC == 0) {
-        for (int c = 0; c < cols; c += RG_INFLIGHT * VEC) {
-            wvec v[RG_INFLIGHT];
+        int step = lanes * VEC, c = lane * VEC;
+        float a[RG_UNROLL];
 #pragma unroll
-            for (int u = 0; u < RG_INFLIGHT; u++)
-                if (c + u * VEC < cols)
-                    v[u] = wvload(w, d, base + c + u * VEC);
+        for (int u = 0; u < RG_UNROLL; u++)
+            a[u] = 0.0f;
+        /* All of a pass's loads are issued before any is used; the last
+         * pass is partial (predicated) rather than a scalar tail loop. */
+        for (; c < cols; c += RG_UNROLL * step) {
+            wraw v[RG_UNROLL];
 #pragma unroll
-            for (int u = 0; u < RG_INFLIGHT; u++)
-                if (c + u * VEC < cols)
-                    acc = vdot_acc(wwiden(v[u].q), v[u].s, xvec(x, c + u * VEC), acc);
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    v[u] = wload(w, base + c + u * step);
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    a[u] += wdotr(v[u], d, base + c + u * step, xvec(x, c + u * step));
         }
-        return acc;
+        return sum_unrolled(a);
     }
-    for (int c = 0; c < cols; c++)
-        acc = fma(wget(w, d, base + c), x[c], acc);
+    float acc = 0.0f;
+    for (int c = lane; c < cols; c += lanes)
+        acc += wget(w, d, base + c) * x[c];
     return acc;
 }
 
@@ -176,12 +209,15 @@ inline float swiglu(float g, float u)
     return g * u;
 }
 
-/* Decode variant "cl_rowgroup": work-groups of RG_ROWS warps of RG_LANES
- * work-items; a warp (or `split` warps) takes RG_R adjacent rows (RG_RB in
- * the batch kernel), its lanes reading adjacent 16-byte vectors of each
- * (coalesced) and each x vector once for all of them, then a reduction
- * per row. The q/k/v, gate/up and classifier kernels stage x in local
- * memory, RMS-normalised there, once per work-group. */
+/* Bound (H100, llama3-8B, 2026-12-07): f16 1.0 to 1.27x a plain read of
+ * the same bytes (a step at 68 % of 3.35 TB/s); q8_0 1.44 to 1.99x, inside
+ * the SM (16 widenings and products per 16 bytes, 4 bytes of x per weight
+ * byte), a step at 42 %.
+ *
+ * Decode variant "cl_rowgroup": RG_ROWS rows per work-group, RG_LANES
+ * work-items per row reading adjacent vectors (coalesced), then a tree
+ * reduction in local memory. The q/k/v kernel stages x in local memory,
+ * RMS-normalised there, once per work-group. */
 #define RG_WG (RG_LANES * RG_ROWS)
 
 #if defined(NV_PTX) && RG_LANES == 32
@@ -223,11 +259,7 @@ inline int xs_idx(int i)
 inline int xs_idx(int i) { return i; }
 #endif
 
-/* The staged x: a static local array of float16, so vector-typed loads
- * are aligned (16-byte loads from a dynamic local buffer faulted on the
- * H100, and element-aligned vloadn became scalar loads, lane i reading
- * word VEC * i: a VEC-way bank conflict, which made staged f16 and q8_0
- * matvecs as slow as f32). Rows longer than XS_MAX are not staged. */
+/* The staged x (see XS_DECLARE's comment below) and how it is passed. */
 inline float4 xs4(__local const float *xs, int c) { return *(__local const float4 *)(xs + xs_idx(c)); }
 #if VEC == 4
 inline vtype xsvec(__local const float *xs, int c) { return xs4(xs, c); }
@@ -240,10 +272,14 @@ inline vtype xsvec(__local const float *xs, int c)
 }
 #endif
 #define XS_DECLARE __local float16 xs_buf[XS_MAX / 16]; __local float *xs = (__local float *)xs_buf
+#define XS_OUT __local float *xs
+#define XS_IN __local const float *xs
+#define XS_ARGS xs
+#define XS_DOT(v, i, c) wdotr(v, d, i, xsvec(xs, c))
 
 /* xs = nw * (ss * x) with ss = 1 / rms(x) (the CPU reference's
  * expression); red holds RG_WG floats. */
-inline void rg_stage_x(__local float *xs, __local float *red, __global const float *x,
+inline void rg_stage_x(XS_OUT, __local float *red, __global const float *x,
                        __global const float *nw, int cols, float eps)
 {
     int lid = get_local_id(1) * RG_LANES + get_local_id(0);
@@ -284,93 +320,108 @@ inline void rg_stage_x(__local float *xs, __local float *red, __global const flo
  * so the memory latency overlaps the staging and its barriers. */
 typedef struct rg_pre {
     bool on;
-    wvec v[RG_P][RG_R];
+    wraw v[RG_UNROLL];
 } rg_pre;
 
-/* One pass of a lane's weight loads: RG_P vectors of each of RG_R rows
- * from column c (those inside the matrix). */
-inline void rg_load(wvec v[RG_P][RG_R], __global const wtype *w, __global const half *d, int r0, int rows, int cols,
-                    int c, int step)
-{
-#pragma unroll
-    for (int u = 0; u < RG_P; u++)
-#pragma unroll
-        for (int r = 0; r < RG_R; r++)
-            if (c + u * step < cols && r0 + r < rows)
-                v[u][r] = wvload(w, d, (size_t)(r0 + r) * cols + c + u * step);
-}
-
-inline rg_pre rg_prefetch(__global const wtype *w, __global const half *d, int r0, int rows, int cols, int lane)
+inline rg_pre rg_prefetch(__global const wtype *w, size_t base, int cols, int lane, bool row_ok)
 {
     rg_pre p;
-    p.on = cols % VEC == 0;
+    int step = RG_LANES * VEC, c = lane * VEC;
+    p.on = row_ok && cols % VEC == 0;
     if (p.on)
-        rg_load(p.v, w, d, r0, rows, cols, lane * VEC, RG_LANES * VEC);
+#pragma unroll
+        for (int u = 0; u < RG_UNROLL; u++)
+            if (c + u * step < cols)
+                p.v[u] = wload(w, base + c + u * step);
     return p;
 }
 
-/* acc[r] = this lane's share of row r0 + r (0 past `rows`) . x for the
- * RG_R rows of a warp: the lanes of a row interleave VEC-column vectors,
- * each lane summing its own in column order (vdot_acc); each x vector is
- * loaded once for all the rows, from xs (staged) or else xg. */
-inline void rg_dot(__global const wtype *w, __global const half *d, int r0, int rows, int cols,
-                   __global const float *xg, __local const float *xs, bool staged, int lane, int lanes, rg_pre pre,
-                   float *acc)
+/* The staged x: a static local array of float16, so vector-typed loads
+ * are aligned (16-byte loads from a dynamic local buffer faulted on the
+ * H100, and element-aligned vloadn became scalar loads, lane i reading
+ * word VEC * i: a VEC-way bank conflict, which made staged f16 and q8_0
+ * matvecs as slow as f32). Rows longer than XS_MAX are not staged. */
+
+/* This lane's share of row `base` . xs. */
+inline float rg_row_dot(__global const wtype *w, __global const half *d, size_t base, int cols,
+                        XS_IN, int lane, rg_pre pre)
 {
+    if (cols % VEC == 0) {
+        int step = RG_LANES * VEC, c = lane * VEC;
+        float a[RG_UNROLL];
 #pragma unroll
-    for (int r = 0; r < RG_R; r++)
-        acc[r] = 0.0f;
-    if (cols % VEC) {
+        for (int u = 0; u < RG_UNROLL; u++)
+            a[u] = 0.0f;
+        for (bool first = pre.on; c < cols; c += RG_UNROLL * step, first = false) {
+            wraw v[RG_UNROLL];
 #pragma unroll
-        for (int r = 0; r < RG_R; r++)
-            if (r0 + r < rows)
-                for (int c = lane; c < cols; c += lanes)
-                    acc[r] = fma(wget(w, d, (size_t)(r0 + r) * cols + c), staged ? xs[xs_idx(c)] : xg[c], acc[r]);
-        return;
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    v[u] = first ? pre.v[u] : wload(w, base + c + u * step);
+#pragma unroll
+            for (int u = 0; u < RG_UNROLL; u++)
+                if (c + u * step < cols)
+                    a[u] += XS_DOT(v[u], base + c + u * step, c + u * step);
+        }
+        return sum_unrolled(a);
     }
-    int step = lanes * VEC, c = lane * VEC;
-    wvec v[RG_P][RG_R];
-    if (pre.on)
-#pragma unroll
-        for (int u = 0; u < RG_P; u++)
-#pragma unroll
-            for (int r = 0; r < RG_R; r++)
-                v[u][r] = pre.v[u][r];
-    else
-        rg_load(v, w, d, r0, rows, cols, c, step);
-    for (; c < cols; c += RG_P * step) {
-#if RG_PIPE
-        /* the next pass's loads go out before this pass's arithmetic */
-        wvec nv[RG_P][RG_R];
-        rg_load(nv, w, d, r0, rows, cols, c + RG_P * step, step);
-#else
-        if (c != lane * VEC)
-            rg_load(v, w, d, r0, rows, cols, c, step);
-#endif
-#pragma unroll
-        for (int u = 0; u < RG_P; u++)
-            if (c + u * step < cols) {
-                vtype xv = staged ? xsvec(xs, c + u * step) : xvec(xg, c + u * step);
-#pragma unroll
-                for (int r = 0; r < RG_R; r++)
-                    if (r0 + r < rows)
-                        acc[r] = vdot_acc(wwiden(v[u][r].q), v[u][r].s, xv, acc[r]);
-            }
-#if RG_PIPE
-#pragma unroll
-        for (int u = 0; u < RG_P; u++)
-#pragma unroll
-            for (int r = 0; r < RG_R; r++)
-                v[u][r] = nv[u][r];
-#endif
+    float acc = 0.0f;
+    for (int c = lane; c < cols; c += RG_LANES)
+        acc += wget(w, d, base + c) * xs[xs_idx(c)];
+    return acc;
+}
+
+/* A row part's sum over its lanes, the split parts added in order (warp
+ * wi holds part k), and the row's value stored by its first warp. The
+ * barriers are uniform over the work-group; part[] is free again after. */
+inline void rg_finish(__local float *red, __local float *part, float v, int lane, int wi, int k, int split,
+                      bool row_ok, __global float *o, int add)
+{
+    v = rg_reduce(red, v, lane);
+    if (split > 1) {
+        if (lane == 0)
+            part[wi] = v;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int j = 1; j < split; j++)
+            v += part[wi + j];
+    }
+    if (lane == 0 && k == 0 && row_ok)
+        store(o, v, add);
+    if (split > 1)
+        barrier(CLK_LOCAL_MEM_FENCE);
+}
+
+/* Without a norm to apply, x is read straight from global memory (it
+ * stays in L1): staging it would only add barriers. `split` (1, 2 or 4,
+ * dividing RG_ROWS) warps share a row, interleaving warp-wide chunks of
+ * its columns, so long rows take fewer dependent load passes; the work-group
+ * then covers RG_ROWS / split rows and adds the split partial sums in order. */
+__kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
+void matvec_rowgroup(__global const wtype *w, __global const half *d, __global const float *x,
+                     __global float *out, int rows, int cols, int n, int out_stride, int add, int split)
+{
+    __local float red[RG_ROWS][RG_LANES];
+    __local float part[RG_ROWS];
+    /* Warp wi holds part k of row r; with split 1, k = 0 and r = lr. */
+    int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
+    int r = get_group_id(0) * (RG_ROWS / split) + wi / split;
+    for (int t = 0; t < n; t++) {
+        __global const float *xt = x + (size_t)t * cols;
+        /* split 1 passes constant lanes, so row_dot compiles as in the unsplit kernel */
+        float acc = r >= rows ? 0.0f
+                  : split == 1 ? row_dot(w, d, (size_t)r * cols, cols, xt, lane, RG_LANES)
+                               : row_dot(w, d, (size_t)r * cols, cols, xt, k * RG_LANES + lane, RG_LANES * split);
+        rg_finish(red[wi], part, acc, lane, wi, k, split, r < rows, out + (size_t)t * out_stride + r, add);
     }
 }
+
+#define RG_MAXN 8   /* most tokens a decode launch takes (MATVEC_MAX_N in opencl.c) */
 
 /* Sums each of the m values of v over a row's lanes, adds the split parts
  * in order (warp wi holds part k; part[] holds RG_ROWS x m floats; only
  * part 0 reads them), and returns with lane 0 of part 0 holding the totals. The barriers are
  * uniform over the work-group. */
-inline void rg_finish(__local float *red, __local float *part, float *v, int m, int lane, int wi, int k, int split)
+inline void rg_finish_n(__local float *red, __local float *part, float *v, int m, int lane, int wi, int k, int split)
 {
     for (int i = 0; i < m; i++)
         v[i] = rg_reduce(red, v[i], lane);
@@ -387,40 +438,17 @@ inline void rg_finish(__local float *red, __local float *part, float *v, int m, 
     }
 }
 
-/* Without a norm to apply, x is read straight from global memory (it
- * stays in L1): staging it would only add barriers. `split` (1, 2 or 4,
- * dividing RG_ROWS) warps share RG_R rows, interleaving warp-wide chunks
- * of their columns, so long rows take fewer dependent load passes; the
- * work-group then covers RG_ROWS / split x RG_R rows. */
-__kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
-void matvec_rowgroup(__global const wtype *w, __global const half *d, __global const float *x,
-                     __global float *out, int rows, int cols, int n, int out_stride, int add, int split)
-{
-    __local float red[RG_ROWS][RG_LANES];
-    __local float part[RG_ROWS * RG_R];
-    int lane = get_local_id(0), wi = get_local_id(1), k = wi % split;
-    int r0 = (get_group_id(0) * (RG_ROWS / split) + wi / split) * RG_R;
-    rg_pre none = {.on = false};
-    for (int t = 0; t < n; t++) {
-        __global const float *xt = x + (size_t)t * cols;
-        float acc[RG_R];
-        /* split 1 passes constant lanes, so the loop compiles as in an unsplit kernel */
-        if (split == 1)
-            rg_dot(w, d, r0, rows, cols, xt, (__local const float *)0, false, lane, RG_LANES, none, acc);
-        else
-            rg_dot(w, d, r0, rows, cols, xt, (__local const float *)0, false, k * RG_LANES + lane, RG_LANES * split, none, acc);
-        rg_finish(red[wi], part, acc, RG_R, lane, wi, k, split);
-        if (lane == 0 && k == 0)
-#pragma unroll
-            for (int r = 0; r < RG_R; r++)
-                if (r0 + r < rows)
-                    store(out + (size_t)t * out_stride + r0 + r, acc[r], add);
-    }
-}
+/* 16-byte weight vectors in flight per lane and row in the batch kernel:
+ * RG_UNROLL / RG_RB passes (at least 1) of its RG_RB rows. */
+#define RG_PB (RG_RB >= RG_UNROLL ? 1 : RG_UNROLL / RG_RB)
 
-#define RG_MAXN 8   /* most tokens a decode launch takes (MATVEC_MAX_N in opencl.c) */
-
-/* matvec_rowgroup for 2 to RG_MAXN tokens (batched decode): each warp
+/* Bound (H100, llama3-8B, 2026-12-07): 2.2 to 6.9 times a plain read of
+ * the weights at 8 tokens. Each weight byte brings 8 (f16) or 16 (q8_0)
+ * bytes of x through L1, from L2 where the tokens' x rows do not fit (w2):
+ * more rows per warp cut that traffic; 2 made a step 0.70x (f16) and
+ * 0.63x (q8_0) of 1 row's.
+ *
+ * matvec_rowgroup for 2 to RG_MAXN tokens (batched decode): each warp
  * takes RG_RB rows; every weight vector is loaded and widened once and
  * applied to each token's x (read from global memory, L1-cached), so a
  * batch reads the weights once, and each x vector serves RG_RB rows.
@@ -456,15 +484,6 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
                 if (li * VEC + u * step < cols && r0 + r < rows)
                     v[u][r] = wvload(w, d, (size_t)(r0 + r) * cols + li * VEC + u * step);
         for (int c = li * VEC; c < cols; c += RG_PB * step) {
-#if RG_PIPE
-            wvec nv[RG_PB][RG_RB];
-#pragma unroll
-            for (int u = 0; u < RG_PB; u++)
-#pragma unroll
-                for (int r = 0; r < RG_RB; r++)
-                    if (c + (RG_PB + u) * step < cols && r0 + r < rows)
-                        nv[u][r] = wvload(w, d, (size_t)(r0 + r) * cols + c + (RG_PB + u) * step);
-#else
             if (c != li * VEC)
 #pragma unroll
                 for (int u = 0; u < RG_PB; u++)
@@ -472,7 +491,6 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
                     for (int r = 0; r < RG_RB; r++)
                         if (c + u * step < cols && r0 + r < rows)
                             v[u][r] = wvload(w, d, (size_t)(r0 + r) * cols + c + u * step);
-#endif
 #pragma unroll
             for (int u = 0; u < RG_PB; u++)
                 if (c + u * step < cols) {
@@ -490,16 +508,9 @@ void matvec_rowgroup_batch(__global const wtype *w, __global const half *d, __gl
                                     acc[r * RG_MAXN + t] = vdot_acc(wf[r], v[u][r].s, xv, acc[r * RG_MAXN + t]);
                         }
                 }
-#if RG_PIPE
-#pragma unroll
-            for (int u = 0; u < RG_PB; u++)
-#pragma unroll
-                for (int r = 0; r < RG_RB; r++)
-                    v[u][r] = nv[u][r];
-#endif
         }
     }
-    rg_finish(red[wi], part, acc, RG_RB * RG_MAXN, lane, wi, k, split);
+    rg_finish_n(red[wi], part, acc, RG_RB * RG_MAXN, lane, wi, k, split);
     if (lane == 0 && k == 0)
 #pragma unroll
         for (int r = 0; r < RG_RB; r++)
@@ -518,9 +529,8 @@ inline float2 rope_pair(float v0, float v1, float2 c)
 #pragma OPENCL FP_CONTRACT ON
 
 /* The attention input projection [q | k | v] = Wqkv rmsnorm(x), with RoPE
- * (cos/sin table as in ops.cl) and the key/value cache store fused in: a
- * work-group's RG_ROWS x RG_R rows are an even number from an even row,
- * so both rows of a rotated pair are in one work-group. */
+ * (cos/sin table as in ops.cl) and the key/value cache store fused in:
+ * RG_ROWS is even, so both rows of a rotated pair are in one work-group. */
 __kernel __attribute__((reqd_work_group_size(RG_LANES, RG_ROWS, 1)))
 void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __global const float *x,
                          __global float *qkv, int rows, int cols, int n,
@@ -531,45 +541,37 @@ void matvec_rowgroup_qkv(__global const wtype *w, __global const half *d, __glob
 {
     __local float red[RG_WG];
     XS_DECLARE;
-    __local float res[RG_ROWS * RG_R];
-    int lane = get_local_id(0), wi = get_local_id(1);
-    int g0 = get_group_id(0) * RG_ROWS * RG_R, r0 = g0 + wi * RG_R, dim = cols;
+    __local float res[RG_ROWS];
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr, dim = cols;
     for (int t = 0; t < n; t++) {
-        rg_pre pre = rg_prefetch(w, d, r0, rows, cols, lane);
-        rg_stage_x(xs, red, x + (size_t)t * cols, nw, cols, eps);
-        float acc[RG_R];
-        rg_dot(w, d, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, pre, acc);
-        rg_finish(red + wi * RG_LANES, res, acc, RG_R, lane, wi, 0, 1);
+        rg_pre pre = rg_prefetch(w, (size_t)r * cols, cols, lane, r < rows);
+        rg_stage_x(XS_ARGS, red, x + (size_t)t * cols, nw, cols, eps);
+        float acc = r < rows ? rg_row_dot(w, d, (size_t)r * cols, cols, XS_ARGS, lane, pre) : 0.0f;
+        acc = rg_reduce(red + lr * RG_LANES, acc, lane);
         if (lane == 0)
-#pragma unroll
-            for (int r = 0; r < RG_R; r++)
-                res[wi * RG_R + r] = acc[r];
+            res[lr] = acc;
         barrier(CLK_LOCAL_MEM_FENCE);
-        if (lane == 0)
-#pragma unroll
-            for (int e = 0; e < RG_R; e++) {
-                int j = wi * RG_R + e, r = g0 + j;
-                if (j % 2 == 0 && r < rows) {
-                    int pos = tok_pos[t];
-                    float v0 = res[j], v1 = res[j + 1];
-                    int i = r < dim ? r : r < dim + kv_dim ? r - dim : r - dim - kv_dim;
-                    float2 c = cs[(size_t)pos * (head_dim / 2) + (i % head_dim) / 2];
-                    size_t at = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + pos) * kv_dim + i;
-                    __global float *q = qkv + (size_t)t * rows + r;
-                    if (r < dim) {
-                        float2 o = rope_pair(v0, v1, c);
-                        q[0] = o.x;
-                        q[1] = o.y;
-                    } else if (r < dim + kv_dim) {
-                        float2 o = rope_pair(v0, v1, c);
-                        kcache[at] = o.x;
-                        kcache[at + 1] = o.y;
-                    } else {
-                        vcache[at] = v0;
-                        vcache[at + 1] = v1;
-                    }
-                }
+        if (lane == 0 && lr % 2 == 0 && r < rows) {
+            int pos = tok_pos[t];
+            float v0 = res[lr], v1 = res[lr + 1];
+            int i = r < dim ? r : r < dim + kv_dim ? r - dim : r - dim - kv_dim;
+            float2 c = cs[(size_t)pos * (head_dim / 2) + (i % head_dim) / 2];
+            size_t at = (((size_t)tok_seq[t] * n_layers + layer) * seq_len + pos) * kv_dim + i;
+            __global float *q = qkv + (size_t)t * rows + r;
+            if (r < dim) {
+                float2 o = rope_pair(v0, v1, c);
+                q[0] = o.x;
+                q[1] = o.y;
+            } else if (r < dim + kv_dim) {
+                float2 o = rope_pair(v0, v1, c);
+                kcache[at] = o.x;
+                kcache[at + 1] = o.y;
+            } else {
+                vcache[at] = v0;
+                vcache[at + 1] = v1;
             }
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 }
@@ -585,22 +587,19 @@ void matvec_rowgroup_swiglu(__global const wtype *w1, __global const half *d1,
 {
     __local float red[RG_WG];
     XS_DECLARE;
-    int lane = get_local_id(0), wi = get_local_id(1);
-    int r0 = (get_group_id(0) * RG_ROWS + wi) * RG_R;
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr;
+    size_t base = (size_t)r * cols;
     for (int t = 0; t < n; t++) {
-        rg_pre p1 = rg_prefetch(w1, d1, r0, rows, cols, lane);
-        rg_pre p3 = rg_prefetch(w3, d3, r0, rows, cols, lane);
-        rg_stage_x(xs, red, x + (size_t)t * cols, nw, cols, eps);
-        float g[RG_R], u[RG_R];
-        rg_dot(w1, d1, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, p1, g);
-        rg_dot(w3, d3, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, p3, u);
-        rg_finish(red + wi * RG_LANES, red, g, RG_R, lane, wi, 0, 1);
-        rg_finish(red + wi * RG_LANES, red, u, RG_R, lane, wi, 0, 1);
-        if (lane == 0)
-#pragma unroll
-            for (int r = 0; r < RG_R; r++)
-                if (r0 + r < rows)
-                    out[(size_t)t * rows + r0 + r] = swiglu(g[r], u[r]);
+        rg_pre p1 = rg_prefetch(w1, base, cols, lane, r < rows);
+        rg_pre p3 = rg_prefetch(w3, base, cols, lane, r < rows);
+        rg_stage_x(XS_ARGS, red, x + (size_t)t * cols, nw, cols, eps);
+        float g = r < rows ? rg_row_dot(w1, d1, base, cols, XS_ARGS, lane, p1) : 0.0f;
+        float u = r < rows ? rg_row_dot(w3, d3, base, cols, XS_ARGS, lane, p3) : 0.0f;
+        g = rg_reduce(red + lr * RG_LANES, g, lane);
+        u = rg_reduce(red + lr * RG_LANES, u, lane);
+        if (lane == 0 && r < rows)
+            out[(size_t)t * rows + r] = swiglu(g, u);
     }
 }
 
@@ -613,19 +612,16 @@ void matvec_rowgroup_norm(__global const wtype *w, __global const half *d, __glo
 {
     __local float red[RG_WG];
     XS_DECLARE;
-    int lane = get_local_id(0), wi = get_local_id(1);
-    int r0 = (get_group_id(0) * RG_ROWS + wi) * RG_R;
+    int lane = get_local_id(0), lr = get_local_id(1);
+    int r = get_group_id(0) * RG_ROWS + lr;
+    size_t base = (size_t)r * cols;
     for (int t = 0; t < n; t++) {
-        rg_pre pre = rg_prefetch(w, d, r0, rows, cols, lane);
-        rg_stage_x(xs, red, x + (size_t)idx[t] * cols, nw, cols, eps);
-        float acc[RG_R];
-        rg_dot(w, d, r0, rows, cols, (__global const float *)0, xs, true, lane, RG_LANES, pre, acc);
-        rg_finish(red + wi * RG_LANES, red, acc, RG_R, lane, wi, 0, 1);
-        if (lane == 0)
-#pragma unroll
-            for (int r = 0; r < RG_R; r++)
-                if (r0 + r < rows)
-                    out[(size_t)t * out_stride + r0 + r] = acc[r];
+        rg_pre pre = rg_prefetch(w, base, cols, lane, r < rows);
+        rg_stage_x(XS_ARGS, red, x + (size_t)idx[t] * cols, nw, cols, eps);
+        float acc = r < rows ? rg_row_dot(w, d, base, cols, XS_ARGS, lane, pre) : 0.0f;
+        acc = rg_reduce(red + lr * RG_LANES, acc, lane);
+        if (lane == 0 && r < rows)
+            out[(size_t)t * out_stride + r] = acc;
     }
 }
 
@@ -638,7 +634,7 @@ __kernel void matvec_rowitem(__global const wtype *w, __global const half *d, __
     if (r >= rows)
         return;
     for (int t = 0; t < n; t++)
-        store(out + (size_t)t * out_stride + r, row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols), add);
+        store(out + (size_t)t * out_stride + r, row_dot(w, d, (size_t)r * cols, cols, x + (size_t)t * cols, 0, 1), add);
 }
 
 __kernel void matvec_rowitem_swiglu(__global const wtype *w1, __global const half *d1,
@@ -650,8 +646,8 @@ __kernel void matvec_rowitem_swiglu(__global const wtype *w1, __global const hal
         return;
     for (int t = 0; t < n; t++) {
         __global const float *xt = x + (size_t)t * cols;
-        float g = row_dot(w1, d1, (size_t)r * cols, cols, xt);
-        float u = row_dot(w3, d3, (size_t)r * cols, cols, xt);
+        float g = row_dot(w1, d1, (size_t)r * cols, cols, xt, 0, 1);
+        float u = row_dot(w3, d3, (size_t)r * cols, cols, xt, 0, 1);
         out[(size_t)t * rows + r] = swiglu(g, u);
     }
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every GPU measurement of docs/PROBES.md and docs/PERFORMANCE.md in one go,
-# on a GPU host, from a folder made by scripts/gpu-bundle.sh (about twelve
+# on a GPU host, from a folder made by scripts/gpu-bundle.sh (about fourteen
 # minutes on an H100; HEAT_S=120 keeps it under ten): doctor, the OpenCL tests (byte-exact greedy outputs
 # on the GPU), the heating experiment, llama3-8B decode and the per-kernel
-# microbenchmark. Results into OUT (results.json, telemetry.csv,
-# nvidia-smi.csv, decode.jsonl, kernels.txt, tests.txt, log.txt).
+# microbenchmark, the q4_k family presets and the Qwen oracle files
+# (scripts/gpu-families.sh). Results into OUT (results.json, telemetry.csv,
+# nvidia-smi.csv, decode.jsonl, kernels.txt, tests.txt, log.txt, families/).
 #   BUNDLE/scripts/gpu-all.sh BUNDLE OUT       HEAT_S=N caps the heating run (default 300 s)
 set -uo pipefail
 BUNDLE=$(cd "${1:?usage: gpu-all.sh BUNDLE OUT}" && pwd)
@@ -31,4 +32,7 @@ BENCH_OPENCL="$BUNDLE/bin/bench_engine_opencl" timeout 420 scripts/gpu-decode.sh
 THERMABENCH_OPENCL_BATCH_STAGED=1 timeout 60 "$TB" bench --backend opencl --preset llama3-8B --dtype f16 --batch-size 8 \
   --input-len 128 --output-len 64 --json >> /tmp/gpu-decode/decode.jsonl || echo "batch 8 through the per-token kernels: failed"
 cp /tmp/gpu-decode/decode.jsonl /tmp/gpu-decode/kernels.txt "$OUT/" 2>/dev/null
+date -u
+# qwen3-0.6B and llama3.2-1B q4_k, and the Qwen oracle files on the device
+timeout 300 scripts/gpu-families.sh "$OUT/families" 3
 date -u

@@ -2,9 +2,9 @@
 # Every GPU measurement of docs/PROBES.md and docs/PERFORMANCE.md in one go,
 # on a GPU host, from a folder made by scripts/gpu-bundle.sh (about fourteen
 # minutes on an H100 with the default heating run): doctor, the OpenCL tests
-# (byte-exact greedy outputs
-# on the GPU), the heating experiment, llama3-8B decode and the per-kernel
-# microbenchmark, the q4_k family presets and the Qwen oracle files
+# (byte-exact greedy outputs on the GPU), the heating experiment, llama3-8B
+# decode and the per-kernel microbenchmark, the q4_k family presets and the
+# Qwen oracle files
 # (scripts/gpu-families.sh). Results into OUT (results.json, telemetry.csv,
 # nvidia-smi.csv, decode.jsonl, kernels.txt, tests.txt, log.txt, families/).
 #   BUNDLE/scripts/gpu-all.sh BUNDLE OUT       HEAT_S=N caps the heating run (default 300 s)

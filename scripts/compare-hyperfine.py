@@ -11,7 +11,7 @@ with its range, and thermabench's own time per run (harness_overhead in
 results.json).
 
 usage: scripts/compare-hyperfine.py [--rounds N] [--runs N] [--thermabench PATH]
-                                    [--hyperfine PATH] [--only 0,1,2,3] [--work DIR]
+                                    [--hyperfine PATH] [--only 0,1,2,3] [--same-env] [--work DIR]
                                     [--markdown FILE]
 Commands are built on files it writes under --work (default /tmp/tb-vs-hf).
 """
@@ -32,6 +32,9 @@ ap.add_argument("--thermabench", default="build/release/thermabench")
 ap.add_argument("--work", default="/tmp/tb-vs-hf")
 ap.add_argument("--markdown", help="also write the table as Markdown to this file")
 ap.add_argument("--hyperfine", default=None, help="hyperfine binary (default: the one on PATH)")
+ap.add_argument("--same-env", action="store_true",
+                help="run each command through `env -i PATH=...`, so both tools' children get the same environment "
+                     "(hyperfine adds a variable of random length to its children's, which moves their stack)")
 ap.add_argument("--only", default=None,
                 help="comma-separated indices (0-3, shortest first) of the commands to compare")
 ap.add_argument("--nice", type=int, default=None,
@@ -56,6 +59,8 @@ commands = [
 ]
 if args.only:
     commands = [commands[int(i)] for i in args.only.split(",")]
+if args.same_env:
+    commands = ["env -i PATH=/usr/bin:/bin " + c for c in commands]
 
 
 NICE = ["nice", "-n", str(args.nice)] if args.nice is not None else []

@@ -153,12 +153,12 @@ static int adopted_children(const pid_t *before, int n_before, pid_t *out, int m
     return n;
 }
 
-/* Kills adopted descendants until none is left (killing one hands its own
+/* Kills adopted descendants, a generation at a time, until none is left (killing one hands its own
  * children to the harness); returns how many were ended. */
 static int end_adopted(const pid_t *before, int n_before)
 {
     int killed = 0;
-    for (int round = 0; round < 64; round++) {
+    for (int generation = 0; generation < 64; generation++) {
         /* ECHILD: no child at all, so nothing to look for in /proc. */
         siginfo_t si;
         si.si_pid = 0;

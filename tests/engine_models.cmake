@@ -4,8 +4,10 @@ tb_add_test(NAME test_engine_model_oracles SOURCES test_engine_model_oracles.c
             LIBS thermabench_engine PkgConfig::CJSON m LABELS engine)
 add_test(NAME test_engine_model_oracles_scalar COMMAND test_engine_model_oracles all=scalar)
 set_tests_properties(test_engine_model_oracles_scalar PROPERTIES LABELS engine SKIP_RETURN_CODE 77)
-add_test(NAME test_engine_model_oracles_q8 COMMAND test_engine_model_oracles matmul=scalar_q8)
+add_test(NAME test_engine_model_oracles_q8 COMMAND test_engine_model_oracles matmul=scalar_q8 attention=scalar)
 set_tests_properties(test_engine_model_oracles_q8 PROPERTIES LABELS engine SKIP_RETURN_CODE 77)
+add_test(NAME test_engine_model_oracles_q8_default_attention COMMAND test_engine_model_oracles matmul=scalar_q8)
+set_tests_properties(test_engine_model_oracles_q8_default_attention PROPERTIES LABELS engine SKIP_RETURN_CODE 77)
 # K-quant blocks, dot products, avx512_kq against scalar_q8, malformed files.
 tb_add_test(NAME test_engine_kquant SOURCES test_engine_kquant.c
             LIBS thermabench_engine m LABELS engine)

@@ -67,8 +67,14 @@
 #define MARGIN_STOP 0.01
 #define AGREE_TOL 1e-4
 
-/* The tolerance for a file quantized as `quant` run by matmul variant `mm`. */
-static double tolerance(const char *quant, const char *mm)
+/* The tolerance for a file quantized as `quant` run by matmul variant `mm`
+ * and attention variant `att`. Q8_0 activations are rounded to 8 bits, so
+ * an activation within an ulp of a rounding boundary in llama.cpp's float
+ * arithmetic may round the other way here (docs/TOKENIZERS.md): with the
+ * scalar attention (softmax, then the weighted sum, as llama.cpp without
+ * flash attention) the worst is 1.6e-2 (qwen3-tiny), within the pack's 2e-2;
+ * the fused online-softmax attention rounds differently, 2.8e-2. */
+static double tolerance(const char *quant, const char *mm, const char *att)
 {
     if (!strncmp(mm, "cl_", 3))
         return !strcmp(quant, "F32") ? 2e-4 : 0.1;
@@ -76,20 +82,24 @@ static double tolerance(const char *quant, const char *mm)
     if (!strcmp(quant, "F32"))
         return 2e-4;
     if (!strcmp(quant, "Q8_0"))
-        return !strcmp(mm, "scalar_q8") ? 4e-2 : 0.1;
+        return strcmp(mm, "scalar_q8") ? 0.1 : !strcmp(att, "scalar") ? 2e-2 : 4e-2;
     return q8_act ? 1e-4 : 0.1;
 }
 
-/* The matmul variant a session runs, from "matmul=NAME attention=...". */
-static void matmul_variant(const engine_model *m, const engine_options *o, char *out, size_t cap)
+/* The variant a session runs for `op`, from "matmul=NAME attention=...". */
+static void kernel_variant(const engine_model *m, const engine_options *o, const char *op, char *out, size_t cap)
 {
     engine_session *s = NULL;
     engine_error err;
     snprintf(out, cap, "?");
     if (engine_session_create(m, o, &s, &err) == 0) {
         const char *k = engine_session_kernels(s);
-        if (!strncmp(k, "matmul=", 7))
-            snprintf(out, cap, "%.*s", (int)strcspn(k + 7, " "), k + 7);
+        size_t n = strlen(op);
+        for (const char *p = k; p && *p; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL)
+            if (!strncmp(p, op, n) && p[n] == '=') {
+                snprintf(out, cap, "%.*s", (int)strcspn(p + n + 1, " "), p + n + 1);
+                break;
+            }
         engine_session_free(s);
     }
 }
@@ -314,9 +324,10 @@ int main(int argc, char **argv)
             engine_model *m = NULL;
             CHECKF(engine_model_load(path, &m, &err) == 0, "%s: %s", path, err.msg);
             if (m) {
-                char mm[64];
-                matmul_variant(m, &o, mm, sizeof mm);
-                double tol = tolerance(quants[qi], mm);
+                char mm[64], att[64];
+                kernel_variant(m, &o, "matmul", mm, sizeof mm);
+                kernel_variant(m, &o, "attention", att, sizeof att);
+                double tol = tolerance(quants[qi], mm, att);
                 case_stats st = {0};
                 int nc = 0;
                 const cJSON *c;
@@ -326,8 +337,9 @@ int main(int argc, char **argv)
                     nc++;
                 }
                 CHECKF(nc == 2, "%s: %d cases, expected 2", path, nc);
-                printf("%-24s %-6s matmul=%-10s worst top-20 logit error %.2e (tol %.0e), %d greedy steps matched",
-                       models[mi], quants[qi], mm, st.worst_logit, tol, st.greedy_checked);
+                printf("%-24s %-6s matmul=%-10s attention=%-13s worst top-20 logit error %.2e (tol %.0e), %d greedy "
+                       "steps matched",
+                       models[mi], quants[qi], mm, att, st.worst_logit, tol, st.greedy_checked);
                 if (opencl)
                     printf(", worst logit vs CPU %.2e (tol %.0e)", st.worst_agree, AGREE_TOL);
                 printf("\n");

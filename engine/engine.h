@@ -175,6 +175,11 @@ int engine_tokenizer_eos(const engine_tokenizer *t);   /* -1: none */
  * metadata says (tokenizer.ggml.add_bos_token; defaults as llama.cpp's). */
 bool engine_tokenizer_add_bos(const engine_tokenizer *t);
 bool engine_tokenizer_add_eos(const engine_tokenizer *t);
+/* Whether generating token `id` ends the text: for a SentencePiece
+ * vocabulary BOS (llama2.c's rule: BOS delimits stories); for byte-level BPE
+ * llama.cpp's end-of-generation set (EOS, end-of-turn tokens such as
+ * <|eot_id|> and <|im_end|>, the ids the metadata names). */
+bool engine_tokenizer_ends_generation(const engine_tokenizer *t, int id);
 /* "sentencepiece", or the byte-level BPE pre-tokenizer ("llama-bpe", "qwen2", ...). */
 const char *engine_tokenizer_kind(const engine_tokenizer *t);
 /* SentencePiece-style BPE with dummy leading space and byte fallback, or
@@ -289,10 +294,13 @@ int engine_sample(engine_sampler *s, const float *logits, int vocab_size);
 /* ---- generation and the bench_one_batch measurement ------------------- */
 
 /* Greedy or sampled generation by the README rules: `steps` counts positions,
- * prompt included; stops early on BOS. `emit` receives each piece to print. */
+ * prompt included; stops early on a token that ends generation
+ * (engine_tokenizer_ends_generation) unless `flags` has
+ * ENGINE_GENERATE_IGNORE_EOS. `emit` receives each piece to print. */
+#define ENGINE_GENERATE_IGNORE_EOS 1u
 typedef void (*engine_emit_fn)(void *ctx, const char *bytes, size_t len);
 int engine_generate(engine_session *s, const engine_tokenizer *t, const char *prompt,
-                    int steps, engine_sampler *sampler, engine_emit_fn emit, void *emit_ctx,
+                    int steps, unsigned flags, engine_sampler *sampler, engine_emit_fn emit, void *emit_ctx,
                     int *tokens_out, int tokens_max, int *n_tokens_out, engine_error *err);
 
 typedef struct engine_bench_params {

@@ -79,6 +79,9 @@ typedef struct formats_vocab {
     const float *scores;
     const int32_t *types;
     int bos, eos;             /* -1: none */
+    /* tokenizer.ggml.{eot,eom,fim_pad,fim_rep,fim_sep}_token_id, those the
+     * file has: tokens that end generation besides EOS (llama.cpp's set) */
+    int n_eog_meta, eog_meta[5];
     bool spm_escaped;
     formats_vocab_kind kind;
     int add_bos, add_eos;     /* tokenizer.ggml.add_bos_token/add_eos_token: 1 on, -1 off, 0 the kind's default */
@@ -104,6 +107,8 @@ int formats_bpe_encode(const formats_bpe *b, const char *text, size_t len, int *
 const char *formats_bpe_piece(const formats_bpe *b, int id, size_t *len);
 bool formats_bpe_add_bos(const formats_bpe *b);
 bool formats_bpe_add_eos(const formats_bpe *b);
+/* Whether token `id` ends generation (llama.cpp's end-of-generation set). */
+bool formats_bpe_is_eog(const formats_bpe *b, int id);
 const char *formats_bpe_pre(const formats_bpe *b);
 int formats_bpe_merge_count(const formats_bpe *b);
 const char *formats_bpe_merge(const formats_bpe *b, int i, uint32_t *len);

@@ -1,8 +1,10 @@
 /* Generation by the rules of the reference (models/aidreams260K/README.md):
  * BOS prepended (unless the vocabulary's metadata says the model adds none,
  * as Qwen's), `steps` counts positions with the prompt included, prompt
- * tokens forced, stop early when the next token is BOS. The prompt goes
- * through the model as one batch (prefill); then one token per step. */
+ * tokens forced, stop early when the next token is BOS. Byte-level BPE
+ * vocabularies (GGUF) stop where llama.cpp does instead: at a token of the
+ * end-of-generation set. The prompt goes through the model as one batch
+ * (prefill); then one token per step. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +43,7 @@ static int gen_error(engine_error *err, const char *msg)
     return -1;
 }
 
-int engine_generate(engine_session *s, const engine_tokenizer *t, const char *prompt, int steps,
+int engine_generate(engine_session *s, const engine_tokenizer *t, const char *prompt, int steps, unsigned flags,
                     engine_sampler *sampler, engine_emit_fn emit, void *emit_ctx, int *tokens_out,
                     int tokens_max, int *n_tokens_out, engine_error *err)
 {
@@ -113,7 +115,6 @@ int engine_generate(engine_session *s, const engine_tokenizer *t, const char *pr
         record(tokens_out, tokens_max, &n_out, ids[i + 1]);
     }
     int token = ids[n_pre - 1], p = n_pre - 1;
-    const int bos = engine_tokenizer_bos(t);
     while (n_pre == n_ids) {  /* the whole prompt fitted: sample from here on */
         int next = engine_sample(sampler, logits, vocab);
         if (next < 0) {
@@ -122,7 +123,7 @@ int engine_generate(engine_session *s, const engine_tokenizer *t, const char *pr
             goto done;
         }
         p++;
-        if (next == bos)
+        if (!(flags & ENGINE_GENERATE_IGNORE_EOS) && engine_tokenizer_ends_generation(t, next))
             break;
         size_t len;
         const char *piece = engine_tokenizer_piece(t, token, next, &len);

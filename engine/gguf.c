@@ -524,13 +524,32 @@ static int gguf_vocab(gguf_file *g, engine_tokenizer **out)
         if (!found && ids[k] >= n)
             ids[k] = -1;
     }
+    static const char *const eog_keys[5] = {"tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id",
+                                            "tokenizer.ggml.fim_pad_token_id", "tokenizer.ggml.fim_rep_token_id",
+                                            "tokenizer.ggml.fim_sep_token_id"};
+    int eog_meta[5] = {0}, n_eog_meta = 0;
+    for (int k = 0; k < 5; k++) {
+        int64_t id = -1;
+        int found = kv_int(g, eog_keys[k], &id);
+        if (found < 0)
+            goto done;
+        if (found && (id < 0 || id >= n)) {
+            formats_error(g->err, ENGINE_ERR_INPUT, "%s: key %s = %lld, outside the %d-token vocabulary", g->path,
+                          eog_keys[k], (long long)id, n);
+            goto done;
+        }
+        if (found)
+            eog_meta[n_eog_meta++] = (int)id;
+    }
     bool add_bos = false, add_eos = false;
     int has_bos = kv_bool(g, "tokenizer.ggml.add_bos_token", &add_bos);
     int has_eos = kv_bool(g, "tokenizer.ggml.add_eos_token", &add_eos);
     if (has_bos < 0 || has_eos < 0)
         goto done;
     formats_vocab v = {.n = n, .pieces = pieces, .lens = lens, .scores = scores, .types = types,
-                       .bos = (int)ids[0], .eos = (int)ids[1], .spm_escaped = !bpe,
+                       .bos = (int)ids[0], .eos = (int)ids[1],
+                       .n_eog_meta = n_eog_meta, .eog_meta = {eog_meta[0], eog_meta[1], eog_meta[2], eog_meta[3], eog_meta[4]},
+                       .spm_escaped = !bpe,
                        .kind = bpe ? FORMATS_VOCAB_BPE : FORMATS_VOCAB_SPM,
                        .add_bos = has_bos ? (add_bos ? 1 : -1) : 0, .add_eos = has_eos ? (add_eos ? 1 : -1) : 0,
                        .n_merges = n_merges, .merges = merges, .merge_lens = merge_lens,

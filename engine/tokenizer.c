@@ -180,6 +180,10 @@ int engine_tokenizer_bos(const engine_tokenizer *t) { return t->bos; }
 int engine_tokenizer_eos(const engine_tokenizer *t) { return t->eos; }
 bool engine_tokenizer_add_bos(const engine_tokenizer *t) { return t->add_bos; }
 bool engine_tokenizer_add_eos(const engine_tokenizer *t) { return t->add_eos; }
+bool engine_tokenizer_ends_generation(const engine_tokenizer *t, int id)
+{
+    return t->bpe ? formats_bpe_is_eog(t->bpe, id) : id == t->bos;
+}
 const formats_bpe *formats_tokenizer_bpe(const engine_tokenizer *t) { return t->bpe; }
 
 const char *engine_tokenizer_kind(const engine_tokenizer *t)

@@ -38,7 +38,19 @@ static const struct {
 
 /* llama.cpp's token attributes, from GGUF token_type. */
 enum {
-    ATTR_NORMAL = 1, ATTR_UNKNOWN = 2, ATTR_CONTROL = 4, ATTR_USER = 8, ATTR_UNUSED = 16, ATTR_BYTE = 32
+    ATTR_NORMAL = 1, ATTR_UNKNOWN = 2, ATTR_CONTROL = 4, ATTR_USER = 8, ATTR_UNUSED = 16, ATTR_BYTE = 32,
+    ATTR_EOG = 64   /* ends generation (thermabench's flag, not a llama.cpp attribute) */
+};
+
+/* Names that end generation in llama.cpp (llama_vocab's special_eog_ids):
+ * end of text, turn or message, and the fill-in-the-middle pad, repository
+ * and file-separator tokens. EOS and the ids the metadata names join them. */
+static const char *const eog_names[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>", "<|endoftext|>",
+    "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>",
+    "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>",
+    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>",
+    "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>",
 };
 
 /* Names llama.cpp marks CONTROL whatever their token_type says (end of
@@ -959,6 +971,30 @@ static void printable(char *out, size_t cap, const char *s, size_t len)
     out[o] = 0;
 }
 
+/* The end-of-generation set, as llama.cpp builds it: the names above, EOS
+ * and the metadata's ids; where <|return|> and <|call|> are both there
+ * (gpt-oss), <|end|> ends a message, not the generation. */
+static void mark_eog(formats_bpe *b, const formats_vocab *v)
+{
+    int end = -1, ret = 0, call = 0;
+    for (int i = 0; i < v->n; i++) {
+        const char *t = b->raw + b->raw_off[i];
+        size_t len = b->raw_off[i + 1] - b->raw_off[i];
+        if (!is_in(t, len, eog_names, sizeof eog_names / sizeof eog_names[0]))
+            continue;
+        b->attr[i] |= ATTR_EOG;
+        end = len == 7 && !memcmp(t, "<|end|>", 7) ? i : end;
+        ret |= len == 10 && !memcmp(t, "<|return|>", 10);
+        call |= len == 8 && !memcmp(t, "<|call|>", 8);
+    }
+    if (end >= 0 && ret && call)
+        b->attr[end] &= (uint8_t)~ATTR_EOG;
+    if (v->eos >= 0 && v->eos < v->n)
+        b->attr[v->eos] |= ATTR_EOG;
+    for (int k = 0; k < v->n_eog_meta; k++)
+        b->attr[v->eog_meta[k]] |= ATTR_EOG;
+}
+
 int formats_bpe_build(const formats_vocab *v, formats_bpe **out, engine_error *err)
 {
     *out = NULL;
@@ -994,6 +1030,7 @@ int formats_bpe_build(const formats_vocab *v, formats_bpe **out, engine_error *e
     for (int i = 0; i < v->n; i++)
         if ((b->attr[i] & ATTR_USER) && !(b->attr[i] & (ATTR_CONTROL | ATTR_UNKNOWN)))
             b->special[b->n_special++] = i;
+    mark_eog(b, v);
     qsort_r(b->special, (size_t)b->n_special, sizeof *b->special, by_length, b->raw_off);
     *out = b;
     return 0;
@@ -1010,6 +1047,7 @@ const char *formats_bpe_piece(const formats_bpe *b, int id, size_t *len)
 
 bool formats_bpe_add_bos(const formats_bpe *b) { return b->add_bos; }
 bool formats_bpe_add_eos(const formats_bpe *b) { return b->add_eos; }
+bool formats_bpe_is_eog(const formats_bpe *b, int id) { return id >= 0 && id < b->n && (b->attr[id] & ATTR_EOG); }
 const char *formats_bpe_pre(const formats_bpe *b) { return b->pre_name; }
 int formats_bpe_merge_count(const formats_bpe *b) { return b->n_merges; }
 

@@ -23,3 +23,7 @@ add_test(NAME test_engine_model_oracles_opencl_gpu_kernels
          COMMAND test_engine_model_oracles backend=opencl matmul=cl_rowgroup attention=cl_split)
 set_tests_properties(test_engine_model_oracles_opencl_gpu_kernels PROPERTIES LABELS "engine;opencl"
                      SKIP_RETURN_CODE 77)
+# Where generation ends: llama.cpp's end-of-generation sets, and EOS moved
+# onto a greedy token of a tiny model.
+tb_add_test(NAME test_engine_generate_eog SOURCES test_engine_generate_eog.c
+            LIBS thermabench_engine PkgConfig::CJSON LABELS engine)

@@ -208,7 +208,7 @@ static void test_expected_outputs(void)
             engine_sampler sp;
             engine_sampler_init(&sp, 0, 1, 1);
             tb_text out = {.len = 0};
-            CHECKF(engine_generate(s, t, c->prompt, c->steps, &sp, tb_text_append, &out, NULL, 0, NULL, &err) == 0,
+            CHECKF(engine_generate(s, t, c->prompt, c->steps, 0, &sp, tb_text_append, &out, NULL, 0, NULL, &err) == 0,
                    "%s", err.msg);
             tb_text_append(&out, "\n", 1);
             CHECKF(out.len == (size_t)want_len && !memcmp(out.data, want, out.len),
@@ -366,7 +366,7 @@ static void test_errors(engine_model *m)
     CHECKF(engine_forward(s, &gap, logits, &err) == 0, "%s", err.msg);
     engine_sampler sp;
     engine_sampler_init(&sp, 0, 1, 1);
-    CHECK(engine_generate(s, m->tokenizer, "x", 0, &sp, NULL, NULL, NULL, 0, NULL, &err) == -1);
+    CHECK(engine_generate(s, m->tokenizer, "x", 0, 0, &sp, NULL, NULL, NULL, 0, NULL, &err) == -1);
     free(logits);
     engine_session_free(s);
 }

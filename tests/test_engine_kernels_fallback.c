@@ -52,7 +52,7 @@ static void check_model(const char *model, const char *tokenizer, const char *pr
         engine_sampler sp;
         engine_sampler_init(&sp, 0, 1, 1);
         got[0] = '\0';
-        CHECKF(engine_generate(s, t, prompt, steps, &sp, append, got, NULL, 0, NULL, &err) == 0, "%s", err.msg);
+        CHECKF(engine_generate(s, t, prompt, steps, 0, &sp, append, got, NULL, 0, NULL, &err) == 0, "%s", err.msg);
         append(got, "\n", 1);
         CHECKF(!strcmp(got, want), "%s with %s: greedy output not byte-exact:\n%s", model,
                engine_session_kernels(s), got);

@@ -46,7 +46,7 @@ static int run(const engine_model *m, const engine_tokenizer *t, const tb_model_
     engine_sampler sp;
     engine_sampler_init(&sp, 0, 1, 1);
     out->len = 0;
-    int rc = engine_generate(s, t, c->prompt, c->steps, &sp, tb_text_append, out, tokens, 1024, n_tokens, &err);
+    int rc = engine_generate(s, t, c->prompt, c->steps, 0, &sp, tb_text_append, out, tokens, 1024, n_tokens, &err);
     if (rc != 0)
         fprintf(stderr, "generate: %s\n", err.msg);
     tb_text_append(out, "\n", 1);

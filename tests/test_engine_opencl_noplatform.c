@@ -58,7 +58,7 @@ int main(void)
         engine_sampler sp;
         engine_sampler_init(&sp, 0, 1, 1);
         if (s)
-            CHECKF(engine_generate(s, t, "Once upon a time", 60, &sp, append, got, NULL, 0, NULL, &err) == 0,
+            CHECKF(engine_generate(s, t, "Once upon a time", 60, 0, &sp, append, got, NULL, 0, NULL, &err) == 0,
                    "%s", err.msg);
         append(got, "\n", 1);
         CHECK_STR(got, want);

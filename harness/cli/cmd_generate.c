@@ -8,7 +8,7 @@
 #include "engine.h"
 
 enum {
-    O_MODEL, O_TOKENIZER, O_PROMPT, O_STEPS, O_TEMPERATURE, O_TOP_P, O_SEED, O_THREADS, O_KERNEL, O_BACKEND,
+    O_MODEL, O_TOKENIZER, O_PROMPT, O_STEPS, O_IGNORE_EOS, O_TEMPERATURE, O_TOP_P, O_SEED, O_THREADS, O_KERNEL, O_BACKEND,
     O_OPENCL_DEVICE, O_HELP
 };
 
@@ -17,6 +17,7 @@ static const cli_option options[] = {
     [O_TOKENIZER] = {"tokenizer", 'z', "FILE", "llama2.c tokenizer.bin (default: the model's embedded vocabulary)"},
     [O_PROMPT] = {"prompt", 'p', "TEXT", "prompt (default: empty, BOS only)"},
     [O_STEPS] = {"steps", 'n', "N", "positions to run, prompt included (default 256 or the model's\ncontext if shorter; more than the declared context runs, with a note)"},
+    [O_IGNORE_EOS] = {"ignore-eos", 0, NULL, "run all --steps: do not stop at BOS (llama2.c models) or at an\nend-of-generation token (GGUF byte-level BPE: EOS, <|eot_id|>, ...)"},
     [O_TEMPERATURE] = {"temperature", 'T', "T", "0 is greedy (default 0)"},
     [O_TOP_P] = {"top-p", 0, "P", "nucleus sampling when T > 0 (default 0.9; 1 is off)"},
     [O_SEED] = {"seed", 's', "S", "sampler seed (default 1)"},
@@ -28,7 +29,7 @@ static const cli_option options[] = {
 typedef struct gen_args {
     const char *model, *tokenizer, *prompt;
     long steps;
-    bool steps_given;
+    bool steps_given, ignore_eos;
     double temperature, top_p;
     unsigned long long seed;
     engine_options opt;
@@ -57,6 +58,7 @@ static int parse_args(int argc, char **argv, gen_args *a)
             rc = cli_parse_long(cmd, "--steps", v, 1, 1L << 20, &a->steps);
             a->steps_given = true;
             break;
+        case O_IGNORE_EOS: a->ignore_eos = true; break;
         case O_TEMPERATURE: rc = cli_parse_double(cmd, "--temperature", v, 0, 100, &a->temperature); break;
         case O_TOP_P: rc = cli_parse_double(cmd, "--top-p", v, 0, 1, &a->top_p); break;
         case O_SEED: rc = cli_parse_u64(cmd, "--seed", v, &a->seed); break;
@@ -109,7 +111,8 @@ int cmd_generate(int argc, char **argv)
         goto fail;
     engine_sampler sampler;
     engine_sampler_init(&sampler, (float)a.temperature, (float)a.top_p, a.seed);
-    if (engine_generate(s, tok ? tok : m->tokenizer, a.prompt, (int)a.steps, &sampler, write_piece, stdout,
+    if (engine_generate(s, tok ? tok : m->tokenizer, a.prompt, (int)a.steps, a.ignore_eos ? ENGINE_GENERATE_IGNORE_EOS : 0,
+                        &sampler, write_piece, stdout,
                         NULL, 0, NULL, &err)) {
         print_stdout();  /* keep what was generated readable */
         goto fail;

@@ -107,6 +107,8 @@ static void environment_lines(FILE *f, const report_gate_result *g, const report
     if (g->kernels_differ)
         report_fprintf(f, how, "%skernels resolved differently (the code under test): %s\n", indent,
                        g->kernel_change);
+    if (g->program_differs)
+        report_fprintf(f, how, "%sanother program (the code under test): %s\n", indent, g->program_change);
 }
 
 void report_gate_print_json(FILE *f, const report_gate_set *s)

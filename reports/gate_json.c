@@ -73,6 +73,7 @@ char *report_gate_result_json(const report_gate_result *g, const char *name, con
     cJSON *u = cJSON_AddObjectToObject(ev, "stability");
     num(u, "robust_cv_baseline_pct", 100 * g->robust_cv_base);
     num(u, "robust_cv_candidate_pct", 100 * g->robust_cv_cand);
+    num(u, "robust_cv_pairs_pct", 100 * g->robust_cv_pairs);
     cJSON_AddBoolToObject(u, "unstable", g->unstable);
     cJSON_AddBoolToObject(u, "short_session", g->short_session);
     num(u, "decision_level_pct", 100 * g->decision_level);
@@ -86,6 +87,8 @@ char *report_gate_result_json(const report_gate_result *g, const char *name, con
     cJSON_AddStringToObject(e, "build", g->build_detail);
     cJSON_AddBoolToObject(e, "kernels_differ", g->kernels_differ);
     cJSON_AddStringToObject(e, "kernel_change", g->kernel_change);
+    cJSON_AddBoolToObject(e, "program_differs", g->program_differs);
+    cJSON_AddStringToObject(e, "program_change", g->program_change);
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;

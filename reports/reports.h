@@ -198,10 +198,13 @@ typedef struct report_results {
     char variants[REPORT_MAX_VARIANTS][REPORT_NAME_MAX];
     char variant_config[REPORT_MAX_VARIANTS][256];   /* engine_kernels + workload threads, for the reports */
     /* What was asked for ("field=value; ..." of model or preset, dtype, seed, threads, batch,
-     * lengths, backend, forced kernels, command) and what the engine resolved ("" unknown): a different request is a
-     * different workload; a different resolution under the same request is the code under test. */
+     * lengths, backend, forced kernels, a command's arguments) and what the engine resolved ("" unknown): a
+     * different request is a different workload; a different resolution under the same request is the code
+     * under test. So is the program a command workload runs (its argv[0], "" for the engine): two builds of
+     * one tool run with the same arguments. */
     char variant_request[REPORT_MAX_VARIANTS][384];
     char variant_kernels[REPORT_MAX_VARIANTS][160];
+    char variant_program[REPORT_MAX_VARIANTS][256];
     /* The machine: CPU model, CPUs online, OS kernel, microcode, GPUs and driver where recorded. */
     char machine[512];
     char order[16];                 /* config.order: sequential | interleaved | abba | random | "" */
@@ -342,10 +345,11 @@ typedef struct report_gate_result {
     bool short_session;         /* one session a side, one of them too short to test for a step */
     double decision_level;      /* of each one-sided decision bound: 0.95, or 0.99 (unstable, short session) */
     double robust_cv_base, robust_cv_cand;
+    double robust_cv_pairs;     /* paired designs: robust sd of the per-round log ratios / sqrt 2; NAN otherwise */
     report_interval robust;                 /* Hodges-Lehmann, when it joined the hull */
     /* environment */
-    bool machine_differs, workload_differs, kernels_differ, build_differs;
-    char machine_detail[512], workload_detail[512], kernel_change[384], build_detail[256];
+    bool machine_differs, workload_differs, kernels_differ, build_differs, program_differs;
+    char machine_detail[512], workload_detail[512], kernel_change[384], build_detail[256], program_change[384];
     bool env_mismatch;                      /* machine_differs (kept for older readers) */
     char env_detail[512];
     char reason[1024];

@@ -128,7 +128,12 @@ static void request_text(const cJSON *w, char *dst, size_t cap)
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(w, *f);
         if (!v)
             continue;
-        char *t = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+        /* a command's program is compared on its own (variant_program) */
+        cJSON *args = !strcmp(*f, "command") && cJSON_IsArray(v) ? cJSON_Duplicate(v, true) : NULL;
+        if (args)
+            cJSON_DeleteItemFromArray(args, 0);
+        char *t = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(args ? args : v);
+        cJSON_Delete(args);
         len += (size_t)snprintf(dst + len, cap - len, "%s%s=%s", len ? "; " : "", *f,
                                 t ? t : v->valuestring ? v->valuestring : "");
         free(t);
@@ -158,6 +163,9 @@ static int load_variant(report_results *r, const cJSON *v, report_error *err)
              kernels[0] ? kernels : "?", th, model[0] ? model : "?");
     snprintf(r->variant_kernels[i], sizeof r->variant_kernels[i], "%s", kernels);
     request_text(w, r->variant_request[i], sizeof r->variant_request[i]);
+    const cJSON *cmd = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(w, "command"), 0);
+    snprintf(r->variant_program[i], sizeof r->variant_program[i], "%s",
+             cJSON_IsString(cmd) ? cmd->valuestring : "");
     return 0;
 }
 

@@ -723,6 +723,11 @@ static int check_env(const report_side *bs, const report_side *cs, const report_
                 if (!o->workload_detail[0])
                     snprintf(o->workload_detail, sizeof o->workload_detail, "'%.240s' vs '%.240s'", qa, qb);
             }
+            const char *pa = b0->variant_program[ib0], *pb = r->variant_program[iv];
+            if (pa[0] && pb[0] && strcmp(pa, pb) && !o->program_differs) {
+                o->program_differs = true;
+                snprintf(o->program_change, sizeof o->program_change, "'%.180s' -> '%.180s'", pa, pb);
+            }
             const char *ka = b0->variant_kernels[ib0], *kb = r->variant_kernels[iv];
             if (ka[0] && kb[0] && strcmp(ka, kb) && !o->kernels_differ) {
                 o->kernels_differ = true;
@@ -886,6 +891,7 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
     double cv_base, cv_cand;
     o->robust_cv_base = robust_cv(A, &cv_base);
     o->robust_cv_cand = robust_cv(B, &cv_cand);
+    o->robust_cv_pairs = NAN;
     /* Unstable runs (robust CV or CV above max_cv): heavier tails than the t
      * interval assumes, so the decision bounds go to one-sided 99 % (measured:
      * at CV 13 % and 5-10 runs a side the 95 % bound let 1.6-1.7 % of A/A
@@ -907,7 +913,21 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
                                                    !strcmp(order, "random"));
     if (d.paired) {
         double *pa = malloc((A->n + 1) * sizeof *pa), *pb = malloc((A->n + 1) * sizeof *pb);
-        d.paired = pa && pb && pairs(A, B, pa, pb) >= 3;
+        size_t k = pa && pb ? pairs(A, B, pa, pb) : 0;
+        d.paired = k >= 3;
+        /* Pairing cancels what both arms share (drift, a slow minute), so
+         * stability is judged on the per-round log ratios: their spread / sqrt 2
+         * is the per-arm noise the pairing leaves. */
+        if (d.paired) {
+            for (size_t i = 0; i < k; i++)
+                pa[i] = log(pb[i] / pa[i]);
+            o->robust_cv_pairs = 1.4826 * report_mad(pa, k) / sqrt(2);
+            double cv_pairs = report_sd(pa, k) / sqrt(2);
+            o->unstable = o->robust_cv_pairs > opt->max_cv;
+            dec_level = 2 * opt->decision - 1;
+            if ((o->unstable || cv_pairs > opt->max_cv) && dec_level < UNSTABLE_DECISION_LEVEL)
+                dec_level = UNSTABLE_DECISION_LEVEL;
+        }
         free(pa);
         free(pb);
     }
@@ -1057,7 +1077,27 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
     }
     /* Unstable runs: the robust interval joins. */
     char unstable_why[160] = "";
-    if (o->unstable) {
+    if (o->unstable && d.paired) {
+        /* The median per-round ratio, with its order-statistic interval (the
+         * sign test's; the whole range where too few rounds for the level). */
+        snprintf(unstable_why, sizeof unstable_why,
+                 "unstable rounds: robust CV of the per-round ratios %.1f%% (over sqrt 2) above %.1f%%",
+                 100 * o->robust_cv_pairs, 100 * opt->max_cv);
+        double *pa = malloc((A->n + 1) * sizeof *pa), *pb = malloc((A->n + 1) * sizeof *pb);
+        size_t k = pa && pb ? pairs(A, B, pa, pb) : 0;
+        for (size_t i = 0; i < k; i++)
+            pa[i] = log(pb[i] / pa[i]);
+        double lo = NAN, hi = NAN;
+        if (k)
+            report_median_ci(pa, k, dec_level, &lo, &hi);
+        report_interval iv = {k ? exp(report_median(pa, k)) : NAN, isfinite(lo) ? exp(lo) : 0,
+                              isfinite(hi) ? exp(hi) : INFINITY, NAN, true, "median per-round ratio"};
+        orient(&iv, hib);
+        hull_add(&h, &iv, &dec, unstable_why);
+        o->robust = iv;
+        free(pa);
+        free(pb);
+    } else if (o->unstable) {
         snprintf(unstable_why, sizeof unstable_why, "unstable runs: robust CV %.1f%% (baseline), %.1f%% (candidate) above %.1f%%",
                  100 * o->robust_cv_base, 100 * o->robust_cv_cand, 100 * opt->max_cv);
         double *a = malloc((A->n + 1) * sizeof *a), *b = malloc((B->n + 1) * sizeof *b);
@@ -1152,6 +1192,11 @@ static void overrule(report_gate_result *o, int throttled, const report_gate_opt
         size_t len = strlen(o->reason);
         snprintf(o->reason + len, sizeof o->reason - len, "; kernels resolved differently (the code under test): %.300s",
                  o->kernel_change);
+    }
+    if (o->program_differs) {
+        size_t len = strlen(o->reason);
+        snprintf(o->reason + len, sizeof o->reason - len, "; another program (the code under test): %.300s",
+                 o->program_change);
     }
 }
 

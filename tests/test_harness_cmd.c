@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -304,6 +305,38 @@ static void test_conventions(void)
     CHECK(cJSON_GetArraySize(verdicts) == 1 &&
           cJSON_IsString(cJSON_GetObjectItem(cJSON_GetArrayItem(verdicts, 0), "verdict")));
     cJSON_Delete(j);
+
+    /* Two builds of one tool (another program, the same arguments) in one
+     * file: the code under test, named, paired; other arguments: another
+     * workload, an input error. */
+    char fake2[500], two[4096];
+    snprintf(fake2, sizeof fake2, "%s/fake-copy", tmp);
+    size_t fake_len = 0;
+    char *fake_bytes = tb_read_all(fake, &fake_len);
+    FILE *fc = fake_bytes ? fopen(fake2, "wb") : NULL;
+    CHECK(fc && fwrite(fake_bytes, 1, fake_len, fc) == fake_len && fclose(fc) == 0 && chmod(fake2, 0755) == 0);
+    free(fake_bytes);
+    snprintf(path, sizeof path, "%s/two.json", tmp);
+    snprintf(dir, sizeof dir, "%s/two", tmp);
+    snprintf(two, sizeof two, "{\"name\": \"two\", \"workload\": {\"type\": \"command\"},"
+             " \"variants\": [{\"name\": \"old\", \"command\": [\"%s\", \"nothing\"]},"
+             " {\"name\": \"new\", \"command\": [\"%s\", \"nothing\"]},"
+             " {\"name\": \"other\", \"command\": [\"%s\", \"exit\", \"0\"]}],"
+             " \"repetitions\": 6, \"warmup\": 0, \"order\": \"random\", \"probes\": {\"enabled\": false}}",
+             fake, fake2, fake);
+    f = fopen(path, "w");
+    if (f) fputs(two, f), fclose(f);
+    CHECK(tb((const char *[]){"run", path, "-o", dir, "-q", "--no-report", "--no-history", NULL}) == 0);
+    snprintf(results, sizeof results, "%s/results.json", dir);
+    int rc = tb((const char *[]){"gate", "--baseline", results, "--candidate", results, "--baseline-variant", "old",
+                                 "--candidate-variant", "new", "--max-cv=1000%", NULL});
+    CHECK(rc == 0 || rc == 1 || rc == 3);
+    CHECK_HAS(out_text, "another program (the code under test): '");
+    CHECK_HAS(out_text, "fake-copy'");
+    CHECK_HAS(out_text, "design: paired");
+    CHECK(tb((const char *[]){"gate", "--baseline", results, "--candidate", results, "--baseline-variant", "old",
+                              "--candidate-variant", "other", NULL}) == 2);
+    CHECK_HAS(err_text, "requested workloads differ");
     CHECK(tb((const char *[]){"kernels", "--json", NULL}) == 0);
     j = stdout_json();
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "kernels")) > 3);

@@ -6,8 +6,10 @@
  * <|repo_name|>, 151664 <|file_sep|>; GPT-2 50256 <|endoftext|>), and
  * nothing else. Generation: qwen2-tiny-F32 greedy from "Once upon a time"
  * follows llama.cpp's greedy ids; with the file's EOS id moved onto the
- * k-th greedy token it stops right before that token, and with
- * ENGINE_GENERATE_IGNORE_EOS it runs every step. */
+ * k-th greedy token it stops right before that token, as it does with that
+ * token named by tokenizer.ggml.eot_token_id, and with
+ * ENGINE_GENERATE_IGNORE_EOS it runs every step; an end-of-turn id outside
+ * the vocabulary is an input error naming the key. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,18 +42,21 @@ static void check_eog_set(const char *file, const int *want, int n_want)
     engine_tokenizer_free(t);
 }
 
-/* A copy of the GGUF file at src with tokenizer.ggml.eos_token_id set to id. */
-static int write_with_eos(const char *src, const char *dst, int id)
+/* A copy of the GGUF file at src whose key tokenizer.ggml.eos_token_id is
+ * named `key` (of the same length) and holds id. */
+static int write_with_key(const char *src, const char *dst, const char *key, int id)
 {
-    size_t len;
+    size_t len, klen = strlen(key);
     char *data = tb_read_all(src, &len);
     if (!data)
         return -1;
-    static const char key[] = "tokenizer.ggml.eos_token_id";
+    static const char eos[] = "tokenizer.ggml.eos_token_id";
     char *p = NULL;
-    for (size_t i = 0; i + sizeof key + 4 <= len && !p; i++)
-        if (!memcmp(data + i, key, sizeof key - 1))
-            p = data + i + sizeof key - 1;
+    for (size_t i = 0; i + sizeof eos + 4 <= len && !p && klen == sizeof eos - 1; i++)
+        if (!memcmp(data + i, eos, sizeof eos - 1)) {
+            memcpy(data + i, key, klen);
+            p = data + i + klen;
+        }
     uint32_t type = 0, v = (uint32_t)id;
     if (p)
         memcpy(&type, p, 4);
@@ -147,7 +152,8 @@ static void check_generation(void)
     CHECK(fd >= 0);
     if (fd >= 0) {
         close(fd);
-        CHECKF(write_with_eos(model, dst, greedy[k]) == 0, "cannot write %s with EOS %d", dst, greedy[k]);
+        CHECKF(write_with_key(model, dst, "tokenizer.ggml.eos_token_id", greedy[k]) == 0, "cannot write %s with EOS %d",
+               dst, greedy[k]);
         n = generate(dst, "Once upon a time", steps, 0, ids, 256);
         CHECKF(n == np + k, "EOS = greedy token %d (id %d): %d ids, expected to stop at %d", k, greedy[k], n, np + k);
         for (int i = 0; i < k && n == np + k; i++)
@@ -156,6 +162,23 @@ static void check_generation(void)
         CHECKF(n == full, "ignoring EOS: %d ids, expected %d", n, full);
         CHECKF(n == full && ids[np + k] == greedy[k], "ignoring EOS: step %d is %d, llama.cpp %d", k,
                n == full ? ids[np + k] : -1, greedy[k]);
+        /* The same id as the end-of-turn token (the key renamed; EOS falls back
+         * to llama.cpp's BPE default, 11). */
+        bool eleven = false;
+        for (int i = 0; i < k; i++)
+            eleven |= greedy[i] == 11;
+        CHECKF(!eleven, "%s", "greedy ids before the stop hold 11, the default EOS: pick another case");
+        CHECK(write_with_key(model, dst, "tokenizer.ggml.eot_token_id", greedy[k]) == 0);
+        n = generate(dst, "Once upon a time", steps, 0, ids, 256);
+        CHECKF(n == np + k, "EOT = greedy token %d (id %d): %d ids, expected to stop at %d", k, greedy[k], n, np + k);
+        /* An id outside the vocabulary: an input error naming the key. */
+        CHECK(write_with_key(model, dst, "tokenizer.ggml.eot_token_id", 999999) == 0);
+        engine_model *m = NULL;
+        engine_error err = {0};
+        CHECK(engine_model_load(dst, &m, &err) != 0 && err.kind == ENGINE_ERR_INPUT);
+        CHECKF(strstr(err.msg, "tokenizer.ggml.eot_token_id = 999999, outside the 4118-token vocabulary") != NULL,
+               "message: %s", err.msg);
+        engine_model_free(m);
         unlink(dst);
     }
     (void)ng;

@@ -4,9 +4,9 @@
 # minutes on an H100 with the default heating run): doctor, the OpenCL tests
 # (byte-exact greedy outputs on the GPU), the heating experiment, llama3-8B
 # decode and the per-kernel microbenchmark, the q4_k family presets and the
-# Qwen oracle files
-# (scripts/gpu-families.sh). Results into OUT (results.json, telemetry.csv,
-# nvidia-smi.csv, decode.jsonl, kernels.txt, tests.txt, log.txt, families/).
+# Qwen oracle files (scripts/gpu-families.sh), and the CI gate's A/A on the
+# host's CPUs (scripts/gate-aa.sh). Results into OUT (results.json, telemetry.csv,
+# nvidia-smi.csv, decode.jsonl, kernels.txt, tests.txt, log.txt, families/, gate-aa.txt).
 #   BUNDLE/scripts/gpu-all.sh BUNDLE OUT       HEAT_S=N caps the heating run (default 300 s)
 set -uo pipefail
 BUNDLE=$(cd "${1:?usage: gpu-all.sh BUNDLE OUT}" && pwd)
@@ -36,4 +36,8 @@ cp /tmp/gpu-decode/decode.jsonl /tmp/gpu-decode/kernels.txt "$OUT/" 2>/dev/null
 date -u
 # qwen3-0.6B and llama3.2-1B q4_k, and the Qwen oracle files on the device
 timeout 300 scripts/gpu-families.sh "$OUT/families" 3
+date -u
+# The CI gate's A/A on the host's CPUs (docs/STATISTICS.md, "Real runs"), the GPU idle
+timeout 300 scripts/gate-aa.sh configs/ci-gate.json /tmp/gate-aa 6 > "$OUT/gate-aa.txt" 2>&1
+cat "$OUT/gate-aa.txt"
 date -u

@@ -29,8 +29,9 @@ typedef struct arm {
     int *session;               /* arm-wide session, 0-based */
     int *round;                 /* round within its session (pairing), -1 unknown */
     int *pos;                   /* position within its session */
+    int *set;                   /* the result set (experiment) of the side it came from */
     bool *use;                  /* in the analysis being computed */
-    int sessions;
+    int sessions, sets;
     int stage1;                 /* adaptive stop: runs of its first stage (Stein), else 0 */
 } arm;
 
@@ -40,6 +41,7 @@ static void arm_free(arm *a)
     free(a->session);
     free(a->round);
     free(a->pos);
+    free(a->set);
     free(a->use);
     memset(a, 0, sizeof *a);
 }
@@ -52,8 +54,9 @@ static int arm_alloc(arm *a, size_t cap)
     a->session = malloc(cap * sizeof *a->session);
     a->round = malloc(cap * sizeof *a->round);
     a->pos = malloc(cap * sizeof *a->pos);
+    a->set = malloc(cap * sizeof *a->set);
     a->use = malloc(cap * sizeof *a->use);
-    return a->run && a->session && a->round && a->pos && a->use ? 0 : -1;
+    return a->run && a->session && a->round && a->pos && a->set && a->use ? 0 : -1;
 }
 
 static int find_variant(const report_results *r, const char *v)
@@ -128,6 +131,7 @@ static int gather(const report_side *s, arm *a, int *throttled, report_error *er
             a->session[a->n] = id[u->session];
             a->round[a->n] = k / nv;
             a->pos[a->n] = mine[u->session]++;
+            a->set[a->n] = i;
             a->use[a->n] = true;
             *throttled += !strcmp(u->throttle, "yes");
             a->n++;
@@ -141,6 +145,7 @@ static int gather(const report_side *s, arm *a, int *throttled, report_error *er
         free(id);
     }
     a->sessions = base;
+    a->sets = s->nsets;
     return 0;
 }
 
@@ -200,29 +205,70 @@ static void add_component(double v, double df, double *sum, double *den)
         *den += v * v / df;
 }
 
-/* Session means on the log scale: each side's mean is the mean of its
- * session means; a side with one session borrows the between-session
- * variance measured on the other side (or pooled from both). */
+/* Whether the unit of replication is the experiment: a side made of several
+ * result sets (past experiments from the history, several files). Sessions
+ * of one experiment run seconds apart and share its minutes, so the
+ * experiments, not their sessions, are the independent draws, and a
+ * candidate experiment is one more of them. */
+static bool experiment_units(const arm *A, const arm *B) { return A->sets >= 2 || B->sets >= 2; }
+
+/* The log values of an arm's runs in use, labelled by unit: by session; or,
+ * with experiment units, each session's mean labelled by its set, so that a
+ * unit's mean is the mean of its session means. Returns the count. */
+static size_t unit_values(const arm *a, bool experiments, double *x, int *unit)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->use[i]) {
+            x[n] = a->run[i]->metric > 0 ? log(a->run[i]->metric) : NAN;
+            unit[n++] = a->session[i];
+        }
+    if (!experiments || n == 0)
+        return n;
+    /* Session labels are 0 .. sessions-1 arm-wide: one pass sums them. */
+    double *sum = calloc((size_t)a->sessions + 1, sizeof *sum);
+    int *cnt = calloc((size_t)a->sessions + 1, sizeof *cnt), *set = calloc((size_t)a->sessions + 1, sizeof *set);
+    size_t m = 0;
+    if (sum && cnt && set) {
+        for (size_t i = 0; i < a->n; i++)
+            set[a->session[i]] = a->set[i];
+        for (size_t i = 0; i < n; i++) {
+            sum[unit[i]] += x[i];
+            cnt[unit[i]]++;
+        }
+        for (int k = 0; k < a->sessions; k++)
+            if (cnt[k]) {
+                x[m] = sum[k] / cnt[k];
+                unit[m++] = set[k];
+            }
+    }
+    free(sum);
+    free(cnt);
+    free(set);
+    return m;
+}
+
+/* Unit means on the log scale (sessions, or experiments: unit_values):
+ * each side's mean is the mean of its unit means; a side with one unit
+ * borrows the variance of the unit means measured on the other side. */
 static int sessions_interval(const arm *A, const arm *B, double level, report_interval *o)
 {
     const arm *arms[2] = {A, B};
+    const bool experiments = experiment_units(A, B);
     report_variance_components vc[2];
     double mean[2];
-    size_t n[2];
     for (int g = 0; g < 2; g++) {
         double *x = malloc((arms[g]->n + 1) * sizeof *x);
-        int *s = malloc((arms[g]->n + 1) * sizeof *s);
-        if (!x || !s) {
+        int *u = malloc((arms[g]->n + 1) * sizeof *u);
+        if (!x || !u) {
             free(x);
-            free(s);
+            free(u);
             return -1;
         }
-        n[g] = used_values(arms[g], x, s);
-        for (size_t i = 0; i < n[g]; i++)
-            x[i] = x[i] > 0 ? log(x[i]) : NAN;
-        int rc = report_variance_components_fit(x, s, n[g], &vc[g]);
+        size_t n = unit_values(arms[g], experiments, x, u);
+        int rc = report_variance_components_fit(x, u, n, &vc[g]);
         free(x);
-        free(s);
+        free(u);
         if (rc < 0 || !isfinite(vc[g].mean))
             return -1;
         mean[g] = vc[g].mean;
@@ -242,7 +288,6 @@ static int sessions_interval(const arm *A, const arm *B, double level, report_in
         else
             return -1;
     }
-    (void)n;
     /* One side with sessions: both terms share its df. */
     double df = vc[0].sessions >= 2 && vc[1].sessions >= 2 ? (den > 0 ? sum * sum / den : dfb)
                                                            : (vc[0].sessions >= 2 ? vc[0].df_between : vc[1].df_between);
@@ -252,7 +297,7 @@ static int sessions_interval(const arm *A, const arm *B, double level, report_in
     o->hi = exp(d + t * se);
     o->df = df;
     o->ok = isfinite(o->lo) && isfinite(o->hi);
-    snprintf(o->method, sizeof o->method, "session means (%.0f df)", df);
+    snprintf(o->method, sizeof o->method, "%s means (%.0f df)", experiments ? "experiment" : "session", df);
     return o->ok ? 0 : -1;
 }
 
@@ -1024,6 +1069,11 @@ static void verdict_core(arm *A, arm *B, bool same_file, const char *order, bool
     else if (d.paired)
         snprintf(o->design, sizeof o->design,
                  "paired: rounds of one %s file, drift shared by both variants cancels", order);
+    else if (sessions && experiment_units(A, B))
+        snprintf(o->design, sizeof o->design,
+                 "experiments as the unit: baseline %d (%d session%s), candidate %d (%d session%s); "
+                 "between-session sd %.2f%%, within %.2f%%", A->sets, A->sessions, A->sessions == 1 ? "" : "s",
+                 B->sets, B->sessions, B->sessions == 1 ? "" : "s", o->sd_between_pct, o->sd_within_pct);
     else if (sessions)
         snprintf(o->design, sizeof o->design,
                  "sessions: baseline %d, candidate %d; between-session sd %.2f%%, within %.2f%%", A->sessions,

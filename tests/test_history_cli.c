@@ -209,7 +209,8 @@ static void test_gate_from_history(void)
                        "--candidate %s/results.json >%s 2>&1", TB_BINARY, hx_spec, dir, out);
         CHECKF(rc == expect[i], "candidate at %g: exit %d", means[i], rc);
         CHECK(contains(out, "baseline: 5 experiments of 'nightly'"));
-        CHECK(contains(out, "sessions: baseline 5, candidate 1"));     /* each experiment a session */
+        /* each experiment one unit (one session each here) */
+        CHECK(contains(out, "experiments as the unit: baseline 5 (5 sessions), candidate 1 (1 session)"));
     }
     /* Nothing matches: exit 2 with the store and the spec named. */
     CHECK(hx_sh("%s gate --history '%s' --baseline-from-history 'tag:branch=nope' --candidate %s/cand0/results.json "

@@ -223,23 +223,11 @@ static int upload_weight(cl_backend *b, const engine_tensor *const *parts, int n
     out->rows = (int)rows;
     out->cols = (int)p0->cols;
     size_t n = (size_t)rows * (size_t)p0->cols;
-    if (out->prog == CLB_PROG_Q4K) {
-        uint8_t *nib;
-        uint16_t *side;
-        size_t nib_bytes, side_bytes;
-        if (clb_repack_q4_K(parts, n_parts, &nib, &side, &nib_bytes, &side_bytes))
-            return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory repacking %s", what);
-        int rc = (out->w = upload(b, nib, nib_bytes, err, what)) && (out->d = upload(b, side, side_bytes, err, what))
-                     ? 0 : -1;
-        free(nib);
-        free(side);
-        return rc;
-    }
-    if (out->prog == CLB_PROG_Q6K) {
-        int8_t *qs;
+    if (out->prog == CLB_PROG_Q4K || out->prog == CLB_PROG_Q6K) {
+        void *qs;
         uint16_t *side;
         size_t qs_bytes, side_bytes;
-        if (clb_repack_q6_K(parts, n_parts, &qs, &side, &qs_bytes, &side_bytes))
+        if (clb_repack_kquant(p0->type, parts, n_parts, &qs, &side, &qs_bytes, &side_bytes))
             return clb_fail(err, ENGINE_ERR_SYSTEM, "out of memory repacking %s", what);
         int rc = (out->w = upload(b, qs, qs_bytes, err, what)) && (out->d = upload(b, side, side_bytes, err, what))
                      ? 0 : -1;
@@ -584,6 +572,20 @@ static bool use_staged(const cl_backend *b, int n, int cols)
     return use_rowgroup(b, n) && (n == 1 || b->batch_staged) && cols <= CLB_XS_MAX;
 }
 
+/* out[t * stride + r] = W[r] . rmsnorm(x[rows[t]], nw) for n tokens, the
+ * norm inside cl_rowgroup's matvec (decoding). */
+static int matvec_norm(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_mem rows, cl_mem out, int n,
+                       int stride, const char *name, engine_error *err)
+{
+    cl_kernel k = b->mm[w->prog].rowgroup_norm;
+    size_t g[2], l[2];
+    clb_rowgroup_range(w->rows, 1, 1, g, l);
+    cl_int rc = SETARG(k, 0, w->w) | SETARG(k, 1, w->d) | SETARG(k, 2, x) | SETARG(k, 3, out) |
+                SETARG(k, 4, w->rows) | SETARG(k, 5, w->cols) | SETARG(k, 6, n) | SETARG(k, 7, stride) |
+                SETARG(k, 8, nw) | SETARG(k, 9, b->cfg.norm_eps) | SETARG(k, 10, rows);
+    return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, l, err);
+}
+
 /* out[t * out_stride + r] (+)= W[r] . x'[t] for n tokens, where x' is x
  * RMS-normalised with weight nw when nw is set (inside the matvec when
  * decoding with cl_rowgroup, else into xb first). */
@@ -596,14 +598,8 @@ static int matmul(cl_backend *b, const clb_weight *w, cl_mem x, cl_mem nw, cl_me
     size_t g[2], l[2];
     cl_uint dims = 1;
     int split = 1;
-    if (nw && use_staged(b, n, w->cols)) {   /* the norm inside the matvec: one launch fewer */
-        kk = k->rowgroup_norm, name = "matvec_rowgroup_norm";
-        clb_rowgroup_range(w->rows, 1, 1, g, l);
-        cl_int rc = SETARG(kk, 0, w->w) | SETARG(kk, 1, w->d) | SETARG(kk, 2, x) | SETARG(kk, 3, out) |
-                    SETARG(kk, 4, w->rows) | SETARG(kk, 5, w->cols) | SETARG(kk, 6, n) | SETARG(kk, 7, out_stride) |
-                    SETARG(kk, 8, nw) | SETARG(kk, 9, b->cfg.norm_eps) | SETARG(kk, 10, b->token_rows);
-        return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, kk, name, 2, g, l, err);
-    }
+    if (nw && use_staged(b, n, w->cols))   /* the norm inside the matvec: one launch fewer */
+        return matvec_norm(b, w, x, nw, b->token_rows, out, n, out_stride, "matvec_rowgroup_norm", err);
     if (nw) {
         if (rmsnorm(b, x, nw, b->xb, n, 0, err))
             return -1;
@@ -784,15 +780,8 @@ static int classify(cl_backend *b, int n_want, engine_error *err)
     if (!use_staged(b, n_want, w->cols))
         return rmsnorm(b, b->x, b->rms_final, b->xb, n_want, 1, err) ||
                matmul(b, w, b->xb, NULL, b->logits, n_want, b->cfg.vocab_size, 0, err) ? -1 : 0;
-    cl_kernel k = b->mm[w->prog].rowgroup_norm;
-    size_t g[2], lo[2];
-    clb_rowgroup_range(w->rows, 1, 1, g, lo);
-    int stride = b->cfg.vocab_size;
-    cl_int rc = SETARG(k, 0, w->w) | SETARG(k, 1, w->d) | SETARG(k, 2, b->x) | SETARG(k, 3, b->logits) |
-                SETARG(k, 4, w->rows) | SETARG(k, 5, w->cols) | SETARG(k, 6, n_want) | SETARG(k, 7, stride) |
-                SETARG(k, 8, b->rms_final) | SETARG(k, 9, b->cfg.norm_eps) | SETARG(k, 10, b->idx);
-    const char *name = "matvec_rowgroup_cls+rmsnorm";
-    return rc != CL_SUCCESS ? cl_check(rc, err, name) : enqueue(b, k, name, 2, g, lo, err);
+    return matvec_norm(b, w, b->x, b->rms_final, b->idx, b->logits, n_want, b->cfg.vocab_size,
+                       "matvec_rowgroup_cls+rmsnorm", err);
 }
 
 static int layer_forward(cl_backend *b, int l, int n, engine_error *err)

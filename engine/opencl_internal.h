@@ -97,18 +97,16 @@ enum { CLB_PROG_OPS = 0, CLB_PROG_F32, CLB_PROG_F16, CLB_PROG_Q8, CLB_PROG_Q4K, 
 #define CLB_RG_BATCH_ROWS 2
 int clb_rg_batch_rows(int *out, engine_error *err);
 
-/* q4_K matrices repacked for the OpenCL kernels (engine/cl/kquant.cl):
- * *nibbles gets rows x cols / 2 bytes of quants in element order, *side
- * 10 halves per super-block (d, dmin, eight scales and eight mins as
- * bytes). The parts are stacked by rows. Both malloc'd; -1 when out of
+/* K-quant matrices (type q4_k or q6_k) repacked for the OpenCL kernels
+ * (engine/cl/kquant.cl), the parts stacked by rows. q4_k: *quants gets rows
+ * x cols / 2 bytes of quants in element order, *side 10 halves per
+ * super-block (d, dmin, eight scales and eight mins as bytes). q6_k:
+ * *quants gets rows x cols int8 (q - 32) in element order (8 bits where the
+ * file has 6.5625: simple aligned loads), *side 9 halves per super-block
+ * (d, then the 16 int8 sub-block scales). Both malloc'd; -1 when out of
  * memory. */
-int clb_repack_q4_K(const engine_tensor *const *parts, int n_parts, uint8_t **nibbles, uint16_t **side,
-                    size_t *nibble_bytes, size_t *side_bytes);
-/* q6_K likewise: *quants gets rows x cols int8 (q - 32) in element order
- * (8 bits where the file has 6.5625: simple aligned loads), *side 9 halves
- * per super-block (d, then the 16 int8 sub-block scales). */
-int clb_repack_q6_K(const engine_tensor *const *parts, int n_parts, int8_t **quants, uint16_t **side,
-                    size_t *quant_bytes, size_t *side_bytes);
+int clb_repack_kquant(engine_dtype type, const engine_tensor *const *parts, int n_parts, void **quants,
+                      uint16_t **side, size_t *quant_bytes, size_t *side_bytes);
 
 typedef struct clb_device {
     cl_platform_id platform;

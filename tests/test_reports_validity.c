@@ -388,9 +388,10 @@ int main(int argc, char **argv)
            rate(p5.regression, p5.trials));
     CHECKF(rate(p50.regression, p50.trials) >= 0.93, "-50%% at CV 13%%, n 10: regression %.4f",
            rate(p50.regression, p50.trials));
-    /* Paired rounds at CV 13 %: unstable per-round ratios, where the median
-     * ratio's sign-test interval joins the decision; no A/A regression (2000
-     * pairs: 0.75 %, 0.70 %, 0 % at 5, 10, 20 rounds), and -50 % still found. */
+    /* A paired design at CV 13 %: the ratios within pairs are unstable, and
+     * the median ratio's sign-test interval joins the decision; no A/A
+     * regression (2000 files: 0.75 %, 0.70 %, 0 % at 5, 10, 20 pairs), and
+     * -50 % still found. */
     check_aa(1, 0.13, 5, k, 32);
     check_aa(1, 0.13, 20, k, 30);
     tally pu = cell(1, 0.13, -0.50, 10, k, 31);

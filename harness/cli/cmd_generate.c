@@ -8,8 +8,8 @@
 #include "engine.h"
 
 enum {
-    O_MODEL, O_TOKENIZER, O_PROMPT, O_STEPS, O_IGNORE_EOS, O_TEMPERATURE, O_TOP_P, O_SEED, O_THREADS, O_KERNEL, O_BACKEND,
-    O_OPENCL_DEVICE, O_HELP
+    O_MODEL, O_TOKENIZER, O_PROMPT, O_STEPS, O_IGNORE_EOS, O_TEMPERATURE, O_TOP_P, O_SEED, O_THREADS, O_KERNEL,
+    O_BACKEND, O_OPENCL_DEVICE, O_HELP
 };
 
 static const cli_option options[] = {
@@ -111,8 +111,8 @@ int cmd_generate(int argc, char **argv)
         goto fail;
     engine_sampler sampler;
     engine_sampler_init(&sampler, (float)a.temperature, (float)a.top_p, a.seed);
-    if (engine_generate(s, tok ? tok : m->tokenizer, a.prompt, (int)a.steps, a.ignore_eos ? ENGINE_GENERATE_IGNORE_EOS : 0,
-                        &sampler, write_piece, stdout,
+    unsigned flags = a.ignore_eos ? ENGINE_GENERATE_IGNORE_EOS : 0;
+    if (engine_generate(s, tok ? tok : m->tokenizer, a.prompt, (int)a.steps, flags, &sampler, write_piece, stdout,
                         NULL, 0, NULL, &err)) {
         print_stdout();  /* keep what was generated readable */
         goto fail;

@@ -547,13 +547,13 @@ static int gguf_vocab(gguf_file *g, engine_tokenizer **out)
     if (has_bos < 0 || has_eos < 0)
         goto done;
     formats_vocab v = {.n = n, .pieces = pieces, .lens = lens, .scores = scores, .types = types,
-                       .bos = (int)ids[0], .eos = (int)ids[1],
-                       .n_eog_meta = n_eog_meta, .eog_meta = {eog_meta[0], eog_meta[1], eog_meta[2], eog_meta[3], eog_meta[4]},
-                       .spm_escaped = !bpe,
+                       .bos = (int)ids[0], .eos = (int)ids[1], .spm_escaped = !bpe,
                        .kind = bpe ? FORMATS_VOCAB_BPE : FORMATS_VOCAB_SPM,
                        .add_bos = has_bos ? (add_bos ? 1 : -1) : 0, .add_eos = has_eos ? (add_eos ? 1 : -1) : 0,
                        .n_merges = n_merges, .merges = merges, .merge_lens = merge_lens,
                        .pre = pre, .pre_len = pre_len, .source = g->path};
+    v.n_eog_meta = n_eog_meta;
+    memcpy(v.eog_meta, eog_meta, sizeof v.eog_meta);
     rc = formats_tokenizer_build(&v, out, g->err);
 done:
     free(pieces);

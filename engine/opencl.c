@@ -468,7 +468,8 @@ static int ensure_cap(cl_backend *b, int n, engine_error *err)
         !(b->seq = dev_alloc(b, cap * sizeof(int), rw, err, "sequence ids")) ||
         !(b->pos = dev_alloc(b, cap * sizeof(int), rw, err, "positions")) ||
         !(b->idx = dev_alloc(b, cap * sizeof(int), rw, err, "logit rows")) ||
-        !(b->h_idx = malloc(cap * sizeof(int))) || (b->qkv_apart && !(b->qkv_part = dev_alloc(b, cap * b->kv_dim * f, rw, err, "k/v projection"))) ||
+        !(b->h_idx = malloc(cap * sizeof(int))) ||
+        (b->qkv_apart && !(b->qkv_part = dev_alloc(b, cap * b->kv_dim * f, rw, err, "k/v projection"))) ||
         !row_numbers || !(b->token_rows = dev_alloc(b, cap * sizeof(int), rw, err, "row numbers")) ||
         write_buf(b, b->token_rows, 0, cap * sizeof(int), row_numbers, err)) {
         free(zeros);

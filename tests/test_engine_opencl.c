@@ -58,8 +58,8 @@ static void test_greedy_outputs(void)
             engine_sampler_init(&sp, 0, 1, 1);
             static tb_text out;
             out.len = 0;
-            CHECKF(engine_generate(s, t, tb_model_cases[i].prompt, tb_model_cases[i].steps, 0, &sp, tb_text_append, &out, NULL, 0, NULL,
-                                   &err) == 0, "%s", err.msg);
+            CHECKF(engine_generate(s, t, tb_model_cases[i].prompt, tb_model_cases[i].steps, 0, &sp, tb_text_append, &out,
+                                   NULL, 0, NULL, &err) == 0, "%s", err.msg);
             tb_text_append(&out, "\n", 1);
             CHECKF(out.len == (size_t)want_len && !memcmp(out.data, want, out.len),
                    "%s '%s' %s %s: got %zu bytes:\n%.*s", tb_model_cases[i].model, tb_model_cases[i].prompt, mv, av, out.len,
